@@ -1,0 +1,50 @@
+/// What an environment observes and allows, read once when it is opened.
+public struct EnvironmentSpec: Sendable, Equatable {
+    /// The id or `module:attribute` the environment was opened with.
+    public var name: String
+    /// Observation shape as the environment reports it; networks see it flattened.
+    public var observationShape: [Int]
+    /// Number of discrete actions; actions are `0..<actionCount` on the Swift side.
+    public var actionCount: Int
+
+    /// Flattened observation length.
+    public var observationSize: Int { observationShape.reduce(1, *) }
+
+    public init(name: String, observationShape: [Int], actionCount: Int) {
+        self.name = name
+        self.observationShape = observationShape
+        self.actionCount = actionCount
+    }
+}
+
+/// The result of one environment step, Gymnasium-style.
+public struct Step: Sendable {
+    /// Flattened next observation.
+    public var observation: [Float]
+    public var reward: Double
+    /// The episode ended inside the MDP (no bootstrapping from `observation`).
+    public var terminated: Bool
+    /// The episode was cut short (time limit): bootstrap from `observation`.
+    public var truncated: Bool
+
+    public init(observation: [Float], reward: Double, terminated: Bool, truncated: Bool) {
+        self.observation = observation
+        self.reward = reward
+        self.terminated = terminated
+        self.truncated = truncated
+    }
+
+    /// Either way the episode is over and the environment needs a reset.
+    public var isDone: Bool { terminated || truncated }
+}
+
+/// An episodic environment with a flat float observation and discrete actions.
+///
+/// A class protocol: an environment is an owned resource with identity (often a Python object).
+public protocol Environment: AnyObject {
+    var spec: EnvironmentSpec { get }
+    /// Starts an episode; a seed makes it (and the episodes that follow) reproducible.
+    func reset(seed: Int?) throws -> [Float]
+    /// Applies an action in `0..<spec.actionCount`.
+    func step(_ action: Int) throws -> Step
+}

@@ -1,0 +1,193 @@
+import PythonBridge
+
+/// A Gymnasium environment driven from Swift through the embedded interpreter.
+///
+/// Opens registered ids (`CartPole-v1`, with keyword arguments), users' own classes or factory
+/// functions named `module:attribute`, or an existing Python object; speaks both Gymnasium's API
+/// and the old gym API (reset returns only the observation; step returns a 4-tuple).
+public final class GymEnvironment: Environment {
+    public let spec: EnvironmentSpec
+    /// The Python environment object.
+    public let object: PythonObject
+    /// True when the object speaks the old gym API.
+    public private(set) var usesOldAPI = false
+
+    private let actionStart: Int
+    private let stepName: PythonObject
+
+    /// Opens `name`: a registered id, or `module:attribute` naming a class or factory that is
+    /// called with `kwargs`.
+    public convenience init(_ name: String, kwargs: [String: any PythonConvertible] = [:]) throws {
+        let object = try Self.open(name, kwargs: kwargs)
+        try self.init(object: object, name: name)
+    }
+
+    /// Wraps an existing Python environment object.
+    public init(object: PythonObject, name: String? = nil) throws {
+        let label = name ?? object.typeName
+        do {
+            self.object = object
+            let shape = try Spaces.observationShape(object.attr("observation_space"), name: label)
+            let actions = try Spaces.discreteActions(object.attr("action_space"), name: label)
+            self.spec = EnvironmentSpec(name: label, observationShape: shape, actionCount: actions.count)
+            self.actionStart = actions.start
+            self.stepName = try "step".pythonObject()
+        } catch let error as PythonError {
+            throw EnvironmentError.badFactory(label, detail: "it does not look like a Gymnasium environment (\(error)); it needs observation_space, action_space, reset and step")
+        }
+    }
+
+    public func reset(seed: Int?) throws -> [Float] {
+        try Python.withGIL {
+            let result: PythonObject
+            do {
+                if usesOldAPI {
+                    result = try oldReset(seed: seed)
+                } else {
+                    do {
+                        result = try object.method("reset", kwargs: ["seed": seed])
+                    } catch let e as PythonError where Self.rejectsSeedKeyword(e) {
+                        usesOldAPI = true
+                        result = try oldReset(seed: seed)
+                    }
+                }
+            } catch let e as PythonError {
+                throw EnvironmentError.python(spec.name, operation: "reset()", e)
+            }
+            // Gymnasium returns (obs, info); old gym returns obs alone.
+            let observation: PythonObject
+            if result.isTuple, try result.count() == 2, try result.item(1).isDict {
+                observation = try result.item(0)
+            } else {
+                usesOldAPI = true
+                observation = result
+            }
+            return try read(observation)
+        }
+    }
+
+    public func step(_ action: Int) throws -> Step {
+        guard action >= 0 && action < spec.actionCount else {
+            throw EnvironmentError.invalidAction(action, actionCount: spec.actionCount)
+        }
+        return try Python.withGIL {
+            let result: PythonObject
+            do {
+                result = try object.callMethod(stepName, action + actionStart)
+            } catch let e as PythonError {
+                throw EnvironmentError.python(spec.name, operation: "step(\(action + actionStart))", e)
+            }
+            let items = try result.tupleItems()
+            switch items.count {
+            case 5:
+                return Step(observation: try read(items[0]), reward: try number(items[1], "reward"),
+                            terminated: try flag(items[2], "terminated"), truncated: try flag(items[3], "truncated"))
+            case 4:
+                usesOldAPI = true
+                let done = try flag(items[2], "done")
+                var truncated = false
+                if items[3].isDict, let t = try? items[3].method("get", "TimeLimit.truncated", false) {
+                    truncated = (try? Bool(python: t)) ?? false
+                }
+                return Step(observation: try read(items[0]), reward: try number(items[1], "reward"),
+                            terminated: done && !truncated, truncated: truncated)
+            default:
+                throw EnvironmentError.badResult(spec.name, detail: "step() returned \(result.typeName) \(String(describing: result).prefix(80)); expected (obs, reward, terminated, truncated, info) or the old (obs, reward, done, info)")
+            }
+        }
+    }
+
+    /// Calls `close()` on the Python object, if it has one.
+    public func close() {
+        _ = try? object.method("close")
+    }
+
+    // MARK: - Opening
+
+    static func open(_ name: String, kwargs: [String: any PythonConvertible]) throws -> PythonObject {
+        if let colon = name.lastIndex(of: ":"), !name.hasPrefix(":") {
+            let moduleName = String(name[..<colon]), attribute = String(name[name.index(after: colon)...])
+            let module: PythonObject
+            do {
+                module = try Python.import(moduleName)
+            } catch let e as PythonError {
+                throw EnvironmentError.badFactory(name, detail: "module '\(moduleName)' could not be imported (\(e)); make sure it is on PYTHONPATH or installed in the venv")
+            }
+            if try module.hasAttr(attribute) {
+                let factory = try module.attr(attribute)
+                guard factory.isCallable else {
+                    throw EnvironmentError.badFactory(name, detail: "'\(attribute)' in module '\(moduleName)' is a \(factory.typeName), not a class or function")
+                }
+                do {
+                    return try factory.call(arguments: [], kwargs: kwargs)
+                } catch let e as PythonError {
+                    throw EnvironmentError.python(name, operation: "\(attribute)(...)", e)
+                }
+            }
+            // Gymnasium's own "module:Id-v0" form: importing registered the id.
+            if attribute.contains("-v") { return try make(attribute, original: name, kwargs: kwargs) }
+            throw EnvironmentError.badFactory(name, detail: "module '\(moduleName)' has no attribute '\(attribute)'")
+        }
+        return try make(name, original: name, kwargs: kwargs)
+    }
+
+    private static func make(_ id: String, original: String, kwargs: [String: any PythonConvertible]) throws -> PythonObject {
+        let gym: PythonObject
+        do {
+            gym = try Python.import("gymnasium")
+        } catch {
+            do { gym = try Python.import("gym") } catch {
+                throw EnvironmentError.badFactory(original, detail: "neither gymnasium nor gym can be imported in this Python; run `make setup` or `pip install gymnasium` in the venv")
+            }
+        }
+        do {
+            return try gym.method("make", id, kwargs: kwargs)
+        } catch let e as PythonError {
+            if let ex = e.exception, ex.typeName.contains("NotFound") || ex.typeName.contains("UnregisteredEnv")
+                || ex.typeName.contains("NamespaceNotFound") || ex.typeName.contains("Deprecated") {
+                throw EnvironmentError.unknownID(id, detail: ex.message)
+            }
+            if let ex = e.exception, ex.typeName.contains("DependencyNotInstalled") {
+                throw EnvironmentError.badFactory(original, detail: "\(ex.message)")
+            }
+            throw EnvironmentError.python(original, operation: "gymnasium.make", e)
+        }
+    }
+
+    // MARK: - Reading results
+
+    private func oldReset(seed: Int?) throws -> PythonObject {
+        if let seed, try object.hasAttr("seed") { try object.method("seed", seed) }
+        return try object.method("reset")
+    }
+
+    private static func rejectsSeedKeyword(_ e: PythonError) -> Bool {
+        guard let ex = e.exception, ex.typeName == "TypeError" else { return false }
+        return ex.message.contains("seed") && ex.message.contains("keyword")
+    }
+
+    private func read(_ observation: PythonObject) throws -> [Float] {
+        let values: [Float]
+        do {
+            values = try observation.floatArray()
+        } catch let e as PythonError {
+            throw EnvironmentError.badResult(spec.name, detail: "the observation \(observation.typeName) is not numeric (\(e))")
+        }
+        guard values.count == spec.observationSize else {
+            throw EnvironmentError.badResult(spec.name, detail: "an observation with \(values.count) values, but observation_space has shape \(spec.observationShape)")
+        }
+        return values
+    }
+
+    private func number(_ o: PythonObject, _ what: String) throws -> Double {
+        do { return try Double(python: o) } catch {
+            throw EnvironmentError.badResult(spec.name, detail: "\(what) is \(o.typeName) \(o), not a number")
+        }
+    }
+
+    private func flag(_ o: PythonObject, _ what: String) throws -> Bool {
+        do { return try Bool(python: o) } catch {
+            throw EnvironmentError.badResult(spec.name, detail: "\(what) is \(o.typeName) \(o), not a bool")
+        }
+    }
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Distill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "distill",
+        abstract: "Train DQN agents in Swift against Python (Gymnasium) environments and distil them into small students.",
+        subcommands: [Info.self, Bench.self])
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Environments
+import PythonBridge
+
+/// `distill info [--env ID]`: which Python is embedded, which venv is active, and an env's spaces.
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the embedded Python, the active virtual environment and (with --env) an environment's spaces.")
+
+    @Option(help: "A Gymnasium id or module:attribute to open and describe.")
+    var env: String?
+
+    func run() throws {
+        let startup = try Python.initialize()
+        print("python:      \(startup.version.split(separator: "\n").first ?? "")")
+        print("venv:        \(startup.virtualEnvironment ?? "none (system site-packages)")")
+        let sys = try Python.import("sys")
+        print("executable:  \(try sys.attr("executable"))")
+        for module in ["numpy", "gymnasium"] {
+            let version = (try? Python.import(module).attr("__version__").description) ?? "not installed"
+            print("\(module):\(String(repeating: " ", count: 12 - module.count))\(version)")
+        }
+        if let env {
+            let e = try GymEnvironment(env)
+            print("env:         \(e.spec.name): observation shape \(e.spec.observationShape), \(e.spec.actionCount) actions\(e.usesOldAPI ? " (old gym API)" : "")")
+            e.close()
+        }
+    }
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Sets up swift-distill on a fresh Debian 12 machine with the Swift toolchain:
+#   1. Debian packages python3-dev python3-numpy python3-venv (installed directly when root),
+#   2. .venv made by the interpreter the Swift binary embeds, with gymnasium (and test tools),
+#   3. the release build (and, with --debug-build, the debug build used by `swift test`).
+# The interpreter is $PYTHON (default: Debian's /usr/bin/python3.11). The same interpreter's
+# libpython is linked into the binary, so the packages it imports always match it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-/usr/bin/python3.11}"
+export PATH="/opt/swift/usr/bin:$PATH"
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+# --- 1. Debian packages -------------------------------------------------------------------
+missing=()
+for pkg in python3-dev python3-numpy python3-venv pkg-config; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    say "installing Debian packages with sudo: ${missing[*]}"
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    say "missing Debian packages; run: sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+    exit 1
+  fi
+fi
+
+if [ ! -x "$PYTHON" ]; then
+  say "PYTHON=$PYTHON is not an executable Python; point PYTHON at a python3 that has a shared libpython."
+  exit 1
+fi
+
+# --- 2. The virtual environment -------------------------------------------------------------
+want_version=$("$PYTHON" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
+if [ -x .venv/bin/python ]; then
+  have_version=$(.venv/bin/python -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null || echo none)
+  have_base=$(.venv/bin/python -c 'import sys; print(sys._base_executable)' 2>/dev/null || echo none)
+  if [ "$have_version" != "$want_version" ]; then
+    say ".venv was made by Python $have_version ($have_base), not $PYTHON ($want_version); recreating it"
+    rm -rf .venv
+  fi
+fi
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv with $PYTHON (with system site packages, for Debian's numpy)"
+  "$PYTHON" -m venv --system-site-packages .venv
+fi
+reqs=(gymnasium)
+if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then reqs+=(pytest); fi
+if ! .venv/bin/python -c 'import gymnasium, numpy' 2>/dev/null || [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
+  say "installing Python packages into .venv: ${reqs[*]}"
+  .venv/bin/python -m pip install -q "${reqs[@]}"
+fi
+
+# --- 3. Build --------------------------------------------------------------------------------
+# Link the chosen interpreter's libpython: its pkg-config directory goes first, and when its
+# library is not in a system directory the binary gets an rpath to it (otherwise the loader would
+# silently pick Debian's libpython with the same soname).
+libpc=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_config_var("LIBPC") or "")')
+libdir=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR") or "")')
+export PKG_CONFIG_PATH="${libpc}${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+linkflags=()
+case "$libdir" in
+  /usr/lib|/usr/lib/x86_64-linux-gnu|/usr/lib/aarch64-linux-gnu|"") ;;
+  *) linkflags=(-Xlinker -rpath -Xlinker "$libdir") ;;
+esac
+printf '%s\n' "${linkflags[@]+"${linkflags[@]}"}" > .build-linkflags 2>/dev/null || true
+say "building (release)"
+swift build -c release ${linkflags[@]+"${linkflags[@]}"} 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" || true
+swift build -c release ${linkflags[@]+"${linkflags[@]}"} >/dev/null
+if [ "${SETUP_DEBUG_BUILD:-0}" = 1 ]; then
+  say "building tests (debug)"
+  swift build --build-tests ${linkflags[@]+"${linkflags[@]}"}
+fi
+say "ready: .venv ($("$PYTHON" --version)), .build/release/distill"
