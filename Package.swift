@@ -29,6 +29,6 @@ let package = Package(
         ]),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "CPythonEmbed"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "PythonBridge", "CPythonEmbed"],
-                    resources: [.copy("Fixtures")]),
+                    exclude: ["Fixtures"]),
     ]
 )

@@ -12,7 +12,8 @@ public final class GymEnvironment: Environment {
     /// True when the object speaks the old gym API.
     public private(set) var usesOldAPI = false
 
-    private let actionStart: Int
+    /// The Python value of action 0 (`Discrete.start`).
+    public let actionStart: Int
     private let stepName: PythonObject
 
     /// Opens `name`: a registered id, or `module:attribute` naming a class or factory that is
@@ -45,7 +46,8 @@ public final class GymEnvironment: Environment {
                     result = try oldReset(seed: seed)
                 } else {
                     do {
-                        result = try object.method("reset", kwargs: ["seed": seed])
+                        result = try seed.map { try object.method("reset", kwargs: ["seed": $0]) }
+                            ?? object.method("reset")
                     } catch let e as PythonError where Self.rejectsSeedKeyword(e) {
                         usesOldAPI = true
                         result = try oldReset(seed: seed)
@@ -56,8 +58,9 @@ public final class GymEnvironment: Environment {
             }
             // Gymnasium returns (obs, info); old gym returns obs alone.
             let observation: PythonObject
-            if result.isTuple, try result.count() == 2, try result.item(1).isDict {
-                observation = try result.item(0)
+            let items = try result.tupleItems()
+            if items.count == 2, items[1].isDict {
+                observation = items[0]
             } else {
                 usesOldAPI = true
                 observation = result
@@ -77,22 +80,23 @@ public final class GymEnvironment: Environment {
             } catch let e as PythonError {
                 throw EnvironmentError.python(spec.name, operation: "step(\(action + actionStart))", e)
             }
-            let items = try result.tupleItems()
-            switch items.count {
-            case 5:
-                return Step(observation: try read(items[0]), reward: try number(items[1], "reward"),
-                            terminated: try flag(items[2], "terminated"), truncated: try flag(items[3], "truncated"))
-            case 4:
-                usesOldAPI = true
-                let done = try flag(items[2], "done")
-                var truncated = false
-                if items[3].isDict, let t = try? items[3].method("get", "TimeLimit.truncated", false) {
-                    truncated = (try? Bool(python: t)) ?? false
+            return try result.withTupleView { items in
+                switch items.count {
+                case 5:
+                    return Step(observation: try read(items, 0), reward: try number(items, 1, "reward"),
+                                terminated: try flag(items, 2, "terminated"), truncated: try flag(items, 3, "truncated"))
+                case 4:
+                    usesOldAPI = true
+                    let done = try flag(items, 2, "done")
+                    var truncated = false
+                    if items.isDict(3), let t = try? items.object(3).method("get", "TimeLimit.truncated", false) {
+                        truncated = (try? Bool(python: t)) ?? false
+                    }
+                    return Step(observation: try read(items, 0), reward: try number(items, 1, "reward"),
+                                terminated: done && !truncated, truncated: truncated)
+                default:
+                    throw EnvironmentError.badResult(spec.name, detail: "step() returned \(result.typeName) \(String(describing: result).prefix(80)); expected (obs, reward, terminated, truncated, info) or the old (obs, reward, done, info)")
                 }
-                return Step(observation: try read(items[0]), reward: try number(items[1], "reward"),
-                            terminated: done && !truncated, truncated: truncated)
-            default:
-                throw EnvironmentError.badResult(spec.name, detail: "step() returned \(result.typeName) \(String(describing: result).prefix(80)); expected (obs, reward, terminated, truncated, info) or the old (obs, reward, done, info)")
             }
         }
     }
@@ -167,11 +171,19 @@ public final class GymEnvironment: Environment {
     }
 
     private func read(_ observation: PythonObject) throws -> [Float] {
+        try checked(observation.typeName) { try observation.floatArray() }
+    }
+
+    private func read(_ items: PythonTupleView, _ i: Int) throws -> [Float] {
+        try checked(items.object(i).typeName) { try items.floats(i) }
+    }
+
+    private func checked(_ typeName: @autoclosure () -> String, _ read: () throws -> [Float]) throws -> [Float] {
         let values: [Float]
         do {
-            values = try observation.floatArray()
+            values = try read()
         } catch let e as PythonError {
-            throw EnvironmentError.badResult(spec.name, detail: "the observation \(observation.typeName) is not numeric (\(e))")
+            throw EnvironmentError.badResult(spec.name, detail: "the observation (\(typeName())) is not numeric (\(e))")
         }
         guard values.count == spec.observationSize else {
             throw EnvironmentError.badResult(spec.name, detail: "an observation with \(values.count) values, but observation_space has shape \(spec.observationShape)")
@@ -179,15 +191,19 @@ public final class GymEnvironment: Environment {
         return values
     }
 
-    private func number(_ o: PythonObject, _ what: String) throws -> Double {
-        do { return try Double(python: o) } catch {
+    private func number(_ items: PythonTupleView, _ i: Int, _ what: String) throws -> Double {
+        guard let v = items.double(i) else {
+            let o = items.object(i)
             throw EnvironmentError.badResult(spec.name, detail: "\(what) is \(o.typeName) \(o), not a number")
         }
+        return v
     }
 
-    private func flag(_ o: PythonObject, _ what: String) throws -> Bool {
-        do { return try Bool(python: o) } catch {
+    private func flag(_ items: PythonTupleView, _ i: Int, _ what: String) throws -> Bool {
+        guard let v = items.bool(i) else {
+            let o = items.object(i)
             throw EnvironmentError.badResult(spec.name, detail: "\(what) is \(o.typeName) \(o), not a bool")
         }
+        return v
     }
 }

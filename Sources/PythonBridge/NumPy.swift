@@ -14,10 +14,11 @@ public enum NumPyDType: String, Sendable, CaseIterable {
     }
 
     /// Reads a PEP 3118 format string (as NumPy exports it) with its item size.
-    init?(bufferFormat: String, itemSize: Int) {
-        var f = Substring(bufferFormat)
-        if let first = f.first, "@=<".contains(first) { f = f.dropFirst() }
-        guard f.count == 1, let c = f.first else { return nil }
+    init?(bufferFormat: UnsafePointer<CChar>, itemSize: Int) {
+        var p = bufferFormat
+        if p[0] == 0x40 || p[0] == 0x3D || p[0] == 0x3C { p += 1 }  // '@', '=', '<'
+        guard p[0] != 0, p[1] == 0 else { return nil }
+        let c = Character(Unicode.Scalar(UInt8(bitPattern: p[0])))
         switch (c, itemSize) {
         case ("f", 4): self = .float32
         case ("d", 8): self = .float64
@@ -63,8 +64,9 @@ extension PythonObject {
         _ body: (UnsafeBufferPointer<T>, _ shape: [Int]) throws -> R
     ) throws -> R {
         try Python.withGIL {
-            let attempt: Result<R, PythonError>? = try withBuffer { view, dtype, shape in
+            let attempt: Result<R, PythonError>? = try withBuffer { view, dtype in
                 guard dtype == T.numpyDType else { return nil }
+                let shape = (0..<Int(view.ndim)).map { view.shape![$0] }
                 let start = view.buf?.assumingMemoryBound(to: T.self)
                 let count = view.len / T.numpyDType.itemSize
                 return .success(try body(UnsafeBufferPointer(start: count == 0 ? nil : start, count: count), shape))
@@ -105,7 +107,7 @@ extension PythonObject {
     /// The shape of an ndarray (or anything with a buffer).
     public func arrayShape() throws -> [Int] {
         try Python.withGIL {
-            if let s = try withBuffer({ _, _, shape in shape }) { return s }
+            if let s = try withBuffer({ view, _ in (0..<Int(view.ndim)).map { view.shape![$0] } }) { return s }
             return try [Int](python: attr("shape"))
         }
     }
@@ -136,7 +138,12 @@ extension PythonObject {
 
     /// Gives `body` a strided-format buffer view; nil when the object has no buffer or is not
     /// C-contiguous or has an unsupported format (the caller then converts or rejects).
-    private func withBuffer<R>(_ body: (Py_buffer, NumPyDType, [Int]) throws -> R?) throws -> R? {
+    private func withBuffer<R>(_ body: (Py_buffer, NumPyDType) throws -> R?) throws -> R? {
+        try Self.withBuffer(of: pointer, body)
+    }
+
+    private static func withBuffer<R>(of pointer: UnsafeMutablePointer<PyObject>,
+                                      _ body: (Py_buffer, NumPyDType) throws -> R?) throws -> R? {
         guard PyObject_CheckBuffer(pointer) != 0 else { return nil }
         var view = Py_buffer()
         if PyObject_GetBuffer(pointer, &view, PyBUF_RECORDS_RO) != 0 {
@@ -146,35 +153,40 @@ extension PythonObject {
         defer { PyBuffer_Release(&view) }
         guard PyBuffer_IsContiguous(&view, CChar(UInt8(ascii: "C"))) != 0,
               let format = view.format,
-              let dtype = NumPyDType(bufferFormat: String(cString: format), itemSize: view.itemsize)
+              let dtype = NumPyDType(bufferFormat: format, itemSize: view.itemsize)
         else { return nil }
-        let shape = (0..<Int(view.ndim)).map { view.shape![$0] }
-        return try body(view, dtype, shape)
+        return try body(view, dtype)
     }
 
     /// Hands `body` a function that converts the array's elements into a Float destination.
     private func readFloats(_ body: (_ copy: (UnsafeMutablePointer<Float>) -> Void, _ count: Int) throws -> Void) throws {
-        try Python.withGIL {
-            let done: Bool? = try withBuffer { view, dtype, _ in
+        try Python.withGIL { try Self.readFloats(of: pointer, body) }
+    }
+
+    /// Reads any supported array (the GIL must be held), converting in Swift; other objects
+    /// (lists, non-contiguous arrays) are converted once by NumPy first.
+    static func readFloats(of pointer: UnsafeMutablePointer<PyObject>,
+                           _ body: (_ copy: (UnsafeMutablePointer<Float>) -> Void, _ count: Int) throws -> Void) throws {
+            let done: Bool? = try withBuffer(of: pointer) { view, dtype in
                 let n = view.len / dtype.itemSize
                 let raw = UnsafeRawPointer(view.buf)
                 try body({ dst in
                     guard let raw else { return }
                     switch dtype {
                     case .float32: dst.update(from: raw.assumingMemoryBound(to: Float.self), count: n)
-                    case .float64: Self.convert(raw.assumingMemoryBound(to: Double.self), dst, n) { Float($0) }
-                    case .int64: Self.convert(raw.assumingMemoryBound(to: Int64.self), dst, n) { Float($0) }
-                    case .int32: Self.convert(raw.assumingMemoryBound(to: Int32.self), dst, n) { Float($0) }
-                    case .uint8: Self.convert(raw.assumingMemoryBound(to: UInt8.self), dst, n) { Float($0) }
-                    case .bool: Self.convert(raw.assumingMemoryBound(to: UInt8.self), dst, n) { $0 == 0 ? 0 : 1 }
+                    case .float64: convert(raw.assumingMemoryBound(to: Double.self), dst, n) { Float($0) }
+                    case .int64: convert(raw.assumingMemoryBound(to: Int64.self), dst, n) { Float($0) }
+                    case .int32: convert(raw.assumingMemoryBound(to: Int32.self), dst, n) { Float($0) }
+                    case .uint8: convert(raw.assumingMemoryBound(to: UInt8.self), dst, n) { Float($0) }
+                    case .bool: convert(raw.assumingMemoryBound(to: UInt8.self), dst, n) { $0 == 0 ? 0 : 1 }
                     }
                 }, n)
                 return true
             }
             if done == nil {
-                let converted = try PythonObject.numpy().method("ascontiguousarray", self, kwargs: ["dtype": "float32"])
-                try converted.readFloats(body)
-            }
+                let converted = try PythonObject.numpy().method(
+                    "ascontiguousarray", PythonObject(borrowing: pointer), kwargs: ["dtype": "float32"])
+            try readFloats(of: converted.pointer, body)
         }
     }
 

@@ -15,6 +15,11 @@ public enum Python {
     }
 
     private static let startup: Result<StartupInfo, PythonError> = start()
+    /// The start-up failure alone, so the per-call check copies nothing.
+    private static let startupError: PythonError? = {
+        if case .failure(let e) = startup { return e }
+        return nil
+    }()
 
     /// Starts the interpreter if needed. Every bridge call does this itself; call it early to
     /// report a start-up problem (e.g. a venv made by another Python) before any work.
@@ -24,8 +29,9 @@ public enum Python {
     }
 
     /// Runs `body` holding the GIL. Re-entrant and callable from any thread.
+    @inline(__always)
     public static func withGIL<R>(_ body: () throws -> R) throws -> R {
-        try initialize()
+        if let startupError { throw startupError }
         let state = PyGILState_Ensure()
         defer { PyGILState_Release(state) }
         return try body()

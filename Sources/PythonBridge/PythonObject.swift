@@ -26,9 +26,13 @@ public final class PythonObject: @unchecked Sendable {
     }
 
     deinit {
-        let state = PyGILState_Ensure()
-        cpy_decref(pointer)
-        PyGILState_Release(state)
+        if PyGILState_Check() != 0 {
+            cpy_decref(pointer)
+        } else {
+            let state = PyGILState_Ensure()
+            cpy_decref(pointer)
+            PyGILState_Release(state)
+        }
     }
 
     /// Python's `None`.

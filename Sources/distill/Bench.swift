@@ -47,7 +47,7 @@ struct BenchEnv: ParsableCommand {
                         env.reset()
                 return time.perf_counter() - start
             """).item("loop")
-        let pyActions = try actions.pythonObject()
+        let pyActions = try actions.map { $0 + environment.actionStart }.pythonObject()
 
         var bridgeTimes: [Double] = [], pythonTimes: [Double] = []
         for _ in 0..<rounds {

@@ -1,0 +1,109 @@
+"""Python environments for the Swift tests: well-behaved, old-API, failing and unsupported ones."""
+import numpy as np
+import gymnasium as gym
+from gymnasium import spaces
+
+
+class CountingEnv(gym.Env):
+    """Observation [t, t*0.5, -t]; reward = action; terminates at t == length.
+
+    step() returns one preallocated tuple, so the environment costs almost nothing and a loop
+    over it measures the bridge itself."""
+
+    def __init__(self, length=10, dtype="float32"):
+        self.length = length
+        self.observation_space = spaces.Box(-np.inf, np.inf, shape=(3,), dtype=np.dtype(dtype))
+        self.action_space = spaces.Discrete(3, start=-1)
+        self.t = 0
+        self._obs = np.zeros(3, dtype=dtype)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0 if seed is None else int(seed) % 3
+        self._obs[:] = (self.t, self.t * 0.5, -self.t)
+        return self._obs, {}
+
+    def step(self, action):
+        assert action in (-1, 0, 1), action
+        self.t += 1
+        self._obs[:] = (self.t, self.t * 0.5, -self.t)
+        return self._obs, float(action), self.t >= self.length, False, {}
+
+
+class OldGymEnv:
+    """The old gym API: seed(), reset() -> obs, step() -> (obs, reward, done, info)."""
+
+    def __init__(self, limit=5):
+        self.observation_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float64)
+        self.action_space = spaces.Discrete(2)
+        self.limit = limit
+        self.t = 0
+        self.seeded = None
+
+    def seed(self, seed=None):
+        self.seeded = seed
+        return [seed]
+
+    def reset(self):
+        self.t = 0
+        return np.array([0.0, float(self.seeded or 0)])
+
+    def step(self, action):
+        self.t += 1
+        done = self.t >= self.limit
+        info = {"TimeLimit.truncated": True} if done else {}
+        return np.array([float(self.t), float(action)]), 1.0, done, info
+
+
+class RaisingEnv(CountingEnv):
+    """Raises from step() on the third call."""
+
+    def step(self, action):
+        if self.t >= 2:
+            raise ValueError("boom at step 3")
+        return super().step(action)
+
+
+class ListObsEnv(CountingEnv):
+    """Returns observations as Python lists of float64 (converted by the bridge)."""
+
+    def step(self, action):
+        obs, r, term, trunc, info = super().step(action)
+        return [float(x) for x in obs], r, term, trunc, info
+
+
+class ContinuousEnv(CountingEnv):
+    def __init__(self):
+        super().__init__()
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+
+
+class DictObsEnv(CountingEnv):
+    def __init__(self):
+        super().__init__()
+        self.observation_space = spaces.Dict({"a": spaces.Box(0, 1, shape=(2,))})
+
+
+class ImageEnv(CountingEnv):
+    def __init__(self):
+        super().__init__()
+        self.observation_space = spaces.Box(0, 255, shape=(84, 84, 3), dtype=np.uint8)
+
+
+class DiscreteObsEnv(CountingEnv):
+    def __init__(self):
+        super().__init__()
+        self.observation_space = spaces.Discrete(16)
+
+
+class BadStepEnv(CountingEnv):
+    def step(self, action):
+        return "not a tuple"
+
+
+def make_counting(length=4):
+    """A factory function, as users write them."""
+    return CountingEnv(length=length)
+
+
+not_callable = 42
