@@ -2,7 +2,7 @@
 # Sets up swift-distill on a fresh Debian 12 machine with the Swift toolchain:
 #   1. Debian packages python3-dev python3-numpy python3-venv (installed directly when root),
 #   2. .venv made by the interpreter the Swift binary embeds, with gymnasium (and test tools),
-#   3. the release build (and, with --debug-build, the debug build used by `swift test`).
+#   3. the release build (and, with SETUP_TEST_TOOLS=1, pytest and the debug test build).
 # The interpreter is $PYTHON (default: Debian's /usr/bin/python3.11). The same interpreter's
 # libpython is linked into the binary, so the packages it imports always match it.
 set -euo pipefail
@@ -57,23 +57,10 @@ if ! .venv/bin/python -c 'import gymnasium, numpy' 2>/dev/null || [ "${SETUP_TES
 fi
 
 # --- 3. Build --------------------------------------------------------------------------------
-# Link the chosen interpreter's libpython: its pkg-config directory goes first, and when its
-# library is not in a system directory the binary gets an rpath to it (otherwise the loader would
-# silently pick Debian's libpython with the same soname).
-libpc=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_config_var("LIBPC") or "")')
-libdir=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR") or "")')
-export PKG_CONFIG_PATH="${libpc}${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-linkflags=()
-case "$libdir" in
-  /usr/lib|/usr/lib/x86_64-linux-gnu|/usr/lib/aarch64-linux-gnu|"") ;;
-  *) linkflags=(-Xlinker -rpath -Xlinker "$libdir") ;;
-esac
-printf '%s\n' "${linkflags[@]+"${linkflags[@]}"}" > .build-linkflags 2>/dev/null || true
-say "building (release)"
-swift build -c release ${linkflags[@]+"${linkflags[@]}"} 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" || true
-swift build -c release ${linkflags[@]+"${linkflags[@]}"} >/dev/null
-if [ "${SETUP_DEBUG_BUILD:-0}" = 1 ]; then
+say "building distill (release)"
+scripts/swift.sh build -c release --product distill
+if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
   say "building tests (debug)"
-  swift build --build-tests ${linkflags[@]+"${linkflags[@]}"}
+  scripts/swift.sh build --build-tests
 fi
 say "ready: .venv ($("$PYTHON" --version)), .build/release/distill"

@@ -1,1 +1,151 @@
+import Environments
+import PythonBridge
 import Testing
+
+@Suite(.serialized) struct GymEnvironmentTests {
+    init() { #expect(Fixtures.ready) }
+
+    @Test func cartPoleTrajectoryMatchesPurePython() throws {
+        let env = try GymEnvironment("CartPole-v1")
+        #expect(env.spec == EnvironmentSpec(name: "CartPole-v1", observationShape: [4], actionCount: 2))
+        let actions = (0..<300).map { ($0 * 7 + $0 / 3) % 2 }
+        var swiftRows: [[Double]] = [try env.reset(seed: 123).map(Double.init)]
+        var episodes = 0
+        for a in actions {
+            let s = try env.step(a)
+            swiftRows.append(s.observation.map(Double.init) + [s.reward, s.terminated ? 1 : 0, s.truncated ? 1 : 0])
+            if s.isDone {
+                episodes += 1
+                swiftRows.append(try env.reset(seed: nil).map(Double.init))
+            }
+        }
+        #expect(episodes > 3, "the action sequence should end several episodes")
+        let reference = try Python.run("""
+            import gymnasium as gym
+            def run(actions):
+                env = gym.make("CartPole-v1")
+                obs, _ = env.reset(seed=123)
+                rows = [[float(x) for x in obs]]
+                for a in actions:
+                    obs, r, term, trunc, _ = env.step(a)
+                    rows.append([float(x) for x in obs] + [float(r), float(term), float(trunc)])
+                    if term or trunc:
+                        obs, _ = env.reset()
+                        rows.append([float(x) for x in obs])
+                return rows
+            """).item("run").call(actions)
+        let pythonRows = try [[Double]](python: reference)
+        #expect(swiftRows == pythonRows)
+    }
+
+    @Test func customClassWithActionStartAndKwargs() throws {
+        let env = try GymEnvironment("fixture_envs:CountingEnv", kwargs: ["length": 3])
+        #expect(env.spec.actionCount == 3 && env.spec.observationShape == [3])
+        #expect(env.actionStart == -1)
+        #expect(try env.reset(seed: 0) == [0, 0, 0])
+        let s1 = try env.step(0)  // Python action -1
+        #expect(s1.observation == [1, 0.5, -1] && s1.reward == -1 && !s1.isDone)
+        #expect(try env.step(2).reward == 1)
+        let s3 = try env.step(1)
+        #expect(s3.terminated && !s3.truncated && s3.reward == 0)
+        #expect(throws: EnvironmentError.self) { try env.step(3) }
+        #expect(throws: EnvironmentError.self) { try env.step(-1) }
+    }
+
+    @Test func factoryFunctionAndFloat64Observations() throws {
+        let env = try GymEnvironment("fixture_envs:make_counting", kwargs: ["length": 2])
+        _ = try env.reset(seed: 1)
+        #expect(try env.step(1).observation == [2, 1, -2])
+        let f64 = try GymEnvironment("fixture_envs:CountingEnv", kwargs: ["dtype": "float64"])
+        _ = try f64.reset(seed: 0)
+        #expect(try f64.step(1).observation == [1, 0.5, -1])
+        let lists = try GymEnvironment("fixture_envs:ListObsEnv")
+        _ = try lists.reset(seed: 0)
+        #expect(try lists.step(1).observation == [1, 0.5, -1])
+    }
+
+    @Test func oldGymAPI() throws {
+        let env = try GymEnvironment("fixture_envs:OldGymEnv", kwargs: ["limit": 2])
+        #expect(try env.reset(seed: 7) == [0, 7])
+        #expect(env.usesOldAPI)
+        let s1 = try env.step(1)
+        #expect(s1.observation == [1, 1] && s1.reward == 1 && !s1.isDone)
+        let s2 = try env.step(0)
+        #expect(s2.truncated && !s2.terminated, "TimeLimit.truncated in info means truncation")
+    }
+
+    @Test func pythonExceptionInStepBecomesAnError() throws {
+        let env = try GymEnvironment("fixture_envs:RaisingEnv")
+        _ = try env.reset(seed: 0)
+        _ = try env.step(1)
+        _ = try env.step(1)
+        do {
+            _ = try env.step(1)
+            Issue.record("expected the environment's exception")
+        } catch let e as EnvironmentError {
+            let ex = try #require(e.pythonException)
+            #expect(ex.typeName == "ValueError" && ex.message == "boom at step 3")
+            #expect(ex.traceback.contains("fixture_envs.py"))
+            #expect(e.description.contains("raised in step"))
+        }
+        // Still usable after the exception.
+        #expect(try env.reset(seed: 0) == [0, 0, 0])
+    }
+
+    @Test func badStepResult() throws {
+        let env = try GymEnvironment("fixture_envs:BadStepEnv")
+        _ = try env.reset(seed: nil)
+        #expect { try env.step(0) } throws: { ($0 as? EnvironmentError)?.description.contains("expected (obs, reward") ?? false }
+    }
+
+    @Test(arguments: [
+        ("fixture_envs:ContinuousEnv", "continuous actions"),
+        ("fixture_envs:DictObsEnv", "FlattenObservation"),
+        ("fixture_envs:ImageEnv", "looks like an image"),
+        ("fixture_envs:DiscreteObsEnv", "one-hot"),
+        ("fixture_envs:not_callable", "not a class or function"),
+        ("fixture_envs:NoSuchThing", "has no attribute 'NoSuchThing'"),
+        ("no_such_module_abc:Env", "could not be imported"),
+        ("CartPol-v1", "Unknown environment id 'CartPol-v1'"),
+        ("CartPole-v99", "Unknown environment id"),
+    ])
+    func unsupportedOrBadNamesGiveOneClearSentence(name: String, expected: String) throws {
+        do {
+            _ = try GymEnvironment(name)
+            Issue.record("\(name) should be refused")
+        } catch let e as EnvironmentError {
+            #expect(e.description.contains(expected), "\(e.description)")
+            #expect(!e.description.contains("Traceback"), "\(e.description)")
+        }
+    }
+
+    @Test func batchSteppingIsContiguousAndAutoResets() throws {
+        let batch = try EnvironmentBatch(count: 3) { _ in try GymEnvironment("fixture_envs:CountingEnv", kwargs: ["length": 2]) }
+        let first = try batch.reset(seed: 0)
+        #expect(first == [0, 0, 0, 1, 0.5, -1, 2, 1, -2])
+        let r1 = try batch.step([2, 2, 2])
+        #expect(r1.observations.count == 9 && r1.rewards == [1, 1, 1])
+        #expect(r1.terminated == [false, true, true])  // copies 1 and 2 started at t=1 and t=2
+        #expect(r1.finalObservations[1] == [2, 1, -2])
+        #expect(Array(r1.observations[3..<6]) == [0, 0, 0], "copy 1 was reset in the same step")
+    }
+
+    @Test func millionBridgeCallsDoNotLeak() throws {
+        let env = try GymEnvironment("fixture_envs:CountingEnv", kwargs: ["length": 1000])
+        _ = try env.reset(seed: 0)
+        func run(_ n: Int) throws -> Float {
+            var checksum: Float = 0
+            for i in 0..<n {
+                let s = try env.step(i % 3)
+                checksum += s.observation[2]
+                if s.isDone { _ = try env.reset(seed: nil) }
+            }
+            return checksum
+        }
+        _ = try run(100_000)
+        let before = residentBytes()
+        _ = try run(1_000_000)
+        let growth = residentBytes() - before
+        #expect(growth < 5 << 20, "resident memory grew by \(growth) bytes over a million steps")
+    }
+}
