@@ -6,12 +6,19 @@ import PackageDescription
 // CPython only carries headers (pkg-config `python3`, no -lpython) so a library built from it can
 // later be loaded into a running Python as an extension module; executables and tests also
 // depend on CPythonEmbed, which links libpython (pkg-config `python3-embed`).
+/// The numeric kernels are built with -Ounchecked in release builds (no overflow or bounds traps
+/// in the inner loops); their callers check shapes up front.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "swift-distill",
     products: [
         .executable(name: "distill", targets: ["distill"]),
         .library(name: "PythonBridge", targets: ["PythonBridge"]),
         .library(name: "Environments", targets: ["Environments"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Checkpoint", targets: ["Checkpoint"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,12 +30,18 @@ let package = Package(
                        providers: [.apt(["python3-dev"])]),
         .target(name: "PythonBridge", dependencies: ["CPython"]),
         .target(name: "Environments", dependencies: ["PythonBridge"]),
+        .target(name: "Tensor", swiftSettings: fast),
+        .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
+        .target(name: "Checkpoint", dependencies: ["Tensor", "NN"]),
         .executableTarget(name: "distill", dependencies: [
-            "Environments", "PythonBridge", "CPythonEmbed",
+            "Environments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "CPythonEmbed"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "PythonBridge", "CPythonEmbed"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
     ]
 )

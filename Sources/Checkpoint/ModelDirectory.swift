@@ -1,0 +1,163 @@
+import Foundation
+import NN
+import Tensor
+
+/// `model.json`: what a saved model is and which file holds which tensor.
+public struct ModelManifest: Codable, Equatable, Sendable {
+    /// Network shape, enough to rebuild it.
+    public struct Architecture: Codable, Equatable, Sendable {
+        public var inputSize: Int
+        public var hiddenSizes: [Int]
+        public var activation: String
+        public var outputSize: Int
+        /// "q": the output is one Q-value per action.
+        public var head: String
+    }
+
+    /// One tensor file.
+    public struct Entry: Codable, Equatable, Sendable {
+        public var name: String
+        public var file: String
+        public var shape: [Int]
+        public var dtype: String
+    }
+
+    public var formatVersion: Int
+    /// How to apply the weights in NumPy.
+    public var layout: String
+    public var architecture: Architecture
+    public var tensors: [Entry]
+    /// Gymnasium id or `module:attribute` the model was trained on.
+    public var environment: String?
+    /// Training or distillation configuration.
+    public var config: [String: JSONValue]
+    /// Measured results (e.g. evaluation returns).
+    public var metrics: [String: JSONValue]
+
+    public static let currentFormatVersion = 1
+}
+
+/// A model on disk: a directory of `.npy` files (NumPy's format) plus `model.json`.
+public enum ModelDirectory {
+    public static let manifestName = "model.json"
+
+    /// Saves `network` into `directory` atomically: everything is written into a temporary
+    /// directory beside it, which then replaces the target by rename, so an interrupted save
+    /// never leaves a half-written model.
+    public static func save(_ network: MLP, to directory: URL, environment: String? = nil,
+                            config: [String: JSONValue] = [:], metrics: [String: JSONValue] = [:]) throws {
+        let fm = FileManager.default
+        let parent = directory.deletingLastPathComponent()
+        let token = UUID().uuidString.prefix(8)
+        let staging = parent.appendingPathComponent(".\(directory.lastPathComponent).saving-\(token)")
+        do {
+            try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+            try fm.createDirectory(at: staging, withIntermediateDirectories: false)
+        } catch {
+            throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
+        }
+        defer { try? fm.removeItem(at: staging) }
+
+        var entries: [ModelManifest.Entry] = []
+        for (i, layer) in network.layers.enumerated() {
+            for (kind, tensor) in [("weight", layer.weight), ("bias", layer.bias)] {
+                let name = "layers.\(i).\(kind)"
+                try NumPyFile.write(tensor, to: staging.appendingPathComponent(name + ".npy"))
+                entries.append(.init(name: name, file: name + ".npy", shape: tensor.shape, dtype: "float32"))
+            }
+        }
+        let manifest = ModelManifest(
+            formatVersion: ModelManifest.currentFormatVersion,
+            layout: "h = activation(h @ layers.i.weight + layers.i.bias) for each hidden layer; q = h @ last.weight + last.bias; weight shape is (inputs, outputs)",
+            architecture: .init(inputSize: network.inputSize, hiddenSizes: network.hiddenSizes,
+                                activation: network.activation.rawValue, outputSize: network.outputSize, head: "q"),
+            tensors: entries, environment: environment, config: config, metrics: metrics)
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do {
+            try encoder.encode(manifest).write(to: staging.appendingPathComponent(manifestName))
+        } catch {
+            throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
+        }
+        try replace(directory, with: staging)
+    }
+
+    /// Loads a model directory, checking every file against the manifest.
+    public static func load(from directory: URL) throws -> (network: MLP, manifest: ModelManifest) {
+        let manifest = try readManifest(directory)
+        guard let activation = Activation(rawValue: manifest.architecture.activation) else {
+            throw CheckpointError.badManifest(directory.appendingPathComponent(manifestName).path,
+                                              detail: "unknown activation '\(manifest.architecture.activation)'")
+        }
+        let arch = manifest.architecture
+        let sizes = [arch.inputSize] + arch.hiddenSizes + [arch.outputSize]
+        var byName: [String: ModelManifest.Entry] = [:]
+        for e in manifest.tensors { byName[e.name] = e }
+        var layers: [Linear] = []
+        for i in 0..<(sizes.count - 1) {
+            let expected = [("weight", [sizes[i], sizes[i + 1]]), ("bias", [sizes[i + 1]])]
+            var loaded: [Tensor] = []
+            for (kind, shape) in expected {
+                let name = "layers.\(i).\(kind)"
+                guard let entry = byName[name] else {
+                    throw CheckpointError.badManifest(directory.appendingPathComponent(manifestName).path, detail: "no entry for \(name)")
+                }
+                let path = directory.appendingPathComponent(entry.file)
+                let t = try NumPyFile.read(path)
+                guard t.shape == shape, entry.shape == shape else {
+                    throw CheckpointError.shapeMismatch(path.path, expected: shape, found: t.shape == shape ? entry.shape : t.shape)
+                }
+                loaded.append(t)
+            }
+            layers.append(Linear(weight: loaded[0], bias: loaded[1]))
+        }
+        return (MLP(layers: layers, activation: activation), manifest)
+    }
+
+    /// Reads and decodes `model.json`.
+    public static func readManifest(_ directory: URL) throws -> ModelManifest {
+        let url = directory.appendingPathComponent(manifestName)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
+            throw CheckpointError.missingFile(directory.path)
+        }
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw CheckpointError.missingFile(url.path) }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let manifest: ModelManifest
+        do { manifest = try decoder.decode(ModelManifest.self, from: data) } catch {
+            throw CheckpointError.badManifest(url.path, detail: describe(error))
+        }
+        guard manifest.formatVersion <= ModelManifest.currentFormatVersion else {
+            throw CheckpointError.badManifest(url.path, detail: "format version \(manifest.formatVersion) is newer than this program understands (\(ModelManifest.currentFormatVersion)); update swift-distill")
+        }
+        return manifest
+    }
+
+    private static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): return "missing key '\(key.stringValue)'"
+        case DecodingError.typeMismatch(_, let ctx), DecodingError.valueNotFound(_, let ctx):
+            return "wrong type at \(ctx.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.dataCorrupted: return "not valid JSON"
+        default: return "\(error)"
+        }
+    }
+
+    /// Swaps `staging` into place: the old directory (if any) is renamed aside first and removed last.
+    private static func replace(_ target: URL, with staging: URL) throws {
+        let fm = FileManager.default
+        let aside = target.deletingLastPathComponent()
+            .appendingPathComponent(".\(target.lastPathComponent).old-\(UUID().uuidString.prefix(8))")
+        let hadOld = fm.fileExists(atPath: target.path)
+        do {
+            if hadOld { try fm.moveItem(at: target, to: aside) }
+            try fm.moveItem(at: staging, to: target)
+            if hadOld { try? fm.removeItem(at: aside) }
+        } catch {
+            if hadOld, !fm.fileExists(atPath: target.path) { try? fm.moveItem(at: aside, to: target) }
+            throw CheckpointError.writeFailed(target.path, detail: error.localizedDescription)
+        }
+    }
+}

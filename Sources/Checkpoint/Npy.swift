@@ -1,0 +1,174 @@
+import Foundation
+import Tensor
+
+/// Why an `.npy` file or a model directory could not be read or written. Each text says what to do.
+public enum CheckpointError: Error, CustomStringConvertible, Equatable {
+    case missingFile(String)
+    case badMagic(String)
+    case unsupportedVersion(String, major: UInt8, minor: UInt8)
+    case badHeader(String, detail: String)
+    case unsupportedDType(String, descr: String)
+    case fortranOrder(String)
+    case truncated(String, expected: Int, found: Int)
+    case shapeMismatch(String, expected: [Int], found: [Int])
+    case badManifest(String, detail: String)
+    case writeFailed(String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .missingFile(let p):
+            return "\(p) does not exist; check the path (a model directory holds model.json and one .npy per tensor)."
+        case .badMagic(let p):
+            return "\(p) is not a NumPy .npy file (it does not start with \\x93NUMPY); save arrays with numpy.save."
+        case .unsupportedVersion(let p, let major, let minor):
+            return "\(p) uses .npy format version \(major).\(minor); only 1.0, 2.0 and 3.0 are supported."
+        case .badHeader(let p, let detail):
+            return "\(p) has a malformed .npy header (\(detail)); re-save it with numpy.save."
+        case .unsupportedDType(let p, let descr):
+            return "\(p) holds dtype '\(descr)'; only little-endian float32 ('<f4') and float64 ('<f8') are supported, so convert with arr.astype('float32')."
+        case .fortranOrder(let p):
+            return "\(p) is stored in Fortran order; save numpy.ascontiguousarray(arr) instead."
+        case .truncated(let p, let expected, let found):
+            return "\(p) is truncated: its header promises \(expected) data bytes but only \(found) follow; the file is damaged, re-save it."
+        case .shapeMismatch(let p, let expected, let found):
+            return "\(p) has shape \(found) but the manifest says \(expected); the model directory is inconsistent, re-export it."
+        case .badManifest(let p, let detail):
+            return "\(p) is not a valid model manifest (\(detail)); re-export the model."
+        case .writeFailed(let p, let detail):
+            return "Could not write \(p) (\(detail)); check the directory exists and is writable."
+        }
+    }
+}
+
+/// NumPy's `.npy` format, to the byte: magic, version, a Python-literal header padded with
+/// spaces so the data starts at a multiple of 64 bytes, then raw little-endian data.
+public enum NumPyFile {
+    static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
+
+    /// The bytes of a version-1.0 `.npy` file holding `tensor` as `<f4`.
+    public static func encode(_ tensor: Tensor) -> Data {
+        let shapeText: String
+        switch tensor.shape.count {
+        case 0: shapeText = "()"
+        case 1: shapeText = "(\(tensor.shape[0]),)"
+        default: shapeText = "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")"
+        }
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
+        // As numpy.save (≥ 1.23): spare room so the first axis can grow in place, then spaces
+        // and a newline so the data starts at a multiple of 64 bytes.
+        if let first = tensor.shape.first { header += String(repeating: " ", count: max(0, 21 - String(first).count)) }
+        let unpadded = magic.count + 2 + 2 + header.utf8.count + 1
+        header += String(repeating: " ", count: 64 - unpadded % 64) + "\n"
+        var data = Data(magic)
+        data.append(contentsOf: [1, 0])
+        let length = UInt16(header.utf8.count)
+        data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
+        data.append(contentsOf: Array(header.utf8))
+        tensor.scalars.withUnsafeBytes { data.append(contentsOf: $0) }  // little-endian hosts only
+        return data
+    }
+
+    /// Reads an `.npy` file's bytes (versions 1.0–3.0, `<f4` or `<f8`) into a Float32 tensor.
+    public static func decode(_ data: Data, path: String = "<memory>") throws -> Tensor {
+        let bytes = [UInt8](data)
+        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw CheckpointError.badMagic(path) }
+        let (major, minor) = (bytes[6], bytes[7])
+        let headerLength: Int, headerStart: Int
+        switch major {
+        case 1:
+            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+            headerStart = 10
+        case 2, 3:
+            guard bytes.count >= 12 else { throw CheckpointError.truncated(path, expected: 12, found: bytes.count) }
+            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+            headerStart = 12
+        default:
+            throw CheckpointError.unsupportedVersion(path, major: major, minor: minor)
+        }
+        guard minor == 0 else { throw CheckpointError.unsupportedVersion(path, major: major, minor: minor) }
+        guard headerStart + headerLength <= bytes.count else {
+            throw CheckpointError.badHeader(path, detail: "the header is cut short")
+        }
+        let encoding: String.Encoding = major == 3 ? .utf8 : .isoLatin1
+        guard let header = String(data: Data(bytes[headerStart..<(headerStart + headerLength)]), encoding: encoding) else {
+            throw CheckpointError.badHeader(path, detail: "unreadable text")
+        }
+        let fields = try parseHeader(header, path: path)
+        if fields.fortranOrder && fields.shape.count > 1 { throw CheckpointError.fortranOrder(path) }
+        let count = fields.shape.reduce(1, *)
+        let itemSize: Int
+        switch fields.descr {
+        case "<f4", "=f4": itemSize = 4
+        case "<f8", "=f8": itemSize = 8
+        default: throw CheckpointError.unsupportedDType(path, descr: fields.descr)
+        }
+        let dataStart = headerStart + headerLength
+        let available = bytes.count - dataStart
+        guard available >= count * itemSize else {
+            throw CheckpointError.truncated(path, expected: count * itemSize, found: available)
+        }
+        var scalars = [Float](repeating: 0, count: count)
+        bytes.withUnsafeBytes { raw in
+            let base = raw.baseAddress! + dataStart
+            for i in 0..<count {
+                if itemSize == 4 {
+                    scalars[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                } else {
+                    scalars[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+                }
+            }
+        }
+        return Tensor(shape: fields.shape, scalars: scalars)
+    }
+
+    /// Reads an `.npy` file.
+    public static func read(_ url: URL) throws -> Tensor {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw CheckpointError.missingFile(url.path) }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw CheckpointError.badHeader(url.path, detail: "unreadable: \(error.localizedDescription)")
+        }
+        return try decode(data, path: url.path)
+    }
+
+    /// Writes an `.npy` file atomically (temporary file, then rename).
+    public static func write(_ tensor: Tensor, to url: URL) throws {
+        do { try encode(tensor).write(to: url, options: .atomic) } catch {
+            throw CheckpointError.writeFailed(url.path, detail: error.localizedDescription)
+        }
+    }
+
+    struct Header { var descr: String; var fortranOrder: Bool; var shape: [Int] }
+
+    /// Parses the header's Python dict literal: `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`.
+    static func parseHeader(_ text: String, path: String) throws -> Header {
+        func fail(_ d: String) -> CheckpointError { .badHeader(path, detail: d) }
+        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard t.hasPrefix("{"), t.hasSuffix("}") else { throw fail("not a dict literal") }
+        func value(of key: String) throws -> Substring {
+            guard let k = t.range(of: "'\(key)'") ?? t.range(of: "\"\(key)\""),
+                  let colon = t[k.upperBound...].firstIndex(of: ":") else { throw fail("no '\(key)' key") }
+            return t[t.index(after: colon)...].drop { $0 == " " }
+        }
+        let descrRest = try value(of: "descr")
+        guard let q = descrRest.first, q == "'" || q == "\"",
+              let end = descrRest.dropFirst().firstIndex(of: q) else { throw fail("descr is not a string") }
+        let descr = String(descrRest[descrRest.index(after: descrRest.startIndex)..<end])
+        let fortranRest = try value(of: "fortran_order")
+        let fortran: Bool
+        if fortranRest.hasPrefix("True") { fortran = true } else if fortranRest.hasPrefix("False") { fortran = false } else {
+            throw fail("fortran_order is not True or False")
+        }
+        let shapeRest = try value(of: "shape")
+        guard shapeRest.first == "(", let close = shapeRest.firstIndex(of: ")") else { throw fail("shape is not a tuple") }
+        let inner = shapeRest[shapeRest.index(after: shapeRest.startIndex)..<close]
+        var shape: [Int] = []
+        for part in inner.split(separator: ",") {
+            let s = part.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "L", with: "")
+            if s.isEmpty { continue }
+            guard let n = Int(s), n >= 0 else { throw fail("shape entry '\(s)' is not a size") }
+            shape.append(n)
+        }
+        return Header(descr: descr, fortranOrder: fortran, shape: shape)
+    }
+}

@@ -1,0 +1,62 @@
+extension Tensor {
+    /// Matrix product of rank-2 tensors, optionally with either operand transposed:
+    /// `matmul(x, w)` is x·w, `matmul(x, dY, transposeA: true)` is xᵀ·dY (weight gradients),
+    /// `matmul(dY, w, transposeB: true)` is dY·wᵀ (input gradients).
+    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+        precondition(a.rank == 2 && b.rank == 2, "matmul needs rank-2 tensors, got \(a.shape) and \(b.shape)")
+        let lhs = transposeA ? a.transposed() : a
+        let rhs = transposeB ? b.transposed() : b
+        let (m, k, n) = (lhs.shape[0], lhs.shape[1], rhs.shape[1])
+        precondition(rhs.shape[0] == k, "matmul shapes \(lhs.shape) · \(rhs.shape) do not agree")
+        var out = Tensor(shape: [m, n])
+        lhs.scalars.withUnsafeBufferPointer { pa in
+            rhs.scalars.withUnsafeBufferPointer { pb in
+                out.scalars.withUnsafeMutableBufferPointer { pc in
+                    guard m > 0, n > 0, k > 0 else { return }
+                    Kernels.matmul(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, m: m, k: k, n: n)
+                }
+            }
+        }
+        return out
+    }
+
+    /// The transpose of a rank-2 tensor.
+    public func transposed() -> Tensor {
+        precondition(rank == 2, "transposed() needs a rank-2 tensor, got \(shape)")
+        var out = Tensor(shape: [shape[1], shape[0]])
+        scalars.withUnsafeBufferPointer { src in
+            out.scalars.withUnsafeMutableBufferPointer { dst in
+                guard count > 0 else { return }
+                Kernels.transpose(src.baseAddress!, dst.baseAddress!, rows: shape[0], cols: shape[1])
+            }
+        }
+        return out
+    }
+
+    /// Adds a bias vector to every row.
+    public func addingBias(_ bias: Tensor) -> Tensor {
+        precondition(rank == 2 && bias.count == shape[1], "bias of \(bias.shape) does not fit rows of \(shape)")
+        var out = self
+        out.scalars.withUnsafeMutableBufferPointer { x in
+            bias.scalars.withUnsafeBufferPointer { b in
+                guard count > 0 else { return }
+                Kernels.addBias(x.baseAddress!, b.baseAddress!, m: shape[0], n: shape[1])
+            }
+        }
+        return out
+    }
+
+    /// Sum over rows (axis 0) of a rank-2 tensor: a vector of its column sums.
+    public func sumRows() -> Tensor {
+        precondition(rank == 2, "sumRows() needs a rank-2 tensor")
+        var out = Tensor(shape: [shape[1]])
+        scalars.withUnsafeBufferPointer { x in
+            out.scalars.withUnsafeMutableBufferPointer { o in
+                guard shape[1] > 0 else { return }
+                if shape[0] == 0 { return }
+                Kernels.sumRows(x.baseAddress!, o.baseAddress!, m: shape[0], n: shape[1])
+            }
+        }
+        return out
+    }
+}

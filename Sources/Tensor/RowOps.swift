@@ -1,0 +1,65 @@
+/// Per-row operations on rank-2 tensors of logits or Q-values.
+extension Tensor {
+    /// Index of the largest element of each row (ties go to the first, as NumPy's argmax).
+    public func argmaxRows() -> [Int] {
+        precondition(rank == 2, "argmaxRows() needs a rank-2 tensor")
+        let n = shape[1]
+        return (0..<shape[0]).map { i in
+            var best = 0
+            var bestValue = scalars[i * n]
+            for j in 1..<n where scalars[i * n + j] > bestValue {
+                best = j
+                bestValue = scalars[i * n + j]
+            }
+            return best
+        }
+    }
+
+    /// Largest element of each row.
+    public func maxRows() -> Tensor {
+        let idx = argmaxRows()
+        return Tensor(shape: [shape[0]], scalars: idx.enumerated().map { self[$0.offset, $0.element] })
+    }
+
+    /// One element per row: `out[i] = self[i, columns[i]]` (Q(s, a) from a batch of Q-values).
+    public func gather(columns: [Int]) -> Tensor {
+        precondition(rank == 2 && columns.count == shape[0], "gather needs one column per row")
+        return Tensor(shape: [shape[0]], scalars: columns.enumerated().map { i, j in
+            precondition(j >= 0 && j < shape[1], "column \(j) out of range 0..<\(shape[1])")
+            return self[i, j]
+        })
+    }
+
+    /// The adjoint of `gather`: a zero tensor of `shape` with `values[i]` at `(i, columns[i])`.
+    public static func scatter(_ values: Tensor, columns: [Int], shape: [Int]) -> Tensor {
+        var out = Tensor(shape: shape)
+        for (i, j) in columns.enumerated() { out[i, j] = values.scalars[i] }
+        return out
+    }
+
+    /// log softmax(x / temperature) per row, computed stably (the row max is subtracted first).
+    public func logSoftmaxRows(temperature: Float = 1) -> Tensor {
+        precondition(rank == 2, "logSoftmaxRows() needs a rank-2 tensor")
+        precondition(temperature > 0, "temperature must be positive")
+        let n = shape[1]
+        var x = scalars
+        for i in 0..<shape[0] {
+            let row = (i * n)..<((i + 1) * n)
+            var m = -Float.infinity
+            for j in row { x[j] /= temperature; m = Swift.max(m, x[j]) }
+            var s: Double = 0
+            for j in row { s += Double(expf(x[j] - m)) }
+            let lse = m + Float(Foundation.log(s))
+            for j in row { x[j] -= lse }
+        }
+        let out = Tensor(shape: shape, scalars: x)
+        return out
+    }
+
+    /// softmax(x / temperature) per row.
+    public func softmaxRows(temperature: Float = 1) -> Tensor {
+        logSoftmaxRows(temperature: temperature).map { expf($0) }
+    }
+}
+
+import Foundation

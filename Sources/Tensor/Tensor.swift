@@ -1,0 +1,63 @@
+/// A dense, row-major Float32 tensor with value semantics (copy-on-write through its storage).
+///
+/// Shapes are small arrays; most of the library uses rank 1 (vectors) and rank 2
+/// (batch × features). Kernels live in `Kernels.swift`; everything here is safe Swift.
+public struct Tensor: Equatable, Sendable {
+    /// Dimensions, outermost first. `[]` is a scalar.
+    public private(set) var shape: [Int]
+    /// Elements in row-major order.
+    public var scalars: [Float]
+
+    /// A tensor of `shape` filled with `value`.
+    public init(shape: [Int], repeating value: Float = 0) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        self.scalars = [Float](repeating: value, count: shape.reduce(1, *))
+    }
+
+    /// A tensor of `shape` holding `scalars` (row-major).
+    public init(shape: [Int], scalars: [Float]) {
+        precondition(shape.reduce(1, *) == scalars.count,
+                      "shape \(shape) needs \(shape.reduce(1, *)) values, got \(scalars.count)")
+        self.shape = shape
+        self.scalars = scalars
+    }
+
+    /// A rank-2 tensor from rows of equal length.
+    public init(rows: [[Float]]) {
+        let cols = rows.first?.count ?? 0
+        precondition(rows.allSatisfy { $0.count == cols }, "rows differ in length")
+        self.init(shape: [rows.count, cols], scalars: rows.flatMap { $0 })
+    }
+
+    /// Total number of elements.
+    public var count: Int { scalars.count }
+    /// Number of dimensions.
+    public var rank: Int { shape.count }
+    /// Rows of a rank-2 tensor (or the length of a vector).
+    public var rowCount: Int { shape.first ?? 1 }
+    /// Columns of a rank-2 tensor.
+    public var columnCount: Int { shape.count >= 2 ? shape[1] : 1 }
+
+    /// Element `(row, column)` of a rank-2 tensor.
+    public subscript(row: Int, column: Int) -> Float {
+        get { scalars[row * shape[1] + column] }
+        set { scalars[row * shape[1] + column] = newValue }
+    }
+
+    /// The same elements with another shape of equal size.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        Tensor(shape: newShape, scalars: scalars)
+    }
+
+    /// Row `i` of a rank-2 tensor as an array.
+    public func row(_ i: Int) -> [Float] {
+        Array(scalars[i * columnCount ..< (i + 1) * columnCount])
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        "Tensor(shape: \(shape), scalars: \(scalars.prefix(8))\(count > 8 ? "…" : ""))"
+    }
+}
