@@ -49,8 +49,9 @@ extension Tensor {
             for j in row { x[j] /= temperature; m = Swift.max(m, x[j]) }
             var s: Double = 0
             for j in row { s += Double(expf(x[j] - m)) }
-            let lse = m + Float(Foundation.log(s))
-            for j in row { x[j] -= lse }
+            // (x − m) − log Σ: subtracting the max first keeps precision for large logits.
+            let logSum = Float(Foundation.log(s))
+            for j in row { x[j] = (x[j] - m) - logSum }
         }
         let out = Tensor(shape: shape, scalars: x)
         return out
