@@ -8,7 +8,7 @@ import PackageDescription
 // depend on CPythonEmbed, which links libpython (pkg-config `python3-embed`).
 /// The numeric kernels are built with -Ounchecked in release builds (no overflow or bounds traps
 /// in the inner loops); their callers check shapes up front.
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]
 
 let package = Package(
     name: "swift-distill",

@@ -24,7 +24,7 @@ public struct Linear: Equatable, Sendable {
 
     /// x·W + b for a batch x (batch × inputs).
     public func forward(_ x: Tensor) -> Tensor {
-        Tensor.matmul(x, weight).addingBias(bias)
+        Tensor.linear(x, weight, bias)
     }
 
     /// Gradients of W, b and x given the forward input and dL/dy.

@@ -99,6 +99,27 @@ public struct MLP: Equatable, Sendable {
         return Gradients(parameters: grads, input: dInput)
     }
 
+    /// Lends the parameters to `body` for in-place changes without copying them (they are moved
+    /// out of the layers for the call, so each tensor's storage stays uniquely referenced).
+    public mutating func withParameters<R>(_ body: (inout [Tensor]) throws -> R) rethrows -> R {
+        var params: [Tensor] = []
+        params.reserveCapacity(2 * layers.count)
+        let empty = Tensor(shape: [0])
+        for i in layers.indices {
+            params.append(layers[i].weight)
+            params.append(layers[i].bias)
+            layers[i].weight = empty
+            layers[i].bias = empty
+        }
+        defer {
+            for i in layers.indices {
+                layers[i].weight = params[2 * i]
+                layers[i].bias = params[2 * i + 1]
+            }
+        }
+        return try body(&params)
+    }
+
     /// All weights and biases in a fixed order: W0, b0, W1, b1, …
     public var parameters: [Tensor] {
         get { layers.flatMap { [$0.weight, $0.bias] } }

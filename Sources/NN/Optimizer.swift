@@ -6,6 +6,13 @@ public protocol Optimizer: Sendable {
     mutating func step(_ parameters: inout [Tensor], gradients: [Tensor])
 }
 
+extension Optimizer {
+    /// Applies one update to a network in place.
+    public mutating func step(_ network: inout MLP, gradients: MLP.Gradients) {
+        network.withParameters { step(&$0, gradients: gradients.parameters) }
+    }
+}
+
 /// Stochastic gradient descent with optional (PyTorch-style) momentum.
 public struct SGD: Optimizer {
     public var learningRate: Float
@@ -53,17 +60,15 @@ public struct Adam: Optimizer {
         let c1 = 1 - Float(Foundation.pow(Double(beta1), Double(stepCount)))
         let c2 = 1 - Float(Foundation.pow(Double(beta2), Double(stepCount)))
         let stepSize = learningRate / c1
-        let (b1, b2, eps) = (beta1, beta2, epsilon)
-        let c2Root = c2.squareRoot()
         for i in parameters.indices {
-            let g = gradients[i].scalars
-            m[i].withUnsafeMutableBufferPointer { mi in
-                v[i].withUnsafeMutableBufferPointer { vi in
-                    parameters[i].scalars.withUnsafeMutableBufferPointer { p in
-                        for j in 0..<p.count {
-                            mi[j] = b1 * mi[j] + (1 - b1) * g[j]
-                            vi[j] = b2 * vi[j] + (1 - b2) * g[j] * g[j]
-                            p[j] -= stepSize * mi[j] / (vi[j].squareRoot() / c2Root + eps)
+            gradients[i].scalars.withUnsafeBufferPointer { g in
+                m[i].withUnsafeMutableBufferPointer { mi in
+                    v[i].withUnsafeMutableBufferPointer { vi in
+                        parameters[i].scalars.withUnsafeMutableBufferPointer { p in
+                            guard p.count > 0 else { return }
+                            Kernels.adam(parameters: p.baseAddress!, gradients: g.baseAddress!, m: mi.baseAddress!,
+                                         v: vi.baseAddress!, count: p.count, beta1: beta1, beta2: beta2,
+                                         stepSize: stepSize, sqrtC2: c2.squareRoot(), epsilon: epsilon)
                         }
                     }
                 }

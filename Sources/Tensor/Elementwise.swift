@@ -27,7 +27,16 @@ extension Tensor {
     public static func += (a: inout Tensor, b: Tensor) { a = a + b }
 
     /// max(x, 0).
-    public func relu() -> Tensor { map { $0 > 0 ? $0 : 0 } }
+    public func relu() -> Tensor {
+        var out = self
+        out.scalars = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            scalars.withUnsafeBufferPointer { src in
+                if count > 0 { Kernels.relu(src.baseAddress!, buffer.baseAddress!, count: count) }
+            }
+            initialized = count
+        }
+        return out
+    }
     /// The ReLU backward pass: passes `gradient` where the forward input was positive.
     public static func reluBackward(_ gradient: Tensor, input: Tensor) -> Tensor {
         gradient.zipWith(input) { g, x in x > 0 ? g : 0 }

@@ -7,6 +7,16 @@ public enum Kernels {
     public static func matmul(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
                               m: Int, k: Int, n: Int, accumulate: Bool = false) {
         if !accumulate { c.update(repeating: 0, count: m * n) }
+        if n < 16 {
+            // Narrow outputs (Q-value heads): dot products of A's rows with Bᵀ's rows, both contiguous.
+            let bt = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+            defer { bt.deallocate() }
+            transpose(b, bt, rows: k, cols: n)
+            for i in 0..<m {
+                for j in 0..<n { c[i * n + j] += dot(a + i * k, bt + j * k, count: k) }
+            }
+            return
+        }
         let n16 = n - n % 16
         var i = 0
         while i + 4 <= m {
@@ -47,10 +57,10 @@ public enum Kernels {
             let b1 = brow.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
             let a0 = SIMD8(repeating: a[p]), a1 = SIMD8(repeating: a[k + p])
             let a2 = SIMD8(repeating: a[2 * k + p]), a3 = SIMD8(repeating: a[3 * k + p])
-            c00 += a0 * b0; c01 += a0 * b1
-            c10 += a1 * b0; c11 += a1 * b1
-            c20 += a2 * b0; c21 += a2 * b1
-            c30 += a3 * b0; c31 += a3 * b1
+            c00 = c00.addingProduct(a0, b0); c01 = c01.addingProduct(a0, b1)
+            c10 = c10.addingProduct(a1, b0); c11 = c11.addingProduct(a1, b1)
+            c20 = c20.addingProduct(a2, b0); c21 = c21.addingProduct(a2, b1)
+            c30 = c30.addingProduct(a3, b0); c31 = c31.addingProduct(a3, b1)
         }
         cv.storeBytes(of: c00, as: SIMD8<Float>.self); cv.storeBytes(of: c01, toByteOffset: 32, as: SIMD8<Float>.self)
         cv.storeBytes(of: c10, toByteOffset: 4 * n, as: SIMD8<Float>.self)
@@ -69,8 +79,8 @@ public enum Kernels {
         for p in 0..<k {
             let brow = UnsafeRawPointer(b + p * n)
             let av = SIMD8(repeating: a[p])
-            c0 += av * brow.loadUnaligned(as: SIMD8<Float>.self)
-            c1 += av * brow.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            c0 = c0.addingProduct(av, brow.loadUnaligned(as: SIMD8<Float>.self))
+            c1 = c1.addingProduct(av, brow.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
         }
         cv.storeBytes(of: c0, as: SIMD8<Float>.self)
         cv.storeBytes(of: c1, toByteOffset: 32, as: SIMD8<Float>.self)
@@ -86,6 +96,24 @@ public enum Kernels {
             let brow = b + p * n
             for j in from..<n { c[j] += av * brow[j] }
         }
+    }
+
+    /// Σ x[i]·y[i] with two 8-wide accumulators.
+    @inline(__always)
+    public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+        let xr = UnsafeRawPointer(x), yr = UnsafeRawPointer(y)
+        var i = 0
+        while i + 16 <= count {
+            acc0 = acc0.addingProduct(xr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self),
+                                      yr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            acc1 = acc1.addingProduct(xr.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self),
+                                      yr.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self))
+            i += 16
+        }
+        var total = (acc0 + acc1).sum()
+        while i < count { total += x[i] * y[i]; i += 1 }
+        return total
     }
 
     /// dst (cols×rows) = srcᵀ (src is rows×cols).
@@ -119,5 +147,50 @@ public enum Kernels {
             let row = x + i * n
             for j in 0..<n { out[j] += row[j] }
         }
+    }
+}
+
+extension Kernels {
+    /// One Adam step over `count` parameters, 8 at a time:
+    /// m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − stepSize·m / (√v / √c2 + ε).
+    public static func adam(parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>,
+                            m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, count: Int,
+                            beta1: Float, beta2: Float, stepSize: Float, sqrtC2: Float, epsilon: Float) {
+        let b1 = SIMD8(repeating: beta1), b2 = SIMD8(repeating: beta2)
+        let ob1 = SIMD8(repeating: 1 - beta1), ob2 = SIMD8(repeating: 1 - beta2)
+        let step = SIMD8(repeating: stepSize), invC2 = SIMD8(repeating: 1 / sqrtC2), eps = SIMD8(repeating: epsilon)
+        let pr = UnsafeMutableRawPointer(p), gr = UnsafeRawPointer(g)
+        let mr = UnsafeMutableRawPointer(m), vr = UnsafeMutableRawPointer(v)
+        var i = 0
+        while i + 8 <= count {
+            let o = 4 * i
+            let gi = gr.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            let mi = b1 * mr.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + ob1 * gi
+            let vi = b2 * vr.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + ob2 * gi * gi
+            let pi = pr.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) - step * mi / (vi.squareRoot() * invC2 + eps)
+            mr.storeBytes(of: mi, toByteOffset: o, as: SIMD8<Float>.self)
+            vr.storeBytes(of: vi, toByteOffset: o, as: SIMD8<Float>.self)
+            pr.storeBytes(of: pi, toByteOffset: o, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
+            v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
+            p[i] -= stepSize * m[i] / (v[i].squareRoot() / sqrtC2 + epsilon)
+            i += 1
+        }
+    }
+
+    /// dst = max(src, 0), 8 at a time.
+    public static func relu(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        let zero = SIMD8<Float>()
+        let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
+        var i = 0
+        while i + 8 <= count {
+            let x = s.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            d.storeBytes(of: x.replacing(with: zero, where: x .< zero), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { dst[i] = src[i] > 0 ? src[i] : 0; i += 1 }
     }
 }

@@ -20,6 +20,26 @@ extension Tensor {
         return out
     }
 
+    /// x·W + b in one pass: the output rows start as the bias and the product accumulates onto them.
+    public static func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor) -> Tensor {
+        precondition(x.rank == 2 && w.rank == 2 && x.shape[1] == w.shape[0] && b.shape == [w.shape[1]],
+                     "linear shapes x \(x.shape), W \(w.shape), b \(b.shape) do not agree")
+        let (m, k, n) = (x.shape[0], x.shape[1], w.shape[1])
+        var out = Tensor(shape: [m, n])
+        out.scalars.withUnsafeMutableBufferPointer { pc in
+            b.scalars.withUnsafeBufferPointer { pb in
+                for i in 0..<m { (pc.baseAddress! + i * n).update(from: pb.baseAddress!, count: n) }
+            }
+            x.scalars.withUnsafeBufferPointer { pa in
+                w.scalars.withUnsafeBufferPointer { pw in
+                    guard m > 0, n > 0, k > 0 else { return }
+                    Kernels.matmul(pa.baseAddress!, pw.baseAddress!, pc.baseAddress!, m: m, k: k, n: n, accumulate: true)
+                }
+            }
+        }
+        return out
+    }
+
     /// The transpose of a rank-2 tensor.
     public func transposed() -> Tensor {
         precondition(rank == 2, "transposed() needs a rank-2 tensor, got \(shape)")

@@ -1,0 +1,183 @@
+import ArgumentParser
+import Foundation
+import NN
+import PythonBridge
+import Tensor
+
+/// `distill bench nn`: the DQN-shaped update (online forward + backward + Adam, plus a target
+/// forward) and single-observation inference, with PyTorch on one thread in the same run when
+/// it is installed.
+struct BenchNN: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nn",
+        abstract: "Time the DQN-shaped update and inference of small MLPs; compare with PyTorch (1 thread) if installed.")
+
+    @Option(help: "Hidden layer sizes to benchmark, e.g. 256,256 (repeatable).")
+    var hidden: [String] = ["256,256", "64,64"]
+    @Option(help: "Batch size of the update.")
+    var batch = 64
+    @Option(help: "Seconds to spend measuring each figure.")
+    var seconds = 2.0
+    @Flag(help: "Skip the PyTorch comparison even if torch is installed.")
+    var noTorch = false
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+    @Flag(help: .hidden)
+    var updatesOnly = false
+
+    func run() throws {
+        Allocator.retainFreedMemory()
+        var rows: [[String: Any]] = []
+        for spec in hidden {
+            let sizes = spec.split(separator: ",").compactMap { Int($0) }
+            guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("--hidden takes positive sizes separated by commas, e.g. 256,256.")
+            }
+            var row = measureSwift(hidden: sizes)
+            if !noTorch, let torch = try measureTorch(hidden: sizes) {
+                row.merge(torch) { a, _ in a }
+                row["speedup_update"] = (row["updates_per_s"] as! Double) / (torch["torch_updates_per_s"] as! Double)
+                row["speedup_inference"] = (torch["torch_inference_us"] as! Double) / (row["inference_us"] as! Double)
+            }
+            rows.append(row)
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("DQN-shaped update, batch \(batch): online forward + backward + Adam, plus a target forward")
+        for r in rows {
+            print("  MLP \(r["net"]!)")
+            print(String(format: "    swift-distill: %8.1f µs/update  %8.0f updates/s  %6.1f GFLOP/s   inference %.2f µs/obs",
+                         r["update_us"] as! Double, r["updates_per_s"] as! Double, r["gflops"] as! Double, r["inference_us"] as! Double))
+            if let t = r["torch_updates_per_s"] as? Double {
+                print(String(format: "    PyTorch (1 thread): %8.1f µs/update  %8.0f updates/s  %6.1f GFLOP/s   inference %.2f µs/obs",
+                             r["torch_update_us"] as! Double, t, r["torch_gflops"] as! Double, r["torch_inference_us"] as! Double))
+                print(String(format: "    ratio: %.1fx updates/s, %.1fx inference", r["speedup_update"] as! Double, r["speedup_inference"] as! Double))
+            } else {
+                print("    PyTorch: not installed in this Python; comparison skipped")
+            }
+        }
+    }
+
+    /// FLOPs of one update: two forwards (online, target) and a backward (≈ 2× a forward, minus
+    /// the first layer's input gradient).
+    private func updateFlops(_ net: MLP) -> Double {
+        let forward = Double(net.flopsPerSample * batch)
+        let firstLayerInputGrad = Double(2 * net.layers[0].inputSize * net.layers[0].outputSize * batch)
+        return 2 * forward + 2 * forward - firstLayerInputGrad
+    }
+
+    private func measureSwift(hidden sizes: [Int]) -> [String: Any] {
+        var online = MLP(inputSize: 4, hiddenSizes: sizes, outputSize: 2, seed: 0)
+        let target = online
+        var adam = Adam(learningRate: 1e-4)
+        var rng = SeededGenerator(seed: 1)
+        let states = Tensor(shape: [batch, 4], scalars: (0..<(batch * 4)).map { _ in rng.uniform(-1, 1) })
+        let next = Tensor(shape: [batch, 4], scalars: (0..<(batch * 4)).map { _ in rng.uniform(-1, 1) })
+        let actions = (0..<batch).map { _ in rng.int(below: 2) }
+        let rewards = Tensor(shape: [batch], repeating: 1)
+        func update() {
+            let nextQ = target(next).maxRows()
+            let targets = rewards + nextQ * 0.99
+            let cache = online.forward(states)
+            let loss = Loss.huber(cache.output.gather(columns: actions), targets)
+            let dOut = Tensor.scatter(loss.gradient, columns: actions, shape: cache.output.shape)
+            adam.step(&online, gradients: online.backward(cache, outputGradient: dOut))
+        }
+        let perUpdate = timePerCall(update)
+        let obs = Tensor(shape: [1, 4], scalars: [0.01, -0.02, 0.03, 0.04])
+        var sink: Float = 0
+        let perInference = updatesOnly ? .nan : timePerCall { sink += online(obs).scalars[0] }
+        if sink.isNaN { print("") }
+        return ["net": "4→\(sizes.map(String.init).joined(separator: "→"))→2",
+                "update_us": perUpdate * 1e6, "updates_per_s": 1 / perUpdate,
+                "gflops": updateFlops(online) / perUpdate / 1e9, "inference_us": perInference * 1e6]
+    }
+
+    /// Median over several timed chunks of calls, after a warm-up.
+    private func timePerCall(_ body: () -> Void) -> Double {
+        for _ in 0..<20 { body() }
+        var calls = 1
+        var elapsed = 0.0
+        repeat {
+            calls *= 2
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<calls { body() }
+            elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        } while elapsed < seconds / 10
+        var samples: [Double] = []
+        for _ in 0..<7 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<calls { body() }
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 / Double(calls))
+        }
+        return samples.sorted()[3]
+    }
+
+    private func measureTorch(hidden sizes: [Int]) throws -> [String: Any]? {
+        let script = try Python.run(Self.torchScript)
+        let result = try script.item("bench").call(sizes, batch, seconds)
+        if result.isNone { return nil }
+        let r = try [String: Double](python: result)
+        let flops = updateFlops(MLP(inputSize: 4, hiddenSizes: sizes, outputSize: 2, seed: 0))
+        return ["torch_update_us": r["update"]! * 1e6, "torch_updates_per_s": 1 / r["update"]!,
+                "torch_gflops": flops / r["update"]! / 1e9, "torch_inference_us": r["inference"]! * 1e6]
+    }
+
+    static let torchScript = """
+        import time
+        def bench(hidden, batch, seconds):
+            try:
+                import torch
+            except ImportError:
+                return None
+            torch.set_num_threads(1)
+            torch.manual_seed(0)
+            sizes = [4] + list(hidden) + [2]
+            layers = []
+            for i in range(len(sizes) - 1):
+                layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+                if i < len(sizes) - 2:
+                    layers.append(torch.nn.ReLU())
+            online = torch.nn.Sequential(*layers)
+            target = torch.nn.Sequential(*[type(l)(l.in_features, l.out_features) if isinstance(l, torch.nn.Linear) else torch.nn.ReLU() for l in layers])
+            target.load_state_dict(online.state_dict())
+            opt = torch.optim.Adam(online.parameters(), lr=1e-4)
+            states, nxt = torch.rand(batch, 4) * 2 - 1, torch.rand(batch, 4) * 2 - 1
+            actions = torch.randint(0, 2, (batch, 1))
+            rewards = torch.ones(batch)
+            def update():
+                with torch.no_grad():
+                    targets = rewards + 0.99 * target(nxt).max(dim=1).values
+                q = online(states).gather(1, actions).squeeze(1)
+                loss = torch.nn.functional.smooth_l1_loss(q, targets)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            obs = torch.tensor([[0.01, -0.02, 0.03, 0.04]])
+            def infer():
+                with torch.no_grad():
+                    online(obs)
+            def per_call(f):
+                for _ in range(20):
+                    f()
+                n = 1
+                while True:
+                    n *= 2
+                    t = time.perf_counter()
+                    for _ in range(n):
+                        f()
+                    if time.perf_counter() - t > seconds / 10:
+                        break
+                samples = []
+                for _ in range(7):
+                    t = time.perf_counter()
+                    for _ in range(n):
+                        f()
+                    samples.append((time.perf_counter() - t) / n)
+                return sorted(samples)[3]
+            return {"update": per_call(update), "inference": per_call(infer)}
+        """
+}
