@@ -30,7 +30,8 @@ let package = Package(
                        providers: [.apt(["python3-dev"])]),
         .target(name: "PythonBridge", dependencies: ["CPython"]),
         .target(name: "Environments", dependencies: ["PythonBridge"]),
-        .target(name: "Tensor", swiftSettings: fast),
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-march=haswell", "-fno-math-errno"])]),
+        .target(name: "Tensor", dependencies: ["CKernels"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Checkpoint", dependencies: ["Tensor", "NN"]),
         .executableTarget(name: "distill", dependencies: [

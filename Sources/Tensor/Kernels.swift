@@ -1,3 +1,5 @@
+import CKernels
+
 /// The numeric kernels: the only code in this module that touches raw pointers.
 ///
 /// Written for small-MLP training on one core: register-blocked SIMD matrix multiply,
@@ -30,6 +32,10 @@ public enum Kernels {
         }
         while i < m {
             var j = 0
+            while j + 64 <= n16 {
+                tile1x64(a + i * k, b + j, c + i * n + j, k: k, n: n)
+                j += 64
+            }
             while j < n16 {
                 tile1x16(a + i * k, b + j, c + i * n + j, k: k, n: n)
                 j += 16
@@ -84,6 +90,30 @@ public enum Kernels {
         }
         cv.storeBytes(of: c0, as: SIMD8<Float>.self)
         cv.storeBytes(of: c1, toByteOffset: 32, as: SIMD8<Float>.self)
+    }
+
+    /// One row × 64 columns: eight independent accumulators hide the FMA latency that a
+    /// single-observation forward pass (m = 1) would otherwise wait on.
+    @inline(__always)
+    private static func tile1x64(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                                 k: Int, n: Int) {
+        let cv = UnsafeMutableRawPointer(c)
+        var acc = (0..<8).map { cv.loadUnaligned(fromByteOffset: 32 * $0, as: SIMD8<Float>.self) }
+        var c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3], c4 = acc[4], c5 = acc[5], c6 = acc[6], c7 = acc[7]
+        for p in 0..<k {
+            let br = UnsafeRawPointer(b + p * n)
+            let av = SIMD8(repeating: a[p])
+            c0 = c0.addingProduct(av, br.loadUnaligned(as: SIMD8<Float>.self))
+            c1 = c1.addingProduct(av, br.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
+            c2 = c2.addingProduct(av, br.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
+            c3 = c3.addingProduct(av, br.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
+            c4 = c4.addingProduct(av, br.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self))
+            c5 = c5.addingProduct(av, br.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self))
+            c6 = c6.addingProduct(av, br.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self))
+            c7 = c7.addingProduct(av, br.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self))
+        }
+        acc = [c0, c1, c2, c3, c4, c5, c6, c7]
+        for t in 0..<8 { cv.storeBytes(of: acc[t], toByteOffset: 32 * t, as: SIMD8<Float>.self) }
     }
 
     /// Columns `from..<n` of one output row, for widths that are not a multiple of 16.
@@ -151,34 +181,13 @@ public enum Kernels {
 }
 
 extension Kernels {
-    /// One Adam step over `count` parameters, 8 at a time:
+    /// One Adam step over `count` parameters:
     /// m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − stepSize·m / (√v / √c2 + ε).
+    /// Runs in C (CKernels) so the loop vectorises with `restrict` pointers.
     public static func adam(parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>,
                             m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, count: Int,
                             beta1: Float, beta2: Float, stepSize: Float, sqrtC2: Float, epsilon: Float) {
-        let b1 = SIMD8(repeating: beta1), b2 = SIMD8(repeating: beta2)
-        let ob1 = SIMD8(repeating: 1 - beta1), ob2 = SIMD8(repeating: 1 - beta2)
-        let step = SIMD8(repeating: stepSize), invC2 = SIMD8(repeating: 1 / sqrtC2), eps = SIMD8(repeating: epsilon)
-        let pr = UnsafeMutableRawPointer(p), gr = UnsafeRawPointer(g)
-        let mr = UnsafeMutableRawPointer(m), vr = UnsafeMutableRawPointer(v)
-        var i = 0
-        while i + 8 <= count {
-            let o = 4 * i
-            let gi = gr.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let mi = b1 * mr.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + ob1 * gi
-            let vi = b2 * vr.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + ob2 * gi * gi
-            let pi = pr.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) - step * mi / (vi.squareRoot() * invC2 + eps)
-            mr.storeBytes(of: mi, toByteOffset: o, as: SIMD8<Float>.self)
-            vr.storeBytes(of: vi, toByteOffset: o, as: SIMD8<Float>.self)
-            pr.storeBytes(of: pi, toByteOffset: o, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count {
-            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-            v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
-            p[i] -= stepSize * m[i] / (v[i].squareRoot() / sqrtC2 + epsilon)
-            i += 1
-        }
+        sd_adam(p, g, m, v, count, beta1, beta2, stepSize, 1 / sqrtC2, epsilon)
     }
 
     /// dst = max(src, 0), 8 at a time.

@@ -1,0 +1,10 @@
+// Element-wise loops that Swift cannot vectorise itself: it has no `restrict`, so LLVM must
+// assume the arrays alias, and Swift's SIMD squareRoot() is split into scalar lanes.
+#ifndef SWIFT_DISTILL_CKERNELS_H
+#define SWIFT_DISTILL_CKERNELS_H
+
+/// One Adam step: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= step * m / (sqrt(v) * inv_sqrt_c2 + eps).
+void sd_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, long n,
+             float b1, float b2, float step, float inv_sqrt_c2, float eps);
+
+#endif
