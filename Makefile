@@ -12,13 +12,16 @@ setup:
 demo: setup
 	$(DISTILL) info --env CartPole-v1
 	$(DISTILL) bench env --env CartPole-v1 --steps 100000
+	$(DISTILL) bench nn --seconds 1
 
 test:
 	@SETUP_TEST_TOOLS=1 scripts/setup.sh
 	scripts/swift.sh test --no-parallel
+	# the kernels again as users run them: release build, AVX2/FMA, -Ounchecked
+	scripts/swift.sh test -c release --no-parallel --filter 'TensorTests|NNTests'
 
-bench: setup
-	$(DISTILL) bench env --env CartPole-v1 --steps 100000 --rounds 5
+bench:
+	benchmarks/run.sh
 
 clean:
 	rm -rf .build

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every benchmark after set-up and prints their tables. Each benchmark measures its own
+# baseline in the same run (a pure-Python loop; PyTorch on one thread when it is installed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+.build/release/distill bench env --env CartPole-v1 --steps 100000 --rounds 5
+.build/release/distill bench env --env Acrobot-v1 --steps 50000 --rounds 3
+.build/release/distill bench nn --hidden 256,256 --hidden 64,64
