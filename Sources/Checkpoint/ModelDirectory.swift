@@ -20,6 +20,8 @@ public struct ModelManifest: Codable, Equatable, Sendable {
         public var file: String
         public var shape: [Int]
         public var dtype: String
+        /// FNV-1a 64 of the file's bytes (hex), so a torn or damaged file is detected on load.
+        public var checksum: String?
     }
 
     public var formatVersion: Int
@@ -41,11 +43,15 @@ public struct ModelManifest: Codable, Equatable, Sendable {
 public enum ModelDirectory {
     public static let manifestName = "model.json"
 
-    /// Saves `network` into `directory` atomically: everything is written into a temporary
-    /// directory beside it, which then replaces the target by rename, so an interrupted save
-    /// never leaves a half-written model.
+    /// Saves `network` into `directory` atomically.
+    ///
+    /// Everything is first written into a staging directory. A new directory is then put in
+    /// place by one rename. An existing directory (e.g. a run directory that also holds
+    /// metrics.csv) gets each file renamed in, `model.json` last; every tensor's checksum is in
+    /// the manifest, so a save torn between renames is detected on load rather than used.
     public static func save(_ network: MLP, to directory: URL, environment: String? = nil,
-                            config: [String: JSONValue] = [:], metrics: [String: JSONValue] = [:]) throws {
+                            config: [String: JSONValue] = [:], metrics: [String: JSONValue] = [:],
+                            extraTensors: [String: Tensor] = [:]) throws {
         let fm = FileManager.default
         let parent = directory.deletingLastPathComponent()
         let token = UUID().uuidString.prefix(8)
@@ -59,12 +65,19 @@ public enum ModelDirectory {
         defer { try? fm.removeItem(at: staging) }
 
         var entries: [ModelManifest.Entry] = []
+        var named: [(String, Tensor)] = []
         for (i, layer) in network.layers.enumerated() {
-            for (kind, tensor) in [("weight", layer.weight), ("bias", layer.bias)] {
-                let name = "layers.\(i).\(kind)"
-                try NumPyFile.write(tensor, to: staging.appendingPathComponent(name + ".npy"))
-                entries.append(.init(name: name, file: name + ".npy", shape: tensor.shape, dtype: "float32"))
+            named.append(("layers.\(i).weight", layer.weight))
+            named.append(("layers.\(i).bias", layer.bias))
+        }
+        named += extraTensors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        for (name, tensor) in named {
+            let bytes = NumPyFile.encode(tensor)
+            do { try bytes.write(to: staging.appendingPathComponent(name + ".npy")) } catch {
+                throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
             }
+            entries.append(.init(name: name, file: name + ".npy", shape: tensor.shape, dtype: "float32",
+                                 checksum: fnv1a(bytes)))
         }
         let manifest = ModelManifest(
             formatVersion: ModelManifest.currentFormatVersion,
@@ -80,7 +93,22 @@ public enum ModelDirectory {
         } catch {
             throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
         }
-        try replace(directory, with: staging)
+        if fm.fileExists(atPath: directory.path) {
+            try moveFiles(from: staging, into: directory, last: manifestName)
+        } else {
+            do { try fm.moveItem(at: staging, to: directory) } catch {
+                throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
+            }
+        }
+    }
+
+    /// Extra tensors saved beside the network (e.g. a training state's target network).
+    public static func loadTensor(_ name: String, from directory: URL) throws -> Tensor {
+        let manifest = try readManifest(directory)
+        guard let entry = manifest.tensors.first(where: { $0.name == name }) else {
+            throw CheckpointError.badManifest(directory.appendingPathComponent(manifestName).path, detail: "no entry for \(name)")
+        }
+        return try readEntry(entry, in: directory)
     }
 
     /// Loads a model directory, checking every file against the manifest.
@@ -104,7 +132,7 @@ public enum ModelDirectory {
                     throw CheckpointError.badManifest(directory.appendingPathComponent(manifestName).path, detail: "no entry for \(name)")
                 }
                 let path = directory.appendingPathComponent(entry.file)
-                let t = try NumPyFile.read(path)
+                let t = try readEntry(entry, in: directory)
                 guard t.shape == shape, entry.shape == shape else {
                     throw CheckpointError.shapeMismatch(path.path, expected: shape, found: t.shape == shape ? entry.shape : t.shape)
                 }
@@ -145,19 +173,42 @@ public enum ModelDirectory {
         }
     }
 
-    /// Swaps `staging` into place: the old directory (if any) is renamed aside first and removed last.
-    private static func replace(_ target: URL, with staging: URL) throws {
-        let fm = FileManager.default
-        let aside = target.deletingLastPathComponent()
-            .appendingPathComponent(".\(target.lastPathComponent).old-\(UUID().uuidString.prefix(8))")
-        let hadOld = fm.fileExists(atPath: target.path)
-        do {
-            if hadOld { try fm.moveItem(at: target, to: aside) }
-            try fm.moveItem(at: staging, to: target)
-            if hadOld { try? fm.removeItem(at: aside) }
-        } catch {
-            if hadOld, !fm.fileExists(atPath: target.path) { try? fm.moveItem(at: aside, to: target) }
-            throw CheckpointError.writeFailed(target.path, detail: error.localizedDescription)
+    /// Reads one manifest entry, checking the file's checksum when the manifest has one.
+    static func readEntry(_ entry: ModelManifest.Entry, in directory: URL) throws -> Tensor {
+        let url = directory.appendingPathComponent(entry.file)
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw CheckpointError.missingFile(url.path) }
+        if let expected = entry.checksum, fnv1a(data) != expected {
+            throw CheckpointError.checksumMismatch(url.path)
         }
+        return try NumPyFile.decode(data, path: url.path)
+    }
+
+    /// Renames each file of `staging` into `target` (replacing files of the same name), `last` at the end.
+    private static func moveFiles(from staging: URL, into target: URL, last: String) throws {
+        let fm = FileManager.default
+        do {
+            let all = try fm.contentsOfDirectory(atPath: staging.path).sorted()
+            let names = all.filter { $0 != last } + (all.contains(last) ? [last] : [])
+            for name in names {
+                let destination = target.appendingPathComponent(name)
+                if rename(staging.appendingPathComponent(name).path, destination.path) != 0 {
+                    throw CocoaError(.fileWriteUnknown)
+                }
+            }
+        } catch {
+            throw CheckpointError.writeFailed(target.path, detail: "\(error)")
+        }
+    }
+
+    /// 64-bit FNV-1a, hex: a cheap integrity check, not a security measure.
+    static func fnv1a(_ data: Data) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        data.withUnsafeBytes { bytes in
+            for byte in bytes {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x100_0000_01b3
+            }
+        }
+        return String(hash, radix: 16)
     }
 }

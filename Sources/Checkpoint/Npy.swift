@@ -12,6 +12,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case truncated(String, expected: Int, found: Int)
     case shapeMismatch(String, expected: [Int], found: [Int])
     case badManifest(String, detail: String)
+    case checksumMismatch(String)
     case writeFailed(String, detail: String)
 
     public var description: String {
@@ -34,6 +35,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "\(p) has shape \(found) but the manifest says \(expected); the model directory is inconsistent, re-export it."
         case .badManifest(let p, let detail):
             return "\(p) is not a valid model manifest (\(detail)); re-export the model."
+        case .checksumMismatch(let p):
+            return "\(p) does not match the checksum in model.json: the file was changed or a save was interrupted; use the run's last/ checkpoint or re-export the model."
         case .writeFailed(let p, let detail):
             return "Could not write \(p) (\(detail)); check the directory exists and is writable."
         }

@@ -137,6 +137,19 @@ func temporaryDirectory() throws -> URL {
         }
     }
 
+    @Test func savingIntoARunDirectoryKeepsOtherFiles() throws {
+        let dir = try temporaryDirectory().appendingPathComponent("run")
+        try ModelDirectory.save(MLP(inputSize: 2, hiddenSizes: [4], outputSize: 2, seed: 1), to: dir)
+        try Data("step,return\n".utf8).write(to: dir.appendingPathComponent("metrics.csv"))
+        let better = MLP(inputSize: 2, hiddenSizes: [4], outputSize: 2, seed: 9)
+        try ModelDirectory.save(better, to: dir, extraTensors: ["target.layers.0.weight": Tensor(shape: [2, 2], repeating: 1)])
+        #expect(try ModelDirectory.load(from: dir).network == better)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("metrics.csv").path))
+        #expect(try ModelDirectory.loadTensor("target.layers.0.weight", from: dir) == Tensor(shape: [2, 2], repeating: 1))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.deletingLastPathComponent().path)
+        #expect(leftovers == ["run"])
+    }
+
     @Test func saveReplacesAtomicallyAndLeavesNoTemporaries() throws {
         let root = try temporaryDirectory()
         let dir = root.appendingPathComponent("model")
@@ -154,8 +167,16 @@ func temporaryDirectory() throws -> URL {
         }
         let dir = root.appendingPathComponent("m")
         try ModelDirectory.save(MLP(inputSize: 3, hiddenSizes: [4], outputSize: 2, seed: 1), to: dir)
-        // A tensor whose shape disagrees with the manifest.
+        // A tensor file replaced behind the manifest's back: its checksum no longer matches.
         try NumPyFile.write(Tensor(shape: [4, 3]), to: dir.appendingPathComponent("layers.0.weight.npy"))
+        #expect { try ModelDirectory.load(from: dir) } throws: {
+            if case .checksumMismatch = $0 as? CheckpointError { return true }; return false
+        }
+        // Without checksums (a hand-made manifest), the shape check catches it.
+        let manifestURL = dir.appendingPathComponent("model.json")
+        let text = try String(contentsOf: manifestURL, encoding: .utf8)
+        let stripped = text.split(separator: "\n").filter { !$0.contains("\"checksum\"") }.joined(separator: "\n")
+        try stripped.write(to: manifestURL, atomically: true, encoding: .utf8)
         #expect { try ModelDirectory.load(from: dir) } throws: {
             if case .shapeMismatch = $0 as? CheckpointError { return true }; return false
         }
