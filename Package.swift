@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
+        .library(name: "DQN", targets: ["DQN"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,8 +35,9 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CKernels"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Checkpoint", dependencies: ["Tensor", "NN"]),
+        .target(name: "DQN", dependencies: ["Environments", "NN", "Tensor", "Checkpoint"], swiftSettings: fast),
         .executableTarget(name: "distill", dependencies: [
-            "Environments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint",
+            "Environments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint", "DQN",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "CPythonEmbed"]),
@@ -43,6 +45,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
+        .testTarget(name: "DQNTests", dependencies: ["DQN", "Environments", "NN", "Tensor", "Checkpoint", "CPythonEmbed"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
     ]
 )

@@ -44,6 +44,27 @@ public struct Adam: Optimizer {
     public private(set) var stepCount = 0
     private var m: [[Float]] = [], v: [[Float]] = []
 
+    /// The moment estimates and step count, for exact checkpoints.
+    public struct State: Sendable, Equatable {
+        public var stepCount: Int
+        public var firstMoments: [[Float]]
+        public var secondMoments: [[Float]]
+        public init(stepCount: Int, firstMoments: [[Float]], secondMoments: [[Float]]) {
+            self.stepCount = stepCount
+            self.firstMoments = firstMoments
+            self.secondMoments = secondMoments
+        }
+    }
+
+    public var state: State {
+        get { State(stepCount: stepCount, firstMoments: m, secondMoments: v) }
+        set {
+            stepCount = newValue.stepCount
+            m = newValue.firstMoments
+            v = newValue.secondMoments
+        }
+    }
+
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
         self.learningRate = learningRate
         self.beta1 = beta1

@@ -5,5 +5,5 @@ struct Distill: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distill",
         abstract: "Train DQN agents in Swift against Python (Gymnasium) environments and distil them into small students.",
-        subcommands: [Info.self, Bench.self])
+        subcommands: [Train.self, Eval.self, Info.self, Bench.self])
 }

@@ -1,0 +1,48 @@
+import Environments
+import Foundation
+import NN
+import Tensor
+
+/// Returns of a policy over several episodes.
+public struct EvaluationResult: Sendable, Codable, Equatable {
+    public var returns: [Double]
+    public var lengths: [Int]
+
+    public var episodes: Int { returns.count }
+    public var mean: Double { returns.reduce(0, +) / Double(Swift.max(returns.count, 1)) }
+    /// Population standard deviation (NumPy's default, as SB3's evaluate_policy reports).
+    public var std: Double {
+        let m = mean
+        return (returns.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(Swift.max(returns.count, 1))).squareRoot()
+    }
+    public var min: Double { returns.min() ?? 0 }
+    public var max: Double { returns.max() ?? 0 }
+}
+
+/// Runs a policy for `episodes` episodes; episode i starts from `reset(seed: seed + i)`.
+/// Episodes are capped at `maxSteps` in case an environment has no time limit.
+public func evaluate(_ env: any Environment, episodes: Int, seed: Int, maxSteps: Int = 100_000,
+                     policy: ([Float]) -> Int) throws -> EvaluationResult {
+    var result = EvaluationResult(returns: [], lengths: [])
+    for e in 0..<episodes {
+        var obs = try env.reset(seed: seed + e)
+        var total = 0.0, length = 0
+        while length < maxSteps {
+            let s = try env.step(policy(obs))
+            total += s.reward
+            length += 1
+            if s.isDone { break }
+            obs = s.observation
+        }
+        result.returns.append(total)
+        result.lengths.append(length)
+    }
+    return result
+}
+
+/// Greedy evaluation of a Q-network.
+public func evaluateGreedy(_ network: MLP, env: any Environment, episodes: Int, seed: Int) throws -> EvaluationResult {
+    try evaluate(env, episodes: episodes, seed: seed) { obs in
+        network(Tensor(shape: [1, obs.count], scalars: obs)).argmaxRows()[0]
+    }
+}
