@@ -133,9 +133,11 @@ extension DQNConfig {
         if case .object(let section)? = overrides[environment] { overrides = section }
         overrides = overrides.filter { if case .object = $0.value { return false }; return true }
         var base = jsonObject
-        let camel = Dictionary(uniqueKeysWithValues: CodingKeys.allCases.map { ("\($0)", $0.rawValue) })
+        // Keys match in any spelling: learning_rate, learningRate, learning-rate.
+        func normalised(_ k: String) -> String { k.lowercased().filter { $0 != "_" && $0 != "-" } }
+        let byNormalised = Dictionary(uniqueKeysWithValues: CodingKeys.allCases.map { (normalised($0.rawValue), $0.rawValue) })
         for (key, value) in overrides {
-            let snake = camel[key] ?? key.replacingOccurrences(of: "-", with: "_")
+            let snake = byNormalised[normalised(key)] ?? key
             guard base[snake] != nil else {
                 throw RunError.badConfigFile(source, detail: "unknown setting '\(key)'; known settings are \(base.keys.sorted().joined(separator: ", "))")
             }

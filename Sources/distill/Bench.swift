@@ -65,7 +65,7 @@ struct BenchEnv: ParsableCommand {
                 "env": env, "steps": steps, "rounds": rounds,
                 "bridge_steps_per_s": bridgeRate, "python_steps_per_s": pythonRate, "ratio": ratio,
             ]
-            let data = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("env \(env), \(steps) steps, median of \(rounds) rounds")

@@ -42,7 +42,7 @@ struct BenchNN: ParsableCommand {
             rows.append(row)
         }
         if json {
-            let data = try JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
             return
         }

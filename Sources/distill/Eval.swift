@@ -33,7 +33,7 @@ struct Eval: ParsableCommand {
             let payload: [String: Any] = ["model": model, "env": envName, "episodes": r.episodes, "seed": seed,
                                           "mean_return": r.mean, "std_return": r.std, "min_return": r.min,
                                           "max_return": r.max, "returns": r.returns]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self))
+            print(String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
         } else {
             print(String(format: "%@ on %@: mean return %.2f ± %.2f (min %.1f, max %.1f) over %d episodes, seeds %d–%d",
                          model, envName, r.mean, r.std, r.min, r.max, r.episodes, seed, seed + episodes - 1))

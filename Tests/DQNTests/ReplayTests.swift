@@ -1,0 +1,117 @@
+import DQN
+import NN
+import Tensor
+import Testing
+
+func transition(_ i: Int, terminated: Bool = false) -> Transition {
+    Transition(observation: [Float(i), -Float(i)], action: i % 2, reward: Float(i) * 10,
+               nextObservation: [Float(i) + 0.5, 0], terminated: terminated, discount: 0.99)
+}
+
+@Suite struct ReplayBufferTests {
+    @Test func wrapsAroundOverwritingTheOldest() {
+        var buffer = ReplayBuffer(capacity: 3, observationSize: 2)
+        for i in 0..<5 { buffer.add(transition(i, terminated: i == 3)) }
+        #expect(buffer.count == 3 && buffer.position == 2)
+        #expect(buffer.transition(at: 0) == transition(3, terminated: true).with(discount: 0))
+        #expect(buffer.transition(at: 1) == transition(4))
+        #expect(buffer.transition(at: 2) == transition(2))
+    }
+
+    @Test func batchesGatherTheRightRows() {
+        var buffer = ReplayBuffer(capacity: 10, observationSize: 2)
+        for i in 0..<6 { buffer.add(transition(i, terminated: i == 5)) }
+        let b = buffer.batch([5, 1, 1])
+        #expect(b.observations == Tensor(rows: [[5, -5], [1, -1], [1, -1]]))
+        #expect(b.nextObservations == Tensor(rows: [[5.5, 0], [1.5, 0], [1.5, 0]]))
+        #expect(b.actions == [1, 1, 1] && b.rewards.scalars == [50, 10, 10])
+        #expect(b.bootstrapDiscounts.scalars == [0, 0.99, 0.99], "a terminated transition does not bootstrap")
+        #expect(b.weights.scalars == [1, 1, 1])
+    }
+
+    @Test func uniformSamplingCoversTheFilledSlotsOnly() {
+        var buffer = ReplayBuffer(capacity: 100, observationSize: 2)
+        for i in 0..<7 { buffer.add(transition(i)) }
+        var rng = SeededGenerator(seed: 3)
+        let idx = buffer.sampleIndices(2000, rng: &rng)
+        #expect(idx.allSatisfy { $0 >= 0 && $0 < 7 })
+        #expect(Set(idx).count == 7)
+        var again = SeededGenerator(seed: 3)
+        #expect(buffer.sampleIndices(2000, rng: &again) == idx, "same seed, same sample")
+    }
+}
+
+@Suite struct PrioritizedTests {
+    @Test func sumTreeSumsAndFinds() {
+        var tree = SumTree(capacity: 5)
+        for (i, p) in [1.0, 2.0, 3.0, 0.0, 4.0].enumerated() { tree.update(i, priority: p) }
+        #expect(tree.total == 10)
+        #expect(tree.find(0.5) == 0 && tree.find(1.0) == 1 && tree.find(2.9) == 1)
+        #expect(tree.find(3.0) == 2 && tree.find(5.99) == 2 && tree.find(6.0) == 4 && tree.find(9.99) == 4)
+        tree.update(4, priority: 0)
+        #expect(tree.total == 6)
+    }
+
+    @Test func samplingIsProportionalWithImportanceWeights() {
+        var sampler = PrioritizedSampler(capacity: 4, alpha: 1, epsilon: 0)
+        for slot in 0..<4 { sampler.added(slot: slot) }
+        sampler.update(indices: [0, 1, 2, 3], tdErrors: [1, 1, 2, 4])  // priorities 1,1,2,4 of 8
+        var rng = SeededGenerator(seed: 1)
+        var counts = [0, 0, 0, 0]
+        for _ in 0..<2000 {
+            let (idx, _) = sampler.sample(8, count: 4, beta: 1, rng: &rng)
+            for i in idx { counts[i] += 1 }
+        }
+        let freq = counts.map { Double($0) / 16000 }
+        for (f, p) in zip(freq, [0.125, 0.125, 0.25, 0.5]) { #expect(abs(f - p) < 0.02, "\(freq)") }
+        let (idx, w) = sampler.sample(4, count: 4, beta: 1, rng: &rng)
+        // w ∝ 1/P(i), normalised so the largest is 1: slot 0 or 1 has weight 1, slot 3 has 1/4.
+        for (i, wi) in zip(idx, w) { #expect(abs(wi - [1, 1, 0.5, 0.25][i]) < 1e-6) }
+    }
+}
+
+@Suite struct ScheduleAndNStepTests {
+    @Test func linearEpsilon() {
+        let s = LinearSchedule(initial: 1, final: 0.04, fraction: 0.16, totalSteps: 50_000)
+        #expect(s.value(at: 0) == 1)
+        #expect(abs(s.value(at: 4_000) - (1 - 0.96 * 0.5)) < 1e-6)
+        #expect(s.value(at: 8_000) == 0.04 && s.value(at: 49_999) == 0.04)
+    }
+
+    @Test func nStepReturnsHandWorked() {
+        var acc = NStepAccumulator(n: 3, gamma: 0.5)
+        func push(_ i: Int, _ r: Float, terminated: Bool = false, truncated: Bool = false) -> [Transition] {
+            acc.push(observation: [Float(i)], action: 0, reward: r, nextObservation: [Float(i + 1)],
+                     terminated: terminated, truncated: truncated)
+        }
+        #expect(push(0, 1).isEmpty && push(1, 2).isEmpty)
+        let first = push(2, 4)  // 1 + 0.5·2 + 0.25·4 = 3, next s3, γ³
+        #expect(first == [Transition(observation: [0], action: 0, reward: 3, nextObservation: [3], terminated: false, discount: 0.125)])
+        let end = push(3, 8, terminated: true)  // flush s1, s2, s3 with the remaining rewards
+        let expectedRewards: [Float] = [6, 8, 8]  // 2 + 0.5·4 + 0.25·8, 4 + 0.5·8, 8
+        #expect(end.map(\.reward) == expectedRewards)
+        #expect(end.map(\.observation) == [[1], [2], [3]] && end.allSatisfy { $0.terminated && $0.nextObservation == [4] })
+        #expect(end.map(\.discount) == [0.125, 0.25, 0.5])
+        // Truncation: the same flush, but the transitions still bootstrap.
+        _ = push(10, 1)
+        let cut = push(11, 1, truncated: true)
+        #expect(cut.count == 2 && cut.allSatisfy { !$0.terminated })
+        #expect(cut.map(\.discount) == [0.25, 0.5] && cut.map(\.reward) == [1.5, 1])
+    }
+
+    @Test func truncationBootstrapsThroughTheBuffer() {
+        var buffer = ReplayBuffer(capacity: 4, observationSize: 1)
+        var acc = NStepAccumulator(n: 1, gamma: 0.9)
+        for t in acc.push(observation: [0], action: 1, reward: 1, nextObservation: [1], terminated: false, truncated: true) { buffer.add(t) }
+        for t in acc.push(observation: [1], action: 1, reward: 1, nextObservation: [2], terminated: true, truncated: false) { buffer.add(t) }
+        #expect(buffer.batch([0, 1]).bootstrapDiscounts.scalars == [0.9, 0])
+    }
+}
+
+extension Transition {
+    func with(discount: Float) -> Transition {
+        var t = self
+        t.discount = discount
+        return t
+    }
+}
