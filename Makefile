@@ -10,15 +10,16 @@ setup:
 	@scripts/setup.sh
 
 demo: setup
-	$(DISTILL) info --env CartPole-v1
-	$(DISTILL) bench env --env CartPole-v1 --steps 100000
-	$(DISTILL) bench nn --seconds 1
+	$(DISTILL) train --env CartPole-v1 --steps 50000 --seed 0 --out runs/teacher --force
+	$(DISTILL) eval runs/teacher --episodes 20 --seed 100
 
 test:
 	@SETUP_TEST_TOOLS=1 scripts/setup.sh
+	@echo "--- Swift tests (debug)"
 	scripts/swift.sh test --no-parallel
 	# the kernels again as users run them: release build, AVX2/FMA, -Ounchecked
-	scripts/swift.sh test -c release --no-parallel --filter 'TensorTests|NNTests'
+	scripts/swift.sh test -c release --no-parallel --filter 'TensorTests|NNTests|DQNTests'
+	.venv/bin/python -m pytest -q Tests/CLITests
 
 bench:
 	benchmarks/run.sh

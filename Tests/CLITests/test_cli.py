@@ -1,0 +1,117 @@
+"""The `distill` command line as a user meets it: errors are one sentence, runs are
+reproducible, Ctrl-C leaves a checkpoint that --resume continues."""
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DISTILL = os.environ.get("DISTILL", str(ROOT / ".build" / "release" / "distill"))
+FIXTURES = ROOT / "Tests" / "EnvironmentsTests" / "Fixtures"
+CORRIDOR = ["--env", "Corridor-6", "--hidden", "32", "--learning-starts", "100", "--train-frequency", "4",
+            "--gradient-steps", "1", "--target-update-interval", "100", "--exploration-fraction", "0.3",
+            "--learning-rate", "0.001", "--batch-size", "32", "--gamma", "0.9"]
+
+
+def run(*args, env=None, timeout=300):
+    e = dict(os.environ, PYTHONPATH=str(FIXTURES))
+    e.update(env or {})
+    return subprocess.run([DISTILL, *args], capture_output=True, text=True, timeout=timeout, env=e, cwd=ROOT)
+
+
+def error_line(result):
+    assert result.returncode != 0, result.stdout
+    lines = [l for l in result.stderr.strip().splitlines() if l.strip()]
+    assert lines, "no error message"
+    return lines[0]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["train", "--env", "CartPol-v1", "--out", "{tmp}/r"], "Unknown environment id 'CartPol-v1'"),
+    (["train", "--env", "fixture_envs:ContinuousEnv", "--out", "{tmp}/r"], "continuous actions"),
+    (["train", "--env", "fixture_envs:DictObsEnv", "--out", "{tmp}/r"], "FlattenObservation"),
+    (["train", "--env", "no_such_module:Env", "--out", "{tmp}/r"], "could not be imported"),
+    (["train", "--gamma", "2", "--out", "{tmp}/r"], "--gamma must be in (0, 1]"),
+    (["train", "--batch-size", "0", "--out", "{tmp}/r"], "--batch-size must be at least 1"),
+    (["train", "--hidden", "64,x", "--out", "{tmp}/r"], "--hidden takes positive sizes"),
+    (["train", "--loss", "l1", "--out", "{tmp}/r"], "--loss must be huber or mse"),
+    (["train", "--env-arg", "oops", "--out", "{tmp}/r"], "--env-arg takes key=value"),
+    (["train", "--config", "{tmp}/missing.json", "--out", "{tmp}/r"], "does not exist"),
+    (["train", "--resume", "--out", "{tmp}/nothing"], "has no checkpoint to resume"),
+    (["eval", "{tmp}/nothing"], "does not exist"),
+    (["eval", "{tmp}", "--episodes", "0"], "--episodes must be at least 1"),
+])
+def test_bad_input_gives_one_clear_sentence(tmp_path, args, expected):
+    result = run(*[a.replace("{tmp}", str(tmp_path)) for a in args])
+    line = error_line(result)
+    assert expected in line, result.stderr
+    assert "Traceback" not in result.stderr and "Fatal error" not in result.stderr
+
+
+def test_train_eval_and_reproducibility(tmp_path):
+    for name in ("a", "b"):
+        r = run("train", *CORRIDOR, "--steps", "2000", "--seed", "3", "--eval-interval", "500",
+                "--eval-episodes", "2", "--out", str(tmp_path / name))
+        assert r.returncode == 0, r.stderr
+    a, b = tmp_path / "a", tmp_path / "b"
+    files = sorted(p.name for p in a.glob("*.npy"))
+    assert files == ["layers.0.bias.npy", "layers.0.weight.npy", "layers.1.bias.npy", "layers.1.weight.npy"]
+    for f in files + [f"last/{p.name}" for p in (a / "last").glob("*.npy")]:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f"{f} differs between two runs with one seed"
+    manifest = json.loads((a / "model.json").read_text())
+    assert manifest["environment"] == "Corridor-6" and manifest["architecture"]["hidden_sizes"] == [32]
+    # The run directory loads with plain NumPy and its greedy policy walks the corridor.
+    w = [np.load(a / t["file"]) for t in manifest["tensors"]]
+    for cell in range(5):
+        h = np.maximum(np.eye(6, dtype=np.float32)[cell] @ w[0] + w[1], 0)
+        assert int(np.argmax(h @ w[2] + w[3])) == 1
+    ev = run("eval", str(a), "--episodes", "3", "--seed", "0", "--json")
+    assert ev.returncode == 0, ev.stderr
+    report = json.loads(ev.stdout)
+    assert report["mean_return"] == 1 and report["std_return"] == 0 and report["episodes"] == 3
+    metrics = (a / "metrics.csv").read_text().splitlines()
+    assert metrics[0].startswith("step,kind,episode,return")
+    assert any(",eval," in line for line in metrics) and any(",episode," in line for line in metrics)
+    # An existing run is refused without --force and replaced with it.
+    again = run("train", *CORRIDOR, "--steps", "200", "--out", str(a))
+    assert "already holds a run" in error_line(again)
+    forced = run("train", *CORRIDOR, "--steps", "300", "--eval-interval", "0", "--out", str(a), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads((a / "model.json").read_text())["metrics"]["step"] == 300
+
+
+def test_corrupt_model_files_are_refused(tmp_path):
+    r = run("train", *CORRIDOR, "--steps", "300", "--eval-interval", "0", "--out", str(tmp_path / "m"))
+    assert r.returncode == 0, r.stderr
+    weight = tmp_path / "m" / "layers.0.weight.npy"
+    weight.write_bytes(weight.read_bytes()[:-20])
+    assert "checksum" in error_line(run("eval", str(tmp_path / "m")))
+    (tmp_path / "m" / "model.json").write_text("{not json")
+    assert "not a valid model manifest" in error_line(run("eval", str(tmp_path / "m")))
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([DISTILL, "train", *CORRIDOR, "--steps", "2000000", "--eval-interval", "0",
+                             "--checkpoint-interval", "0", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (out / "metrics.csv").exists():
+        time.sleep(0.1)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "checkpoint saved" in stdout
+    state = json.loads((out / "last" / "state.json").read_text())
+    stopped_at = state["state"]["step"]
+    assert 0 < stopped_at < 2_000_000
+    resumed = run("train", "--resume", "--out", str(out), "--steps", str(stopped_at + 500))
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed at step {stopped_at}" in resumed.stdout
+    assert json.loads((out / "last" / "state.json").read_text())["state"]["step"] == stopped_at + 500
