@@ -6,9 +6,9 @@ import PackageDescription
 // CPython only carries headers (pkg-config `python3`, no -lpython) so a library built from it can
 // later be loaded into a running Python as an extension module; executables and tests also
 // depend on CPythonEmbed, which links libpython (pkg-config `python3-embed`).
-/// The numeric kernels are built with -Ounchecked in release builds (no overflow or bounds traps
-/// in the inner loops); their callers check shapes up front.
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]
+/// The numeric modules target AVX2 + FMA (x86-64 "haswell") in release builds; -O keeps the
+/// shape preconditions that guard the unsafe kernels (-Ounchecked measured ~5% faster).
+let fast: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
 
 let package = Package(
     name: "swift-distill",

@@ -54,7 +54,12 @@ extension Tensor {
     /// Mean of all elements.
     public func mean() -> Float { count == 0 ? 0 : sum() / Float(count) }
     /// Σ x² (for gradient norms).
-    public func squaredNorm() -> Float { scalars.reduce(0) { $0 + $1 * $1 } }
+    public func squaredNorm() -> Float {
+        scalars.withUnsafeBufferPointer { x in
+            guard let base = x.baseAddress, x.count > 0 else { return 0 }
+            return Kernels.dot(base, base, count: x.count)
+        }
+    }
     /// Largest absolute element.
     public func maxAbs() -> Float { scalars.reduce(0) { Swift.max($0, abs($1)) } }
 

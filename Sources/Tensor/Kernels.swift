@@ -6,49 +6,133 @@ import CKernels
 /// single passes over contiguous memory, no allocation inside loops.
 public enum Kernels {
     /// C = A·B (+ C when `accumulate`), A is m×k, B is k×n, all row-major.
+    /// With `transposedA`, `a` holds Aᵀ (k×m) and is read in place: weight gradients Xᵀ·dY
+    /// need no transposed copy.
     public static func matmul(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                              m: Int, k: Int, n: Int, accumulate: Bool = false) {
+                              m: Int, k: Int, n: Int, accumulate: Bool = false, transposedA: Bool = false) {
         if !accumulate { c.update(repeating: 0, count: m * n) }
+        let (rs, cs) = transposedA ? (1, m) : (k, 1)  // A[r, p] = a[r * rs + p * cs]
         if n < 16 {
             // Narrow outputs (Q-value heads): dot products of A's rows with Bᵀ's rows, both contiguous.
             let bt = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
             defer { bt.deallocate() }
             transpose(b, bt, rows: k, cols: n)
-            for i in 0..<m {
-                for j in 0..<n { c[i * n + j] += dot(a + i * k, bt + j * k, count: k) }
+            var rows = a
+            var scratch: UnsafeMutablePointer<Float>?
+            if transposedA {
+                let at = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
+                transpose(a, at, rows: k, cols: m)
+                scratch = at
+                rows = UnsafePointer(at)
             }
+            defer { scratch?.deallocate() }
+            matmulTransposedB(rows, bt, c, m: m, k: k, n: n, accumulate: true)
             return
         }
+        tiles(a, b, c, rows: 0..<m, k: k, n: n, rs: rs, cs: cs)
+    }
+
+    /// Rows `rows` of C = A·B with the register-blocked tiles (n ≥ 16).
+    private static func tiles(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                              rows: Range<Int>, k: Int, n: Int, rs: Int, cs: Int) {
         let n16 = n - n % 16
-        var i = 0
+        let m = rows.upperBound
+        var i = rows.lowerBound
         while i + 4 <= m {
             var j = 0
             while j < n16 {
-                tile4x16(a + i * k, b + j, c + i * n + j, k: k, n: n)
+                tile4x16(a + i * rs, b + j, c + i * n + j, k: k, n: n, rs: rs, cs: cs)
                 j += 16
             }
-            for r in i..<(i + 4) { scalarColumns(a + r * k, b, c + r * n, k: k, n: n, from: n16) }
+            for r in i..<(i + 4) { scalarColumns(a + r * rs, b, c + r * n, k: k, n: n, cs: cs, from: n16) }
             i += 4
         }
         while i < m {
             var j = 0
             while j + 64 <= n16 {
-                tile1x64(a + i * k, b + j, c + i * n + j, k: k, n: n)
+                tile1x64(a + i * rs, b + j, c + i * n + j, k: k, n: n, cs: cs)
                 j += 64
             }
             while j < n16 {
-                tile1x16(a + i * k, b + j, c + i * n + j, k: k, n: n)
+                tile1x16(a + i * rs, b + j, c + i * n + j, k: k, n: n, cs: cs)
                 j += 16
             }
-            scalarColumns(a + i * k, b, c + i * n, k: k, n: n, from: n16)
+            scalarColumns(a + i * rs, b, c + i * n, k: k, n: n, cs: cs, from: n16)
             i += 1
+        }
+    }
+
+    /// C = A·Bᵀ (+ C when `accumulate`), A is m×k, B is n×k: dot products of contiguous rows,
+    /// 4 rows of A × 2 rows of B at a time (input gradients dY·Wᵀ without transposing W).
+    public static func matmulTransposedB(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                                         m: Int, k: Int, n: Int, accumulate: Bool = false) {
+        if !accumulate { c.update(repeating: 0, count: m * n) }
+        dotBlocks(a, b, c, rows: 0..<m, k: k, n: n)
+    }
+
+    private static func dotBlocks(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                                  rows: Range<Int>, k: Int, n: Int) {
+        let m = rows.upperBound
+        var i = rows.lowerBound
+        while i + 4 <= m {
+            var j = 0
+            while j + 2 <= n {
+                dot4x2(a + i * k, b + j * k, c + i * n + j, k: k, n: n)
+                j += 2
+            }
+            while j < n {
+                for r in i..<(i + 4) { c[r * n + j] += dot(a + r * k, b + j * k, count: k) }
+                j += 1
+            }
+            i += 4
+        }
+        while i < m {
+            for j in 0..<n { c[i * n + j] += dot(a + i * k, b + j * k, count: k) }
+            i += 1
+        }
+    }
+
+    /// Eight running dot products (rows i..i+3 of A with rows j, j+1 of B), eight SIMD accumulators.
+    @inline(__always)
+    private static func dot4x2(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                               k: Int, n: Int) {
+        let ar = UnsafeRawPointer(a), br = UnsafeRawPointer(b)
+        var s00 = SIMD8<Float>(), s01 = SIMD8<Float>(), s10 = SIMD8<Float>(), s11 = SIMD8<Float>()
+        var s20 = SIMD8<Float>(), s21 = SIMD8<Float>(), s30 = SIMD8<Float>(), s31 = SIMD8<Float>()
+        let rowBytes = 4 * k
+        var p = 0
+        while p + 8 <= k {
+            let o = 4 * p
+            let b0 = br.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            let b1 = br.loadUnaligned(fromByteOffset: o + rowBytes, as: SIMD8<Float>.self)
+            let a0 = ar.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            s00 = s00.addingProduct(a0, b0); s01 = s01.addingProduct(a0, b1)
+            let a1 = ar.loadUnaligned(fromByteOffset: o + rowBytes, as: SIMD8<Float>.self)
+            s10 = s10.addingProduct(a1, b0); s11 = s11.addingProduct(a1, b1)
+            let a2 = ar.loadUnaligned(fromByteOffset: o + 2 * rowBytes, as: SIMD8<Float>.self)
+            s20 = s20.addingProduct(a2, b0); s21 = s21.addingProduct(a2, b1)
+            let a3 = ar.loadUnaligned(fromByteOffset: o + 3 * rowBytes, as: SIMD8<Float>.self)
+            s30 = s30.addingProduct(a3, b0); s31 = s31.addingProduct(a3, b1)
+            p += 8
+        }
+        var sums = [s00.sum(), s01.sum(), s10.sum(), s11.sum(), s20.sum(), s21.sum(), s30.sum(), s31.sum()]
+        while p < k {
+            for r in 0..<4 {
+                sums[2 * r] += a[r * k + p] * b[p]
+                sums[2 * r + 1] += a[r * k + p] * b[k + p]
+            }
+            p += 1
+        }
+        for r in 0..<4 {
+            c[r * n] += sums[2 * r]
+            c[r * n + 1] += sums[2 * r + 1]
         }
     }
 
     /// 4 rows × 16 columns of C kept in eight SIMD registers across the whole k loop.
     @inline(__always)
     private static func tile4x16(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                                 k: Int, n: Int) {
+                                 k: Int, n: Int, rs: Int, cs: Int) {
         let cv = UnsafeMutableRawPointer(c)
         var c00 = cv.loadUnaligned(as: SIMD8<Float>.self), c01 = cv.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
         var c10 = cv.loadUnaligned(fromByteOffset: 4 * n, as: SIMD8<Float>.self)
@@ -61,8 +145,9 @@ public enum Kernels {
             let brow = UnsafeRawPointer(b + p * n)
             let b0 = brow.loadUnaligned(as: SIMD8<Float>.self)
             let b1 = brow.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-            let a0 = SIMD8(repeating: a[p]), a1 = SIMD8(repeating: a[k + p])
-            let a2 = SIMD8(repeating: a[2 * k + p]), a3 = SIMD8(repeating: a[3 * k + p])
+            let ap = a + p * cs
+            let a0 = SIMD8(repeating: ap[0]), a1 = SIMD8(repeating: ap[rs])
+            let a2 = SIMD8(repeating: ap[2 * rs]), a3 = SIMD8(repeating: ap[3 * rs])
             c00 = c00.addingProduct(a0, b0); c01 = c01.addingProduct(a0, b1)
             c10 = c10.addingProduct(a1, b0); c11 = c11.addingProduct(a1, b1)
             c20 = c20.addingProduct(a2, b0); c21 = c21.addingProduct(a2, b1)
@@ -79,12 +164,12 @@ public enum Kernels {
 
     @inline(__always)
     private static func tile1x16(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                                 k: Int, n: Int) {
+                                 k: Int, n: Int, cs: Int) {
         let cv = UnsafeMutableRawPointer(c)
         var c0 = cv.loadUnaligned(as: SIMD8<Float>.self), c1 = cv.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
         for p in 0..<k {
             let brow = UnsafeRawPointer(b + p * n)
-            let av = SIMD8(repeating: a[p])
+            let av = SIMD8(repeating: a[p * cs])
             c0 = c0.addingProduct(av, brow.loadUnaligned(as: SIMD8<Float>.self))
             c1 = c1.addingProduct(av, brow.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
         }
@@ -96,13 +181,13 @@ public enum Kernels {
     /// single-observation forward pass (m = 1) would otherwise wait on.
     @inline(__always)
     private static func tile1x64(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                                 k: Int, n: Int) {
+                                 k: Int, n: Int, cs: Int) {
         let cv = UnsafeMutableRawPointer(c)
         var acc = (0..<8).map { cv.loadUnaligned(fromByteOffset: 32 * $0, as: SIMD8<Float>.self) }
         var c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3], c4 = acc[4], c5 = acc[5], c6 = acc[6], c7 = acc[7]
         for p in 0..<k {
             let br = UnsafeRawPointer(b + p * n)
-            let av = SIMD8(repeating: a[p])
+            let av = SIMD8(repeating: a[p * cs])
             c0 = c0.addingProduct(av, br.loadUnaligned(as: SIMD8<Float>.self))
             c1 = c1.addingProduct(av, br.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
             c2 = c2.addingProduct(av, br.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
@@ -119,10 +204,10 @@ public enum Kernels {
     /// Columns `from..<n` of one output row, for widths that are not a multiple of 16.
     @inline(__always)
     private static func scalarColumns(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                                      k: Int, n: Int, from: Int) {
+                                      k: Int, n: Int, cs: Int, from: Int) {
         guard from < n else { return }
         for p in 0..<k {
-            let av = a[p]
+            let av = a[p * cs]
             let brow = b + p * n
             for j in from..<n { c[j] += av * brow[j] }
         }
@@ -203,3 +288,4 @@ extension Kernels {
         while i < count { dst[i] = src[i] > 0 ? src[i] : 0; i += 1 }
     }
 }
+

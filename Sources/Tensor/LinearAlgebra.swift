@@ -4,16 +4,20 @@ extension Tensor {
     /// `matmul(dY, w, transposeB: true)` is dY·wᵀ (input gradients).
     public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
         precondition(a.rank == 2 && b.rank == 2, "matmul needs rank-2 tensors, got \(a.shape) and \(b.shape)")
-        let lhs = transposeA ? a.transposed() : a
-        let rhs = transposeB ? b.transposed() : b
-        let (m, k, n) = (lhs.shape[0], lhs.shape[1], rhs.shape[1])
-        precondition(rhs.shape[0] == k, "matmul shapes \(lhs.shape) · \(rhs.shape) do not agree")
+        if transposeA && transposeB { return matmul(a.transposed(), b, transposeB: true) }
+        let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+        let (kb, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+        precondition(kb == k, "matmul shapes \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "") do not agree")
         var out = Tensor(shape: [m, n])
-        lhs.scalars.withUnsafeBufferPointer { pa in
-            rhs.scalars.withUnsafeBufferPointer { pb in
+        a.scalars.withUnsafeBufferPointer { pa in
+            b.scalars.withUnsafeBufferPointer { pb in
                 out.scalars.withUnsafeMutableBufferPointer { pc in
                     guard m > 0, n > 0, k > 0 else { return }
-                    Kernels.matmul(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, m: m, k: k, n: n)
+                    if transposeB {
+                        Kernels.matmulTransposedB(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, m: m, k: k, n: n)
+                    } else {
+                        Kernels.matmul(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, m: m, k: k, n: n, transposedA: transposeA)
+                    }
                 }
             }
         }

@@ -37,6 +37,12 @@ func close(_ a: Tensor, _ b: Tensor, tolerance: Float = 1e-4) -> Bool {
         let c = Tensor(shape: [21, 19], scalars: values(399, seed: 5))
         #expect(close(Tensor.matmul(a, c, transposeB: true), naiveMatmul(a, c.transposed())))
         #expect(a.transposed().transposed() == a)
+        // Narrow outputs (n < 16) take the dot-product path, also with Aᵀ read in place.
+        let narrow = Tensor(shape: [6, 3], scalars: values(18, seed: 6))
+        #expect(close(Tensor.matmul(a, narrow, transposeA: true), naiveMatmul(a.transposed(), narrow)))
+        let tall = Tensor(shape: [3, 19], scalars: values(57, seed: 7))
+        #expect(close(Tensor.matmul(a, tall, transposeB: true), naiveMatmul(a, tall.transposed())))
+        #expect(close(Tensor.matmul(a.transposed(), c, transposeA: true, transposeB: true), naiveMatmul(a, c.transposed())))
         #expect(a.transposed()[3, 2] == a[2, 3])
     }
 
