@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
         .library(name: "DQN", targets: ["DQN"]),
+        .library(name: "Distill", targets: ["Distill"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,8 +37,9 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Checkpoint", dependencies: ["Tensor", "NN"]),
         .target(name: "DQN", dependencies: ["Environments", "NN", "Tensor", "Checkpoint"], swiftSettings: fast),
+        .target(name: "Distill", dependencies: ["DQN", "Environments", "NN", "Tensor", "Checkpoint"], swiftSettings: fast),
         .executableTarget(name: "distill", dependencies: [
-            "Environments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint", "DQN",
+            "Environments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint", "DQN", "Distill",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "CPythonEmbed"]),
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
         .testTarget(name: "DQNTests", dependencies: ["DQN", "Environments", "NN", "Tensor", "Checkpoint", "CPythonEmbed"]),
+        .testTarget(name: "DistillTests", dependencies: ["Distill", "DQN", "Environments", "NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
     ]
 )

@@ -4,6 +4,11 @@ import Tensor
 public struct LossResult: Sendable {
     public var value: Float
     public var gradient: Tensor
+
+    public init(value: Float, gradient: Tensor) {
+        self.value = value
+        self.gradient = gradient
+    }
 }
 
 /// Losses used by DQN and distillation. Each returns the mean loss over the batch and its exact

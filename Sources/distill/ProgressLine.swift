@@ -3,20 +3,32 @@ import Foundation
 
 /// A live progress line on a terminal (rewritten in place) and plain periodic lines otherwise.
 final class ProgressLine {
+    /// What one line shows.
+    struct Snapshot {
+        var step: Int
+        var totalSteps: Int
+        var stepsPerSecond: Double
+        var details: String
+    }
+
     private let isTerminal = isatty(STDOUT_FILENO) != 0
     private var lastPlainFraction = -1
     private var lastDraw = Date.distantPast
 
     func update(_ p: TrainingProgress) {
-        let fraction = Double(p.step) / Double(max(p.totalSteps, 1))
-        let rate = p.stepsPerSecond
-        let eta = rate > 0 ? Double(p.totalSteps - p.step) / rate : 0
-        var text = String(format: "step %d/%d (%3.0f%%)  %6.0f steps/s  ε %.3f", p.step, p.totalSteps, fraction * 100, rate, p.epsilon)
-        if let r = p.recentMeanReturn { text += String(format: "  return(100) %.1f", r) }
-        if let l = p.loss { text += String(format: "  loss %.4f", l) }
-        text += "  ETA \(Self.duration(eta))"
+        var details = String(format: "ε %.3f", p.epsilon)
+        if let r = p.recentMeanReturn { details += String(format: "  return(100) %.1f", r) }
+        if let l = p.loss { details += String(format: "  loss %.4f", l) }
+        update(Snapshot(step: p.step, totalSteps: p.totalSteps, stepsPerSecond: p.stepsPerSecond, details: details))
+    }
+
+    func update(_ s: Snapshot) {
+        let fraction = Double(s.step) / Double(max(s.totalSteps, 1))
+        let eta = s.stepsPerSecond > 0 ? Double(s.totalSteps - s.step) / s.stepsPerSecond : 0
+        let text = String(format: "step %d/%d (%3.0f%%)  %6.0f steps/s  ", s.step, s.totalSteps, fraction * 100, s.stepsPerSecond)
+            + s.details + "  ETA \(Self.duration(eta))"
         if isTerminal {
-            guard Date().timeIntervalSince(lastDraw) > 0.1 || p.step == p.totalSteps else { return }
+            guard Date().timeIntervalSince(lastDraw) > 0.1 || s.step == s.totalSteps else { return }
             lastDraw = Date()
             FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + text).utf8))
         } else {

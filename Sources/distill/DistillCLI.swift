@@ -1,9 +1,9 @@
 import ArgumentParser
 
 @main
-struct Distill: ParsableCommand {
+struct DistillCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distill",
         abstract: "Train DQN agents in Swift against Python (Gymnasium) environments and distil them into small students.",
-        subcommands: [Train.self, Eval.self, Info.self, Bench.self])
+        subcommands: [Train.self, Eval.self, DistillCommand.self, Compare.self, Info.self, Bench.self])
 }

@@ -1,0 +1,108 @@
+import NN
+import Tensor
+
+/// Relational knowledge distillation (Park et al., 2019): the student matches the *structure*
+/// of a batch's representations rather than the representations themselves, so student and
+/// teacher layers may have different widths. Each function returns the loss and its gradient
+/// with respect to the student's features.
+public enum RelationalLoss {
+    /// Distance-wise: pairwise distances normalised by their mean, compared with Huber (δ = 1)
+    /// and averaged over the pairs i < j.
+    public static func distance(student s: Tensor, teacher t: Tensor) -> LossResult {
+        precondition(s.rowCount == t.rowCount, "student and teacher batches differ in size")
+        let n = s.rowCount
+        let ds = pairwiseDistances(s), dt = pairwiseDistances(t)
+        let pairs = n * (n - 1) / 2
+        guard pairs > 0 else { return LossResult(value: 0, gradient: Tensor(shape: s.shape)) }
+        let muS = mean(ds, n), muT = mean(dt, n)
+        guard muS > 0, muT > 0 else { return LossResult(value: 0, gradient: Tensor(shape: s.shape)) }
+        var value: Float = 0
+        var g = [Float](repeating: 0, count: n * n)  // dL/dψ_S for i < j
+        for i in 0..<n { for j in (i + 1)..<n {
+            let diff = ds[i * n + j] / muS - dt[i * n + j] / muT
+            value += abs(diff) < 1 ? 0.5 * diff * diff : abs(diff) - 0.5
+            g[i * n + j] = (abs(diff) < 1 ? diff : (diff > 0 ? 1 : -1)) / Float(pairs)
+        } }
+        // ψ = D / μ with μ = ΣD / P: dL/dD_kl = g_kl / μ − (Σ g_ij D_ij) / (μ² P).
+        var weighted: Float = 0
+        for i in 0..<n { for j in (i + 1)..<n { weighted += g[i * n + j] * ds[i * n + j] } }
+        let d = s.columnCount
+        var grad = Tensor(shape: s.shape)
+        for i in 0..<n { for j in (i + 1)..<n {
+            let dist = ds[i * n + j]
+            guard dist > 0 else { continue }
+            let dD = g[i * n + j] / muS - weighted / (muS * muS * Float(pairs))
+            for c in 0..<d {
+                let u = (s[i, c] - s[j, c]) / dist * dD
+                grad[i, c] += u
+                grad[j, c] -= u
+            }
+        } }
+        return LossResult(value: value / Float(pairs), gradient: grad)
+    }
+
+    /// Angle-wise: cosines of the angles each triplet (i, j, k) makes at j, compared with Huber
+    /// and averaged over ordered triplets of distinct rows.
+    public static func angle(student s: Tensor, teacher t: Tensor) -> LossResult {
+        precondition(s.rowCount == t.rowCount, "student and teacher batches differ in size")
+        let n = s.rowCount, d = s.columnCount
+        let triplets = n * (n - 1) * (n - 2)
+        guard triplets > 0 else { return LossResult(value: 0, gradient: Tensor(shape: s.shape)) }
+        let us = unitDifferences(s), ut = unitDifferences(t)
+        var value: Float = 0
+        var grad = Tensor(shape: s.shape)
+        for j in 0..<n { for i in 0..<n where i != j { for k in 0..<n where k != j && k != i {
+            let (ei, ni) = us[i * n + j], (ek, nk) = us[k * n + j]
+            guard ni > 0, nk > 0 else { continue }
+            let cosS = dot(ei, ek), cosT = dot(ut[i * n + j].0, ut[k * n + j].0)
+            let diff = cosS - cosT
+            value += abs(diff) < 1 ? 0.5 * diff * diff : abs(diff) - 0.5
+            let g = (abs(diff) < 1 ? diff : (diff > 0 ? 1 : -1)) / Float(triplets)
+            for c in 0..<d {
+                let dxi = (ek[c] - cosS * ei[c]) / ni * g
+                let dxk = (ei[c] - cosS * ek[c]) / nk * g
+                grad[i, c] += dxi
+                grad[k, c] += dxk
+                grad[j, c] -= dxi + dxk
+            }
+        } } }
+        return LossResult(value: value / Float(triplets), gradient: grad)
+    }
+
+    private static func pairwiseDistances(_ x: Tensor) -> [Float] {
+        let n = x.rowCount, d = x.columnCount
+        var out = [Float](repeating: 0, count: n * n)
+        for i in 0..<n { for j in (i + 1)..<n {
+            var s: Float = 0
+            for c in 0..<d { let v = x[i, c] - x[j, c]; s += v * v }
+            out[i * n + j] = s.squareRoot()
+        } }
+        return out
+    }
+
+    /// μ = Σ_{i<j} D_ij / P, as the gradient above assumes.
+    private static func mean(_ dist: [Float], _ n: Int) -> Float {
+        var s: Float = 0
+        for i in 0..<n { for j in (i + 1)..<n { s += dist[i * n + j] } }
+        return s / Float(n * (n - 1) / 2)
+    }
+
+    /// For each ordered pair (i, j): the unit vector from x_j to x_i and the distance.
+    private static func unitDifferences(_ x: Tensor) -> [([Float], Float)] {
+        let n = x.rowCount, d = x.columnCount
+        var out = [([Float], Float)](repeating: ([], 0), count: n * n)
+        for i in 0..<n { for j in 0..<n where i != j {
+            var v = (0..<d).map { x[i, $0] - x[j, $0] }
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            if norm > 0 { v = v.map { $0 / norm } }
+            out[i * n + j] = (v, norm)
+        } }
+        return out
+    }
+
+    private static func dot(_ a: [Float], _ b: [Float]) -> Float {
+        var s: Float = 0
+        for i in a.indices { s += a[i] * b[i] }
+        return s
+    }
+}

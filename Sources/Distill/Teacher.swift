@@ -1,0 +1,75 @@
+import Checkpoint
+import Foundation
+import NN
+import Tensor
+
+/// Why distillation cannot start. Each text says what to do.
+public enum DistillError: Error, CustomStringConvertible {
+    case teacherUnreadable(String, detail: String)
+    case teachersDisagree(String)
+    case sizeMismatch(String)
+    case noSuchLayer(String)
+    case badObservations(String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .teacherUnreadable(let path, let detail):
+            return "The teacher \(path) cannot be loaded: \(detail)"
+        case .teachersDisagree(let s), .sizeMismatch(let s), .noSuchLayer(let s): return s
+        case .badObservations(let path, let detail):
+            return "The offline observations \(path) cannot be used: \(detail)."
+        }
+    }
+}
+
+/// One or more trained Q-networks that label states. An ensemble's Q-values are averaged.
+public struct TeacherEnsemble: Sendable {
+    public let networks: [MLP]
+    public let paths: [String]
+    /// Environment recorded in the first teacher's manifest.
+    public let environment: String?
+
+    /// Loads each model directory; they must agree on input and output sizes.
+    public init(paths: [String]) throws {
+        var nets: [MLP] = []
+        var env: String?
+        for path in paths {
+            do {
+                let (net, manifest) = try ModelDirectory.load(from: URL(fileURLWithPath: path))
+                nets.append(net)
+                env = env ?? manifest.environment
+            } catch let e as CheckpointError {
+                throw DistillError.teacherUnreadable(path, detail: e.description)
+            }
+        }
+        guard let first = nets.first else { throw DistillError.teachersDisagree("--teacher is required: the directory of a trained model.") }
+        for (net, path) in zip(nets, paths) where net.inputSize != first.inputSize || net.outputSize != first.outputSize {
+            throw DistillError.teachersDisagree("The teachers disagree: \(paths[0]) maps \(first.inputSize) inputs to \(first.outputSize) actions but \(path) maps \(net.inputSize) to \(net.outputSize); an ensemble must share one environment.")
+        }
+        networks = nets
+        self.paths = paths
+        environment = env
+    }
+
+    public init(networks: [MLP]) {
+        precondition(!networks.isEmpty, "an ensemble needs a network")
+        self.networks = networks
+        paths = []
+        environment = nil
+    }
+
+    public var inputSize: Int { networks[0].inputSize }
+    public var actionCount: Int { networks[0].outputSize }
+
+    /// Averaged Q-values for a batch.
+    public func qValues(_ x: Tensor) -> Tensor {
+        var sum = networks[0](x)
+        for net in networks.dropFirst() { sum += net(x) }
+        return networks.count == 1 ? sum : sum * (1 / Float(networks.count))
+    }
+
+    /// Hidden activations of the first teacher (feature and relational targets).
+    public func hidden(_ x: Tensor, layer: Int) -> Tensor {
+        networks[0].forward(x).hidden(layer)
+    }
+}
