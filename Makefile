@@ -11,14 +11,15 @@ setup:
 
 demo: setup
 	$(DISTILL) train --env CartPole-v1 --steps 50000 --seed 0 --out runs/teacher --force
-	$(DISTILL) eval runs/teacher --episodes 20 --seed 100
+	$(DISTILL) distill --teacher runs/teacher --hidden 16,16 --loss kl --temperature 0.01 --steps 20000 --seed 0 --out runs/student --force
+	$(DISTILL) compare runs/teacher runs/student --episodes 20
 
 test:
 	@SETUP_TEST_TOOLS=1 scripts/setup.sh
 	@echo "--- Swift tests (debug)"
 	scripts/swift.sh test --no-parallel
 	# the kernels again as users run them: release build, AVX2/FMA, -Ounchecked
-	scripts/swift.sh test -c release --no-parallel --filter 'TensorTests|NNTests|DQNTests'
+	scripts/swift.sh test -c release --no-parallel --filter 'TensorTests|NNTests|DQNTests|DistillTests'
 	.venv/bin/python -m pytest -q Tests/CLITests
 
 bench:

@@ -115,3 +115,55 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert f"resumed at step {stopped_at}" in resumed.stdout
     assert json.loads((out / "last" / "state.json").read_text())["state"]["step"] == stopped_at + 500
+
+
+@pytest.fixture(scope="module")
+def corridor_teacher(tmp_path_factory):
+    out = tmp_path_factory.mktemp("teacher") / "t"
+    r = run("train", *CORRIDOR, "--steps", "2000", "--seed", "0", "--eval-interval", "500", "--eval-episodes", "2",
+            "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--teacher", "{tmp}/none"], "The teacher {tmp}/none cannot be loaded"),
+    (["--teacher", "{teacher}", "--feature-layer", "3:0"], "The student has no hidden layer 3"),
+    (["--teacher", "{teacher}", "--feature-layer", "0:4"], "The teacher has no hidden layer 4"),
+    (["--teacher", "{teacher}", "--env", "CartPole-v1"], "distil on the teacher's environment"),
+    (["--teacher", "{teacher}", "--loss", "hinge"], "--loss takes q-mse, kl or ce"),
+    (["--teacher", "{teacher}", "--regime", "dream"], "--regime must be teacher, student, mixed or offline"),
+    (["--teacher", "{teacher}", "--regime", "offline"], "needs --offline-observations"),
+    (["--teacher", "{teacher}", "--offline-observations", "{tmp}/none.npy"], "cannot be used"),
+    (["--teacher", "{teacher}", "--temperature", "0"], "--temperature must be positive"),
+    ([], "--teacher is required"),
+])
+def test_distill_errors(tmp_path, corridor_teacher, args, expected):
+    fill = lambda s: s.replace("{tmp}", str(tmp_path)).replace("{teacher}", str(corridor_teacher))
+    result = run("distill", *[fill(a) for a in args], "--out", str(tmp_path / "s"))
+    assert fill(expected) in error_line(result), result.stderr
+
+
+def test_distill_and_compare(tmp_path, corridor_teacher):
+    student = tmp_path / "student"
+    r = run("distill", "--teacher", str(corridor_teacher), "--hidden", "8", "--loss", "kl,q-mse:0.5", "--steps", "1500",
+            "--seed", "1", "--eval-interval", "500", "--eval-episodes", "2", "--epsilon", "0.3", "--out", str(student))
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((student / "model.json").read_text())
+    assert manifest["config"]["kind"] == "student" and manifest["config"]["losses"] == ["q-mse", "kl"]
+    assert manifest["config"]["teachers"] == [str(corridor_teacher)] and manifest["config"]["temperature"] == 0.01
+    assert manifest["architecture"]["hidden_sizes"] == [8]
+    c = run("compare", str(corridor_teacher), str(student), "--episodes", "3", "--json")
+    assert c.returncode == 0, c.stderr
+    report = json.loads(c.stdout)
+    assert report["student"]["parameters"] == 6 * 8 + 8 + 8 * 2 + 2
+    assert report["parameter_ratio"] == pytest.approx(74 / 290) and report["inference_speedup"] > 0
+    assert report["student"]["mean_return"] == report["teacher"]["mean_return"] == 1
+    assert report["normalized_return"] == 1 and report["action_agreement"] > 0.9
+    # Offline from a saved .npy of observations, with plain NumPy writing it.
+    obs = np.eye(6, dtype=np.float32)[np.arange(300) % 6]
+    np.save(tmp_path / "obs.npy", obs)
+    off = run("distill", "--teacher", str(corridor_teacher), "--hidden", "8", "--regime", "offline",
+              "--offline-observations", str(tmp_path / "obs.npy"), "--final-updates", "200", "--out", str(tmp_path / "off"))
+    assert off.returncode == 0, off.stderr
+    assert "300 teacher-labelled states" in off.stdout
