@@ -1,3 +1,5 @@
+import Foundation
+
 /// Any JSON value, for the free-form parts of a manifest (training configuration, metrics).
 public enum JSONValue: Codable, Equatable, Sendable {
     case null
@@ -27,5 +29,15 @@ public enum JSONValue: Codable, Equatable, Sendable {
         case .array(let a): try c.encode(a)
         case .object(let o): try c.encode(o)
         }
+    }
+}
+
+extension JSONValue {
+    /// The JSON object an `Encodable` value encodes to (e.g. a configuration for a manifest);
+    /// empty if it does not encode to an object.
+    public static func object<T: Encodable>(encoding value: T) -> [String: JSONValue] {
+        guard let data = try? JSONEncoder().encode(value),
+              let object = try? JSONDecoder().decode([String: JSONValue].self, from: data) else { return [:] }
+        return object
     }
 }

@@ -118,11 +118,7 @@ public struct RunDirectory {
 
 extension DQNConfig {
     /// The configuration as JSON values with snake_case keys, for manifests.
-    public var jsonObject: [String: JSONValue] {
-        guard let data = try? JSONEncoder().encode(self),
-              let value = try? JSONDecoder().decode([String: JSONValue].self, from: data) else { return [:] }
-        return value
-    }
+    public var jsonObject: [String: JSONValue] { JSONValue.object(encoding: self) }
 
     /// `self` with the settings of a JSON object (snake_case or camelCase keys) applied on top.
     /// A file may also hold per-environment sections: `{"CartPole-v1": {...}}`.

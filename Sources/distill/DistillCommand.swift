@@ -181,11 +181,7 @@ struct DistillCommand: ParsableCommand {
 
 extension DistillConfig {
     /// The configuration as JSON values (snake_case keys), for the student's manifest.
-    var jsonObject: [String: JSONValue] {
-        guard let data = try? JSONEncoder().encode(self),
-              let value = try? JSONDecoder().decode([String: JSONValue].self, from: data) else { return [:] }
-        return value
-    }
+    var jsonObject: [String: JSONValue] { JSONValue.object(encoding: self) }
 }
 
 /// Shows distillation progress on the training progress line.
