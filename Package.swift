@@ -21,6 +21,8 @@ let package = Package(
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
         .library(name: "DQN", targets: ["DQN"]),
         .library(name: "Distill", targets: ["Distill"]),
+        // The CPython extension module behind python/swiftdistill (not linked to libpython).
+        .library(name: "SwiftDistillPython", type: .dynamic, targets: ["PythonModule"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +40,7 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["Tensor", "NN"]),
         .target(name: "DQN", dependencies: ["Environments", "NN", "Tensor", "Checkpoint"], swiftSettings: fast),
         .target(name: "Distill", dependencies: ["DQN", "Environments", "NN", "Tensor", "Checkpoint"], swiftSettings: fast),
+        .target(name: "PythonModule", dependencies: ["PythonBridge", "Environments", "DQN", "Distill", "Checkpoint", "NN", "Tensor"]),
         .executableTarget(name: "distill", dependencies: [
             "Environments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint", "DQN", "Distill",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
