@@ -48,6 +48,8 @@ public struct TrainingHooks {
     public var saveCheckpoint: (DQNLearner, TrainingState) throws -> Void = { _, _ in }
     /// Polled every step; returning true stops training after a checkpoint (Ctrl-C).
     public var shouldStop: () -> Bool = { false }
+    /// Wraps each round of gradient steps, e.g. to release a lock around pure computation.
+    public var aroundCompute: (() -> Void) -> Void = { $0() }
     public var progressInterval = 500
     public init() {}
 }
@@ -126,19 +128,21 @@ public struct DQNTrainer {
             }
 
             if state.step > learnStart && state.step % config.trainFrequency == 0 && buffer.count >= config.batchSize {
-                for _ in 0..<config.resolvedGradientSteps {
-                    let batch: TransitionBatch
-                    if let sampler = prioritized {
-                        let beta = config.priorityBetaInitial + (1 - config.priorityBetaInitial) * Float(state.step) / Float(config.totalSteps)
-                        let drawn = sampler.sample(config.batchSize, count: buffer.count, beta: beta, rng: &state.rng)
-                        batch = buffer.batch(drawn.indices, weights: drawn.weights)
-                    } else {
-                        batch = buffer.batch(buffer.sampleIndices(config.batchSize, rng: &state.rng))
+                hooks.aroundCompute {
+                    for _ in 0..<config.resolvedGradientSteps {
+                        let batch: TransitionBatch
+                        if let sampler = prioritized {
+                            let beta = config.priorityBetaInitial + (1 - config.priorityBetaInitial) * Float(state.step) / Float(config.totalSteps)
+                            let drawn = sampler.sample(config.batchSize, count: buffer.count, beta: beta, rng: &state.rng)
+                            batch = buffer.batch(drawn.indices, weights: drawn.weights)
+                        } else {
+                            batch = buffer.batch(buffer.sampleIndices(config.batchSize, rng: &state.rng))
+                        }
+                        let (loss, td) = learner.update(batch)
+                        prioritized?.update(indices: batch.indices, tdErrors: td)
+                        lastLoss = loss
+                        state.gradientSteps += 1
                     }
-                    let (loss, td) = learner.update(batch)
-                    prioritized?.update(indices: batch.indices, tdErrors: td)
-                    lastLoss = loss
-                    state.gradientSteps += 1
                 }
             }
             if state.step % config.targetUpdateInterval == 0 { learner.updateTarget() }

@@ -9,6 +9,8 @@ public enum RunError: Error, CustomStringConvertible {
     case alreadyExists(String)
     case nothingToResume(String)
     case badConfigFile(String, detail: String)
+    /// A setting out of range: the sentence says which and what is allowed.
+    case invalidSetting(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,8 @@ public enum RunError: Error, CustomStringConvertible {
             return "\(p) has no checkpoint to resume (expected \(p)/last/state.json); start a new run without --resume."
         case .badConfigFile(let p, let detail):
             return "The config file \(p) cannot be used: \(detail)."
+        case .invalidSetting(let sentence):
+            return sentence
         }
     }
 }

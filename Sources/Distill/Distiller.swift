@@ -27,6 +27,8 @@ public struct DistillHooks {
     /// The best student so far by evaluation (or the final one when evaluation is off).
     public var saveStudent: (MLP, EvaluationResult?, Int) throws -> Void = { _, _, _ in }
     public var shouldStop: () -> Bool = { false }
+    /// Wraps each round of gradient steps, e.g. to release a lock around pure computation.
+    public var aroundCompute: (() -> Void) -> Void = { $0() }
     public var progressInterval = 500
     public init() {}
 }
@@ -105,10 +107,12 @@ public struct Distiller {
             hooks.onEvent(.evaluation(step: step, labels: buffer.count, result: result, isBest: isBest))
         }
         func train(_ updates: Int) {
-            guard buffer.count >= min(config.batchSize, totalSteps) else { return }
-            for _ in 0..<updates {
-                let (batch, q) = buffer.batch(buffer.transitions.sampleIndices(config.batchSize, rng: &rng))
-                lastLosses = learner.update(batch, teacherQ: q, teacher: teacher)
+            guard buffer.count >= min(config.batchSize, totalSteps), updates > 0 else { return }
+            hooks.aroundCompute {
+                for _ in 0..<updates {
+                    let (batch, q) = buffer.batch(buffer.transitions.sampleIndices(config.batchSize, rng: &rng))
+                    lastLosses = learner.update(batch, teacherQ: q, teacher: teacher)
+                }
             }
         }
         var labels = 0

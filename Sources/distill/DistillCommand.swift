@@ -53,65 +53,22 @@ struct DistillCommand: ParsableCommand {
         Allocator.retainFreedMemory()
         let config = try makeConfig()
         if let problem = config.validationError() { throw ValidationError(problem) }
-        let teacher = try TeacherEnsemble(paths: config.teachers)
-        let distiller = try Distiller(config: config, teacher: teacher)
-        guard let envName = env ?? teacher.environment else {
-            throw ValidationError("the teacher's model.json records no environment; pass --env.")
-        }
-        let collectEnv = config.regime == "offline" ? nil : try openEnvironment(envName)
-        let evalEnv = config.evalInterval > 0 || config.regime == "offline" ? try openEnvironment(envName) : nil
-        var offline: Tensor?
-        if let path = config.offlineObservations {
-            do { offline = try NumPyFile.read(URL(fileURLWithPath: path)) } catch let e as CheckpointError {
-                throw DistillError.badObservations(path, detail: e.description)
-            }
-            guard offline!.rank == 2, offline!.columnCount == teacher.inputSize, offline!.rowCount > 0 else {
-                throw DistillError.badObservations(path, detail: "expected an array of shape (N, \(teacher.inputSize)), got \(offline!.shape)")
-            }
-        }
-
-        let outURL = URL(fileURLWithPath: out)
-        if FileManager.default.fileExists(atPath: outURL.appendingPathComponent(ModelDirectory.manifestName).path) {
-            guard force else { throw RunError.alreadyExists(out) }
-            try? FileManager.default.removeItem(at: outURL)
-        }
-        try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
-        let log = try MetricsLog(url: outURL.appendingPathComponent("metrics.csv"),
-                                 columns: ["step", "kind", "labels", "gradient_steps", "q_mse", "kl", "ce", "task", "feature",
-                                           "relational", "eval_mean", "eval_std", "wall_time"])
+        var run = DistillationRun(directory: URL(fileURLWithPath: out))
         let progress = ProgressLine()
-        let start = Date()
         Interrupt.install()
-        print("Distilling \(config.teachers.joined(separator: " + ")) into a student \(config.hiddenSizes) on \(envName): losses \(config.activeLosses.joined(separator: ", ")), regime \(config.regime), \(config.steps) labelled states → \(out)")
-        var hooks = DistillHooks()
-        hooks.shouldStop = { Interrupt.isRequested }
-        hooks.onEvent = { event in
-            let wall = String(format: "%.2f", Date().timeIntervalSince(start))
+        run.shouldStop = { Interrupt.isRequested }
+        run.onEvent = { event in
             switch event {
             case .progress(let p):
-                var row = ["step": "\(p.step)", "kind": "train", "labels": "\(p.labels)", "gradient_steps": "\(p.gradientSteps)", "wall_time": wall]
-                for (k, v) in p.losses { row[k] = "\(v)" }
-                log.append(row)
                 let lossText = p.losses.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: " ")
-                progress.update(TrainingProgressAdapter.make(p, lossText: lossText))
-            case .evaluation(let step, let labels, let r, let isBest):
-                log.append(["step": "\(step)", "kind": "eval", "labels": "\(labels)", "eval_mean": "\(r.mean)", "eval_std": "\(r.std)", "wall_time": wall])
+                progress.update(ProgressLine.Snapshot(step: p.step, totalSteps: p.totalSteps, stepsPerSecond: p.stepsPerSecond,
+                                                      details: "labels \(p.labels)  teacher acts \(String(format: "%.0f%%", p.teacherShare * 100))  \(lossText)"))
+            case .evaluation(let step, _, let r, let isBest):
                 progress.message(String(format: "eval at step %d: student mean return %.1f ± %.1f%@", step, r.mean, r.std, isBest ? " (best so far, saved)" : ""))
             }
         }
-        hooks.saveStudent = { student, result, step in
-            var metrics: [String: JSONValue] = ["step": .number(Double(step))]
-            if let r = result {
-                metrics["mean_return"] = .number(r.mean)
-                metrics["std_return"] = .number(r.std)
-                metrics["eval_episodes"] = .number(Double(r.episodes))
-            }
-            var cfg = config.jsonObject
-            cfg["kind"] = .string("student")
-            cfg["losses"] = .array(config.activeLosses.map { .string($0) })
-            try ModelDirectory.save(student, to: outURL, environment: envName, config: cfg, metrics: metrics)
-        }
-        let outcome = try distiller.run(env: collectEnv, evalEnv: evalEnv, offline: offline, hooks: hooks)
+        print("Distilling \(config.teachers.joined(separator: " + ")) into a student \(config.hiddenSizes): losses \(config.activeLosses.joined(separator: ", ")), regime \(config.regime), \(config.steps) labelled states → \(out)")
+        let outcome = try run.start(config: config, environment: env, force: force) { try openEnvironment($0) }
         progress.finish()
         if outcome.interrupted {
             print("Interrupted after \(outcome.labels) labelled states: the student so far is saved in \(out).")
@@ -179,15 +136,3 @@ struct DistillCommand: ParsableCommand {
     }
 }
 
-extension DistillConfig {
-    /// The configuration as JSON values (snake_case keys), for the student's manifest.
-    var jsonObject: [String: JSONValue] { JSONValue.object(encoding: self) }
-}
-
-/// Shows distillation progress on the training progress line.
-enum TrainingProgressAdapter {
-    static func make(_ p: DistillProgress, lossText: String) -> ProgressLine.Snapshot {
-        ProgressLine.Snapshot(step: p.step, totalSteps: p.totalSteps, stepsPerSecond: p.stepsPerSecond,
-                              details: "labels \(p.labels)  teacher acts \(String(format: "%.0f%%", p.teacherShare * 100))  \(lossText)")
-    }
-}

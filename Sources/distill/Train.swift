@@ -61,67 +61,41 @@ struct Train: ParsableCommand {
 
     func run() throws {
         Allocator.retainFreedMemory()
-        let runDir = RunDirectory(URL(fileURLWithPath: out))
-        var resumeFrom: (DQNLearner, TrainingState)?
-        var cfg: DQNConfig
-        var envName = env
-        if resume {
-            let saved = try runDir.loadCheckpoint()
-            resumeFrom = (saved.learner, saved.state)
-            cfg = saved.learner.config
-            envName = saved.environment
-            if let steps { cfg.totalSteps = steps }
-        } else {
-            cfg = try resolvedConfig()
-        }
-        if let problem = cfg.validationError() { throw ValidationError(problem) }
+        var run = TrainingRun(directory: URL(fileURLWithPath: out))
+        let checkpoint = resume ? try run.directory.loadCheckpoint() : nil
+        let envName = checkpoint?.environment ?? env
+        let config = resume ? nil : try resolvedConfig()
+        if let problem = config?.validationError() { throw ValidationError(problem) }
         let kwargs = try parseEnvArgs(envArgs)
         let trainEnv = try openEnvironment(envName, kwargs: kwargs)
-        let evalEnv = cfg.evalInterval > 0 ? try openEnvironment(envName, kwargs: kwargs) : nil
-        if !resume { try runDir.prepareNew(force: force) }
-        if let (learner, _) = resumeFrom, learner.online.inputSize != trainEnv.spec.observationSize {
-            throw ValidationError("the checkpoint in \(out) expects \(learner.online.inputSize) observation values but \(envName) gives \(trainEnv.spec.observationSize).")
-        }
+        let evaluate = (config?.evalInterval ?? 1) > 0
+        let evalEnv = evaluate ? try openEnvironment(envName, kwargs: kwargs) : nil
 
-        let log = try MetricsLog(url: runDir.metricsURL, columns: RunDirectory.metricColumns)
         let progress = ProgressLine()
         let start = Date()
         Interrupt.install()
-        print("Training DQN on \(envName) for \(cfg.totalSteps) steps (seed \(cfg.seed), hidden \(cfg.hiddenSizes), \(resume ? "resumed at step \(resumeFrom!.1.step)" : "new run")) → \(out)")
-        var hooks = TrainingHooks()
-        hooks.shouldStop = { Interrupt.isRequested }
-        hooks.onEvent = { event in
-            let wall = String(format: "%.2f", Date().timeIntervalSince(start))
+        run.shouldStop = { Interrupt.isRequested }
+        run.onEvent = { event in
             switch event {
             case .progress(let p): progress.update(p)
-            case .episode(let step, let episode, let ret, let length, let eps, let loss):
-                log.append(["step": "\(step)", "kind": "episode", "episode": "\(episode)", "return": "\(ret)",
-                            "length": "\(length)", "epsilon": "\(eps)", "loss": loss.map { "\($0)" } ?? "", "wall_time": wall])
+            case .episode: break
             case .evaluation(let step, let r, let isBest):
-                log.append(["step": "\(step)", "kind": "eval", "eval_mean": "\(r.mean)", "eval_std": "\(r.std)",
-                            "eval_min": "\(r.min)", "eval_max": "\(r.max)", "wall_time": wall])
                 progress.message(String(format: "eval at step %d: mean return %.1f ± %.1f over %d episodes%@",
                                         step, r.mean, r.std, r.episodes, isBest ? " (best so far, saved)" : ""))
             }
         }
-        hooks.saveBest = { net, result, step in
-            try runDir.saveBest(net, environment: envName, config: cfg, evaluation: result, step: step)
+        let outcome: TrainingOutcome
+        if let config {
+            print("Training DQN on \(envName) for \(config.totalSteps) steps (seed \(config.seed), hidden \(config.hiddenSizes)) → \(out)")
+            outcome = try run.start(config: config, environment: envName, env: trainEnv, evalEnv: evalEnv, force: force)
+        } else {
+            print("Resuming the run in \(out) on \(envName), resumed at step \(checkpoint?.state.step ?? 0)")
+            outcome = try run.resume(env: trainEnv, evalEnv: evalEnv, totalSteps: steps)
         }
-        hooks.saveCheckpoint = { learner, state in
-            var s = state
-            s.adamSteps = learner.optimizer.stepCount
-            try runDir.saveCheckpoint(learner, state: s, environment: envName)
-        }
-        let outcome = try DQNTrainer(config: cfg).train(env: trainEnv, evalEnv: evalEnv, hooks: hooks, resume: resumeFrom)
         progress.finish()
-        if outcome.bestEvaluation == nil && outcome.state.bestMeanReturn == nil {
-            // No evaluation ran: the last policy is the run's model.
-            try ModelDirectory.save(outcome.learner.policyNetwork, to: runDir.url, environment: envName,
-                                    config: cfg.jsonObject, metrics: ["step": .number(Double(outcome.state.step))])
-        }
         let wall = Date().timeIntervalSince(start)
         if outcome.interrupted {
-            print("Interrupted at step \(outcome.state.step): checkpoint saved in \(runDir.lastURL.path); continue with `distill train --out \(out) --resume`.")
+            print("Interrupted at step \(outcome.state.step): checkpoint saved in \(run.directory.lastURL.path); continue with `distill train --out \(out) --resume`.")
             throw ExitCode(130)
         }
         print(String(format: "Done: %d steps in %.1f s (%.0f env steps/s, %d gradient steps, %.0f/s).",
