@@ -195,3 +195,17 @@ public struct PythonTuple: PythonConvertible {
         }
     }
 }
+
+extension PythonObject {
+    /// A Python dict from values of mixed Swift types.
+    public static func dictionary(_ items: [String: any PythonConvertible]) throws -> PythonObject {
+        try Python.withGIL {
+            let d = try PythonObject(checking: PyDict_New())
+            for (k, v) in items {
+                let o = try v.pythonObject()
+                if PyDict_SetItemString(d.pointer, k, o.pointer) != 0 { throw PythonError.fetch() }
+            }
+            return d
+        }
+    }
+}

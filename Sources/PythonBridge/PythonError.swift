@@ -16,6 +16,15 @@ public struct PythonException: Error, CustomStringConvertible, Sendable {
     /// True when this exception is (a subclass of) the named built-in, e.g. "KeyboardInterrupt".
     public func isKind(of builtin: String) -> Bool { mro.contains(builtin) }
     let mro: [String]
+    /// The exception object itself, so it can be raised again unchanged (e.g. when Swift code
+    /// called from Python passes a user's exception back up).
+    public let value: PythonObject?
+
+    /// Makes this exception the pending Python exception again (the GIL must be held).
+    public func restore() {
+        guard let value else { return }
+        PyErr_SetObject(cpy_type_of(value.pointer), value.pointer)
+    }
 }
 
 /// Every failure the bridge reports. Nothing Python does is allowed to crash the Swift process.
@@ -45,7 +54,7 @@ public enum PythonError: Error, CustomStringConvertible, Sendable {
 
 extension PythonError {
     /// Takes the pending Python exception (the GIL must be held) and clears it.
-    static func fetch() -> PythonError {
+    public static func fetch() -> PythonError {
         var pendingType: UnsafeMutablePointer<PyObject>?
         var value: UnsafeMutablePointer<PyObject>?
         var tb: UnsafeMutablePointer<PyObject>?
@@ -72,8 +81,8 @@ extension PythonError {
         }
         PyErr_Clear()
         let traceback = formatTraceback(type: type, value: value, tb: tb)
-        return .exception(PythonException(typeName: typeName, message: message,
-                                          traceback: traceback, mro: mro))
+        return .exception(PythonException(typeName: typeName, message: message, traceback: traceback,
+                                          mro: mro, value: value.map { PythonObject(borrowing: $0) }))
     }
 
     private static func qualifiedName(ofType type: UnsafeMutablePointer<PyObject>) -> String {

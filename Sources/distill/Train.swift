@@ -152,12 +152,9 @@ struct Train: ParsableCommand {
     }
 }
 
-/// Opens a Gymnasium environment, or the built-in `Corridor-N` toy.
+/// Opens a Gymnasium environment or a built-in one (see `makeEnvironment`).
 func openEnvironment(_ name: String, kwargs: [String: any PythonConvertible] = [:]) throws -> any Environment {
-    if name.hasPrefix("Corridor-"), let n = Int(name.dropFirst("Corridor-".count)), n >= 2 {
-        return Corridor(length: n, maxSteps: 4 * n)
-    }
-    return try GymEnvironment(name, kwargs: kwargs)
+    try makeEnvironment(name, kwargs: kwargs)
 }
 
 /// `key=value` pairs; values are read as Int, Double, Bool or else String.

@@ -1,0 +1,15 @@
+"""swift-distill from Python.
+
+``load(path)`` reads a saved model with plain NumPy. ``train``, ``distill`` and ``compare`` call
+the Swift core in this process (the ``_core`` extension built by the project's set-up).
+
+    >>> import swiftdistill as sd
+    >>> teacher, metrics = sd.train("CartPole-v1", steps=50_000, seed=0, out="runs/teacher")
+    >>> student, _ = sd.distill(teacher, hidden=(16, 16), loss="kl", steps=20_000, out="runs/student")
+    >>> sd.compare(teacher, student)["normalized_return"]
+"""
+from ._model import Model, load
+from ._api import compare, core_q_values, distill, train
+
+__all__ = ["Model", "load", "train", "distill", "compare", "core_q_values"]
+__version__ = "0.1.0"

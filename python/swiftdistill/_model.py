@@ -1,0 +1,138 @@
+"""Saved swift-distill models, read with plain NumPy (no Swift needed)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Union
+
+import numpy as np
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _fnv1a(data: bytes) -> str:
+    """64-bit FNV-1a, as the Swift writer puts in model.json (hex, no leading zeros)."""
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return format(h, "x")
+
+
+class Model:
+    """A Q-network saved by swift-distill: ``q = h @ W + b`` layer by layer, ReLU or tanh between.
+
+    Attributes:
+        path: the model directory.
+        manifest: the parsed ``model.json``.
+        params: tensor name (``layers.0.weight``, …) → float32 array; weights are (inputs, outputs).
+    """
+
+    def __init__(self, path: Path, manifest: Dict[str, Any], params: Dict[str, np.ndarray]):
+        self.path = path
+        self.manifest = manifest
+        self.params = params
+        arch = manifest["architecture"]
+        self.input_size: int = arch["input_size"]
+        self.hidden_sizes: List[int] = list(arch["hidden_sizes"])
+        self.action_count: int = arch["output_size"]
+        self.activation: str = arch["activation"]
+        self._layers = [(params[f"layers.{i}.weight"], params[f"layers.{i}.bias"]) for i in range(len(self.hidden_sizes) + 1)]
+
+    @property
+    def environment(self) -> str | None:
+        """The environment id (or ``module:attribute``) the model was trained on."""
+        return self.manifest.get("environment")
+
+    @property
+    def metrics(self) -> Dict[str, Any]:
+        return self.manifest.get("metrics", {})
+
+    @property
+    def parameter_count(self) -> int:
+        return sum(int(w.size + b.size) for w, b in self._layers)
+
+    def _batch(self, obs: Any) -> tuple[np.ndarray, bool]:
+        x = np.asarray(obs, dtype=np.float32)
+        single = x.ndim == 1
+        x = x.reshape(1, -1) if single else x.reshape(x.shape[0], -1)
+        if x.shape[1] != self.input_size:
+            raise ValueError(f"expected observations with {self.input_size} values, got shape {np.shape(obs)}")
+        return x, single
+
+    def _act(self, z: np.ndarray) -> np.ndarray:
+        return np.maximum(z, 0) if self.activation == "relu" else np.tanh(z)
+
+    def q_values(self, obs: Any) -> np.ndarray:
+        """Q-values for one observation (shape (actions,)) or a batch (shape (N, actions))."""
+        h, single = self._batch(obs)
+        for i, (w, b) in enumerate(self._layers):
+            h = h @ w + b
+            if i < len(self._layers) - 1:
+                h = self._act(h)
+        return h[0] if single else h
+
+    def act(self, obs: Any) -> Union[int, np.ndarray]:
+        """Greedy action(s): an int for one observation, an int array for a batch."""
+        q = self.q_values(obs)
+        return int(np.argmax(q)) if q.ndim == 1 else np.argmax(q, axis=1)
+
+    def hidden(self, obs: Any, layer: int) -> np.ndarray:
+        """Activations of hidden layer ``layer`` (0-based), as distillation matches them."""
+        if not 0 <= layer < len(self.hidden_sizes):
+            raise ValueError(f"layer {layer} does not exist: this model has hidden layers 0..{len(self.hidden_sizes) - 1}")
+        h, single = self._batch(obs)
+        for w, b in self._layers[: layer + 1]:
+            h = self._act(h @ w + b)
+        return h[0] if single else h
+
+    def __repr__(self) -> str:
+        return (f"Model({str(self.path)!r}, {self.input_size}→{'→'.join(map(str, self.hidden_sizes))}→{self.action_count}, "
+                f"{self.activation}, env={self.environment!r})")
+
+
+def load(path: PathLike) -> Model:
+    """Loads a model directory (a run directory, a student, or a ``last/`` checkpoint).
+
+    Raises FileNotFoundError for a missing directory or file and ValueError for anything
+    corrupt: a manifest that is not valid, a tensor whose checksum or shape disagrees with it,
+    or a file that is not a float ``.npy``.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a directory; pass a model directory such as runs/teacher")
+    manifest_path = root / "model.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{manifest_path} does not exist; {root} is not a swift-distill model directory")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        arch = manifest["architecture"]
+        sizes = [int(arch["input_size"])] + [int(s) for s in arch["hidden_sizes"]] + [int(arch["output_size"])]
+        if arch["activation"] not in ("relu", "tanh"):
+            raise ValueError(f"unknown activation {arch['activation']!r}")
+        entries = {t["name"]: t for t in manifest["tensors"]}
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{manifest_path} is not a valid model manifest ({e}); re-export the model") from None
+    params: Dict[str, np.ndarray] = {}
+    for i in range(len(sizes) - 1):
+        for kind, shape in (("weight", (sizes[i], sizes[i + 1])), ("bias", (sizes[i + 1],))):
+            name = f"layers.{i}.{kind}"
+            if name not in entries:
+                raise ValueError(f"{manifest_path} lists no tensor {name}; re-export the model")
+            file = root / entries[name]["file"]
+            if not file.exists():
+                raise FileNotFoundError(f"{file} does not exist but model.json lists it")
+            data = file.read_bytes()
+            checksum = entries[name].get("checksum")
+            if checksum is not None and _fnv1a(data) != checksum:
+                raise ValueError(f"{file} does not match the checksum in model.json: it was changed or a save was interrupted")
+            try:
+                array = np.load(file, allow_pickle=False)
+            except Exception as e:  # NumPy raises ValueError/OSError/EOFError for damaged files
+                raise ValueError(f"{file} is not a readable .npy file ({e})") from None
+            if array.dtype.kind != "f":
+                raise ValueError(f"{file} holds dtype {array.dtype}; expected float32")
+            if tuple(array.shape) != shape:
+                raise ValueError(f"{file} has shape {array.shape} but the architecture needs {shape}")
+            params[name] = array.astype(np.float32, copy=False)
+    return Model(root, manifest, params)
