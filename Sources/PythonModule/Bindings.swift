@@ -61,7 +61,11 @@ enum Bindings {
         let byNormalised = Dictionary(uniqueKeysWithValues: defaults.keys.map { (normalised($0), $0) })
         var types: [String: JSONValue] = [:]
         for child in Mirror(reflecting: config).children {
-            guard let label = child.label, let key = byNormalised[normalised(label)] else { continue }
+            guard let label = child.label else { continue }
+            // Optional settings that are nil are absent from the encoded defaults: derive their snake_case name.
+            let key = byNormalised[normalised(label)] ?? label.reduce(into: "") { out, c in
+                if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
+            }
             // Exact types: an empty [String] would also pass an `is [Int]` test.
             let t = type(of: child.value)
             let name: String
@@ -79,7 +83,7 @@ enum Bindings {
         return try json(JSONValue.object(["defaults": .object(defaults), "types": .object(types)]))
     }
 
-    /// train(env: str | factory, env_name, config_json, out, force, resume, callback)
+    /// train(env: str | factory, env_name, config_json, out, force, resume, callback, resume_steps)
     static func train(_ a: [PythonObject]) throws -> PythonObject {
         let (envArg, envName, configJSON) = (a[0], try String(python: a[1]), try String(python: a[2]))
         let out = try String(python: a[3]), force = try Bool(python: a[4]), resume = try Bool(python: a[5])
@@ -93,7 +97,8 @@ enum Bindings {
         let make = { try environment(envArg) }
         let outcome: TrainingOutcome
         if resume {
-            outcome = try run.resume(env: make(), evalEnv: make())
+            let steps = try Int(python: a[7])
+            outcome = try run.resume(env: make(), evalEnv: make(), totalSteps: steps > 0 ? steps : nil)
         } else {
             let config = try DQNConfig().applying(json: Data(configJSON.utf8), environment: envName, source: "keyword arguments")
             outcome = try run.start(config: config, environment: envName, env: make(),

@@ -148,7 +148,8 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
     config = _check_settings(given, schema, "train")
     on_event, close = _progress(callback, progress, config["total_steps"], "step")
     try:
-        summary = core.train(env_arg, env_name, json.dumps(config), os.fspath(out), bool(force), bool(resume), on_event)
+        summary = core.train(env_arg, env_name, json.dumps(config), os.fspath(out), bool(force), bool(resume), on_event,
+                             steps if (resume and steps is not None) else -1)
     except (ValueError, FileExistsError, FileNotFoundError) as e:
         raise _python_names(e) from None
     finally:

@@ -1,0 +1,134 @@
+"""The Swift core in process: training, distillation, errors, the GIL and Ctrl-C."""
+import _thread
+import json
+import threading
+import time
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import swiftdistill as sd
+from conftest import CORRIDOR
+
+
+class TinyChain(gym.Env):
+    """A user's own environment, not registered anywhere: walk right along 5 cells."""
+
+    def __init__(self):
+        self.observation_space = gym.spaces.Box(0, 1, shape=(5,), dtype=np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self.pos = 0
+        self.t = 0
+
+    def _obs(self):
+        o = np.zeros(5, np.float32)
+        o[self.pos] = 1
+        return o
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.pos, self.t = 0, 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        self.pos = max(0, min(4, self.pos + (1 if action == 1 else -1)))
+        done = self.pos == 4
+        return self._obs(), float(done), done, self.t >= 20, {}
+
+
+def test_training_on_cartpole_in_process(tmp_path):
+    events = []
+    model, metrics = sd.train("CartPole-v1", steps=3000, seed=0, out=tmp_path / "t", eval_interval=1000,
+                              learning_starts=500, callback=events.append, progress=False)
+    # Rounds of 128 gradient steps at steps 512, 768, …, 2816 (every 256 steps after learning starts).
+    assert metrics["steps"] == 3000 and metrics["gradient_steps"] == 10 * 128
+    assert model.input_size == 4 and model.action_count == 2 and model.environment == "CartPole-v1"
+    kinds = {e["kind"] for e in events}
+    assert kinds == {"progress", "episode", "eval"}
+    assert (tmp_path / "t" / "metrics.csv").exists() and (tmp_path / "t" / "last" / "state.json").exists()
+
+
+@pytest.mark.parametrize("env", [TinyChain, TinyChain(), lambda: TinyChain()])
+def test_training_on_a_custom_python_environment(tmp_path, env):
+    model, metrics = sd.train(env, steps=1500, seed=1, out=tmp_path / "c", eval_interval=500, progress=False,
+                              hidden=(16,), learning_starts=100, train_frequency=4, gradient_steps=1,
+                              target_update_interval=100, exploration_fraction=0.3, gamma=0.9, eval_episodes=2)
+    assert model.input_size == 5 and metrics["best_mean_return"] == 1.0
+    assert all(model.act(np.eye(5, dtype=np.float32)[i]) == 1 for i in range(4))
+
+
+def test_distill_and_compare_in_process(tmp_path, corridor_teacher):
+    student, metrics = sd.distill(corridor_teacher, hidden=(8,), loss={"kl": 1, "q-mse": 0.5}, steps=1500, seed=0,
+                                  out=tmp_path / "s", eval_interval=500, eval_episodes=2, acting_epsilon=0.3,
+                                  progress=False)
+    assert metrics["labels"] == 1500 and student.hidden_sizes == [8]
+    assert student.manifest["config"]["losses"] == ["q-mse", "kl"]
+    report = sd.compare(corridor_teacher, student, episodes=3)
+    assert report["normalized_return"] == 1 and report["action_agreement"] > 0.9
+
+
+def test_bad_arguments(tmp_path, corridor_teacher):
+    with pytest.raises(TypeError, match="did you mean 'learning_rate'"):
+        sd.train("CartPole-v1", steps=10, out=tmp_path / "a", learning_rat=1)
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
+        sd.train("CartPole-v1", steps=10, out=tmp_path / "a", learning_rate=-1.0)
+    with pytest.raises(ValueError, match="batch_size must be an integer"):
+        sd.train("CartPole-v1", steps=10, out=tmp_path / "a", batch_size=6.5)
+    with pytest.raises(ValueError, match="Unknown environment id"):
+        sd.train("NoSuchEnv-v0", steps=10, out=tmp_path / "a")
+    with pytest.raises(TypeError, match="env must be"):
+        sd.train(42, steps=10, out=tmp_path / "a")
+    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+        sd.distill(corridor_teacher, loss="hinge", out=tmp_path / "s")
+    with pytest.raises(ValueError, match="The student has no hidden layer 4"):
+        sd.distill(corridor_teacher, feature_weight=1.0, feature_student_layer=4, feature_teacher_layer=0,
+                   out=tmp_path / "s", progress=False)
+    with pytest.raises(ValueError, match="cannot be loaded"):
+        sd.distill(tmp_path / "missing", out=tmp_path / "s", progress=False)
+
+
+def test_python_exceptions_from_the_environment_come_back_unchanged(tmp_path):
+    class Broken(TinyChain):
+        def step(self, action):
+            raise KeyError("the user's own bug")
+    with pytest.raises(KeyError, match="the user's own bug"):
+        sd.train(Broken, steps=500, out=tmp_path / "b", progress=False, learning_starts=10, eval_interval=0)
+
+
+def test_the_gil_is_released_during_training(tmp_path):
+    counter = [0]
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            counter[0] += 1
+            time.sleep(0)
+
+    thread = threading.Thread(target=spin)
+    thread.start()
+    try:
+        start = counter[0]
+        sd.train("Corridor-6", steps=3000, seed=0, out=tmp_path / "g", eval_interval=0, progress=False,
+                 **{**CORRIDOR, "hidden": (256, 256), "gradient_steps": 8})
+        advanced = counter[0] - start
+    finally:
+        stop.set()
+        thread.join()
+    # Pure-Swift gradient rounds run without the GIL: the Python thread keeps counting.
+    assert advanced > 10_000, advanced
+
+
+def test_ctrl_c_raises_keyboard_interrupt_after_a_checkpoint(tmp_path):
+    out = tmp_path / "i"
+    timer = threading.Timer(1.0, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        sd.train("Corridor-6", steps=5_000_000, seed=0, out=out, eval_interval=0, checkpoint_interval=0,
+                 progress=False, **CORRIDOR)
+    timer.cancel()
+    state = json.loads((out / "last" / "state.json").read_text())["state"]
+    assert 0 < state["step"] < 5_000_000
+    model, metrics = sd.train("Corridor-6", out=out, resume=True, steps=state["step"] + 300, progress=False)
+    assert metrics["steps"] == state["step"] + 300 and not metrics["interrupted"]
