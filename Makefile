@@ -20,7 +20,7 @@ test:
 	scripts/swift.sh test --no-parallel
 	# the kernels again as users run them: release build, AVX2/FMA, -Ounchecked
 	scripts/swift.sh test -c release --no-parallel --filter 'TensorTests|NNTests|DQNTests|DistillTests'
-	.venv/bin/python -m pytest -q Tests/CLITests
+	.venv/bin/python -m pytest -q Tests/CLITests python/tests
 
 bench:
 	benchmarks/run.sh

@@ -2,7 +2,8 @@
 # Sets up swift-distill on a fresh Debian 12 machine with the Swift toolchain:
 #   1. Debian packages python3-dev python3-numpy python3-venv (installed directly when root),
 #   2. .venv made by the interpreter the Swift binary embeds, with gymnasium (and test tools),
-#   3. the release build (and, with SETUP_TEST_TOOLS=1, pytest and the debug test build).
+#   3. the release build of `distill` and of the Python extension, `pip install -e python`
+#      (and, with SETUP_TEST_TOOLS=1, pytest, notebook tools and the debug test build).
 # The interpreter is $PYTHON (default: Debian's /usr/bin/python3.11). The same interpreter's
 # libpython is linked into the binary, so the packages it imports always match it.
 set -euo pipefail
@@ -50,8 +51,13 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv --system-site-packages .venv
 fi
 reqs=(gymnasium)
-if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then reqs+=(pytest); fi
-if ! .venv/bin/python -c 'import gymnasium, numpy' 2>/dev/null || [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
+check='import gymnasium, numpy'
+if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
+  # pytest for the tests; nbclient/ipykernel/matplotlib to execute the notebooks; tqdm for progress bars.
+  reqs+=(pytest nbclient nbformat ipykernel matplotlib tqdm)
+  check="$check, pytest, nbclient, nbformat, ipykernel, matplotlib, tqdm"
+fi
+if ! .venv/bin/python -c "$check" 2>/dev/null; then
   say "installing Python packages into .venv: ${reqs[*]}"
   .venv/bin/python -m pip install -q "${reqs[@]}"
 fi
@@ -59,6 +65,11 @@ fi
 # --- 3. Build --------------------------------------------------------------------------------
 say "building distill (release)"
 scripts/swift.sh build -c release --product distill
+say "building the Python extension (swiftdistill._core) and installing python/ into .venv"
+scripts/build-python-module.sh
+if ! .venv/bin/python -m pip show -q swiftdistill >/dev/null 2>&1; then
+  .venv/bin/python -m pip install -q -e python
+fi
 if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
   say "building tests (debug)"
   scripts/swift.sh build --build-tests
