@@ -18,7 +18,7 @@ test:
 	@SETUP_TEST_TOOLS=1 scripts/setup.sh
 	@echo "--- Swift tests (debug)"
 	scripts/swift.sh test --no-parallel
-	# the kernels again as users run them: release build, AVX2/FMA, -Ounchecked
+	# the numeric modules again as users run them: release build, AVX2 + FMA
 	scripts/swift.sh test -c release --no-parallel --filter 'TensorTests|NNTests|DQNTests|DistillTests'
 	.venv/bin/python -m pytest -q Tests/CLITests python/tests
 
