@@ -110,18 +110,7 @@ public enum NumPyFile {
         guard available >= count * itemSize else {
             throw CheckpointError.truncated(path, expected: count * itemSize, found: available)
         }
-        var scalars = [Float](repeating: 0, count: count)
-        bytes.withUnsafeBytes { raw in
-            let base = raw.baseAddress! + dataStart
-            for i in 0..<count {
-                if itemSize == 4 {
-                    scalars[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                } else {
-                    scalars[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
-                }
-            }
-        }
-        return Tensor(shape: fields.shape, scalars: scalars)
+        return Tensor(shape: fields.shape, littleEndianBytes: bytes, offset: dataStart, itemSize: itemSize)
     }
 
     /// Reads an `.npy` file.

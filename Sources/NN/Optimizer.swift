@@ -82,18 +82,8 @@ public struct Adam: Optimizer {
         let c2 = 1 - Float(Foundation.pow(Double(beta2), Double(stepCount)))
         let stepSize = learningRate / c1
         for i in parameters.indices {
-            gradients[i].scalars.withUnsafeBufferPointer { g in
-                m[i].withUnsafeMutableBufferPointer { mi in
-                    v[i].withUnsafeMutableBufferPointer { vi in
-                        parameters[i].scalars.withUnsafeMutableBufferPointer { p in
-                            guard p.count > 0 else { return }
-                            Kernels.adam(parameters: p.baseAddress!, gradients: g.baseAddress!, m: mi.baseAddress!,
-                                         v: vi.baseAddress!, count: p.count, beta1: beta1, beta2: beta2,
-                                         stepSize: stepSize, sqrtC2: c2.squareRoot(), epsilon: epsilon)
-                        }
-                    }
-                }
-            }
+            parameters[i].adamStep(gradient: gradients[i], firstMoment: &m[i], secondMoment: &v[i], beta1: beta1,
+                                   beta2: beta2, stepSize: stepSize, sqrtC2: c2.squareRoot(), epsilon: epsilon)
         }
     }
 }

@@ -84,3 +84,39 @@ extension Tensor {
         return out
     }
 }
+
+extension Tensor {
+    /// One Adam update of these parameters in place (moments updated too); see `Kernels.adam`.
+    public mutating func adamStep(gradient: Tensor, firstMoment m: inout [Float], secondMoment v: inout [Float],
+                                  beta1: Float, beta2: Float, stepSize: Float, sqrtC2: Float, epsilon: Float) {
+        precondition(gradient.count == count && m.count == count && v.count == count, "Adam state does not fit the parameters")
+        guard count > 0 else { return }
+        gradient.scalars.withUnsafeBufferPointer { g in
+            m.withUnsafeMutableBufferPointer { mp in
+                v.withUnsafeMutableBufferPointer { vp in
+                    scalars.withUnsafeMutableBufferPointer { p in
+                        Kernels.adam(parameters: p.baseAddress!, gradients: g.baseAddress!, m: mp.baseAddress!, v: vp.baseAddress!,
+                                     count: p.count, beta1: beta1, beta2: beta2, stepSize: stepSize, sqrtC2: sqrtC2, epsilon: epsilon)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Float32 values decoded from little-endian bytes (`<f4`, or `<f8` narrowed), e.g. an
+    /// .npy file's data section starting at `offset`.
+    public init(shape: [Int], littleEndianBytes bytes: [UInt8], offset: Int, itemSize: Int) {
+        precondition(itemSize == 4 || itemSize == 8, "only 4- and 8-byte floats")
+        let n = shape.reduce(1, *)
+        precondition(offset + n * itemSize <= bytes.count, "not enough bytes")
+        let values = bytes.withUnsafeBytes { raw in
+            (0..<n).map { i -> Float in
+                let at = offset + i * itemSize
+                return itemSize == 4
+                    ? Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+                    : Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))))
+            }
+        }
+        self.init(shape: shape, scalars: values)
+    }
+}
