@@ -83,6 +83,14 @@ public struct DistillationRun {
             cfg["losses"] = .array(config.activeLosses.map { .string($0) })
             try ModelDirectory.save(student, to: dir, environment: envName, config: cfg, metrics: metrics)
         }
+        hooks.saveInterrupted = { [saveStudent = hooks.saveStudent] student, step in
+            // Keep the best student at the top level; the interrupted one goes to last/.
+            try ModelDirectory.save(student, to: dir.appendingPathComponent("last"), environment: envName,
+                                    config: JSONValue.object(encoding: config), metrics: ["step": .number(Double(step))])
+            if !FileManager.default.fileExists(atPath: dir.appendingPathComponent(ModelDirectory.manifestName).path) {
+                try saveStudent(student, nil, step)
+            }
+        }
         return try distiller.run(env: collectEnv, evalEnv: evalEnv, offline: offline, hooks: hooks)
     }
 }

@@ -26,6 +26,8 @@ public struct DistillHooks {
     public var onEvent: (DistillEvent) -> Void = { _ in }
     /// The best student so far by evaluation (or the final one when evaluation is off).
     public var saveStudent: (MLP, EvaluationResult?, Int) throws -> Void = { _, _, _ in }
+    /// The student at the moment a stop was requested (Ctrl-C), which may be worse than the best.
+    public var saveInterrupted: (MLP, Int) throws -> Void = { _, _ in }
     public var shouldStop: () -> Bool = { false }
     /// Wraps each round of gradient steps, e.g. to release a lock around pure computation.
     public var aroundCompute: (() -> Void) -> Void = { $0() }
@@ -118,7 +120,7 @@ public struct Distiller {
         var labels = 0
         for step in 1...max(totalSteps, 1) where totalSteps > 0 {
             if hooks.shouldStop() {
-                try hooks.saveStudent(learner.student, nil, step)
+                try hooks.saveInterrupted(learner.student, step)
                 return DistillOutcome(student: learner.student, labels: labels, gradientSteps: learner.gradientSteps,
                                       bestEvaluation: best, interrupted: true, elapsed: Date().timeIntervalSince(clock))
             }

@@ -71,7 +71,7 @@ struct DistillCommand: ParsableCommand {
         let outcome = try run.start(config: config, environment: env, force: force) { try openEnvironment($0) }
         progress.finish()
         if outcome.interrupted {
-            print("Interrupted after \(outcome.labels) labelled states: the student so far is saved in \(out).")
+            print("Interrupted after \(outcome.labels) labelled states: the student at that moment is saved in \(out)/last; \(out) holds the best evaluated student (or that one, if none was evaluated yet).")
             throw ExitCode(130)
         }
         print(String(format: "Done: %d teacher-labelled states, %d gradient steps in %.1f s.", outcome.labels, outcome.gradientSteps, outcome.elapsed))

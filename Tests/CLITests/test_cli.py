@@ -167,3 +167,19 @@ def test_distill_and_compare(tmp_path, corridor_teacher):
               "--offline-observations", str(tmp_path / "obs.npy"), "--final-updates", "200", "--out", str(tmp_path / "off"))
     assert off.returncode == 0, off.stderr
     assert "300 teacher-labelled states" in off.stdout
+
+
+def test_ctrl_c_during_distillation_keeps_the_best_and_saves_the_current(tmp_path, corridor_teacher):
+    out = tmp_path / "student"
+    proc = subprocess.Popen([DISTILL, "distill", "--teacher", str(corridor_teacher), "--hidden", "8", "--steps", "50000000",
+                             "--eval-interval", "2000", "--eval-episodes", "1", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (out / "model.json").exists():
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert (out / "model.json").exists() and (out / "last" / "model.json").exists()
+    assert "saved in" in stdout
