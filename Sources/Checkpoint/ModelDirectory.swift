@@ -143,6 +143,15 @@ public enum ModelDirectory {
         return (MLP(layers: layers, activation: activation), manifest)
     }
 
+    /// Bytes of the model's own tensor files (what a deployment ships), excluding extra tensors
+    /// such as a checkpoint's target network.
+    public static func modelBytes(_ directory: URL) throws -> Int {
+        try readManifest(directory).tensors.filter { $0.name.hasPrefix("layers.") }.reduce(0) { total, e in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(e.file).path)
+            return total + ((attributes?[.size] as? Int) ?? 0)
+        }
+    }
+
     /// Reads and decodes `model.json`.
     public static func readManifest(_ directory: URL) throws -> ModelManifest {
         let url = directory.appendingPathComponent(manifestName)

@@ -150,7 +150,7 @@ enum Bindings {
             throw RunError.invalidSetting("the teacher records no environment; pass env=.")
         }
         let report = try Python.withoutGIL {
-            try Distill.compare(teacher: t, teacherBytes: try modelBytes(tURL), student: s, studentBytes: try modelBytes(sURL),
+            try Distill.compare(teacher: t, teacherBytes: try ModelDirectory.modelBytes(tURL), student: s, studentBytes: try ModelDirectory.modelBytes(sURL),
                                 env: try Python.withGIL { try makeEnvironment(name) }, episodes: try Int(python: a[2]), seed: try Int(python: a[3]))
         }
         let encoder = JSONEncoder()
@@ -167,13 +167,6 @@ enum Bindings {
         }
         let q = net(Tensor(shape: shape, scalars: try a[1].floatArray()))
         return try PythonObject.ndarray(q.scalars, shape: q.shape)
-    }
-
-    static func modelBytes(_ dir: URL) throws -> Int {
-        try ModelDirectory.readManifest(dir).tensors.filter { $0.name.hasPrefix("layers.") }.reduce(0) { total, e in
-            let attributes = try? FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(e.file).path)
-            return total + ((attributes?[.size] as? Int) ?? 0)
-        }
     }
 
     /// A string names an environment; anything else is a factory that returns a Gymnasium env.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Environments
 import Foundation
+import NN
 import PythonBridge
 
 struct Bench: ParsableCommand {
@@ -34,7 +35,7 @@ struct BenchEnv: ParsableCommand {
 
     func run() throws {
         let environment = try GymEnvironment(env)
-        var rng = SplitMix64(seed: UInt64(seed))
+        var rng = SeededGenerator(seed: UInt64(seed))
         let actions = (0..<steps).map { _ in Int(rng.next() % UInt64(environment.spec.actionCount)) }
         let pythonLoop = try Python.run("""
             import time
@@ -96,15 +97,3 @@ struct BenchEnv: ParsableCommand {
     }
 }
 
-/// A tiny seeded generator for benchmark actions (the training RNG lives in the NN module).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -31,7 +31,7 @@ struct Compare: ParsableCommand {
         }
         guard let envName = env ?? tManifest.environment else { throw ValidationError("the teacher records no environment; pass --env.") }
         let environment = try openEnvironment(envName)
-        let r = try Distill.compare(teacher: tNet, teacherBytes: try bytes(tURL), student: sNet, studentBytes: try bytes(sURL),
+        let r = try Distill.compare(teacher: tNet, teacherBytes: try ModelDirectory.modelBytes(tURL), student: sNet, studentBytes: try ModelDirectory.modelBytes(sURL),
                                     env: environment, episodes: episodes, seed: seed, heldOut: heldOut)
         if json {
             let encoder = JSONEncoder()
@@ -56,14 +56,5 @@ struct Compare: ParsableCommand {
         print(String(format: "random policy return: %.1f ± %.1f (same seeds)", r.randomMeanReturn, r.randomStdReturn))
         print(String(format: "student normalised return (student − random)/(teacher − random): %.3f", r.normalizedReturn))
         print(String(format: "action agreement with the teacher on %d held-out states: %.1f%%", r.heldOutStates, r.actionAgreement * 100))
-    }
-
-    /// Bytes of the model's tensor files (what a deployment ships), excluding checkpoints.
-    private func bytes(_ dir: URL) throws -> Int {
-        let manifest = try ModelDirectory.readManifest(dir)
-        return manifest.tensors.filter { $0.name.hasPrefix("layers.") }.reduce(0) { total, e in
-            let size = (try? FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(e.file).path)[.size] as? Int) ?? 0
-            return total + (size ?? 0)
-        }
     }
 }
