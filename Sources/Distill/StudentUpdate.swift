@@ -54,12 +54,11 @@ public struct StudentLearner: Sendable {
         }
         if var proj = projection, let ls = config.featureStudentLayer, let lt = config.featureTeacherLayer {
             let hS = cache.hidden(ls)
-            let r = Loss.mse(proj.forward(hS), teacher.hidden(batch.observations, layer: lt))
-            parts["feature"] = r.value
-            let g = proj.backward(input: hS, outputGradient: r.gradient * config.featureWeight)
-            hiddenGradients[ls, default: Tensor(shape: hS.shape)] += g.input!
+            let f = FeatureLoss.compute(studentHidden: hS, projection: proj, teacherHidden: teacher.hidden(batch.observations, layer: lt))
+            parts["feature"] = f.value
+            hiddenGradients[ls, default: Tensor(shape: hS.shape)] += f.hiddenGradient * config.featureWeight
             var params = [proj.weight, proj.bias]
-            projectionOptimizer.step(&params, gradients: [g.weight, g.bias])
+            projectionOptimizer.step(&params, gradients: [f.weightGradient * config.featureWeight, f.biasGradient * config.featureWeight])
             proj.weight = params[0]
             proj.bias = params[1]
             projection = proj

@@ -56,3 +56,28 @@ func finiteDifferenceCheck(_ s: Tensor, _ loss: (Tensor) -> LossResult) {
         finiteDifferenceCheck(s) { RelationalLoss.angle(student: $0, teacher: t) }
     }
 }
+
+@Suite struct FeatureLossTests {
+    @Test func handWorkedProjection() {
+        // Student features h = [[1, 2]], projection W = [[1, 0, 1], [0, 1, 1]], b = [0, 0, 1]:
+        // h·W + b = [1, 2, 4]; teacher t = [1, 1, 1] → residual [0, 1, 3], MSE = (0 + 1 + 9)/3.
+        let proj = Linear(weight: Tensor(rows: [[1, 0, 1], [0, 1, 1]]), bias: Tensor(shape: [3], scalars: [0, 0, 1]))
+        let f = FeatureLoss.compute(studentHidden: Tensor(rows: [[1, 2]]), projection: proj, teacherHidden: Tensor(rows: [[1, 1, 1]]))
+        #expect(abs(f.value - 10.0 / 3) < 1e-6)
+        // dL/d(out) = 2/3 · [0, 1, 3]; dL/dh = dOut · Wᵀ = 2/3 · [0 + 3, 1 + 3]
+        #expect(f.hiddenGradient == Tensor(rows: [[2, 8.0 / 3]]))
+        // dL/dW = hᵀ · dOut; dL/db = dOut
+        #expect(f.weightGradient == Tensor(rows: [[0, 2.0 / 3, 2], [0, 4.0 / 3, 4]]))
+        #expect(f.biasGradient.scalars == [0, 2.0 / 3, 2])
+    }
+
+    @Test func gradientMatchesFiniteDifferences() {
+        var rng = SeededGenerator(seed: 4)
+        let proj = Linear(inputs: 4, outputs: 3, rng: &rng)
+        let t = features(5, 3, seed: 8)
+        finiteDifferenceCheck(features(5, 4, seed: 9)) { h in
+            let f = FeatureLoss.compute(studentHidden: h, projection: proj, teacherHidden: t)
+            return LossResult(value: f.value, gradient: f.hiddenGradient)
+        }
+    }
+}
