@@ -67,6 +67,15 @@ public enum Kernels {
     public static func matmulTransposedB(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
                                          m: Int, k: Int, n: Int, accumulate: Bool = false) {
         if !accumulate { c.update(repeating: 0, count: m * n) }
+        if k < 16 && n >= 16 {
+            // Short dot products (e.g. through a 2-action head): transposing the small B and
+            // using the tiles is cheaper than horizontal sums per output.
+            let bt = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+            defer { bt.deallocate() }
+            transpose(b, bt, rows: n, cols: k)
+            matmul(a, bt, c, m: m, k: k, n: n, accumulate: true)
+            return
+        }
         dotBlocks(a, b, c, rows: 0..<m, k: k, n: n)
     }
 
@@ -115,18 +124,20 @@ public enum Kernels {
             s30 = s30.addingProduct(a3, b0); s31 = s31.addingProduct(a3, b1)
             p += 8
         }
-        var sums = [s00.sum(), s01.sum(), s10.sum(), s11.sum(), s20.sum(), s21.sum(), s30.sum(), s31.sum()]
+        var t00 = s00.sum(), t01 = s01.sum(), t10 = s10.sum(), t11 = s11.sum()
+        var t20 = s20.sum(), t21 = s21.sum(), t30 = s30.sum(), t31 = s31.sum()
         while p < k {
-            for r in 0..<4 {
-                sums[2 * r] += a[r * k + p] * b[p]
-                sums[2 * r + 1] += a[r * k + p] * b[k + p]
-            }
+            let b0 = b[p], b1 = b[k + p]
+            t00 += a[p] * b0; t01 += a[p] * b1
+            t10 += a[k + p] * b0; t11 += a[k + p] * b1
+            t20 += a[2 * k + p] * b0; t21 += a[2 * k + p] * b1
+            t30 += a[3 * k + p] * b0; t31 += a[3 * k + p] * b1
             p += 1
         }
-        for r in 0..<4 {
-            c[r * n] += sums[2 * r]
-            c[r * n + 1] += sums[2 * r + 1]
-        }
+        c[0] += t00; c[1] += t01
+        c[n] += t10; c[n + 1] += t11
+        c[2 * n] += t20; c[2 * n + 1] += t21
+        c[3 * n] += t30; c[3 * n + 1] += t31
     }
 
     /// 4 rows × 16 columns of C kept in eight SIMD registers across the whole k loop.

@@ -40,6 +40,9 @@ func close(_ a: Tensor, _ b: Tensor, tolerance: Float = 1e-4) -> Bool {
         // Narrow outputs (n < 16) take the dot-product path, also with Aᵀ read in place.
         let narrow = Tensor(shape: [6, 3], scalars: values(18, seed: 6))
         #expect(close(Tensor.matmul(a, narrow, transposeA: true), naiveMatmul(a.transposed(), narrow)))
+        // Short dot products (k < 16) through a wide output take the transposed-tile path.
+        let shortA = Tensor(shape: [5, 3], scalars: values(15, seed: 8)), shortB = Tensor(shape: [20, 3], scalars: values(60, seed: 9))
+        #expect(close(Tensor.matmul(shortA, shortB, transposeB: true), naiveMatmul(shortA, shortB.transposed())))
         let tall = Tensor(shape: [3, 19], scalars: values(57, seed: 7))
         #expect(close(Tensor.matmul(a, tall, transposeB: true), naiveMatmul(a, tall.transposed())))
         #expect(close(Tensor.matmul(a.transposed(), c, transposeA: true, transposeB: true), naiveMatmul(a, c.transposed())))
