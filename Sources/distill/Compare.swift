@@ -12,7 +12,7 @@ struct Compare: ParsableCommand {
     @Argument(help: "Teacher model directory.") var teacher: String
     @Argument(help: "Student model directory.") var student: String
     @Option(help: "Evaluation episodes (seeds seed…seed+episodes−1).") var episodes = 20
-    @Option var seed = 100
+    @Option(help: "Seed of the first episode; held-out states use other seeds.") var seed = 100
     @Option(help: "Held-out states for action agreement.") var heldOut = 2_000
     @Option(help: "Environment to use instead of the teacher's.") var env: String?
     @Flag(help: "Print JSON.") var json = false

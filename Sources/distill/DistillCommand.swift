@@ -29,7 +29,7 @@ struct DistillCommand: ParsableCommand {
     @Option(help: "Distillation losses: q-mse, kl, ce, comma-separated, each optionally name:weight.") var loss = "kl"
     @Option(help: "Softmax temperature of the kl loss.") var temperature: Float = 0.01
     @Option(help: "Teacher-labelled states to collect (environment steps).") var steps = 20_000
-    @Option var seed = 0
+    @Option(help: "Seed for the student, sampling and the environment.") var seed = 0
     @Option(help: "Student directory to write.") var out: String
     @Option(help: "student, teacher, mixed or offline.") var regime = "student"
     @Option(help: "Mixed regime: fraction of steps over which the teacher's share falls from 1 to 0.") var mixFraction: Float = 0.5
@@ -39,13 +39,13 @@ struct DistillCommand: ParsableCommand {
     @Option(help: "Feature distillation layers STUDENT:TEACHER (hidden-layer indices from 0).") var featureLayer: String?
     @Option(help: "Weight of the feature loss (default 1 when --feature-layer is given).") var featureWeight: Float?
     @Option(help: "Weight of the relational (RKD distance + angle) loss on the last hidden layers.") var relationalWeight: Float = 0
-    @Option var learningRate: Float = 1e-3
-    @Option var batchSize = 64
-    @Option var bufferSize = 100_000
+    @Option(help: "Adam learning rate of the student.") var learningRate: Float = 1e-3
+    @Option(help: "States per gradient step.") var batchSize = 64
+    @Option(help: "Capacity of the labelled-state buffer.") var bufferSize = 100_000
     @Option(help: "Gradient steps per collected state.") var updatesPerStep = 1
     @Option(help: "Extra gradient steps after collection (no new labels).") var finalUpdates = 0
     @Option(help: "Steps between evaluations that keep the best student (0 = keep the final one).") var evalInterval = 2_000
-    @Option var evalEpisodes = 10
+    @Option(help: "Episodes per evaluation.") var evalEpisodes = 10
     @Option(help: "Environment to use instead of the teacher's.") var env: String?
     @Flag(help: "Overwrite an existing student in --out.") var force = false
 

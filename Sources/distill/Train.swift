@@ -33,30 +33,30 @@ struct Train: ParsableCommand {
     @Flag(help: "Overwrite an existing run in --out.") var force = false
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
 
-    @Option var learningRate: Float?
-    @Option var batchSize: Int?
-    @Option var bufferSize: Int?
-    @Option var learningStarts: Int?
-    @Option var gamma: Float?
+    @Option(help: "Adam learning rate.") var learningRate: Float?
+    @Option(help: "Transitions per gradient step.") var batchSize: Int?
+    @Option(help: "Replay buffer capacity (transitions).") var bufferSize: Int?
+    @Option(help: "Steps of uniformly random actions before learning.") var learningStarts: Int?
+    @Option(help: "Discount factor γ.") var gamma: Float?
     @Option(help: "Environment steps between target-network updates.") var targetUpdateInterval: Int?
     @Option(help: "Polyak coefficient (1 = hard copy).") var tau: Float?
     @Option(help: "Environment steps between training rounds.") var trainFrequency: Int?
     @Option(help: "Gradient steps per round (-1 = train-frequency).") var gradientSteps: Int?
-    @Option var explorationFraction: Float?
-    @Option var explorationInitial: Float?
-    @Option var explorationFinal: Float?
-    @Option var maxGradNorm: Float?
+    @Option(help: "Fraction of training over which ε falls.") var explorationFraction: Float?
+    @Option(help: "ε at the start.") var explorationInitial: Float?
+    @Option(help: "ε after the exploration fraction.") var explorationFinal: Float?
+    @Option(help: "Clip gradients to this global L2 norm.") var maxGradNorm: Float?
     @Option(help: "huber or mse.") var loss: String?
     @Option(help: "relu or tanh.") var activation: String?
     @Flag(inversion: .prefixedNo, help: "Double DQN targets.") var doubleDqn: Bool?
     @Flag(inversion: .prefixedNo, help: "Dueling head (saved folded into a plain Q head).") var dueling: Bool?
     @Option(help: "n-step returns.") var nStep: Int?
     @Flag(inversion: .prefixedNo, help: "Proportional prioritized replay.") var prioritized: Bool?
-    @Option var priorityAlpha: Float?
-    @Option var priorityBeta: Float?
+    @Option(help: "Prioritized replay: priority exponent α.") var priorityAlpha: Float?
+    @Option(help: "Prioritized replay: initial importance exponent β (annealed to 1).") var priorityBeta: Float?
     @Option(help: "Environment steps between evaluations (0 = off).") var evalInterval: Int?
-    @Option var evalEpisodes: Int?
-    @Option var evalSeed: Int?
+    @Option(help: "Episodes per evaluation.") var evalEpisodes: Int?
+    @Option(help: "Seed of the first evaluation episode (episode i uses seed + i).") var evalSeed: Int?
     @Option(help: "Environment steps between checkpoints (0 = only at the end).") var checkpointInterval: Int?
 
     func run() throws {
