@@ -132,3 +132,12 @@ def test_ctrl_c_raises_keyboard_interrupt_after_a_checkpoint(tmp_path):
     assert 0 < state["step"] < 5_000_000
     model, metrics = sd.train("Corridor-6", out=out, resume=True, steps=state["step"] + 300, progress=False)
     assert metrics["steps"] == state["step"] + 300 and not metrics["interrupted"]
+
+
+def test_same_seed_same_weights_from_python(tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        model, _ = sd.train("Corridor-6", steps=800, seed=5, out=tmp_path / name, eval_interval=400, progress=False, **CORRIDOR)
+        runs.append(model)
+    for key in runs[0].params:
+        assert runs[0].params[key].tobytes() == runs[1].params[key].tobytes(), key
