@@ -13,3 +13,12 @@ void sd_adam(float *restrict p, const float *restrict g, float *restrict m, floa
         p[i] -= step * mi / (sqrtf(vi) * inv_sqrt_c2 + eps);
     }
 }
+
+int sd_cpu_supported(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 1;
+#endif
+}

@@ -62,6 +62,7 @@ static inline PyObject *cpy_exc_runtime_error(void) { return PyExc_RuntimeError;
 static inline PyObject *cpy_exc_keyboard_interrupt(void) { return PyExc_KeyboardInterrupt; }
 static inline PyObject *cpy_exc_file_not_found(void) { return PyExc_FileNotFoundError; }
 static inline PyObject *cpy_exc_file_exists(void) { return PyExc_FileExistsError; }
+static inline PyObject *cpy_exc_import_error(void) { return PyExc_ImportError; }
 
 static inline PyObject *cpy_type_of(PyObject *o) { return (PyObject *)Py_TYPE(o); }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Tensor
 
 @main
 struct DistillCLI: ParsableCommand {
@@ -6,4 +7,22 @@ struct DistillCLI: ParsableCommand {
         commandName: "distill",
         abstract: "Train DQN agents in Swift against Python (Gymnasium) environments and distil them into small students.",
         subcommands: [Train.self, Eval.self, DistillCommand.self, Compare.self, Info.self, Bench.self])
+
+    static func main() {
+        guard CPUSupport.isSupported else {
+            FileHandleStandardError.write("Error: \(CPUSupport.requirement).\n")
+            Foundation.exit(1)
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+import Foundation
+enum FileHandleStandardError {
+    static func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
 }

@@ -7,4 +7,6 @@
 void sd_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, long n,
              float b1, float b2, float step, float inv_sqrt_c2, float eps);
 
+/// 1 when this CPU has the AVX2 and FMA instructions the numeric modules are compiled for.
+int sd_cpu_supported(void);
 #endif
