@@ -38,6 +38,15 @@ public enum Kernels {
         let n16 = n - n % 16
         let m = rows.upperBound
         var i = rows.lowerBound
+        while i + 6 <= m {
+            var j = 0
+            while j < n16 {
+                tile6x16(a + i * rs, b + j, c + i * n + j, k: k, n: n, rs: rs, cs: cs)
+                j += 16
+            }
+            for r in i..<(i + 6) { scalarColumns(a + r * rs, b, c + r * n, k: k, n: n, cs: cs, from: n16) }
+            i += 6
+        }
         while i + 4 <= m {
             var j = 0
             while j < n16 {
@@ -138,6 +147,55 @@ public enum Kernels {
         c[n] += t10; c[n + 1] += t11
         c[2 * n] += t20; c[2 * n + 1] += t21
         c[3 * n] += t30; c[3 * n + 1] += t31
+    }
+
+    /// 6 rows × 16 columns of C in twelve SIMD registers: per k, 2 loads of B and 6 broadcasts
+    /// feed 12 FMAs (the 4-row tile needs 6 loads for 8).
+    @inline(__always)
+    private static func tile6x16(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                                 k: Int, n: Int, rs: Int, cs: Int) {
+        let cv = UnsafeMutableRawPointer(c)
+        let row = 4 * n
+        var c00 = cv.loadUnaligned(as: SIMD8<Float>.self), c01 = cv.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        var c10 = cv.loadUnaligned(fromByteOffset: row, as: SIMD8<Float>.self)
+        var c11 = cv.loadUnaligned(fromByteOffset: row + 32, as: SIMD8<Float>.self)
+        var c20 = cv.loadUnaligned(fromByteOffset: 2 * row, as: SIMD8<Float>.self)
+        var c21 = cv.loadUnaligned(fromByteOffset: 2 * row + 32, as: SIMD8<Float>.self)
+        var c30 = cv.loadUnaligned(fromByteOffset: 3 * row, as: SIMD8<Float>.self)
+        var c31 = cv.loadUnaligned(fromByteOffset: 3 * row + 32, as: SIMD8<Float>.self)
+        var c40 = cv.loadUnaligned(fromByteOffset: 4 * row, as: SIMD8<Float>.self)
+        var c41 = cv.loadUnaligned(fromByteOffset: 4 * row + 32, as: SIMD8<Float>.self)
+        var c50 = cv.loadUnaligned(fromByteOffset: 5 * row, as: SIMD8<Float>.self)
+        var c51 = cv.loadUnaligned(fromByteOffset: 5 * row + 32, as: SIMD8<Float>.self)
+        for p in 0..<k {
+            let brow = UnsafeRawPointer(b + p * n)
+            let b0 = brow.loadUnaligned(as: SIMD8<Float>.self)
+            let b1 = brow.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let ap = a + p * cs
+            var av = SIMD8(repeating: ap[0])
+            c00 = c00.addingProduct(av, b0); c01 = c01.addingProduct(av, b1)
+            av = SIMD8(repeating: ap[rs])
+            c10 = c10.addingProduct(av, b0); c11 = c11.addingProduct(av, b1)
+            av = SIMD8(repeating: ap[2 * rs])
+            c20 = c20.addingProduct(av, b0); c21 = c21.addingProduct(av, b1)
+            av = SIMD8(repeating: ap[3 * rs])
+            c30 = c30.addingProduct(av, b0); c31 = c31.addingProduct(av, b1)
+            av = SIMD8(repeating: ap[4 * rs])
+            c40 = c40.addingProduct(av, b0); c41 = c41.addingProduct(av, b1)
+            av = SIMD8(repeating: ap[5 * rs])
+            c50 = c50.addingProduct(av, b0); c51 = c51.addingProduct(av, b1)
+        }
+        cv.storeBytes(of: c00, as: SIMD8<Float>.self); cv.storeBytes(of: c01, toByteOffset: 32, as: SIMD8<Float>.self)
+        cv.storeBytes(of: c10, toByteOffset: row, as: SIMD8<Float>.self)
+        cv.storeBytes(of: c11, toByteOffset: row + 32, as: SIMD8<Float>.self)
+        cv.storeBytes(of: c20, toByteOffset: 2 * row, as: SIMD8<Float>.self)
+        cv.storeBytes(of: c21, toByteOffset: 2 * row + 32, as: SIMD8<Float>.self)
+        cv.storeBytes(of: c30, toByteOffset: 3 * row, as: SIMD8<Float>.self)
+        cv.storeBytes(of: c31, toByteOffset: 3 * row + 32, as: SIMD8<Float>.self)
+        cv.storeBytes(of: c40, toByteOffset: 4 * row, as: SIMD8<Float>.self)
+        cv.storeBytes(of: c41, toByteOffset: 4 * row + 32, as: SIMD8<Float>.self)
+        cv.storeBytes(of: c50, toByteOffset: 5 * row, as: SIMD8<Float>.self)
+        cv.storeBytes(of: c51, toByteOffset: 5 * row + 32, as: SIMD8<Float>.self)
     }
 
     /// 4 rows × 16 columns of C kept in eight SIMD registers across the whole k loop.

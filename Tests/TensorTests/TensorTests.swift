@@ -23,7 +23,7 @@ func close(_ a: Tensor, _ b: Tensor, tolerance: Float = 1e-4) -> Bool {
 }
 
 @Suite struct MatmulTests {
-    @Test(arguments: [(1, 1, 1), (7, 5, 37), (4, 3, 16), (9, 33, 48), (64, 256, 2), (5, 4, 256), (0, 3, 2)])
+    @Test(arguments: [(1, 1, 1), (7, 5, 37), (4, 3, 16), (9, 33, 48), (10, 20, 32), (13, 7, 80), (64, 256, 2), (5, 4, 256), (0, 3, 2)])
     func matchesNaiveProduct(m: Int, k: Int, n: Int) {
         let a = Tensor(shape: [m, k], scalars: values(m * k, seed: 1))
         let b = Tensor(shape: [k, n], scalars: values(k * n, seed: 2))
