@@ -24,6 +24,18 @@ def run(*args, env=None, timeout=300):
     return subprocess.run([DISTILL, *args], capture_output=True, text=True, timeout=timeout, env=e, cwd=ROOT)
 
 
+def interrupt(args, wait_for, settle):
+    """Starts `distill *args`, waits until `wait_for` exists plus `settle` seconds, sends SIGINT."""
+    proc = subprocess.Popen([DISTILL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.time() + 60
+    while time.time() < deadline and not wait_for.exists():
+        time.sleep(0.1)
+    time.sleep(settle)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    return proc.returncode, stdout, stderr
+
+
 def error_line(result):
     assert result.returncode != 0, result.stdout
     lines = [l for l in result.stderr.strip().splitlines() if l.strip()]
@@ -97,16 +109,9 @@ def test_corrupt_model_files_are_refused(tmp_path):
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.Popen([DISTILL, "train", *CORRIDOR, "--steps", "2000000", "--eval-interval", "0",
-                             "--checkpoint-interval", "0", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    deadline = time.time() + 60
-    while time.time() < deadline and not (out / "metrics.csv").exists():
-        time.sleep(0.1)
-    time.sleep(1.5)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    code, stdout, stderr = interrupt(["train", *CORRIDOR, "--steps", "2000000", "--eval-interval", "0",
+                                      "--checkpoint-interval", "0", "--out", str(out)], out / "metrics.csv", 1.5)
+    assert code == 130, stderr
     assert "checkpoint saved" in stdout
     state = json.loads((out / "last" / "state.json").read_text())
     stopped_at = state["state"]["step"]
@@ -171,15 +176,9 @@ def test_distill_and_compare(tmp_path, corridor_teacher):
 
 def test_ctrl_c_during_distillation_keeps_the_best_and_saves_the_current(tmp_path, corridor_teacher):
     out = tmp_path / "student"
-    proc = subprocess.Popen([DISTILL, "distill", "--teacher", str(corridor_teacher), "--hidden", "8", "--steps", "50000000",
-                             "--eval-interval", "2000", "--eval-episodes", "1", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    deadline = time.time() + 60
-    while time.time() < deadline and not (out / "model.json").exists():
-        time.sleep(0.1)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    code, stdout, stderr = interrupt(["distill", "--teacher", str(corridor_teacher), "--hidden", "8", "--steps", "50000000",
+                                      "--eval-interval", "2000", "--eval-episodes", "1", "--out", str(out)],
+                                     out / "model.json", 0.5)
+    assert code == 130, stderr
     assert (out / "model.json").exists() and (out / "last" / "model.json").exists()
     assert "saved in" in stdout
