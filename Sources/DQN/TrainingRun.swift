@@ -25,9 +25,17 @@ public struct TrainingRun {
         return try run(config: config, environment: environment, env: env, evalEnv: evalEnv, resume: nil)
     }
 
+    /// A checkpoint as `RunDirectory.loadCheckpoint` returns it.
+    public typealias Checkpoint = (learner: DQNLearner, state: TrainingState, environment: String)
+
     /// Continues from `last/`; `totalSteps` may extend the run.
     public func resume(env: any Environment, evalEnv: (any Environment)?, totalSteps: Int? = nil) throws -> TrainingOutcome {
-        let saved = try directory.loadCheckpoint()
+        try resume(from: directory.loadCheckpoint(), env: env, evalEnv: evalEnv, totalSteps: totalSteps)
+    }
+
+    /// Continues from a checkpoint the caller already loaded (e.g. to learn its environment first).
+    public func resume(from saved: Checkpoint, env: any Environment, evalEnv: (any Environment)?,
+                       totalSteps: Int? = nil) throws -> TrainingOutcome {
         var config = saved.learner.config
         if let totalSteps { config.totalSteps = totalSteps }
         if let problem = config.validationError() { throw RunError.invalidSetting(problem) }

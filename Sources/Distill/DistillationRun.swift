@@ -17,11 +17,6 @@ public struct DistillationRun {
 
     public init(directory: URL) { self.directory = directory }
 
-    /// The teachers' recorded environment, for opening it before `start`.
-    public static func teacherEnvironment(_ config: DistillConfig) throws -> String? {
-        try TeacherEnsemble(paths: config.teachers).environment
-    }
-
     /// Runs distillation. `makeEnv` opens a fresh environment by name (collection and evaluation
     /// each get their own); `environment` overrides the teachers' recorded one.
     public func start(config: DistillConfig, environment: String?, force: Bool,

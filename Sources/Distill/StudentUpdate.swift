@@ -35,6 +35,12 @@ public struct StudentLearner: Sendable {
         var dq = Tensor(shape: q.shape)
         var parts: LossParts = [:]
         var hiddenGradients: [Int: Tensor] = [:]
+        // One teacher forward serves both the feature and the relational targets.
+        var teacherCache: MLP.Cache?
+        func teacherHidden(_ layer: Int) -> Tensor {
+            if teacherCache == nil { teacherCache = teacher.networks[0].forward(batch.observations) }
+            return teacherCache!.hidden(layer)
+        }
         func add(_ name: String, _ weight: Float, _ r: LossResult) {
             parts[name] = r.value
             dq += r.gradient * weight
@@ -54,7 +60,7 @@ public struct StudentLearner: Sendable {
         }
         if var proj = projection, let ls = config.featureStudentLayer, let lt = config.featureTeacherLayer {
             let hS = cache.hidden(ls)
-            let f = FeatureLoss.compute(studentHidden: hS, projection: proj, teacherHidden: teacher.hidden(batch.observations, layer: lt))
+            let f = FeatureLoss.compute(studentHidden: hS, projection: proj, teacherHidden: teacherHidden(lt))
             parts["feature"] = f.value
             hiddenGradients[ls, default: Tensor(shape: hS.shape)] += f.hiddenGradient * config.featureWeight
             var params = [proj.weight, proj.bias]
@@ -65,7 +71,7 @@ public struct StudentLearner: Sendable {
         }
         if config.relationalWeight > 0 {
             let ls = student.hiddenSizes.count - 1, lt = teacher.networks[0].hiddenSizes.count - 1
-            let hS = cache.hidden(ls), hT = teacher.hidden(batch.observations, layer: lt)
+            let hS = cache.hidden(ls), hT = teacherHidden(lt)
             let distance = RelationalLoss.distance(student: hS, teacher: hT)
             let m = min(config.relationalAngleRows, hS.rowCount)
             let angle = RelationalLoss.angle(student: rows(hS, m), teacher: rows(hT, m))

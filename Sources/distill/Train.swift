@@ -90,7 +90,7 @@ struct Train: ParsableCommand {
             outcome = try run.start(config: config, environment: envName, env: trainEnv, evalEnv: evalEnv, force: force)
         } else {
             print("Resuming the run in \(out) on \(envName), resumed at step \(checkpoint?.state.step ?? 0)")
-            outcome = try run.resume(env: trainEnv, evalEnv: evalEnv, totalSteps: steps)
+            outcome = try run.resume(from: checkpoint!, env: trainEnv, evalEnv: evalEnv, totalSteps: steps)
         }
         progress.finish()
         let wall = Date().timeIntervalSince(start)
