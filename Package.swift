@@ -1,8 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Module graph (one direction): CPython -> PythonBridge -> Environments;
-// Tensor -> NN -> Checkpoint; the `distill` CLI on top.
+// Module graph (one direction): CPython -> PythonBridge -> GymEnvironments -> Environments
+// (the Environments contract itself knows nothing of Python); Tensor -> NN -> Checkpoint;
+// DQN and Distill on Environments, NN and Checkpoint; the `distill` CLI and the extension on top.
 // CPython only carries headers (pkg-config `python3`, no -lpython) so a library built from it can
 // later be loaded into a running Python as an extension module; executables and tests also
 // depend on CPythonEmbed, which links libpython (pkg-config `python3-embed`).
@@ -16,6 +17,7 @@ let package = Package(
         .executable(name: "distill", targets: ["distill"]),
         .library(name: "PythonBridge", targets: ["PythonBridge"]),
         .library(name: "Environments", targets: ["Environments"]),
+        .library(name: "GymEnvironments", targets: ["GymEnvironments"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
@@ -33,25 +35,27 @@ let package = Package(
         .systemLibrary(name: "CPythonEmbed", pkgConfig: "python3-embed",
                        providers: [.apt(["python3-dev"])]),
         .target(name: "PythonBridge", dependencies: ["CPython"]),
-        .target(name: "Environments", dependencies: ["PythonBridge"]),
+        .target(name: "Environments"),
+        .target(name: "GymEnvironments", dependencies: ["Environments", "PythonBridge"]),
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-march=haswell", "-fno-math-errno"])]),
         .target(name: "Tensor", dependencies: ["CKernels"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Checkpoint", dependencies: ["Tensor", "NN"]),
         .target(name: "DQN", dependencies: ["Environments", "NN", "Tensor", "Checkpoint"], swiftSettings: fast),
         .target(name: "Distill", dependencies: ["DQN", "Environments", "NN", "Tensor", "Checkpoint"], swiftSettings: fast),
-        .target(name: "PythonModule", dependencies: ["PythonBridge", "Environments", "DQN", "Distill", "Checkpoint", "NN", "Tensor"]),
+        .target(name: "PythonModule", dependencies: ["PythonBridge", "Environments", "GymEnvironments", "DQN", "Distill", "Checkpoint", "NN", "Tensor"]),
         .executableTarget(name: "distill", dependencies: [
-            "Environments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint", "DQN", "Distill",
+            "Environments", "GymEnvironments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint", "DQN", "Distill",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "CPythonEmbed"]),
-        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "PythonBridge", "CPythonEmbed"],
+        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),
+        .testTarget(name: "GymEnvironmentsTests", dependencies: ["GymEnvironments", "Environments", "PythonBridge", "CPythonEmbed"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
-        .testTarget(name: "DQNTests", dependencies: ["DQN", "Environments", "NN", "Tensor", "Checkpoint", "CPythonEmbed"]),
-        .testTarget(name: "DistillTests", dependencies: ["Distill", "DQN", "Environments", "NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
+        .testTarget(name: "DQNTests", dependencies: ["DQN", "Environments", "NN", "Tensor", "Checkpoint"]),
+        .testTarget(name: "DistillTests", dependencies: ["Distill", "DQN", "Environments", "NN", "Tensor"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
     ]
 )

@@ -1,5 +1,3 @@
-import PythonBridge
-
 /// A tiny Swift-native environment for tests and examples: a corridor of `length` cells, the
 /// agent starts in cell 0, action 1 moves right and action 0 left; reaching the last cell gives
 /// reward 1 and terminates. Episodes are truncated after `maxSteps`. The optimal policy is
@@ -40,11 +38,10 @@ public final class Corridor: Environment {
     }
 }
 
-/// Opens an environment by name: `Corridor-N` is the built-in toy (N cells, 4N steps);
-/// anything else is a Gymnasium id or `module:attribute` (see `GymEnvironment`).
-public func makeEnvironment(_ name: String, kwargs: [String: any PythonConvertible] = [:]) throws -> any Environment {
-    if name.hasPrefix("Corridor-"), let n = Int(name.dropFirst("Corridor-".count)), n >= 2 {
+extension Corridor {
+    /// `Corridor-N` (N ≥ 2 cells, 4N steps), or nil for any other name.
+    public static func named(_ name: String) -> Corridor? {
+        guard name.hasPrefix("Corridor-"), let n = Int(name.dropFirst("Corridor-".count)), n >= 2 else { return nil }
         return Corridor(length: n, maxSteps: 4 * n)
     }
-    return try GymEnvironment(name, kwargs: kwargs)
 }

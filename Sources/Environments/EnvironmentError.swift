@@ -1,5 +1,3 @@
-import PythonBridge
-
 /// Why an environment could not be opened or stepped. Each text says what to do.
 public enum EnvironmentError: Error, CustomStringConvertible {
     case unknownID(String, detail: String)
@@ -8,8 +6,9 @@ public enum EnvironmentError: Error, CustomStringConvertible {
     case unsupportedActionSpace(String, detail: String)
     case invalidAction(Int, actionCount: Int)
     case badResult(String, detail: String)
-    /// The Python environment raised; the exception keeps its type, message and traceback.
-    case python(String, operation: String, PythonError)
+    /// The environment's own code failed (e.g. a Python exception); `report` is the failure as
+    /// the adapter words it (type, message and traceback), `underlying` the original error.
+    case raised(String, operation: String, report: String, underlying: any Error)
 
     public var description: String {
         switch self {
@@ -25,16 +24,8 @@ public enum EnvironmentError: Error, CustomStringConvertible {
             return "Action \(a) is out of range: this environment has actions 0..<\(n)."
         case .badResult(let name, let detail):
             return "Environment '\(name)' returned something unexpected: \(detail)."
-        case .python(let name, let operation, let error):
-            var text = "Environment '\(name)' raised in \(operation): \(error)"
-            if let tb = error.exception?.traceback, !tb.isEmpty { text += "\n" + tb }
-            return text
+        case .raised(let name, let operation, let report, _):
+            return "Environment '\(name)' raised in \(operation): \(report)"
         }
-    }
-
-    /// The Python exception behind this error, if any.
-    public var pythonException: PythonException? {
-        if case .python(_, _, let e) = self { return e.exception }
-        return nil
     }
 }

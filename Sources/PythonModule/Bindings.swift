@@ -3,6 +3,7 @@ import CPython
 import DQN
 import Distill
 import Environments
+import GymEnvironments
 import Foundation
 import PythonBridge
 import Tensor

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Environments
+import GymEnvironments
 import Foundation
 import NN
 import PythonBridge

@@ -3,6 +3,7 @@ import Checkpoint
 import DQN
 import Distill
 import Environments
+import GymEnvironments
 import Foundation
 import NN
 import Tensor

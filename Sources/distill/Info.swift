@@ -1,5 +1,6 @@
 import ArgumentParser
 import Environments
+import GymEnvironments
 import PythonBridge
 
 /// `distill info [--env ID]`: which Python is embedded, which venv is active, and an env's spaces.

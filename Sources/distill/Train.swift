@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import DQN
 import Environments
+import GymEnvironments
 import Foundation
 import NN
 import PythonBridge
@@ -153,24 +154,14 @@ struct Train: ParsableCommand {
 }
 
 /// Opens a Gymnasium environment or a built-in one (see `makeEnvironment`).
-func openEnvironment(_ name: String, kwargs: [String: any PythonConvertible] = [:]) throws -> any Environment {
+func openEnvironment(_ name: String, kwargs: [String: EnvironmentArgument] = [:]) throws -> any Environment {
     try makeEnvironment(name, kwargs: kwargs)
 }
 
 /// `key=value` pairs; values are read as Int, Double, Bool or else String.
-func parseEnvArgs(_ args: [String]) throws -> [String: any PythonConvertible] {
-    var out: [String: any PythonConvertible] = [:]
-    for arg in args {
-        let parts = arg.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2, !parts[0].isEmpty else {
-            throw ValidationError("--env-arg takes key=value, e.g. --env-arg max_episode_steps=200 (got '\(arg)').")
-        }
-        let v = parts[1]
-        if let i = Int(v) { out[parts[0]] = i }
-        else if let d = Double(v) { out[parts[0]] = d }
-        else if v == "true" || v == "True" { out[parts[0]] = true }
-        else if v == "false" || v == "False" { out[parts[0]] = false }
-        else { out[parts[0]] = v }
+func parseEnvArgs(_ args: [String]) throws -> [String: EnvironmentArgument] {
+    switch parseEnvironmentArguments(args) {
+    case .success(let kwargs): return kwargs
+    case .failure(let e): throw ValidationError("--env-arg takes key=value, e.g. --env-arg max_episode_steps=200 (got '\(e.text)').")
     }
-    return out
 }

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DISTILL = os.environ.get("DISTILL", str(ROOT / ".build" / "release" / "distill"))
-FIXTURES = ROOT / "Tests" / "EnvironmentsTests" / "Fixtures"
+FIXTURES = ROOT / "Tests" / "GymEnvironmentsTests" / "Fixtures"
 CORRIDOR = ["--env", "Corridor-6", "--hidden", "32", "--learning-starts", "100", "--train-frequency", "4",
             "--gradient-steps", "1", "--target-update-interval", "100", "--exploration-fraction", "0.3",
             "--learning-rate", "0.001", "--batch-size", "32", "--gamma", "0.9"]

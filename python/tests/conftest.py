@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "Tests" / "EnvironmentsTests" / "Fixtures"))
+sys.path.insert(0, str(ROOT / "Tests" / "GymEnvironmentsTests" / "Fixtures"))
 
 import swiftdistill as sd  # noqa: E402
 

@@ -1,4 +1,5 @@
 import Environments
+import GymEnvironments
 import PythonBridge
 import Testing
 

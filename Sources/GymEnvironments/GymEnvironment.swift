@@ -1,3 +1,4 @@
+import Environments
 import PythonBridge
 
 /// A Gymnasium environment driven from Swift through the embedded interpreter.
@@ -18,8 +19,8 @@ public final class GymEnvironment: Environment {
 
     /// Opens `name`: a registered id, or `module:attribute` naming a class or factory that is
     /// called with `kwargs`.
-    public convenience init(_ name: String, kwargs: [String: any PythonConvertible] = [:]) throws {
-        let object = try Self.open(name, kwargs: kwargs)
+    public convenience init(_ name: String, kwargs: [String: EnvironmentArgument] = [:]) throws {
+        let object = try Self.open(name, kwargs: kwargs.mapValues { $0 as any PythonConvertible })
         try self.init(object: object, name: name)
     }
 

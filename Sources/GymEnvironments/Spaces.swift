@@ -1,3 +1,4 @@
+import Environments
 import PythonBridge
 
 /// Reads Gymnasium (or old gym) spaces and refuses the ones a DQN cannot use.

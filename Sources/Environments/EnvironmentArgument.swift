@@ -1,0 +1,74 @@
+/// A keyword argument for opening an environment (`--env-arg key=value`, `env_kwargs`), kept
+/// as plain data so settings and manifests can record it without knowing about Python.
+public enum EnvironmentArgument: Sendable, Equatable, Codable, CustomStringConvertible {
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    case string(String)
+
+    /// Reads a command-line value: an integer, a number, true/false, or else a string.
+    public init(parsing text: String) {
+        if let i = Int(text) { self = .int(i) }
+        else if let d = Double(text) { self = .double(d) }
+        else if text == "true" || text == "True" { self = .bool(true) }
+        else if text == "false" || text == "False" { self = .bool(false) }
+        else { self = .string(text) }
+    }
+
+    public var description: String {
+        switch self {
+        case .int(let v): return "\(v)"
+        case .double(let v): return "\(v)"
+        case .bool(let v): return "\(v)"
+        case .string(let v): return v
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int.self) { self = .int(i) }
+        else if let d = try? c.decode(Double.self) { self = .double(d) }
+        else { self = .string(try c.decode(String.self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .int(let v): try c.encode(v)
+        case .double(let v): try c.encode(v)
+        case .bool(let v): try c.encode(v)
+        case .string(let v): try c.encode(v)
+        }
+    }
+}
+
+extension EnvironmentArgument: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByStringLiteral
+{
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
+}
+
+/// Opens a fresh environment each time it is called: training, evaluation and comparison each
+/// get their own instance. Algorithms take factories so they never need to know what backs them.
+public typealias EnvironmentFactory = () throws -> any Environment
+
+/// Parses `key=value` pairs (`--env-arg`); nil with the offending text when one is malformed.
+public func parseEnvironmentArguments(_ pairs: [String]) -> Result<[String: EnvironmentArgument], EnvironmentArgumentError> {
+    var out: [String: EnvironmentArgument] = [:]
+    for pair in pairs {
+        let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty else { return .failure(EnvironmentArgumentError(text: pair)) }
+        out[parts[0]] = EnvironmentArgument(parsing: parts[1])
+    }
+    return .success(out)
+}
+
+/// A `key=value` pair that is not one.
+public struct EnvironmentArgumentError: Error, CustomStringConvertible {
+    public var text: String
+    public var description: String { "environment arguments take key=value, e.g. max_episode_steps=200 (got '\(text)')." }
+}
