@@ -1,7 +1,18 @@
+import NN
+import Settings
+
+/// The TD loss of the Q-learning update.
+public enum TDLoss: String, Sendable, CaseIterable, Codable {
+    /// Smooth L1 (PyTorch's `smooth_l1_loss`, as SB3).
+    case huber
+    case mse
+}
+
 /// Every DQN hyperparameter, one plain struct (as CleanRL's `Args`). The defaults are
 /// rl-baselines3-zoo's tuned settings for CartPole-v1; `DQNConfig.defaults(for:)` has the
-/// published settings of other environments.
-public struct DQNConfig: Codable, Equatable, Sendable {
+/// published settings of other environments. `DQNConfig.settings` is the table of names, ranges
+/// and help that every front end derives its flags, keys and checks from.
+public struct DQNConfig: Configurable {
     public var totalSteps = 50_000
     public var seed = 0
     public var hiddenSizes = [256, 256]
@@ -25,8 +36,7 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     public var explorationFinal: Float = 0.04
     /// Global gradient-norm clip (SB3's max_grad_norm).
     public var maxGradNorm: Float = 10
-    /// "huber" (smooth L1, as SB3) or "mse".
-    public var loss = "huber"
+    public var loss = TDLoss.huber
     public var doubleDQN = false
     /// Value and advantage streams on the last hidden layer (saved folded into a plain Q head).
     public var dueling = false
@@ -43,42 +53,12 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     public var evalSeed = 10_000
     /// Environment steps between checkpoints of the last state (0: only at the end).
     public var checkpointInterval = 10_000
-    public var activation = "relu"
+    public var activation = Activation.relu
 
     public init() {}
 
-    /// snake_case names, as in config files, manifests and Python keyword arguments.
-    public enum CodingKeys: String, CodingKey, CaseIterable {
-        case totalSteps = "total_steps"
-        case seed = "seed"
-        case hiddenSizes = "hidden_sizes"
-        case learningRate = "learning_rate"
-        case batchSize = "batch_size"
-        case bufferSize = "buffer_size"
-        case learningStarts = "learning_starts"
-        case gamma = "gamma"
-        case targetUpdateInterval = "target_update_interval"
-        case tau = "tau"
-        case trainFrequency = "train_frequency"
-        case gradientSteps = "gradient_steps"
-        case explorationFraction = "exploration_fraction"
-        case explorationInitial = "exploration_initial"
-        case explorationFinal = "exploration_final"
-        case maxGradNorm = "max_grad_norm"
-        case loss = "loss"
-        case doubleDQN = "double_dqn"
-        case dueling = "dueling"
-        case nStep = "n_step"
-        case prioritizedReplay = "prioritized_replay"
-        case priorityAlpha = "priority_alpha"
-        case priorityBetaInitial = "priority_beta_initial"
-        case priorityEpsilon = "priority_epsilon"
-        case evalInterval = "eval_interval"
-        case evalEpisodes = "eval_episodes"
-        case evalSeed = "eval_seed"
-        case checkpointInterval = "checkpoint_interval"
-        case activation = "activation"
-    }
+    public init(from decoder: Decoder) throws { self = try Self.decoded(from: decoder) }
+    public func encode(to encoder: Encoder) throws { try encodeSettings(to: encoder) }
 
     /// Published, known-good settings (rl-baselines3-zoo's `hyperparams/dqn.yml`) for `env`,
     /// or the CartPole-v1 settings for environments it does not list.
@@ -105,30 +85,45 @@ public struct DQNConfig: Codable, Equatable, Sendable {
 
     /// Gradient steps per round with −1 resolved.
     public var resolvedGradientSteps: Int { gradientSteps < 0 ? trainFrequency : gradientSteps }
+}
 
-    /// A sentence naming the first out-of-range setting, or nil when all are valid.
-    public func validationError() -> String? {
-        func positive(_ v: Int, _ flag: String) -> String? { v >= 1 ? nil : "--\(flag) must be at least 1 (got \(v))." }
-        if let e = positive(totalSteps, "steps") ?? positive(batchSize, "batch-size") ?? positive(bufferSize, "buffer-size")
-            ?? positive(trainFrequency, "train-frequency") ?? positive(targetUpdateInterval, "target-update-interval")
-            ?? positive(nStep, "n-step") ?? positive(evalEpisodes, "eval-episodes") { return e }
-        if hiddenSizes.contains(where: { $0 < 1 }) { return "--hidden sizes must be positive, e.g. 256,256." }
-        if learningRate <= 0 || !learningRate.isFinite { return "--learning-rate must be positive (got \(learningRate))." }
-        if !(gamma > 0 && gamma <= 1) { return "--gamma must be in (0, 1] (got \(gamma))." }
-        if !(tau > 0 && tau <= 1) { return "--tau must be in (0, 1] (got \(tau))." }
-        if gradientSteps == 0 || gradientSteps < -1 { return "--gradient-steps must be positive or -1 (got \(gradientSteps))." }
-        if !(explorationFraction > 0 && explorationFraction <= 1) { return "--exploration-fraction must be in (0, 1] (got \(explorationFraction))." }
-        for (v, f) in [(explorationInitial, "exploration-initial"), (explorationFinal, "exploration-final")] where !(v >= 0 && v <= 1) {
-            return "--\(f) must be in [0, 1] (got \(v))."
-        }
-        if learningStarts < 0 { return "--learning-starts must be 0 or more (got \(learningStarts))." }
-        if evalInterval < 0 || checkpointInterval < 0 { return "--eval-interval and --checkpoint-interval must be 0 or more." }
-        if loss != "huber" && loss != "mse" { return "--loss must be huber or mse (got \(loss))." }
-        if activation != "relu" && activation != "tanh" { return "--activation must be relu or tanh (got \(activation))." }
-        if maxGradNorm <= 0 { return "--max-grad-norm must be positive (got \(maxGradNorm))." }
-        if !(priorityAlpha >= 0 && priorityAlpha <= 1) || !(priorityBetaInitial >= 0 && priorityBetaInitial <= 1) {
-            return "--priority-alpha and --priority-beta must be in [0, 1]."
-        }
-        return nil
+extension DQNConfig {
+    /// The table of DQN settings: the only list of their names, kinds, ranges and help.
+    public static var settings: SettingsTable<DQNConfig> {
+        SettingsTable([
+            .int("total_steps", \.totalSteps, min: 1, flag: "steps", help: "Environment steps to train for."),
+            .int("seed", \.seed, min: 0, help: "Seed for networks, exploration, replay sampling and the environment."),
+            .sizes("hidden_sizes", \.hiddenSizes, example: "256,256", flag: "hidden", aliases: ["hidden"], help: "Hidden layer sizes, e.g. 256,256."),
+            .choice("activation", \.activation, help: "Non-linearity between hidden layers."),
+            .float("learning_rate", \.learningRate, .positive, aliases: ["lr"], help: "Adam learning rate."),
+            .int("batch_size", \.batchSize, min: 1, help: "Transitions per gradient step."),
+            .int("buffer_size", \.bufferSize, min: 1, help: "Replay buffer capacity (transitions)."),
+            .int("learning_starts", \.learningStarts, min: 0, help: "Steps of uniformly random actions before learning."),
+            .float("gamma", \.gamma, .fractionExcludingZero, help: "Discount factor γ."),
+            .int("target_update_interval", \.targetUpdateInterval, min: 1, help: "Environment steps between target-network updates."),
+            .float("tau", \.tau, .fractionExcludingZero, help: "Polyak coefficient (1 = hard copy)."),
+            .int("train_frequency", \.trainFrequency, min: 1, aliases: ["train_freq"], help: "Environment steps between training rounds."),
+            .int("gradient_steps", \.gradientSteps, min: -1, help: "Gradient steps per round (-1 = train-frequency)."),
+            .float("exploration_fraction", \.explorationFraction, .fractionExcludingZero, help: "Fraction of training over which ε falls."),
+            .float("exploration_initial", \.explorationInitial, .fraction, aliases: ["exploration_initial_eps"], help: "ε at the start."),
+            .float("exploration_final", \.explorationFinal, .fraction, aliases: ["exploration_final_eps"], help: "ε after the exploration fraction."),
+            .float("max_grad_norm", \.maxGradNorm, .positive, help: "Clip gradients to this global L2 norm."),
+            .choice("loss", \.loss, help: "TD loss."),
+            .bool("double_dqn", \.doubleDQN, help: "Double DQN targets."),
+            .bool("dueling", \.dueling, help: "Dueling head (saved folded into a plain Q head)."),
+            .int("n_step", \.nStep, min: 1, help: "n-step returns."),
+            .bool("prioritized_replay", \.prioritizedReplay, flag: "prioritized", help: "Proportional prioritized replay."),
+            .float("priority_alpha", \.priorityAlpha, .fraction, help: "Prioritized replay: priority exponent α."),
+            .float("priority_beta_initial", \.priorityBetaInitial, .fraction, flag: "priority-beta",
+                   help: "Prioritized replay: initial importance exponent β (annealed to 1)."),
+            .float("priority_epsilon", \.priorityEpsilon, .positive, help: "Prioritized replay: added to every priority."),
+            .int("eval_interval", \.evalInterval, min: 0, help: "Environment steps between evaluations (0 = off)."),
+            .int("eval_episodes", \.evalEpisodes, min: 1, help: "Episodes per evaluation."),
+            .int("eval_seed", \.evalSeed, min: 0, help: "Seed of the first evaluation episode (episode i uses seed + i)."),
+            .int("checkpoint_interval", \.checkpointInterval, min: 0, help: "Environment steps between checkpoints (0 = only at the end)."),
+        ], crossChecks: [
+            { c in c.gradientSteps == 0
+                ? SettingError(key: "gradient_steps", reason: "must be positive or -1", got: c.gradientSteps) : nil },
+        ])
     }
 }

@@ -14,7 +14,7 @@ public struct DQNLearner: Sendable {
     public init(observationSize: Int, actionCount: Int, config: DQNConfig) {
         let outputs = config.dueling ? actionCount + 1 : actionCount
         let net = MLP(inputSize: observationSize, hiddenSizes: config.hiddenSizes, outputSize: outputs,
-                      activation: Activation(rawValue: config.activation) ?? .relu, seed: UInt64(config.seed) &+ 1)
+                      activation: config.activation, seed: UInt64(config.seed) &+ 1)
         self.init(online: net, target: net, optimizer: Adam(learningRate: config.learningRate),
                   actionCount: actionCount, config: config)
     }
@@ -45,14 +45,7 @@ public struct DQNLearner: Sendable {
     /// TD targets y = r + γ^k · Q_target(s', a*) (0 after termination), with a* = argmax of the
     /// target network, or of the online network for Double DQN.
     public func targets(_ batch: TransitionBatch) -> Tensor {
-        let nextTarget = qValues(batch.nextObservations, network: target)
-        let nextValues: Tensor
-        if config.doubleDQN {
-            nextValues = nextTarget.gather(columns: qValues(batch.nextObservations).argmaxRows())
-        } else {
-            nextValues = nextTarget.maxRows()
-        }
-        return batch.rewards + batch.bootstrapDiscounts * nextValues
+        TDTarget.values(batch, online: { qValues($0) }, target: { qValues($0, network: target) }, doubleDQN: config.doubleDQN)
     }
 
     /// One gradient step on `batch`; returns the loss and the TD errors (for priorities).
@@ -61,13 +54,13 @@ public struct DQNLearner: Sendable {
         let cache = online.forward(batch.observations)
         let q = config.dueling ? DuelingHead.combine(cache.output) : cache.output
         let chosen = q.gather(columns: batch.actions)
-        let result = config.loss == "mse" ? Loss.mse(chosen, y) : Loss.huber(chosen, y)
+        let result = config.loss == .mse ? Loss.mse(chosen, y) : Loss.huber(chosen, y)
         var value = result.value
         var gradient = result.gradient
         if batch.weights.scalars.contains(where: { $0 != 1 }) {
             // Weighted mean: the per-element loss terms and gradients scale by their weights.
             gradient = gradient * batch.weights
-            let perElement = config.loss == "mse" ? (chosen - y).map { $0 * $0 }
+            let perElement = config.loss == .mse ? (chosen - y).map { $0 * $0 }
                 : (chosen - y).map { abs($0) < 1 ? 0.5 * $0 * $0 : abs($0) - 0.5 }
             value = (perElement * batch.weights).mean()
         }

@@ -2,6 +2,7 @@ import Checkpoint
 import Environments
 import Foundation
 import NN
+import Settings
 import Tensor
 
 /// Why a run directory cannot be used.
@@ -124,29 +125,17 @@ extension DQNConfig {
     /// The configuration as JSON values with snake_case keys, for manifests.
     public var jsonObject: [String: JSONValue] { JSONValue.object(encoding: self) }
 
-    /// `self` with the settings of a JSON object (snake_case or camelCase keys) applied on top.
-    /// A file may also hold per-environment sections: `{"CartPole-v1": {...}}`.
+    /// `self` with the settings of a JSON config file applied on top (keys in any spelling:
+    /// learning_rate, learningRate, learning-rate); a file may hold per-environment sections.
     public func applying(json data: Data, environment: String, source: String) throws -> DQNConfig {
-        guard var overrides = try? JSONDecoder().decode([String: JSONValue].self, from: data) else {
-            throw RunError.badConfigFile(source, detail: "it is not a JSON object")
-        }
-        if case .object(let section)? = overrides[environment] { overrides = section }
-        overrides = overrides.filter { if case .object = $0.value { return false }; return true }
-        var base = jsonObject
-        // Keys match in any spelling: learning_rate, learningRate, learning-rate.
-        func normalised(_ k: String) -> String { k.lowercased().filter { $0 != "_" && $0 != "-" } }
-        let byNormalised = Dictionary(uniqueKeysWithValues: CodingKeys.allCases.map { (normalised($0.rawValue), $0.rawValue) })
-        for (key, value) in overrides {
-            let snake = byNormalised[normalised(key)] ?? key
-            guard base[snake] != nil else {
-                throw RunError.badConfigFile(source, detail: "unknown setting '\(key)'; known settings are \(base.keys.sorted().joined(separator: ", "))")
-            }
-            base[snake] = value
-        }
+        var config = self
         do {
-            return try JSONDecoder().decode(DQNConfig.self, from: JSONEncoder().encode(base))
-        } catch {
-            throw RunError.badConfigFile(source, detail: "a setting has the wrong type (\(error))")
+            try Self.settings.apply(try ConfigFile.settings(from: data, section: environment), to: &config)
+        } catch let e as ConfigFile.Problem {
+            throw RunError.badConfigFile(source, detail: e.description)
+        } catch let e as SettingError {
+            throw RunError.badConfigFile(source, detail: String(e.description.dropLast()))
         }
+        return config
     }
 }

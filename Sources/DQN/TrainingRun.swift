@@ -2,6 +2,7 @@ import Checkpoint
 import Environments
 import Foundation
 import NN
+import Settings
 
 /// A training run written to a run directory: the trainer plus everything around it that the
 /// CLI and the Python binding share (metrics.csv rows, best-model and checkpoint saves, the
@@ -20,7 +21,7 @@ public struct TrainingRun {
     /// Starts a new run (refusing an existing one unless `force`).
     public func start(config: DQNConfig, environment: String, env: any Environment, evalEnv: (any Environment)?,
                       force: Bool) throws -> TrainingOutcome {
-        if let problem = config.validationError() { throw RunError.invalidSetting(problem) }
+        try config.validate()
         try directory.prepareNew(force: force)
         return try run(config: config, environment: environment, env: env, evalEnv: evalEnv, resume: nil)
     }
@@ -38,7 +39,7 @@ public struct TrainingRun {
                        totalSteps: Int? = nil) throws -> TrainingOutcome {
         var config = saved.learner.config
         if let totalSteps { config.totalSteps = totalSteps }
-        if let problem = config.validationError() { throw RunError.invalidSetting(problem) }
+        try config.validate()
         guard saved.learner.online.inputSize == env.spec.observationSize else {
             throw RunError.invalidSetting("the checkpoint in \(directory.url.path) expects \(saved.learner.online.inputSize) observation values but \(saved.environment) gives \(env.spec.observationSize).")
         }

@@ -1,14 +1,28 @@
-/// Every distillation setting, one plain struct. Loss weights of 0 switch a loss off.
-public struct DistillConfig: Codable, Equatable, Sendable {
+import NN
+import Settings
+
+/// Where the states a student learns from come from.
+public enum DataRegime: String, Sendable, CaseIterable, Codable {
+    /// The teacher acts; the student imitates on the teacher's state distribution.
+    case teacher
+    /// The student acts and the teacher labels what it visits (DAgger).
+    case student
+    /// From teacher to student over `mixFraction` of the steps (DAgger's β schedule).
+    case mixed
+    /// A fixed set of observations from a `.npy` file; no environment while training.
+    case offline
+}
+
+/// Every distillation setting, one plain struct; `DistillConfig.settings` is its table.
+public struct DistillConfig: Configurable {
     /// Teacher model directories; several are an ensemble (their Q-values are averaged).
     public var teachers: [String] = []
     public var hiddenSizes = [16, 16]
-    public var activation = "relu"
+    public var activation = Activation.relu
     /// Environment steps of data collection: each is one teacher-labelled state.
     public var steps = 20_000
     public var seed = 0
-    /// "teacher", "student", "mixed" or "offline".
-    public var regime = "student"
+    public var regime = DataRegime.student
     /// In the mixed regime, the fraction of steps over which the chance that the teacher acts
     /// falls linearly from 1 to 0 (DAgger's β schedule).
     public var mixFraction: Float = 0.5
@@ -17,26 +31,20 @@ public struct DistillConfig: Codable, Equatable, Sendable {
     /// For the offline regime: a .npy file of observations (N × observation size).
     public var offlineObservations: String?
 
-    /// Output-layer distillation: MSE between student and teacher Q-values.
-    public var qMSEWeight: Float = 0
-    /// Policy distillation: KL(softmax(q_T/τ) ‖ softmax(q_S/τ)).
-    public var klWeight: Float = 1
+    /// The weighted losses, in summation order (see `LossKind`).
+    public var losses = [LossTerm(.kl)]
+    /// Softmax temperature of the KL loss.
     public var temperature: Float = 0.01
-    /// Cross-entropy of the teacher's greedy action.
-    public var crossEntropyWeight: Float = 0
-    /// λ in L = L_KD + λ·L_task: the student's own DQN TD loss from environment rewards.
-    public var taskWeight: Float = 0
+    /// Task loss: discount, Double DQN and n-step of the student's own TD target.
     public var gamma: Float = 0.99
+    public var doubleDQN = false
+    public var nStep = 1
     /// Gradient steps between updates of the student's own target network (task loss).
     public var targetUpdateInterval = 250
-
-    /// Feature (hint) distillation: student hidden layer → learned linear projection → teacher hidden layer.
-    public var featureWeight: Float = 0
+    /// Feature (hint) distillation: student hidden layer → learned projection → teacher hidden layer.
     public var featureStudentLayer: Int?
     public var featureTeacherLayer: Int?
-    /// Relational distillation (RKD) on the last hidden layers: distance-wise plus 2 × angle-wise.
-    public var relationalWeight: Float = 0
-    /// Rows of each batch used for the O(n³) angle-wise term.
+    /// Rows of each batch used for the O(n³) angle-wise relational term.
     public var relationalAngleRows = 16
 
     public var learningRate: Float = 1e-3
@@ -52,59 +60,130 @@ public struct DistillConfig: Codable, Equatable, Sendable {
     public var evalSeed = 10_000
 
     public init() {}
+    public init(from decoder: Decoder) throws { self = try Self.decoded(from: decoder) }
+    public func encode(to encoder: Encoder) throws { try encodeSettings(to: encoder) }
 
-    /// snake_case names, as in manifests and Python keyword arguments.
-    public enum CodingKeys: String, CodingKey, CaseIterable {
-        case teachers, hiddenSizes = "hidden_sizes", activation, steps, seed, regime
-        case mixFraction = "mix_fraction", actingEpsilon = "acting_epsilon", offlineObservations = "offline_observations"
-        case qMSEWeight = "q_mse_weight", klWeight = "kl_weight", temperature, crossEntropyWeight = "cross_entropy_weight"
-        case taskWeight = "task_weight", gamma, targetUpdateInterval = "target_update_interval"
-        case featureWeight = "feature_weight", featureStudentLayer = "feature_student_layer"
-        case featureTeacherLayer = "feature_teacher_layer", relationalWeight = "relational_weight"
-        case relationalAngleRows = "relational_angle_rows", learningRate = "learning_rate", batchSize = "batch_size"
-        case bufferSize = "buffer_size", updatesPerStep = "updates_per_step", finalUpdates = "final_updates"
-        case maxGradNorm = "max_grad_norm", evalInterval = "eval_interval", evalEpisodes = "eval_episodes", evalSeed = "eval_seed"
+    /// The weight of a loss (0 when it is off).
+    public func weight(of kind: LossKind) -> Float { losses.first { $0.kind == kind }?.weight ?? 0 }
+
+    /// Sets a loss's weight (0 switches it off), keeping the summation order.
+    public mutating func setWeight(_ weight: Float, of kind: LossKind) {
+        losses.removeAll { $0.kind == kind }
+        losses = LossSpec.normalised(losses + [LossTerm(kind, weight: weight)])
     }
 
     /// Names of the losses in use, e.g. ["kl", "task"].
-    public var activeLosses: [String] {
-        var out: [String] = []
-        if qMSEWeight > 0 { out.append("q-mse") }
-        if klWeight > 0 { out.append("kl") }
-        if crossEntropyWeight > 0 { out.append("ce") }
-        if taskWeight > 0 { out.append("task") }
-        if featureWeight > 0 { out.append("feature") }
-        if relationalWeight > 0 { out.append("relational") }
-        return out
+    public var activeLosses: [String] { losses.map(\.kind.rawValue) }
+
+    public var qMSEWeight: Float { get { weight(of: .qMSE) } set { setWeight(newValue, of: .qMSE) } }
+    public var klWeight: Float { get { weight(of: .kl) } set { setWeight(newValue, of: .kl) } }
+    public var crossEntropyWeight: Float { get { weight(of: .crossEntropy) } set { setWeight(newValue, of: .crossEntropy) } }
+    /// λ in L = L_KD + λ·L_task.
+    public var taskWeight: Float { get { weight(of: .task) } set { setWeight(newValue, of: .task) } }
+    public var featureWeight: Float { get { weight(of: .feature) } set { setWeight(newValue, of: .feature) } }
+    public var relationalWeight: Float { get { weight(of: .relational) } set { setWeight(newValue, of: .relational) } }
+}
+
+extension DistillConfig {
+    /// The table of distillation settings: the only list of their names, kinds, ranges and help.
+    public static var settings: SettingsTable<DistillConfig> {
+        SettingsTable([
+            .stringList("teachers", \.teachers, flag: "teacher", aliases: ["teacher"],
+                        help: "Teacher model directory (repeat for an ensemble)."),
+            .sizes("hidden_sizes", \.hiddenSizes, example: "16,16", flag: "hidden", aliases: ["hidden"], help: "Student hidden sizes, e.g. 16,16."),
+            .choice("activation", \.activation, help: "Non-linearity between the student's hidden layers."),
+            .int("steps", \.steps, min: 1, help: "Teacher-labelled states to collect (environment steps)."),
+            .int("seed", \.seed, min: 0, help: "Seed for the student, sampling and the environment."),
+            .choice("regime", \.regime, help: "Who acts while states are collected: student (DAgger), teacher, mixed or offline."),
+            .float("mix_fraction", \.mixFraction, .fractionExcludingZero,
+                   help: "Mixed regime: fraction of steps over which the teacher's share falls from 1 to 0."),
+            .float("acting_epsilon", \.actingEpsilon, .fraction, flag: "epsilon", aliases: ["epsilon"], help: "ε of the acting policy while collecting."),
+            .optionalString("offline_observations", \.offlineObservations, help: "Observations (N × obs .npy) for the offline regime."),
+            lossSpec,
+            weight(.qMSE, "q_mse_weight", help: "Weight of the q-mse loss (also set by loss)."),
+            weight(.kl, "kl_weight", help: "Weight of the kl loss (also set by loss)."),
+            weight(.crossEntropy, "cross_entropy_weight", aliases: ["ce_weight"], help: "Weight of the ce loss (also set by loss)."),
+            weight(.task, "task_weight", flag: "lambda", aliases: ["lambda"], help: "Weight λ of the student's own TD (task) loss."),
+            weight(.feature, "feature_weight", help: "Weight of the feature loss (1 when feature_layer is given)."),
+            weight(.relational, "relational_weight", help: "Weight of the relational (RKD distance + angle) loss on the last hidden layers."),
+            .float("temperature", \.temperature, .positive, help: "Softmax temperature of the kl loss."),
+            .float("gamma", \.gamma, .fractionExcludingZero, help: "Task loss: discount factor γ."),
+            .bool("double_dqn", \.doubleDQN, help: "Task loss: Double DQN targets."),
+            .int("n_step", \.nStep, min: 1, help: "Task loss: n-step returns."),
+            .int("target_update_interval", \.targetUpdateInterval, min: 1, help: "Task loss: gradient steps between target-network copies."),
+            featureLayer,
+            .optionalInt("feature_student_layer", \.featureStudentLayer, min: 0, help: "Feature loss: the student's hidden layer (from 0)."),
+            .optionalInt("feature_teacher_layer", \.featureTeacherLayer, min: 0, help: "Feature loss: the teacher's hidden layer (from 0)."),
+            .int("relational_angle_rows", \.relationalAngleRows, min: 3, help: "Rows of each batch used for the angle-wise relational term."),
+            .float("learning_rate", \.learningRate, .positive, aliases: ["lr"], help: "Adam learning rate of the student."),
+            .int("batch_size", \.batchSize, min: 1, help: "States per gradient step."),
+            .int("buffer_size", \.bufferSize, min: 1, help: "Capacity of the labelled-state buffer."),
+            .int("updates_per_step", \.updatesPerStep, min: 0, help: "Gradient steps per collected state."),
+            .int("final_updates", \.finalUpdates, min: 0, help: "Extra gradient steps after collection (no new labels)."),
+            .float("max_grad_norm", \.maxGradNorm, .positive, help: "Clip gradients to this global L2 norm."),
+            .int("eval_interval", \.evalInterval, min: 0, help: "Steps between evaluations that keep the best student (0 = keep the final one)."),
+            .int("eval_episodes", \.evalEpisodes, min: 1, help: "Episodes per evaluation."),
+            .int("eval_seed", \.evalSeed, min: 0, help: "Seed of the first evaluation episode."),
+        ], crossChecks: [
+            { c in c.teachers.isEmpty ? SettingError(key: "teachers", template: "{teachers} is required: the directory of a trained model (repeat it for an ensemble).") : nil },
+            { c in c.regime == .offline && c.offlineObservations == nil
+                ? SettingError(key: "regime", template: "{regime} offline needs {offline_observations} FILE.npy.") : nil },
+            { c in c.regime == .offline && c.taskWeight > 0
+                ? SettingError(key: "task_weight", template: "the task loss ({task_weight}) needs rewards, which the offline regime does not have.") : nil },
+            { c in c.losses.isEmpty
+                ? SettingError(key: "loss", template: "no loss is switched on; give {loss} (q-mse, kl, ce) or a positive {task_weight}, {feature_weight} or {relational_weight}.") : nil },
+            { c in c.featureWeight > 0 && (c.featureStudentLayer == nil || c.featureTeacherLayer == nil)
+                ? SettingError(key: "feature_weight", template: "{feature_weight} needs {feature_layer} STUDENT:TEACHER (hidden-layer indices, from 0).") : nil },
+        ], normalise: { c in
+            if c.offlineObservations != nil && c.regime == .student { c.regime = .offline }
+        })
     }
 
-    /// A sentence naming the first invalid setting, or nil.
-    public func validationError() -> String? {
-        if teachers.isEmpty { return "--teacher is required: the directory of a trained model (repeat it for an ensemble)." }
-        if hiddenSizes.isEmpty || hiddenSizes.contains(where: { $0 < 1 }) { return "--hidden takes positive sizes, e.g. 16,16." }
-        if steps < 1 { return "--steps must be at least 1 (got \(steps))." }
-        if !["teacher", "student", "mixed", "offline"].contains(regime) {
-            return "--regime must be teacher, student, mixed or offline (got \(regime))."
-        }
-        if regime == "offline" && offlineObservations == nil { return "--regime offline needs --offline-observations FILE.npy." }
-        if regime == "offline" && taskWeight > 0 { return "the task loss (--lambda) needs rewards, which the offline regime does not have." }
-        if activeLosses.isEmpty { return "no loss is switched on; give --loss (q-mse, kl, ce) or a positive --lambda, --feature-weight or --relational-weight." }
-        if !(temperature > 0) || !temperature.isFinite { return "--temperature must be positive (got \(temperature))." }
-        for (w, f) in [(qMSEWeight, "q-mse weight"), (klWeight, "kl weight"), (crossEntropyWeight, "ce weight"), (taskWeight, "lambda"),
-                       (featureWeight, "feature-weight"), (relationalWeight, "relational-weight")] where !(w >= 0 && w.isFinite) {
-            return "the \(f) must be 0 or more (got \(w))."
-        }
-        if featureWeight > 0 && (featureStudentLayer == nil || featureTeacherLayer == nil) {
-            return "--feature-weight needs --feature-layer STUDENT:TEACHER (hidden-layer indices, from 0)."
-        }
-        if !(actingEpsilon >= 0 && actingEpsilon <= 1) { return "--epsilon must be in [0, 1] (got \(actingEpsilon))." }
-        if !(mixFraction > 0 && mixFraction <= 1) { return "--mix-fraction must be in (0, 1] (got \(mixFraction))." }
-        if learningRate <= 0 { return "--learning-rate must be positive (got \(learningRate))." }
-        if batchSize < 1 || bufferSize < 1 || updatesPerStep < 0 || finalUpdates < 0 || evalEpisodes < 1 || evalInterval < 0 {
-            return "--batch-size, --buffer-size and --eval-episodes must be at least 1; --updates-per-step, --final-updates and --eval-interval 0 or more."
-        }
-        if !(gamma > 0 && gamma <= 1) { return "--gamma must be in (0, 1] (got \(gamma))." }
-        if relationalAngleRows < 3 { return "--relational-angle-rows must be at least 3." }
-        return nil
+    /// `loss`: the spec (`kl,q-mse:0.5`). Output-layer losses it does not name are switched off;
+    /// task, feature and relational terms are kept unless it names them.
+    static var lossSpec: Setting<DistillConfig> {
+        Setting(key: "loss", kind: .string, help: "Losses: q-mse, kl, ce (and task, feature, relational), comma-separated, each optionally name:weight.",
+                aliases: ["losses"],
+                read: { .string(LossSpec.format($0.losses)) },
+                write: { c, v in
+                    let terms: [LossTerm]
+                    switch v {
+                    case .string(let s): terms = try LossSpec.parse(s)
+                    case .list(let items): terms = try LossSpec.parse(items.map(\.description).joined(separator: ","))
+                    default: throw SettingError(key: "loss", template: "{loss} \(LossSpec.reason) (got \(v)).")
+                    }
+                    let outputLayer: Set<LossKind> = [.qMSE, .kl, .crossEntropy]
+                    c.losses = LossSpec.normalised(c.losses.filter { !outputLayer.contains($0.kind) && !terms.map(\.kind).contains($0.kind) } + terms)
+                })
+    }
+
+    /// A view of one loss's weight as its own setting (not stored: `loss` holds it).
+    static func weight(_ kind: LossKind, _ key: String, flag: String? = nil, aliases: [String] = [], help: String) -> Setting<DistillConfig> {
+        Setting(key: key, kind: .float, help: help, flag: flag, aliases: aliases, isStored: false,
+                read: { .float($0.weight(of: kind)) },
+                write: { c, v in
+                    let w = try number(v, key)
+                    guard w >= 0, w.isFinite else { throw SettingError(key: key, reason: "must be 0 or more", got: w) }
+                    c.setWeight(w, of: kind)
+                })
+    }
+
+    /// `feature_layer`: `S:T` sets both feature layers (and weight 1 unless one is given).
+    static var featureLayer: Setting<DistillConfig> {
+        Setting(key: "feature_layer", kind: .string, help: "Feature distillation layers STUDENT:TEACHER (hidden-layer indices from 0).",
+                isStored: false,
+                read: { c in
+                    guard let s = c.featureStudentLayer, let t = c.featureTeacherLayer else { return .null }
+                    return .string("\(s):\(t)")
+                },
+                write: { c, v in
+                    let parts = v.description.split(separator: ":").map { Int($0) }
+                    guard parts.count == 2, let s = parts[0], let t = parts[1], s >= 0, t >= 0 else {
+                        throw SettingError(key: "feature_layer", template: "{feature_layer} takes STUDENT:TEACHER hidden-layer indices, e.g. 0:1 (got '\(v)').")
+                    }
+                    c.featureStudentLayer = s
+                    c.featureTeacherLayer = t
+                    if c.featureWeight == 0 { c.featureWeight = 1 }
+                })
     }
 }

@@ -3,6 +3,7 @@ import DQN
 import Environments
 import Foundation
 import NN
+import Settings
 import Tensor
 
 /// A distillation written to a student directory: the distiller plus what the CLI and the
@@ -21,14 +22,14 @@ public struct DistillationRun {
     /// each get their own); `environment` overrides the teachers' recorded one.
     public func start(config: DistillConfig, environment: String?, force: Bool,
                       makeEnv: (String) throws -> any Environment) throws -> DistillOutcome {
-        if let problem = config.validationError() { throw RunError.invalidSetting(problem) }
+        try config.validate()
         let teacher = try TeacherEnsemble(paths: config.teachers)
         let distiller = try Distiller(config: config, teacher: teacher)
         guard let envName = environment ?? teacher.environment else {
             throw RunError.invalidSetting("the teacher's model.json records no environment; name one (--env).")
         }
-        let collectEnv = config.regime == "offline" ? nil : try makeEnv(envName)
-        let evalEnv = config.evalInterval > 0 || config.regime == "offline" ? try makeEnv(envName) : nil
+        let collectEnv = config.regime == .offline ? nil : try makeEnv(envName)
+        let evalEnv = config.evalInterval > 0 || config.regime == .offline ? try makeEnv(envName) : nil
         var offline: Tensor?
         if let path = config.offlineObservations {
             let states: Tensor

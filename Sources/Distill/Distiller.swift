@@ -52,7 +52,6 @@ public struct Distiller {
 
     /// Checks that the student can match the teacher and that the feature layers exist.
     public init(config: DistillConfig, teacher: TeacherEnsemble) throws {
-        if let problem = config.validationError() { throw DistillError.sizeMismatch(problem) }
         let teacherHidden = teacher.networks[0].hiddenSizes
         if config.featureWeight > 0, let ls = config.featureStudentLayer, let lt = config.featureTeacherLayer {
             guard ls >= 0 && ls < config.hiddenSizes.count else {
@@ -69,7 +68,7 @@ public struct Distiller {
     /// A fresh student for the teacher's input and action sizes.
     public func makeStudent() -> MLP {
         MLP(inputSize: teacher.inputSize, hiddenSizes: config.hiddenSizes, outputSize: teacher.actionCount,
-            activation: Activation(rawValue: config.activation) ?? .relu, seed: UInt64(config.seed) &+ 1)
+            activation: config.activation, seed: UInt64(config.seed) &+ 1)
     }
 
     /// Checks an environment against the teacher.
@@ -93,7 +92,7 @@ public struct Distiller {
         var best: EvaluationResult?
         var lastLosses: LossParts = [:]
         var obs: [Float] = []
-        if config.regime != "offline" {
+        if config.regime != .offline {
             guard let env else { throw DistillError.sizeMismatch("The \(config.regime) regime needs an environment to collect states from.") }
             obs = try env.reset(seed: config.seed)
         }
@@ -168,9 +167,9 @@ public struct Distiller {
     /// Probability that the teacher acts at `step` (1-based).
     func teacherShare(_ step: Int) -> Float {
         switch config.regime {
-        case "teacher": return 1
-        case "mixed": return max(0, 1 - Float(step) / (config.mixFraction * Float(config.steps)))
-        default: return 0
+        case .teacher: return 1
+        case .mixed: return max(0, 1 - Float(step) / (config.mixFraction * Float(config.steps)))
+        case .student, .offline: return 0
         }
     }
 

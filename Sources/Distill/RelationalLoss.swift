@@ -5,7 +5,29 @@ import Tensor
 /// of a batch's representations rather than the representations themselves, so student and
 /// teacher layers may have different widths. Each function returns the loss and its gradient
 /// with respect to the student's features.
-public enum RelationalLoss {
+public struct RelationalLoss: DistillationLoss {
+    public let kind = LossKind.relational
+    /// Rows of each batch used for the O(n³) angle-wise term.
+    public let angleRows: Int
+    public init(angleRows: Int) { self.angleRows = angleRows }
+
+    /// Distance-wise plus 2 × angle-wise on the last hidden layers of student and teacher.
+    public mutating func apply(weight: Float, to context: inout LossContext) -> Float {
+        let ls = context.student.layerInputs.count - 2
+        let hS = context.student.hidden(ls), hT = context.teacherHidden(context.teacherHiddenLayerCount - 1)
+        let distance = Self.distance(student: hS, teacher: hT)
+        let m = min(angleRows, hS.rowCount)
+        let angle = Self.angle(student: Self.firstRows(hS, m), teacher: Self.firstRows(hT, m))
+        var g = distance.gradient
+        for i in 0..<m { for c in 0..<hS.columnCount { g[i, c] += 2 * angle.gradient[i, c] } }
+        context.addHiddenGradient(g * weight, layer: ls)
+        return distance.value + 2 * angle.value
+    }
+
+    static func firstRows(_ t: Tensor, _ m: Int) -> Tensor {
+        Tensor(shape: [m, t.columnCount], scalars: Array(t.scalars[0..<(m * t.columnCount)]))
+    }
+
     /// Distance-wise: pairwise distances normalised by their mean, compared with Huber (δ = 1)
     /// and averaged over the pairs i < j.
     public static func distance(student s: Tensor, teacher t: Tensor) -> LossResult {

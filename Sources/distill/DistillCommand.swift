@@ -5,6 +5,7 @@ import Distill
 import Environments
 import GymEnvironments
 import Foundation
+import Settings
 import NN
 import Tensor
 
@@ -22,38 +23,22 @@ struct DistillCommand: ParsableCommand {
             DAgger), teacher (the teacher acts), mixed (from teacher to student over \
             --mix-fraction of the steps) or offline (--offline-observations FILE.npy). --steps \
             counts collected, teacher-labelled states.
+
+            \(DistillCommand.settingsHelp)
             """)
 
-    @Option(name: .customLong("teacher"), help: "Teacher model directory (repeat for an ensemble).")
-    var teachers: [String] = []
-    @Option(help: "Student hidden sizes, e.g. 16,16.") var hidden = "16,16"
-    @Option(help: "Distillation losses: q-mse, kl, ce, comma-separated, each optionally name:weight.") var loss = "kl"
-    @Option(help: "Softmax temperature of the kl loss.") var temperature: Float = 0.01
-    @Option(help: "Teacher-labelled states to collect (environment steps).") var steps = 20_000
-    @Option(help: "Seed for the student, sampling and the environment.") var seed = 0
     @Option(help: "Student directory to write.") var out: String
-    @Option(help: "student, teacher, mixed or offline.") var regime = "student"
-    @Option(help: "Mixed regime: fraction of steps over which the teacher's share falls from 1 to 0.") var mixFraction: Float = 0.5
-    @Option(help: "ε of the acting policy while collecting.") var epsilon: Float = 0.05
-    @Option(help: "Observations (N × obs) for the offline regime.") var offlineObservations: String?
-    @Option(name: .customLong("lambda"), help: "Weight λ of the student's own TD (task) loss.") var taskWeight: Float = 0
-    @Option(help: "Feature distillation layers STUDENT:TEACHER (hidden-layer indices from 0).") var featureLayer: String?
-    @Option(help: "Weight of the feature loss (default 1 when --feature-layer is given).") var featureWeight: Float?
-    @Option(help: "Weight of the relational (RKD distance + angle) loss on the last hidden layers.") var relationalWeight: Float = 0
-    @Option(help: "Adam learning rate of the student.") var learningRate: Float = 1e-3
-    @Option(help: "States per gradient step.") var batchSize = 64
-    @Option(help: "Capacity of the labelled-state buffer.") var bufferSize = 100_000
-    @Option(help: "Gradient steps per collected state.") var updatesPerStep = 1
-    @Option(help: "Extra gradient steps after collection (no new labels).") var finalUpdates = 0
-    @Option(help: "Steps between evaluations that keep the best student (0 = keep the final one).") var evalInterval = 2_000
-    @Option(help: "Episodes per evaluation.") var evalEpisodes = 10
     @Option(help: "Environment to use instead of the teacher's.") var env: String?
     @Flag(help: "Overwrite an existing student in --out.") var force = false
+    /// Every distillation setting, parsed against `DistillConfig.settings` (see --help).
+    @Argument(parsing: .allUnrecognized, help: .hidden) var settingWords: [String] = []
+
+    static let settingsHelp = CommandLineSettings(table: DistillConfig.settings)
+        .help(defaults: DistillConfig(), note: "also --set key=value")
 
     func run() throws {
         Allocator.retainFreedMemory()
         let config = try makeConfig()
-        if let problem = config.validationError() { throw ValidationError(problem) }
         var run = DistillationRun(directory: URL(fileURLWithPath: out))
         let progress = ProgressLine()
         Interrupt.install()
@@ -82,58 +67,9 @@ struct DistillCommand: ParsableCommand {
     }
 
     private func makeConfig() throws -> DistillConfig {
-        var c = DistillConfig()
-        c.teachers = teachers
-        let sizes = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw ValidationError("--hidden takes positive sizes separated by commas, e.g. 16,16 (got '\(hidden)').")
-        }
-        c.hiddenSizes = sizes.map { $0! }
-        c.klWeight = 0
-        for part in loss.split(separator: ",") {
-            let pieces = part.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
-            let weight: Float
-            if pieces.count == 2 {
-                guard let w = Float(pieces[1]), w >= 0 else { throw ValidationError("loss weight '\(pieces[1])' is not a number ≥ 0.") }
-                weight = w
-            } else { weight = 1 }
-            switch pieces[0] {
-            case "q-mse", "mse", "q_mse": c.qMSEWeight = weight
-            case "kl": c.klWeight = weight
-            case "ce", "nll", "cross-entropy": c.crossEntropyWeight = weight
-            case "none": break
-            default: throw ValidationError("--loss takes q-mse, kl or ce (comma-separated, optionally name:weight); '\(pieces[0])' is not one of them.")
-            }
-        }
-        c.temperature = temperature
-        c.steps = steps
-        c.seed = seed
-        c.regime = regime
-        c.mixFraction = mixFraction
-        c.actingEpsilon = epsilon
-        c.offlineObservations = offlineObservations
-        if offlineObservations != nil && regime == "student" { c.regime = "offline" }
-        c.taskWeight = taskWeight
-        if let featureLayer {
-            let parts = featureLayer.split(separator: ":").map { Int($0) }
-            guard parts.count == 2, let s = parts[0], let t = parts[1] else {
-                throw ValidationError("--feature-layer takes STUDENT:TEACHER hidden-layer indices, e.g. 0:1 (got '\(featureLayer)').")
-            }
-            c.featureStudentLayer = s
-            c.featureTeacherLayer = t
-            c.featureWeight = featureWeight ?? 1
-        } else if let featureWeight, featureWeight > 0 {
-            throw ValidationError("--feature-weight needs --feature-layer STUDENT:TEACHER.")
-        }
-        c.relationalWeight = relationalWeight
-        c.learningRate = learningRate
-        c.batchSize = batchSize
-        c.bufferSize = bufferSize
-        c.updatesPerStep = updatesPerStep
-        c.finalUpdates = finalUpdates
-        c.evalInterval = evalInterval
-        c.evalEpisodes = evalEpisodes
-        return c
+        let cli = CommandLineSettings(table: DistillConfig.settings)
+        var config = DistillConfig()
+        try cli.apply(cli.parse(settingWords, otherOptions: ["out", "env", "force"]), to: &config)
+        return config
     }
 }
-

@@ -6,6 +6,7 @@ import GymEnvironments
 import Foundation
 import NN
 import PythonBridge
+import Settings
 import Tensor
 
 /// `distill train`: train a DQN teacher against a Python (or built-in) environment.
@@ -20,53 +21,52 @@ struct Train: ParsableCommand {
             checkpoint; metrics.csv the episode and evaluation rows. Ctrl-C saves a checkpoint \
             and exits; --resume continues from it (networks, target, Adam moments, step, ε and \
             random state are restored; the replay buffer is refilled from new experience).
+
+            \(Train.settingsHelp)
             """)
 
     @Option(help: "Gymnasium id (CartPole-v1) or module:attribute of your own environment; Corridor-N is a built-in toy.")
     var env = "CartPole-v1"
     @Option(name: .customLong("env-arg"), help: "Keyword argument for the environment, key=value (repeatable).")
     var envArgs: [String] = []
-    @Option(help: "Environment steps to train for.") var steps: Int?
-    @Option(help: "Seed for networks, exploration, replay sampling and the environment.") var seed: Int?
     @Option(help: "Run directory to write.") var out: String
-    @Option(help: "Hidden layer sizes, e.g. 256,256.") var hidden: String?
     @Option(help: "JSON file of settings (snake_case keys), optionally in per-environment sections.") var config: String?
     @Flag(help: "Overwrite an existing run in --out.") var force = false
-    @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
+    @Flag(help: "Continue the run in --out from its last checkpoint (only --steps may change).") var resume = false
+    /// Every DQN setting, parsed against `DQNConfig.settings` (see the SETTINGS section of --help).
+    @Argument(parsing: .allUnrecognized, help: .hidden) var settingWords: [String] = []
 
-    @Option(help: "Adam learning rate.") var learningRate: Float?
-    @Option(help: "Transitions per gradient step.") var batchSize: Int?
-    @Option(help: "Replay buffer capacity (transitions).") var bufferSize: Int?
-    @Option(help: "Steps of uniformly random actions before learning.") var learningStarts: Int?
-    @Option(help: "Discount factor γ.") var gamma: Float?
-    @Option(help: "Environment steps between target-network updates.") var targetUpdateInterval: Int?
-    @Option(help: "Polyak coefficient (1 = hard copy).") var tau: Float?
-    @Option(help: "Environment steps between training rounds.") var trainFrequency: Int?
-    @Option(help: "Gradient steps per round (-1 = train-frequency).") var gradientSteps: Int?
-    @Option(help: "Fraction of training over which ε falls.") var explorationFraction: Float?
-    @Option(help: "ε at the start.") var explorationInitial: Float?
-    @Option(help: "ε after the exploration fraction.") var explorationFinal: Float?
-    @Option(help: "Clip gradients to this global L2 norm.") var maxGradNorm: Float?
-    @Option(help: "huber or mse.") var loss: String?
-    @Option(help: "relu or tanh.") var activation: String?
-    @Flag(inversion: .prefixedNo, help: "Double DQN targets.") var doubleDqn: Bool?
-    @Flag(inversion: .prefixedNo, help: "Dueling head (saved folded into a plain Q head).") var dueling: Bool?
-    @Option(help: "n-step returns.") var nStep: Int?
-    @Flag(inversion: .prefixedNo, help: "Proportional prioritized replay.") var prioritized: Bool?
-    @Option(help: "Prioritized replay: priority exponent α.") var priorityAlpha: Float?
-    @Option(help: "Prioritized replay: initial importance exponent β (annealed to 1).") var priorityBeta: Float?
-    @Option(help: "Environment steps between evaluations (0 = off).") var evalInterval: Int?
-    @Option(help: "Episodes per evaluation.") var evalEpisodes: Int?
-    @Option(help: "Seed of the first evaluation episode (episode i uses seed + i).") var evalSeed: Int?
-    @Option(help: "Environment steps between checkpoints (0 = only at the end).") var checkpointInterval: Int?
+    static let settingsHelp = CommandLineSettings(table: DQNConfig.settings)
+        .help(defaults: DQNConfig(), note: "defaults shown are CartPole-v1's; also --set key=value, and keys in --config files")
 
     func run() throws {
         Allocator.retainFreedMemory()
+        let cli = CommandLineSettings(table: DQNConfig.settings)
+        let settings = try cli.parse(settingWords, otherOptions: ["env", "env-arg", "out", "config", "force", "resume"])
         var run = TrainingRun(directory: URL(fileURLWithPath: out))
         let checkpoint = resume ? try run.directory.loadCheckpoint() : nil
+        var resumeSteps: Int?
+        if resume {
+            if let other = settings.first(where: { $0.0 != "total_steps" }) {
+                throw ValidationError("--resume continues with the checkpoint's settings; only --steps may be given with it (got \(cli.flag(other.0))).")
+            }
+            if let steps = settings.last?.1 {
+                do { resumeSteps = try integer(steps, "total_steps") } catch let e as SettingError { throw cli.wording(e) }
+            }
+        }
         let envName = checkpoint?.environment ?? env
-        let config = resume ? nil : try resolvedConfig()
-        if let problem = config?.validationError() { throw ValidationError(problem) }
+        var config: DQNConfig?
+        if !resume {
+            var c = DQNConfig.defaults(for: env)
+            if let file = self.config {
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw RunError.badConfigFile(file, detail: "it does not exist or cannot be read")
+                }
+                c = try c.applying(json: data, environment: env, source: file)
+            }
+            try cli.apply(settings, to: &c)
+            config = c
+        }
         let kwargs = try parseEnvArgs(envArgs)
         let trainEnv = try openEnvironment(envName, kwargs: kwargs)
         let evaluate = (config?.evalInterval ?? 1) > 0
@@ -91,7 +91,7 @@ struct Train: ParsableCommand {
             outcome = try run.start(config: config, environment: envName, env: trainEnv, evalEnv: evalEnv, force: force)
         } else {
             print("Resuming the run in \(out) on \(envName), resumed at step \(checkpoint?.state.step ?? 0)")
-            outcome = try run.resume(from: checkpoint!, env: trainEnv, evalEnv: evalEnv, totalSteps: steps)
+            outcome = try run.resume(from: checkpoint!, env: trainEnv, evalEnv: evalEnv, totalSteps: resumeSteps)
         }
         progress.finish()
         let wall = Date().timeIntervalSince(start)
@@ -105,51 +105,6 @@ struct Train: ParsableCommand {
         if let best = outcome.state.bestMeanReturn {
             print(String(format: "Best evaluation: mean return %.1f; the model in %@ is that policy.", best, out))
         }
-    }
-
-    private func resolvedConfig() throws -> DQNConfig {
-        var c = DQNConfig.defaults(for: env)
-        if let config {
-            guard let data = FileManager.default.contents(atPath: config) else {
-                throw RunError.badConfigFile(config, detail: "it does not exist or cannot be read")
-            }
-            c = try c.applying(json: data, environment: env, source: config)
-        }
-        if let steps { c.totalSteps = steps }
-        if let seed { c.seed = seed }
-        if let hidden {
-            let sizes = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else {
-                throw ValidationError("--hidden takes positive sizes separated by commas, e.g. 256,256 (got '\(hidden)').")
-            }
-            c.hiddenSizes = sizes.map { $0! }
-        }
-        if let v = learningRate { c.learningRate = v }
-        if let v = batchSize { c.batchSize = v }
-        if let v = bufferSize { c.bufferSize = v }
-        if let v = learningStarts { c.learningStarts = v }
-        if let v = gamma { c.gamma = v }
-        if let v = targetUpdateInterval { c.targetUpdateInterval = v }
-        if let v = tau { c.tau = v }
-        if let v = trainFrequency { c.trainFrequency = v }
-        if let v = gradientSteps { c.gradientSteps = v }
-        if let v = explorationFraction { c.explorationFraction = v }
-        if let v = explorationInitial { c.explorationInitial = v }
-        if let v = explorationFinal { c.explorationFinal = v }
-        if let v = maxGradNorm { c.maxGradNorm = v }
-        if let v = loss { c.loss = v }
-        if let v = activation { c.activation = v }
-        if let v = doubleDqn { c.doubleDQN = v }
-        if let v = dueling { c.dueling = v }
-        if let v = nStep { c.nStep = v }
-        if let v = prioritized { c.prioritizedReplay = v }
-        if let v = priorityAlpha { c.priorityAlpha = v }
-        if let v = priorityBeta { c.priorityBetaInitial = v }
-        if let v = evalInterval { c.evalInterval = v }
-        if let v = evalEpisodes { c.evalEpisodes = v }
-        if let v = evalSeed { c.evalSeed = v }
-        if let v = checkpointInterval { c.checkpointInterval = v }
-        return c
     }
 }
 

@@ -1,0 +1,77 @@
+import DQN
+import NN
+import Tensor
+
+/// One term of the distillation objective L = Σ wᵢ·Lᵢ. Each loss lives in its own file and is
+/// registered once in `DistillationLosses.make`; the student learner sums the terms in
+/// `LossKind` order and runs one backward pass.
+public protocol DistillationLoss: Sendable {
+    /// The term this loss implements.
+    var kind: LossKind { get }
+    /// Adds `weight` × this loss's gradient to `context` and returns the (unweighted) loss value.
+    mutating func apply(weight: Float, to context: inout LossContext) -> Float
+    /// Called after each student update (e.g. to refresh a target network).
+    mutating func studentUpdated(_ student: MLP, gradientSteps: Int)
+}
+
+extension DistillationLoss {
+    public mutating func studentUpdated(_ student: MLP, gradientSteps: Int) {}
+}
+
+/// What the losses of one gradient step share: the batch, the student's forward pass, the
+/// teacher's labels, and the gradients they accumulate.
+public struct LossContext {
+    public let batch: TransitionBatch
+    /// The student network (before this step's update) and its forward pass over the batch.
+    public let studentNetwork: MLP
+    public let student: MLP.Cache
+    /// The teacher's (ensemble-averaged) Q-values for the batch, stored when it was labelled.
+    public let teacherQ: Tensor
+    /// dL/d(student Q-values), summed over the terms.
+    public var outputGradient: Tensor
+    /// dL/d(student hidden layer i), for losses on intermediate layers.
+    public var hiddenGradients: [Int: Tensor] = [:]
+    private let teacherNetwork: MLP
+    private var teacherCache: MLP.Cache?
+
+    public init(batch: TransitionBatch, studentNetwork: MLP, teacherQ: Tensor, teacher: MLP) {
+        self.batch = batch
+        self.studentNetwork = studentNetwork
+        self.student = studentNetwork.forward(batch.observations)
+        self.teacherQ = teacherQ
+        self.teacherNetwork = teacher
+        outputGradient = Tensor(shape: self.student.output.shape)
+    }
+
+    /// The student's Q-values for the batch.
+    public var q: Tensor { student.output }
+
+    /// The teacher's hidden layer `layer` for the batch; one teacher forward serves every loss.
+    public mutating func teacherHidden(_ layer: Int) -> Tensor {
+        if teacherCache == nil { teacherCache = teacherNetwork.forward(batch.observations) }
+        return teacherCache!.hidden(layer)
+    }
+
+    /// How many hidden layers the (first) teacher has.
+    public var teacherHiddenLayerCount: Int { teacherNetwork.hiddenSizes.count }
+
+    /// Adds a gradient for the student's hidden layer `layer`.
+    public mutating func addHiddenGradient(_ gradient: Tensor, layer: Int) {
+        hiddenGradients[layer, default: Tensor(shape: gradient.shape)] += gradient
+    }
+}
+
+/// The registry: one line per loss kind.
+public enum DistillationLosses {
+    /// The loss object for `kind`, set up for this student and teacher.
+    public static func make(_ kind: LossKind, config: DistillConfig, student: MLP, teacher: TeacherEnsemble) -> any DistillationLoss {
+        switch kind {
+        case .qMSE: return QValueMSELoss()
+        case .kl: return PolicyKLLoss(temperature: config.temperature)
+        case .crossEntropy: return TeacherActionCrossEntropyLoss()
+        case .task: return TaskLoss(student: student, config: config)
+        case .feature: return FeatureLoss(student: student, teacher: teacher.networks[0], config: config)
+        case .relational: return RelationalLoss(angleRows: config.relationalAngleRows)
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import DQN
+import NN
+import Tensor
+
+/// The student's own RL loss (λ·L_task): DQN's TD loss on the collected transitions, with
+/// DQN's TD target (so Double DQN and n-step apply) and a target network copied from the
+/// student every `targetUpdateInterval` gradient steps.
+public struct TaskLoss: DistillationLoss {
+    public let kind = LossKind.task
+    public private(set) var target: MLP
+    let doubleDQN: Bool
+    let targetUpdateInterval: Int
+
+    public init(student: MLP, config: DistillConfig) {
+        target = student
+        doubleDQN = config.doubleDQN
+        targetUpdateInterval = config.targetUpdateInterval
+    }
+
+    public mutating func apply(weight: Float, to context: inout LossContext) -> Float {
+        let student = context.studentNetwork, target = target
+        let y = TDTarget.values(context.batch, online: { student($0) }, target: { target($0) }, doubleDQN: doubleDQN)
+        let r = TDTarget.loss(context.q, actions: context.batch.actions, targets: y, kind: .huber)
+        context.outputGradient += r.gradient * weight
+        return r.value
+    }
+
+    public mutating func studentUpdated(_ student: MLP, gradientSteps: Int) {
+        if gradientSteps % targetUpdateInterval == 0 { target = student }
+    }
+}
