@@ -47,11 +47,12 @@ public enum ModelDirectory {
     ///
     /// Everything is first written into a staging directory. A new directory is then put in
     /// place by one rename. An existing directory (e.g. a run directory that also holds
-    /// metrics.csv) gets each file renamed in, `model.json` last; every tensor's checksum is in
+    /// metrics.csv) gets each file renamed in, `model.json` last; `extraFiles` (e.g. a checkpoint's
+    /// state.json) are written beside the tensors; every tensor's checksum is in
     /// the manifest, so a save torn between renames is detected on load rather than used.
     public static func save(_ network: MLP, to directory: URL, environment: String? = nil,
                             config: [String: JSONValue] = [:], metrics: [String: JSONValue] = [:],
-                            extraTensors: [String: Tensor] = [:]) throws {
+                            extraTensors: [String: Tensor] = [:], extraFiles: [String: Data] = [:]) throws {
         let fm = FileManager.default
         let parent = directory.deletingLastPathComponent()
         let token = UUID().uuidString.prefix(8)
@@ -78,6 +79,11 @@ public enum ModelDirectory {
             }
             entries.append(.init(name: name, file: name + ".npy", shape: tensor.shape, dtype: "float32",
                                  checksum: fnv1a(bytes)))
+        }
+        for (name, data) in extraFiles.sorted(by: { $0.key < $1.key }) {
+            do { try data.write(to: staging.appendingPathComponent(name)) } catch {
+                throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
+            }
         }
         let manifest = ModelManifest(
             formatVersion: ModelManifest.currentFormatVersion,

@@ -2,87 +2,87 @@ import Checkpoint
 import Environments
 import Foundation
 import NN
+import Runs
 import Settings
 
-/// A training run written to a run directory: the trainer plus everything around it that the
-/// CLI and the Python binding share (metrics.csv rows, best-model and checkpoint saves, the
-/// final model when evaluation is off, resuming).
+/// A DQN checkpoint read back from a run's last/.
+public typealias DQNCheckpoint = Checkpoint<DQNConfig, TrainingState>
+
+/// DQN training written to a run directory, shared by the CLI and the Python binding: the
+/// algorithm on the shared run loop (best model at the top level, last/ checkpoint, metrics).
 public struct TrainingRun {
     public let directory: RunDirectory
-    /// Receives every trainer event after it has been logged.
-    public var onEvent: (TrainingEvent) -> Void = { _ in }
-    /// Polled every step; true stops the run after a checkpoint.
-    public var shouldStop: () -> Bool = { false }
-    /// Wraps each round of gradient steps (the Python binding releases the GIL here).
-    public var aroundCompute: (() -> Void) -> Void = { $0() }
+    public var hooks = RunHooks()
 
     public init(directory: URL) { self.directory = RunDirectory(directory) }
 
-    /// Starts a new run (refusing an existing one unless `force`).
-    public func start(config: DQNConfig, environment: String, env: any Environment, evalEnv: (any Environment)?,
-                      force: Bool) throws -> TrainingOutcome {
+    /// Starts a new run (refusing an existing one unless `force`). `makeEnv` opens the training
+    /// environment and, when evaluation is on, a separate evaluation one.
+    public func start(config: DQNConfig, environment: String, makeEnv: EnvironmentFactory, force: Bool) throws -> TrainingOutcome {
         try config.validate()
+        let env = try makeEnv()
+        let evalEnv = config.evalInterval > 0 ? try makeEnv() : nil
         try directory.prepareNew(force: force)
-        return try run(config: config, environment: environment, env: env, evalEnv: evalEnv, resume: nil)
+        var algorithm = try DQNAlgorithm(config: config, env: env)
+        let result = try RunLoop(directory: directory, environment: environment, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
+        return TrainingOutcome(algorithm, result)
     }
 
-    /// A checkpoint as `RunDirectory.loadCheckpoint` returns it.
-    public typealias Checkpoint = (learner: DQNLearner, state: TrainingState, environment: String)
-
-    /// Continues from `last/`; `totalSteps` may extend the run.
-    public func resume(env: any Environment, evalEnv: (any Environment)?, totalSteps: Int? = nil) throws -> TrainingOutcome {
-        try resume(from: directory.loadCheckpoint(), env: env, evalEnv: evalEnv, totalSteps: totalSteps)
+    /// Reads last/ (e.g. to learn the environment before opening it).
+    public func loadCheckpoint() throws -> DQNCheckpoint {
+        try directory.loadCheckpoint(DQNConfig.self, TrainingState.self)
     }
 
-    /// Continues from a checkpoint the caller already loaded (e.g. to learn its environment first).
-    public func resume(from saved: Checkpoint, env: any Environment, evalEnv: (any Environment)?,
-                       totalSteps: Int? = nil) throws -> TrainingOutcome {
-        var config = saved.learner.config
+    /// Continues from `checkpoint` (or last/); `totalSteps` may extend the run.
+    public func resume(from checkpoint: DQNCheckpoint? = nil, makeEnv: EnvironmentFactory, totalSteps: Int? = nil) throws -> TrainingOutcome {
+        let saved = try checkpoint ?? loadCheckpoint()
+        var config = saved.config
         if let totalSteps { config.totalSteps = totalSteps }
         try config.validate()
-        guard saved.learner.online.inputSize == env.spec.observationSize else {
-            throw RunError.invalidSetting("the checkpoint in \(directory.url.path) expects \(saved.learner.online.inputSize) observation values but \(saved.environment) gives \(env.spec.observationSize).")
+        let env = try makeEnv()
+        guard saved.policy.inputSize == env.spec.observationSize, saved.policy.outputSize == env.spec.actionCount else {
+            throw RunError.invalidSetting("the checkpoint in \(directory.url.path) expects \(saved.policy.inputSize) observation values and \(saved.policy.outputSize) actions but \(saved.environment) has \(env.spec.observationSize) and \(env.spec.actionCount).")
         }
-        let learner = DQNLearner(online: saved.learner.online, target: saved.learner.target,
-                                 optimizer: saved.learner.optimizer, actionCount: saved.learner.actionCount, config: config)
-        return try run(config: config, environment: saved.environment, env: env, evalEnv: evalEnv, resume: (learner, saved.state))
+        let evalEnv = config.evalInterval > 0 ? try makeEnv() : nil
+        var algorithm = try DQNAlgorithm(config: config, env: env, resume: (try DQNLearner(restoring: saved, config: config), saved.state))
+        let result = try RunLoop(directory: directory, environment: saved.environment, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
+        return TrainingOutcome(algorithm, result)
     }
+}
 
-    private func run(config: DQNConfig, environment: String, env: any Environment, evalEnv: (any Environment)?,
-                     resume: (DQNLearner, TrainingState)?) throws -> TrainingOutcome {
-        let log = try MetricsLog(url: directory.metricsURL, columns: RunDirectory.metricColumns)
-        let start = Date()
-        let dir = directory
-        var hooks = TrainingHooks()
-        hooks.shouldStop = shouldStop
-        hooks.aroundCompute = aroundCompute
-        hooks.onEvent = { [onEvent] event in
-            let wall = String(format: "%.2f", Date().timeIntervalSince(start))
-            switch event {
-            case .progress: break
-            case .episode(let step, let episode, let ret, let length, let eps, let loss):
-                log.append(["step": "\(step)", "kind": "episode", "episode": "\(episode)", "return": "\(ret)",
-                            "length": "\(length)", "epsilon": "\(eps)", "loss": loss.map { "\($0)" } ?? "", "wall_time": wall])
-            case .evaluation(let step, let r, _):
-                log.append(["step": "\(step)", "kind": "eval", "eval_mean": "\(r.mean)", "eval_std": "\(r.std)",
-                            "eval_min": "\(r.min)", "eval_max": "\(r.max)", "wall_time": wall])
-            }
-            onEvent(event)
+extension DQNLearner {
+    /// The networks and Adam moments of a checkpoint.
+    public init(restoring saved: DQNCheckpoint, config: DQNConfig) throws {
+        let fresh = DQNLearner(observationSize: saved.policy.inputSize, actionCount: saved.policy.outputSize, config: saved.config)
+        var online = fresh.online, target = fresh.target
+        let count = online.parameters.count
+        online.parameters = try (0..<count).map { try saved.tensor("online.\($0)") }
+        target.parameters = try (0..<count).map { try saved.tensor("target.\($0)") }
+        var adam = Adam(learningRate: saved.config.learningRate)
+        if saved.state.adamSteps > 0 || saved.has("adam.m.0") {
+            let m = try (0..<count).map { try saved.tensor("adam.m.\($0)").scalars }
+            let v = try (0..<count).map { try saved.tensor("adam.v.\($0)").scalars }
+            adam.state = Adam.State(stepCount: saved.state.adamSteps, firstMoments: m, secondMoments: v)
         }
-        hooks.saveBest = { net, result, step in
-            try dir.saveBest(net, environment: environment, config: config, evaluation: result, step: step)
+        self.init(online: online, target: target, optimizer: adam, actionCount: saved.policy.outputSize, config: config)
+    }
+}
+
+extension DQNConfig {
+    /// The configuration as JSON values with snake_case keys, for manifests.
+    public var jsonObject: [String: JSONValue] { JSONValue.object(encoding: self) }
+
+    /// `self` with the settings of a JSON config file applied on top (keys in any spelling:
+    /// learning_rate, learningRate, learning-rate); a file may hold per-environment sections.
+    public func applying(json data: Data, environment: String, source: String) throws -> DQNConfig {
+        var config = self
+        do {
+            try Self.settings.apply(try ConfigFile.settings(from: data, section: environment), to: &config)
+        } catch let e as ConfigFile.Problem {
+            throw RunError.badConfigFile(source, detail: e.description)
+        } catch let e as SettingError {
+            throw RunError.badConfigFile(source, detail: String(e.description.dropLast()))
         }
-        hooks.saveCheckpoint = { learner, state in
-            var s = state
-            s.adamSteps = learner.optimizer.stepCount
-            try dir.saveCheckpoint(learner, state: s, environment: environment)
-        }
-        let outcome = try DQNTrainer(config: config).train(env: env, evalEnv: evalEnv, hooks: hooks, resume: resume)
-        if outcome.state.bestMeanReturn == nil {
-            // No evaluation ran: the last policy is the run's model.
-            try ModelDirectory.save(outcome.learner.policyNetwork, to: directory.url, environment: environment,
-                                    config: config.jsonObject, metrics: ["step": .number(Double(outcome.state.step))])
-        }
-        return outcome
+        return config
     }
 }

@@ -2,6 +2,7 @@ import DQN
 import Environments
 import Foundation
 import NN
+import Runs
 import Tensor
 
 /// What one model costs and earns.
@@ -52,7 +53,7 @@ public struct ComparisonReport: Codable, Sendable {
 /// Fraction of rows of `states` on which two networks choose the same greedy action.
 public func actionAgreement(_ a: MLP, _ b: MLP, states: Tensor) -> Double {
     guard states.rowCount > 0 else { return 0 }
-    let x = a(states).argmaxRows(), y = b(states).argmaxRows()
+    let x = Policy(a).actions(states), y = Policy(b).actions(states)
     return Double(zip(x, y).filter { $0 == $1 }.count) / Double(states.rowCount)
 }
 
@@ -97,13 +98,12 @@ public func inferenceMicroseconds(_ network: MLP, observation: [Float], repeats:
 /// ε-greedy distribution with other seeds, size, FLOPs and measured inference time).
 public func compare(teacher: MLP, teacherBytes: Int, student: MLP, studentBytes: Int, env: any Environment,
                     episodes: Int, seed: Int, heldOut: Int = 2_000) throws -> ComparisonReport {
-    let t = try evaluateGreedy(teacher, env: env, episodes: episodes, seed: seed)
-    let s = try evaluateGreedy(student, env: env, episodes: episodes, seed: seed)
+    let teacherPolicy = Policy(teacher), studentPolicy = Policy(student)
+    let t = try evaluate(teacherPolicy, env: env, episodes: episodes, seed: seed)
+    let s = try evaluate(studentPolicy, env: env, episodes: episodes, seed: seed)
     var rng = SeededGenerator(seed: UInt64(seed) &+ 99)
     let random = try evaluate(env, episodes: episodes, seed: seed) { _ in rng.int(below: env.spec.actionCount) }
-    let states = try collectStates(env, count: heldOut, seed: seed &+ 50_000, epsilon: 0.1) { obs in
-        teacher(Tensor(shape: [1, obs.count], scalars: obs)).argmaxRows()[0]
-    }
+    let states = try collectStates(env, count: heldOut, seed: seed &+ 50_000, epsilon: 0.1) { teacherPolicy.action($0) }
     let probe = Array(states.scalars.prefix(teacher.inputSize))
     func report(_ net: MLP, _ bytes: Int, _ e: EvaluationResult) -> ModelReport {
         ModelReport(parameters: net.parameterCount, bytesOnDisk: bytes, flopsPerAction: net.flopsPerSample,

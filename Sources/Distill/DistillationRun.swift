@@ -3,20 +3,19 @@ import DQN
 import Environments
 import Foundation
 import NN
+import Runs
 import Settings
 import Tensor
 
-/// A distillation written to a student directory: the distiller plus what the CLI and the
-/// Python binding share (loading teachers and offline states, metrics.csv, saving the student
-/// with a manifest that records the teachers, losses, weights, temperature and data regime).
+/// A distillation written to a student directory, shared by the CLI and the Python binding:
+/// loads the teachers and offline states, then runs the distiller on the shared run loop (the
+/// best student at the top level with a manifest recording teachers, losses, weights,
+/// temperature and regime; last/ the latest student; metrics.csv).
 public struct DistillationRun {
-    public let directory: URL
-    public var onEvent: (DistillEvent) -> Void = { _ in }
-    public var shouldStop: () -> Bool = { false }
-    /// Wraps each round of gradient steps (the Python binding releases the GIL here).
-    public var aroundCompute: (() -> Void) -> Void = { $0() }
+    public let directory: RunDirectory
+    public var hooks = RunHooks()
 
-    public init(directory: URL) { self.directory = directory }
+    public init(directory: URL) { self.directory = RunDirectory(directory) }
 
     /// Runs distillation. `makeEnv` opens a fresh environment by name (collection and evaluation
     /// each get their own); `environment` overrides the teachers' recorded one.
@@ -41,52 +40,8 @@ public struct DistillationRun {
             }
             offline = states
         }
-        let fm = FileManager.default
-        if fm.fileExists(atPath: directory.appendingPathComponent(ModelDirectory.manifestName).path) {
-            guard force else { throw RunError.alreadyExists(directory.path) }
-            try? fm.removeItem(at: directory)
-        }
-        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
-        let log = try MetricsLog(url: directory.appendingPathComponent("metrics.csv"),
-                                 columns: ["step", "kind", "labels", "gradient_steps", "q_mse", "kl", "ce", "task", "feature",
-                                           "relational", "eval_mean", "eval_std", "wall_time"])
-        let start = Date()
-        var hooks = DistillHooks()
-        hooks.shouldStop = shouldStop
-        hooks.aroundCompute = aroundCompute
-        hooks.onEvent = { [onEvent] event in
-            let wall = String(format: "%.2f", Date().timeIntervalSince(start))
-            switch event {
-            case .progress(let p):
-                var row = ["step": "\(p.step)", "kind": "train", "labels": "\(p.labels)", "gradient_steps": "\(p.gradientSteps)", "wall_time": wall]
-                for (k, v) in p.losses { row[k] = "\(v)" }
-                log.append(row)
-            case .evaluation(let step, let labels, let r, _):
-                log.append(["step": "\(step)", "kind": "eval", "labels": "\(labels)", "eval_mean": "\(r.mean)", "eval_std": "\(r.std)", "wall_time": wall])
-            }
-            onEvent(event)
-        }
-        let dir = directory
-        hooks.saveStudent = { student, result, step in
-            var metrics: [String: JSONValue] = ["step": .number(Double(step))]
-            if let r = result {
-                metrics["mean_return"] = .number(r.mean)
-                metrics["std_return"] = .number(r.std)
-                metrics["eval_episodes"] = .number(Double(r.episodes))
-            }
-            var cfg = JSONValue.object(encoding: config)
-            cfg["kind"] = .string("student")
-            cfg["losses"] = .array(config.activeLosses.map { .string($0) })
-            try ModelDirectory.save(student, to: dir, environment: envName, config: cfg, metrics: metrics)
-        }
-        hooks.saveInterrupted = { [saveStudent = hooks.saveStudent] student, step in
-            // Keep the best student at the top level; the interrupted one goes to last/.
-            try ModelDirectory.save(student, to: dir.appendingPathComponent("last"), environment: envName,
-                                    config: JSONValue.object(encoding: config), metrics: ["step": .number(Double(step))])
-            if !FileManager.default.fileExists(atPath: dir.appendingPathComponent(ModelDirectory.manifestName).path) {
-                try saveStudent(student, nil, step)
-            }
-        }
-        return try distiller.run(env: collectEnv, evalEnv: evalEnv, offline: offline, hooks: hooks)
+        try directory.prepareNew(force: force)
+        return try distiller.run(env: collectEnv, evalEnv: evalEnv, offline: offline, hooks: hooks,
+                                 directory: directory, environment: envName)
     }
 }

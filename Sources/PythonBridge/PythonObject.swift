@@ -6,15 +6,15 @@ import CPython
 /// Failing operations throw `PythonError`; none of them crash.
 public final class PythonObject: @unchecked Sendable {
     /// The strong reference this object owns.
-    public let pointer: UnsafeMutablePointer<PyObject>
+    package let pointer: UnsafeMutablePointer<PyObject>
 
     /// Takes ownership of a new reference.
-    public init(owning pointer: UnsafeMutablePointer<PyObject>) {
+    package init(owning pointer: UnsafeMutablePointer<PyObject>) {
         self.pointer = pointer
     }
 
     /// Adds a reference to a borrowed pointer (the GIL must be held).
-    public init(borrowing pointer: UnsafeMutablePointer<PyObject>) {
+    package init(borrowing pointer: UnsafeMutablePointer<PyObject>) {
         cpy_incref(pointer)
         self.pointer = pointer
     }

@@ -3,172 +3,197 @@ import CPython
 import DQN
 import Distill
 import Environments
-import GymEnvironments
 import Foundation
+import GymEnvironments
+import NN
 import PythonBridge
+import Runs
+import Settings
 import Tensor
 
-/// The functions behind `swiftdistill._core`. Arguments arrive positionally from the Python
-/// wrapper (python/swiftdistill), which checks names and types; values are checked here.
+/// The functions behind `swiftdistill._core`, called with keyword arguments by the Python
+/// package (python/swiftdistill). Settings arrive as one JSON object and are checked here, by
+/// the same tables as the command line, so a bad value gives the same sentence in both.
 enum Bindings {
-    /// Runs `body` on the argument tuple; Swift errors become Python exceptions.
-    static func call(_ args: UnsafeMutablePointer<PyObject>?, _ body: ([PythonObject]) throws -> PythonObject)
-        -> UnsafeMutablePointer<PyObject>?
-    {
-        do {
-            let items = try args.map { try PythonObject(borrowing: $0).elements() } ?? []
-            let result = try body(items)
-            cpy_incref(result.pointer)
-            return result.pointer
-        } catch {
-            raise(error)
-            return nil
+    /// A function of the module: its name, parameters (in positional order), doc and body.
+    struct Function: Sendable {
+        let name: String
+        let parameters: [String]
+        let doc: String
+        let body: @Sendable (Arguments) throws -> PythonObject
+    }
+
+    /// Wrong arguments to a binding: becomes TypeError or ValueError.
+    enum ArgumentError: Error, CustomStringConvertible {
+        case type(String)
+        case value(String)
+        var description: String {
+            switch self { case .type(let s), .value(let s): return s }
         }
     }
 
+    /// A KeyboardInterrupt caught while Swift was running; raised again after the checkpoint.
+    struct Interrupted: Error { let exception: PythonException }
+
     /// Sets the Python exception that best matches a Swift error.
-    static func raise(_ error: Error) {
+    static func raise(_ error: Error, in function: String) {
         if let interrupt = error as? Interrupted { interrupt.exception.restore(); return }
         if let e = error as? PythonError, let ex = e.exception, ex.value != nil { ex.restore(); return }
         if let e = error as? EnvironmentError, let ex = e.pythonException, ex.value != nil {
             ex.restore()
             return
         }
-        let message = "\(error)"
+        var message = "\(error)"
         let type: UnsafeMutablePointer<PyObject>
         switch error {
+        case let e as SettingError:
+            if case .unknownKey(let hint) = e.problem {
+                message = "\(function)() got an unexpected keyword argument '\(e.key)'" + (hint.map { "; did you mean '\($0)'?" } ?? "")
+                type = cpy_exc_type_error()
+            } else {
+                type = cpy_exc_value_error()
+            }
+        case ArgumentError.type: type = cpy_exc_type_error()
         case RunError.alreadyExists: type = cpy_exc_file_exists()
         case RunError.nothingToResume, CheckpointError.missingFile: type = cpy_exc_file_not_found()
-        case is RunError, is CheckpointError, is DistillError, is EnvironmentError, is PythonError: type = cpy_exc_value_error()
+        case RunError.busy: type = cpy_exc_runtime_error()
+        case is RunError, is CheckpointError, is DistillError, is EnvironmentError, is PythonError, is ArgumentError:
+            type = cpy_exc_value_error()
         default: type = cpy_exc_runtime_error()
         }
         PyErr_SetString(type, message)
     }
 
-    /// A KeyboardInterrupt caught while Swift was running; raised again after the checkpoint.
-    struct Interrupted: Error { let exception: PythonException }
+    // MARK: - Settings
 
-    static func dqnDefaults(_ a: [PythonObject]) throws -> PythonObject {
-        try schema(DQNConfig.defaults(for: String(python: a[0])))
-    }
-
-    static func distillDefaults(_ a: [PythonObject]) throws -> PythonObject { try schema(DistillConfig()) }
-
-    /// {"defaults": {name: value}, "types": {name: "int" | "float" | "bool" | "str" | "int_list" | "optional_int" | …}}
-    /// so the Python wrapper can check keyword arguments by name and kind.
-    static func schema<T: Encodable>(_ config: T) throws -> PythonObject {
-        let defaults = JSONValue.object(encoding: config)
-        func normalised(_ k: String) -> String { k.lowercased().filter { $0 != "_" } }
-        let byNormalised = Dictionary(uniqueKeysWithValues: defaults.keys.map { (normalised($0), $0) })
-        var types: [String: JSONValue] = [:]
-        for child in Mirror(reflecting: config).children {
-            guard let label = child.label else { continue }
-            // Optional settings that are nil are absent from the encoded defaults: derive their snake_case name.
-            let key = byNormalised[normalised(label)] ?? label.reduce(into: "") { out, c in
-                if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
+    static let settingsSchema = Function(
+        name: "settings_schema", parameters: ["algorithm", "env"],
+        doc: "JSON of an algorithm's settings table ('dqn' or 'distill'): each setting's key, kind, default, aliases, choices and help.",
+        body: { a in
+            switch try a.string("algorithm") {
+            case "dqn": return try schema(DQNConfig.settings, defaults: DQNConfig.defaults(for: a.optionalString("env") ?? "CartPole-v1"))
+            case "distill": return try schema(DistillConfig.settings, defaults: DistillConfig())
+            case let other: throw ArgumentError.value("algorithm must be 'dqn' or 'distill' (got '\(other)').")
             }
-            // Exact types: an empty [String] would also pass an `is [Int]` test.
-            let t = type(of: child.value)
-            let name: String
-            if t == Bool.self { name = "bool" }
-            else if t == Int.self { name = "int" }
-            else if t == Float.self || t == Double.self { name = "float" }
-            else if t == String.self { name = "str" }
-            else if t == [Int].self { name = "int_list" }
-            else if t == [String].self { name = "str_list" }
-            else if t == Int?.self { name = "optional_int" }
-            else if t == String?.self { name = "optional_str" }
-            else { name = "any" }
-            types[key] = .string(name)
+        })
+
+    static func schema<C>(_ table: SettingsTable<C>, defaults: C) throws -> PythonObject {
+        let entries: [SettingValue] = table.entries.map { e in
+            .object(["key": .string(e.key), "kind": .string(e.kind.rawValue), "help": .string(e.help),
+                     "default": e.read(defaults), "aliases": .list(e.aliases.map { .string($0) }),
+                     "choices": .list(e.choices.map { .string($0) }), "flag": .string("--" + e.flag), "stored": .bool(e.isStored)])
         }
-        return try json(JSONValue.object(["defaults": .object(defaults), "types": .object(types)]))
+        return try json(SettingValue.list(entries))
     }
 
-    /// train(env: str | factory, env_name, config_json, out, force, resume, callback, resume_steps)
-    static func train(_ a: [PythonObject]) throws -> PythonObject {
-        let (envArg, envName, configJSON) = (a[0], try String(python: a[1]), try String(python: a[2]))
-        let out = try String(python: a[3]), force = try Bool(python: a[4]), resume = try Bool(python: a[5])
-        let callback: PythonObject? = a[6].isNone ? nil : a[6]
-        Allocator.retainFreedMemory()
-        var run = TrainingRun(directory: URL(fileURLWithPath: out))
-        let control = RunControl(callback: callback)
-        run.shouldStop = control.shouldStop
-        run.aroundCompute = { body in Python.withoutGIL(body) }
-        run.onEvent = { event in control.send(event.dictionary) }
-        let make = { try environment(envArg) }
-        let outcome: TrainingOutcome
-        if resume {
-            let steps = try Int(python: a[7])
-            outcome = try run.resume(env: make(), evalEnv: make(), totalSteps: steps > 0 ? steps : nil)
-        } else {
-            let config = try DQNConfig().applying(json: Data(configJSON.utf8), environment: envName, source: "keyword arguments")
-            outcome = try run.start(config: config, environment: envName, env: make(),
-                                    evalEnv: config.evalInterval > 0 ? make() : nil, force: force)
+    static let parseLosses = Function(
+        name: "parse_losses", parameters: ["spec"],
+        doc: "[(loss, weight), …] of a loss spec such as 'kl,q-mse:0.5', in summation order.",
+        body: { a in
+            let terms = try LossSpec.parse(a.string("spec"))
+            return try terms.map { PythonTuple($0.kind.rawValue, Double($0.weight)) }.pythonObject()
+        })
+
+    /// Settings from the JSON object the Python package sends.
+    static func settings(_ text: String) throws -> [String: SettingValue] {
+        guard case .object(let values)? = try? JSONDecoder().decode(SettingValue.self, from: Data(text.utf8)) else {
+            throw ArgumentError.value("the settings are not a JSON object.")
         }
-        try control.finish(interrupted: outcome.interrupted)
-        var summary: [String: any PythonConvertible] = [
-            "out": out, "steps": outcome.state.step, "episodes": outcome.state.episodes,
-            "gradient_steps": outcome.state.gradientSteps, "wall_time": outcome.state.elapsedSeconds,
-            "interrupted": outcome.interrupted,
-        ]
-        if let best = outcome.state.bestMeanReturn { summary["best_mean_return"] = best }
-        return try PythonObject.dictionary(summary)
+        return values
     }
 
-    /// distill(config_json, out, env: str | None, force, callback)
-    static func distill(_ a: [PythonObject]) throws -> PythonObject {
-        let data = Data(try String(python: a[0]).utf8)
-        let config: DistillConfig
-        do { config = try JSONDecoder().decode(DistillConfig.self, from: data) } catch {
-            throw RunError.invalidSetting("the distillation settings do not decode: \(error)")
-        }
-        let out = try String(python: a[1])
-        let envName: String? = a[2].isNone ? nil : try String(python: a[2])
-        let force = try Bool(python: a[3])
-        let callback: PythonObject? = a[4].isNone ? nil : a[4]
-        Allocator.retainFreedMemory()
-        var run = DistillationRun(directory: URL(fileURLWithPath: out))
-        let control = RunControl(callback: callback)
-        run.shouldStop = control.shouldStop
-        run.aroundCompute = { body in Python.withoutGIL(body) }
-        run.onEvent = { event in control.send(event.dictionary) }
-        let outcome = try run.start(config: config, environment: envName, force: force) { try makeEnvironment($0) }
-        try control.finish(interrupted: outcome.interrupted)
-        var summary: [String: any PythonConvertible] = [
-            "out": out, "labels": outcome.labels, "gradient_steps": outcome.gradientSteps,
-            "wall_time": outcome.elapsed, "interrupted": outcome.interrupted,
-        ]
-        if let best = outcome.bestEvaluation { summary["best_mean_return"] = best.mean }
-        return try PythonObject.dictionary(summary)
-    }
+    // MARK: - Runs
 
-    /// compare(teacher, student, episodes, seed, env: str | None) -> JSON text
-    static func compare(_ a: [PythonObject]) throws -> PythonObject {
-        let tURL = URL(fileURLWithPath: try String(python: a[0])), sURL = URL(fileURLWithPath: try String(python: a[1]))
-        let (t, tm) = try ModelDirectory.load(from: tURL)
-        let (s, _) = try ModelDirectory.load(from: sURL)
-        guard let name = a[4].isNone ? tm.environment : try String(python: a[4]) else {
-            throw RunError.invalidSetting("the teacher records no environment; pass env=.")
-        }
-        let report = try Python.withoutGIL {
-            try Distill.compare(teacher: t, teacherBytes: try ModelDirectory.modelBytes(tURL), student: s, studentBytes: try ModelDirectory.modelBytes(sURL),
-                                env: try Python.withGIL { try makeEnvironment(name) }, episodes: try Int(python: a[2]), seed: try Int(python: a[3]))
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return try String(decoding: encoder.encode(report), as: UTF8.self).pythonObject()
-    }
+    static let train = Function(
+        name: "train", parameters: ["env", "env_name", "settings", "out", "force", "resume", "callback", "resume_steps"],
+        doc: "Trains a DQN teacher into out; returns a summary dict.",
+        body: { a in
+            let envArg = try a.object("env"), envName = try a.string("env_name"), out = try a.string("out")
+            let given = try settings(a.optionalString("settings") ?? "{}")
+            Allocator.retainFreedMemory()
+            var run = TrainingRun(directory: URL(fileURLWithPath: out))
+            let control = RunControl(callback: a.optional("callback"))
+            control.attach(to: &run.hooks)
+            let makeEnv: EnvironmentFactory = { try environment(envArg) }
+            let outcome: TrainingOutcome
+            if try a.bool("resume") {
+                if let other = given.keys.first(where: { $0 != "total_steps" }) {
+                    throw ArgumentError.value("resume=True continues with the checkpoint's settings; only steps may be given with it (got \(other)).")
+                }
+                outcome = try run.resume(makeEnv: makeEnv, totalSteps: a.int("resume_steps"))
+            } else {
+                var config = DQNConfig.defaults(for: envName)
+                try DQNConfig.settings.apply(given, to: &config)
+                outcome = try run.start(config: config, environment: envName, makeEnv: makeEnv, force: a.bool("force"))
+            }
+            try control.finish()
+            var summary: [String: any PythonConvertible] = [
+                "out": out, "steps": outcome.state.step, "episodes": outcome.state.episodes,
+                "gradient_steps": outcome.state.gradientSteps, "wall_time": outcome.state.elapsedSeconds,
+                "interrupted": outcome.interrupted,
+            ]
+            if let best = outcome.state.bestMeanReturn { summary["best_mean_return"] = best }
+            return try PythonObject.dictionary(summary)
+        })
 
-    /// q_values(model_dir, observations: 2-D float array) -> ndarray (N × actions), float32.
-    static func qValues(_ a: [PythonObject]) throws -> PythonObject {
-        let (net, _) = try ModelDirectory.load(from: URL(fileURLWithPath: try String(python: a[0])))
-        let shape = try a[1].arrayShape()
-        guard shape.count == 2, shape[1] == net.inputSize else {
-            throw RunError.invalidSetting("observations must have shape (N, \(net.inputSize)), got \(shape).")
-        }
-        let q = net(Tensor(shape: shape, scalars: try a[1].floatArray()))
-        return try PythonObject.ndarray(q.scalars, shape: q.shape)
-    }
+    static let distill = Function(
+        name: "distill", parameters: ["settings", "out", "env", "force", "callback"],
+        doc: "Distils the teachers named in settings into a student in out; returns a summary dict.",
+        body: { a in
+            var config = DistillConfig()
+            try DistillConfig.settings.apply(settings(a.string("settings")), to: &config)
+            let out = try a.string("out")
+            Allocator.retainFreedMemory()
+            var run = DistillationRun(directory: URL(fileURLWithPath: out))
+            let control = RunControl(callback: a.optional("callback"))
+            control.attach(to: &run.hooks)
+            let outcome = try run.start(config: config, environment: a.optionalString("env"), force: a.bool("force")) { try makeEnvironment($0) }
+            try control.finish()
+            var summary: [String: any PythonConvertible] = [
+                "out": out, "labels": outcome.labels, "gradient_steps": outcome.gradientSteps,
+                "wall_time": outcome.elapsed, "interrupted": outcome.interrupted,
+            ]
+            if let best = outcome.bestEvaluation { summary["best_mean_return"] = best.mean }
+            return try PythonObject.dictionary(summary)
+        })
+
+    static let compare = Function(
+        name: "compare", parameters: ["teacher", "student", "episodes", "seed", "env"],
+        doc: "JSON of a teacher-versus-student comparison (as `distill compare --json`).",
+        body: { a in
+            let tURL = URL(fileURLWithPath: try a.string("teacher")), sURL = URL(fileURLWithPath: try a.string("student"))
+            let (t, tm) = try ModelDirectory.load(from: tURL)
+            let (s, _) = try ModelDirectory.load(from: sURL)
+            guard let name = try a.optionalString("env") ?? tm.environment else {
+                throw RunError.invalidSetting("the teacher records no environment; pass env=.")
+            }
+            let episodes = try a.int("episodes") ?? 20, seed = try a.int("seed") ?? 100
+            guard episodes >= 1 else { throw ArgumentError.value("episodes must be a positive integer (got \(episodes)).") }
+            let env = try makeEnvironment(name)
+            guard env.spec.observationSize == t.inputSize, env.spec.actionCount == t.outputSize,
+                  s.inputSize == t.inputSize, s.outputSize == t.outputSize else {
+                throw RunError.invalidSetting("the teacher maps \(t.inputSize) inputs to \(t.outputSize) actions, the student \(s.inputSize) to \(s.outputSize), and \(name) has \(env.spec.observationSize) and \(env.spec.actionCount); compare models of one environment.")
+            }
+            let report = try Python.withoutGIL {
+                try Distill.compare(teacher: t, teacherBytes: try ModelDirectory.modelBytes(tURL), student: s,
+                                    studentBytes: try ModelDirectory.modelBytes(sURL), env: env, episodes: episodes, seed: seed)
+            }
+            return try json(report)
+        })
+
+    static let qValues = Function(
+        name: "q_values", parameters: ["model", "observations"],
+        doc: "The Swift core's Q-values (N × actions, float32) of a saved model for a 2-D array of observations.",
+        body: { a in
+            let (net, _) = try ModelDirectory.load(from: URL(fileURLWithPath: try a.string("model")))
+            let observations = try a.object("observations")
+            let shape = try observations.arrayShape()
+            guard shape.count == 2, shape[1] == net.inputSize else {
+                throw ArgumentError.value("observations must have shape (N, \(net.inputSize)), got \(shape).")
+            }
+            let q = Policy(net).qValues(Tensor(shape: shape, scalars: try observations.floatArray()))
+            return try PythonObject.ndarray(q.scalars, shape: q.shape)
+        })
 
     /// A string names an environment; anything else is a factory that returns a Gymnasium env.
     static func environment(_ arg: PythonObject) throws -> any Environment {
@@ -194,6 +219,14 @@ final class RunControl {
 
     init(callback: PythonObject?) { self.callback = callback }
 
+    /// Wires the run's hooks: events to the callback, stop on a signal or a callback's
+    /// exception, and the GIL released around pure computation.
+    func attach(to hooks: inout RunHooks) {
+        hooks.shouldStop = { [self] in shouldStop() }
+        hooks.onEvent = { [self] in send($0.dictionary) }
+        hooks.aroundCompute = { body in Python.withoutGIL(body) }
+    }
+
     /// True once Python has a pending signal exception or the callback raised.
     func shouldStop() -> Bool {
         if caught != nil { return true }
@@ -207,41 +240,28 @@ final class RunControl {
         do { try callback.call(PythonObject.dictionary(event)) } catch let e as PythonError { caught = e } catch {}
     }
 
-    /// Raises what stopped the run, after the caller's checkpoint.
-    func finish(interrupted: Bool) throws {
+    /// Raises what stopped the run, after the run's checkpoint.
+    func finish() throws {
         if let caught, let ex = caught.exception { throw Bindings.Interrupted(exception: ex) }
     }
 }
 
-extension TrainingEvent {
+extension RunEvent {
+    /// The event as the dict a Python callback receives (`kind` is progress, episode or eval).
     var dictionary: [String: any PythonConvertible] {
         switch self {
         case .progress(let p):
             var d: [String: any PythonConvertible] = ["kind": "progress", "step": p.step, "total_steps": p.totalSteps,
-                                                      "epsilon": Double(p.epsilon), "episodes": p.episodes,
                                                       "gradient_steps": p.gradientSteps, "steps_per_second": p.stepsPerSecond]
-            if let r = p.recentMeanReturn { d["recent_mean_return"] = r }
-            if let l = p.loss { d["loss"] = Double(l) }
+            for (k, v) in p.values { d[k] = k == "episodes" || k == "labels" ? Int(v) as any PythonConvertible : v }
             return d
-        case .episode(let step, let episode, let ret, let length, let eps, _):
-            return ["kind": "episode", "step": step, "episode": episode, "return": ret, "length": length, "epsilon": Double(eps)]
+        case .episode(let e):
+            var d: [String: any PythonConvertible] = ["kind": "episode", "step": e.step, "episode": e.episode,
+                                                      "return": e.episodeReturn, "length": e.length]
+            for (k, v) in e.values { d[k] = v }
+            return d
         case .evaluation(let step, let r, let isBest):
             return ["kind": "eval", "step": step, "mean_return": r.mean, "std_return": r.std, "is_best": isBest]
-        }
-    }
-}
-
-extension DistillEvent {
-    var dictionary: [String: any PythonConvertible] {
-        switch self {
-        case .progress(let p):
-            var d: [String: any PythonConvertible] = ["kind": "progress", "step": p.step, "total_steps": p.totalSteps,
-                                                      "labels": p.labels, "gradient_steps": p.gradientSteps,
-                                                      "steps_per_second": p.stepsPerSecond]
-            for (k, v) in p.losses { d[k] = Double(v) }
-            return d
-        case .evaluation(let step, let labels, let r, let isBest):
-            return ["kind": "eval", "step": step, "labels": labels, "mean_return": r.mean, "std_return": r.std, "is_best": isBest]
         }
     }
 }

@@ -2,31 +2,27 @@ import CPython
 import Glibc
 import PythonBridge
 
-/// Builds the module object: a table of C-callable functions that forward to `Bindings`.
+/// Builds the module object: a table of C-callable functions, each taking keyword arguments,
+/// that forward to `Bindings`. All pointer handling of the extension is here.
 enum ModuleDefinition {
     typealias Function = @convention(c) (UnsafeMutablePointer<PyObject>?, UnsafeMutablePointer<PyObject>?,
                                          UnsafeMutablePointer<PyObject>?) -> UnsafeMutablePointer<PyObject>?
 
     static func create() -> UnsafeMutablePointer<PyObject>? {
-        let functions: [(String, Function, String)] = [
-            ("dqn_defaults", { _, a, _ in Bindings.call(a, Bindings.dqnDefaults) },
-             "dqn_defaults(env_id) -> JSON of the published DQN settings for that environment."),
-            ("distill_defaults", { _, a, _ in Bindings.call(a, Bindings.distillDefaults) },
-             "distill_defaults() -> JSON of the distillation defaults."),
-            ("train", { _, a, _ in Bindings.call(a, Bindings.train) },
-             "train(env, env_name, config_json, out, force, resume, callback) -> dict."),
-            ("distill", { _, a, _ in Bindings.call(a, Bindings.distill) },
-             "distill(config_json, out, env, force, callback) -> dict."),
-            ("q_values", { _, a, _ in Bindings.call(a, Bindings.qValues) },
-             "q_values(model_dir, observations) -> ndarray of the Swift core's Q-values."),
-            ("compare", { _, a, _ in Bindings.call(a, Bindings.compare) },
-             "compare(teacher, student, episodes, seed, env) -> JSON."),
+        let functions: [(Bindings.Function, Function)] = [
+            (Bindings.settingsSchema, { _, a, k in ModuleDefinition.call(Bindings.settingsSchema, a, k) }),
+            (Bindings.parseLosses, { _, a, k in ModuleDefinition.call(Bindings.parseLosses, a, k) }),
+            (Bindings.train, { _, a, k in ModuleDefinition.call(Bindings.train, a, k) }),
+            (Bindings.distill, { _, a, k in ModuleDefinition.call(Bindings.distill, a, k) }),
+            (Bindings.qValues, { _, a, k in ModuleDefinition.call(Bindings.qValues, a, k) }),
+            (Bindings.compare, { _, a, k in ModuleDefinition.call(Bindings.compare, a, k) }),
         ]
         // The tables must outlive the module: allocated once per process, never freed.
         let methods = UnsafeMutablePointer<PyMethodDef>.allocate(capacity: functions.count + 1)
-        for (i, f) in functions.enumerated() {
-            methods[i] = PyMethodDef(ml_name: strdup(f.0), ml_meth: unsafeBitCast(f.1, to: PyCFunction.self),
-                                     ml_flags: METH_VARARGS, ml_doc: strdup(f.2))
+        for (i, (f, c)) in functions.enumerated() {
+            let doc = "\(f.name)(\(f.parameters.joined(separator: ", "))) — \(f.doc)"
+            methods[i] = PyMethodDef(ml_name: strdup(f.name), ml_meth: unsafeBitCast(c, to: PyCFunction.self),
+                                     ml_flags: METH_VARARGS | METH_KEYWORDS, ml_doc: strdup(doc))
         }
         methods[functions.count] = PyMethodDef(ml_name: nil, ml_meth: nil, ml_flags: 0, ml_doc: nil)
         let definition = UnsafeMutablePointer<PyModuleDef>.allocate(capacity: 1)
@@ -35,5 +31,28 @@ enum ModuleDefinition {
             m_name: strdup("swiftdistill._core"), m_doc: strdup("The swift-distill core, in process."), m_size: -1,
             m_methods: methods, m_slots: nil, m_traverse: nil, m_clear: nil, m_free: nil))
         return PyModule_Create2(definition, PYTHON_API_VERSION)
+    }
+
+    /// Reads the arguments by name, runs the function, and turns a Swift error into the
+    /// matching Python exception (the return value is then NULL, as CPython expects).
+    static func call(_ function: Bindings.Function, _ args: UnsafeMutablePointer<PyObject>?,
+                     _ kwargs: UnsafeMutablePointer<PyObject>?) -> UnsafeMutablePointer<PyObject>? {
+        do {
+            let positional = try args.map { try PythonObject(borrowing: $0).elements() } ?? []
+            var keywords: [String: PythonObject] = [:]
+            if let kwargs {
+                for pair in try PythonObject(borrowing: kwargs).method("items").elements() {
+                    let kv = try pair.elements()
+                    keywords[try String(python: kv[0])] = kv[1]
+                }
+            }
+            let arguments = try Arguments(function: function, positional: positional, keywords: keywords)
+            let result = try function.body(arguments)
+            cpy_incref(result.pointer)
+            return result.pointer
+        } catch {
+            Bindings.raise(error, in: function.name)
+            return nil
+        }
     }
 }

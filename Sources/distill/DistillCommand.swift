@@ -5,6 +5,7 @@ import Distill
 import Environments
 import GymEnvironments
 import Foundation
+import Runs
 import Settings
 import NN
 import Tensor
@@ -42,14 +43,16 @@ struct DistillCommand: ParsableCommand {
         var run = DistillationRun(directory: URL(fileURLWithPath: out))
         let progress = ProgressLine()
         Interrupt.install()
-        run.shouldStop = { Interrupt.isRequested }
-        run.onEvent = { event in
+        run.hooks.shouldStop = { Interrupt.isRequested }
+        run.hooks.onEvent = { event in
             switch event {
             case .progress(let p):
-                let lossText = p.losses.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: " ")
-                progress.update(ProgressLine.Snapshot(step: p.step, totalSteps: p.totalSteps, stepsPerSecond: p.stepsPerSecond,
-                                                      details: "labels \(p.labels)  teacher acts \(String(format: "%.0f%%", p.teacherShare * 100))  \(lossText)"))
-            case .evaluation(let step, _, let r, let isBest):
+                let losses = LossKind.allCases.map(\.metricName).compactMap { name in p.values[name].map { String(format: "%@ %.4f", name, $0) } }
+                let details = String(format: "labels %d  teacher acts %.0f%%  ", Int(p.values["labels"] ?? 0), (p.values["teacher_share"] ?? 0) * 100)
+                    + losses.joined(separator: " ")
+                progress.update(p, details: details)
+            case .episode: break
+            case .evaluation(let step, let r, let isBest):
                 progress.message(String(format: "eval at step %d: student mean return %.1f ± %.1f%@", step, r.mean, r.std, isBest ? " (best so far, saved)" : ""))
             }
         }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Checkpoint
 import DQN
+import NN
+import Runs
 import Foundation
 
 /// `distill eval`: greedy returns of a saved model.
@@ -28,7 +30,7 @@ struct Eval: ParsableCommand {
         guard environment.spec.observationSize == network.inputSize, environment.spec.actionCount == network.outputSize else {
             throw ValidationError("the model takes \(network.inputSize) inputs and \(network.outputSize) actions, but \(envName) has \(environment.spec.observationSize) and \(environment.spec.actionCount).")
         }
-        let r = try evaluateGreedy(network, env: environment, episodes: episodes, seed: seed)
+        let r = try evaluate(Policy(network), env: environment, episodes: episodes, seed: seed)
         if json {
             let payload: [String: Any] = ["model": model, "env": envName, "episodes": r.episodes, "seed": seed,
                                           "mean_return": r.mean, "std_return": r.std, "min_return": r.min,

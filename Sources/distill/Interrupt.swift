@@ -2,15 +2,18 @@
 import Glibc
 #endif
 
-/// Ctrl-C handling for long runs: the first SIGINT asks the loop to stop after saving a
-/// checkpoint; a second one restores the default action, so it kills the process.
+/// Ctrl-C (SIGINT) and SIGTERM (what `timeout`, schedulers and cluster managers send) ask a
+/// long run to stop after saving a checkpoint; a second signal restores the default action, so
+/// it kills the process.
 enum Interrupt {
     nonisolated(unsafe) private static var requested: sig_atomic_t = 0
 
     static func install() {
-        signal(SIGINT) { _ in
-            Interrupt.requested = 1
-            signal(SIGINT, SIG_DFL)
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { received in
+                Interrupt.requested = 1
+                signal(received, SIG_DFL)
+            }
         }
     }
 

@@ -1,4 +1,4 @@
-import DQN
+import Runs
 import Foundation
 
 /// A live progress line on a terminal (rewritten in place) and plain periodic lines otherwise.
@@ -15,10 +15,8 @@ final class ProgressLine {
     private var lastPlainFraction = -1
     private var lastDraw = Date.distantPast
 
-    func update(_ p: TrainingProgress) {
-        var details = String(format: "ε %.3f", p.epsilon)
-        if let r = p.recentMeanReturn { details += String(format: "  return(100) %.1f", r) }
-        if let l = p.loss { details += String(format: "  loss %.4f", l) }
+    /// A run's progress with `details` (the algorithm's figures, as the command words them).
+    func update(_ p: RunProgress, details: String) {
         update(Snapshot(step: p.step, totalSteps: p.totalSteps, stepsPerSecond: p.stepsPerSecond, details: details))
     }
 

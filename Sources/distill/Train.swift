@@ -6,6 +6,7 @@ import GymEnvironments
 import Foundation
 import NN
 import PythonBridge
+import Runs
 import Settings
 import Tensor
 
@@ -44,7 +45,7 @@ struct Train: ParsableCommand {
         let cli = CommandLineSettings(table: DQNConfig.settings)
         let settings = try cli.parse(settingWords, otherOptions: ["env", "env-arg", "out", "config", "force", "resume"])
         var run = TrainingRun(directory: URL(fileURLWithPath: out))
-        let checkpoint = resume ? try run.directory.loadCheckpoint() : nil
+        let checkpoint = resume ? try run.loadCheckpoint() : nil
         var resumeSteps: Int?
         if resume {
             if let other = settings.first(where: { $0.0 != "total_steps" }) {
@@ -67,18 +68,19 @@ struct Train: ParsableCommand {
             try cli.apply(settings, to: &c)
             config = c
         }
-        let kwargs = try parseEnvArgs(envArgs)
-        let trainEnv = try openEnvironment(envName, kwargs: kwargs)
-        let evaluate = (config?.evalInterval ?? 1) > 0
-        let evalEnv = evaluate ? try openEnvironment(envName, kwargs: kwargs) : nil
+        let makeEnv = environmentFactory(envName, kwargs: try parseEnvArgs(envArgs))
 
         let progress = ProgressLine()
         let start = Date()
         Interrupt.install()
-        run.shouldStop = { Interrupt.isRequested }
-        run.onEvent = { event in
+        run.hooks.shouldStop = { Interrupt.isRequested }
+        run.hooks.onEvent = { event in
             switch event {
-            case .progress(let p): progress.update(p)
+            case .progress(let p):
+                var details = String(format: "ε %.3f", p.values["epsilon"] ?? 0)
+                if let r = p.values["recent_mean_return"] { details += String(format: "  return(100) %.1f", r) }
+                if let l = p.values["loss"] { details += String(format: "  loss %.4f", l) }
+                progress.update(p, details: details)
             case .episode: break
             case .evaluation(let step, let r, let isBest):
                 progress.message(String(format: "eval at step %d: mean return %.1f ± %.1f over %d episodes%@",
@@ -88,10 +90,10 @@ struct Train: ParsableCommand {
         let outcome: TrainingOutcome
         if let config {
             print("Training DQN on \(envName) for \(config.totalSteps) steps (seed \(config.seed), hidden \(config.hiddenSizes)) → \(out)")
-            outcome = try run.start(config: config, environment: envName, env: trainEnv, evalEnv: evalEnv, force: force)
+            outcome = try run.start(config: config, environment: envName, makeEnv: makeEnv, force: force)
         } else {
             print("Resuming the run in \(out) on \(envName), resumed at step \(checkpoint?.state.step ?? 0)")
-            outcome = try run.resume(from: checkpoint!, env: trainEnv, evalEnv: evalEnv, totalSteps: resumeSteps)
+            outcome = try run.resume(from: checkpoint, makeEnv: makeEnv, totalSteps: resumeSteps)
         }
         progress.finish()
         let wall = Date().timeIntervalSince(start)

@@ -3,6 +3,7 @@ import DQN
 import Environments
 import Foundation
 import NN
+import Runs
 import Tensor
 import Testing
 
@@ -137,26 +138,22 @@ func linearLearner(double: Bool, online: [[Float]], target: [[Float]]) -> DQNLea
     }
 
     @Test func checkpointAndResumeRestoreTheLearner() throws {
-        let dir = RunDirectory(FileManager.default.temporaryDirectory.appendingPathComponent("dqn-run-\(UUID().uuidString)"))
-        try dir.prepareNew(force: false)
+        var run = TrainingRun(directory: FileManager.default.temporaryDirectory.appendingPathComponent("dqn-run-\(UUID().uuidString)"))
+        let dir = run.directory
         var cfg = corridorConfig(seed: 1)
         cfg.totalSteps = 600
-        var hooks = TrainingHooks()
+        cfg.evalInterval = 0
         var calls = 0
-        hooks.shouldStop = { calls += 1; return calls > 400 }
-        hooks.saveCheckpoint = { learner, state in
-            var s = state
-            s.adamSteps = learner.optimizer.stepCount
-            try dir.saveCheckpoint(learner, state: s, environment: "Corridor-6")
-        }
-        let stopped = try DQNTrainer(config: cfg).train(env: Corridor(), evalEnv: nil, hooks: hooks)
+        run.hooks.shouldStop = { calls += 1; return calls > 400 }
+        let stopped = try run.start(config: cfg, environment: "Corridor-6", makeEnv: { Corridor() }, force: false)
         #expect(stopped.interrupted && stopped.state.step == 400)
-        let restored = try dir.loadCheckpoint()
-        #expect(restored.learner.online == stopped.learner.online)
-        #expect(restored.learner.target == stopped.learner.target)
-        #expect(restored.learner.optimizer.state == stopped.learner.optimizer.state)
+        let restored = try run.loadCheckpoint()
+        let learner = try DQNLearner(restoring: restored, config: restored.config)
+        #expect(learner.online == stopped.learner.online)
+        #expect(learner.target == stopped.learner.target)
+        #expect(learner.optimizer.state == stopped.learner.optimizer.state)
         #expect(restored.state.step == 400 && restored.state.rng == stopped.state.rng && restored.environment == "Corridor-6")
-        let finished = try DQNTrainer(config: cfg).train(env: Corridor(), evalEnv: nil, resume: (restored.learner, restored.state))
+        let finished = try DQNTrainer(config: cfg).train(env: Corridor(), evalEnv: nil, resume: (learner, restored.state))
         #expect(!finished.interrupted && finished.state.step == 600)
         #expect(throws: RunError.self) { try dir.prepareNew(force: false) }
     }

@@ -3,6 +3,7 @@ import Distill
 import Environments
 import Foundation
 import NN
+import Runs
 import Tensor
 import Testing
 

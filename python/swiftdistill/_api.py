@@ -2,23 +2,15 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ._model import Model, PathLike, load
 
 EnvSpec = Union[str, Any, Callable[[], Any]]
 Callback = Callable[[Dict[str, Any]], None]
-
-
-def _python_names(error: Exception) -> Exception:
-    """The core words its errors for the CLI (--learning-rate); in Python they are learning_rate."""
-    import re
-    text = re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), str(error))
-    return type(error)(text)
 
 
 def _core():
@@ -31,46 +23,30 @@ def _core():
     return core
 
 
-def _check_settings(given: Dict[str, Any], schema: Dict[str, Any], what: str) -> Dict[str, Any]:
-    """Unknown names raise TypeError (with a suggestion); values of the wrong kind, ValueError."""
-    defaults, types = schema["defaults"], schema["types"]
-    out = {k: v for k, v in defaults.items()}
-    for key in types:
-        out.setdefault(key, None)
-    for key, value in given.items():
-        if key not in types:
-            close = difflib.get_close_matches(key, types.keys(), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known settings: {', '.join(sorted(types))}"
-            raise TypeError(f"{what}() got an unexpected keyword argument {key!r}{hint}")
-        kind = types[key]
-        if kind.startswith("optional_") and value is None:
-            out[key] = None
-            continue
-        kind = kind.replace("optional_", "")
-        if kind == "bool":
-            if not isinstance(value, bool):
-                raise ValueError(f"{key} must be True or False, got {value!r}")
-        elif kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"{key} must be an integer, got {value!r}")
-        elif kind == "float":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{key} must be a number, got {value!r}")
-            value = float(value)
-        elif kind == "str":
-            if isinstance(value, os.PathLike):
-                value = os.fspath(value)
-            if not isinstance(value, str):
-                raise ValueError(f"{key} must be a string, got {value!r}")
-        elif kind.endswith("_list"):
-            if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-                raise ValueError(f"{key} must be a list, got {value!r}")
-            value = list(value)
-            item = int if kind == "int_list" else str
-            if not all(isinstance(v, item) and not isinstance(v, bool) for v in value):
-                raise ValueError(f"{key} must be a list of {item.__name__}, got {value!r}")
-        out[key] = value
-    return out
+def _settings_json(settings: Dict[str, Any]) -> str:
+    """Settings as the JSON object the core checks against its settings table (paths and NumPy
+    scalars become plain values; names and values are checked by the core)."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
+        if hasattr(value, "item") and callable(value.item):
+            return value.item()
+        if isinstance(value, (tuple, range)):
+            return list(value)
+        raise TypeError(f"setting value {value!r} of type {type(value).__name__} is not a number, string, bool or list")
+    return json.dumps(settings, default=plain)
+
+
+def settings(algorithm: str = "dqn", env: Optional[str] = None) -> List[Dict[str, Any]]:
+    """The settings table of ``"dqn"`` (with ``env``'s defaults) or ``"distill"``: each setting's
+    ``key``, ``kind``, ``default``, ``aliases``, ``choices``, ``flag`` and ``help`` — the same
+    table the command line and config files use."""
+    return json.loads(_core().settings_schema(algorithm=algorithm, env=env))
+
+
+def parse_losses(spec: str) -> List[Tuple[str, float]]:
+    """``"kl,q-mse:0.5"`` → ``[("q-mse", 0.5), ("kl", 1.0)]`` (summation order), parsed by the core."""
+    return [tuple(t) for t in _core().parse_losses(spec=spec)]
 
 
 def _progress(callback: Optional[Callback], progress: bool, total: int, unit: str) -> Tuple[Callback, Callable[[], None]]:
@@ -137,21 +113,19 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
     env_arg, env_name = _environment(env, eval_needed=True)
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"out must be a path, got {type(out).__name__}")
-    schema = json.loads(core.dqn_defaults(env_name))
     given = dict(hyperparameters)
-    if steps is not None:
+    if steps is not None and not resume:
         given["total_steps"] = steps
     if seed is not None:
         given["seed"] = seed
     if hidden is not None:
         given["hidden_sizes"] = list(hidden)
-    config = _check_settings(given, schema, "train")
-    on_event, close = _progress(callback, progress, config["total_steps"], "step")
+    total = steps if steps is not None else next(s["default"] for s in settings("dqn", env_name) if s["key"] == "total_steps")
+    on_event, close = _progress(callback, progress, total, "step")
     try:
-        summary = core.train(env_arg, env_name, json.dumps(config), os.fspath(out), bool(force), bool(resume), on_event,
-                             steps if (resume and steps is not None) else -1)
-    except (ValueError, FileExistsError, FileNotFoundError) as e:
-        raise _python_names(e) from None
+        summary = core.train(env=env_arg, env_name=env_name, settings=_settings_json(given), out=os.fspath(out),
+                             force=bool(force), resume=bool(resume), callback=on_event,
+                             resume_steps=steps if resume else None)
     finally:
         close()
     return load(out), summary
@@ -175,34 +149,19 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]]], *
     core = _core()
     teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
     paths = [os.fspath(t.path if isinstance(t, Model) else t) for t in teachers]
-    weights: Dict[str, float]
     if isinstance(loss, dict):
-        weights = {str(k): float(v) for k, v in loss.items()}
+        spec = ",".join(f"{k}:{float(v)}" for k, v in loss.items()) or "none"
     elif isinstance(loss, str):
-        weights = {}
-        for part in loss.split(","):
-            name, _, w = part.strip().partition(":")
-            weights[name] = float(w) if w else 1.0
+        spec = loss
     else:
         raise TypeError(f"loss must be a string such as 'kl' or a dict of weights, got {type(loss).__name__}")
-    names = {"q-mse": "q_mse_weight", "kl": "kl_weight", "ce": "cross_entropy_weight"}
-    for name in weights:
-        if name not in names:
-            raise ValueError(f"unknown loss {name!r}: use q-mse, kl or ce (and task_weight, feature_weight, relational_weight)")
-    schema = json.loads(core.distill_defaults())
-    given = {"teachers": paths, "hidden_sizes": list(hidden), "temperature": float(temperature), "steps": steps,
-             "seed": seed, "regime": regime, "task_weight": float(task_weight), "kl_weight": 0.0}
-    given.update({names[k]: v for k, v in weights.items()})
+    given = {"teachers": paths, "hidden_sizes": list(hidden), "temperature": temperature, "steps": steps,
+             "seed": seed, "regime": regime, "loss": spec, "task_weight": task_weight}
     given.update(settings)
-    config = _check_settings(given, schema, "distill")
-    if config.get("offline_observations") and regime == "student":
-        config["regime"] = "offline"
-    config = {k: v for k, v in config.items() if v is not None}
     on_event, close = _progress(callback, progress, steps, "state")
     try:
-        summary = core.distill(json.dumps(config), os.fspath(out), env, bool(force), on_event)
-    except (ValueError, FileExistsError, FileNotFoundError) as e:
-        raise _python_names(e) from None
+        summary = core.distill(settings=_settings_json(given), out=os.fspath(out), env=env, force=bool(force),
+                               callback=on_event)
     finally:
         close()
     return load(out), summary
@@ -215,11 +174,11 @@ def compare(teacher: Union[PathLike, Model], student: Union[PathLike, Model], *,
     s = os.fspath(student.path if isinstance(student, Model) else student)
     if not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
-    return json.loads(_core().compare(t, s, episodes, seed, env))
+    return json.loads(_core().compare(teacher=t, student=s, episodes=episodes, seed=seed, env=env))
 
 
 def core_q_values(model: Union[PathLike, Model], observations: Any):
     """The Swift core's Q-values for a batch (for checking the NumPy loader against it)."""
     import numpy as np
     path = os.fspath(model.path if isinstance(model, Model) else model)
-    return _core().q_values(path, np.ascontiguousarray(np.atleast_2d(observations), dtype=np.float32))
+    return _core().q_values(model=path, observations=np.ascontiguousarray(np.atleast_2d(observations), dtype=np.float32))

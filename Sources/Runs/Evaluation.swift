@@ -8,6 +8,11 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
     public var returns: [Double]
     public var lengths: [Int]
 
+    public init(returns: [Double], lengths: [Int]) {
+        self.returns = returns
+        self.lengths = lengths
+    }
+
     public var episodes: Int { returns.count }
     public var mean: Double { returns.reduce(0, +) / Double(Swift.max(returns.count, 1)) }
     /// Population standard deviation (NumPy's default, as SB3's evaluate_policy reports).
@@ -40,9 +45,12 @@ public func evaluate(_ env: any Environment, episodes: Int, seed: Int, maxSteps:
     return result
 }
 
+/// Greedy evaluation of a policy.
+public func evaluate(_ policy: Policy, env: any Environment, episodes: Int, seed: Int) throws -> EvaluationResult {
+    try evaluate(env, episodes: episodes, seed: seed) { policy.action($0) }
+}
+
 /// Greedy evaluation of a Q-network.
 public func evaluateGreedy(_ network: MLP, env: any Environment, episodes: Int, seed: Int) throws -> EvaluationResult {
-    try evaluate(env, episodes: episodes, seed: seed) { obs in
-        network(Tensor(shape: [1, obs.count], scalars: obs)).argmaxRows()[0]
-    }
+    try evaluate(Policy(network), env: env, episodes: episodes, seed: seed)
 }

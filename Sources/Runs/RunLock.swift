@@ -1,0 +1,29 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An advisory lock (flock) on a file in the run directory, so two runs never write into the
+/// same directory at once; the kernel releases it if the process dies.
+public final class RunLock {
+    private var descriptor: Int32
+
+    /// Takes the lock, or nil when another process holds it.
+    init?(_ path: String) {
+        descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return nil }
+        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            close(descriptor)
+            return nil
+        }
+    }
+
+    /// Gives the lock up (also done when the lock is freed).
+    public func release() {
+        guard descriptor >= 0 else { return }
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+        descriptor = -1
+    }
+
+    deinit { release() }
+}

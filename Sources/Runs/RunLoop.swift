@@ -1,0 +1,131 @@
+import Checkpoint
+import Environments
+import Foundation
+import NN
+
+/// How a run ended.
+public struct RunResult: Sendable {
+    public var interrupted: Bool
+    public var bestEvaluation: EvaluationResult?
+    public var lastEvaluation: EvaluationResult?
+    /// Seconds of this session.
+    public var sessionSeconds: Double
+}
+
+/// The one run skeleton: steps an algorithm to its end, evaluating every `evalInterval` steps on
+/// a separate environment and keeping the best policy as the run's model, logging metrics,
+/// checkpointing into last/, reporting events, and stopping cleanly (after a checkpoint) when
+/// asked. Without a directory nothing is written (in-memory runs, tests).
+public struct RunLoop {
+    public var directory: RunDirectory?
+    /// The environment recorded in manifests.
+    public var environment: String
+    public var hooks: RunHooks
+
+    public init(directory: RunDirectory?, environment: String, hooks: RunHooks = RunHooks()) {
+        self.directory = directory
+        self.environment = environment
+        self.hooks = hooks
+    }
+
+    static let evaluationColumns = ["eval_mean", "eval_std", "eval_min", "eval_max"]
+
+    public func run<A: RunAlgorithm>(_ algorithm: inout A, evalEnv: (any Environment)?) throws -> RunResult {
+        let lock = try directory?.lock()
+        defer { lock?.release() }
+        let log = try directory.map {
+            try MetricsLog(url: $0.metricsURL, columns: ["step", "kind"] + A.metricColumns + Self.evaluationColumns + ["wall_time"])
+        }
+        let clock = Date()
+        let prior = algorithm.state.elapsedSeconds
+        let startStep = algorithm.state.step
+        func elapsed() -> Double { prior + Date().timeIntervalSince(clock) }
+        var best: EvaluationResult?, last: EvaluationResult?
+
+        func emit(_ event: RunEvent) {
+            if let log, let row = Self.row(event, progressKind: A.progressRowKind) {
+                log.append(row.merging(["wall_time": String(format: "%.2f", elapsed())]) { a, _ in a })
+            }
+            hooks.onEvent(event)
+        }
+        func checkpoint() throws {
+            algorithm.state.elapsedSeconds = elapsed()
+            try directory?.saveCheckpoint(policy: algorithm.policy, tensors: algorithm.checkpointTensors(),
+                                          state: algorithm.state, config: algorithm.config, environment: environment,
+                                          manifestConfig: algorithm.manifestConfig())
+        }
+        func evaluate(on env: any Environment) throws {
+            let step = algorithm.state.step
+            let result = try Runs.evaluate(Policy(algorithm.policy), env: env, episodes: algorithm.schedule.evalEpisodes,
+                                           seed: algorithm.schedule.evalSeed)
+            last = result
+            let isBest = algorithm.state.bestMeanReturn.map { result.mean > $0 } ?? true
+            if isBest {
+                algorithm.state.bestMeanReturn = result.mean
+                best = result
+                try directory?.saveModel(algorithm.policy, environment: environment, config: algorithm.manifestConfig(),
+                                         metrics: RunDirectory.metrics(result, step: step))
+            }
+            emit(.evaluation(step: step, result: result, isBest: isBest))
+        }
+
+        let total = algorithm.totalSteps
+        let schedule = algorithm.schedule
+        while algorithm.state.step < total {
+            if hooks.shouldStop() {
+                try checkpoint()
+                if let directory, !directory.holdsModel {
+                    try directory.saveModel(algorithm.policy, environment: environment, config: algorithm.manifestConfig(),
+                                            metrics: ["step": .number(Double(algorithm.state.step))])
+                }
+                return RunResult(interrupted: true, bestEvaluation: best, lastEvaluation: last,
+                                 sessionSeconds: Date().timeIntervalSince(clock))
+            }
+            try algorithm.advance(compute: hooks.aroundCompute, report: emit)
+            let step = algorithm.state.step
+            if let evalEnv, schedule.evalInterval > 0, step % schedule.evalInterval == 0, step < total {
+                try evaluate(on: evalEnv)
+            }
+            if step % hooks.progressInterval == 0 || step == total {
+                let session = Date().timeIntervalSince(clock)
+                emit(.progress(RunProgress(step: step, totalSteps: total, gradientSteps: algorithm.gradientSteps,
+                                           elapsed: elapsed(), stepsPerSecond: session > 0 ? Double(step - startStep) / session : 0,
+                                           values: algorithm.progressValues)))
+            }
+            if schedule.checkpointInterval > 0, step % schedule.checkpointInterval == 0, step < total { try checkpoint() }
+        }
+        algorithm.finish(compute: hooks.aroundCompute)
+        if let evalEnv {
+            try evaluate(on: evalEnv)
+        } else {
+            try directory?.saveModel(algorithm.policy, environment: environment, config: algorithm.manifestConfig(),
+                                     metrics: ["step": .number(Double(algorithm.state.step))])
+        }
+        try checkpoint()
+        return RunResult(interrupted: false, bestEvaluation: best, lastEvaluation: last, sessionSeconds: Date().timeIntervalSince(clock))
+    }
+
+    /// The metrics.csv row of an event (wall time added by the caller).
+    static func row(_ event: RunEvent, progressKind: String?) -> [String: String]? {
+        switch event {
+        case .progress(let p):
+            guard let kind = progressKind else { return nil }
+            var row = ["step": "\(p.step)", "kind": kind, "gradient_steps": "\(p.gradientSteps)"]
+            for (k, v) in p.values { row[k] = Self.text(v) }
+            return row
+        case .episode(let e):
+            var row = ["step": "\(e.step)", "kind": "episode", "episode": "\(e.episode)", "return": "\(e.episodeReturn)",
+                       "length": "\(e.length)"]
+            for (k, v) in e.values { row[k] = Self.text(v) }
+            return row
+        case .evaluation(let step, let r, _):
+            return ["step": "\(step)", "kind": "eval", "eval_mean": "\(r.mean)", "eval_std": "\(r.std)",
+                    "eval_min": "\(r.min)", "eval_max": "\(r.max)"]
+        }
+    }
+
+    /// Integers without a fraction, Float-sized figures as Float prints them.
+    static func text(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? "\(Int(v))" : "\(Float(v))"
+    }
+}
