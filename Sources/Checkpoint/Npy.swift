@@ -98,7 +98,14 @@ public enum NumPyFile {
         }
         let fields = try parseHeader(header, path: path)
         if fields.fortranOrder && fields.shape.count > 1 { throw CheckpointError.fortranOrder(path) }
-        let count = fields.shape.reduce(1, *)
+        var count = 1
+        for dimension in fields.shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard !overflow, product <= bytes.count else {
+                throw CheckpointError.badHeader(path, detail: "its shape \(fields.shape) holds more values than the file has bytes")
+            }
+            count = product
+        }
         let itemSize: Int
         switch fields.descr {
         case "<f4", "=f4": itemSize = 4
@@ -110,7 +117,20 @@ public enum NumPyFile {
         guard available >= count * itemSize else {
             throw CheckpointError.truncated(path, expected: count * itemSize, found: available)
         }
-        return Tensor(shape: fields.shape, littleEndianBytes: bytes, offset: dataStart, itemSize: itemSize)
+        return Tensor(shape: fields.shape, scalars: littleEndianFloats(bytes, offset: dataStart, count: count, itemSize: itemSize))
+    }
+
+    /// Float32 values from little-endian `<f4` (or `<f8`, narrowed) bytes, assembled byte by byte
+    /// so the result does not depend on the host's byte order and needs no pointer code.
+    static func littleEndianFloats(_ bytes: [UInt8], offset: Int, count: Int, itemSize: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        for i in 0..<count {
+            let at = offset + i * itemSize
+            var bits: UInt64 = 0
+            for k in (0..<itemSize).reversed() { bits = bits << 8 | UInt64(bytes[at + k]) }
+            out[i] = itemSize == 4 ? Float(bitPattern: UInt32(truncatingIfNeeded: bits)) : Float(Double(bitPattern: bits))
+        }
+        return out
     }
 
     /// Reads an `.npy` file.

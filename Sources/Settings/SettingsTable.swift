@@ -52,9 +52,19 @@ public struct SettingsTable<Config> {
         normalise(&config)
     }
 
-    /// Applies a dictionary (keys sorted, so the result does not depend on hashing).
+    /// Applies a dictionary in the table's order (so `loss` comes before the weights that
+    /// refine it, whatever order the caller listed them in); unknown names are reported first.
     public func apply(_ values: [String: SettingValue], to config: inout Config) throws {
-        try apply(values.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, to: &config)
+        try apply(ordered(values), to: &config)
+    }
+
+    /// The pairs of `values` in table order, unknown names first (then by name).
+    func ordered(_ values: [String: SettingValue]) -> [(String, SettingValue)] {
+        func rank(_ name: String) -> Int {
+            guard let e = entry(name) else { return -1 }
+            return entries.firstIndex { $0.key == e.key } ?? -1
+        }
+        return values.sorted { (rank($0.key), $0.key) < (rank($1.key), $1.key) }.map { ($0.key, $0.value) }
     }
 
     /// The first invalid setting, as a structured error.
@@ -76,7 +86,7 @@ public struct SettingsTable<Config> {
     /// `base` with every stored key of `values` applied (for decoding manifests and checkpoints).
     public func decode(_ values: [String: SettingValue], base: Config) throws -> Config {
         var c = base
-        for (key, value) in values.sorted(by: { $0.key < $1.key }) { try set(key, value, in: &c) }
+        for (key, value) in ordered(values) { try set(key, value, in: &c) }
         return c
     }
 }

@@ -102,21 +102,4 @@ extension Tensor {
             }
         }
     }
-
-    /// Float32 values decoded from little-endian bytes (`<f4`, or `<f8` narrowed), e.g. an
-    /// .npy file's data section starting at `offset`.
-    public init(shape: [Int], littleEndianBytes bytes: [UInt8], offset: Int, itemSize: Int) {
-        precondition(itemSize == 4 || itemSize == 8, "only 4- and 8-byte floats")
-        let n = shape.reduce(1, *)
-        precondition(offset + n * itemSize <= bytes.count, "not enough bytes")
-        let values = bytes.withUnsafeBytes { raw in
-            (0..<n).map { i -> Float in
-                let at = offset + i * itemSize
-                return itemSize == 4
-                    ? Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
-                    : Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))))
-            }
-        }
-        self.init(shape: shape, scalars: values)
-    }
 }

@@ -193,3 +193,29 @@ func temporaryDirectory() throws -> URL {
         }
     }
 }
+
+/// A version-1.0 .npy file with the given header dict and data bytes.
+func npyFile(_ dict: String, data: Data) -> Data {
+    var header = dict
+    header += String(repeating: " ", count: 64 - (10 + header.utf8.count + 1) % 64) + "\n"
+    var file = Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
+    file.append(Data(header.utf8))
+    file.append(data)
+    return file
+}
+
+@Suite struct NpyHeaderLimitsTests {
+    @Test func aShapeLargerThanTheFileIsRefusedNotTrapped() throws {
+        let file = npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", data: Data(count: 8))
+        #expect { try NumPyFile.decode(file, path: "big.npy") } throws: {
+            ($0 as? CheckpointError)?.description.contains("holds more values than the file has bytes") ?? false
+        }
+    }
+
+    @Test func float64FilesNarrowByteForByte() throws {
+        var data = Data()
+        for v in [1.5, -2.25, 1e-3] { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        let file = npyFile("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", data: data)
+        #expect(try NumPyFile.decode(file).scalars == [1.5, -2.25, Float(1e-3)])
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import DQN
+import Distill
+import NN
+import Environments
+import Settings
+import Tensor
+import Testing
+
+@Suite struct LossSpecTests {
+    @Test func specsParseIntoSummationOrder() throws {
+        let terms = try LossSpec.parse("kl, q-mse:0.5,ce:1,nll:2")
+        #expect(terms == [LossTerm(.qMSE, weight: 0.5), LossTerm(.kl), LossTerm(.crossEntropy, weight: 2)])
+        #expect(LossSpec.format(terms) == "q-mse:0.5,kl,ce:2.0")
+        #expect(try LossSpec.parse(LossSpec.format(terms)) == terms)
+        #expect(try LossSpec.parse("none").isEmpty && LossSpec.parse("kl:0").isEmpty)
+        #expect { try LossSpec.parse("hinge") } throws: {
+            ($0 as? SettingError)?.worded { "--\($0)" } == "--loss takes q-mse, kl or ce (and task, feature, relational), comma-separated, each optionally name:weight; unknown loss 'hinge'."
+        }
+        #expect { try LossSpec.parse("kl:-1") } throws: { ($0 as? SettingError)?.description.contains("must be a number ≥ 0") ?? false }
+    }
+
+    @Test func lossAndWeightSettingsComposeInAnyOrder() throws {
+        var a = DistillConfig(), b = DistillConfig()
+        try DistillConfig.settings.apply([("task_weight", .number(0.1)), ("loss", .string("q-mse,ce:0.5")), ("feature_layer", .string("0:1"))], to: &a)
+        try DistillConfig.settings.apply([("feature_layer", .string("0:1")), ("loss", .string("q-mse,ce:0.5")), ("lambda", .number(0.1))], to: &b)
+        #expect(a == b)
+        #expect(a.activeLosses == ["q-mse", "ce", "task", "feature"] && a.taskWeight == 0.1 && a.featureWeight == 1)
+        // Stored as one spec and read back to the same configuration.
+        #expect(try JSONDecoder().decode(DistillConfig.self, from: JSONEncoder().encode(a)) == a)
+    }
+
+    @Test func everyKindIsRegistered() {
+        var config = DistillConfig()
+        config.featureStudentLayer = 0
+        config.featureTeacherLayer = 0
+        let net = MLP(inputSize: 3, hiddenSizes: [4], outputSize: 2, seed: 1)
+        let teacher = TeacherEnsemble(networks: [net])
+        for kind in LossKind.allCases {
+            #expect(DistillationLosses.make(kind, config: config, student: net, teacher: teacher).kind == kind)
+        }
+    }
+}
+
+@Suite struct TaskLossTests {
+    func batch() -> TransitionBatch {
+        var buffer = ReplayBuffer(capacity: 4, observationSize: 3)
+        for i in 0..<4 {
+            buffer.add(Transition(observation: [Float(i), 1, -0.5], action: i % 2, reward: Float(i) * 0.5,
+                                  nextObservation: [0.3, Float(i), 1], terminated: i == 3, discount: 0.729))
+        }
+        return buffer.batch([0, 1, 2, 3])
+    }
+
+    /// The task loss is DQN's TD loss: its gradient matches Huber on DQN's (Double DQN) target.
+    @Test(arguments: [false, true])
+    func taskLossUsesDQNsTarget(double: Bool) throws {
+        let student = MLP(inputSize: 3, hiddenSizes: [5], outputSize: 2, seed: 3)
+        var config = DistillConfig()
+        config.doubleDQN = double
+        var loss = TaskLoss(student: MLP(inputSize: 3, hiddenSizes: [5], outputSize: 2, seed: 4), config: config)
+        loss.studentUpdated(student, gradientSteps: 1)  // not a multiple of the interval: the target stays
+        let target = loss.target
+        let b = batch()
+        var context = LossContext(batch: b, studentNetwork: student, teacherQ: student(b.observations), teacher: student)
+        let value = loss.apply(weight: 0.5, to: &context)
+
+        let y = TDTarget.values(b, online: { student($0) }, target: { target($0) }, doubleDQN: double)
+        let q = student(b.observations)
+        let expected = Loss.huber(q.gather(columns: b.actions), y)
+        #expect(abs(value - expected.value) < 1e-6)
+        let grad = Tensor.scatter(expected.gradient, columns: b.actions, shape: q.shape) * 0.5
+        #expect(context.outputGradient == grad)
+        // Double DQN evaluates the student's argmax under the target network: a different target here.
+        let plain = TDTarget.values(b, online: { student($0) }, target: { target($0) }, doubleDQN: false)
+        if double { #expect(y != plain) }
+        // The 3-step discount stored in the batch is what bootstraps (0 after termination).
+        #expect(abs(y.scalars[3] - 1.5) < 1e-6)
+    }
+}
+
+@Suite struct NStepDistillationTests {
+    /// n-step returns reach the task loss through the collected transitions.
+    @Test func nStepTaskTargetsChangeTheStudentDeterministically() throws {
+        var c = DistillConfig()
+        c.teachers = ["(in memory)"]
+        c.hiddenSizes = [8]
+        c.steps = 300
+        c.evalInterval = 0
+        c.batchSize = 16
+        c.taskWeight = 1
+        let teacher = TeacherEnsemble(networks: [corridorTeacher()])
+        let one = try Distiller(config: c, teacher: teacher).run(env: Corridor(), evalEnv: nil)
+        c.nStep = 3
+        let three = try Distiller(config: c, teacher: teacher).run(env: Corridor(), evalEnv: nil)
+        let again = try Distiller(config: c, teacher: teacher).run(env: Corridor(), evalEnv: nil)
+        #expect(three.student == again.student)
+        #expect(three.student != one.student)
+        #expect(three.labels == 300 && one.labels == 300)
+        c.nStep = 0
+        #expect(c.validationError() == "--n-step must be at least 1 (got 0).")
+    }
+}
