@@ -57,9 +57,17 @@ if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
   reqs+=(pytest nbclient nbformat ipykernel matplotlib tqdm)
   check="$check, pytest, nbclient, nbformat, ipykernel, matplotlib, tqdm"
 fi
+# Keep the NumPy the venv already sees (Debian's, through the system site packages): a later
+# install (matplotlib for the notebooks) must not swap it, or the same seed would give other
+# environment trajectories, and so other weights, before and after `make test`.
+constraints=()
+if numpy_version=$(.venv/bin/python -c 'import numpy; print(numpy.__version__)' 2>/dev/null); then
+  printf 'numpy==%s\n' "$numpy_version" > .venv/constraints.txt
+  constraints=(-c .venv/constraints.txt)
+fi
 if ! .venv/bin/python -c "$check" 2>/dev/null; then
   say "installing Python packages into .venv: ${reqs[*]}"
-  .venv/bin/python -m pip install -q "${reqs[@]}"
+  .venv/bin/python -m pip install -q "${constraints[@]}" "${reqs[@]}"
 fi
 
 # --- 3. Build --------------------------------------------------------------------------------
@@ -68,7 +76,7 @@ scripts/swift.sh build -c release --product distill
 say "building the Python extension (swiftdistill._core) and installing python/ into .venv"
 scripts/build-python-module.sh
 if ! .venv/bin/python -m pip show -q swiftdistill >/dev/null 2>&1; then
-  .venv/bin/python -m pip install -q -e python
+  .venv/bin/python -m pip install -q "${constraints[@]}" -e python
 fi
 if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
   say "building tests (debug)"
