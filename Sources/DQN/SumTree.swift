@@ -1,3 +1,4 @@
+import Foundation
 import NN
 
 /// A binary sum tree over `capacity` non-negative priorities: O(log n) update and
@@ -92,5 +93,4 @@ public struct PrioritizedSampler: Sendable {
     }
 }
 
-import Foundation
 @inline(__always) func Foundation_pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }

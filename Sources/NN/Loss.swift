@@ -1,3 +1,4 @@
+import Foundation
 import Tensor
 
 /// A loss value and its gradient with respect to the prediction (student) tensor.
@@ -74,5 +75,3 @@ public enum Loss {
         return crossEntropy(logits: logits, targetProbabilities: onehot)
     }
 }
-
-import Foundation

@@ -1,3 +1,4 @@
+import Foundation
 import Tensor
 
 /// Updates parameters from gradients; state (moments) lives in the optimizer value.
@@ -120,5 +121,3 @@ public func clipByGlobalNorm(_ gradients: inout [Tensor], maxNorm: Float) -> Flo
     }
     return norm
 }
-
-import Foundation

@@ -1,3 +1,5 @@
+import Foundation
+
 /// xoshiro256** seeded through SplitMix64: our own generator, so one seed gives the same
 /// stream on every platform and Swift version (the standard library's is not seedable).
 public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable, Codable {
@@ -44,5 +46,3 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable, Codab
         return Int(next(upperBound: UInt64(bound)))
     }
 }
-
-import Foundation

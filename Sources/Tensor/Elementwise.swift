@@ -1,3 +1,5 @@
+import Foundation
+
 extension Tensor {
     /// Applies `f` to every element.
     @inlinable
@@ -80,5 +82,3 @@ extension Tensor {
         })
     }
 }
-
-import Foundation

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Per-row operations on rank-2 tensors of logits or Q-values.
 extension Tensor {
     /// Index of the largest element of each row (ties go to the first, as NumPy's argmax).
@@ -62,5 +64,3 @@ extension Tensor {
         logSoftmaxRows(temperature: temperature).map { expf($0) }
     }
 }
-
-import Foundation

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Tensor
 
 @main
@@ -22,7 +23,6 @@ struct DistillCLI: ParsableCommand {
     }
 }
 
-import Foundation
 enum FileHandleStandardError {
     static func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
 }

@@ -44,6 +44,11 @@ def settings(algorithm: str = "dqn", env: Optional[str] = None) -> List[Dict[str
     return json.loads(_core().settings_schema(algorithm=algorithm, env=env))
 
 
+def _default(algorithm: str, key: str, env: Optional[str] = None) -> Any:
+    """A setting's default from the core's table."""
+    return next(s["default"] for s in settings(algorithm, env) if s["key"] == key)
+
+
 def parse_losses(spec: str) -> List[Tuple[str, float]]:
     """``"kl,q-mse:0.5"`` → ``[("q-mse", 0.5), ("kl", 1.0)]`` (summation order), parsed by the core."""
     return [tuple(t) for t in _core().parse_losses(spec=spec)]
@@ -120,7 +125,7 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
         given["seed"] = seed
     if hidden is not None:
         given["hidden_sizes"] = list(hidden)
-    total = steps if steps is not None else next(s["default"] for s in settings("dqn", env_name) if s["key"] == "total_steps")
+    total = steps if steps is not None else _default("dqn", "total_steps", env_name)
     on_event, close = _progress(callback, progress, total, "step")
     try:
         summary = core.train(env=env_arg, env_name=env_name, settings=_settings_json(given), out=os.fspath(out),
@@ -132,10 +137,11 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
 
 
 def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]]], *, out: PathLike,
-            hidden: Sequence[int] = (16, 16), loss: Union[str, Dict[str, float]] = "kl", temperature: float = 0.01,
-            steps: int = 20_000, seed: int = 0, regime: str = "student", task_weight: float = 0.0,
-            env: Optional[str] = None, force: bool = False, callback: Optional[Callback] = None,
-            progress: bool = True, **settings: Any) -> Tuple[Model, Dict[str, Any]]:
+            hidden: Optional[Sequence[int]] = None, loss: Union[str, Dict[str, float], None] = None,
+            temperature: Optional[float] = None, steps: Optional[int] = None, seed: Optional[int] = None,
+            regime: Optional[str] = None, task_weight: Optional[float] = None, env: Optional[str] = None,
+            force: bool = False, callback: Optional[Callback] = None, progress: bool = True,
+            **more_settings: Any) -> Tuple[Model, Dict[str, Any]]:
     """Distils a teacher (a model directory or ``Model``; a list is an ensemble) into a student.
 
     ``loss`` names the distillation losses: ``"kl"``, ``"q-mse"``, ``"ce"``, a comma-separated
@@ -150,15 +156,15 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]]], *
     teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
     paths = [os.fspath(t.path if isinstance(t, Model) else t) for t in teachers]
     if isinstance(loss, dict):
-        spec = ",".join(f"{k}:{float(v)}" for k, v in loss.items()) or "none"
-    elif isinstance(loss, str):
-        spec = loss
-    else:
+        loss = ",".join(f"{k}:{float(v)}" for k, v in loss.items()) or "none"
+    elif loss is not None and not isinstance(loss, str):
         raise TypeError(f"loss must be a string such as 'kl' or a dict of weights, got {type(loss).__name__}")
-    given = {"teachers": paths, "hidden_sizes": list(hidden), "temperature": temperature, "steps": steps,
-             "seed": seed, "regime": regime, "loss": spec, "task_weight": task_weight}
-    given.update(settings)
-    on_event, close = _progress(callback, progress, steps, "state")
+    named = {"hidden_sizes": None if hidden is None else list(hidden), "temperature": temperature, "steps": steps,
+             "seed": seed, "regime": regime, "loss": loss, "task_weight": task_weight}
+    # Defaults live in the core's settings table: only what the caller gave is sent.
+    given = {"teachers": paths, **{k: v for k, v in named.items() if v is not None}, **more_settings}
+    total = steps if steps is not None else _default("distill", "steps")
+    on_event, close = _progress(callback, progress, total, "state")
     try:
         summary = core.distill(settings=_settings_json(given), out=os.fspath(out), env=env, force=bool(force),
                                callback=on_event)
