@@ -99,6 +99,8 @@ public func inferenceMicroseconds(_ network: MLP, observation: [Float], repeats:
 public func compare(teacher: MLP, teacherBytes: Int, student: MLP, studentBytes: Int, env: any Environment,
                     episodes: Int, seed: Int, heldOut: Int = 2_000) throws -> ComparisonReport {
     let teacherPolicy = Policy(teacher), studentPolicy = Policy(student)
+    try checkFits(teacherPolicy, env)
+    try checkFits(studentPolicy, env)
     let t = try evaluate(teacherPolicy, env: env, episodes: episodes, seed: seed)
     let s = try evaluate(studentPolicy, env: env, episodes: episodes, seed: seed)
     var rng = SeededGenerator(seed: UInt64(seed) &+ 99)

@@ -170,10 +170,6 @@ enum Bindings {
             let episodes = try a.int("episodes") ?? 20, seed = try a.int("seed") ?? 100
             guard episodes >= 1 else { throw ArgumentError.value("episodes must be a positive integer (got \(episodes)).") }
             let env = try makeEnvironment(name)
-            guard env.spec.observationSize == t.inputSize, env.spec.actionCount == t.outputSize,
-                  s.inputSize == t.inputSize, s.outputSize == t.outputSize else {
-                throw RunError.invalidSetting("the teacher maps \(t.inputSize) inputs to \(t.outputSize) actions, the student \(s.inputSize) to \(s.outputSize), and \(name) has \(env.spec.observationSize) and \(env.spec.actionCount); compare models of one environment.")
-            }
             let report = try Python.withoutGIL {
                 try Distill.compare(teacher: t, teacherBytes: try ModelDirectory.modelBytes(tURL), student: s,
                                     studentBytes: try ModelDirectory.modelBytes(sURL), env: env, episodes: episodes, seed: seed)

@@ -45,9 +45,17 @@ public func evaluate(_ env: any Environment, episodes: Int, seed: Int, maxSteps:
     return result
 }
 
-/// Greedy evaluation of a policy.
+/// Greedy evaluation of a policy; a policy whose sizes do not fit the environment is refused.
 public func evaluate(_ policy: Policy, env: any Environment, episodes: Int, seed: Int) throws -> EvaluationResult {
-    try evaluate(env, episodes: episodes, seed: seed) { policy.action($0) }
+    try checkFits(policy, env)
+    return try evaluate(env, episodes: episodes, seed: seed) { policy.action($0) }
+}
+
+/// Throws unless `policy` takes `env`'s observations and has one output per action.
+public func checkFits(_ policy: Policy, _ env: any Environment) throws {
+    guard policy.observationSize == env.spec.observationSize, policy.actionCount == env.spec.actionCount else {
+        throw RunError.invalidSetting("the model takes \(policy.observationSize) inputs and \(policy.actionCount) actions, but \(env.spec.name) has \(env.spec.observationSize) and \(env.spec.actionCount); use the model's own environment (and its --env-arg values).")
+    }
 }
 
 /// Greedy evaluation of a Q-network.

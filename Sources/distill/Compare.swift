@@ -11,18 +11,15 @@ struct Compare: ParsableCommand {
 
     @Argument(help: "Teacher model directory.") var teacher: String
     @Argument(help: "Student model directory.") var student: String
-    @Option(help: "Evaluation episodes (seeds seed…seed+episodes−1).") var episodes = 20
-    @Option(help: "Seed of the first episode; held-out states use other seeds.") var seed = 100
-    @Option(help: "Held-out states for action agreement.") var heldOut = 2_000
-    @Option(help: "Environment to use instead of the teacher's.") var env: String?
-    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var evaluation: EvaluationOptions
+    @Option(help: "Held-out states for action agreement (from other seeds).") var heldOut = 2_000
 
     func validate() throws {
-        guard episodes >= 1 else { throw ValidationError("--episodes must be at least 1.") }
         guard heldOut >= 1 else { throw ValidationError("--held-out must be at least 1.") }
     }
 
     func run() throws {
+        let (episodes, seed, env, json) = (evaluation.episodes, evaluation.seed, evaluation.env, evaluation.json)
         let tURL = URL(fileURLWithPath: teacher), sURL = URL(fileURLWithPath: student)
         let (tNet, tManifest) = try ModelDirectory.load(from: tURL)
         let (sNet, _) = try ModelDirectory.load(from: sURL)

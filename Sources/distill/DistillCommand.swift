@@ -28,9 +28,8 @@ struct DistillCommand: ParsableCommand {
             \(DistillCommand.settingsHelp)
             """)
 
-    @Option(help: "Student directory to write.") var out: String
+    @OptionGroup var output: OutputOptions
     @Option(help: "Environment to use instead of the teacher's.") var env: String?
-    @Flag(help: "Overwrite an existing student in --out.") var force = false
     /// Every distillation setting, parsed against `DistillConfig.settings` (see --help).
     @Argument(parsing: .allUnrecognized, help: .hidden) var settingWords: [String] = []
 
@@ -39,6 +38,7 @@ struct DistillCommand: ParsableCommand {
 
     func run() throws {
         Allocator.retainFreedMemory()
+        let (out, force) = (output.out, output.force)
         let config = try makeConfig()
         var run = DistillationRun(directory: URL(fileURLWithPath: out))
         let progress = ProgressLine()

@@ -12,24 +12,15 @@ struct Eval: ParsableCommand {
 
     @Argument(help: "A model directory (a run directory, or its last/ checkpoint).")
     var model: String
-    @Option(help: "Episodes to run.") var episodes = 20
-    @Option(help: "Seed of the first episode (episode i uses seed + i).") var seed = 100
-    @Option(help: "Environment to use instead of the one recorded in model.json.") var env: String?
-    @Flag(help: "Print JSON.") var json = false
-
-    func validate() throws {
-        guard episodes >= 1 else { throw ValidationError("--episodes must be at least 1.") }
-    }
+    @OptionGroup var evaluation: EvaluationOptions
 
     func run() throws {
+        let (episodes, seed, env, json) = (evaluation.episodes, evaluation.seed, evaluation.env, evaluation.json)
         let (network, manifest) = try ModelDirectory.load(from: URL(fileURLWithPath: model))
         guard let envName = env ?? manifest.environment else {
             throw ValidationError("\(model)/model.json does not record an environment; pass --env.")
         }
         let environment = try openEnvironment(envName)
-        guard environment.spec.observationSize == network.inputSize, environment.spec.actionCount == network.outputSize else {
-            throw ValidationError("the model takes \(network.inputSize) inputs and \(network.outputSize) actions, but \(envName) has \(environment.spec.observationSize) and \(environment.spec.actionCount).")
-        }
         let r = try evaluate(Policy(network), env: environment, episodes: episodes, seed: seed)
         if json {
             let payload: [String: Any] = ["model": model, "env": envName, "episodes": r.episodes, "seed": seed,

@@ -30,9 +30,8 @@ struct Train: ParsableCommand {
     var env = "CartPole-v1"
     @Option(name: .customLong("env-arg"), help: "Keyword argument for the environment, key=value (repeatable).")
     var envArgs: [String] = []
-    @Option(help: "Run directory to write.") var out: String
+    @OptionGroup var output: OutputOptions
     @Option(help: "JSON file of settings (snake_case keys), optionally in per-environment sections.") var config: String?
-    @Flag(help: "Overwrite an existing run in --out.") var force = false
     @Flag(help: "Continue the run in --out from its last checkpoint (only --steps may change).") var resume = false
     /// Every DQN setting, parsed against `DQNConfig.settings` (see the SETTINGS section of --help).
     @Argument(parsing: .allUnrecognized, help: .hidden) var settingWords: [String] = []
@@ -43,6 +42,7 @@ struct Train: ParsableCommand {
     func run() throws {
         Allocator.retainFreedMemory()
         let cli = CommandLineSettings(table: DQNConfig.settings)
+        let (out, force) = (output.out, output.force)
         let settings = try cli.parse(settingWords, otherOptions: ["env", "env-arg", "out", "config", "force", "resume"])
         var run = TrainingRun(directory: URL(fileURLWithPath: out))
         let checkpoint = resume ? try run.loadCheckpoint() : nil

@@ -1,0 +1,28 @@
+import Foundation
+import ArgumentParser
+
+/// Where a run writes: `--out DIR [--force]`, shared by `train` and `distill`.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Run directory to write (a model directory: the best policy at its top level).") var out: String
+    @Flag(help: "Replace a run in --out (only the files a run writes; others stay).") var force = false
+
+    func validate() throws {
+        guard !out.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ValidationError("--out needs a directory name, e.g. --out runs/teacher.")
+        }
+        guard out != "/" else { throw ValidationError("--out / would write a run into the root directory; name a directory of its own.") }
+    }
+}
+
+/// Greedy evaluation episodes: `--episodes N --seed S [--env ID] [--json]`, shared by `eval` and `compare`.
+struct EvaluationOptions: ParsableArguments {
+    @Option(help: "Evaluation episodes (seeds seed…seed+episodes−1).") var episodes = 20
+    @Option(help: "Seed of the first episode.") var seed = 100
+    @Option(help: "Environment to use instead of the one recorded in model.json.") var env: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard episodes >= 1 else { throw ValidationError("--episodes must be at least 1.") }
+        guard seed >= 0 else { throw ValidationError("--seed must be 0 or more (got \(seed)).") }
+    }
+}
