@@ -43,7 +43,9 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-march=haswell", "-fno-math-errno"])]),
         .target(name: "Tensor", dependencies: ["CKernels"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
-        .target(name: "Checkpoint", dependencies: ["Tensor", "NN"]),
+        // renameat2(RENAME_EXCHANGE) for whole-directory saves: the one call Swift cannot make (variadic syscall).
+        .target(name: "CFileSystem"),
+        .target(name: "Checkpoint", dependencies: ["Tensor", "NN", "CFileSystem"]),
         .target(name: "Runs", dependencies: ["Settings", "Environments", "NN", "Tensor", "Checkpoint"]),
         .target(name: "DQN", dependencies: ["Runs", "Settings", "Environments", "NN", "Tensor", "Checkpoint"], swiftSettings: fast),
         .target(name: "Distill", dependencies: ["Runs", "Settings", "DQN", "Environments", "NN", "Tensor", "Checkpoint"], swiftSettings: fast),

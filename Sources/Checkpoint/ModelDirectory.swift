@@ -35,6 +35,10 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     public var config: [String: JSONValue]
     /// Measured results (e.g. evaluation returns).
     public var metrics: [String: JSONValue]
+    /// How many times this directory's model was replaced in place; tensor files of generation
+    /// g > 0 are named `NAME.gG.npy`, so a new generation never overwrites the files the current
+    /// `model.json` points to.
+    public var generation: Int?
 
     public static let currentFormatVersion = 1
 }
@@ -43,68 +47,146 @@ public struct ModelManifest: Codable, Equatable, Sendable {
 public enum ModelDirectory {
     public static let manifestName = "model.json"
 
-    /// Saves `network` into `directory` atomically.
-    ///
-    /// Everything is first written into a staging directory. A new directory is then put in
-    /// place by one rename. An existing directory (e.g. a run directory that also holds
-    /// metrics.csv) gets each file renamed in, `model.json` last; `extraFiles` (e.g. a checkpoint's
-    /// state.json) are written beside the tensors; every tensor's checksum is in
-    /// the manifest, so a save torn between renames is detected on load rather than used.
+    /// How `save` replaces a model that is already there.
+    public enum Replacement: Sendable {
+        /// The directory holds only the model (a checkpoint's last/): a complete new directory
+        /// is written beside it and exchanged with it in one atomic rename.
+        case wholeDirectory
+        /// The directory also holds other files (a run directory's top level): new tensor files
+        /// of a new generation are written and synced, then `model.json` is atomically replaced,
+        /// then the previous generation's files are removed.
+        case modelFilesOnly
+    }
+
+    /// Saves `network` (and `extraTensors`, `extraFiles`) into `directory` so that a crash at any
+    /// instant leaves either the previous model or the new one, complete and loadable.
     public static func save(_ network: MLP, to directory: URL, environment: String? = nil,
                             config: [String: JSONValue] = [:], metrics: [String: JSONValue] = [:],
-                            extraTensors: [String: Tensor] = [:], extraFiles: [String: Data] = [:]) throws {
-        let fm = FileManager.default
-        let parent = directory.deletingLastPathComponent()
-        let token = UUID().uuidString.prefix(8)
-        let staging = parent.appendingPathComponent(".\(directory.lastPathComponent).saving-\(token)")
-        do {
-            try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-            try fm.createDirectory(at: staging, withIntermediateDirectories: false)
-        } catch {
-            throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
-        }
-        defer { try? fm.removeItem(at: staging) }
-
-        var entries: [ModelManifest.Entry] = []
+                            extraTensors: [String: Tensor] = [:], extraFiles: [String: Data] = [:],
+                            replacing requested: Replacement? = nil) throws {
+        let mode = requested ?? (holdsOnlyAModel(directory) ? .wholeDirectory : .modelFilesOnly)
         var named: [(String, Tensor)] = []
         for (i, layer) in network.layers.enumerated() {
             named.append(("layers.\(i).weight", layer.weight))
             named.append(("layers.\(i).bias", layer.bias))
         }
         named += extraTensors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        for (name, tensor) in named {
-            let bytes = NumPyFile.encode(tensor)
-            do { try bytes.write(to: staging.appendingPathComponent(name + ".npy")) } catch {
-                throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
-            }
-            entries.append(.init(name: name, file: name + ".npy", shape: tensor.shape, dtype: "float32",
-                                 checksum: fnv1a(bytes)))
-        }
-        for (name, data) in extraFiles.sorted(by: { $0.key < $1.key }) {
-            do { try data.write(to: staging.appendingPathComponent(name)) } catch {
-                throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
-            }
-        }
-        let manifest = ModelManifest(
+        var manifest = ModelManifest(
             formatVersion: ModelManifest.currentFormatVersion,
             layout: "h = activation(h @ layers.i.weight + layers.i.bias) for each hidden layer; q = h @ last.weight + last.bias; weight shape is (inputs, outputs)",
             architecture: .init(inputSize: network.inputSize, hiddenSizes: network.hiddenSizes,
                                 activation: network.activation.rawValue, outputSize: network.outputSize, head: "q"),
-            tensors: entries, environment: environment, config: config, metrics: metrics)
+            tensors: [], environment: environment, config: config, metrics: metrics)
+        let fm = FileManager.default
+        if mode == .modelFilesOnly, fm.fileExists(atPath: directory.path) {
+            guard extraFiles.isEmpty else {
+                throw CheckpointError.writeFailed(directory.path, detail: "a model with extra files (\(extraFiles.keys.sorted().joined(separator: ", "))) needs a directory of its own")
+            }
+            try replaceModelFiles(in: directory, named: named, manifest: &manifest)
+            return
+        }
+        let parent = directory.deletingLastPathComponent()
+        do { try fm.createDirectory(at: parent, withIntermediateDirectories: true) } catch {
+            throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
+        }
+        removeLeftovers(of: directory)
+        let staging = parent.appendingPathComponent(".\(directory.lastPathComponent).saving-\(UUID().uuidString.prefix(8))")
+        do { try fm.createDirectory(at: staging, withIntermediateDirectories: false) } catch {
+            throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
+        }
+        defer { try? fm.removeItem(at: staging) }
+        manifest.tensors = try writeTensors(named, into: staging, suffix: "")
+        for (name, data) in extraFiles.sorted(by: { $0.key < $1.key }) {
+            try DurableFiles.write(data, to: staging.appendingPathComponent(name))
+        }
+        try DurableFiles.write(try encode(manifest), to: staging.appendingPathComponent(manifestName))
+        try DurableFiles.sync(staging)
+        if !fm.fileExists(atPath: directory.path) {
+            try DurableFiles.rename(staging, to: directory)
+            return
+        }
+        guard isReplaceable(directory) else {
+            throw CheckpointError.writeFailed(directory.path, detail: "it exists and holds files that are not a saved model; choose another directory")
+        }
+        if try !DurableFiles.exchange(staging, directory) {
+            // No atomic exchange on this filesystem: move the old one aside, then the new one in.
+            let old = parent.appendingPathComponent(".\(directory.lastPathComponent).old-\(UUID().uuidString.prefix(8))")
+            try DurableFiles.rename(directory, to: old)
+            try DurableFiles.rename(staging, to: directory)
+            try DurableFiles.remove(old)
+        }
+        // `staging` now holds the previous version; the deferred removal deletes it.
+    }
+
+    /// True when `directory` is missing, empty, or holds a saved model and nothing else (its
+    /// manifest's files, a checkpoint's state.json, leftovers of killed saves).
+    static func holdsOnlyAModel(_ directory: URL) -> Bool {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return true }
+        let own = Set((try? readManifest(directory))?.tensors.map(\.file) ?? []).union([manifestName, "state.json"])
+        return names.allSatisfy { own.contains($0) || isTensorFileName($0) || $0.hasPrefix(".\(manifestName).saving-") }
+    }
+
+    /// A directory `save` may replace whole: empty, or holding a saved model and nothing else
+    /// a person would miss.
+    static func isReplaceable(_ directory: URL) -> Bool {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return false }
+        return names.isEmpty || names.contains(manifestName)
+    }
+
+    /// Staging and moved-aside copies of `directory` that a killed save left beside it.
+    static func removeLeftovers(of directory: URL) {
+        let parent = directory.deletingLastPathComponent(), name = directory.lastPathComponent
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []
+        where entry.hasPrefix(".\(name).saving-") || entry.hasPrefix(".\(name).old-") {
+            try? FileManager.default.removeItem(at: parent.appendingPathComponent(entry))
+        }
+    }
+
+    /// The in-place replacement of `modelFilesOnly`.
+    static func replaceModelFiles(in directory: URL, named: [(String, Tensor)], manifest: inout ModelManifest) throws {
+        let previous = try? readManifest(directory)
+        let generation = previous.map { ($0.generation ?? 0) + 1 } ?? 0
+        manifest.generation = generation
+        manifest.tensors = try writeTensors(named, into: directory, suffix: generation == 0 ? "" : ".g\(generation)")
+        try DurableFiles.sync(directory)
+        let temporary = directory.appendingPathComponent(".\(manifestName).saving-\(UUID().uuidString.prefix(8))")
+        try DurableFiles.write(try encode(manifest), to: temporary)
+        try DurableFiles.rename(temporary, to: directory.appendingPathComponent(manifestName))
+        // The previous generation, and files of saves that were killed before their manifest.
+        let keep = Set(manifest.tensors.map(\.file))
+        let previousFiles = Set(previous?.tensors.map(\.file).filter(isPlainFileName) ?? [])
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        where !keep.contains(entry) && (previousFiles.contains(entry) || isTensorFileName(entry) || entry.hasPrefix(".\(manifestName).saving-")) {
+            try DurableFiles.remove(directory.appendingPathComponent(entry))
+        }
+    }
+
+    /// Names this writer gives tensor files: `layers.I.weight.npy`, and any `NAME.gG.npy` of a
+    /// later generation (which a killed save may leave unreferenced).
+    public static func isTensorFileName(_ name: String) -> Bool {
+        guard name.hasSuffix(".npy") else { return false }
+        let parts = name.dropLast(4).split(separator: ".", omittingEmptySubsequences: false)
+        if let last = parts.last, parts.count >= 2, last.hasPrefix("g"), Int(last.dropFirst()) != nil { return true }
+        return parts.count == 3 && parts[0] == "layers" && Int(parts[1]) != nil && (parts[2] == "weight" || parts[2] == "bias")
+    }
+
+    static func writeTensors(_ named: [(String, Tensor)], into directory: URL, suffix: String) throws -> [ModelManifest.Entry] {
+        var entries: [ModelManifest.Entry] = []
+        for (name, tensor) in named {
+            let bytes = NumPyFile.encode(tensor)
+            let file = name + suffix + ".npy"
+            try DurableFiles.write(bytes, to: directory.appendingPathComponent(file))
+            entries.append(.init(name: name, file: file, shape: tensor.shape, dtype: "float32", checksum: fnv1a(bytes)))
+        }
+        return entries
+    }
+
+    static func encode(_ manifest: ModelManifest) throws -> Data {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do {
-            try encoder.encode(manifest).write(to: staging.appendingPathComponent(manifestName))
-        } catch {
-            throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
-        }
-        if fm.fileExists(atPath: directory.path) {
-            try moveFiles(from: staging, into: directory, last: manifestName)
-        } else {
-            do { try fm.moveItem(at: staging, to: directory) } catch {
-                throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
-            }
+        do { return try encoder.encode(manifest) } catch {
+            throw CheckpointError.writeFailed(manifestName, detail: "the manifest does not encode: \(error)")
         }
     }
 
@@ -165,6 +247,7 @@ public enum ModelDirectory {
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
             throw CheckpointError.missingFile(directory.path)
         }
+        try checkRegularFile(url, atMost: 16 << 20)
         guard let data = FileManager.default.contents(atPath: url.path) else { throw CheckpointError.missingFile(url.path) }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
@@ -188,9 +271,23 @@ public enum ModelDirectory {
         }
     }
 
-    /// Reads one manifest entry, checking the file's checksum when the manifest has one.
+    /// Reads one manifest entry: the file must be a regular file directly inside the directory,
+    /// no larger than its shape needs, and match the manifest's checksum.
     static func readEntry(_ entry: ModelManifest.Entry, in directory: URL) throws -> Tensor {
+        let manifestPath = directory.appendingPathComponent(manifestName).path
+        guard isPlainFileName(entry.file) else {
+            throw CheckpointError.badManifest(manifestPath, detail: "tensor \(entry.name) names '\(entry.file)', which is not a file inside the model directory")
+        }
         let url = directory.appendingPathComponent(entry.file)
+        var count = 1
+        for dimension in entry.shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard dimension >= 0, !overflow, product < Int.max / 16 else {
+                throw CheckpointError.badManifest(manifestPath, detail: "tensor \(entry.name) has an impossible shape \(entry.shape)")
+            }
+            count = product
+        }
+        try checkRegularFile(url, atMost: count * 8 + 65_600)
         guard let data = FileManager.default.contents(atPath: url.path) else { throw CheckpointError.missingFile(url.path) }
         if let expected = entry.checksum, fnv1a(data) != expected {
             throw CheckpointError.checksumMismatch(url.path)
@@ -198,20 +295,23 @@ public enum ModelDirectory {
         return try NumPyFile.decode(data, path: url.path)
     }
 
-    /// Renames each file of `staging` into `target` (replacing files of the same name), `last` at the end.
-    private static func moveFiles(from staging: URL, into target: URL, last: String) throws {
-        let fm = FileManager.default
-        do {
-            let all = try fm.contentsOfDirectory(atPath: staging.path).sorted()
-            let names = all.filter { $0 != last } + (all.contains(last) ? [last] : [])
-            for name in names {
-                let destination = target.appendingPathComponent(name)
-                if rename(staging.appendingPathComponent(name).path, destination.path) != 0 {
-                    throw CocoaError(.fileWriteUnknown)
-                }
-            }
-        } catch {
-            throw CheckpointError.writeFailed(target.path, detail: "\(error)")
+    /// A name of a file directly inside a directory: no separators, no `..`, not empty.
+    static func isPlainFileName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\0")
+    }
+
+    /// Refuses anything but a regular file (symbolic links, devices, FIFOs, directories) and
+    /// files larger than `limit` bytes, before reading a byte of it.
+    static func checkRegularFile(_ url: URL, atMost limit: Int) throws {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
+              let type = attributes[.type] as? FileAttributeType else {
+            throw CheckpointError.missingFile(url.path)
+        }
+        guard type == .typeRegular else {
+            throw CheckpointError.notARegularFile(url.path)
+        }
+        if let size = (attributes[.size] as? NSNumber)?.intValue, size > limit {
+            throw CheckpointError.tooLarge(url.path, bytes: size, limit: limit)
         }
     }
 

@@ -14,6 +14,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case badManifest(String, detail: String)
     case checksumMismatch(String)
     case writeFailed(String, detail: String)
+    case notARegularFile(String)
+    case tooLarge(String, bytes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -37,6 +39,10 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "\(p) is not a valid model manifest (\(detail)); re-export the model."
         case .checksumMismatch(let p):
             return "\(p) does not match the checksum in model.json: the file was changed or a save was interrupted; use the run's last/ checkpoint or re-export the model."
+        case .notARegularFile(let p):
+            return "\(p) is not a regular file (a link, device, pipe or directory); a model directory holds only plain files, so re-export the model."
+        case .tooLarge(let p, let bytes, let limit):
+            return "\(p) has \(bytes) bytes, more than its manifest entry can need (\(limit)); the model directory is damaged or not a model, re-export it."
         case .writeFailed(let p, let detail):
             return "Could not write \(p) (\(detail)); check the directory exists and is writable."
         }
@@ -136,6 +142,7 @@ public enum NumPyFile {
     /// Reads an `.npy` file.
     public static func read(_ url: URL) throws -> Tensor {
         guard FileManager.default.fileExists(atPath: url.path) else { throw CheckpointError.missingFile(url.path) }
+        try ModelDirectory.checkRegularFile(url.resolvingSymlinksInPath(), atMost: Int.max)
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw CheckpointError.badHeader(url.path, detail: "unreadable: \(error.localizedDescription)")

@@ -9,8 +9,14 @@ public enum RunError: Error, CustomStringConvertible {
     case alreadyExists(String)
     case nothingToResume(String)
     case badConfigFile(String, detail: String)
-    /// Another process is writing a run into the same directory.
-    case busy(String)
+    /// Another process is writing a run into the same directory (its pid, when known).
+    case busy(String, pid: String?)
+    /// `--force` would delete files this tool did not write.
+    case foreignFiles(String, names: [String])
+    /// last/ cannot be resumed.
+    case damagedCheckpoint(String, detail: String)
+    /// A non-finite number reached the run; the sentence names where.
+    case nonFinite(String)
     /// A setting or input out of range: the sentence says which and what is allowed.
     case invalidSetting(String)
 
@@ -22,8 +28,15 @@ public enum RunError: Error, CustomStringConvertible {
             return "\(p) has no checkpoint to resume (expected \(p)/last/state.json); start a new run without --resume."
         case .badConfigFile(let p, let detail):
             return "The config file \(p) cannot be used: \(detail)."
-        case .busy(let p):
-            return "Another run is writing into \(p); wait for it to finish or choose another --out."
+        case .busy(let p, let pid):
+            return "Another run\(pid.map { " (pid \($0))" } ?? "") is writing into \(p); wait for it to finish or choose another --out."
+        case .foreignFiles(let p, let names):
+            let shown = names.prefix(5).joined(separator: ", ") + (names.count > 5 ? ", …" : "")
+            return "\(p) holds files swift-distill did not write (\(shown)); --force only replaces a run, so move them away or choose another --out."
+        case .damagedCheckpoint(let p, let detail):
+            return "The checkpoint in \(p)/last cannot be resumed: \(detail). The best model in \(p) is saved separately; start a new run (--force) to train again."
+        case .nonFinite(let sentence):
+            return sentence
         case .invalidSetting(let sentence):
             return sentence
         }
@@ -48,8 +61,8 @@ public struct RunDirectory: Sendable {
     }
 
     /// Makes the directory for a new run. An existing run is refused unless `force`, which
-    /// removes only what a run writes (model.json and its tensors, last/, metrics.csv) and keeps
-    /// every other file.
+    /// removes what a run writes (model.json and its tensors, last/, metrics.csv) and refuses
+    /// when the directory holds anything else.
     public func prepareNew(force: Bool) throws {
         let fm = FileManager.default
         let holdsRun = holdsModel || fm.fileExists(atPath: lastURL.path) || fm.fileExists(atPath: metricsURL.path)
@@ -57,12 +70,12 @@ public struct RunDirectory: Sendable {
             guard force else { throw RunError.alreadyExists(url.path) }
             let lock = try self.lock()
             defer { lock.release() }
-            var written = [ModelDirectory.manifestName, "last", "metrics.csv"]
-            if let manifest = try? ModelDirectory.readManifest(url) { written += manifest.tensors.map(\.file) }
-            for f in (try? fm.contentsOfDirectory(atPath: url.path)) ?? [] where f.hasPrefix("layers.") && f.hasSuffix(".npy") {
-                written.append(f)
-            }
-            for name in Set(written) where !name.contains("/") && name != ".." {
+            var written: Set<String> = [ModelDirectory.manifestName, "last", "metrics.csv", ".lock"]
+            if let manifest = try? ModelDirectory.readManifest(url) { written.formUnion(manifest.tensors.map(\.file)) }
+            let entries = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
+            let foreign = entries.filter { !written.contains($0) && !Self.isLeftover($0) }.sorted()
+            guard foreign.isEmpty else { throw RunError.foreignFiles(url.path, names: foreign) }
+            for name in entries where name != ".lock" {
                 try? fm.removeItem(at: url.appendingPathComponent(name))
             }
         }
@@ -71,16 +84,42 @@ public struct RunDirectory: Sendable {
         }
     }
 
-    /// Holds the directory against other runs until released.
+    /// Files a run writes that may be left over from a killed save.
+    static func isLeftover(_ name: String) -> Bool {
+        ModelDirectory.isTensorFileName(name) || name.hasPrefix(".last.saving-") || name.hasPrefix(".last.old-")
+            || name.hasPrefix(".model.json.saving-")
+    }
+
+    /// Holds the directory against other runs until released; the holder's pid is in `.lock`.
     public func lock() throws -> RunLock {
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        guard let lock = RunLock(url.appendingPathComponent(".lock").path) else { throw RunError.busy(url.path) }
+        let fm = FileManager.default
+        do { try fm.createDirectory(at: url, withIntermediateDirectories: true) } catch {
+            throw CheckpointError.writeFailed(url.path, detail: error.localizedDescription)
+        }
+        let path = url.appendingPathComponent(".lock").path
+        guard let lock = RunLock(path) else {
+            let pid = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw RunError.busy(url.path, pid: pid.flatMap { $0.isEmpty ? nil : $0 })
+        }
+        removeLeftovers()
         return lock
+    }
+
+    /// Removes what killed saves left behind: staging copies of last/, unfinished manifests,
+    /// and tensor files no manifest refers to. Called with the lock held.
+    func removeLeftovers() {
+        let fm = FileManager.default
+        let referenced = Set((try? ModelDirectory.readManifest(url))?.tensors.map(\.file) ?? [])
+        for name in (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
+        where Self.isLeftover(name) && !referenced.contains(name) {
+            try? fm.removeItem(at: url.appendingPathComponent(name))
+        }
     }
 
     /// Saves `network` as the run's model (the top level).
     public func saveModel(_ network: MLP, environment: String, config: [String: JSONValue], metrics: [String: JSONValue]) throws {
-        try ModelDirectory.save(network, to: url, environment: environment, config: config, metrics: metrics)
+        try ModelDirectory.save(network, to: url, environment: environment, config: config, metrics: metrics,
+                                replacing: .modelFilesOnly)
     }
 
     /// Saves a checkpoint into last/: the policy, the algorithm's tensors and state.json.
@@ -98,12 +137,16 @@ public struct RunDirectory: Sendable {
 
     /// Reads last/ for resuming: the settings, the state, the environment, and the tensors.
     public func loadCheckpoint<Config: Configurable, State: RunState>(_: Config.Type, _: State.Type) throws -> Checkpoint<Config, State> {
+        if FileManager.default.fileExists(atPath: url.path) { try lock().release() }  // and tidy what a killed save left
         guard let data = FileManager.default.contents(atPath: stateURL.path) else { throw RunError.nothingToResume(url.path) }
         let saved: SavedState<Config, State>
         do { saved = try JSONDecoder().decode(SavedState<Config, State>.self, from: data) } catch {
-            throw CheckpointError.badManifest(stateURL.path, detail: "unreadable trainer state")
+            throw RunError.damagedCheckpoint(url.path, detail: "last/state.json is not a readable training state")
         }
-        let (policy, _) = try ModelDirectory.load(from: lastURL)
+        let policy: MLP
+        do { (policy, _) = try ModelDirectory.load(from: lastURL) } catch let e as CheckpointError {
+            throw RunError.damagedCheckpoint(url.path, detail: e.description)
+        }
         return Checkpoint(config: saved.config, state: saved.state, environment: saved.environment, policy: policy, directory: lastURL)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,6 +16,10 @@ public final class RunLock {
             close(descriptor)
             return nil
         }
+        // The holder's pid, for the sentence a second writer gets.
+        _ = ftruncate(descriptor, 0)
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: false)
+        try? handle.write(contentsOf: Data("\(getpid())\n".utf8))
     }
 
     /// Gives the lock up (also done when the lock is freed).

@@ -71,8 +71,10 @@ def test_train_eval_and_reproducibility(tmp_path):
                 "--eval-episodes", "2", "--out", str(tmp_path / name))
         assert r.returncode == 0, r.stderr
     a, b = tmp_path / "a", tmp_path / "b"
-    files = sorted(p.name for p in a.glob("*.npy"))
-    assert files == ["layers.0.bias.npy", "layers.0.weight.npy", "layers.1.bias.npy", "layers.1.weight.npy"]
+    manifest = json.loads((a / "model.json").read_text())
+    files = sorted(t["file"] for t in manifest["tensors"])
+    assert sorted(p.name for p in a.glob("*.npy")) == files, "only the current model's tensor files remain"
+    assert [t["name"] for t in manifest["tensors"]] == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
     for f in files + [f"last/{p.name}" for p in (a / "last").glob("*.npy")]:
         assert (a / f).read_bytes() == (b / f).read_bytes(), f"{f} differs between two runs with one seed"
     manifest = json.loads((a / "model.json").read_text())
@@ -182,3 +184,47 @@ def test_ctrl_c_during_distillation_keeps_the_best_and_saves_the_current(tmp_pat
     assert code == 130, stderr
     assert (out / "model.json").exists() and (out / "last" / "model.json").exists()
     assert "saved in" in stdout
+
+
+def one_clean_sentence(result):
+    text = result.stderr + result.stdout
+    assert "Fatal error" not in text and "Traceback" not in text and result.returncode in (0, 1, 64), text
+    return text
+
+
+def test_a_kill_at_any_file_operation_leaves_a_usable_run(tmp_path):
+    """SIGKILL at the k-th file operation of the saves (a test-only switch in the save path):
+    the best model always loads or is absent, and --resume continues or says why it cannot."""
+    base = [*CORRIDOR, "--steps", "500", "--seed", "1", "--eval-interval", "100", "--eval-episodes", "1",
+            "--checkpoint-interval", "100"]
+    killed = 0
+    for k in range(1, 90):
+        out = tmp_path / f"k{k}"
+        r = run("train", *base, "--out", str(out), env={"SWIFT_DISTILL_CRASH_AFTER": str(k)})
+        if r.returncode == 0:
+            break
+        assert r.returncode == -signal.SIGKILL, r.stderr
+        killed += 1
+        if (out / "model.json").exists():
+            ev = run("eval", str(out), "--episodes", "1")
+            assert ev.returncode == 0, f"k={k}: the best model does not load: {ev.stderr}"
+        resumed = run("train", "--resume", "--out", str(out))
+        text = one_clean_sentence(resumed)
+        if resumed.returncode == 0:
+            assert json.loads((out / "last" / "state.json").read_text())["state"]["step"] == 500
+        else:
+            assert "has no checkpoint to resume" in text, f"k={k}: {text}"
+        leftovers = [p.name for p in out.iterdir() if ".saving-" in p.name or ".old-" in p.name]
+        assert not leftovers, f"k={k}: temporaries left after the next run: {leftovers}"
+    assert killed >= 60, "the switch should have fired in many saves"
+
+
+def test_a_kill_during_distillation_saves_leaves_a_usable_student(tmp_path, corridor_teacher):
+    for k in range(1, 40, 3):
+        out = tmp_path / f"s{k}"
+        r = run("distill", "--teacher", str(corridor_teacher), "--hidden", "8", "--steps", "600", "--eval-interval", "100",
+                "--eval-episodes", "1", "--out", str(out), env={"SWIFT_DISTILL_CRASH_AFTER": str(k)})
+        assert r.returncode in (0, -signal.SIGKILL), r.stderr
+        if (out / "model.json").exists():
+            c = run("eval", str(out), "--episodes", "1")
+            assert c.returncode == 0, f"k={k}: {c.stderr}"

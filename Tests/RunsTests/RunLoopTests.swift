@@ -110,23 +110,34 @@ func temporaryRunDirectory() -> RunDirectory {
         #expect(result.bestEvaluation?.mean == 1 && algorithm.state.step == 45)
     }
 
-    @Test func forceRemovesOnlyWhatARunWrites() throws {
+    @Test func forceReplacesOnlyARunAndRefusesToDeleteOtherFiles() throws {
         let dir = temporaryRunDirectory()
         try dir.prepareNew(force: false)
         var algorithm = ToyAlgorithm()
         _ = try RunLoop(directory: dir, environment: "Corridor-6").run(&algorithm, evalEnv: Corridor())
+        // Several best models were saved in place: only the current generation's files remain.
+        let (_, manifest) = try ModelDirectory.load(from: dir.url)
+        let tensors = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).filter { $0.hasSuffix(".npy") }
+        #expect(Set(tensors) == Set(manifest.tensors.map(\.file)))
         let notes = dir.url.appendingPathComponent("notes.txt")
         try Data("mine".utf8).write(to: notes)
         #expect(throws: RunError.self) { try dir.prepareNew(force: false) }
+        #expect { try dir.prepareNew(force: true) } throws: {
+            ($0 as? RunError)?.description.contains("holds files swift-distill did not write (notes.txt)") ?? false
+        }
+        #expect(dir.holdsModel && FileManager.default.fileExists(atPath: notes.path), "nothing was deleted")
+        try FileManager.default.removeItem(at: notes)
         try dir.prepareNew(force: true)
         let left = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).filter { !$0.hasPrefix(".") }
-        #expect(left == ["notes.txt"])
+        #expect(left.isEmpty)
     }
 
     @Test func twoRunsCannotShareADirectory() throws {
         let dir = temporaryRunDirectory()
         let first = try dir.lock()
-        #expect { _ = try dir.lock() } throws: { ($0 as? RunError)?.description.contains("Another run is writing") ?? false }
+        #expect { _ = try dir.lock() } throws: {
+            ($0 as? RunError)?.description.contains("Another run (pid \(ProcessInfo.processInfo.processIdentifier)) is writing") ?? false
+        }
         var algorithm = ToyAlgorithm()
         #expect(throws: RunError.self) { _ = try RunLoop(directory: dir, environment: "x").run(&algorithm, evalEnv: nil) }
         first.release()

@@ -3,12 +3,71 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any, Dict, List, Union
 
 import numpy as np
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+FORMAT_VERSION = 1
+
+
+def _tensor_file(root: Path, manifest_path: Path, entry: Dict[str, Any], shape: tuple) -> Path:
+    """The entry's file, refused unless it is a regular file directly inside the directory and no
+    larger than its shape needs (a model directory from elsewhere is data, not paths to follow)."""
+    name = entry.get("file")
+    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise ValueError(f"{manifest_path} is not a valid model manifest (tensor {entry.get('name')} names {name!r}, "
+                         "which is not a file inside the model directory); re-export the model")
+    file = root / name
+    try:
+        info = os.lstat(file)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{file} does not exist but model.json lists it") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{file} is not a regular file (a link, device, pipe or directory); a model directory holds "
+                         "only plain files, so re-export the model")
+    limit = int(np.prod(shape, dtype=np.int64)) * 8 + 65_600
+    if info.st_size > limit:
+        raise ValueError(f"{file} has {info.st_size} bytes, more than its manifest entry can need ({limit}); "
+                         "the model directory is damaged or not a model, re-export it")
+    return file
+
+
+def _read_npy(file: Path, data: bytes) -> np.ndarray:
+    """Reads .npy bytes as the Swift reader does: versions 1.0–3.0, little-endian float32 or
+    float64, C order, data not cut short; anything else is refused with the same reasons."""
+    import io
+    from numpy.lib import format as npformat
+
+    def refuse(reason: str) -> ValueError:
+        return ValueError(f"{file} is not a readable .npy file: {reason}")
+
+    stream = io.BytesIO(data)
+    try:
+        version = npformat.read_magic(stream)
+    except ValueError:
+        raise refuse("it does not start with \\x93NUMPY; save arrays with numpy.save") from None
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise refuse(f"format version {version[0]}.{version[1]}; only 1.0, 2.0 and 3.0 are supported")
+    try:
+        shape, fortran, dtype = npformat._read_array_header(stream, version, max_header_size=65_536)
+    except Exception as e:
+        raise refuse(f"a malformed header ({e}); re-save it with numpy.save") from None
+    if dtype.str not in ("<f4", "<f8"):
+        raise refuse(f"dtype '{dtype.str}'; only little-endian float32 ('<f4') and float64 ('<f8') are supported, "
+                     "so convert with arr.astype('float32')")
+    if fortran and len(shape) > 1:
+        raise refuse("Fortran order; save numpy.ascontiguousarray(arr) instead")
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    offset = stream.tell()
+    if len(data) - offset < count * dtype.itemsize:
+        raise refuse(f"truncated: its header promises {count * dtype.itemsize} data bytes but only "
+                     f"{len(data) - offset} follow; the file is damaged, re-save it")
+    return np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape).astype(np.float32)
 
 
 def _fnv1a(data: bytes) -> str:
@@ -110,29 +169,38 @@ def load(path: PathLike) -> Model:
         sizes = [int(arch["input_size"])] + [int(s) for s in arch["hidden_sizes"]] + [int(arch["output_size"])]
         if arch["activation"] not in ("relu", "tanh"):
             raise ValueError(f"unknown activation {arch['activation']!r}")
+        # The same required fields and types as the Swift reader's ModelManifest.
+        for key, kind in (("format_version", int), ("layout", str), ("architecture", dict), ("tensors", list),
+                          ("config", dict), ("metrics", dict)):
+            if not isinstance(manifest[key], kind) or isinstance(manifest[key], bool):
+                raise TypeError(f"{key} is not a {kind.__name__}")
+        for key, kind in (("input_size", int), ("output_size", int), ("hidden_sizes", list), ("activation", str), ("head", str)):
+            if not isinstance(arch[key], kind) or isinstance(arch[key], bool):
+                raise TypeError(f"architecture.{key} is not a {kind.__name__}")
+        for t in manifest["tensors"]:
+            if not (isinstance(t["name"], str) and isinstance(t["file"], str) and isinstance(t["shape"], list)
+                    and isinstance(t["dtype"], str)):
+                raise TypeError("a tensor entry needs name, file, shape and dtype")
         entries = {t["name"]: t for t in manifest["tensors"]}
+        version = manifest["format_version"]
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{manifest_path} is not a valid model manifest ({e}); re-export the model") from None
+    if version > FORMAT_VERSION:
+        raise ValueError(f"{manifest_path} is not a valid model manifest (format version {version} is newer than this "
+                         f"loader understands ({FORMAT_VERSION}); update swiftdistill)")
     params: Dict[str, np.ndarray] = {}
     for i in range(len(sizes) - 1):
         for kind, shape in (("weight", (sizes[i], sizes[i + 1])), ("bias", (sizes[i + 1],))):
             name = f"layers.{i}.{kind}"
             if name not in entries:
                 raise ValueError(f"{manifest_path} lists no tensor {name}; re-export the model")
-            file = root / entries[name]["file"]
-            if not file.exists():
-                raise FileNotFoundError(f"{file} does not exist but model.json lists it")
+            file = _tensor_file(root, manifest_path, entries[name], shape)
             data = file.read_bytes()
             checksum = entries[name].get("checksum")
             if checksum is not None and _fnv1a(data) != checksum:
                 raise ValueError(f"{file} does not match the checksum in model.json: it was changed or a save was interrupted")
-            try:
-                array = np.load(file, allow_pickle=False)
-            except Exception as e:  # NumPy raises ValueError/OSError/EOFError for damaged files
-                raise ValueError(f"{file} is not a readable .npy file ({e})") from None
-            if array.dtype.kind != "f":
-                raise ValueError(f"{file} holds dtype {array.dtype}; expected float32")
-            if tuple(array.shape) != shape:
+            array = _read_npy(file, data)
+            if tuple(array.shape) != shape or list(entries[name].get("shape", shape)) != list(shape):
                 raise ValueError(f"{file} has shape {array.shape} but the architecture needs {shape}")
             params[name] = array.astype(np.float32, copy=False)
     return Model(root, manifest, params)
