@@ -124,6 +124,11 @@ extension DQNConfig {
         ], crossChecks: [
             { c in c.gradientSteps == 0
                 ? SettingError(key: "gradient_steps", reason: "must be positive or -1", got: c.gradientSteps) : nil },
+            { c in c.batchSize > c.bufferSize
+                ? SettingError(key: "batch_size", template: "{batch_size} (\(c.batchSize)) must be at most {buffer_size} (\(c.bufferSize)): a batch is drawn from the replay buffer.") : nil },
+        ], warnings: [
+            { c in c.learningStarts >= c.totalSteps
+                ? SettingError(key: "learning_starts", template: "{learning_starts} (\(c.learningStarts)) is not below {total_steps} (\(c.totalSteps)): no gradient step will be taken and the model stays as initialised.") : nil },
         ])
     }
 }

@@ -3,6 +3,7 @@ import Environments
 import Foundation
 import NN
 import Runs
+import Settings
 import Tensor
 
 /// Where DQN training is; saved with checkpoints so `--resume` can continue.
@@ -43,6 +44,7 @@ public struct DQNAlgorithm: RunAlgorithm {
         self.config = config
         self.env = env
         let spec = env.spec
+        try Self.checkMemory(config, observationSize: spec.observationSize, actionCount: spec.actionCount)
         learner = resume?.0 ?? DQNLearner(observationSize: spec.observationSize, actionCount: spec.actionCount, config: config)
         state = resume?.1 ?? TrainingState(rng: SeededGenerator(seed: UInt64(config.seed)))
         buffer = ReplayBuffer(capacity: config.bufferSize, observationSize: spec.observationSize)
@@ -53,6 +55,21 @@ public struct DQNAlgorithm: RunAlgorithm {
                                      fraction: config.explorationFraction, totalSteps: config.totalSteps)
         learnStart = resume == nil ? config.learningStarts : state.step + min(config.learningStarts, config.batchSize)
         observation = try env.reset(seed: resume == nil ? config.seed : config.seed &+ state.episodes)
+        try NonFinite.check(observation: observation, from: env, episode: state.episodes + 1, stepInEpisode: 0)
+    }
+
+    /// Refuses sizes (replay capacity, network width, action count) that cannot be allocated.
+    static func checkMemory(_ config: DQNConfig, observationSize: Int, actionCount: Int) throws {
+        try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, 2 * observationSize + 4, 4]), for: "the replay buffer",
+                                key: "buffer_size", value: config.bufferSize)
+        let sizes = [observationSize] + config.hiddenSizes + [actionCount + 1]
+        var parameters: Int? = 0
+        for (a, b) in zip(sizes, sizes.dropFirst()) {
+            parameters = parameters.flatMap { p in MemoryCheck.bytes([a + 1, b]).flatMap { p.addingReportingOverflow($0).overflow ? nil : p + $0 } }
+        }
+        // Online and target networks, gradients, two Adam moments, and a batch's activations.
+        try MemoryCheck.require(parameters.flatMap { MemoryCheck.bytes([$0, 4 * 6]) }, for: "the networks (with \(actionCount) actions)",
+                                key: "hidden_sizes", value: config.hiddenSizes.map(String.init).joined(separator: ","))
     }
 
     public var totalSteps: Int { config.totalSteps }
@@ -81,6 +98,7 @@ public struct DQNAlgorithm: RunAlgorithm {
             action = learner.greedyAction(observation)
         }
         let s = try env.step(action)
+        try NonFinite.check(s, from: env, episode: state.episodes + 1, stepInEpisode: episodeLength + 1)
         episodeReturn += s.reward
         episodeLength += 1
         for t in nstep.push(observation: observation, action: action, reward: Float(s.reward), nextObservation: s.observation,
@@ -100,12 +118,14 @@ public struct DQNAlgorithm: RunAlgorithm {
             episodeReturn = 0
             episodeLength = 0
             observation = try env.reset(seed: nil)
+            try NonFinite.check(observation: observation, from: env, episode: state.episodes + 1, stepInEpisode: 0)
         } else {
             observation = s.observation
         }
         if state.step > learnStart && state.step % config.trainFrequency == 0 && buffer.count >= config.batchSize {
             compute { trainRound() }
             state.adamSteps = learner.optimizer.stepCount
+            if let lastLoss { try NonFinite.check(loss: lastLoss, update: state.gradientSteps, learningRate: config.learningRate) }
         }
         if state.step % config.targetUpdateInterval == 0 { learner.updateTarget() }
     }
@@ -122,9 +142,10 @@ public struct DQNAlgorithm: RunAlgorithm {
                 batch = buffer.batch(buffer.sampleIndices(config.batchSize, rng: &state.rng))
             }
             let (loss, td) = learner.update(batch)
-            prioritized?.update(indices: batch.indices, tdErrors: td)
             lastLoss = loss
             state.gradientSteps += 1
+            guard loss.isFinite else { return }  // reported after the round; priorities stay finite
+            prioritized?.update(indices: batch.indices, tdErrors: td)
         }
     }
 

@@ -22,8 +22,8 @@ public struct TrainingRun {
         try config.validate()
         let env = try makeEnv()
         let evalEnv = config.evalInterval > 0 ? try makeEnv() : nil
-        try directory.prepareNew(force: force)
         var algorithm = try DQNAlgorithm(config: config, env: env)
+        try directory.prepareNew(force: force)
         let result = try RunLoop(directory: directory, environment: environment, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
         return TrainingOutcome(algorithm, result)
     }
@@ -33,12 +33,25 @@ public struct TrainingRun {
         try directory.loadCheckpoint(DQNConfig.self, TrainingState.self)
     }
 
-    /// Continues from `checkpoint` (or last/); `totalSteps` may extend the run.
-    public func resume(from checkpoint: DQNCheckpoint? = nil, makeEnv: EnvironmentFactory, totalSteps: Int? = nil) throws -> TrainingOutcome {
-        let saved = try checkpoint ?? loadCheckpoint()
-        var config = saved.config
+    /// Settings a resumed run may change; the others are the checkpoint's.
+    public static let resumableSettings = ["total_steps", "learning_rate", "eval_interval", "eval_episodes", "eval_seed",
+                                           "checkpoint_interval"]
+
+    /// Continues from `checkpoint` (or last/) with `changes` to the resumable settings (e.g.
+    /// more steps, a lower learning rate); any other setting is refused with a `SettingError`.
+    public func resume(from checkpoint: DQNCheckpoint? = nil, makeEnv: EnvironmentFactory,
+                       changes: [(String, SettingValue)] = [], totalSteps: Int? = nil) throws -> TrainingOutcome {
+        var config = try checkpoint?.config ?? loadCheckpoint().config
+        for (name, value) in changes {
+            let key = DQNConfig.settings.entry(name)?.key ?? name
+            guard Self.resumableSettings.contains(key) else {
+                throw SettingError(key: key, template: "{\(key)} cannot change when a run is resumed (only " + Self.resumableSettings.map { "{\($0)}" }.joined(separator: ", ") + " can); start a new run to change it.")
+            }
+            try DQNConfig.settings.set(key, value, in: &config)
+        }
         if let totalSteps { config.totalSteps = totalSteps }
         try config.validate()
+        let saved = try checkpoint ?? loadCheckpoint()
         let env = try makeEnv()
         guard saved.policy.inputSize == env.spec.observationSize, saved.policy.outputSize == env.spec.actionCount else {
             throw RunError.invalidSetting("the checkpoint in \(directory.url.path) expects \(saved.policy.inputSize) observation values and \(saved.policy.outputSize) actions but \(saved.environment) has \(env.spec.observationSize) and \(env.spec.actionCount).")
@@ -58,7 +71,7 @@ extension DQNLearner {
         let count = online.parameters.count
         online.parameters = try (0..<count).map { try saved.tensor("online.\($0)") }
         target.parameters = try (0..<count).map { try saved.tensor("target.\($0)") }
-        var adam = Adam(learningRate: saved.config.learningRate)
+        var adam = Adam(learningRate: config.learningRate)
         if saved.state.adamSteps > 0 || saved.has("adam.m.0") {
             let m = try (0..<count).map { try saved.tensor("adam.m.\($0)").scalars }
             let v = try (0..<count).map { try saved.tensor("adam.v.\($0)").scalars }

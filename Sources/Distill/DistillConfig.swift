@@ -132,6 +132,8 @@ extension DistillConfig {
                 ? SettingError(key: "task_weight", template: "the task loss ({task_weight}) needs rewards, which the offline regime does not have.") : nil },
             { c in c.losses.isEmpty
                 ? SettingError(key: "loss", template: "no loss is switched on; give {loss} (q-mse, kl, ce) or a positive {task_weight}, {feature_weight} or {relational_weight}.") : nil },
+            { c in c.batchSize > c.bufferSize
+                ? SettingError(key: "batch_size", template: "{batch_size} (\(c.batchSize)) must be at most {buffer_size} (\(c.bufferSize)): a batch is drawn from the collected states.") : nil },
             { c in c.featureWeight > 0 && (c.featureStudentLayer == nil || c.featureTeacherLayer == nil)
                 ? SettingError(key: "feature_weight", template: "{feature_weight} needs {feature_layer} STUDENT:TEACHER (hidden-layer indices, from 0).") : nil },
         ], normalise: { c in

@@ -18,17 +18,18 @@ public struct DistillationRun {
     public init(directory: URL) { self.directory = RunDirectory(directory) }
 
     /// Runs distillation. `makeEnv` opens a fresh environment by name (collection and evaluation
-    /// each get their own); `environment` overrides the teachers' recorded one.
+    /// each get their own), told whether the name was recorded in a teacher's manifest; `environment` overrides the teachers' recorded one.
     public func start(config: DistillConfig, environment: String?, force: Bool,
-                      makeEnv: (String) throws -> any Environment) throws -> DistillOutcome {
+                      makeEnv: (_ name: String, _ recorded: Bool) throws -> any Environment) throws -> DistillOutcome {
         try config.validate()
         let teacher = try TeacherEnsemble(paths: config.teachers)
         let distiller = try Distiller(config: config, teacher: teacher)
         guard let envName = environment ?? teacher.environment else {
             throw RunError.invalidSetting("the teacher's model.json records no environment; name one (--env).")
         }
-        let collectEnv = config.regime == .offline ? nil : try makeEnv(envName)
-        let evalEnv = config.evalInterval > 0 || config.regime == .offline ? try makeEnv(envName) : nil
+        let recorded = environment == nil  // named by the teacher's model.json: data, not code
+        let collectEnv = config.regime == .offline ? nil : try makeEnv(envName, recorded)
+        let evalEnv = config.evalInterval > 0 || config.regime == .offline ? try makeEnv(envName, recorded) : nil
         var offline: Tensor?
         if let path = config.offlineObservations {
             let states: Tensor
@@ -40,8 +41,9 @@ public struct DistillationRun {
             }
             offline = states
         }
-        try directory.prepareNew(force: force)
+        let directory = self.directory
+        let prepare = { try directory.prepareNew(force: force) }
         return try distiller.run(env: collectEnv, evalEnv: evalEnv, offline: offline, hooks: hooks,
-                                 directory: directory, environment: envName)
+                                 directory: directory, environment: envName, beforeStart: prepare)
     }
 }

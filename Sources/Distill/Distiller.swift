@@ -4,6 +4,7 @@ import Environments
 import Foundation
 import NN
 import Runs
+import Settings
 import Tensor
 
 /// Where a distillation is; saved with its checkpoints.
@@ -35,6 +36,7 @@ public struct DistillationAlgorithm: RunAlgorithm {
     var observation: [Float] = []
     var lastLosses: LossParts = [:]
     var lastShare: Float = 0
+    var episodes = 0, episodeStep = 0
     public let totalSteps: Int
 
     /// `env` collects states (not used offline); `offline` holds the offline regime's observations.
@@ -43,6 +45,8 @@ public struct DistillationAlgorithm: RunAlgorithm {
         self.teacher = teacher
         self.env = env
         self.offline = offline
+        try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, 2 * teacher.inputSize + 4 + teacher.actionCount, 4]),
+                                for: "the labelled-state buffer", key: "buffer_size", value: config.bufferSize)
         let student = MLP(inputSize: teacher.inputSize, hiddenSizes: config.hiddenSizes, outputSize: teacher.actionCount,
                           activation: config.activation, seed: UInt64(config.seed) &+ 1)
         learner = StudentLearner(student: student, teacher: teacher, config: config)
@@ -55,6 +59,7 @@ public struct DistillationAlgorithm: RunAlgorithm {
                 throw DistillError.sizeMismatch("The \(config.regime.rawValue) regime needs an environment to collect states from.")
             }
             observation = try env.reset(seed: config.seed)
+            try NonFinite.check(observation: observation, from: env, episode: 1, stepInEpisode: 0)
         }
     }
 
@@ -79,6 +84,9 @@ public struct DistillationAlgorithm: RunAlgorithm {
         lastShare = 0
         if let offline {
             let row = Array(offline.scalars[((step - 1) * d)..<(step * d)])
+            if let bad = row.first(where: { !$0.isFinite }) {
+                throw RunError.nonFinite("The offline observations hold a non-finite value (\(bad)) in row \(step - 1); clean the file.")
+            }
             let q = teacher.qValues(Tensor(shape: [1, d], scalars: row)).scalars
             buffer.add(Transition(observation: row, action: 0, reward: 0, nextObservation: row, terminated: true, discount: 0), teacherQValues: q)
         } else if let env {
@@ -94,20 +102,37 @@ public struct DistillationAlgorithm: RunAlgorithm {
                 action = Policy(learner.student).action(observation)
             }
             let s = try env.step(action)
+            episodeStep += 1
+            try NonFinite.check(s, from: env, episode: episodes + 1, stepInEpisode: episodeStep)
             pendingLabels.append(q)
             for t in nstep.push(observation: observation, action: action, reward: Float(s.reward), nextObservation: s.observation,
                                 terminated: s.terminated, truncated: s.truncated) {
                 buffer.add(t, teacherQValues: pendingLabels.removeFirst())
             }
-            observation = s.isDone ? try env.reset(seed: nil) : s.observation
+            if s.isDone {
+                episodes += 1
+                episodeStep = 0
+                observation = try env.reset(seed: nil)
+                try NonFinite.check(observation: observation, from: env, episode: episodes + 1, stepInEpisode: 0)
+            } else {
+                observation = s.observation
+            }
         }
         state.labels += 1
         train(config.updatesPerStep, compute: compute)
+        try checkLosses()
         state.step = step
     }
 
-    public mutating func finish(compute: (() -> Void) -> Void) {
+    public mutating func finish(compute: (() -> Void) -> Void) throws {
         train(config.finalUpdates, compute: compute)
+        try checkLosses()
+    }
+
+    func checkLosses() throws {
+        for (_, value) in lastLosses.sorted(by: { $0.key < $1.key }) {
+            try NonFinite.check(loss: value, update: learner.gradientSteps, learningRate: config.learningRate)
+        }
     }
 
     mutating func train(_ updates: Int, compute: (() -> Void) -> Void) {
@@ -199,12 +224,14 @@ public struct Distiller {
 
     /// Runs distillation. `env` collects data (not used offline); `evalEnv` evaluates the student.
     public func run(env: (any Environment)?, evalEnv: (any Environment)?, offline: Tensor? = nil,
-                    hooks: RunHooks = RunHooks(), directory: RunDirectory? = nil, environment: String? = nil) throws -> DistillOutcome {
+                    hooks: RunHooks = RunHooks(), directory: RunDirectory? = nil, environment: String? = nil,
+                    beforeStart: () throws -> Void = {}) throws -> DistillOutcome {
         try config.validate()
         if let env { try check(env) }
         if let evalEnv { try check(evalEnv) }
         var algorithm = try DistillationAlgorithm(config: config, teacher: teacher, env: offline == nil ? env : nil, offline: offline)
         let name = environment ?? env?.spec.name ?? evalEnv?.spec.name ?? "unknown"
+        try beforeStart()
         let result = try RunLoop(directory: directory, environment: name, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
         return DistillOutcome(algorithm, result)
     }

@@ -6,6 +6,8 @@ public enum EnvironmentError: Error, CustomStringConvertible {
     case unsupportedActionSpace(String, detail: String)
     case invalidAction(Int, actionCount: Int)
     case badResult(String, detail: String)
+    /// A model directory records an environment that is not a Gymnasium environment class.
+    case untrustedRecord(String)
     /// The environment's own code failed (e.g. a Python exception); `report` is the failure as
     /// the adapter words it (type, message and traceback), `underlying` the original error.
     case raised(String, operation: String, report: String, underlying: any Error)
@@ -24,6 +26,8 @@ public enum EnvironmentError: Error, CustomStringConvertible {
             return "Action \(a) is out of range: this environment has actions 0..<\(n)."
         case .badResult(let name, let detail):
             return "Environment '\(name)' returned something unexpected: \(detail)."
+        case .untrustedRecord(let name):
+            return "The model records its environment as '\(name)', which is not a registered id or a gymnasium.Env class; a model directory from elsewhere never runs code, so name the environment yourself (--env, or env= in Python)."
         case .raised(let name, let operation, let report, _):
             return "Environment '\(name)' raised in \(operation): \(report)"
         }

@@ -19,8 +19,12 @@ public final class GymEnvironment: Environment {
 
     /// Opens `name`: a registered id, or `module:attribute` naming a class or factory that is
     /// called with `kwargs`.
-    public convenience init(_ name: String, kwargs: [String: EnvironmentArgument] = [:]) throws {
-        let object = try Self.open(name, kwargs: kwargs.mapValues { $0 as any PythonConvertible })
+    ///
+    /// A name `recorded` in a model directory from elsewhere is data, not code: then a
+    /// `module:attribute` must name a `gymnasium.Env` (or `gym.Env`) subclass, never an
+    /// arbitrary callable.
+    public convenience init(_ name: String, kwargs: [String: EnvironmentArgument] = [:], recorded: Bool = false) throws {
+        let object = try Self.open(name, kwargs: kwargs.mapValues { $0 as any PythonConvertible }, recorded: recorded)
         try self.init(object: object, name: name)
     }
 
@@ -109,7 +113,7 @@ public final class GymEnvironment: Environment {
 
     // MARK: - Opening
 
-    static func open(_ name: String, kwargs: [String: any PythonConvertible]) throws -> PythonObject {
+    static func open(_ name: String, kwargs: [String: any PythonConvertible], recorded: Bool) throws -> PythonObject {
         if let colon = name.lastIndex(of: ":"), !name.hasPrefix(":") {
             let moduleName = String(name[..<colon]), attribute = String(name[name.index(after: colon)...])
             let module: PythonObject
@@ -122,6 +126,9 @@ public final class GymEnvironment: Environment {
                 let factory = try module.attr(attribute)
                 guard factory.isCallable else {
                     throw EnvironmentError.badFactory(name, detail: "'\(attribute)' in module '\(moduleName)' is a \(factory.typeName), not a class or function")
+                }
+                if recorded, !(try isEnvironmentClass(factory)) {
+                    throw EnvironmentError.untrustedRecord(name)
                 }
                 do {
                     return try factory.call(arguments: [], kwargs: kwargs)
@@ -136,12 +143,27 @@ public final class GymEnvironment: Environment {
         return try make(name, original: name, kwargs: kwargs)
     }
 
+    /// True for a subclass of gymnasium.Env or gym.Env.
+    static func isEnvironmentClass(_ candidate: PythonObject) throws -> Bool {
+        guard candidate.isType else { return false }
+        let builtins = try Python.import("builtins")
+        for moduleName in ["gymnasium", "gym"] {
+            guard let module = try? Python.import(moduleName), let base = try? module.attr("Env") else { continue }
+            if try Bool(python: builtins.attr("issubclass").call(candidate, base)) { return true }
+        }
+        return false
+    }
+
     private static func make(_ id: String, original: String, kwargs: [String: any PythonConvertible]) throws -> PythonObject {
         let gym: PythonObject
         do {
             gym = try Python.import("gymnasium")
+        } catch let e as PythonError where e.exception?.typeName == "KeyboardInterrupt" {
+            throw e  // Ctrl-C while gymnasium was being imported: an interruption, not a missing package
         } catch {
-            do { gym = try Python.import("gym") } catch {
+            do { gym = try Python.import("gym") } catch let e as PythonError where e.exception?.typeName == "KeyboardInterrupt" {
+                throw e
+            } catch {
                 throw EnvironmentError.badFactory(original, detail: "neither gymnasium nor gym can be imported in this Python; run `make setup` or `pip install gymnasium` in the venv")
             }
         }

@@ -2,15 +2,16 @@ import Environments
 import PythonBridge
 
 /// Opens an environment by name: `Corridor-N` is the built-in toy (N cells, 4N steps); anything
-/// else is a Gymnasium id or `module:attribute` (see `GymEnvironment`).
-public func makeEnvironment(_ name: String, kwargs: [String: EnvironmentArgument] = [:]) throws -> any Environment {
+/// else is a Gymnasium id or `module:attribute` (see `GymEnvironment`). A name `recorded` in a
+/// model directory may only name a registered id or a Gymnasium environment class.
+public func makeEnvironment(_ name: String, kwargs: [String: EnvironmentArgument] = [:], recorded: Bool = false) throws -> any Environment {
     if kwargs.isEmpty, let corridor = Corridor.named(name) { return corridor }
-    return try GymEnvironment(name, kwargs: kwargs)
+    return try GymEnvironment(name, kwargs: kwargs, recorded: recorded)
 }
 
 /// A factory that opens `name` afresh on each call.
-public func environmentFactory(_ name: String, kwargs: [String: EnvironmentArgument] = [:]) -> EnvironmentFactory {
-    { try makeEnvironment(name, kwargs: kwargs) }
+public func environmentFactory(_ name: String, kwargs: [String: EnvironmentArgument] = [:], recorded: Bool = false) -> EnvironmentFactory {
+    { try makeEnvironment(name, kwargs: kwargs, recorded: recorded) }
 }
 
 extension EnvironmentArgument: PythonConvertible {

@@ -94,6 +94,13 @@ enum Bindings {
             return try terms.map { PythonTuple($0.kind.rawValue, Double($0.weight)) }.pythonObject()
         })
 
+    /// Issues each setting warning as a Python `UserWarning`, in Python names.
+    static func warn(_ warnings: [SettingError]) throws {
+        guard !warnings.isEmpty else { return }
+        let module = try Python.import("warnings")
+        for w in warnings { try module.method("warn", w.description, kwargs: ["stacklevel": 3]) }
+    }
+
     /// Settings from the JSON object the Python package sends.
     static func settings(_ text: String) throws -> [String: SettingValue] {
         guard case .object(let values)? = try? JSONDecoder().decode(SettingValue.self, from: Data(text.utf8)) else {
@@ -110,20 +117,18 @@ enum Bindings {
         body: { a in
             let envArg = try a.object("env"), envName = try a.string("env_name"), out = try a.string("out")
             let given = try settings(a.optionalString("settings") ?? "{}")
-            Allocator.retainFreedMemory()
             var run = TrainingRun(directory: URL(fileURLWithPath: out))
             let control = RunControl(callback: a.optional("callback"))
             control.attach(to: &run.hooks)
             let makeEnv: EnvironmentFactory = { try environment(envArg) }
             let outcome: TrainingOutcome
             if try a.bool("resume") {
-                if let other = given.keys.first(where: { $0 != "total_steps" }) {
-                    throw ArgumentError.value("resume=True continues with the checkpoint's settings; only steps may be given with it (got \(other)).")
-                }
-                outcome = try run.resume(makeEnv: makeEnv, totalSteps: a.int("resume_steps"))
+                outcome = try run.resume(makeEnv: makeEnv, changes: given.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                                         totalSteps: a.int("resume_steps"))
             } else {
                 var config = DQNConfig.defaults(for: envName)
                 try DQNConfig.settings.apply(given, to: &config)
+                try warn(DQNConfig.settings.warnings(config))
                 outcome = try run.start(config: config, environment: envName, makeEnv: makeEnv, force: a.bool("force"))
             }
             try control.finish()
@@ -143,11 +148,10 @@ enum Bindings {
             var config = DistillConfig()
             try DistillConfig.settings.apply(settings(a.string("settings")), to: &config)
             let out = try a.string("out")
-            Allocator.retainFreedMemory()
             var run = DistillationRun(directory: URL(fileURLWithPath: out))
             let control = RunControl(callback: a.optional("callback"))
             control.attach(to: &run.hooks)
-            let outcome = try run.start(config: config, environment: a.optionalString("env"), force: a.bool("force")) { try makeEnvironment($0) }
+            let outcome = try run.start(config: config, environment: a.optionalString("env"), force: a.bool("force")) { try makeEnvironment($0, recorded: $1) }
             try control.finish()
             var summary: [String: any PythonConvertible] = [
                 "out": out, "labels": outcome.labels, "gradient_steps": outcome.gradientSteps,
@@ -164,12 +168,13 @@ enum Bindings {
             let tURL = URL(fileURLWithPath: try a.string("teacher")), sURL = URL(fileURLWithPath: try a.string("student"))
             let (t, tm) = try ModelDirectory.load(from: tURL)
             let (s, _) = try ModelDirectory.load(from: sURL)
-            guard let name = try a.optionalString("env") ?? tm.environment else {
+            let given = try a.optionalString("env")
+            guard let name = given ?? tm.environment else {
                 throw RunError.invalidSetting("the teacher records no environment; pass env=.")
             }
             let episodes = try a.int("episodes") ?? 20, seed = try a.int("seed") ?? 100
             guard episodes >= 1 else { throw ArgumentError.value("episodes must be a positive integer (got \(episodes)).") }
-            let env = try makeEnvironment(name)
+            let env = try makeEnvironment(name, recorded: given == nil)
             let report = try Python.withoutGIL {
                 try Distill.compare(teacher: t, teacherBytes: try ModelDirectory.modelBytes(tURL), student: s,
                                     studentBytes: try ModelDirectory.modelBytes(sURL), env: env, episodes: episodes, seed: seed)

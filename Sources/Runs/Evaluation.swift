@@ -34,6 +34,7 @@ public func evaluate(_ env: any Environment, episodes: Int, seed: Int, maxSteps:
         var total = 0.0, length = 0
         while length < maxSteps {
             let s = try env.step(policy(obs))
+            try NonFinite.check(s, from: env, episode: e + 1, stepInEpisode: length + 1)
             total += s.reward
             length += 1
             if s.isDone { break }

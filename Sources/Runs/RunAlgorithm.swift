@@ -56,7 +56,7 @@ public protocol RunAlgorithm {
     /// `compute` wraps pure computation; `report` takes episode events.
     mutating func advance(compute: (() -> Void) -> Void, report: (RunEvent) -> Void) throws
     /// Work after the last step (e.g. distillation's final updates).
-    mutating func finish(compute: (() -> Void) -> Void)
+    mutating func finish(compute: (() -> Void) -> Void) throws
     /// Tensors a checkpoint needs besides the policy (networks, optimiser moments), by name.
     func checkpointTensors() -> [String: Tensor]
     /// The `config` object written into model manifests.
@@ -64,7 +64,7 @@ public protocol RunAlgorithm {
 }
 
 extension RunAlgorithm {
-    public mutating func finish(compute: (() -> Void) -> Void) {}
+    public mutating func finish(compute: (() -> Void) -> Void) throws {}
     public func manifestConfig() -> [String: JSONValue] { JSONValue.object(encoding: config) }
     public static var progressRowKind: String? { nil }
 }

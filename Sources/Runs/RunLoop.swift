@@ -49,6 +49,7 @@ public struct RunLoop {
             hooks.onEvent(event)
         }
         func checkpoint() throws {
+            try NonFinite.check(algorithm.policy, what: "network at step \(algorithm.state.step)")
             algorithm.state.elapsedSeconds = elapsed()
             try directory?.saveCheckpoint(policy: algorithm.policy, tensors: algorithm.checkpointTensors(),
                                           state: algorithm.state, config: algorithm.config, environment: environment,
@@ -61,6 +62,7 @@ public struct RunLoop {
             last = result
             let isBest = algorithm.state.bestMeanReturn.map { result.mean > $0 } ?? true
             if isBest {
+                try NonFinite.check(algorithm.policy, what: "policy evaluated at step \(step)")
                 algorithm.state.bestMeanReturn = result.mean
                 best = result
                 try directory?.saveModel(algorithm.policy, environment: environment, config: algorithm.manifestConfig(),
@@ -74,7 +76,7 @@ public struct RunLoop {
         while algorithm.state.step < total {
             if hooks.shouldStop() {
                 try checkpoint()
-                if let directory, !directory.holdsModel {
+                if let directory, !directory.holdsModel, (try? NonFinite.check(algorithm.policy, what: "")) != nil {
                     try directory.saveModel(algorithm.policy, environment: environment, config: algorithm.manifestConfig(),
                                             metrics: ["step": .number(Double(algorithm.state.step))])
                 }
@@ -94,10 +96,11 @@ public struct RunLoop {
             }
             if schedule.checkpointInterval > 0, step % schedule.checkpointInterval == 0, step < total { try checkpoint() }
         }
-        algorithm.finish(compute: hooks.aroundCompute)
+        try algorithm.finish(compute: hooks.aroundCompute)
         if let evalEnv {
             try evaluate(on: evalEnv)
         } else {
+            try NonFinite.check(algorithm.policy, what: "final network")
             try directory?.saveModel(algorithm.policy, environment: environment, config: algorithm.manifestConfig(),
                                      metrics: ["step": .number(Double(algorithm.state.step))])
         }

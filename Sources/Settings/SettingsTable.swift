@@ -6,13 +6,19 @@ public struct SettingsTable<Config> {
     public let crossChecks: [(Config) -> SettingError?]
     /// Applied after user input (e.g. "offline observations given, so the regime is offline").
     public let normalise: (inout Config) -> Void
+    /// Valid but probably unintended combinations, which front ends print as warnings.
+    public let warningChecks: [(Config) -> SettingError?]
 
     public init(_ entries: [Setting<Config>], crossChecks: [(Config) -> SettingError?] = [],
-                normalise: @escaping (inout Config) -> Void = { _ in }) {
+                warnings: [(Config) -> SettingError?] = [], normalise: @escaping (inout Config) -> Void = { _ in }) {
         self.entries = entries
         self.crossChecks = crossChecks
+        self.warningChecks = warnings
         self.normalise = normalise
     }
+
+    /// The warnings that apply to `config`.
+    public func warnings(_ config: Config) -> [SettingError] { warningChecks.compactMap { $0(config) } }
 
     /// Names compare without case, `_` or `-`: learning_rate, learningRate, learning-rate.
     static func normalised(_ name: String) -> String {

@@ -87,6 +87,9 @@ struct CommandLineSettings<Config> {
         } catch let e as SettingError {
             throw wording(e)
         }
+        for warning in table.warnings(config) {
+            FileHandle.standardError.write(Data(("warning: " + warning.worded(flag) + "\n").utf8))
+        }
     }
 
     /// The SETTINGS section of `--help`, with each default as `defaults` has it.

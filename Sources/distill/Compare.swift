@@ -27,7 +27,7 @@ struct Compare: ParsableCommand {
             throw ValidationError("the teacher maps \(tNet.inputSize) inputs to \(tNet.outputSize) actions but the student \(sNet.inputSize) to \(sNet.outputSize); compare models of one environment.")
         }
         guard let envName = env ?? tManifest.environment else { throw ValidationError("the teacher records no environment; pass --env.") }
-        let environment = try openEnvironment(envName)
+        let environment = try openEnvironment(envName, recorded: env == nil)
         let r = try Distill.compare(teacher: tNet, teacherBytes: try ModelDirectory.modelBytes(tURL), student: sNet, studentBytes: try ModelDirectory.modelBytes(sURL),
                                     env: environment, episodes: episodes, seed: seed, heldOut: heldOut)
         if json {

@@ -37,6 +37,12 @@ struct DistillCommand: ParsableCommand {
         .help(defaults: DistillConfig(), note: "also --set key=value")
 
     func run() throws {
+        do { try distill() } catch let e as SettingError {
+            throw CommandLineSettings(table: DistillConfig.settings).wording(e)
+        }
+    }
+
+    private func distill() throws {
         Allocator.retainFreedMemory()
         let (out, force) = (output.out, output.force)
         let config = try makeConfig()
@@ -57,11 +63,11 @@ struct DistillCommand: ParsableCommand {
             }
         }
         print("Distilling \(config.teachers.joined(separator: " + ")) into a student \(config.hiddenSizes): losses \(config.activeLosses.joined(separator: ", ")), regime \(config.regime), \(config.steps) labelled states → \(out)")
-        let outcome = try run.start(config: config, environment: env, force: force) { try openEnvironment($0) }
+        let outcome = try run.start(config: config, environment: env, force: force) { try openEnvironment($0, recorded: $1) }
         progress.finish()
         if outcome.interrupted {
             print("Interrupted after \(outcome.labels) labelled states: the student at that moment is saved in \(out)/last; \(out) holds the best evaluated student (or that one, if none was evaluated yet).")
-            throw ExitCode(130)
+            throw ExitCode(Interrupt.exitCode)
         }
         print(String(format: "Done: %d teacher-labelled states, %d gradient steps in %.1f s.", outcome.labels, outcome.gradientSteps, outcome.elapsed))
         if let best = outcome.bestEvaluation {

@@ -20,7 +20,7 @@ struct Eval: ParsableCommand {
         guard let envName = env ?? manifest.environment else {
             throw ValidationError("\(model)/model.json does not record an environment; pass --env.")
         }
-        let environment = try openEnvironment(envName)
+        let environment = try openEnvironment(envName, recorded: env == nil)
         let r = try evaluate(Policy(network), env: environment, episodes: episodes, seed: seed)
         if json {
             let payload: [String: Any] = ["model": model, "env": envName, "episodes": r.episodes, "seed": seed,

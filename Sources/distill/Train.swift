@@ -32,7 +32,7 @@ struct Train: ParsableCommand {
     var envArgs: [String] = []
     @OptionGroup var output: OutputOptions
     @Option(help: "JSON file of settings (snake_case keys), optionally in per-environment sections.") var config: String?
-    @Flag(help: "Continue the run in --out from its last checkpoint (only --steps may change).") var resume = false
+    @Flag(help: "Continue the run in --out from its last checkpoint (steps, learning rate, evaluation and checkpoint settings may change).") var resume = false
     /// Every DQN setting, parsed against `DQNConfig.settings` (see the SETTINGS section of --help).
     @Argument(parsing: .allUnrecognized, help: .hidden) var settingWords: [String] = []
 
@@ -40,21 +40,16 @@ struct Train: ParsableCommand {
         .help(defaults: DQNConfig(), note: "defaults shown are CartPole-v1's; also --set key=value, and keys in --config files")
 
     func run() throws {
-        Allocator.retainFreedMemory()
         let cli = CommandLineSettings(table: DQNConfig.settings)
+        do { try train(cli) } catch let e as SettingError { throw cli.wording(e) }
+    }
+
+    private func train(_ cli: CommandLineSettings<DQNConfig>) throws {
+        Allocator.retainFreedMemory()
         let (out, force) = (output.out, output.force)
         let settings = try cli.parse(settingWords, otherOptions: ["env", "env-arg", "out", "config", "force", "resume"])
         var run = TrainingRun(directory: URL(fileURLWithPath: out))
         let checkpoint = resume ? try run.loadCheckpoint() : nil
-        var resumeSteps: Int?
-        if resume {
-            if let other = settings.first(where: { $0.0 != "total_steps" }) {
-                throw ValidationError("--resume continues with the checkpoint's settings; only --steps may be given with it (got \(cli.flag(other.0))).")
-            }
-            if let steps = settings.last?.1 {
-                do { resumeSteps = try integer(steps, "total_steps") } catch let e as SettingError { throw cli.wording(e) }
-            }
-        }
         let envName = checkpoint?.environment ?? env
         var config: DQNConfig?
         if !resume {
@@ -68,7 +63,7 @@ struct Train: ParsableCommand {
             try cli.apply(settings, to: &c)
             config = c
         }
-        let makeEnv = environmentFactory(envName, kwargs: try parseEnvArgs(envArgs))
+        let makeEnv = environmentFactory(envName, kwargs: try parseEnvArgs(envArgs), recorded: resume)
 
         let progress = ProgressLine()
         let start = Date()
@@ -93,13 +88,13 @@ struct Train: ParsableCommand {
             outcome = try run.start(config: config, environment: envName, makeEnv: makeEnv, force: force)
         } else {
             print("Resuming the run in \(out) on \(envName), resumed at step \(checkpoint?.state.step ?? 0)")
-            outcome = try run.resume(from: checkpoint, makeEnv: makeEnv, totalSteps: resumeSteps)
+            outcome = try run.resume(from: checkpoint, makeEnv: makeEnv, changes: settings)
         }
         progress.finish()
         let wall = Date().timeIntervalSince(start)
         if outcome.interrupted {
             print("Interrupted at step \(outcome.state.step): checkpoint saved in \(run.directory.lastURL.path); continue with `distill train --out \(out) --resume`.")
-            throw ExitCode(130)
+            throw ExitCode(Interrupt.exitCode)
         }
         print(String(format: "Done: %d steps in %.1f s (%.0f env steps/s, %d gradient steps, %.0f/s).",
                      outcome.state.step, wall, Double(outcome.state.step) / max(wall, 1e-9), outcome.state.gradientSteps,
@@ -111,8 +106,8 @@ struct Train: ParsableCommand {
 }
 
 /// Opens a Gymnasium environment or a built-in one (see `makeEnvironment`).
-func openEnvironment(_ name: String, kwargs: [String: EnvironmentArgument] = [:]) throws -> any Environment {
-    try makeEnvironment(name, kwargs: kwargs)
+func openEnvironment(_ name: String, kwargs: [String: EnvironmentArgument] = [:], recorded: Bool = false) throws -> any Environment {
+    try makeEnvironment(name, kwargs: kwargs, recorded: recorded)
 }
 
 /// `key=value` pairs; values are read as Int, Double, Bool or else String.

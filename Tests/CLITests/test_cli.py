@@ -228,3 +228,103 @@ def test_a_kill_during_distillation_saves_leaves_a_usable_student(tmp_path, corr
         if (out / "model.json").exists():
             c = run("eval", str(out), "--episodes", "1")
             assert c.returncode == 0, f"k={k}: {c.stderr}"
+
+
+@pytest.mark.parametrize("what, sentence", [("reward", "non-finite reward (nan) at episode 30, step 10"),
+                                            ("observation", "non-finite observation (element 0 is inf) at episode 30, step 10")])
+def test_non_finite_numbers_stop_the_run_naming_their_source(tmp_path, what, sentence):
+    out = tmp_path / "nan"
+    r = run("train", "--env", "fixture_envs:NonFiniteEnv", "--env-arg", "at=300", "--env-arg", f"what={what}",
+            "--hidden", "8", "--learning-starts", "50", "--train-frequency", "4", "--gradient-steps", "1",
+            "--eval-interval", "100", "--eval-episodes", "1", "--checkpoint-interval", "100", "--steps", "1000",
+            "--out", str(out))
+    assert r.returncode != 0 and sentence in error_line(r), r.stderr
+    state = json.loads((out / "last" / "state.json").read_text())
+    assert state["state"]["step"] == 200, "the last finite checkpoint is kept"
+    manifest = json.loads((out / "model.json").read_text())
+    for t in manifest["tensors"]:
+        assert np.isfinite(np.load(out / t["file"])).all()
+
+
+def test_a_diverging_update_stops_the_run(tmp_path):
+    r = run("train", *CORRIDOR, "--learning-rate", "1e30", "--max-grad-norm", "1e30", "--steps", "2000",
+            "--eval-interval", "0", "--out", str(tmp_path / "d"))
+    assert r.returncode != 0 and "gave a non-finite loss" in error_line(r), r.stderr
+    assert not (tmp_path / "d" / "model.json").exists() or all(
+        np.isfinite(np.load(tmp_path / "d" / t["file"])).all()
+        for t in json.loads((tmp_path / "d" / "model.json").read_text())["tensors"])
+
+
+def test_a_recorded_environment_is_data_not_code(tmp_path, corridor_teacher):
+    copy = tmp_path / "m"
+    import shutil
+    shutil.copytree(corridor_teacher, copy)
+    manifest = json.loads((copy / "model.json").read_text())
+    manifest["environment"] = "os:system"
+    (copy / "model.json").write_text(json.dumps(manifest))
+    for args in (["eval", str(copy)], ["compare", str(copy), str(copy)],
+                 ["distill", "--teacher", str(copy), "--out", str(tmp_path / "s")]):
+        r = run(*args)
+        assert "never runs code, so name the environment yourself" in error_line(r), r.stderr
+    ok = run("eval", str(copy), "--env", "Corridor-6", "--episodes", "1")
+    assert ok.returncode == 0, ok.stderr
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_save_a_checkpoint(tmp_path, sig, code):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([DISTILL, "train", *CORRIDOR, "--steps", "2000000", "--eval-interval", "0",
+                             "--checkpoint-interval", "0", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (out / "metrics.csv").exists():
+        time.sleep(0.1)
+    time.sleep(1)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert json.loads((out / "last" / "state.json").read_text())["state"]["step"] > 0
+
+
+def test_a_second_writer_is_refused_at_once(tmp_path):
+    out = tmp_path / "run"
+    first = subprocess.Popen([DISTILL, "train", *CORRIDOR, "--steps", "2000000", "--eval-interval", "0",
+                              "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not (out / "metrics.csv").exists():
+            time.sleep(0.1)
+        second = run("train", *CORRIDOR, "--steps", "300", "--out", str(out), "--force")
+        assert f"Another run (pid {first.pid}) is writing into" in error_line(second)
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+
+
+def test_settings_that_cannot_work_are_refused_before_any_work(tmp_path):
+    out = str(tmp_path / "r")
+    cases = [
+        (["--seed=-1"], "--seed must be 0 or more (got -1)."),
+        (["--batch-size", "100", "--buffer-size", "50"], "--batch-size (100) must be at most --buffer-size (50)"),
+        (["--buffer-size", "100000000000"], "--buffer-size 100000000000 needs"),
+        (["--hidden", "200000000,200000000"], "--hidden 200000000,200000000 needs"),
+        (["--priority-epsilon", "-1"], "--priority-epsilon must be positive"),
+        (["--max-grad-norm", "nan"], "--max-grad-norm must be a finite number"),
+    ]
+    for args, expected in cases:
+        r = run("train", "--env", "Corridor-6", *args, "--out", out)
+        assert expected in error_line(r), (args, r.stderr)
+        assert not (tmp_path / "r").exists(), f"{args}: nothing may be written"
+    w = run("train", *CORRIDOR, "--steps", "50", "--learning-starts", "100", "--eval-interval", "0", "--out", out)
+    assert w.returncode == 0 and "warning: --learning-starts (100) is not below --steps (50)" in w.stderr
+
+
+def test_resume_applies_what_may_change_and_refuses_the_rest(tmp_path):
+    out = tmp_path / "run"
+    assert run("train", *CORRIDOR, "--steps", "300", "--eval-interval", "0", "--out", str(out)).returncode == 0
+    refused = run("train", "--resume", "--out", str(out), "--gamma", "0.5")
+    assert "--gamma cannot change when a run is resumed" in error_line(refused)
+    ok = run("train", "--resume", "--out", str(out), "--steps", "500", "--learning-rate", "0.0005")
+    assert ok.returncode == 0, ok.stderr
+    state = json.loads((out / "last" / "state.json").read_text())
+    assert state["state"]["step"] == 500 and state["config"]["learning_rate"] == 0.0005

@@ -50,7 +50,7 @@ struct ToyAlgorithm: RunAlgorithm {
             report(.episode(EpisodeRecord(step: state.step, episode: state.step / 7, episodeReturn: 1, length: 7, values: [:])))
         }
     }
-    mutating func finish(compute: (() -> Void) -> Void) { finished = true }
+    mutating func finish(compute: (() -> Void) -> Void) throws { finished = true }
     func checkpointTensors() -> [String: Tensor] { ["marker": Tensor(shape: [1], scalars: [Float(state.step)])] }
 }
 

@@ -34,7 +34,14 @@ def _settings_json(settings: Dict[str, Any]) -> str:
         if isinstance(value, (tuple, range)):
             return list(value)
         raise TypeError(f"setting value {value!r} of type {type(value).__name__} is not a number, string, bool or list")
-    return json.dumps(settings, default=plain)
+    def finite(value: Any) -> Any:
+        # JSON has no NaN or infinity: send them as text, which the core reads and then refuses.
+        if isinstance(value, float) and (value != value or abs(value) == float("inf")):
+            return str(value)
+        if isinstance(value, (list, tuple)):
+            return [finite(v) for v in value]
+        return value
+    return json.dumps({k: finite(v) for k, v in settings.items()}, default=plain)
 
 
 def settings(algorithm: str = "dqn", env: Optional[str] = None) -> List[Dict[str, Any]]:

@@ -107,3 +107,29 @@ def make_counting(length=4):
 
 
 not_callable = 42
+
+
+class NonFiniteEnv(gym.Env):
+    """A walk that returns a NaN reward or an infinite observation at global step `at`."""
+
+    def __init__(self, at=300, what="reward"):
+        self.observation_space = spaces.Box(-np.inf, np.inf, shape=(2,), dtype=np.float32)
+        self.action_space = spaces.Discrete(2)
+        self.at, self.what, self.count, self.t = at, what, 0, 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        self.count += 1
+        self.t += 1
+        obs = np.array([self.t / 10, action], np.float32)
+        reward = 1.0
+        if self.count >= self.at:
+            if self.what == "reward":
+                reward = float("nan")
+            else:
+                obs[0] = np.inf
+        return obs, reward, self.t >= 10, False, {}
