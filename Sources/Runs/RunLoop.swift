@@ -2,6 +2,7 @@ import Checkpoint
 import Environments
 import Foundation
 import NN
+import Tensor
 
 /// How a run ended.
 public struct RunResult: Sendable {
@@ -73,6 +74,9 @@ public struct RunLoop {
 
         let total = algorithm.totalSteps
         let schedule = algorithm.schedule
+        // Training rounds run with subnormals flushed (FTZ/DAZ); acting, the environment and the
+        // caller's callbacks keep the thread's own floating-point mode.
+        let compute: (() -> Void) -> Void = { [hooks] body in hooks.aroundCompute { SubnormalMode.flushingToZero(body) } }
         while algorithm.state.step < total {
             if hooks.shouldStop() {
                 try checkpoint()
@@ -83,7 +87,7 @@ public struct RunLoop {
                 return RunResult(interrupted: true, bestEvaluation: best, lastEvaluation: last,
                                  sessionSeconds: Date().timeIntervalSince(clock))
             }
-            try algorithm.advance(compute: hooks.aroundCompute, report: emit)
+            try algorithm.advance(compute: compute, report: emit)
             let step = algorithm.state.step
             if let evalEnv, schedule.evalInterval > 0, step % schedule.evalInterval == 0, step < total {
                 try evaluate(on: evalEnv)
@@ -96,7 +100,7 @@ public struct RunLoop {
             }
             if schedule.checkpointInterval > 0, step % schedule.checkpointInterval == 0, step < total { try checkpoint() }
         }
-        try algorithm.finish(compute: hooks.aroundCompute)
+        try algorithm.finish(compute: compute)
         if let evalEnv {
             try evaluate(on: evalEnv)
         } else {

@@ -9,4 +9,14 @@ void sd_adam(float *restrict p, const float *restrict g, float *restrict m, floa
 
 /// 1 when this CPU has the AVX2 and FMA instructions the numeric modules are compiled for.
 int sd_cpu_supported(void);
+
+/// Sets flush-to-zero and denormals-are-zero (MXCSR FTZ/DAZ on x86-64, FPCR.FZ on arm64) for
+/// this thread and returns the previous floating-point control word for `sd_restore_fp_mode`.
+unsigned long sd_flush_subnormals(void);
+
+/// Restores a control word returned by `sd_flush_subnormals`.
+void sd_restore_fp_mode(unsigned long previous);
+
+/// The current control bits, without the sticky exception flags (for tests).
+unsigned long sd_fp_mode(void);
 #endif
