@@ -31,6 +31,8 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     public var tensors: [Entry]
     /// Gymnasium id or `module:attribute` the model was trained on.
     public var environment: String?
+    /// Its keyword arguments, as command-line text (`{"n": "4"}`).
+    public var environmentArguments: [String: String]?
     /// Training or distillation configuration.
     public var config: [String: JSONValue]
     /// Measured results (e.g. evaluation returns).
@@ -61,6 +63,7 @@ public enum ModelDirectory {
     /// Saves `network` (and `extraTensors`, `extraFiles`) into `directory` so that a crash at any
     /// instant leaves either the previous model or the new one, complete and loadable.
     public static func save(_ network: MLP, to directory: URL, environment: String? = nil,
+                            environmentArguments: [String: String] = [:],
                             config: [String: JSONValue] = [:], metrics: [String: JSONValue] = [:],
                             extraTensors: [String: Tensor] = [:], extraFiles: [String: Data] = [:],
                             replacing requested: Replacement? = nil) throws {
@@ -76,7 +79,8 @@ public enum ModelDirectory {
             layout: "h = activation(h @ layers.i.weight + layers.i.bias) for each hidden layer; q = h @ last.weight + last.bias; weight shape is (inputs, outputs)",
             architecture: .init(inputSize: network.inputSize, hiddenSizes: network.hiddenSizes,
                                 activation: network.activation.rawValue, outputSize: network.outputSize, head: "q"),
-            tensors: [], environment: environment, config: config, metrics: metrics)
+            tensors: [], environment: environment,
+            environmentArguments: environmentArguments.isEmpty ? nil : environmentArguments, config: config, metrics: metrics)
         let fm = FileManager.default
         if mode == .modelFilesOnly, fm.fileExists(atPath: directory.path) {
             guard extraFiles.isEmpty else {

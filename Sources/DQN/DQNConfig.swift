@@ -76,12 +76,15 @@ public struct DQNConfig: Configurable {
         case "MountainCar-v0":
             c.totalSteps = 120_000; c.learningRate = 4e-3; c.batchSize = 128; c.bufferSize = 10_000
             c.learningStarts = 1_000; c.targetUpdateInterval = 600; c.trainFrequency = 16; c.gradientSteps = 8
-            c.explorationFraction = 0.2; c.explorationFinal = 0.07; c.hiddenSizes = [256, 256]
+            c.explorationFraction = 0.2; c.explorationFinal = 0.07; c.hiddenSizes = [256, 256]; c.gamma = 0.98
         default:
             break
         }
         return c
     }
+
+    /// Environments with published rl-zoo settings (others get CartPole-v1's).
+    public static let tunedEnvironments: Set<String> = ["CartPole-v1", "Acrobot-v1", "LunarLander-v2", "LunarLander-v3", "MountainCar-v0"]
 
     /// Gradient steps per round with −1 resolved.
     public var resolvedGradientSteps: Int { gradientSteps < 0 ? trainFrequency : gradientSteps }

@@ -182,7 +182,7 @@ public struct DQNTrainer {
                       resume: (DQNLearner, TrainingState)? = nil) throws -> TrainingOutcome {
         try config.validate()
         var algorithm = try DQNAlgorithm(config: config, env: env, resume: resume)
-        let result = try RunLoop(directory: nil, environment: env.spec.name, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
+        let result = try RunLoop(directory: nil, environment: EnvironmentRecipe(name: env.spec.name), hooks: hooks).run(&algorithm, evalEnv: evalEnv)
         return TrainingOutcome(algorithm, result)
     }
 }

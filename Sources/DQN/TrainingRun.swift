@@ -18,7 +18,7 @@ public struct TrainingRun {
 
     /// Starts a new run (refusing an existing one unless `force`). `makeEnv` opens the training
     /// environment and, when evaluation is on, a separate evaluation one.
-    public func start(config: DQNConfig, environment: String, makeEnv: EnvironmentFactory, force: Bool) throws -> TrainingOutcome {
+    public func start(config: DQNConfig, environment: EnvironmentRecipe, makeEnv: EnvironmentFactory, force: Bool) throws -> TrainingOutcome {
         try config.validate()
         let env = try makeEnv()
         let evalEnv = config.evalInterval > 0 ? try makeEnv() : nil

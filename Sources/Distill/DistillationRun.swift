@@ -19,12 +19,13 @@ public struct DistillationRun {
 
     /// Runs distillation. `makeEnv` opens a fresh environment by name (collection and evaluation
     /// each get their own), told whether the name was recorded in a teacher's manifest; `environment` overrides the teachers' recorded one.
-    public func start(config: DistillConfig, environment: String?, force: Bool,
-                      makeEnv: (_ name: String, _ recorded: Bool) throws -> any Environment) throws -> DistillOutcome {
+    public func start(config: DistillConfig, environment: EnvironmentRecipe?,
+                      argumentOverrides: [String: EnvironmentArgument] = [:], force: Bool,
+                      makeEnv: (_ recipe: EnvironmentRecipe, _ recorded: Bool) throws -> any Environment) throws -> DistillOutcome {
         try config.validate()
         let teacher = try TeacherEnsemble(paths: config.teachers)
         let distiller = try Distiller(config: config, teacher: teacher)
-        guard let envName = environment ?? teacher.environment else {
+        guard let envName = environment ?? teacher.environment?.with(argumentOverrides) else {
             throw RunError.invalidSetting("the teacher's model.json records no environment; name one (--env).")
         }
         let recorded = environment == nil  // named by the teacher's model.json: data, not code

@@ -224,13 +224,13 @@ public struct Distiller {
 
     /// Runs distillation. `env` collects data (not used offline); `evalEnv` evaluates the student.
     public func run(env: (any Environment)?, evalEnv: (any Environment)?, offline: Tensor? = nil,
-                    hooks: RunHooks = RunHooks(), directory: RunDirectory? = nil, environment: String? = nil,
+                    hooks: RunHooks = RunHooks(), directory: RunDirectory? = nil, environment: EnvironmentRecipe? = nil,
                     beforeStart: () throws -> Void = {}) throws -> DistillOutcome {
         try config.validate()
         if let env { try check(env) }
         if let evalEnv { try check(evalEnv) }
         var algorithm = try DistillationAlgorithm(config: config, teacher: teacher, env: offline == nil ? env : nil, offline: offline)
-        let name = environment ?? env?.spec.name ?? evalEnv?.spec.name ?? "unknown"
+        let name = environment ?? EnvironmentRecipe(name: env?.spec.name ?? evalEnv?.spec.name ?? "unknown")
         try beforeStart()
         let result = try RunLoop(directory: directory, environment: name, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
         return DistillOutcome(algorithm, result)

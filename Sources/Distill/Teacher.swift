@@ -1,4 +1,5 @@
 import Checkpoint
+import Environments
 import Foundation
 import NN
 import Tensor
@@ -27,17 +28,17 @@ public struct TeacherEnsemble: Sendable {
     public let networks: [MLP]
     public let paths: [String]
     /// Environment recorded in the first teacher's manifest.
-    public let environment: String?
+    public let environment: EnvironmentRecipe?
 
     /// Loads each model directory; they must agree on input and output sizes.
     public init(paths: [String]) throws {
         var nets: [MLP] = []
-        var env: String?
+        var env: EnvironmentRecipe?
         for path in paths {
             do {
                 let (net, manifest) = try ModelDirectory.load(from: URL(fileURLWithPath: path))
                 nets.append(net)
-                env = env ?? manifest.environment
+                env = env ?? manifest.environment.map { EnvironmentRecipe(name: $0, argumentTexts: manifest.environmentArguments) }
             } catch let e as CheckpointError {
                 throw DistillError.teacherUnreadable(path, detail: e.description)
             }

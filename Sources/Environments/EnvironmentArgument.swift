@@ -72,3 +72,42 @@ public struct EnvironmentArgumentError: Error, CustomStringConvertible {
     public var text: String
     public var description: String { "environment arguments take key=value, e.g. max_episode_steps=200 (got '\(text)')." }
 }
+
+/// How to rebuild an environment: its id or `module:attribute` and keyword arguments. Runs
+/// record it in manifests and checkpoints, so `eval`, `compare`, `distill` and `--resume` open
+/// the same environment the model was trained on.
+public struct EnvironmentRecipe: Codable, Equatable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public var name: String
+    public var arguments: [String: EnvironmentArgument]
+
+    public init(name: String, arguments: [String: EnvironmentArgument] = [:]) {
+        self.name = name
+        self.arguments = arguments
+    }
+
+    public init(stringLiteral value: String) { self.init(name: value) }
+
+    /// False for environments defined in a notebook or script (`__main__:…`) or by a lambda or
+    /// local function, which no later process can import.
+    public var isRebuildable: Bool {
+        !(name.hasPrefix("__main__:") || name.contains("<lambda>") || name.contains("<locals>"))
+    }
+
+    /// The arguments as command-line text (`key=value`), for manifests.
+    public var argumentTexts: [String: String] { arguments.mapValues(\.description) }
+
+    /// A recipe read back from a manifest's text arguments.
+    public init(name: String, argumentTexts: [String: String]?) {
+        self.init(name: name, arguments: (argumentTexts ?? [:]).mapValues { EnvironmentArgument(parsing: $0) })
+    }
+
+    /// `CartPole-v1`, or `lineworld:LineWorld(n=4)`.
+    public var description: String {
+        arguments.isEmpty ? name : name + "(" + arguments.keys.sorted().map { "\($0)=\(arguments[$0]!)" }.joined(separator: ", ") + ")"
+    }
+
+    /// This recipe with `overrides` applied to its arguments.
+    public func with(_ overrides: [String: EnvironmentArgument]) -> EnvironmentRecipe {
+        EnvironmentRecipe(name: name, arguments: arguments.merging(overrides) { _, new in new })
+    }
+}

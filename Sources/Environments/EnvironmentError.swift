@@ -8,6 +8,8 @@ public enum EnvironmentError: Error, CustomStringConvertible {
     case badResult(String, detail: String)
     /// A model directory records an environment that is not a Gymnasium environment class.
     case untrustedRecord(String)
+    /// A recorded environment that only existed in the process that trained the model.
+    case notRebuildable(String)
     /// The environment's own code failed (e.g. a Python exception); `report` is the failure as
     /// the adapter words it (type, message and traceback), `underlying` the original error.
     case raised(String, operation: String, report: String, underlying: any Error)
@@ -28,6 +30,8 @@ public enum EnvironmentError: Error, CustomStringConvertible {
             return "Environment '\(name)' returned something unexpected: \(detail)."
         case .untrustedRecord(let name):
             return "The model records its environment as '\(name)', which is not a registered id or a gymnasium.Env class; a model directory from elsewhere never runs code, so name the environment yourself (--env, or env= in Python)."
+        case .notRebuildable(let name):
+            return "The model was trained on '\(name)', defined in a notebook or script (or a lambda), which cannot be rebuilt from its record; pass the environment yourself (--env module:Class, or env= in Python)."
         case .raised(let name, let operation, let report, _):
             return "Environment '\(name)' raised in \(operation): \(report)"
         }

@@ -9,6 +9,18 @@ public func makeEnvironment(_ name: String, kwargs: [String: EnvironmentArgument
     return try GymEnvironment(name, kwargs: kwargs, recorded: recorded)
 }
 
+/// Opens the environment a recipe describes. A `recorded` recipe (read from a model directory)
+/// must name something importable and safe: see `makeEnvironment(_:kwargs:recorded:)`.
+public func makeEnvironment(_ recipe: EnvironmentRecipe, recorded: Bool) throws -> any Environment {
+    if recorded && !recipe.isRebuildable { throw EnvironmentError.notRebuildable(recipe.name) }
+    return try makeEnvironment(recipe.name, kwargs: recipe.arguments, recorded: recorded)
+}
+
+/// A factory that opens a recipe afresh on each call.
+public func environmentFactory(_ recipe: EnvironmentRecipe, recorded: Bool = false) -> EnvironmentFactory {
+    { try makeEnvironment(recipe, recorded: recorded) }
+}
+
 /// A factory that opens `name` afresh on each call.
 public func environmentFactory(_ name: String, kwargs: [String: EnvironmentArgument] = [:], recorded: Bool = false) -> EnvironmentFactory {
     { try makeEnvironment(name, kwargs: kwargs, recorded: recorded) }

@@ -129,7 +129,7 @@ enum Bindings {
                 var config = DQNConfig.defaults(for: envName)
                 try DQNConfig.settings.apply(given, to: &config)
                 try warn(DQNConfig.settings.warnings(config))
-                outcome = try run.start(config: config, environment: envName, makeEnv: makeEnv, force: a.bool("force"))
+                outcome = try run.start(config: config, environment: EnvironmentRecipe(name: envName), makeEnv: makeEnv, force: a.bool("force"))
             }
             try control.finish()
             var summary: [String: any PythonConvertible] = [
@@ -142,7 +142,7 @@ enum Bindings {
         })
 
     static let distill = Function(
-        name: "distill", parameters: ["settings", "out", "env", "force", "callback"],
+        name: "distill", parameters: ["settings", "out", "env", "env_name", "force", "callback"],
         doc: "Distils the teachers named in settings into a student in out; returns a summary dict.",
         body: { a in
             var config = DistillConfig()
@@ -151,7 +151,13 @@ enum Bindings {
             var run = DistillationRun(directory: URL(fileURLWithPath: out))
             let control = RunControl(callback: a.optional("callback"))
             control.attach(to: &run.hooks)
-            let outcome = try run.start(config: config, environment: a.optionalString("env"), force: a.bool("force")) { try makeEnvironment($0, recorded: $1) }
+            // env is an id, or a factory from the Python package (with env_name for the manifest).
+            let envArg = a.optional("env")
+            let recipe: EnvironmentRecipe? = try a.optionalString("env_name").map { EnvironmentRecipe(name: $0) }
+            let outcome = try run.start(config: config, environment: recipe, force: a.bool("force")) { recipe, recorded in
+                if let envArg { return try environment(envArg) }
+                return try makeEnvironment(recipe, recorded: recorded)
+            }
             try control.finish()
             var summary: [String: any PythonConvertible] = [
                 "out": out, "labels": outcome.labels, "gradient_steps": outcome.gradientSteps,
@@ -172,9 +178,10 @@ enum Bindings {
             guard let name = given ?? tm.environment else {
                 throw RunError.invalidSetting("the teacher records no environment; pass env=.")
             }
+            let recipe = given.map { EnvironmentRecipe(name: $0) } ?? EnvironmentRecipe(name: name, argumentTexts: tm.environmentArguments)
             let episodes = try a.int("episodes") ?? 20, seed = try a.int("seed") ?? 100
             guard episodes >= 1 else { throw ArgumentError.value("episodes must be a positive integer (got \(episodes)).") }
-            let env = try makeEnvironment(name, recorded: given == nil)
+            let env = try makeEnvironment(recipe, recorded: given == nil)
             let report = try Python.withoutGIL {
                 try Distill.compare(teacher: t, teacherBytes: try ModelDirectory.modelBytes(tURL), student: s,
                                     studentBytes: try ModelDirectory.modelBytes(sURL), env: env, episodes: episodes, seed: seed)

@@ -1,4 +1,5 @@
 import Checkpoint
+import Environments
 import Foundation
 import NN
 import Settings
@@ -117,21 +118,24 @@ public struct RunDirectory: Sendable {
     }
 
     /// Saves `network` as the run's model (the top level).
-    public func saveModel(_ network: MLP, environment: String, config: [String: JSONValue], metrics: [String: JSONValue]) throws {
-        try ModelDirectory.save(network, to: url, environment: environment, config: config, metrics: metrics,
+    public func saveModel(_ network: MLP, environment: EnvironmentRecipe, config: [String: JSONValue], metrics: [String: JSONValue]) throws {
+        try ModelDirectory.save(network, to: url, environment: environment.name, environmentArguments: environment.argumentTexts,
+                                config: config, metrics: metrics,
                                 replacing: .modelFilesOnly)
     }
 
     /// Saves a checkpoint into last/: the policy, the algorithm's tensors and state.json.
     public func saveCheckpoint<Config: Codable, State: RunState>(policy: MLP, tensors: [String: Tensor], state: State,
-                                                                   config: Config, environment: String,
+                                                                   config: Config, environment: EnvironmentRecipe,
                                                                    manifestConfig: [String: JSONValue]) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let stateData = try encoder.encode(SavedState(state: state, config: config, environment: environment))
+        let stateData = try encoder.encode(SavedState(state: state, config: config, environment: environment.name,
+                                                      environmentArguments: environment.arguments))
         var metrics: [String: JSONValue] = ["step": .number(Double(state.step))]
         if let best = state.bestMeanReturn { metrics["best_mean_return"] = .number(best) }
-        try ModelDirectory.save(policy, to: lastURL, environment: environment, config: manifestConfig, metrics: metrics,
+        try ModelDirectory.save(policy, to: lastURL, environment: environment.name, environmentArguments: environment.argumentTexts,
+                                config: manifestConfig, metrics: metrics,
                                 extraTensors: tensors, extraFiles: ["state.json": stateData])
     }
 
@@ -147,7 +151,9 @@ public struct RunDirectory: Sendable {
         do { (policy, _) = try ModelDirectory.load(from: lastURL) } catch let e as CheckpointError {
             throw RunError.damagedCheckpoint(url.path, detail: e.description)
         }
-        return Checkpoint(config: saved.config, state: saved.state, environment: saved.environment, policy: policy, directory: lastURL)
+        return Checkpoint(config: saved.config, state: saved.state,
+                          environment: EnvironmentRecipe(name: saved.environment, arguments: saved.environmentArguments ?? [:]),
+                          policy: policy, directory: lastURL)
     }
 
     /// A manifest's metrics for an evaluation at `step`.
@@ -160,6 +166,7 @@ public struct RunDirectory: Sendable {
         var state: State
         var config: Config
         var environment: String
+        var environmentArguments: [String: EnvironmentArgument]?
     }
 }
 
@@ -167,7 +174,7 @@ public struct RunDirectory: Sendable {
 public struct Checkpoint<Config, State> {
     public var config: Config
     public var state: State
-    public var environment: String
+    public var environment: EnvironmentRecipe
     public var policy: MLP
     let directory: URL
 

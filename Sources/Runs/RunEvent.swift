@@ -17,6 +17,8 @@ public struct RunProgress: Sendable {
     public var elapsed: Double
     /// Steps per second in this session.
     public var stepsPerSecond: Double
+    /// Seconds of this session (a rate over a fraction of a second says little).
+    public var sessionSeconds: Double = 0
     /// Algorithm-specific figures by name (`epsilon`, `loss`, `recent_mean_return`, `labels`, `kl`, …).
     public var values: [String: Double]
 

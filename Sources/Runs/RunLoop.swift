@@ -19,11 +19,11 @@ public struct RunResult: Sendable {
 /// asked. Without a directory nothing is written (in-memory runs, tests).
 public struct RunLoop {
     public var directory: RunDirectory?
-    /// The environment recorded in manifests.
-    public var environment: String
+    /// The environment recorded in manifests and checkpoints.
+    public var environment: EnvironmentRecipe
     public var hooks: RunHooks
 
-    public init(directory: RunDirectory?, environment: String, hooks: RunHooks = RunHooks()) {
+    public init(directory: RunDirectory?, environment: EnvironmentRecipe, hooks: RunHooks = RunHooks()) {
         self.directory = directory
         self.environment = environment
         self.hooks = hooks
@@ -94,9 +94,11 @@ public struct RunLoop {
             }
             if step % hooks.progressInterval == 0 || step == total {
                 let session = Date().timeIntervalSince(clock)
-                emit(.progress(RunProgress(step: step, totalSteps: total, gradientSteps: algorithm.gradientSteps,
+                var progress = RunProgress(step: step, totalSteps: total, gradientSteps: algorithm.gradientSteps,
                                            elapsed: elapsed(), stepsPerSecond: session > 0 ? Double(step - startStep) / session : 0,
-                                           values: algorithm.progressValues)))
+                                           values: algorithm.progressValues)
+                progress.sessionSeconds = session
+                emit(.progress(progress))
             }
             if schedule.checkpointInterval > 0, step % schedule.checkpointInterval == 0, step < total { try checkpoint() }
         }

@@ -2,7 +2,9 @@ import ArgumentParser
 import Checkpoint
 import DQN
 import Distill
+import Environments
 import Foundation
+import GymEnvironments
 
 /// `distill compare`: what the student kept and what it saves.
 struct Compare: ParsableCommand {
@@ -19,15 +21,17 @@ struct Compare: ParsableCommand {
     }
 
     func run() throws {
-        let (episodes, seed, env, json) = (evaluation.episodes, evaluation.seed, evaluation.env, evaluation.json)
+        let (episodes, seed, json) = (evaluation.episodes, evaluation.seed, evaluation.json)
         let tURL = URL(fileURLWithPath: teacher), sURL = URL(fileURLWithPath: student)
         let (tNet, tManifest) = try ModelDirectory.load(from: tURL)
         let (sNet, _) = try ModelDirectory.load(from: sURL)
         guard tNet.inputSize == sNet.inputSize, tNet.outputSize == sNet.outputSize else {
             throw ValidationError("the teacher maps \(tNet.inputSize) inputs to \(tNet.outputSize) actions but the student \(sNet.inputSize) to \(sNet.outputSize); compare models of one environment.")
         }
-        guard let envName = env ?? tManifest.environment else { throw ValidationError("the teacher records no environment; pass --env.") }
-        let environment = try openEnvironment(envName, recorded: env == nil)
+        let (recipe, recorded) = try evaluation.recipe(recordedName: tManifest.environment,
+                                                       recordedArguments: tManifest.environmentArguments, model: teacher)
+        let envName = recipe.description
+        let environment = try makeEnvironment(recipe, recorded: recorded)
         let r = try Distill.compare(teacher: tNet, teacherBytes: try ModelDirectory.modelBytes(tURL), student: sNet, studentBytes: try ModelDirectory.modelBytes(sURL),
                                     env: environment, episodes: episodes, seed: seed, heldOut: heldOut)
         if json {

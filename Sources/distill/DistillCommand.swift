@@ -30,6 +30,8 @@ struct DistillCommand: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
     @Option(help: "Environment to use instead of the teacher's.") var env: String?
+    @Option(name: .customLong("env-arg"), help: "Keyword argument for the environment, key=value (repeatable; adds to the teacher's).")
+    var envArgs: [String] = []
     /// Every distillation setting, parsed against `DistillConfig.settings` (see --help).
     @Argument(parsing: .allUnrecognized, help: .hidden) var settingWords: [String] = []
 
@@ -63,7 +65,9 @@ struct DistillCommand: ParsableCommand {
             }
         }
         print("Distilling \(config.teachers.joined(separator: " + ")) into a student \(config.hiddenSizes): losses \(config.activeLosses.joined(separator: ", ")), regime \(config.regime), \(config.steps) labelled states → \(out)")
-        let outcome = try run.start(config: config, environment: env, force: force) { try openEnvironment($0, recorded: $1) }
+        let overrides = try parseEnvArgs(envArgs)
+        let outcome = try run.start(config: config, environment: env.map { EnvironmentRecipe(name: $0, arguments: overrides) },
+                                    argumentOverrides: overrides, force: force) { try makeEnvironment($0, recorded: $1) }
         progress.finish()
         if outcome.interrupted {
             print("Interrupted after \(outcome.labels) labelled states: the student at that moment is saved in \(out)/last; \(out) holds the best evaluated student (or that one, if none was evaluated yet).")

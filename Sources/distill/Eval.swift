@@ -3,7 +3,9 @@ import Checkpoint
 import DQN
 import NN
 import Runs
+import Environments
 import Foundation
+import GymEnvironments
 
 /// `distill eval`: greedy returns of a saved model.
 struct Eval: ParsableCommand {
@@ -15,12 +17,12 @@ struct Eval: ParsableCommand {
     @OptionGroup var evaluation: EvaluationOptions
 
     func run() throws {
-        let (episodes, seed, env, json) = (evaluation.episodes, evaluation.seed, evaluation.env, evaluation.json)
+        let (episodes, seed, json) = (evaluation.episodes, evaluation.seed, evaluation.json)
         let (network, manifest) = try ModelDirectory.load(from: URL(fileURLWithPath: model))
-        guard let envName = env ?? manifest.environment else {
-            throw ValidationError("\(model)/model.json does not record an environment; pass --env.")
-        }
-        let environment = try openEnvironment(envName, recorded: env == nil)
+        let (recipe, recorded) = try evaluation.recipe(recordedName: manifest.environment,
+                                                       recordedArguments: manifest.environmentArguments, model: model)
+        let envName = recipe.description
+        let environment = try makeEnvironment(recipe, recorded: recorded)
         let r = try evaluate(Policy(network), env: environment, episodes: episodes, seed: seed)
         if json {
             let payload: [String: Any] = ["model": model, "env": envName, "episodes": r.episodes, "seed": seed,

@@ -9,6 +9,8 @@ final class ProgressLine {
         var totalSteps: Int
         var stepsPerSecond: Double
         var details: String
+        /// False until the rate has been measured long enough to mean something.
+        var rateIsMeaningful = true
     }
 
     private let isTerminal = isatty(STDOUT_FILENO) != 0
@@ -17,14 +19,16 @@ final class ProgressLine {
 
     /// A run's progress with `details` (the algorithm's figures, as the command words them).
     func update(_ p: RunProgress, details: String) {
-        update(Snapshot(step: p.step, totalSteps: p.totalSteps, stepsPerSecond: p.stepsPerSecond, details: details))
+        update(Snapshot(step: p.step, totalSteps: p.totalSteps, stepsPerSecond: p.stepsPerSecond, details: details,
+                        rateIsMeaningful: p.sessionSeconds >= 1 || p.step == p.totalSteps))
     }
 
     func update(_ s: Snapshot) {
         let fraction = Double(s.step) / Double(max(s.totalSteps, 1))
         let eta = s.stepsPerSecond > 0 ? Double(s.totalSteps - s.step) / s.stepsPerSecond : 0
-        let text = String(format: "step %d/%d (%3.0f%%)  %6.0f steps/s  ", s.step, s.totalSteps, fraction * 100, s.stepsPerSecond)
-            + s.details + "  ETA \(Self.duration(eta))"
+        let rate = s.rateIsMeaningful ? String(format: "%6.0f steps/s", s.stepsPerSecond) : "     … steps/s"
+        let text = String(format: "step %d/%d (%3.0f%%)  ", s.step, s.totalSteps, fraction * 100) + rate + "  "
+            + s.details + "  ETA " + (s.rateIsMeaningful ? Self.duration(eta) : "…")
         if isTerminal {
             guard Date().timeIntervalSince(lastDraw) > 0.1 || s.step == s.totalSteps else { return }
             lastDraw = Date()

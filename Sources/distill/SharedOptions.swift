@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import Environments
 
 /// Where a run writes: `--out DIR [--force]`, shared by `train` and `distill`.
 struct OutputOptions: ParsableArguments {
@@ -19,7 +20,19 @@ struct EvaluationOptions: ParsableArguments {
     @Option(help: "Evaluation episodes (seeds seed…seed+episodes−1).") var episodes = 20
     @Option(help: "Seed of the first episode.") var seed = 100
     @Option(help: "Environment to use instead of the one recorded in model.json.") var env: String?
+    @Option(name: .customLong("env-arg"), help: "Keyword argument for the environment, key=value (repeatable; adds to the recorded ones).")
+    var envArgs: [String] = []
     @Flag(help: "Print JSON.") var json = false
+
+    /// The environment to evaluate on: `--env` (with `--env-arg`), or the one `manifest` records.
+    func recipe(recordedName: String?, recordedArguments: [String: String]?, model: String) throws -> (EnvironmentRecipe, recorded: Bool) {
+        let overrides = try parseEnvArgs(envArgs)
+        if let env { return (EnvironmentRecipe(name: env, arguments: overrides), false) }
+        guard let name = recordedName else {
+            throw ValidationError("\(model)/model.json does not record an environment; pass --env.")
+        }
+        return (EnvironmentRecipe(name: name, argumentTexts: recordedArguments).with(overrides), true)
+    }
 
     func validate() throws {
         guard episodes >= 1 else { throw ValidationError("--episodes must be at least 1.") }

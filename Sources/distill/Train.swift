@@ -50,7 +50,9 @@ struct Train: ParsableCommand {
         let settings = try cli.parse(settingWords, otherOptions: ["env", "env-arg", "out", "config", "force", "resume"])
         var run = TrainingRun(directory: URL(fileURLWithPath: out))
         let checkpoint = resume ? try run.loadCheckpoint() : nil
-        let envName = checkpoint?.environment ?? env
+        let kwargs = try parseEnvArgs(envArgs)
+        let recipe = checkpoint.map { $0.environment.with(kwargs) } ?? EnvironmentRecipe(name: env, arguments: kwargs)
+        let envName = recipe.description
         var config: DQNConfig?
         if !resume {
             var c = DQNConfig.defaults(for: env)
@@ -63,7 +65,7 @@ struct Train: ParsableCommand {
             try cli.apply(settings, to: &c)
             config = c
         }
-        let makeEnv = environmentFactory(envName, kwargs: try parseEnvArgs(envArgs), recorded: resume)
+        let makeEnv = environmentFactory(recipe, recorded: resume)
 
         let progress = ProgressLine()
         let start = Date()
@@ -85,7 +87,11 @@ struct Train: ParsableCommand {
         let outcome: TrainingOutcome
         if let config {
             print("Training DQN on \(envName) for \(config.totalSteps) steps (seed \(config.seed), hidden \(config.hiddenSizes)) → \(out)")
-            outcome = try run.start(config: config, environment: envName, makeEnv: makeEnv, force: force)
+            if !DQNConfig.tunedEnvironments.contains(recipe.name) && self.config == nil {
+                print("\(recipe.name) has no rl-baselines3-zoo settings: using CartPole-v1's as defaults; tune them with flags or --config.")
+            }
+            print(Self.settingsLine(config))
+            outcome = try run.start(config: config, environment: recipe, makeEnv: makeEnv, force: force)
         } else {
             print("Resuming the run in \(out) on \(envName), resumed at step \(checkpoint?.state.step ?? 0)")
             outcome = try run.resume(from: checkpoint, makeEnv: makeEnv, changes: settings)
@@ -102,6 +108,20 @@ struct Train: ParsableCommand {
         if let best = outcome.state.bestMeanReturn {
             print(String(format: "Best evaluation: mean return %.1f; the model in %@ is that policy.", best, out))
         }
+    }
+}
+
+extension Train {
+    /// Every setting in use, as `key=value` (as rl-zoo prints its hyper-parameters at the start).
+    static func settingsLine(_ config: DQNConfig) -> String {
+        let values = DQNConfig.settings.values(of: config)
+        let pairs = DQNConfig.settings.entries.filter(\.isStored).compactMap { e in
+            values[e.key].map { v -> String in
+                if case .list(let items) = v { return "\(e.key)=" + items.map(\.description).joined(separator: ",") }
+                return "\(e.key)=\(v)"
+            }
+        }
+        return CommandLineSettings<DQNConfig>.wrapped("Settings:", pairs.joined(separator: " "), column: 11, width: 100).joined(separator: "\n")
     }
 }
 

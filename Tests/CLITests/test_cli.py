@@ -328,3 +328,28 @@ def test_resume_applies_what_may_change_and_refuses_the_rest(tmp_path):
     assert ok.returncode == 0, ok.stderr
     state = json.loads((out / "last" / "state.json").read_text())
     assert state["state"]["step"] == 500 and state["config"]["learning_rate"] == 0.0005
+
+
+def test_environment_arguments_are_recorded_and_reused(tmp_path):
+    teacher = tmp_path / "t"
+    lineworld = ["--env", "fixture_envs:LineWorld", "--env-arg", "n=4", "--hidden", "16", "--learning-starts", "100",
+                 "--train-frequency", "4", "--gradient-steps", "1", "--target-update-interval", "100",
+                 "--exploration-fraction", "0.3", "--learning-rate", "0.001", "--batch-size", "32", "--gamma", "0.9"]
+    r = run("train", *lineworld, "--steps", "1500", "--eval-interval", "500", "--eval-episodes", "2", "--out", str(teacher))
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((teacher / "model.json").read_text())
+    assert manifest["environment"] == "fixture_envs:LineWorld" and manifest["environment_arguments"] == {"n": "4"}
+    ev = run("eval", str(teacher), "--episodes", "2", "--json")
+    assert ev.returncode == 0 and json.loads(ev.stdout)["env"] == "fixture_envs:LineWorld(n=4)", ev.stderr
+    st = run("distill", "--teacher", str(teacher), "--hidden", "8", "--steps", "600", "--eval-interval", "0",
+             "--out", str(tmp_path / "s"))
+    assert st.returncode == 0, st.stderr
+    assert json.loads((tmp_path / "s" / "model.json").read_text())["environment_arguments"] == {"n": "4"}
+    assert run("compare", str(teacher), str(tmp_path / "s"), "--episodes", "2").returncode == 0
+    other = run("eval", str(teacher), "--env-arg", "n=5", "--episodes", "1")
+    assert "the model takes 4 inputs and 2 actions, but fixture_envs:LineWorld has 5 and 2" in error_line(other)
+    resumed = run("train", "--resume", "--out", str(teacher), "--steps", "1600")
+    assert resumed.returncode == 0, resumed.stderr
+    manifest["environment"] = "__main__:LineWorld"
+    (teacher / "model.json").write_text(json.dumps(manifest))
+    assert "defined in a notebook or script" in error_line(run("eval", str(teacher)))

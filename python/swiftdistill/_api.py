@@ -146,7 +146,7 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
 def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]]], *, out: PathLike,
             hidden: Optional[Sequence[int]] = None, loss: Union[str, Dict[str, float], None] = None,
             temperature: Optional[float] = None, steps: Optional[int] = None, seed: Optional[int] = None,
-            regime: Optional[str] = None, task_weight: Optional[float] = None, env: Optional[str] = None,
+            regime: Optional[str] = None, task_weight: Optional[float] = None, env: Optional[EnvSpec] = None,
             force: bool = False, callback: Optional[Callback] = None, progress: bool = True,
             **more_settings: Any) -> Tuple[Model, Dict[str, Any]]:
     """Distils a teacher (a model directory or ``Model``; a list is an ensemble) into a student.
@@ -171,10 +171,11 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]]], *
     # Defaults live in the core's settings table: only what the caller gave is sent.
     given = {"teachers": paths, **{k: v for k, v in named.items() if v is not None}, **more_settings}
     total = steps if steps is not None else _default("distill", "steps")
+    env_arg, env_name = _environment(env, eval_needed=True) if env is not None else (None, None)
     on_event, close = _progress(callback, progress, total, "state")
     try:
-        summary = core.distill(settings=_settings_json(given), out=os.fspath(out), env=env, force=bool(force),
-                               callback=on_event)
+        summary = core.distill(settings=_settings_json(given), out=os.fspath(out), env=env_arg, env_name=env_name,
+                               force=bool(force), callback=on_event)
     finally:
         close()
     return load(out), summary

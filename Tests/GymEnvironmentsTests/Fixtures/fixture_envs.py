@@ -133,3 +133,30 @@ class NonFiniteEnv(gym.Env):
             else:
                 obs[0] = np.inf
         return obs, reward, self.t >= 10, False, {}
+
+
+class LineWorld(gym.Env):
+    """A line of n cells, one-hot observation of size n: the observation size depends on n."""
+
+    def __init__(self, n=6):
+        self.n = int(n)
+        self.observation_space = spaces.Box(0, 1, shape=(self.n,), dtype=np.float32)
+        self.action_space = spaces.Discrete(2)
+        self.pos = 0
+        self.t = 0
+
+    def _obs(self):
+        o = np.zeros(self.n, np.float32)
+        o[self.pos] = 1
+        return o
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.pos, self.t = 0, 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        self.pos = max(0, min(self.n - 1, self.pos + (1 if action == 1 else -1)))
+        done = self.pos == self.n - 1
+        return self._obs(), float(done), done, self.t >= 4 * self.n, {}
