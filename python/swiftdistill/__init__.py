@@ -9,7 +9,7 @@ the Swift core in this process (the ``_core`` extension built by the project's s
     >>> sd.compare(teacher, student)["normalized_return"]
 """
 from ._model import Model, load
-from ._api import compare, core_q_values, distill, parse_losses, settings, train
+from ._api import compare, core_q_values, distill, evaluate, parse_losses, settings, train
 
-__all__ = ["Model", "load", "train", "distill", "compare", "core_q_values", "settings", "parse_losses"]
+__all__ = ["Model", "load", "train", "distill", "compare", "core_q_values", "settings", "parse_losses", "evaluate"]
 __version__ = "0.1.0"

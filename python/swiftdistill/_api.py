@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
+
 from ._model import Model, PathLike, load
 
 EnvSpec = Union[str, Any, Callable[[], Any]]
@@ -179,6 +181,45 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]]], *
     finally:
         close()
     return load(out), summary
+
+
+def evaluate(model: Union[PathLike, Model], env: EnvSpec, n_eval_episodes: int = 10, deterministic: bool = True,
+             seed: Optional[int] = None, return_episode_rewards: bool = False,
+             max_episode_steps: int = 100_000) -> Union[Tuple[float, float], Tuple[List[float], List[int]]]:
+    """Stable-Baselines3's ``evaluate_policy`` for a saved model, in pure NumPy and Gymnasium:
+    ``(mean, std)`` of the episode returns (population std, as NumPy), or the returns and
+    lengths with ``return_episode_rewards=True``. Episode i is reset with ``seed + i`` when
+    ``seed`` is given, as ``distill eval`` does."""
+    m = model if isinstance(model, Model) else load(model)
+    if not isinstance(n_eval_episodes, int) or n_eval_episodes < 1:
+        raise ValueError(f"n_eval_episodes must be a positive integer, got {n_eval_episodes!r}")
+    if isinstance(env, str):
+        import gymnasium
+        instance = gymnasium.make(env)
+    elif hasattr(env, "step") and hasattr(env, "reset"):
+        instance = env
+    elif callable(env):
+        instance = env()
+    else:
+        raise TypeError(f"env must be a Gymnasium id, a gymnasium.Env, or a factory returning one; got {type(env).__name__}")
+    start = getattr(getattr(instance, "action_space", None), "start", 0)
+    returns: List[float] = []
+    lengths: List[int] = []
+    for episode in range(n_eval_episodes):
+        obs, _ = instance.reset(seed=None if seed is None else seed + episode)
+        total, length = 0.0, 0
+        while length < max_episode_steps:
+            action, _ = m.predict(obs, deterministic=deterministic)
+            obs, reward, terminated, truncated, _ = instance.step(int(action) + int(start))
+            total += float(reward)
+            length += 1
+            if terminated or truncated:
+                break
+        returns.append(total)
+        lengths.append(length)
+    if return_episode_rewards:
+        return returns, lengths
+    return float(np.mean(returns)), float(np.std(returns))
 
 
 def compare(teacher: Union[PathLike, Model], student: Union[PathLike, Model], *, episodes: int = 20,

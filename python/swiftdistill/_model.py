@@ -5,7 +5,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any, Dict, List, Union
+from typing import Any, Dict, List, Tuple, Union
 
 import numpy as np
 
@@ -135,6 +135,12 @@ class Model:
         """Greedy action(s): an int for one observation, an int array for a batch."""
         q = self.q_values(obs)
         return int(np.argmax(q)) if q.ndim == 1 else np.argmax(q, axis=1)
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
+                deterministic: bool = True) -> Tuple[Union[int, np.ndarray], None]:
+        """Stable-Baselines3's ``predict``: ``(action, None)``, greedy (a Q-network's policy is
+        deterministic; ``deterministic=False`` is accepted and gives the same action)."""
+        return self.act(observation), None
 
     def hidden(self, obs: Any, layer: int) -> np.ndarray:
         """Activations of hidden layer ``layer`` (0-based), as distillation matches them."""

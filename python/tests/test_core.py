@@ -141,3 +141,39 @@ def test_same_seed_same_weights_from_python(tmp_path):
         runs.append(model)
     for key in runs[0].params:
         assert runs[0].params[key].tobytes() == runs[1].params[key].tobytes(), key
+
+
+def test_sb3_shaped_predict_and_evaluate(tmp_path, corridor_teacher):
+    import subprocess
+    from conftest import ROOT
+    obs = np.eye(6, dtype=np.float32)
+    action, state = corridor_teacher.predict(obs[0], deterministic=True)
+    assert action == corridor_teacher.act(obs[0]) and state is None
+    actions, _ = corridor_teacher.predict(obs)
+    assert list(actions) == list(corridor_teacher.act(obs))
+    # The same figures as the Swift core's `distill eval` on the same seeds.
+    mean, std = sd.evaluate(corridor_teacher, _corridor_env(), n_eval_episodes=3, seed=0)
+    cli = subprocess.run([str(ROOT / ".build" / "release" / "distill"), "eval", str(corridor_teacher.path), "--episodes", "3",
+                          "--seed", "0", "--json"], capture_output=True, text=True)
+    report = json.loads(cli.stdout)
+    assert (mean, std) == (report["mean_return"], report["std_return"])
+    returns, lengths = sd.evaluate(corridor_teacher, _corridor_env, n_eval_episodes=2, seed=0, return_episode_rewards=True)
+    assert returns == [1.0, 1.0] and lengths == [5, 5]
+
+
+def _corridor_env():
+    """The built-in Corridor-6, written in Python for Gymnasium (walk right along 6 cells)."""
+    class Corridor(gym.Env):
+        observation_space = gym.spaces.Box(0, 1, shape=(6,), dtype=np.float32)
+        action_space = gym.spaces.Discrete(2)
+
+        def reset(self, *, seed=None, options=None):
+            self.pos, self.t = 0, 0
+            return np.eye(6, dtype=np.float32)[0], {}
+
+        def step(self, action):
+            self.t += 1
+            self.pos = max(0, min(5, self.pos + (1 if action == 1 else -1)))
+            done = self.pos == 5
+            return np.eye(6, dtype=np.float32)[self.pos], float(done), done, not done and self.t >= 24, {}
+    return Corridor()
