@@ -15,7 +15,7 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 # --- 1. Debian packages -------------------------------------------------------------------
 missing=()
-for pkg in python3-dev python3-numpy python3-venv pkg-config; do
+for pkg in python3-dev python3-numpy python3-venv python3-yaml pkg-config; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

@@ -91,10 +91,56 @@ public struct DQNConfig: Configurable {
 }
 
 extension DQNConfig {
+    /// SB3's `policy`, as rl-zoo files give it: only `MlpPolicy` describes these networks.
+    static var sb3Policy: Setting<DQNConfig> {
+        Setting(key: "policy", kind: .string, help: "SB3's policy name (rl-zoo files): MlpPolicy, the only one these networks are.",
+                isStored: false, read: { _ in .string("MlpPolicy") },
+                write: { _, v in
+                    guard case .string(let s) = v, s == "MlpPolicy" else {
+                        throw SettingError(key: "policy", template: "{policy} must be MlpPolicy (got \(v)): the networks here are MLPs over flat observations.")
+                    }
+                })
+    }
+
+    /// SB3's `policy_kwargs`: `dict(net_arch=[256, 256])` (or a dict) sets the hidden sizes,
+    /// `activation_fn=nn.Tanh` the activation.
+    static var sb3PolicyKeywords: Setting<DQNConfig> {
+        Setting(key: "policy_kwargs", kind: .string, help: "SB3's policy_kwargs, e.g. dict(net_arch=[256, 256]) (rl-zoo files).",
+                isStored: false, read: { c in .string("dict(net_arch=[\(c.hiddenSizes.map(String.init).joined(separator: ", "))])") },
+                write: { c, v in
+                    let text: String
+                    switch v {
+                    case .string(let s): text = s
+                    case .object(let o): text = o.keys.sorted().map { "\($0)=\(o[$0]!)" }.joined(separator: ",")
+                    default: throw SettingError(key: "policy_kwargs", template: "{policy_kwargs} must be like dict(net_arch=[256, 256]) (got \(v)).")
+                    }
+                    var rest = text.replacingOccurrences(of: " ", with: "")
+                    if rest.hasPrefix("dict(") && rest.hasSuffix(")") { rest = String(rest.dropFirst(5).dropLast()) }
+                    var matched = false
+                    if let r = rest.range(of: "net_arch=["), let end = rest[r.upperBound...].firstIndex(of: "]") {
+                        let sizes = rest[r.upperBound..<end].split(separator: ",").map { Int($0) }
+                        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                            throw SettingError(key: "policy_kwargs", template: "{policy_kwargs}: net_arch must be a list of positive sizes (got \(text)).")
+                        }
+                        c.hiddenSizes = sizes.map { $0! }
+                        matched = true
+                    }
+                    if rest.contains("activation_fn=") {
+                        if rest.contains("Tanh") { c.activation = .tanh } else if rest.contains("ReLU") { c.activation = .relu } else {
+                            throw SettingError(key: "policy_kwargs", template: "{policy_kwargs}: activation_fn must be nn.ReLU or nn.Tanh (got \(text)).")
+                        }
+                        matched = true
+                    }
+                    guard matched else {
+                        throw SettingError(key: "policy_kwargs", template: "{policy_kwargs} must name net_arch and/or activation_fn, e.g. dict(net_arch=[256, 256]) (got \(text)).")
+                    }
+                })
+    }
+
     /// The table of DQN settings: the only list of their names, kinds, ranges and help.
     public static var settings: SettingsTable<DQNConfig> {
         SettingsTable([
-            .int("total_steps", \.totalSteps, min: 1, flag: "steps", help: "Environment steps to train for."),
+            .int("total_steps", \.totalSteps, min: 1, flag: "steps", aliases: ["n_timesteps"], help: "Environment steps to train for."),
             .int("seed", \.seed, min: 0, help: "Seed for networks, exploration, replay sampling and the environment."),
             .sizes("hidden_sizes", \.hiddenSizes, example: "256,256", flag: "hidden", aliases: ["hidden"], help: "Hidden layer sizes, e.g. 256,256."),
             .choice("activation", \.activation, help: "Non-linearity between hidden layers."),
@@ -124,6 +170,8 @@ extension DQNConfig {
             .int("eval_episodes", \.evalEpisodes, min: 1, help: "Episodes per evaluation."),
             .int("eval_seed", \.evalSeed, min: 0, help: "Seed of the first evaluation episode (episode i uses seed + i)."),
             .int("checkpoint_interval", \.checkpointInterval, min: 0, help: "Environment steps between checkpoints (0 = only at the end)."),
+            sb3Policy,
+            sb3PolicyKeywords,
         ], crossChecks: [
             { c in c.gradientSteps == 0
                 ? SettingError(key: "gradient_steps", reason: "must be positive or -1", got: c.gradientSteps) : nil },

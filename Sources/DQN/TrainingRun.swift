@@ -88,9 +88,18 @@ extension DQNConfig {
     /// `self` with the settings of a JSON config file applied on top (keys in any spelling:
     /// learning_rate, learningRate, learning-rate); a file may hold per-environment sections.
     public func applying(json data: Data, environment: String, source: String) throws -> DQNConfig {
+        do {
+            return try applying(try ConfigFile.settings(from: data, section: environment), source: source)
+        } catch let e as ConfigFile.Problem {
+            throw RunError.badConfigFile(source, detail: e.description)
+        }
+    }
+
+    /// `self` with a config file's settings (already read, e.g. from rl-zoo YAML) applied.
+    public func applying(_ values: [String: SettingValue], source: String) throws -> DQNConfig {
         var config = self
         do {
-            try Self.settings.apply(try ConfigFile.settings(from: data, section: environment), to: &config)
+            try Self.settings.apply(values, to: &config)
         } catch let e as ConfigFile.Problem {
             throw RunError.badConfigFile(source, detail: e.description)
         } catch let e as SettingError {

@@ -6,6 +6,7 @@ public enum ConfigFile {
     /// Why a config file cannot be read; the text completes "The config file X cannot be used: …".
     public struct Problem: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     public static func settings(from data: Data, section: String?) throws -> [String: SettingValue] {

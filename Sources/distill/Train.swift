@@ -31,7 +31,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("env-arg"), help: "Keyword argument for the environment, key=value (repeatable).")
     var envArgs: [String] = []
     @OptionGroup var output: OutputOptions
-    @Option(help: "JSON file of settings (snake_case keys), optionally in per-environment sections.") var config: String?
+    @Option(help: "Settings file: JSON (snake_case keys) or rl-zoo YAML (hyperparams/dqn.yml), optionally in per-environment sections.") var config: String?
     @Flag(help: "Continue the run in --out from its last checkpoint (steps, learning rate, evaluation and checkpoint settings may change).") var resume = false
     /// Every DQN setting, parsed against `DQNConfig.settings` (see the SETTINGS section of --help).
     @Argument(parsing: .allUnrecognized, help: .hidden) var settingWords: [String] = []
@@ -57,10 +57,7 @@ struct Train: ParsableCommand {
         if !resume {
             var c = DQNConfig.defaults(for: env)
             if let file = self.config {
-                guard let data = FileManager.default.contents(atPath: file) else {
-                    throw RunError.badConfigFile(file, detail: "it does not exist or cannot be read")
-                }
-                c = try c.applying(json: data, environment: env, source: file)
+                c = try c.applying(try ConfigFiles.read(file, environment: env), source: file)
             }
             try cli.apply(settings, to: &c)
             config = c

@@ -353,3 +353,32 @@ def test_environment_arguments_are_recorded_and_reused(tmp_path):
     manifest["environment"] = "__main__:LineWorld"
     (teacher / "model.json").write_text(json.dumps(manifest))
     assert "defined in a notebook or script" in error_line(run("eval", str(teacher)))
+
+
+@pytest.mark.parametrize("env", ["CartPole-v1", "Acrobot-v1", "MountainCar-v0"])
+def test_rl_zoo_yaml_configs_give_the_published_settings(tmp_path, env):
+    """rl-zoo's own dqn.yml entries, read by --config, equal the built-in defaults for the env."""
+    import swiftdistill as sd
+    r = run("train", "--env", env, "--config", str(ROOT / "Tests" / "CLITests" / "data" / "rl-zoo-dqn.yml"),
+            "--steps", "1", "--eval-interval", "0", "--out", str(tmp_path / "z"))
+    assert r.returncode == 0, r.stderr
+    text = r.stdout.split("Settings:", 1)[1].split("step ", 1)[0]
+    printed = dict(pair.split("=", 1) for pair in text.split())
+    defaults = {s["key"]: s["default"] for s in sd.settings("dqn", env)}
+    for key in ("learning_rate", "batch_size", "buffer_size", "learning_starts", "gamma", "target_update_interval",
+                "train_frequency", "gradient_steps", "exploration_fraction", "exploration_final"):
+        assert float(printed[key]) == pytest.approx(float(defaults[key])), key
+    assert printed["hidden_sizes"] == "256,256"
+
+
+def test_sb3_names_work_on_every_front_end(tmp_path):
+    r = run("train", *CORRIDOR, "--steps", "300", "--eval-interval", "0", "--set", "policy_kwargs=dict(net_arch=[8, 4])",
+            "--set", "train_freq=8", "--out", str(tmp_path / "a"))
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((tmp_path / "a" / "model.json").read_text())
+    assert manifest["architecture"]["hidden_sizes"] == [8, 4] and manifest["config"]["train_frequency"] == 8
+    bad = run("train", "--env", "Corridor-6", "--set", "policy=CnnPolicy", "--out", str(tmp_path / "b"))
+    assert "--policy must be MlpPolicy (got CnnPolicy)" in error_line(bad)
+    (tmp_path / "c.yml").write_text("Corridor-6:\n  policy: CnnPolicy\n")
+    bad = run("train", "--env", "Corridor-6", "--config", str(tmp_path / "c.yml"), "--out", str(tmp_path / "c"))
+    assert "policy must be MlpPolicy" in error_line(bad)

@@ -10,32 +10,14 @@ import pytest
 
 import swiftdistill as sd
 from conftest import CORRIDOR
+from fixture_envs import LineWorld
 
 
-class TinyChain(gym.Env):
+class TinyChain(LineWorld):
     """A user's own environment, not registered anywhere: walk right along 5 cells."""
 
     def __init__(self):
-        self.observation_space = gym.spaces.Box(0, 1, shape=(5,), dtype=np.float32)
-        self.action_space = gym.spaces.Discrete(2)
-        self.pos = 0
-        self.t = 0
-
-    def _obs(self):
-        o = np.zeros(5, np.float32)
-        o[self.pos] = 1
-        return o
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.pos, self.t = 0, 0
-        return self._obs(), {}
-
-    def step(self, action):
-        self.t += 1
-        self.pos = max(0, min(4, self.pos + (1 if action == 1 else -1)))
-        done = self.pos == 4
-        return self._obs(), float(done), done, self.t >= 20, {}
+        super().__init__(n=5)
 
 
 def test_training_on_cartpole_in_process(tmp_path):
