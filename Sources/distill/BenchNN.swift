@@ -42,10 +42,12 @@ struct BenchNN: ParsableCommand {
             rows.append(row)
         }
         if json {
+            rows = rows.map { $0.merging(["cpu": Self.cpuName]) { a, _ in a } }
             let data = try JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
             return
         }
+        print("CPU: \(Self.cpuName); kernels: AVX2 + FMA (compiled for x86-64 haswell); FTZ/DAZ during updates")
         print("DQN-shaped update, batch \(batch): online forward + backward + Adam, plus a target forward")
         for r in rows {
             print("  MLP \(r["net"]!)")
@@ -59,6 +61,14 @@ struct BenchNN: ParsableCommand {
                 print("    PyTorch: not installed in this Python; comparison skipped")
             }
         }
+    }
+
+    /// The CPU's model name (from /proc/cpuinfo), printed beside every figure.
+    static var cpuName: String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let colon = line.firstIndex(of: ":") else { return "unknown" }
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
     }
 
     /// FLOPs of one update: two forwards (online, target) and a backward (≈ 2× a forward, minus
@@ -86,7 +96,7 @@ struct BenchNN: ParsableCommand {
             let dOut = Tensor.scatter(loss.gradient, columns: actions, shape: cache.output.shape)
             adam.step(&online, gradients: online.backward(cache, outputGradient: dOut))
         }
-        let perUpdate = timePerCall(update)
+        let perUpdate = timePerCall { SubnormalMode.flushingToZero(update) }
         let obs = Tensor(shape: [1, 4], scalars: [0.01, -0.02, 0.03, 0.04])
         var sink: Float = 0
         let perInference = updatesOnly ? .nan : timePerCall { sink += online(obs).scalars[0] }
