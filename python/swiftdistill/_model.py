@@ -169,6 +169,9 @@ def load(path: PathLike) -> Model:
     manifest_path = root / "model.json"
     if not manifest_path.exists():
         raise FileNotFoundError(f"{manifest_path} does not exist; {root} is not a swift-distill model directory")
+    info = os.lstat(manifest_path)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > 16 << 20:
+        raise ValueError(f"{manifest_path} is not a valid model manifest (not a regular file of at most 16 MiB); re-export the model")
     try:
         manifest = json.loads(manifest_path.read_text())
         arch = manifest["architecture"]
