@@ -55,3 +55,23 @@ unsigned long sd_fp_mode(void) { return 0; }
 unsigned long sd_flush_subnormals(void) { return 0; }
 void sd_restore_fp_mode(unsigned long previous) { (void)previous; }
 #endif
+
+#include <math.h>
+
+void sd_dense_forward(const float *restrict x, long in, const float *restrict w, const float *restrict b, long out,
+                      int act, float *restrict y) {
+    /* The same order as the batched path (x·W accumulated over i with FMA, then + b), so both
+       paths give the same bits. */
+    for (long j = 0; j < out; j++) y[j] = 0;
+    for (long i = 0; i < in; i++) {
+        const float xi = x[i];
+        const float *row = w + i * out;
+        for (long j = 0; j < out; j++) y[j] = fmaf(xi, row[j], y[j]);
+    }
+    for (long j = 0; j < out; j++) y[j] += b[j];
+    if (act == 1) {
+        for (long j = 0; j < out; j++) y[j] = y[j] > 0 ? y[j] : 0;
+    } else if (act == 2) {
+        for (long j = 0; j < out; j++) y[j] = tanhf(y[j]);
+    }
+}

@@ -4,8 +4,17 @@ import Tensor
 /// or a batch. Evaluation, comparison, teachers and acting during training all go through it.
 public struct Policy: Sendable, Equatable {
     public let network: MLP
+    /// The layers as the single-observation kernel reads them.
+    private let layers: [(weight: Tensor, bias: Tensor)]
+    private let activationCode: Int32
 
-    public init(_ network: MLP) { self.network = network }
+    public init(_ network: MLP) {
+        self.network = network
+        layers = network.layers.map { ($0.weight, $0.bias) }
+        activationCode = network.activation == .relu ? 1 : 2
+    }
+
+    public static func == (a: Policy, b: Policy) -> Bool { a.network == b.network }
 
     public var observationSize: Int { network.inputSize }
     public var actionCount: Int { network.outputSize }
@@ -13,14 +22,18 @@ public struct Policy: Sendable, Equatable {
     /// Q-values of a batch (rows × actions).
     public func qValues(_ observations: Tensor) -> Tensor { network(observations) }
 
-    /// Q-values of one flat observation.
+    /// Q-values of one flat observation, through the single-observation kernel (no batch
+    /// tensors: for a small student, per-call overhead rather than arithmetic is the cost).
+    /// Equal to the batched `qValues` to rounding (the summation order differs).
     public func qValues(_ observation: [Float]) -> [Float] {
-        network(Tensor(shape: [1, observation.count], scalars: observation)).scalars
+        precondition(observation.count == network.inputSize, "observation size \(observation.count), network takes \(network.inputSize)")
+        return Kernels.denseChain(observation, layers: layers, activation: activationCode) { Array($0) }
     }
 
-    /// The greedy action for one flat observation (the first of equal maxima).
+    /// The greedy action for one flat observation (the first of equal maxima, as argmax).
     public func action(_ observation: [Float]) -> Int {
-        network(Tensor(shape: [1, observation.count], scalars: observation)).argmaxRows()[0]
+        precondition(observation.count == network.inputSize, "observation size \(observation.count), network takes \(network.inputSize)")
+        return Kernels.denseChain(observation, layers: layers, activation: activationCode, Kernels.argmax)
     }
 
     /// Greedy actions for a batch.

@@ -5,6 +5,39 @@ import CKernels
 /// Written for small-MLP training on one core: register-blocked SIMD matrix multiply,
 /// single passes over contiguous memory, no allocation inside loops.
 public enum Kernels {
+    /// One observation through dense layers `(weight in×out, bias out)` with `activation`
+    /// (1 ReLU, 2 tanh) between them; `body` reads the outputs. No heap allocation: the
+    /// intermediate activations live on the stack.
+    public static func denseChain<R>(_ x: [Float], layers: [(weight: Tensor, bias: Tensor)], activation: Int32,
+                                     _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
+        var width = x.count
+        for layer in layers { width = max(width, layer.bias.count) }
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * width) { scratch in
+            let a = scratch.baseAddress!, b = a + width
+            x.withUnsafeBufferPointer { a.update(from: $0.baseAddress!, count: x.count) }
+            var input = a, output = b, inputSize = x.count
+            for index in layers.indices {
+                let n = layers[index].bias.count
+                let act: Int32 = index == layers.count - 1 ? 0 : activation
+                layers[index].weight.scalars.withUnsafeBufferPointer { w in
+                    layers[index].bias.scalars.withUnsafeBufferPointer { bias in
+                        sd_dense_forward(input, inputSize, w.baseAddress!, bias.baseAddress!, n, act, output)
+                    }
+                }
+                swap(&input, &output)
+                inputSize = n
+            }
+            return body(UnsafeBufferPointer(start: input, count: inputSize))
+        }
+    }
+
+    /// Index of the largest value (the first of equal maxima, as NumPy's argmax).
+    public static func argmax(_ values: UnsafeBufferPointer<Float>) -> Int {
+        var best = 0
+        for i in 1..<values.count where values[i] > values[best] { best = i }
+        return best
+    }
+
     /// C = A·B (+ C when `accumulate`), A is m×k, B is k×n, all row-major.
     /// With `transposedA`, `a` holds Aᵀ (k×m) and is read in place: weight gradients Xᵀ·dY
     /// need no transposed copy.

@@ -7,6 +7,12 @@
 void sd_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, long n,
              float b1, float b2, float step, float inv_sqrt_c2, float eps);
 
+/// One dense layer for one observation: y = act(x·W + b), W row-major (in × out), as the
+/// model files store it; act 0 = none, 1 = ReLU, 2 = tanh. The loop over outputs is contiguous
+/// in W's rows, so it vectorises for any width.
+void sd_dense_forward(const float *restrict x, long in, const float *restrict w, const float *restrict b, long out,
+                      int act, float *restrict y);
+
 /// 1 when this CPU has the AVX2 and FMA instructions the numeric modules are compiled for.
 int sd_cpu_supported(void);
 
