@@ -40,7 +40,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case .checksumMismatch(let p):
             return "\(p) does not match the checksum in model.json: the file was changed or a save was interrupted; use the run's last/ checkpoint or re-export the model."
         case .notARegularFile(let p):
-            return "\(p) is not a regular file (a link, device, pipe or directory); a model directory holds only plain files, so re-export the model."
+            return "\(p) is not a regular file (it is a link, device, pipe or directory); give a plain file (a model directory holds only plain files)."
         case .tooLarge(let p, let bytes, let limit):
             return "\(p) has \(bytes) bytes, more than its manifest entry can need (\(limit)); the model directory is damaged or not a model, re-export it."
         case .writeFailed(let p, let detail):

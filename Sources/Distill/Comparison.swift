@@ -60,6 +60,8 @@ public func actionAgreement(_ a: MLP, _ b: MLP, states: Tensor) -> Double {
 /// States visited by `policy` acting ε-greedily from episodes seeded `seed`, `seed + 1`, …
 public func collectStates(_ env: any Environment, count: Int, seed: Int, epsilon: Float,
                           policy: ([Float]) -> Int) throws -> Tensor {
+    try MemoryCheck.require(MemoryCheck.bytes([count, env.spec.observationSize, 4]), for: "the held-out states",
+                            key: "held_out", value: count)
     var rng = SeededGenerator(seed: UInt64(seed))
     var rows: [Float] = []
     var episode = 0

@@ -181,6 +181,7 @@ enum Bindings {
             let recipe = given.map { EnvironmentRecipe(name: $0) } ?? EnvironmentRecipe(name: name, argumentTexts: tm.environmentArguments)
             let episodes = try a.int("episodes") ?? 20, seed = try a.int("seed") ?? 100
             guard episodes >= 1 else { throw ArgumentError.value("episodes must be a positive integer (got \(episodes)).") }
+            guard seed >= 0 else { throw ArgumentError.value("seed must be 0 or more (got \(seed)).") }
             let env = try makeEnvironment(recipe, recorded: given == nil)
             let report = try Python.withoutGIL {
                 try Distill.compare(teacher: t, teacherBytes: try ModelDirectory.modelBytes(tURL), student: s,

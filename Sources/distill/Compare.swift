@@ -17,7 +17,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Held-out states for action agreement (from other seeds).") var heldOut = 2_000
 
     func validate() throws {
-        guard heldOut >= 1 else { throw ValidationError("--held-out must be at least 1.") }
+        guard heldOut >= 1 && heldOut <= 10_000_000 else { throw ValidationError("--held-out must be between 1 and 10,000,000 (got \(heldOut)).") }
     }
 
     func run() throws {

@@ -31,6 +31,9 @@ def _settings_json(settings: Dict[str, Any]) -> str:
     def plain(value: Any) -> Any:
         if isinstance(value, os.PathLike):
             return os.fspath(value)
+        if getattr(value, "ndim", 0) > 0:
+            raise TypeError("a setting value is an array; settings take numbers, strings, bools or lists "
+                            "(offline_observations takes the path of a .npy file: save the array with numpy.save)")
         if hasattr(value, "item") and callable(value.item):
             return value.item()
         if isinstance(value, (tuple, range)):
@@ -65,6 +68,8 @@ def parse_losses(spec: str) -> List[Tuple[str, float]]:
 
 def _progress(callback: Optional[Callback], progress: bool, total: int, unit: str) -> Tuple[Callback, Callable[[], None]]:
     """Combines the user's callback with a tqdm bar when tqdm is installed and progress is on."""
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a function taking an event dict, got {type(callback).__name__}")
     bar = None
     if progress:
         try:
