@@ -140,9 +140,10 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
     if hidden is not None:
         given["hidden_sizes"] = list(hidden)
     total = steps if steps is not None else _default("dqn", "total_steps", env_name)
+    settings_text = _settings_json(given)
     on_event, close = _progress(callback, progress, total, "step")
     try:
-        summary = core.train(env=env_arg, env_name=env_name, settings=_settings_json(given), out=os.fspath(out),
+        summary = core.train(env=env_arg, env_name=env_name, settings=settings_text, out=os.fspath(out),
                              force=bool(force), resume=bool(resume), callback=on_event,
                              resume_steps=steps if resume else None)
     finally:
@@ -179,9 +180,10 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]]], *
     given = {"teachers": paths, **{k: v for k, v in named.items() if v is not None}, **more_settings}
     total = steps if steps is not None else _default("distill", "steps")
     env_arg, env_name = _environment(env, eval_needed=True) if env is not None else (None, None)
+    settings_text = _settings_json(given)
     on_event, close = _progress(callback, progress, total, "state")
     try:
-        summary = core.distill(settings=_settings_json(given), out=os.fspath(out), env=env_arg, env_name=env_name,
+        summary = core.distill(settings=settings_text, out=os.fspath(out), env=env_arg, env_name=env_name,
                                force=bool(force), callback=on_event)
     finally:
         close()
