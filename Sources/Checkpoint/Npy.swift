@@ -56,16 +56,23 @@ public enum NumPyFile {
 
     /// The bytes of a version-1.0 `.npy` file holding `tensor` as `<f4`.
     public static func encode(_ tensor: Tensor) -> Data {
+        var data = header(descr: "<f4", shape: tensor.shape)
+        tensor.scalars.withUnsafeBytes { data.append(contentsOf: $0) }  // little-endian hosts only
+        return data
+    }
+
+    /// Magic, version 1.0 and the padded header dict, as numpy.save writes them.
+    static func header(descr: String, shape: [Int]) -> Data {
         let shapeText: String
-        switch tensor.shape.count {
+        switch shape.count {
         case 0: shapeText = "()"
-        case 1: shapeText = "(\(tensor.shape[0]),)"
-        default: shapeText = "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")"
+        case 1: shapeText = "(\(shape[0]),)"
+        default: shapeText = "(" + shape.map(String.init).joined(separator: ", ") + ")"
         }
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
         // As numpy.save (≥ 1.23): spare room so the first axis can grow in place, then spaces
         // and a newline so the data starts at a multiple of 64 bytes.
-        if let first = tensor.shape.first { header += String(repeating: " ", count: max(0, 21 - String(first).count)) }
+        if let first = shape.first { header += String(repeating: " ", count: max(0, 21 - String(first).count)) }
         let unpadded = magic.count + 2 + 2 + header.utf8.count + 1
         header += String(repeating: " ", count: 64 - unpadded % 64) + "\n"
         var data = Data(magic)
@@ -73,7 +80,6 @@ public enum NumPyFile {
         let length = UInt16(header.utf8.count)
         data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
         data.append(contentsOf: Array(header.utf8))
-        tensor.scalars.withUnsafeBytes { data.append(contentsOf: $0) }  // little-endian hosts only
         return data
     }
 

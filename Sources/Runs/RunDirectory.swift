@@ -67,11 +67,13 @@ public struct RunDirectory: Sendable {
     public func prepareNew(force: Bool) throws {
         let fm = FileManager.default
         let holdsRun = holdsModel || fm.fileExists(atPath: lastURL.path) || fm.fileExists(atPath: metricsURL.path)
+            || fm.fileExists(atPath: url.appendingPathComponent("monitor.csv").path)
         if holdsRun {
             guard force else { throw RunError.alreadyExists(url.path) }
             let lock = try self.lock()
             defer { lock.release() }
-            var written: Set<String> = [ModelDirectory.manifestName, "last", "metrics.csv", ".lock"]
+            var written: Set<String> = [ModelDirectory.manifestName, "last", "metrics.csv", ".lock", "monitor.csv",
+                                        "evaluations.npz", ".evaluations.npz.saving"]
             if let manifest = try? ModelDirectory.readManifest(url) { written.formUnion(manifest.tensors.map(\.file)) }
             let entries = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
             let foreign = entries.filter { !written.contains($0) && !Self.isLeftover($0) }.sorted()

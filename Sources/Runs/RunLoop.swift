@@ -37,6 +37,7 @@ public struct RunLoop {
         let log = try directory.map {
             try MetricsLog(url: $0.metricsURL, columns: ["step", "kind"] + A.metricColumns + Self.evaluationColumns + ["wall_time"])
         }
+        let sb3 = directory.map { SB3Logs(directory: $0.url, environment: environment.name) }
         let clock = Date()
         let prior = algorithm.state.elapsedSeconds
         let startStep = algorithm.state.step
@@ -46,6 +47,11 @@ public struct RunLoop {
         func emit(_ event: RunEvent) {
             if let log, let row = Self.row(event, progressKind: A.progressRowKind) {
                 log.append(row.merging(["wall_time": String(format: "%.2f", elapsed())]) { a, _ in a })
+            }
+            switch event {
+            case .episode(let e): sb3?.episode(e)
+            case .evaluation(let step, let result, _): sb3?.evaluation(step: step, result: result)
+            case .progress: break
             }
             hooks.onEvent(event)
         }

@@ -382,3 +382,27 @@ def test_sb3_names_work_on_every_front_end(tmp_path):
     (tmp_path / "c.yml").write_text("Corridor-6:\n  policy: CnnPolicy\n")
     bad = run("train", "--env", "Corridor-6", "--config", str(tmp_path / "c.yml"), "--out", str(tmp_path / "c"))
     assert "policy must be MlpPolicy" in error_line(bad)
+
+
+def test_sb3_logs_monitor_and_evaluations(tmp_path):
+    """monitor.csv and evaluations.npz in Stable-Baselines3's formats, agreeing with metrics.csv."""
+    out = tmp_path / "run"
+    r = run("train", *CORRIDOR, "--steps", "1500", "--eval-interval", "500", "--eval-episodes", "3", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    lines = (out / "monitor.csv").read_text().splitlines()
+    header = json.loads(lines[0][1:])
+    assert lines[0].startswith("#") and header["env_id"] == "Corridor-6" and header["t_start"] > 1.6e9
+    assert lines[1] == "r,l,t"
+    rows = [l.split(",") for l in lines[2:]]
+    metrics = [l.split(",") for l in (out / "metrics.csv").read_text().splitlines()[1:]]
+    episodes = [m for m in metrics if m[1] == "episode"]
+    assert len(rows) == len(episodes)
+    assert [float(r[0]) for r in rows] == [float(m[3]) for m in episodes]
+    assert [int(r[1]) for r in rows] == [int(m[4]) for m in episodes]
+    assert all(float(a[2]) <= float(b[2]) for a, b in zip(rows, rows[1:])), "t grows"
+    npz = np.load(out / "evaluations.npz")
+    assert sorted(npz.files) == ["ep_lengths", "results", "timesteps"]
+    assert npz["timesteps"].dtype == np.int64 and list(npz["timesteps"]) == [500, 1000, 1500]
+    assert npz["results"].shape == (3, 3) and npz["ep_lengths"].shape == (3, 3)
+    evals = [m for m in metrics if m[1] == "eval"]
+    assert list(npz["results"].mean(axis=1)) == pytest.approx([float(m[7]) for m in evals])
