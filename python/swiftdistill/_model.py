@@ -142,6 +142,41 @@ class Model:
         deterministic; ``deterministic=False`` is accepted and gives the same action)."""
         return self.act(observation), None
 
+    def to_onnx(self, path: PathLike, opset: int = 17) -> Path:
+        """Writes the network as an ONNX model: input ``observation`` (batch × inputs, float32),
+        outputs ``q_values`` (batch × actions) and ``action`` (greedy, int64). Needs the
+        ``onnx`` package (``pip install "swiftdistill[export]"``)."""
+        try:
+            import onnx
+            from onnx import TensorProto, helper, numpy_helper
+        except ImportError:
+            raise ImportError('exporting to ONNX needs the onnx package: pip install "swiftdistill[export]"') from None
+        nodes, initializers = [], []
+        current = "observation"
+        last = len(self._layers) - 1
+        for i, (w, b) in enumerate(self._layers):
+            initializers += [numpy_helper.from_array(np.ascontiguousarray(w, np.float32), f"layers.{i}.weight"),
+                             numpy_helper.from_array(np.ascontiguousarray(b, np.float32), f"layers.{i}.bias")]
+            nodes.append(helper.make_node("MatMul", [current, f"layers.{i}.weight"], [f"matmul.{i}"]))
+            affine = "q_values" if i == last else f"affine.{i}"
+            nodes.append(helper.make_node("Add", [f"matmul.{i}", f"layers.{i}.bias"], [affine]))
+            if i < last:
+                nodes.append(helper.make_node("Relu" if self.activation == "relu" else "Tanh", [affine], [f"hidden.{i}"]))
+                current = f"hidden.{i}"
+        nodes.append(helper.make_node("ArgMax", ["q_values"], ["action"], axis=1, keepdims=0, select_last_index=0))
+        graph = helper.make_graph(
+            nodes, "swiftdistill_q_network",
+            [helper.make_tensor_value_info("observation", TensorProto.FLOAT, ["batch", self.input_size])],
+            [helper.make_tensor_value_info("q_values", TensorProto.FLOAT, ["batch", self.action_count]),
+             helper.make_tensor_value_info("action", TensorProto.INT64, ["batch"])],
+            initializers)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="swiftdistill")
+        model.doc_string = f"Q-network from {self.path} (environment {self.environment})"
+        onnx.checker.check_model(model)
+        out = Path(path)
+        onnx.save(model, str(out))
+        return out
+
     def hidden(self, obs: Any, layer: int) -> np.ndarray:
         """Activations of hidden layer ``layer`` (0-based), as distillation matches them."""
         if not 0 <= layer < len(self.hidden_sizes):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import swiftdistill as sd
+from conftest import ROOT
 
 
 def test_q_values_match_the_swift_core(corridor_teacher):
@@ -74,3 +75,20 @@ def test_corrupt_files_raise_value_errors(copy_of):
     (d / "model.json").write_text("{broken")
     with pytest.raises(ValueError, match="not a valid model manifest"):
         sd.load(d)
+
+
+def test_onnx_export_reproduces_the_q_values(tmp_path, corridor_teacher):
+    import subprocess
+    ort = pytest.importorskip("onnxruntime")  # installed by `make test` (the package's "export" extra)
+    path = corridor_teacher.to_onnx(tmp_path / "t.onnx")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    obs = np.random.default_rng(0).uniform(-1, 2, size=(50, 6)).astype(np.float32)
+    q, action = session.run(["q_values", "action"], {"observation": obs})
+    np.testing.assert_allclose(q, corridor_teacher.q_values(obs), rtol=1e-5, atol=1e-5)
+    assert (action == corridor_teacher.act(obs)).all()
+    # The command line writes the same model.
+    cli = subprocess.run([str(ROOT / ".build" / "release" / "distill"), "export", str(corridor_teacher.path),
+                          "--output", str(tmp_path / "cli.onnx")], capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stderr
+    q2, = ort.InferenceSession(str(tmp_path / "cli.onnx"), providers=["CPUExecutionProvider"]).run(["q_values"], {"observation": obs})
+    np.testing.assert_allclose(q2, q, rtol=0, atol=0)
