@@ -174,15 +174,18 @@ enum Bindings {
             let tURL = URL(fileURLWithPath: try a.string("teacher")), sURL = URL(fileURLWithPath: try a.string("student"))
             let (t, tm) = try ModelDirectory.load(from: tURL)
             let (s, _) = try ModelDirectory.load(from: sURL)
-            let given = try a.optionalString("env")
-            guard let name = given ?? tm.environment else {
+            // env: an id, a factory from the Python package, or None for the teacher's recorded one.
+            let envArg = a.optional("env")
+            let given = envArg.flatMap { try? String(python: $0) }
+            guard envArg != nil || tm.environment != nil else {
                 throw RunError.invalidSetting("the teacher records no environment; pass env=.")
             }
-            let recipe = given.map { EnvironmentRecipe(name: $0) } ?? EnvironmentRecipe(name: name, argumentTexts: tm.environmentArguments)
+            let recipe = given.map { EnvironmentRecipe(name: $0) }
+                ?? EnvironmentRecipe(name: tm.environment ?? "", argumentTexts: tm.environmentArguments)
             let episodes = try a.int("episodes") ?? 20, seed = try a.int("seed") ?? 100
             guard episodes >= 1 else { throw ArgumentError.value("episodes must be a positive integer (got \(episodes)).") }
             guard seed >= 0 else { throw ArgumentError.value("seed must be 0 or more (got \(seed)).") }
-            let env = try makeEnvironment(recipe, recorded: given == nil)
+            let env = try envArg.map { try environment($0) } ?? makeEnvironment(recipe, recorded: true)
             let report = try Python.withoutGIL {
                 try Distill.compare(teacher: t, teacherBytes: try ModelDirectory.modelBytes(tURL), student: s,
                                     studentBytes: try ModelDirectory.modelBytes(sURL), env: env, episodes: episodes, seed: seed)

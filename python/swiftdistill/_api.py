@@ -230,13 +230,15 @@ def evaluate(model: Union[PathLike, Model], env: EnvSpec, n_eval_episodes: int =
 
 
 def compare(teacher: Union[PathLike, Model], student: Union[PathLike, Model], *, episodes: int = 20,
-            seed: int = 100, env: Optional[str] = None) -> Dict[str, Any]:
-    """Measures teacher and student in one run (as ``distill compare --json``)."""
+            seed: int = 100, env: Optional[EnvSpec] = None) -> Dict[str, Any]:
+    """Measures teacher and student in one run (as ``distill compare --json``). ``env`` (an id,
+    class, instance or factory) replaces the environment the teacher recorded."""
     t = os.fspath(teacher.path if isinstance(teacher, Model) else teacher)
     s = os.fspath(student.path if isinstance(student, Model) else student)
     if not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
-    return json.loads(_core().compare(teacher=t, student=s, episodes=episodes, seed=seed, env=env))
+    env_arg = None if env is None else _environment(env, eval_needed=False)[0]
+    return json.loads(_core().compare(teacher=t, student=s, episodes=episodes, seed=seed, env=env_arg))
 
 
 def core_q_values(model: Union[PathLike, Model], observations: Any):

@@ -159,3 +159,8 @@ def _corridor_env():
             done = self.pos == 5
             return np.eye(6, dtype=np.float32)[self.pos], float(done), done, not done and self.t >= 24, {}
     return Corridor()
+
+
+def test_compare_takes_an_environment_object(corridor_teacher):
+    report = sd.compare(corridor_teacher, corridor_teacher, episodes=2, env=_corridor_env)
+    assert report["teacher"]["mean_return"] == 1 and report["normalized_return"] == 1
