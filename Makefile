@@ -4,7 +4,7 @@ PYTHON ?= /usr/bin/python3.11
 export PYTHON
 DISTILL := .build/release/distill
 
-.PHONY: demo test setup bench clean
+.PHONY: demo test setup bench wheel clean
 
 setup:
 	@scripts/setup.sh
@@ -21,9 +21,14 @@ test:
 	# the numeric modules again as users run them: release build, AVX2 + FMA
 	scripts/swift.sh test -c release --no-parallel --filter 'TensorTests|NNTests|DQNTests|DistillTests'
 	.venv/bin/python -m pytest -q Tests/CLITests python/tests
+	# the wheel, installed where the Swift toolchain is out of reach
+	scripts/test-wheel.sh
+
+wheel: setup
+	scripts/build-wheel.sh
 
 bench:
 	benchmarks/run.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-wheel dist

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 from pathlib import Path
@@ -30,11 +31,33 @@ def _tensor_file(root: Path, manifest_path: Path, entry: Dict[str, Any], shape: 
     if not stat.S_ISREG(info.st_mode):
         raise ValueError(f"{file} is not a regular file (a link, device, pipe or directory); a model directory holds "
                          "only plain files, so re-export the model")
-    limit = int(np.prod(shape, dtype=np.int64)) * 8 + 65_600
+    limit = math.prod(shape) * 8 + 65_600
     if info.st_size > limit:
         raise ValueError(f"{file} has {info.st_size} bytes, more than its manifest entry can need ({limit}); "
                          "the model directory is damaged or not a model, re-export it")
     return file
+
+
+def _read_header(stream: Any, version: tuple) -> tuple:
+    """The header dict of an .npy file (any NumPy version: no private API), checked."""
+    import ast
+    import struct
+    size_bytes = stream.read(2 if version[0] == 1 else 4)
+    (length,) = struct.unpack("<H" if version[0] == 1 else "<I", size_bytes)
+    if length > 65_536:
+        raise ValueError(f"a header of {length} bytes")
+    text = stream.read(length)
+    if len(text) != length:
+        raise ValueError("the header is cut short")
+    header = ast.literal_eval(text.decode("utf8" if version[0] == 3 else "latin1"))
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+        raise ValueError("not a dict of descr, fortran_order and shape")
+    shape = header["shape"]
+    if not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise ValueError(f"shape {shape!r} is not a tuple of sizes")
+    if not isinstance(header["fortran_order"], bool):
+        raise ValueError("fortran_order is not True or False")
+    return shape, header["fortran_order"], np.dtype(header["descr"])
 
 
 def _read_npy(file: Path, data: bytes) -> np.ndarray:
@@ -54,7 +77,7 @@ def _read_npy(file: Path, data: bytes) -> np.ndarray:
     if version not in ((1, 0), (2, 0), (3, 0)):
         raise refuse(f"format version {version[0]}.{version[1]}; only 1.0, 2.0 and 3.0 are supported")
     try:
-        shape, fortran, dtype = npformat._read_array_header(stream, version, max_header_size=65_536)
+        shape, fortran, dtype = _read_header(stream, version)
     except Exception as e:
         raise refuse(f"a malformed header ({e}); re-save it with numpy.save") from None
     if dtype.str not in ("<f4", "<f8"):
@@ -62,7 +85,7 @@ def _read_npy(file: Path, data: bytes) -> np.ndarray:
                      "so convert with arr.astype('float32')")
     if fortran and len(shape) > 1:
         raise refuse("Fortran order; save numpy.ascontiguousarray(arr) instead")
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    count = math.prod(shape)  # Python integers: a hostile shape cannot overflow
     offset = stream.tell()
     if len(data) - offset < count * dtype.itemsize:
         raise refuse(f"truncated: its header promises {count * dtype.itemsize} data bytes but only "
