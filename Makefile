@@ -20,9 +20,9 @@ test:
 	scripts/swift.sh test --no-parallel
 	# the numeric modules again as users run them: release build, AVX2 + FMA
 	scripts/swift.sh test -c release --no-parallel --filter 'TensorTests|NNTests|DQNTests|DistillTests'
-	.venv/bin/python -m pytest -q Tests/CLITests python/tests
 	# the wheel, installed where the Swift toolchain is out of reach
 	scripts/test-wheel.sh
+	.venv/bin/python -m pytest -q Tests/CLITests python/tests
 
 wheel: setup
 	scripts/build-wheel.sh
