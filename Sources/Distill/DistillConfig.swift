@@ -13,6 +13,14 @@ public enum DataRegime: String, Sendable, CaseIterable, Codable {
     case offline
 }
 
+/// How the distillation terms' weight changes over a run (the task loss keeps its weight).
+public enum DistillationSchedule: String, Sendable, CaseIterable, Codable {
+    case constant
+    /// Kickstarting / QDagger: falls linearly from 1 to 0 over `distillationDecayFraction` of the
+    /// steps, so the student ends on its own RL loss and can outgrow its teacher.
+    case linear
+}
+
 /// Every distillation setting, one plain struct; `DistillConfig.settings` is its table.
 public struct DistillConfig: Configurable {
     /// Teacher model directories; several are an ensemble (their Q-values are averaged).
@@ -33,6 +41,9 @@ public struct DistillConfig: Configurable {
 
     /// The weighted losses, in summation order (see `LossKind`).
     public var losses = [LossTerm(.kl)]
+    /// Scale of the distillation terms over the run (kickstarting when linear).
+    public var distillationSchedule = DistillationSchedule.constant
+    public var distillationDecayFraction: Float = 1
     /// Softmax temperature of the KL loss.
     public var temperature: Float = 0.01
     /// Task loss: discount, Double DQN and n-step of the student's own TD target.
@@ -62,6 +73,14 @@ public struct DistillConfig: Configurable {
     public init() {}
     public init(from decoder: Decoder) throws { self = try Self.decoded(from: decoder) }
     public func encode(to encoder: Encoder) throws { try encodeSettings(to: encoder) }
+
+    /// The factor on the distillation terms after `step` of `steps` collected states.
+    public func distillationScale(step: Int) -> Float {
+        switch distillationSchedule {
+        case .constant: return 1
+        case .linear: return max(0, 1 - Float(step) / (distillationDecayFraction * Float(max(steps, 1))))
+        }
+    }
 
     /// The weight of a loss (0 when it is off).
     public func weight(of kind: LossKind) -> Float { losses.first { $0.kind == kind }?.weight ?? 0 }
@@ -107,6 +126,10 @@ extension DistillConfig {
             weight(.feature, "feature_weight", help: "Weight of the feature loss (1 when feature_layer is given)."),
             weight(.relational, "relational_weight", help: "Weight of the relational (RKD distance + angle) loss on the last hidden layers."),
             .float("temperature", \.temperature, .positive, help: "Softmax temperature of the kl loss."),
+            .choice("distillation_schedule", \.distillationSchedule, aliases: ["lambda_schedule"],
+                    help: "Weight of the distillation terms over the run: constant, or linear from 1 to 0 (kickstarting; needs --lambda)."),
+            .float("distillation_decay_fraction", \.distillationDecayFraction, .fractionExcludingZero,
+                   help: "Linear schedule: fraction of the steps over which the distillation weight falls to 0."),
             .float("gamma", \.gamma, .fractionExcludingZero, help: "Task loss: discount factor γ."),
             .bool("double_dqn", \.doubleDQN, help: "Task loss: Double DQN targets."),
             .int("n_step", \.nStep, min: 1, help: "Task loss: n-step returns."),
@@ -132,6 +155,8 @@ extension DistillConfig {
                 ? SettingError(key: "task_weight", template: "the task loss ({task_weight}) needs rewards, which the offline regime does not have.") : nil },
             { c in c.losses.isEmpty
                 ? SettingError(key: "loss", template: "no loss is switched on; give {loss} (q-mse, kl, ce) or a positive {task_weight}, {feature_weight} or {relational_weight}.") : nil },
+            { c in c.distillationSchedule == .linear && c.taskWeight == 0
+                ? SettingError(key: "distillation_schedule", template: "{distillation_schedule} linear needs the task loss ({task_weight} > 0): once the distillation weight reaches 0 nothing else would train the student.") : nil },
             { c in c.batchSize > c.bufferSize
                 ? SettingError(key: "batch_size", template: "{batch_size} (\(c.batchSize)) must be at most {buffer_size} (\(c.bufferSize)): a batch is drawn from the collected states.") : nil },
             { c in c.featureWeight > 0 && (c.featureStudentLayer == nil || c.featureTeacherLayer == nil)

@@ -140,7 +140,8 @@ public struct DistillationAlgorithm: RunAlgorithm {
         compute {
             for _ in 0..<updates {
                 let (batch, q) = buffer.batch(buffer.transitions.sampleIndices(config.batchSize, rng: &state.rng))
-                lastLosses = learner.update(batch, teacherQ: q, teacher: teacher)
+                lastLosses = learner.update(batch, teacherQ: q, teacher: teacher,
+                                            distillationScale: config.distillationScale(step: state.step))
             }
         }
     }

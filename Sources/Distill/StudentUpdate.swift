@@ -21,12 +21,15 @@ public struct StudentLearner: Sendable {
         terms = config.losses.map { (DistillationLosses.make($0.kind, config: config, student: student, teacher: teacher), $0.weight) }
     }
 
-    /// One gradient step on `batch`, whose teacher Q-values are `teacherQ`.
-    public mutating func update(_ batch: TransitionBatch, teacherQ: Tensor, teacher: TeacherEnsemble) -> LossParts {
+    /// One gradient step on `batch`, whose teacher Q-values are `teacherQ`; the distillation
+    /// terms (all but the task loss) are weighted by `distillationScale` as well.
+    public mutating func update(_ batch: TransitionBatch, teacherQ: Tensor, teacher: TeacherEnsemble,
+                                distillationScale: Float = 1) -> LossParts {
         var context = LossContext(batch: batch, studentNetwork: student, teacherQ: teacherQ, teacher: teacher.networks[0])
         var parts: LossParts = [:]
         for i in terms.indices {
-            parts[terms[i].loss.kind.metricName] = terms[i].loss.apply(weight: terms[i].weight, to: &context)
+            let scale: Float = terms[i].loss.kind == .task ? 1 : distillationScale
+            parts[terms[i].loss.kind.metricName] = terms[i].loss.apply(weight: terms[i].weight * scale, to: &context)
         }
         var grads = student.backward(context.student, outputGradient: context.outputGradient, hiddenGradients: context.hiddenGradients)
         clipByGlobalNorm(&grads.parameters, maxNorm: config.maxGradNorm)

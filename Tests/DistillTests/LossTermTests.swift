@@ -101,3 +101,43 @@ import Testing
         #expect(c.validationError() == "--n-step must be at least 1 (got 0).")
     }
 }
+
+@Suite struct KickstartingTests {
+    @Test func linearScheduleFallsToZeroAndNeedsTheTaskLoss() throws {
+        var c = DistillConfig()
+        c.steps = 100
+        c.teachers = ["t"]
+        #expect(c.distillationScale(step: 50) == 1)
+        try DistillConfig.settings.apply([("lambda_schedule", .string("linear")), ("distillation_decay_fraction", .number(0.5))], to: &c)
+        #expect(c.distillationScale(step: 0) == 1 && c.distillationScale(step: 25) == 0.5)
+        #expect(c.distillationScale(step: 50) == 0 && c.distillationScale(step: 80) == 0)
+        #expect(c.validationError()?.hasPrefix("--distillation-schedule linear needs the task loss (--lambda > 0)") == true)
+        c.taskWeight = 0.5
+        #expect(c.validationError() == nil)
+    }
+
+    /// At scale 0 the distillation terms add nothing: the step equals one with the task loss alone.
+    @Test func atScaleZeroOnlyTheTaskLossTrains() {
+        let teacher = TeacherEnsemble(networks: [corridorTeacher()])
+        let student = MLP(inputSize: 6, hiddenSizes: [8], outputSize: 2, seed: 3)
+        var both = DistillConfig(), taskOnly = DistillConfig()
+        both.losses = [LossTerm(.kl), LossTerm(.task, weight: 0.5)]
+        taskOnly.losses = [LossTerm(.task, weight: 0.5)]
+        var a = StudentLearner(student: student, teacher: teacher, config: both)
+        var b = StudentLearner(student: student, teacher: teacher, config: taskOnly)
+        var buffer = ReplayBuffer(capacity: 8, observationSize: 6)
+        for i in 0..<8 {
+            var o = [Float](repeating: 0, count: 6)
+            o[i % 6] = 1
+            buffer.add(Transition(observation: o, action: i % 2, reward: Float(i % 3), nextObservation: o, terminated: false, discount: 0.9))
+        }
+        let batch = buffer.batch(Array(0..<8))
+        let q = teacher.qValues(batch.observations)
+        _ = a.update(batch, teacherQ: q, teacher: teacher, distillationScale: 0)
+        _ = b.update(batch, teacherQ: q, teacher: teacher)
+        #expect(a.student == b.student)
+        var c = StudentLearner(student: student, teacher: teacher, config: both)
+        _ = c.update(batch, teacherQ: q, teacher: teacher, distillationScale: 1)
+        #expect(c.student != b.student)
+    }
+}
