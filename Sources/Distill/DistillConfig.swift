@@ -69,6 +69,8 @@ public struct DistillConfig: Configurable {
     public var evalInterval = 2_000
     public var evalEpisodes = 10
     public var evalSeed = 10_000
+    /// Successive students, each distilled from the one before (self-distillation); 1 is plain distillation.
+    public var generations = 1
 
     public init() {}
     public init(from decoder: Decoder) throws { self = try Self.decoded(from: decoder) }
@@ -147,6 +149,8 @@ extension DistillConfig {
             .int("eval_interval", \.evalInterval, min: 0, help: "Steps between evaluations that keep the best student (0 = keep the final one)."),
             .int("eval_episodes", \.evalEpisodes, min: 1, help: "Episodes per evaluation."),
             .int("eval_seed", \.evalSeed, min: 0, help: "Seed of the first evaluation episode."),
+            .int("generations", \.generations, min: 1, max: 100,
+                 help: "Self-distillation: students distilled in sequence, each from the one before, into DIR/generation-G."),
         ], crossChecks: [
             { c in c.teachers.isEmpty ? SettingError(key: "teachers", template: "{teachers} is required: the directory of a trained model (repeat it for an ensemble).") : nil },
             { c in c.regime == .offline && c.offlineObservations == nil

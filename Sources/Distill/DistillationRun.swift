@@ -23,6 +23,10 @@ public struct DistillationRun {
                       argumentOverrides: [String: EnvironmentArgument] = [:], force: Bool,
                       makeEnv: (_ recipe: EnvironmentRecipe, _ recorded: Bool) throws -> any Environment) throws -> DistillOutcome {
         try config.validate()
+        if config.generations > 1 {
+            return try startGenerations(config: config, environment: environment, argumentOverrides: argumentOverrides,
+                                        force: force, makeEnv: makeEnv)
+        }
         let teacher = try TeacherEnsemble(paths: config.teachers)
         let distiller = try Distiller(config: config, teacher: teacher)
         guard let envName = environment ?? teacher.environment?.with(argumentOverrides) else {
@@ -46,5 +50,30 @@ public struct DistillationRun {
         let prepare = { try directory.prepareNew(force: force) }
         return try distiller.run(env: collectEnv, evalEnv: evalEnv, offline: offline, hooks: hooks,
                                  directory: directory, environment: envName, beforeStart: prepare)
+    }
+
+    /// Sequential self-distillation (born-again networks, Furlanello et al. 2018): generation 1
+    /// is distilled from the teachers, each later one from the generation before, each into
+    /// `DIR/generation-G` (use `hidden_sizes` equal to the teacher's for born-again students).
+    /// Returns the last generation's outcome, with every generation's in `generations`.
+    func startGenerations(config: DistillConfig, environment: EnvironmentRecipe?, argumentOverrides: [String: EnvironmentArgument],
+                          force: Bool, makeEnv: (_ recipe: EnvironmentRecipe, _ recorded: Bool) throws -> any Environment) throws -> DistillOutcome {
+        var outcomes: [DistillOutcome] = []
+        var teachers = config.teachers
+        for generation in 1...config.generations {
+            var single = config
+            single.generations = 1
+            single.teachers = teachers
+            var run = DistillationRun(directory: directory.url.appendingPathComponent("generation-\(generation)"))
+            run.hooks = hooks
+            let outcome = try run.start(config: single, environment: environment, argumentOverrides: argumentOverrides,
+                                        force: force, makeEnv: makeEnv)
+            outcomes.append(outcome)
+            if outcome.interrupted { break }
+            teachers = [run.directory.url.path]
+        }
+        var last = outcomes[outcomes.count - 1]
+        last.generations = outcomes.map { $0.bestEvaluation?.mean }
+        return last
     }
 }

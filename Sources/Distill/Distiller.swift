@@ -181,6 +181,8 @@ public struct DistillOutcome: Sendable {
     public var interrupted: Bool
     /// Seconds of this session.
     public var elapsed: Double
+    /// With several generations: each generation's best evaluated mean return, in order.
+    public var generations: [Double?] = []
 
     init(_ algorithm: DistillationAlgorithm, _ result: RunResult) {
         student = algorithm.learner.student

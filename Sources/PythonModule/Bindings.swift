@@ -164,6 +164,10 @@ enum Bindings {
                 "wall_time": outcome.elapsed, "interrupted": outcome.interrupted,
             ]
             if let best = outcome.bestEvaluation { summary["best_mean_return"] = best.mean }
+            if !outcome.generations.isEmpty {
+                summary["generations"] = outcome.generations.map { $0 ?? .nan }
+                summary["out"] = URL(fileURLWithPath: out).appendingPathComponent("generation-\(outcome.generations.count)").path
+            }
             return try PythonObject.dictionary(summary)
         })
 

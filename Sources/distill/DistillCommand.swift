@@ -74,8 +74,12 @@ struct DistillCommand: ParsableCommand {
             throw ExitCode(Interrupt.exitCode)
         }
         print(String(format: "Done: %d teacher-labelled states, %d gradient steps in %.1f s.", outcome.labels, outcome.gradientSteps, outcome.elapsed))
+        for (index, best) in outcome.generations.enumerated() {
+            print("generation \(index + 1): best mean return \(best.map { String(format: "%.1f", $0) } ?? "not evaluated") (\(out)/generation-\(index + 1))")
+        }
+        let finalDirectory = outcome.generations.isEmpty ? out : "\(out)/generation-\(outcome.generations.count)"
         if let best = outcome.bestEvaluation {
-            print(String(format: "Best evaluation: student mean return %.1f; the model in %@ is that student.", best.mean, out))
+            print(String(format: "Best evaluation: student mean return %.1f; the model in %@ is that student.", best.mean, finalDirectory))
         }
     }
 

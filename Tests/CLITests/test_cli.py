@@ -406,3 +406,16 @@ def test_sb3_logs_monitor_and_evaluations(tmp_path):
     assert npz["results"].shape == (3, 3) and npz["ep_lengths"].shape == (3, 3)
     evals = [m for m in metrics if m[1] == "eval"]
     assert list(npz["results"].mean(axis=1)) == pytest.approx([float(m[7]) for m in evals])
+
+
+def test_self_distillation_generations(tmp_path, corridor_teacher):
+    out = tmp_path / "born-again"
+    r = run("distill", "--teacher", str(corridor_teacher), "--hidden", "32", "--generations", "3", "--steps", "800",
+            "--eval-interval", "400", "--eval-episodes", "2", "--epsilon", "0.3", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    for g in (1, 2, 3):
+        assert f"generation {g}: best mean return 1.0 ({out}/generation-{g})" in r.stdout, r.stdout
+    second = json.loads((out / "generation-2" / "model.json").read_text())
+    assert second["config"]["teachers"] == [str(out / "generation-1")]
+    assert second["environment"] == "Corridor-6" and second["architecture"]["hidden_sizes"] == [32]
+    assert f"the model in {out}/generation-3 is that student" in r.stdout

@@ -187,7 +187,7 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]]], *
                                force=bool(force), callback=on_event)
     finally:
         close()
-    return load(out), summary
+    return load(summary["out"]), summary
 
 
 def evaluate(model: Union[PathLike, Model], env: EnvSpec, n_eval_episodes: int = 10, deterministic: bool = True,

@@ -164,3 +164,9 @@ def _corridor_env():
 def test_compare_takes_an_environment_object(corridor_teacher):
     report = sd.compare(corridor_teacher, corridor_teacher, episodes=2, env=_corridor_env)
     assert report["teacher"]["mean_return"] == 1 and report["normalized_return"] == 1
+
+
+def test_generations_from_python(tmp_path, corridor_teacher):
+    student, summary = sd.distill(corridor_teacher, hidden=(8,), steps=600, generations=2, eval_interval=300,
+                                  eval_episodes=2, acting_epsilon=0.3, out=tmp_path / "g", progress=False)
+    assert student.path == tmp_path / "g" / "generation-2" and len(summary["generations"]) == 2
