@@ -31,29 +31,39 @@ public struct LossContext {
     public var outputGradient: Tensor
     /// dL/d(student hidden layer i), for losses on intermediate layers.
     public var hiddenGradients: [Int: Tensor] = [:]
-    private let teacherNetwork: MLP
-    private var teacherCache: MLP.Cache?
+    private let teacherNetworks: [MLP]
+    private var teacherCaches: [MLP.Cache?]
 
+    /// A context for one teacher network.
     public init(batch: TransitionBatch, studentNetwork: MLP, teacherQ: Tensor, teacher: MLP) {
+        self.init(batch: batch, studentNetwork: studentNetwork, teacherQ: teacherQ, teachers: [teacher])
+    }
+
+    /// A context for an ensemble: intermediate-layer losses see every teacher's layers.
+    public init(batch: TransitionBatch, studentNetwork: MLP, teacherQ: Tensor, teachers: [MLP]) {
         self.batch = batch
         self.studentNetwork = studentNetwork
         self.student = studentNetwork.forward(batch.observations)
         self.teacherQ = teacherQ
-        self.teacherNetwork = teacher
+        self.teacherNetworks = teachers
+        self.teacherCaches = Array(repeating: nil, count: teachers.count)
         outputGradient = Tensor(shape: self.student.output.shape)
     }
 
     /// The student's Q-values for the batch.
     public var q: Tensor { student.output }
 
-    /// The teacher's hidden layer `layer` for the batch; one teacher forward serves every loss.
-    public mutating func teacherHidden(_ layer: Int) -> Tensor {
-        if teacherCache == nil { teacherCache = teacherNetwork.forward(batch.observations) }
-        return teacherCache!.hidden(layer)
+    /// Teacher `teacher`'s hidden layer `layer` for the batch; one forward per teacher serves every loss.
+    public mutating func teacherHidden(_ layer: Int, teacher: Int = 0) -> Tensor {
+        if teacherCaches[teacher] == nil { teacherCaches[teacher] = teacherNetworks[teacher].forward(batch.observations) }
+        return teacherCaches[teacher]!.hidden(layer)
     }
 
-    /// How many hidden layers the (first) teacher has.
-    public var teacherHiddenLayerCount: Int { teacherNetwork.hiddenSizes.count }
+    /// How many teacher networks there are (an ensemble's members).
+    public var teacherCount: Int { teacherNetworks.count }
+
+    /// How many hidden layers teacher `teacher` has.
+    public func teacherHiddenLayerCount(_ teacher: Int = 0) -> Int { teacherNetworks[teacher].hiddenSizes.count }
 
     /// Adds a gradient for the student's hidden layer `layer`.
     public mutating func addHiddenGradient(_ gradient: Tensor, layer: Int) {
@@ -70,7 +80,7 @@ public enum DistillationLosses {
         case .kl: return PolicyKLLoss(temperature: config.temperature)
         case .crossEntropy: return TeacherActionCrossEntropyLoss()
         case .task: return TaskLoss(student: student, config: config)
-        case .feature: return FeatureLoss(student: student, teacher: teacher.networks[0], config: config)
+        case .feature: return FeatureLoss(student: student, teachers: teacher.networks, config: config)
         case .relational: return RelationalLoss(angleRows: config.relationalAngleRows)
         }
     }

@@ -202,17 +202,19 @@ public struct Distiller {
 
     /// Checks that the feature layers exist in student and teacher.
     public init(config: DistillConfig, teacher: TeacherEnsemble) throws {
-        let teacherHidden = teacher.networks[0].hiddenSizes
         if config.featureWeight > 0, let ls = config.featureStudentLayer, let lt = config.featureTeacherLayer {
             guard ls >= 0 && ls < config.hiddenSizes.count else {
                 throw DistillError.noSuchLayer("The student has no hidden layer \(ls): its hidden layers are 0..<\(config.hiddenSizes.count) (sizes \(config.hiddenSizes)).")
             }
-            guard lt >= 0 && lt < teacherHidden.count else {
-                throw DistillError.noSuchLayer("The teacher has no hidden layer \(lt): its hidden layers are 0..<\(teacherHidden.count) (sizes \(teacherHidden)).")
+            for net in teacher.networks {
+                let teacherHidden = net.hiddenSizes
+                guard lt >= 0 && lt < teacherHidden.count else {
+                    throw DistillError.noSuchLayer("The teacher has no hidden layer \(lt): its hidden layers are 0..<\(teacherHidden.count) (sizes \(teacherHidden)).")
+                }
             }
         }
-        if config.relationalWeight > 0 && (config.hiddenSizes.isEmpty || teacherHidden.isEmpty) {
-            throw DistillError.noSuchLayer("The relational loss compares the last hidden layers, but the \(teacherHidden.isEmpty ? "teacher" : "student") has none.")
+        if config.relationalWeight > 0 && (config.hiddenSizes.isEmpty || teacher.networks.contains { $0.hiddenSizes.isEmpty }) {
+            throw DistillError.noSuchLayer("The relational loss compares the last hidden layers, but the \(config.hiddenSizes.isEmpty ? "student" : "teacher") has none.")
         }
         self.config = config
         self.teacher = teacher

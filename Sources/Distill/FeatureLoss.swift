@@ -8,28 +8,35 @@ public struct FeatureLoss: DistillationLoss {
     public let kind = LossKind.feature
     public let studentLayer: Int
     public let teacherLayer: Int
-    /// The learned map from the student layer's width to the teacher layer's, with its own Adam.
-    public private(set) var projection: Linear
-    private var optimizer: Adam
+    /// One learned map per teacher from the student layer's width to that teacher layer's, each
+    /// with its own Adam; an ensemble's terms are averaged.
+    public private(set) var projections: [Linear]
+    private var optimizers: [Adam]
 
-    /// A projection initialised from the config's seed; the layers must exist (checked by `Distiller`).
-    public init(student: MLP, teacher: MLP, config: DistillConfig) {
+    /// Projections initialised from the config's seed; the layers must exist (checked by `Distiller`).
+    public init(student: MLP, teachers: [MLP], config: DistillConfig) {
         studentLayer = config.featureStudentLayer ?? 0
         teacherLayer = config.featureTeacherLayer ?? 0
         var rng = SeededGenerator(seed: UInt64(config.seed) &+ 77)
-        projection = Linear(inputs: student.hiddenSizes[studentLayer], outputs: teacher.hiddenSizes[teacherLayer], rng: &rng)
-        optimizer = Adam(learningRate: config.learningRate)
+        projections = teachers.map { Linear(inputs: student.hiddenSizes[config.featureStudentLayer ?? 0],
+                                            outputs: $0.hiddenSizes[config.featureTeacherLayer ?? 0], rng: &rng) }
+        optimizers = teachers.map { _ in Adam(learningRate: config.learningRate) }
     }
 
     public mutating func apply(weight: Float, to context: inout LossContext) -> Float {
-        let f = Self.compute(studentHidden: context.student.hidden(studentLayer), projection: projection,
-                             teacherHidden: context.teacherHidden(teacherLayer))
-        context.addHiddenGradient(f.hiddenGradient * weight, layer: studentLayer)
-        var params = [projection.weight, projection.bias]
-        optimizer.step(&params, gradients: [f.weightGradient * weight, f.biasGradient * weight])
-        projection.weight = params[0]
-        projection.bias = params[1]
-        return f.value
+        let share = weight / Float(projections.count)
+        var total: Float = 0
+        for k in projections.indices {
+            let f = Self.compute(studentHidden: context.student.hidden(studentLayer), projection: projections[k],
+                                 teacherHidden: context.teacherHidden(teacherLayer, teacher: k))
+            context.addHiddenGradient(f.hiddenGradient * share, layer: studentLayer)
+            var params = [projections[k].weight, projections[k].bias]
+            optimizers[k].step(&params, gradients: [f.weightGradient * share, f.biasGradient * share])
+            projections[k].weight = params[0]
+            projections[k].bias = params[1]
+            total += f.value
+        }
+        return total / Float(projections.count)
     }
 
     /// The loss, its gradient with respect to the student's hidden activations, and the

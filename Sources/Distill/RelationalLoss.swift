@@ -11,17 +11,24 @@ public struct RelationalLoss: DistillationLoss {
     public let angleRows: Int
     public init(angleRows: Int) { self.angleRows = angleRows }
 
-    /// Distance-wise plus 2 × angle-wise on the last hidden layers of student and teacher.
+    /// Distance-wise plus 2 × angle-wise on the last hidden layers of student and teacher (an
+    /// ensemble's members each give a term; they are averaged).
     public mutating func apply(weight: Float, to context: inout LossContext) -> Float {
         let ls = context.student.layerInputs.count - 2
-        let hS = context.student.hidden(ls), hT = context.teacherHidden(context.teacherHiddenLayerCount - 1)
-        let distance = Self.distance(student: hS, teacher: hT)
-        let m = min(angleRows, hS.rowCount)
-        let angle = Self.angle(student: Self.firstRows(hS, m), teacher: Self.firstRows(hT, m))
-        var g = distance.gradient
-        for i in 0..<m { for c in 0..<hS.columnCount { g[i, c] += 2 * angle.gradient[i, c] } }
-        context.addHiddenGradient(g * weight, layer: ls)
-        return distance.value + 2 * angle.value
+        let hS = context.student.hidden(ls)
+        let share = weight / Float(context.teacherCount)
+        var total: Float = 0
+        for k in 0..<context.teacherCount {
+            let hT = context.teacherHidden(context.teacherHiddenLayerCount(k) - 1, teacher: k)
+            let distance = Self.distance(student: hS, teacher: hT)
+            let m = min(angleRows, hS.rowCount)
+            let angle = Self.angle(student: Self.firstRows(hS, m), teacher: Self.firstRows(hT, m))
+            var g = distance.gradient
+            for i in 0..<m { for c in 0..<hS.columnCount { g[i, c] += 2 * angle.gradient[i, c] } }
+            context.addHiddenGradient(g * share, layer: ls)
+            total += distance.value + 2 * angle.value
+        }
+        return total / Float(context.teacherCount)
     }
 
     static func firstRows(_ t: Tensor, _ m: Int) -> Tensor {

@@ -25,7 +25,7 @@ public struct StudentLearner: Sendable {
     /// terms (all but the task loss) are weighted by `distillationScale` as well.
     public mutating func update(_ batch: TransitionBatch, teacherQ: Tensor, teacher: TeacherEnsemble,
                                 distillationScale: Float = 1) -> LossParts {
-        var context = LossContext(batch: batch, studentNetwork: student, teacherQ: teacherQ, teacher: teacher.networks[0])
+        var context = LossContext(batch: batch, studentNetwork: student, teacherQ: teacherQ, teachers: teacher.networks)
         var parts: LossParts = [:]
         for i in terms.indices {
             let scale: Float = terms[i].loss.kind == .task ? 1 : distillationScale

@@ -141,3 +141,39 @@ import Testing
         #expect(c.student != b.student)
     }
 }
+
+@Suite struct EnsembleLayerLossTests {
+    /// With an ensemble, feature and relational losses use every teacher (averaged), not the first.
+    @Test func intermediateLossesAverageOverTheTeachers() {
+        let t1 = MLP(inputSize: 6, hiddenSizes: [5], outputSize: 2, seed: 1)
+        let t2 = MLP(inputSize: 6, hiddenSizes: [7], outputSize: 2, seed: 2)
+        let student = MLP(inputSize: 6, hiddenSizes: [4], outputSize: 2, seed: 3)
+        var buffer = ReplayBuffer(capacity: 6, observationSize: 6)
+        for i in 0..<6 {
+            var o = [Float](repeating: 0.1, count: 6)
+            o[i] = 1
+            buffer.add(Transition(observation: o, action: 0, reward: 0, nextObservation: o, terminated: true, discount: 0))
+        }
+        let batch = buffer.batch(Array(0..<6))
+        var config = DistillConfig()
+        config.featureStudentLayer = 0
+        config.featureTeacherLayer = 0
+        func relational(_ teachers: [MLP]) -> Float {
+            var loss = RelationalLoss(angleRows: 6)
+            var context = LossContext(batch: batch, studentNetwork: student, teacherQ: t1(batch.observations), teachers: teachers)
+            return loss.apply(weight: 1, to: &context)
+        }
+        let both = relational([t1, t2]), one = relational([t1]), other = relational([t2])
+        #expect(abs(both - (one + other) / 2) < 1e-6 && one != other)
+
+        var feature = FeatureLoss(student: student, teachers: [t1, t2], config: config)
+        #expect(feature.projections.map(\.weight.shape) == [[4, 5], [4, 7]])
+        let projections = feature.projections
+        var context = LossContext(batch: batch, studentNetwork: student, teacherQ: t1(batch.observations), teachers: [t1, t2])
+        let value = feature.apply(weight: 1, to: &context)
+        let h = student.forward(batch.observations).hidden(0)
+        let expected = (FeatureLoss.compute(studentHidden: h, projection: projections[0], teacherHidden: t1.forward(batch.observations).hidden(0)).value
+            + FeatureLoss.compute(studentHidden: h, projection: projections[1], teacherHidden: t2.forward(batch.observations).hidden(0)).value) / 2
+        #expect(abs(value - expected) < 1e-6)
+    }
+}
