@@ -77,25 +77,32 @@ public struct RelationalLoss: DistillationLoss {
         let n = s.rowCount, d = s.columnCount
         let triplets = n * (n - 1) * (n - 2)
         guard triplets > 0 else { return LossResult(value: 0, gradient: Tensor(shape: s.shape)) }
-        let us = unitDifferences(s), ut = unitDifferences(t)
+        // Flat storage (no per-pair arrays): the same arithmetic in the same order, far fewer allocations.
+        let (us, normS) = unitDifferences(s), (ut, _) = unitDifferences(t)
+        let dT = t.columnCount
         var value: Float = 0
-        var grad = Tensor(shape: s.shape)
+        var grad = [Float](repeating: 0, count: n * d)
         for j in 0..<n { for i in 0..<n where i != j { for k in 0..<n where k != j && k != i {
-            let (ei, ni) = us[i * n + j], (ek, nk) = us[k * n + j]
+            let ni = normS[i * n + j], nk = normS[k * n + j]
             guard ni > 0, nk > 0 else { continue }
-            let cosS = dot(ei, ek), cosT = dot(ut[i * n + j].0, ut[k * n + j].0)
+            let ei = (i * n + j) * d, ek = (k * n + j) * d
+            var cosS: Float = 0
+            for c in 0..<d { cosS += us[ei + c] * us[ek + c] }
+            var cosT: Float = 0
+            let ti = (i * n + j) * dT, tk = (k * n + j) * dT
+            for c in 0..<dT { cosT += ut[ti + c] * ut[tk + c] }
             let diff = cosS - cosT
             value += abs(diff) < 1 ? 0.5 * diff * diff : abs(diff) - 0.5
             let g = (abs(diff) < 1 ? diff : (diff > 0 ? 1 : -1)) / Float(triplets)
             for c in 0..<d {
-                let dxi = (ek[c] - cosS * ei[c]) / ni * g
-                let dxk = (ei[c] - cosS * ek[c]) / nk * g
-                grad[i, c] += dxi
-                grad[k, c] += dxk
-                grad[j, c] -= dxi + dxk
+                let dxi = (us[ek + c] - cosS * us[ei + c]) / ni * g
+                let dxk = (us[ei + c] - cosS * us[ek + c]) / nk * g
+                grad[i * d + c] += dxi
+                grad[k * d + c] += dxk
+                grad[j * d + c] -= dxi + dxk
             }
         } } }
-        return LossResult(value: value / Float(triplets), gradient: grad)
+        return LossResult(value: value / Float(triplets), gradient: Tensor(shape: s.shape, scalars: grad))
     }
 
     private static func pairwiseDistances(_ x: Tensor) -> [Float] {
@@ -116,22 +123,24 @@ public struct RelationalLoss: DistillationLoss {
         return s / Float(n * (n - 1) / 2)
     }
 
-    /// For each ordered pair (i, j): the unit vector from x_j to x_i and the distance.
-    private static func unitDifferences(_ x: Tensor) -> [([Float], Float)] {
+    /// For each ordered pair (i, j): the unit vector from x_j to x_i (at (i·n + j)·d) and the
+    /// distance (at i·n + j), in flat arrays.
+    private static func unitDifferences(_ x: Tensor) -> (units: [Float], norms: [Float]) {
         let n = x.rowCount, d = x.columnCount
-        var out = [([Float], Float)](repeating: ([], 0), count: n * n)
+        let xs = x.scalars
+        var units = [Float](repeating: 0, count: n * n * d), norms = [Float](repeating: 0, count: n * n)
         for i in 0..<n { for j in 0..<n where i != j {
-            var v = (0..<d).map { x[i, $0] - x[j, $0] }
-            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            if norm > 0 { v = v.map { $0 / norm } }
-            out[i * n + j] = (v, norm)
+            let base = (i * n + j) * d
+            var squares: Float = 0
+            for c in 0..<d {
+                let v = xs[i * d + c] - xs[j * d + c]
+                units[base + c] = v
+                squares = squares + v * v
+            }
+            let norm = squares.squareRoot()
+            if norm > 0 { for c in 0..<d { units[base + c] = units[base + c] / norm } }
+            norms[i * n + j] = norm
         } }
-        return out
-    }
-
-    private static func dot(_ a: [Float], _ b: [Float]) -> Float {
-        var s: Float = 0
-        for i in a.indices { s += a[i] * b[i] }
-        return s
+        return (units, norms)
     }
 }
