@@ -23,7 +23,7 @@ final class SB3Logs {
             start = t
         } else {
             let header = (try? JSONSerialization.data(withJSONObject: ["t_start": start, "env_id": environment], options: [.sortedKeys])) ?? Data("{}".utf8)
-            FileManager.default.createFile(atPath: url.path, contents: Data("#".utf8) + header + Data("\nr,l,t\n".utf8))
+            _ = FileManager.default.createFile(atPath: url.path, contents: Data("#".utf8) + header + Data("\nr,l,t\n".utf8))
         }
         startTime = start
         monitor = FileHandle(forWritingAtPath: url.path)
