@@ -126,7 +126,8 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
     …). ``out`` is the run directory (the best model at its top level, ``last/`` a checkpoint,
     ``metrics.csv``). ``callback`` receives event dicts (``kind`` is ``progress``, ``episode`` or
     ``eval``). The GIL is released during gradient steps; Ctrl-C raises KeyboardInterrupt after a
-    checkpoint is saved, and ``resume=True`` continues it.
+    checkpoint is saved, and ``resume=True`` continues it (``steps``, ``learning_rate`` and the
+    evaluation and checkpoint settings may change then; other settings are refused).
     """
     core = _core()
     env_arg, env_name = _environment(env, eval_needed=True)
@@ -164,8 +165,11 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]]], *
     L = L_KD + λ·L_task. ``regime`` is ``student`` (DAgger), ``teacher``, ``mixed`` or ``offline``
     (with ``offline_observations="obs.npy"``). Other settings by name: ``feature_weight``,
     ``feature_student_layer``, ``feature_teacher_layer``, ``relational_weight``, ``learning_rate``,
-    ``batch_size``, ``updates_per_step``, ``final_updates``, ``eval_interval``, … Returns
-    ``(student, metrics)``.
+    ``batch_size``, ``updates_per_step``, ``final_updates``, ``eval_interval``,
+    ``distillation_schedule="linear"`` (kickstarting), ``generations=N`` (self-distillation into
+    ``out/generation-G``), … ``sd.settings("distill")`` lists them all. ``env`` (an id, class,
+    instance or factory) replaces the teacher's recorded environment. Returns ``(student, metrics)``
+    (with ``generations``, the last generation's student).
     """
     core = _core()
     teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
