@@ -419,3 +419,17 @@ def test_self_distillation_generations(tmp_path, corridor_teacher):
     assert second["config"]["teachers"] == [str(out / "generation-1")]
     assert second["environment"] == "Corridor-6" and second["architecture"]["hidden_sizes"] == [32]
     assert f"the model in {out}/generation-3 is that student" in r.stdout
+
+
+def test_export_npy_writes_plain_names(tmp_path, corridor_teacher):
+    out = tmp_path / "plain"
+    r = run("export", str(corridor_teacher), "--format", "npy", "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["layers.0.bias.npy", "layers.0.weight.npy", "layers.1.bias.npy",
+                                                     "layers.1.weight.npy", "model.json"]
+    source = json.loads((corridor_teacher / "model.json").read_text())
+    for t in source["tensors"]:
+        assert np.array_equal(np.load(out / f"{t['name']}.npy"), np.load(corridor_teacher / t["file"]))
+    assert json.loads((out / "model.json").read_text())["environment"] == "Corridor-6"
+    assert "exists; choose a new directory" in error_line(run("export", str(corridor_teacher), "--format", "npy",
+                                                               "--output", str(out)))
