@@ -109,7 +109,7 @@ public enum ModelDirectory {
             try DurableFiles.rename(staging, to: directory)
             return
         }
-        guard isReplaceable(directory) else {
+        guard holdsOnlyAModel(directory) else {
             throw CheckpointError.writeFailed(directory.path, detail: "it exists and holds files that are not a saved model; choose another directory")
         }
         if try !DurableFiles.exchange(staging, directory) {
@@ -128,13 +128,6 @@ public enum ModelDirectory {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return true }
         let own = Set((try? readManifest(directory))?.tensors.map(\.file) ?? []).union([manifestName, "state.json"])
         return names.allSatisfy { own.contains($0) || isTensorFileName($0) || $0.hasPrefix(".\(manifestName).saving-") }
-    }
-
-    /// A directory `save` may replace whole: empty, or holding a saved model and nothing else
-    /// a person would miss.
-    static func isReplaceable(_ directory: URL) -> Bool {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return false }
-        return names.isEmpty || names.contains(manifestName)
     }
 
     /// Staging and moved-aside copies of `directory` that a killed save left beside it.

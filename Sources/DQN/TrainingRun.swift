@@ -41,7 +41,8 @@ public struct TrainingRun {
     /// more steps, a lower learning rate); any other setting is refused with a `SettingError`.
     public func resume(from checkpoint: DQNCheckpoint? = nil, makeEnv: EnvironmentFactory,
                        changes: [(String, SettingValue)] = [], totalSteps: Int? = nil) throws -> TrainingOutcome {
-        var config = try checkpoint?.config ?? loadCheckpoint().config
+        let saved = try checkpoint ?? loadCheckpoint()
+        var config = saved.config
         for (name, value) in changes {
             let key = DQNConfig.settings.entry(name)?.key ?? name
             guard Self.resumableSettings.contains(key) else {
@@ -51,7 +52,6 @@ public struct TrainingRun {
         }
         if let totalSteps { config.totalSteps = totalSteps }
         try config.validate()
-        let saved = try checkpoint ?? loadCheckpoint()
         let env = try makeEnv()
         guard saved.policy.inputSize == env.spec.observationSize, saved.policy.outputSize == env.spec.actionCount else {
             throw RunError.invalidSetting("the checkpoint in \(directory.url.path) expects \(saved.policy.inputSize) observation values and \(saved.policy.outputSize) actions but \(saved.environment) has \(env.spec.observationSize) and \(env.spec.actionCount).")
