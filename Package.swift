@@ -7,9 +7,10 @@ import PackageDescription
 // CPython only carries headers (pkg-config `python3`, no -lpython) so a library built from it can
 // later be loaded into a running Python as an extension module; executables and tests also
 // depend on CPythonEmbed, which links libpython (pkg-config `python3-embed`).
-/// The numeric modules target AVX2 + FMA (x86-64 "haswell") in release builds; -O keeps the
-/// shape preconditions that guard the unsafe kernels (-Ounchecked measured ~5% faster).
-let fast: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
+// One binary runs on any CPU of its architecture: the kernels in CKernels are compiled for each
+// instruction set (portable, AVX2+FMA, AVX-512) and chosen at run time, so no module is built
+// with a -target-cpu. -ffp-contract=off: only the kernels' explicit fmas fuse, so every
+// instruction set gives the same bits.
 
 let package = Package(
     name: "swift-distill",
@@ -40,15 +41,16 @@ let package = Package(
         .target(name: "Settings"),
         .target(name: "Environments"),
         .target(name: "GymEnvironments", dependencies: ["Environments", "PythonBridge"]),
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-march=haswell", "-fno-math-errno"])]),
-        .target(name: "Tensor", dependencies: ["CKernels"], swiftSettings: fast),
-        .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
+        .target(name: "CKernels", exclude: ["kernels_body.h"],
+                cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]),
+        .target(name: "Tensor", dependencies: ["CKernels"]),
+        .target(name: "NN", dependencies: ["Tensor"]),
         // renameat2(RENAME_EXCHANGE) for whole-directory saves: the one call Swift cannot make (variadic syscall).
         .target(name: "CFileSystem"),
         .target(name: "Checkpoint", dependencies: ["Tensor", "NN", "CFileSystem"]),
         .target(name: "Runs", dependencies: ["Settings", "Environments", "NN", "Tensor", "Checkpoint"]),
-        .target(name: "DQN", dependencies: ["Runs", "Settings", "Environments", "NN", "Tensor", "Checkpoint"], swiftSettings: fast),
-        .target(name: "Distill", dependencies: ["Runs", "Settings", "DQN", "Environments", "NN", "Tensor", "Checkpoint"], swiftSettings: fast),
+        .target(name: "DQN", dependencies: ["Runs", "Settings", "Environments", "NN", "Tensor", "Checkpoint"]),
+        .target(name: "Distill", dependencies: ["Runs", "Settings", "DQN", "Environments", "NN", "Tensor", "Checkpoint"]),
         .target(name: "PythonModule", dependencies: ["Runs", "Settings", "PythonBridge", "Environments", "GymEnvironments", "DQN", "Distill", "Checkpoint", "NN", "Tensor"]),
         .executableTarget(name: "distill", dependencies: [
             "Runs", "Settings", "Environments", "GymEnvironments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint", "DQN", "Distill",

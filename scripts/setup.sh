@@ -3,7 +3,8 @@
 #   1. Debian packages python3-dev python3-numpy python3-venv (installed directly when root),
 #   2. .venv made by the interpreter the Swift binary embeds, with gymnasium (and test tools),
 #   3. the release build of `distill` and of the Python extension, `pip install -e python`
-#      (and, with SETUP_TEST_TOOLS=1, pytest, notebook tools and the debug test build).
+#      (and, with SETUP_TEST_TOOLS=1, pytest, notebook tools and the debug test build;
+#      with SETUP_BENCH_TOOLS=1, OpenBLAS for the matrix-product benchmark).
 # The interpreter is $PYTHON (default: Debian's /usr/bin/python3.11). The same interpreter's
 # libpython is linked into the binary, so the packages it imports always match it.
 set -euo pipefail
@@ -15,7 +16,10 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 # --- 1. Debian packages -------------------------------------------------------------------
 missing=()
-for pkg in python3-dev python3-numpy python3-venv python3-yaml pkg-config; do
+packages=(python3-dev python3-numpy python3-venv python3-yaml pkg-config)
+# OpenBLAS only as the reference `distill bench gemm` measures against (SETUP_BENCH_TOOLS=1).
+[ "${SETUP_BENCH_TOOLS:-0}" = 1 ] && packages+=(libopenblas0-pthread)
+for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

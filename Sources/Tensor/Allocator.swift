@@ -1,14 +1,6 @@
-import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Whether this CPU can run the numeric modules, which release builds compile for AVX2 + FMA
-/// (x86-64 "haswell"). Checked at start-up so an older CPU gets a sentence, not SIGILL.
-public enum CPUSupport {
-    public static var isSupported: Bool { sd_cpu_supported() != 0 }
-    public static let requirement = "this build of swift-distill needs an x86-64 CPU with AVX2 and FMA (Intel Haswell / AMD Zen or newer); rebuild without `-target-cpu haswell` in Package.swift for older CPUs"
-}
 
 /// Process-wide memory tuning for training loops.
 public enum Allocator {

@@ -8,7 +8,7 @@ import PythonBridge
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print measured figures against a baseline measured in the same run.",
-        subcommands: [BenchEnv.self, BenchNN.self])
+        subcommands: [BenchEnv.self, BenchNN.self, BenchGemm.self])
 }
 
 /// `distill bench env`: environment steps per second through the bridge versus a pure-Python

@@ -47,7 +47,7 @@ struct BenchNN: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("CPU: \(Self.cpuName); kernels: AVX2 + FMA (compiled for x86-64 haswell); FTZ/DAZ during updates")
+        print("CPU: \(Self.cpuName); kernels: \(Kernels.instructionSet) (chosen at run time from \(Kernels.availableInstructionSets.joined(separator: ", "))); FTZ/DAZ during updates")
         print("DQN-shaped update, batch \(batch): online forward + backward + Adam, plus a target forward")
         for r in rows {
             print("  MLP \(r["net"]!)")
@@ -106,25 +106,7 @@ struct BenchNN: ParsableCommand {
                 "gflops": updateFlops(online) / perUpdate / 1e9, "inference_us": perInference * 1e6]
     }
 
-    /// Median over several timed chunks of calls, after a warm-up.
-    private func timePerCall(_ body: () -> Void) -> Double {
-        for _ in 0..<20 { body() }
-        var calls = 1
-        var elapsed = 0.0
-        repeat {
-            calls *= 2
-            let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<calls { body() }
-            elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        } while elapsed < seconds / 10
-        var samples: [Double] = []
-        for _ in 0..<7 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<calls { body() }
-            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 / Double(calls))
-        }
-        return samples.sorted()[3]
-    }
+    private func timePerCall(_ body: () -> Void) -> Double { medianSecondsPerCall(seconds: seconds, body) }
 
     private func measureTorch(hidden sizes: [Int]) throws -> [String: Any]? {
         let script = try Python.run(Self.torchScript)
@@ -190,4 +172,25 @@ struct BenchNN: ParsableCommand {
                 return sorted(samples)[3]
             return {"update": per_call(update), "inference": per_call(infer)}
         """
+}
+
+/// Median seconds per call over seven timed chunks, after a warm-up; a chunk lasts about
+/// `seconds / 10`.
+func medianSecondsPerCall(seconds: Double, _ body: () -> Void) -> Double {
+    for _ in 0..<20 { body() }
+    var calls = 1
+    var elapsed = 0.0
+    repeat {
+        calls *= 2
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<calls { body() }
+        elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    } while elapsed < seconds / 10
+    var samples: [Double] = []
+    for _ in 0..<7 {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<calls { body() }
+        samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 / Double(calls))
+    }
+    return samples.sorted()[3]
 }

@@ -10,9 +10,9 @@ struct DistillCLI: ParsableCommand {
         subcommands: [Train.self, Eval.self, DistillCommand.self, Compare.self, Export.self, Info.self, Bench.self])
 
     static func main() {
-        guard CPUSupport.isSupported else {
-            FileHandleStandardError.write("Error: \(CPUSupport.requirement).\n")
-            Foundation.exit(1)
+        if let problem = Kernels.requestProblem {
+            FileHandleStandardError.write("Error: \(problem).\n")
+            Foundation.exit(64)
         }
         do {
             var command = try parseAsRoot()

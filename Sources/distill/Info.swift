@@ -2,8 +2,9 @@ import ArgumentParser
 import Environments
 import GymEnvironments
 import PythonBridge
+import Tensor
 
-/// `distill info [--env ID]`: which Python is embedded, which venv is active, and an env's spaces.
+/// `distill info [--env ID]`: which Python is embedded, which venv is active, the numeric kernels in use, and an env's spaces.
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the embedded Python, the active virtual environment and (with --env) an environment's spaces.")
@@ -21,6 +22,7 @@ struct Info: ParsableCommand {
             let version = (try? Python.import(module).attr("__version__").description) ?? "not installed"
             print("\(module):\(String(repeating: " ", count: 12 - module.count))\(version)")
         }
+        print("kernels:     \(Kernels.instructionSet) (this build: \(Kernels.availableInstructionSets.joined(separator: ", ")); SWIFT_DISTILL_KERNELS picks one)")
         if let env {
             let e = try GymEnvironment(env)
             print("env:         \(e.spec.name): observation shape \(e.spec.observationShape), \(e.spec.actionCount) actions\(e.usesOldAPI ? " (old gym API)" : "")")

@@ -433,3 +433,23 @@ def test_export_npy_writes_plain_names(tmp_path, corridor_teacher):
     assert json.loads((out / "model.json").read_text())["environment"] == "Corridor-6"
     assert "exists; choose a new directory" in error_line(run("export", str(corridor_teacher), "--format", "npy",
                                                                "--output", str(out)))
+
+
+def test_every_kernel_set_trains_the_same_bits(tmp_path):
+    """The kernels are chosen at run time; SWIFT_DISTILL_KERNELS picks another set, and every set
+    this CPU runs gives the same weights (the portable set only on a short run: without vector FMA
+    it is slow on x86-64)."""
+    sets = [k for k in ("avx2", "avx512") if f"kernels:     {k}" in run("info", env={"SWIFT_DISTILL_KERNELS": k}).stdout]
+    runs = {}
+    for kernels in ["portable"] + sets:
+        out = tmp_path / kernels
+        r = run("train", *CORRIDOR, "--hidden", "32,32", "--steps", "400", "--seed", "5", "--eval-interval", "0",
+                "--out", str(out), env={"SWIFT_DISTILL_KERNELS": kernels})
+        assert r.returncode == 0, r.stderr
+        runs[kernels] = {p.name: p.read_bytes() for p in sorted((out / "last").glob("*.npy"))}
+    assert len(runs["portable"]) >= 10
+    for kernels in sets:
+        assert runs[kernels] == runs["portable"], f"{kernels} kernels trained different weights"
+    bad = run("info", env={"SWIFT_DISTILL_KERNELS": "sse9"})
+    assert bad.returncode == 64
+    assert "SWIFT_DISTILL_KERNELS=sse9 is not a kernel set this CPU runs; use one of portable" in error_line(bad)

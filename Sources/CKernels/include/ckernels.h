@@ -1,20 +1,53 @@
-// Element-wise loops that Swift cannot vectorise itself: it has no `restrict`, so LLVM must
-// assume the arrays alias, and Swift's SIMD squareRoot() is split into scalar lanes.
+// The numeric kernels: matrix products, dot products, Adam and the single-observation forward
+// pass, compiled for several instruction sets in one binary (portable, AVX2+FMA, AVX-512) and
+// chosen at run time for the CPU at hand. Every set gives the same bits (see kernels_body.h).
 #ifndef SWIFT_DISTILL_CKERNELS_H
 #define SWIFT_DISTILL_CKERNELS_H
+
+/// k·n up to which C = A·Bᵀ transposes B and uses the tiles (above it, dot products of rows).
+#define SD_GEMM_BT_TRANSPOSE_LIMIT 8192
+
+/// C (m×n) = A·B, or += when `accumulate`; A m×k (or, with `transposed_a`, stored as Aᵀ k×m and read
+/// in place), B k×n, all row-major and dense.
+void sd_gemm(const float *a, const float *b, float *c, long m, long k, long n, int accumulate, int transposed_a);
+
+/// C (m×n) = A·Bᵀ, or += when `accumulate`; A m×k, B n×k, row-major.
+void sd_gemm_bt(const float *a, const float *b, float *c, long m, long k, long n, int accumulate);
+
+/// Σ x[i]·y[i] (8 running lanes, a fixed reduction order).
+float sd_dot(const float *x, const float *y, long count);
+
+/// dst (cols×rows) = srcᵀ (src rows×cols).
+void sd_transpose(const float *src, float *dst, long rows, long cols);
 
 /// One Adam step: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= step * m / (sqrt(v) * inv_sqrt_c2 + eps).
 void sd_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, long n,
              float b1, float b2, float step, float inv_sqrt_c2, float eps);
 
 /// One dense layer for one observation: y = act(x·W + b), W row-major (in × out), as the
-/// model files store it; act 0 = none, 1 = ReLU, 2 = tanh. The loop over outputs is contiguous
-/// in W's rows, so it vectorises for any width.
+/// model files store it; act 0 = none, 1 = ReLU, 2 = tanh.
 void sd_dense_forward(const float *restrict x, long in, const float *restrict w, const float *restrict b, long out,
                       int act, float *restrict y);
 
-/// 1 when this CPU has the AVX2 and FMA instructions the numeric modules are compiled for.
-int sd_cpu_supported(void);
+/// The instruction set in use: "avx512", "avx2" or "portable".
+const char *sd_kernel_name(void);
+
+/// The widest instruction set this CPU runs (what is used unless `sd_kernel_select` chose another).
+const char *sd_kernel_best_name(void);
+
+/// Uses the named kernels from now on, process-wide; 0 when unknown or not runnable on this CPU.
+int sd_kernel_select(const char *name);
+
+/// Uses the named kernels on the calling thread only (NULL: back to the process-wide choice);
+/// 0 when unknown or not runnable on this CPU.
+int sd_kernel_select_for_thread(const char *name);
+
+/// 0 when the environment variable SWIFT_DISTILL_KERNELS names a set that is unknown or that
+/// this CPU cannot run (the widest set is used instead).
+int sd_kernel_requested_is_usable(void);
+
+/// The kernel names this build carries, comma-separated.
+const char *sd_kernel_names(void);
 
 /// Sets flush-to-zero and denormals-are-zero (MXCSR FTZ/DAZ on x86-64, FPCR.FZ on arm64) for
 /// this thread and returns the previous floating-point control word for `sd_restore_fp_mode`.

@@ -1,0 +1,178 @@
+/* The numeric kernels, written once for any vector width. Each kernels_<isa>.c includes this file
+   after defining SD_ISA (the name suffix), SD_LANES (floats per vector) and SD_TARGET (the clang
+   target attribute), so one binary carries every instruction set and dispatch.c picks one at run
+   time.
+
+   Every output element is computed in the same order on every instruction set — a product
+   C[i,j] is fma(A[i,p], B[p,j], ·) over p = 0, 1, …, k-1; a dot product keeps 8 running lanes and
+   reduces them in one fixed tree — so the portable, AVX2 and AVX-512 kernels give the same bits
+   (the test suite checks it). Built with -ffp-contract=off: only the explicit fmas fuse. */
+#include <math.h>
+#include <stddef.h>
+
+#define SD_CAT2(a, b) a##_##b
+#define SD_CAT(a, b) SD_CAT2(a, b)
+#define SD_FN(name) SD_CAT(name, SD_ISA)
+#define SD_INLINE static inline __attribute__((always_inline)) SD_TARGET
+
+typedef float SD_FN(vec) __attribute__((vector_size(SD_LANES * 4), aligned(4)));
+typedef float SD_FN(v8) __attribute__((vector_size(32), aligned(4)));
+#define VEC SD_FN(vec)
+#define V8 SD_FN(v8)
+
+SD_INLINE VEC SD_FN(splat)(float s) {
+    VEC v;
+    for (int i = 0; i < SD_LANES; i++) v[i] = s;
+    return v;
+}
+
+/* An mr × (nv·SD_LANES) block of C held in registers for the whole k loop: per p, nv loads of
+   B's row and mr broadcasts of A feed mr·nv fmas. mr and nv are constants at every call, so the
+   accumulator array lives in registers. */
+SD_INLINE void SD_FN(tile)(const int mr, const int nv, const float *a, const float *b, float *c,
+                           long k, long n, long rs, long cs) {
+    VEC acc[6][8];
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) acc[r][v] = *(const VEC *)(c + r * n + v * SD_LANES);
+    for (long p = 0; p < k; p++) {
+        const float *bp = b + p * n;
+        VEC bv[8];
+        for (int v = 0; v < nv; v++) bv[v] = *(const VEC *)(bp + v * SD_LANES);
+        const float *ap = a + p * cs;
+        for (int r = 0; r < mr; r++) {
+            VEC av = SD_FN(splat)(ap[r * rs]);
+            for (int v = 0; v < nv; v++) acc[r][v] = __builtin_elementwise_fma(av, bv[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) *(VEC *)(c + r * n + v * SD_LANES) = acc[r][v];
+}
+
+/* Columns from..n-1 of mr rows, one element at a time in the same order as the tiles. */
+SD_INLINE void SD_FN(tail)(int mr, const float *a, const float *b, float *c, long k, long n, long rs, long cs,
+                           long from) {
+    for (int r = 0; r < mr; r++) {
+        float *cr = c + r * n;
+        for (long p = 0; p < k; p++) {
+            const float av = a[r * rs + p * cs];
+            const float *bp = b + p * n;
+            for (long j = from; j < n; j++) cr[j] = fmaf(av, bp[j], cr[j]);
+        }
+    }
+}
+
+SD_INLINE void SD_FN(rows)(const int mr, const float *a, const float *b, float *c, long k, long n, long rs,
+                           long cs) {
+    long j = 0;
+    if (mr == 1)  /* one row (a single observation): many accumulators hide the fma latency */
+        for (; j + 8 * SD_LANES <= n; j += 8 * SD_LANES) SD_FN(tile)(1, 8, a, b + j, c + j, k, n, rs, cs);
+    for (; j + 2 * SD_LANES <= n; j += 2 * SD_LANES) SD_FN(tile)(mr, 2, a, b + j, c + j, k, n, rs, cs);
+    for (; j + SD_LANES <= n; j += SD_LANES) SD_FN(tile)(mr, 1, a, b + j, c + j, k, n, rs, cs);
+    if (j < n) SD_FN(tail)(mr, a, b, c, k, n, rs, cs, j);
+}
+
+/* C (m×n) += A·B with A[r,p] = a[r·rs + p·cs] (row-major A or, read in place, Aᵀ) and B k×n. */
+SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *c, long m, long k, long n,
+                                         long rs, long cs) {
+    long i = 0;
+    for (; i + 6 <= m; i += 6) SD_FN(rows)(6, a + i * rs, b, c + i * n, k, n, rs, cs);
+    const float *ai = a + i * rs;
+    float *ci = c + i * n;
+    switch (m - i) {
+    case 5: SD_FN(rows)(5, ai, b, ci, k, n, rs, cs); break;
+    case 4: SD_FN(rows)(4, ai, b, ci, k, n, rs, cs); break;
+    case 3: SD_FN(rows)(3, ai, b, ci, k, n, rs, cs); break;
+    case 2: SD_FN(rows)(2, ai, b, ci, k, n, rs, cs); break;
+    case 1: SD_FN(rows)(1, ai, b, ci, k, n, rs, cs); break;
+    default: break;
+    }
+}
+
+/* The fixed reduction of 8 lanes (the tree an x86 horizontal sum takes). */
+SD_INLINE float SD_FN(reduce8)(V8 s) {
+    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+}
+
+SD_INLINE float SD_FN(dot_one)(const float *x, const float *y, long k) {
+    V8 s = {0};
+    long p = 0;
+    for (; p + 8 <= k; p += 8) s = __builtin_elementwise_fma(*(const V8 *)(x + p), *(const V8 *)(y + p), s);
+    float t = SD_FN(reduce8)(s);
+    for (; p < k; p++) t = fmaf(x[p], y[p], t);
+    return t;
+}
+
+/* Σ x[p]·y[p]. */
+SD_TARGET float SD_FN(sd_dot)(const float *x, const float *y, long k) { return SD_FN(dot_one)(x, y, k); }
+
+/* Four rows of A against nb rows of B: 4·nb running dot products, each the same sum as dot_one. */
+SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, float *c, long k, long n) {
+    V8 s[4][4];
+    for (int r = 0; r < 4; r++)
+        for (int t = 0; t < nb; t++) s[r][t] = (V8){0};
+    long p = 0;
+    for (; p + 8 <= k; p += 8) {
+        V8 bv[4];
+        for (int t = 0; t < nb; t++) bv[t] = *(const V8 *)(b + t * k + p);
+        for (int r = 0; r < 4; r++) {
+            V8 ar = *(const V8 *)(a + r * k + p);
+            for (int t = 0; t < nb; t++) s[r][t] = __builtin_elementwise_fma(ar, bv[t], s[r][t]);
+        }
+    }
+    for (int r = 0; r < 4; r++)
+        for (int t = 0; t < nb; t++) {
+            float total = SD_FN(reduce8)(s[r][t]);
+            const float *ar = a + r * k, *bt = b + t * k;
+            for (long q = p; q < k; q++) total = fmaf(ar[q], bt[q], total);
+            c[r * n + t] += total;
+        }
+}
+
+/* C (m×n) += A·Bᵀ for A m×k and B n×k, both row-major: dot products of contiguous rows, four rows
+   of A against SD_DOT_COLUMNS rows of B at a time (as many accumulators as the registers hold). */
+SD_TARGET void SD_FN(sd_dots_accumulate)(const float *a, const float *b, float *c, long m, long k, long n) {
+    long i = 0;
+    for (; i + 4 <= m; i += 4) {
+        long j = 0;
+        for (; j + SD_DOT_COLUMNS <= n; j += SD_DOT_COLUMNS)
+            SD_FN(dot_block)(SD_DOT_COLUMNS, a + i * k, b + j * k, c + i * n + j, k, n);
+        for (; j < n; j++)
+            for (int r = 0; r < 4; r++) c[(i + r) * n + j] += SD_FN(dot_one)(a + (i + r) * k, b + j * k, k);
+    }
+    for (; i < m; i++)
+        for (long j = 0; j < n; j++) c[i * n + j] += SD_FN(dot_one)(a + i * k, b + j * k, k);
+}
+
+/* One Adam step: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; p -= step·m / (√v·inv_sqrt_c2 + eps). */
+SD_TARGET void SD_FN(sd_adam)(float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
+                              long n, float b1, float b2, float step, float inv_sqrt_c2, float eps) {
+    const float ob1 = 1.0f - b1, ob2 = 1.0f - b2;
+    for (long i = 0; i < n; i++) {
+        float gi = g[i];
+        float mi = b1 * m[i] + ob1 * gi;
+        float vi = b2 * v[i] + ob2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= step * mi / (sqrtf(vi) * inv_sqrt_c2 + eps);
+    }
+}
+
+/* One observation through one dense layer, in the tiles' order (x·W by fmas over i, then + b). */
+SD_TARGET void SD_FN(sd_dense_forward)(const float *restrict x, long in, const float *restrict w,
+                                       const float *restrict b, long out, int act, float *restrict y) {
+    for (long j = 0; j < out; j++) y[j] = 0;
+    for (long i = 0; i < in; i++) {
+        const float xi = x[i];
+        const float *row = w + i * out;
+        for (long j = 0; j < out; j++) y[j] = fmaf(xi, row[j], y[j]);
+    }
+    for (long j = 0; j < out; j++) y[j] += b[j];
+    if (act == 1) {
+        for (long j = 0; j < out; j++) y[j] = y[j] > 0 ? y[j] : 0;
+    } else if (act == 2) {
+        for (long j = 0; j < out; j++) y[j] = tanhf(y[j]);
+    }
+}
+
+#undef VEC
+#undef V8

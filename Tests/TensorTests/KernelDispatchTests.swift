@@ -1,0 +1,75 @@
+import Foundation
+import Tensor
+import Testing
+
+/// The kernels exist once per instruction set and are chosen at run time: every set this CPU
+/// runs must give the portable kernels' exact bits, on shapes that reach every tile, tail and path.
+@Suite struct KernelDispatchTests {
+    static let shapes: [(m: Int, k: Int, n: Int)] = [
+        (1, 4, 256), (1, 256, 256), (1, 64, 2), (2, 9, 17), (3, 16, 48), (5, 31, 129), (6, 7, 16), (7, 33, 100),
+        (13, 64, 64), (32, 256, 2), (32, 5, 15), (64, 256, 256), (37, 130, 33), (64, 100, 300),
+    ]
+
+    /// The products of one instruction set over every shape: A·B, Aᵀ read in place, A·Bᵀ.
+    func products(_ instructionSet: String) -> [[Float]]? {
+        Kernels.with(instructionSet: instructionSet) {
+            #expect(Kernels.instructionSet == instructionSet)
+            return Self.shapes.flatMap { s -> [[Float]] in
+                let a = Tensor(shape: [s.m, s.k], scalars: values(s.m * s.k, seed: s.m + s.k))
+                let b = Tensor(shape: [s.k, s.n], scalars: values(s.k * s.n, seed: s.n))
+                let bt = Tensor(shape: [s.n, s.k], scalars: values(s.k * s.n, seed: s.n + 1))
+                return [Tensor.matmul(a, b).scalars,
+                        Tensor.matmul(a.transposed(), b, transposeA: true).scalars,
+                        Tensor.matmul(a, bt, transposeB: true).scalars]
+            }
+        }
+    }
+
+    @Test func everyInstructionSetGivesThePortableBits() throws {
+        let portable = try #require(products("portable"))
+        // Sanity: the portable kernels compute the products (to rounding).
+        for (index, s) in Self.shapes.enumerated() {
+            let a = Tensor(shape: [s.m, s.k], scalars: values(s.m * s.k, seed: s.m + s.k))
+            let b = Tensor(shape: [s.k, s.n], scalars: values(s.k * s.n, seed: s.n))
+            #expect(close(Tensor(shape: [s.m, s.n], scalars: portable[3 * index]), naiveMatmul(a, b)))
+        }
+        var compared = 0
+        for name in Kernels.availableInstructionSets where name != "portable" {
+            guard let other = products(name) else { continue }  // this CPU cannot run it
+            compared += 1
+            for (index, pair) in zip(portable, other).enumerated() {
+                let s = Self.shapes[index / 3]
+                #expect(pair.0 == pair.1, "\(name) differs from portable on \(s) product \(index % 3)")
+            }
+        }
+        #expect(Kernels.availableInstructionSets.contains(Kernels.bestInstructionSet))
+        if Kernels.bestInstructionSet != "portable" { #expect(compared >= 1) }
+    }
+
+    @Test func adamDotAndSingleObservationAgreeAcrossInstructionSets() throws {
+        func run(_ name: String) -> [Float]? {
+            Kernels.with(instructionSet: name) {
+                var p = Tensor(shape: [203], scalars: values(203, seed: 1))
+                var m = values(203, seed: 2).map { $0 * 0.1 }
+                var v = values(203, seed: 3).map { $0 * $0 }
+                let g = Tensor(shape: [203], scalars: values(203, seed: 4))
+                p.adamStep(gradient: g, firstMoment: &m, secondMoment: &v, beta1: 0.9, beta2: 0.999, stepSize: 1e-3,
+                           sqrtC2: 0.05, epsilon: 1e-8)
+                let x = Tensor(shape: [1, 203], scalars: values(203, seed: 5))
+                let w = Tensor(shape: [203, 37], scalars: values(203 * 37, seed: 6))
+                let b = Tensor(shape: [37], scalars: values(37, seed: 7))
+                let single = Kernels.denseChain(x.scalars, layers: [(w, b)], activation: 1) { Array($0) }
+                return p.scalars + m + v + [x.squaredNorm()] + single
+            }
+        }
+        let portable = try #require(run("portable"))
+        for name in Kernels.availableInstructionSets where name != "portable" {
+            if let other = run(name) { #expect(other == portable, "\(name) differs from portable") }
+        }
+    }
+
+    @Test func unknownInstructionSetsAreRefused() {
+        #expect(Kernels.with(instructionSet: "sse9") { 1 } == nil)
+        #expect(!Kernels.use("sse9"))
+    }
+}
