@@ -1,7 +1,12 @@
 /* Chooses the kernels for this CPU once, at first use, and holds the entry points that call them. */
 #include "ckernels.h"
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #define SD_DECLARE(isa)                                                                                          \
     void sd_gemm_accumulate_##isa(const float *, const float *, float *, long, long, long, long, long);         \
@@ -142,6 +147,160 @@ static void transpose(const float *src, float *dst, long rows, long cols) {
 
 void sd_transpose(const float *src, float *dst, long rows, long cols) { transpose(src, dst, rows, cols); }
 
+/* ---- A second core for large products ----------------------------------------------------
+   With two threads (sd_set_threads(2), or SWIFT_DISTILL_THREADS=2), a product of at least
+   SD_PARALLEL_MIN_FMAS multiply-adds is split by rows of C: the caller computes the first half,
+   one persistent worker the second. Each element is still one thread's fma chain over k, so the
+   bits are the same as with one thread. The worker spins briefly after each job (a training round
+   posts them microseconds apart) and then sleeps; it runs with the caller's floating-point mode
+   (FTZ/DAZ) so subnormals are treated alike on both halves. One caller at a time uses it: a
+   thread that finds it busy computes alone. */
+#define SD_PARALLEL_MIN_FMAS (1024L * 1024)
+#define SD_SPIN_ROUNDS 20000
+
+typedef struct {
+    int kind; /* 0 tiles, 1 dots, 2 adam */
+    const sd_kernel_table *table;
+    const float *a, *b;
+    float *c;
+    long m, k, n, rs, cs;
+    float *p, *m1, *v; /* Adam */
+    const float *g;
+    float b1, b2, step, inv_sqrt_c2, eps;
+    unsigned long fp_mode;
+} sd_job;
+
+static int thread_count = 0; /* 0: not read from the environment yet */
+static pthread_once_t worker_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t worker_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t worker_wake = PTHREAD_COND_INITIALIZER;
+static sd_job worker_job;
+static unsigned long posted = 0, finished = 0; /* job sequence numbers (atomics) */
+static int worker_claimed = 0;
+static int worker_started = 0;
+
+static unsigned long current_fp_mode(void) {
+#if defined(__x86_64__)
+    return _mm_getcsr();
+#else
+    return 0;
+#endif
+}
+
+static void set_fp_mode(unsigned long mode) {
+#if defined(__x86_64__)
+    _mm_setcsr((unsigned int)mode);
+#else
+    (void)mode;
+#endif
+}
+
+static void run_job(const sd_job *j) {
+    if (j->kind == 0) j->table->gemm(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs);
+    else if (j->kind == 1) j->table->dots(j->a, j->b, j->c, j->m, j->k, j->n);
+    else j->table->adam(j->p, j->g, j->m1, j->v, j->n, j->b1, j->b2, j->step, j->inv_sqrt_c2, j->eps);
+}
+
+static void *worker_main(void *unused) {
+    (void)unused;
+    unsigned long seen = 0;
+    for (;;) {
+        int spins = 0;
+        while (__atomic_load_n(&posted, __ATOMIC_ACQUIRE) == seen) {
+            if (++spins < SD_SPIN_ROUNDS) {
+#if defined(__x86_64__)
+                _mm_pause();
+#endif
+                continue;
+            }
+            pthread_mutex_lock(&worker_mutex);
+            while (__atomic_load_n(&posted, __ATOMIC_ACQUIRE) == seen) pthread_cond_wait(&worker_wake, &worker_mutex);
+            pthread_mutex_unlock(&worker_mutex);
+        }
+        seen = __atomic_load_n(&posted, __ATOMIC_ACQUIRE);
+        set_fp_mode(worker_job.fp_mode);
+        run_job(&worker_job);
+        __atomic_store_n(&finished, seen, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+static void start_worker(void) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    /* Signals stay with the host's threads: the worker blocks them all. */
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    worker_started = pthread_create(&thread, &attr, worker_main, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    pthread_attr_destroy(&attr);
+}
+
+static int threads(void) {
+    int t = __atomic_load_n(&thread_count, __ATOMIC_RELAXED);
+    if (t == 0) {
+        const char *text = getenv("SWIFT_DISTILL_THREADS");
+        t = text && atoi(text) >= 2 ? 2 : 1;
+        __atomic_store_n(&thread_count, t, __ATOMIC_RELAXED);
+    }
+    return t;
+}
+
+int sd_threads(void) { return threads(); }
+
+int sd_set_threads(int count) {
+    if (count < 1) return 0;
+    __atomic_store_n(&thread_count, count >= 2 ? 2 : 1, __ATOMIC_RELAXED);
+    return 1;
+}
+
+/* Runs `second` on the worker and `first` here; false (nothing run) when the worker is not
+   available to this caller. */
+static int run_split(const sd_job *first, const sd_job *second) {
+    if (threads() < 2) return 0;
+    int expected = 0;
+    if (!__atomic_compare_exchange_n(&worker_claimed, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return 0;
+    pthread_once(&worker_once, start_worker);
+    if (!worker_started) {
+        __atomic_store_n(&worker_claimed, 0, __ATOMIC_RELEASE);
+        return 0;
+    }
+    worker_job = *second;
+    worker_job.fp_mode = current_fp_mode();
+    pthread_mutex_lock(&worker_mutex);
+    unsigned long ticket = __atomic_add_fetch(&posted, 1, __ATOMIC_RELEASE);
+    pthread_cond_signal(&worker_wake);
+    pthread_mutex_unlock(&worker_mutex);
+    run_job(first);
+    while (__atomic_load_n(&finished, __ATOMIC_ACQUIRE) != ticket) {
+#if defined(__x86_64__)
+        _mm_pause();
+#endif
+    }
+    __atomic_store_n(&worker_claimed, 0, __ATOMIC_RELEASE);
+    return 1;
+}
+
+/* Splits rows [0, m) at a multiple of `block` near the middle and runs both halves. */
+static void products(const sd_kernel_table *t, int kind, const float *a, const float *b, float *c, long m, long k,
+                     long n, long rs, long cs, long block) {
+    long split = (m / 2 + block - 1) / block * block;
+    if (m * k * n >= SD_PARALLEL_MIN_FMAS && split > 0 && split < m) {
+        long arow = kind == 0 ? rs : k;
+        sd_job first = {.kind = kind, .table = t, .a = a, .b = b, .c = c, .m = split, .k = k, .n = n, .rs = rs, .cs = cs};
+        sd_job second = first;
+        second.a = a + split * arow;
+        second.c = c + split * n;
+        second.m = m - split;
+        if (run_split(&first, &second)) return;
+    }
+    if (kind == 0) t->gemm(a, b, c, m, k, n, rs, cs);
+    else t->dots(a, b, c, m, k, n);
+}
+
 void sd_gemm(const float *a, const float *b, float *c, long m, long k, long n, int accumulate, int transposed_a) {
     if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
     if (m <= 0 || n <= 0 || k <= 0) return;
@@ -156,11 +315,11 @@ void sd_gemm(const float *a, const float *b, float *c, long m, long k, long n, i
             transpose(a, at, k, m);
             rows = at;
         }
-        t->dots(rows, bt, c, m, k, n);
+        products(t, 1, rows, bt, c, m, k, n, 0, 0, 4);
         return;
     }
-    if (transposed_a) t->gemm(a, b, c, m, k, n, 1, m);
-    else t->gemm(a, b, c, m, k, n, k, 1);
+    if (transposed_a) products(t, 0, a, b, c, m, k, n, 1, m, 6);
+    else products(t, 0, a, b, c, m, k, n, k, 1, 6);
 }
 
 void sd_gemm_bt(const float *a, const float *b, float *c, long m, long k, long n, int accumulate) {
@@ -171,17 +330,30 @@ void sd_gemm_bt(const float *a, const float *b, float *c, long m, long k, long n
         /* Short dot products or a small B: transposing B and using the tiles is faster (measured). */
         float *bt = scratch((size_t)(k * n));
         transpose(b, bt, n, k);
-        t->gemm(a, bt, c, m, k, n, k, 1);
+        products(t, 0, a, bt, c, m, k, n, k, 1, 6);
         return;
     }
-    t->dots(a, b, c, m, k, n);
+    products(t, 1, a, b, c, m, k, n, 0, 0, 4);
 }
 
 float sd_dot(const float *x, const float *y, long count) { return kernels()->dot(x, y, count); }
 
 void sd_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, long n, float b1,
              float b2, float step, float inv_sqrt_c2, float eps) {
-    kernels()->adam(p, g, m, v, n, b1, b2, step, inv_sqrt_c2, eps);
+    const sd_kernel_table *t = kernels();
+    long half = (n / 2 + 63) / 64 * 64;
+    if (n >= 2 * SD_PARALLEL_MIN_FMAS / 8 && half < n) {
+        sd_job first = {.kind = 2, .table = t, .p = p, .g = g, .m1 = m, .v = v, .n = half,
+                        .b1 = b1, .b2 = b2, .step = step, .inv_sqrt_c2 = inv_sqrt_c2, .eps = eps};
+        sd_job second = first;
+        second.p = p + half;
+        second.g = g + half;
+        second.m1 = m + half;
+        second.v = v + half;
+        second.n = n - half;
+        if (run_split(&first, &second)) return;
+    }
+    t->adam(p, g, m, v, n, b1, b2, step, inv_sqrt_c2, eps);
 }
 
 void sd_dense_forward(const float *restrict x, long in, const float *restrict w, const float *restrict b, long out,

@@ -18,6 +18,13 @@ public enum Kernels {
         String(cString: sd_kernel_names()).split(separator: ",").map { String($0.drop { $0 == " " }) }
     }
 
+    /// Threads for large products and Adam: 1, or 2 (a persistent worker computes half the rows;
+    /// the results are the same bits). Starts from SWIFT_DISTILL_THREADS (default 1).
+    public static var threads: Int {
+        get { Int(sd_threads()) }
+        set { sd_set_threads(Int32(max(1, newValue))) }
+    }
+
     /// A sentence when the environment variable SWIFT_DISTILL_KERNELS asks for kernels this
     /// build or CPU cannot run (they are then not used); nil otherwise.
     public static var requestProblem: String? {

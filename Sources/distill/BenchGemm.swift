@@ -60,7 +60,7 @@ struct BenchGemm: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("CPU: \(BenchNN.cpuName); kernels in use: \(Kernels.instructionSet); GFLOP/s on one thread, median of 7")
+        print("CPU: \(BenchNN.cpuName); kernels in use: \(Kernels.instructionSet); GFLOP/s, median of 7; swift-distill on \(Kernels.threads) thread\(Kernels.threads == 1 ? "" : "s") (SWIFT_DISTILL_THREADS), OpenBLAS on 1")
         if blas == nil { print("OpenBLAS: libopenblas.so.0 not found; comparison skipped (`SETUP_BENCH_TOOLS=1 scripts/setup.sh` installs it)") }
         let best = Kernels.bestInstructionSet
         print("product  batch width " + columns.map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()

@@ -46,6 +46,7 @@ struct DistillCommand: ParsableCommand {
 
     private func distill() throws {
         Allocator.retainFreedMemory()
+        output.applyThreads()
         let (out, force) = (output.out, output.force)
         let config = try makeConfig()
         var run = DistillationRun(directory: URL(fileURLWithPath: out))
@@ -86,7 +87,7 @@ struct DistillCommand: ParsableCommand {
     private func makeConfig() throws -> DistillConfig {
         let cli = CommandLineSettings(table: DistillConfig.settings)
         var config = DistillConfig()
-        try cli.apply(cli.parse(settingWords, otherOptions: ["out", "env", "force"]), to: &config)
+        try cli.apply(cli.parse(settingWords, otherOptions: ["out", "env", "force", "threads"]), to: &config)
         return config
     }
 }

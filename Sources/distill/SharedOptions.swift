@@ -1,13 +1,24 @@
 import Foundation
 import ArgumentParser
 import Environments
+import Tensor
 
 /// Where a run writes: `--out DIR [--force]`, shared by `train` and `distill`.
 struct OutputOptions: ParsableArguments {
     @Option(help: "Run directory to write (a model directory: the best policy at its top level).") var out: String
     @Flag(help: "Replace a run in --out (only the files a run writes; others stay).") var force = false
+    @Option(help: "Threads for large matrix products and Adam: 1 or 2 (the same results either way; default: SWIFT_DISTILL_THREADS, else 1).")
+    var threads: Int?
+
+    /// Applies --threads to the numeric kernels (process-wide).
+    func applyThreads() {
+        if let threads { Kernels.threads = threads }
+    }
 
     func validate() throws {
+        if let threads, threads < 1 {
+            throw ValidationError("--threads must be 1 or more (2 uses a second core for large products), not \(threads).")
+        }
         guard !out.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw ValidationError("--out needs a directory name, e.g. --out runs/teacher.")
         }

@@ -46,8 +46,9 @@ struct Train: ParsableCommand {
 
     private func train(_ cli: CommandLineSettings<DQNConfig>) throws {
         Allocator.retainFreedMemory()
+        output.applyThreads()
         let (out, force) = (output.out, output.force)
-        let settings = try cli.parse(settingWords, otherOptions: ["env", "env-arg", "out", "config", "force", "resume"])
+        let settings = try cli.parse(settingWords, otherOptions: ["env", "env-arg", "out", "config", "force", "threads", "resume"])
         var run = TrainingRun(directory: URL(fileURLWithPath: out))
         let checkpoint = resume ? try run.loadCheckpoint() : nil
         let kwargs = try parseEnvArgs(envArgs)

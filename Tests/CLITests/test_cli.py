@@ -435,7 +435,7 @@ def test_export_npy_writes_plain_names(tmp_path, corridor_teacher):
                                                                "--output", str(out)))
 
 
-def test_every_kernel_set_trains_the_same_bits(tmp_path):
+def test_every_kernel_set_and_thread_count_trains_the_same_bits(tmp_path):
     """The kernels are chosen at run time; SWIFT_DISTILL_KERNELS picks another set, and every set
     this CPU runs gives the same weights (the portable set only on a short run: without vector FMA
     it is slow on x86-64)."""
@@ -450,6 +450,16 @@ def test_every_kernel_set_trains_the_same_bits(tmp_path):
     assert len(runs["portable"]) >= 10
     for kernels in sets:
         assert runs[kernels] == runs["portable"], f"{kernels} kernels trained different weights"
+    # A second core for large products (256-wide layers, batch 64) keeps the bits too.
+    wide = ["--hidden", "256,256", "--batch-size", "64", "--steps", "300", "--seed", "5", "--eval-interval", "0"]
+    files = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"threads{threads}"
+        r = run("train", *CORRIDOR, *wide, "--threads", threads, "--out", str(out))
+        assert r.returncode == 0, r.stderr
+        files.append({p.name: p.read_bytes() for p in sorted((out / "last").glob("*.npy"))})
+    assert files[0] == files[1], "two threads trained different weights"
+    assert "--threads must be 1 or more" in error_line(run("train", *CORRIDOR, "--threads", "0", "--out", str(tmp_path / "z")))
     bad = run("info", env={"SWIFT_DISTILL_KERNELS": "sse9"})
     assert bad.returncode == 64
     assert "SWIFT_DISTILL_KERNELS=sse9 is not a kernel set this CPU runs; use one of portable" in error_line(bad)

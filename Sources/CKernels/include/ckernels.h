@@ -46,6 +46,13 @@ int sd_kernel_select_for_thread(const char *name);
 /// this CPU cannot run (the widest set is used instead).
 int sd_kernel_requested_is_usable(void);
 
+/// Threads the products and Adam use: 1, or 2 (a persistent worker takes half the rows of large
+/// products; same bits). Initially from SWIFT_DISTILL_THREADS (default 1).
+int sd_threads(void);
+
+/// Sets the thread count (values above 2 mean 2); 0 for a count below 1.
+int sd_set_threads(int count);
+
 /// The kernel names this build carries, comma-separated.
 const char *sd_kernel_names(void);
 
