@@ -58,9 +58,10 @@ reqs=(gymnasium)
 check='import gymnasium, numpy'
 if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
   # pytest for the tests; nbclient/ipykernel/matplotlib to execute the notebooks; tqdm for progress
-  # bars; onnx/onnxruntime for the export tests (the package's optional "export" extra).
-  reqs+=(pytest nbclient nbformat ipykernel ipywidgets matplotlib tqdm onnx onnxruntime)
-  check="$check, pytest, nbclient, nbformat, ipykernel, ipywidgets, matplotlib, tqdm, onnx, onnxruntime"
+  # bars; onnx/onnxruntime for the export tests (the package's optional "export" extra); optuna for
+  # the study tests (the "tune" extra).
+  reqs+=(pytest nbclient nbformat ipykernel ipywidgets matplotlib tqdm onnx onnxruntime optuna)
+  check="$check, pytest, nbclient, nbformat, ipykernel, ipywidgets, matplotlib, tqdm, onnx, onnxruntime, optuna"
 fi
 # Keep the NumPy the venv already sees (Debian's, through the system site packages): a later
 # install (matplotlib for the notebooks) must not swap it, or the same seed would give other

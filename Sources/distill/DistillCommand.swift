@@ -23,13 +23,14 @@ struct DistillCommand: ParsableCommand {
             (--relational-weight). Data: --regime student (the student acts, the teacher labels: \
             DAgger), teacher (the teacher acts), mixed (from teacher to student over \
             --mix-fraction of the steps) or offline (--offline-observations FILE.npy). --steps \
-            counts collected, teacher-labelled states.
+            counts collected, teacher-labelled states. Precedence: defaults < --config FILE < flags.
 
             \(DistillCommand.settingsHelp)
             """)
 
     @OptionGroup var output: OutputOptions
     @Option(help: "Environment to use instead of the teacher's.") var env: String?
+    @Option(help: "Settings file: JSON (snake_case keys, e.g. a tune study's best.json) or YAML; flags override it.") var config: String?
     @Option(name: .customLong("env-arg"), help: "Keyword argument for the environment, key=value (repeatable; adds to the teacher's).")
     var envArgs: [String] = []
     /// Every distillation setting, parsed against `DistillConfig.settings` (see --help).
@@ -87,7 +88,17 @@ struct DistillCommand: ParsableCommand {
     private func makeConfig() throws -> DistillConfig {
         let cli = CommandLineSettings(table: DistillConfig.settings)
         var config = DistillConfig()
-        try cli.apply(cli.parse(settingWords, otherOptions: ["out", "env", "force", "threads"]), to: &config)
+        let words = try cli.parse(settingWords, otherOptions: ["out", "env", "force", "threads", "config"])
+        if let file = self.config {
+            do {
+                try DistillConfig.settings.apply(try ConfigFiles.read(file, environment: env ?? ""), to: &config)
+            } catch let e as ConfigFile.Problem {
+                throw RunError.badConfigFile(file, detail: e.description)
+            } catch let e as SettingError {
+                throw RunError.badConfigFile(file, detail: String(e.description.dropLast()))
+            }
+        }
+        try cli.apply(words, to: &config)
         return config
     }
 }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# A separate venv for the peer DQN implementations (their NumPy and JAX must not touch .venv):
+# torch (CPU; the local wheel in /opt/wheels when present), stable-baselines3 and sbx-rl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-/usr/bin/python3.11}"
+[ -x .venv-peers/bin/python ] || "$PYTHON" -m venv .venv-peers
+torch=(torch --index-url https://download.pytorch.org/whl/cpu)
+wheel=$(ls /opt/wheels/torch-*cp311*.whl 2>/dev/null | head -1 || true)
+[ -n "$wheel" ] && torch=("$wheel")
+.venv-peers/bin/python -c "import torch" 2>/dev/null || .venv-peers/bin/pip install -q "${torch[@]}"
+.venv-peers/bin/pip install -q stable-baselines3 sbx-rl gymnasium

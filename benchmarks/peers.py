@@ -1,0 +1,123 @@
+"""DQN wall time against SBX (Stable-Baselines-Jax) and SB3 (PyTorch), one core each.
+
+    benchmarks/peers-setup.sh            # once: .venv-peers with torch (CPU), stable-baselines3, sbx-rl
+    .venv-peers/bin/python benchmarks/peers.py [--envs CartPole-v1:50000] [--seed 0] [--core 0]
+
+The protocol of issue 12: rl-zoo settings (swift-distill's defaults for the environment, read
+back from its model.json and handed to the peers), one seed, evaluation off, each tool pinned to
+one core (`taskset -c CORE`), torch and XLA on one thread. Wall time is the whole training
+process for swift-distill (start-up included) and `learn()` for the peers (JIT compilation
+included for SBX). Each final model is then evaluated greedily for 20 episodes (seeds 100-119).
+Prints the CPU, the kernels in use, the times and the ratios measured in this run.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DISTILL = os.environ.get("DISTILL", str(ROOT / ".build" / "release" / "distill"))
+
+PEER = r"""
+import json, os, sys, time
+import numpy as np
+import gymnasium as gym
+tool, env_id, steps, seed, c = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
+if tool == "sb3":
+    import torch
+    torch.set_num_threads(1)
+    from stable_baselines3 import DQN
+else:
+    from sbx import DQN
+kwargs = dict(learning_rate=c["learning_rate"], batch_size=c["batch_size"], buffer_size=c["buffer_size"],
+              learning_starts=c["learning_starts"], gamma=c["gamma"], target_update_interval=c["target_update_interval"],
+              train_freq=c["train_frequency"], gradient_steps=c["gradient_steps"],
+              exploration_fraction=c["exploration_fraction"], exploration_initial_eps=c["exploration_initial"],
+              exploration_final_eps=c["exploration_final"], policy_kwargs=dict(net_arch=list(c["hidden_sizes"])))
+if tool == "sb3":
+    kwargs.update(tau=c["tau"], max_grad_norm=c["max_grad_norm"], device="cpu")
+model = DQN("MlpPolicy", gym.make(env_id), seed=seed, verbose=0, **kwargs)
+start = time.perf_counter()
+model.learn(total_timesteps=steps)
+wall = time.perf_counter() - start
+env = gym.make(env_id)
+returns = []
+for i in range(20):
+    obs, _ = env.reset(seed=100 + i)
+    done, total = False, 0.0
+    while not done:
+        action, _ = model.predict(obs, deterministic=True)
+        obs, r, term, trunc, _ = env.step(int(action))
+        total += float(r)
+        done = term or trunc
+    returns.append(total)
+print(json.dumps({"wall": wall, "mean": float(np.mean(returns)), "std": float(np.std(returns))}))
+"""
+
+
+def cpu_name():
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def ours(env_id, steps, seed, core, out):
+    start = time.perf_counter()
+    r = subprocess.run(["taskset", "-c", str(core), DISTILL, "train", "--env", env_id, "--steps", str(steps),
+                        "--seed", str(seed), "--eval-interval", "0", "--out", str(out), "--force"],
+                       capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if r.returncode != 0:
+        raise SystemExit(f"distill train failed: {r.stderr.strip()}")
+    ev = subprocess.run([DISTILL, "eval", str(out), "--episodes", "20", "--seed", "100", "--json"],
+                        capture_output=True, text=True, check=True)
+    report = json.loads(ev.stdout)
+    config = json.loads((Path(out) / "model.json").read_text())["config"]
+    return {"wall": wall, "mean": report["mean_return"], "std": report["std_return"]}, config
+
+
+def peer(tool, env_id, steps, seed, core, config):
+    env = dict(os.environ, XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+               OMP_NUM_THREADS="1", JAX_PLATFORMS="cpu")
+    r = subprocess.run(["taskset", "-c", str(core), sys.executable, "-c", PEER, tool, env_id, str(steps), str(seed),
+                        json.dumps(config)], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        tail = r.stderr.strip().splitlines()[-1:] or ["no output"]
+        print(f"{tool} failed: {tail[0]}", file=sys.stderr)
+        return None
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--envs", default="CartPole-v1:50000")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--core", type=int, default=0)
+    p.add_argument("--tools", default="sbx,sb3")
+    args = p.parse_args()
+    kernels = subprocess.run([DISTILL, "info"], capture_output=True, text=True).stdout
+    kernels = next((l.split(":", 1)[1].strip() for l in kernels.splitlines() if l.startswith("kernels:")), "?")
+    print(f"CPU: {cpu_name()}; swift-distill kernels: {kernels}; one core each (taskset -c {args.core})")
+    print("| env | steps | tool | wall s | return (20 eps) | wall / swift-distill |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec in args.envs.split(","):
+            env_id, steps = spec.split(":")
+            mine, config = ours(env_id, int(steps), args.seed, args.core, Path(tmp) / env_id)
+            print(f"| {env_id} | {steps} | swift-distill | {mine['wall']:.1f} | {mine['mean']:.1f} ± {mine['std']:.1f} | 1.00 |",
+                  flush=True)
+            for tool in args.tools.split(","):
+                r = peer(tool, env_id, int(steps), args.seed, args.core, config)
+                if r:
+                    name = {"sbx": "SBX (JAX)", "sb3": "SB3 (torch)"}[tool]
+                    print(f"| {env_id} | {steps} | {name} | {r['wall']:.1f} | {r['mean']:.1f} ± {r['std']:.1f} | "
+                          f"{r['wall'] / mine['wall']:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
