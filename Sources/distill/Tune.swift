@@ -6,28 +6,28 @@ import Glibc
 #endif
 
 /// `distill tune` and `distill sweep`: Optuna studies and seed sweeps. They are Python (Optuna,
-/// process pools, plots) in `swiftdistill.tune`; these commands hand their arguments to it, run by
+/// process pools, plots) in `swiftdistill.study`; these commands hand their arguments to it, run by
 /// the same interpreter the binary embeds (so the same venv and packages).
 struct Tune: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Hyper-parameter search with Optuna over DQN or distillation settings (see `distill tune --help`).",
-        discussion: "Runs `python -m swiftdistill.tune tune ARGS` with the embedded interpreter; needs Optuna (pip install \"swiftdistill[tune]\").")
+        discussion: "Runs `python -m swiftdistill.study tune ARGS` with the embedded interpreter; needs Optuna (pip install \"swiftdistill[tune]\").")
 
-    @Argument(parsing: .captureForPassthrough, help: "Arguments for swiftdistill.tune (try --help).")
+    @Argument(parsing: .captureForPassthrough, help: "Arguments for swiftdistill.study (try --help).")
     var arguments: [String] = []
 
-    func run() throws { try PythonTool.exec(module: "swiftdistill.tune", arguments: ["tune"] + arguments) }
+    func run() throws { try PythonTool.exec(module: "swiftdistill.study", arguments: ["tune"] + arguments) }
 }
 
 struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run settings × seeds and aggregate (mean ± sd, IQM, bootstrap intervals; see `distill sweep --help`).",
-        discussion: "Runs `python -m swiftdistill.tune sweep ARGS` with the embedded interpreter.")
+        discussion: "Runs `python -m swiftdistill.study sweep ARGS` with the embedded interpreter.")
 
-    @Argument(parsing: .captureForPassthrough, help: "Arguments for swiftdistill.tune sweep (try --help).")
+    @Argument(parsing: .captureForPassthrough, help: "Arguments for swiftdistill.study sweep (try --help).")
     var arguments: [String] = []
 
-    func run() throws { try PythonTool.exec(module: "swiftdistill.tune", arguments: ["sweep"] + arguments) }
+    func run() throws { try PythonTool.exec(module: "swiftdistill.study", arguments: ["sweep"] + arguments) }
 }
 
 enum PythonTool {

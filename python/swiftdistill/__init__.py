@@ -10,7 +10,7 @@ the Swift core in this process (the ``_core`` extension built by the project's s
 """
 from ._model import Model, load
 from ._api import compare, core_q_values, distill, evaluate, parse_losses, settings, train
-from .tune import sweep, tune
+from ._studies import sweep, tune
 
 __all__ = ["Model", "load", "train", "distill", "compare", "core_q_values", "settings", "parse_losses", "evaluate",
            "tune", "sweep"]

@@ -26,7 +26,7 @@ SPACE = {"learning_rate": {"float": [5e-4, 5e-3], "log": True}, "hidden_sizes": 
 
 
 def tune_cli(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "swiftdistill.tune", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "swiftdistill.study", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)
 
 
@@ -109,7 +109,7 @@ def test_a_killed_or_interrupted_study_marks_running_trials_failed(tmp_path):
     (tmp_path / "space.json").write_text(json.dumps({"learning_rate": {"float": [1e-3, 2e-3]}}))
 
     def start_and_wait_for_a_trial():
-        proc = subprocess.Popen([sys.executable, "-m", "swiftdistill.tune", *args], cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, "-m", "swiftdistill.study", *args], cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 60
         while time.time() < deadline and not list((study / "trials").glob("*/metrics.csv")):
