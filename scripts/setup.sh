@@ -59,9 +59,9 @@ check='import gymnasium, numpy'
 if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
   # pytest for the tests; nbclient/ipykernel/matplotlib to execute the notebooks; tqdm for progress
   # bars; onnx/onnxruntime for the export tests (the package's optional "export" extra); optuna for
-  # the study tests (the "tune" extra).
-  reqs+=(pytest nbclient nbformat ipykernel ipywidgets matplotlib tqdm onnx onnxruntime optuna)
-  check="$check, pytest, nbclient, nbformat, ipykernel, ipywidgets, matplotlib, tqdm, onnx, onnxruntime, optuna"
+  # the study tests and ray for the cluster test (the "tune" and "ray" extras).
+  reqs+=(pytest nbclient nbformat ipykernel ipywidgets matplotlib tqdm onnx onnxruntime optuna ray)
+  check="$check, pytest, nbclient, nbformat, ipykernel, ipywidgets, matplotlib, tqdm, onnx, onnxruntime, optuna, ray"
 fi
 # Keep the NumPy the venv already sees (Debian's, through the system site packages): a later
 # install (matplotlib for the notebooks) must not swap it, or the same seed would give other

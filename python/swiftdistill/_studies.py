@@ -122,15 +122,48 @@ def resolve(raw: Mapping[str, Any]) -> Dict[str, Any]:
     return settings
 
 
-class _Workers:
-    """The trial processes running now, so Ctrl-C can be passed on and waited for."""
+def run_trial_process(spec: Dict[str, Any]) -> Dict[str, Any]:
+    """Runs one trial as a child process here and returns its exit code, log and result. This is
+    what a Ray task executes on a cluster node (the run directory is written on that node)."""
+    out = Path(spec["out"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    spec_path = Path(spec["out"] + ".spec.json")
+    spec_path.write_text(json.dumps(spec))
+    proc = subprocess.run([sys.executable, "-m", "swiftdistill._trial", str(spec_path)], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    result_path = out / "trial.json"
+    result = json.loads(result_path.read_text()) if result_path.exists() else None
+    return {"code": proc.returncode, "log": proc.stdout, "result": result}
 
-    def __init__(self):
+
+class _Workers:
+    """The trial processes running now (here, or as Ray tasks), so Ctrl-C can be passed on and
+    waited for."""
+
+    def __init__(self, ray_address: Optional[str] = None):
         self.lock = threading.Lock()
         self.processes: List[subprocess.Popen] = []
+        self.tasks: List[Any] = []
         self.stopping = threading.Event()
+        self.ray = None
+        if ray_address:
+            try:
+                import ray
+            except ImportError as e:
+                raise TuneError('--ray-address needs Ray: pip install "swiftdistill[ray]"') from e
+            try:
+                ray.init(address=ray_address, ignore_reinit_error=True, log_to_driver=False,
+                         logging_level="ERROR", configure_logging=False)
+            except Exception as e:
+                raise TuneError(f"cannot connect to the Ray cluster at {ray_address} ({type(e).__name__}: {e}); "
+                                "start one with `ray start --head`") from e
+            self.ray = ray
+            # One CPU per trial; a task whose worker dies is run again, up to twice, elsewhere.
+            self.remote = ray.remote(num_cpus=1, max_retries=2, retry_exceptions=False)(run_trial_process)
 
     def run(self, spec: Dict[str, Any], log_path: Path) -> int:
+        if self.ray is not None:
+            return self._run_on_ray(spec, log_path)
         spec_path = Path(spec["out"] + ".spec.json")
         spec_path.write_text(json.dumps(spec))
         with open(log_path, "w") as log:
@@ -145,6 +178,25 @@ class _Workers:
                 with self.lock:
                     self.processes.remove(proc)
 
+    def _run_on_ray(self, spec: Dict[str, Any], log_path: Path) -> int:
+        ref = self.remote.remote(spec)
+        with self.lock:
+            self.tasks.append(ref)
+        try:
+            outcome = self.ray.get(ref)
+        except Exception as e:  # the task's retries ran out, or it was cancelled
+            log_path.write_text(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}\n")
+            return 1
+        finally:
+            with self.lock:
+                self.tasks.remove(ref)
+        log_path.write_text(outcome["log"])
+        if outcome["result"] is not None:
+            # Keep the result beside the study too (the run directory may be on another node).
+            Path(spec["out"]).mkdir(parents=True, exist_ok=True)
+            (Path(spec["out"]) / "trial.json").write_text(json.dumps(outcome["result"], indent=1))
+        return outcome["code"]
+
     def interrupt(self) -> None:
         self.stopping.set()
         with self.lock:
@@ -153,6 +205,8 @@ class _Workers:
                     p.send_signal(signal.SIGINT)
                 except ProcessLookupError:
                     pass
+            for ref in self.tasks:
+                self.ray.cancel(ref, force=True)
 
 
 def _lock(directory: Path):
@@ -199,7 +253,8 @@ def tune(env: Optional[str] = None, *, study: os.PathLike, algorithm: str = "dqn
          steps: Optional[int] = None, seed: int = 0, teacher: Optional[Sequence[os.PathLike]] = None,
          space: Optional[Mapping[str, Mapping[str, Any]]] = None, sampler: str = "tpe", pruner: str = "median",
          settings: Optional[Mapping[str, Any]] = None, eval_interval: Optional[int] = None, eval_episodes: int = 5,
-         final_episodes: int = 10, keep: float = 1.0, quiet: bool = False) -> Dict[str, Any]:
+         final_episodes: int = 10, keep: float = 1.0, ray_address: Optional[str] = None,
+         quiet: bool = False) -> Dict[str, Any]:
     """Runs (or continues) an Optuna study and returns its summary.
 
     ``algorithm="dqn"`` searches DQN settings (rl-zoo's space, objective: the saved model's mean
@@ -210,7 +265,9 @@ def tune(env: Optional[str] = None, *, study: os.PathLike, algorithm: str = "dqn
     best return when none does). ``settings`` are fixed for every trial; ``space`` replaces the
     default search space. The study directory holds ``journal.log``, ``trials/NNNN`` run
     directories, ``trials.csv``, ``best.json`` (a config for ``distill train|distill --config``)
-    and the plots.
+    and the plots. With ``ray_address`` (``"auto"``, ``"ray://host:10001"``) each trial is a Ray task
+    (one CPU) on that cluster; a trial whose worker dies is retried there (twice) or marked failed.
+    Trials on Ray are not pruned (their evaluations are not reported back while they run).
     """
     optuna = _optuna()
     if algorithm not in ("dqn", "distill"):
@@ -238,7 +295,7 @@ def tune(env: Optional[str] = None, *, study: os.PathLike, algorithm: str = "dqn
     directory = Path(study)
     lock = _lock(directory)
     try:
-        fixed = dict(settings or {})
+        fixed = resolve(settings or {})
         if steps is not None:
             fixed["total_steps" if algorithm == "dqn" else "steps"] = int(steps)
         if eval_interval is not None:
@@ -247,7 +304,8 @@ def tune(env: Optional[str] = None, *, study: os.PathLike, algorithm: str = "dqn
             fixed.setdefault("eval_interval", max(int(steps) // 5, 1))
         fixed.setdefault("eval_episodes", int(eval_episodes))
         description = {"algorithm": algorithm, "env": env, "teachers": teachers, "space": space, "fixed": fixed,
-                       "seed": seed, "sampler": sampler, "pruner": pruner if algorithm == "dqn" else "none"}
+                       "seed": seed, "sampler": sampler,
+                       "pruner": pruner if algorithm == "dqn" and not ray_address else "none"}
         described = directory / "study.json"
         if described.exists():
             before = json.loads(described.read_text())
@@ -275,7 +333,7 @@ def tune(env: Optional[str] = None, *, study: os.PathLike, algorithm: str = "dqn
             extra["teacher_return"] = float(sd.evaluate(teacher_model, env, n_eval_episodes=final_episodes,
                                                         seed=1_000_000)[0])
             extra["random_return"] = _random_return(env, final_episodes, 1_000_000)
-        workers = _Workers()
+        workers = _Workers(ray_address)
         counter = threading.Lock()
         session = {"complete": 0, "failed": 0, "last_error": ""}
         (directory / "trials").mkdir(exist_ok=True)
@@ -443,8 +501,12 @@ def _plots(study_obj, directory: Path, algorithm: str) -> List[str]:
     if len(complete) >= 2 and len({tuple(sorted(t.params.items())) for t in complete}) >= 2:
         try:
             # PED-ANOVA (no scikit-learn needed) ranks what it takes to reach *low* values: negate the return.
-            importances = optuna.importance.get_param_importances(
-                study_obj, evaluator=optuna.importance.PedAnovaImportanceEvaluator(), target=lambda t: -t.values[0])
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # its reminder that it ranks low values: we negated them
+                importances = optuna.importance.get_param_importances(
+                    study_obj, evaluator=optuna.importance.PedAnovaImportanceEvaluator(),
+                    target=lambda t: -t.values[0])
         except Exception:
             importances = {}
         if importances:
@@ -479,11 +541,12 @@ def sweep(env: Optional[str] = None, *, out: os.PathLike, seeds: Sequence[int] =
           grid: Optional[Mapping[str, Sequence[Any]]] = None, algorithm: str = "dqn",
           teacher: Optional[Sequence[os.PathLike]] = None, steps: Optional[int] = None,
           settings: Optional[Mapping[str, Any]] = None, jobs: int = 1, final_episodes: int = 10,
-          bootstrap: int = 2000, quiet: bool = False) -> List[Dict[str, Any]]:
+          bootstrap: int = 2000, ray_address: Optional[str] = None, quiet: bool = False) -> List[Dict[str, Any]]:
     """Runs every combination of ``grid`` × ``seeds`` (a run directory each, kept between calls:
     runs already complete are not run again) and aggregates each combination over its seeds:
     mean ± sd, interquartile mean and stratified-bootstrap 95% intervals (rliable's). Writes
-    ``runs.csv``, ``summary.csv`` and ``summary.png`` into ``out``; returns the summary rows."""
+    ``runs.csv``, ``summary.csv`` and ``summary.png`` into ``out``; returns the summary rows.
+    ``ray_address`` runs each run as a Ray task, as in ``tune``."""
     if algorithm not in ("dqn", "distill"):
         raise TuneError(f"algorithm must be dqn or distill, not {algorithm!r}")
     seeds = [int(s) for s in seeds]
@@ -501,7 +564,7 @@ def sweep(env: Optional[str] = None, *, out: os.PathLike, seeds: Sequence[int] =
     directory = Path(out)
     lock = _lock(directory)
     try:
-        fixed = dict(settings or {})
+        fixed = resolve(settings or {})
         if steps is not None:
             fixed["total_steps" if algorithm == "dqn" else "steps"] = int(steps)
         description = {"algorithm": algorithm, "env": env, "teachers": teachers, "grid": grid, "fixed": fixed,
@@ -519,7 +582,7 @@ def sweep(env: Optional[str] = None, *, out: os.PathLike, seeds: Sequence[int] =
                 run_dir = directory / "runs" / f"{index:03d}-seed{s}"
                 tasks.append((index, combo, s, run_dir))
         (directory / "runs").mkdir(parents=True, exist_ok=True)
-        workers = _Workers()
+        workers = _Workers(ray_address)
         results: Dict[Path, Dict[str, Any]] = {}
 
         def one(task):

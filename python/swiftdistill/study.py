@@ -6,6 +6,7 @@
 See ``swiftdistill._studies`` (``sd.tune``, ``sd.sweep``) for what they do.
 """
 import argparse
+import contextlib
 import json
 import sys
 from typing import Any, Dict, Optional, Sequence
@@ -54,6 +55,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     t.add_argument("--final-episodes", type=int, default=10, help="episodes that score the saved model")
     t.add_argument("--keep", type=float, default=1.0, help="distill: normalised return best.json must keep")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a fixed setting for every trial")
+    t.add_argument("--ray-address", help="run trials as Ray tasks on this cluster (auto, or ray://host:10001)")
     t.add_argument("--json", action="store_true", help="print the summary as JSON")
     s = sub.add_parser("sweep", help="settings × seeds, aggregated with IQM and bootstrap intervals")
     s.add_argument("--algorithm", choices=["dqn", "distill"], default="dqn")
@@ -67,16 +69,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     s.add_argument("--jobs", type=int, default=1)
     s.add_argument("--final-episodes", type=int, default=10)
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    s.add_argument("--ray-address", help="run each run as a Ray task on this cluster")
     s.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     try:
         if args.command == "tune":
             space = load_space(args.space) if args.space else None
-            summary = tune(args.env, study=args.study, algorithm=args.algorithm, trials=args.trials, jobs=args.jobs,
-                           steps=args.steps, seed=args.seed, teacher=args.teacher, space=space, sampler=args.sampler,
-                           pruner=args.pruner, settings=_settings(args.set), eval_interval=args.eval_interval,
-                           eval_episodes=args.eval_episodes, final_episodes=args.final_episodes, keep=args.keep,
-                           quiet=args.json)
+            # With --json only the summary goes to stdout (Ray's own messages go to stderr).
+            quiet_out = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+            with quiet_out:
+                summary = tune(args.env, study=args.study, algorithm=args.algorithm, trials=args.trials,
+                               jobs=args.jobs, steps=args.steps, seed=args.seed, teacher=args.teacher, space=space,
+                               sampler=args.sampler, pruner=args.pruner, settings=_settings(args.set),
+                               eval_interval=args.eval_interval, eval_episodes=args.eval_episodes,
+                               final_episodes=args.final_episodes, keep=args.keep, ray_address=args.ray_address,
+                               quiet=args.json)
             if args.json:
                 print(json.dumps(summary, indent=1))
             else:
@@ -94,9 +101,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 grid[k.strip().replace("-", "_")] = [
                     _value(x.replace("x", ",")) if k.strip().replace("-", "_") == "hidden_sizes" else _value(x)
                     for x in v.split(",")]
-            rows = sweep(args.env, out=args.out, seeds=[int(x) for x in args.seeds.split(",")], grid=grid,
-                         algorithm=args.algorithm, teacher=args.teacher, steps=args.steps, settings=_settings(args.set),
-                         jobs=args.jobs, final_episodes=args.final_episodes, quiet=args.json)
+            quiet_out = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+            with quiet_out:
+                rows = sweep(args.env, out=args.out, seeds=[int(x) for x in args.seeds.split(",")], grid=grid,
+                             algorithm=args.algorithm, teacher=args.teacher, steps=args.steps,
+                             settings=_settings(args.set), jobs=args.jobs, final_episodes=args.final_episodes,
+                             ray_address=args.ray_address, quiet=args.json)
             if args.json:
                 print(json.dumps(rows, indent=1))
             else:

@@ -200,3 +200,59 @@ def test_a_sweep_aggregates_settings_over_seeds(tmp_path):
     assert again.returncode == 0 and json.loads(again.stdout) == summary
     assert (out / "runs" / "000-seed0" / "trial.json").stat().st_mtime_ns == stamp
     assert (out / "summary.png").exists()
+
+
+@pytest.fixture
+def ray_cluster(tmp_path):
+    """A local Ray cluster with two worker CPUs, started and stopped by the test (as README says)."""
+    pytest.importorskip("ray")
+    ray_bin = str(Path(sys.executable).parent / "ray")
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = subprocess.run([ray_bin, "start", "--head", "--num-cpus", "2", "--port", str(port), "--node-ip-address",
+                            "127.0.0.1", "--include-dashboard=false", "--disable-usage-stats"],
+                           capture_output=True, text=True, timeout=180)
+    assert start.returncode == 0, start.stderr[-2000:]
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([ray_bin, "stop", "--force"], capture_output=True, timeout=120)
+
+
+def test_a_study_on_a_ray_cluster_survives_a_killed_worker(tmp_path, ray_cluster):
+    (tmp_path / "space.json").write_text(json.dumps({"learning_rate": {"float": [1e-3, 2e-3]}}))
+    study = tmp_path / "study"
+    # Trials of a few seconds each (256-256 networks, a gradient step per environment step).
+    proc = subprocess.Popen([sys.executable, "-m", "swiftdistill.study", "tune", "--env", "CartPole-v1", "--study",
+                             str(study), "--trials", "3", "--jobs", "2", "--steps", "15000", "--space",
+                             str(tmp_path / "space.json"), "--set", "train_frequency=1", "--set", "gradient_steps=1",
+                             "--set", "hidden_sizes=256,256",
+                             "--ray-address", ray_cluster, "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    # Kill the Ray worker running the first trial once it is training (SIGKILL: the node loses it).
+    killed = None
+    deadline = time.time() + 120
+    while time.time() < deadline and killed is None and proc.poll() is None:
+        for proc_dir in Path("/proc").glob("[0-9]*"):
+            try:
+                args = (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                parent = int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if "swiftdistill._trial" in args and "0000.spec.json" in args:
+                time.sleep(1.0)     # let it train a little
+                killed = parent     # the Ray worker process that runs this trial's task
+                os.kill(killed, signal.SIGKILL)
+                break
+        time.sleep(0.1)
+    out, err = proc.communicate(timeout=600)
+    assert killed is not None, f"no trial process was found to kill: {err[-3000:]} {out[-2000:]}"
+    assert proc.returncode == 0, err
+    assert out.strip(), f"no summary printed (killed {killed}); stderr: {err[-3000:]}"
+    summary = json.loads(out)
+    # The killed task ran again on the cluster: every trial completed, none is lost or counted twice.
+    assert summary["complete"] == 3 and summary["failed"] == 0 and summary["trials"] == 3
+    assert all(r["state"] == "complete" for r in rows(study / "trials.csv"))
+    assert json.loads((study / "study.json").read_text())["pruner"] == "none"
