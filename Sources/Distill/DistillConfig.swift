@@ -103,6 +103,7 @@ public struct DistillConfig: Configurable {
     public var taskWeight: Float { get { weight(of: .task) } set { setWeight(newValue, of: .task) } }
     public var featureWeight: Float { get { weight(of: .feature) } set { setWeight(newValue, of: .feature) } }
     public var relationalWeight: Float { get { weight(of: .relational) } set { setWeight(newValue, of: .relational) } }
+    public var flowWeight: Float { get { weight(of: .layerFlow) } set { setWeight(newValue, of: .layerFlow) } }
 }
 
 extension DistillConfig {
@@ -127,6 +128,8 @@ extension DistillConfig {
             weight(.task, "task_weight", flag: "lambda", aliases: ["lambda"], help: "Weight λ of the student's own TD (task) loss."),
             weight(.feature, "feature_weight", help: "Weight of the feature loss (1 when feature_layer is given)."),
             weight(.relational, "relational_weight", help: "Weight of the relational (RKD distance + angle) loss on the last hidden layers."),
+            weight(.layerFlow, "flow_weight", aliases: ["fsp_weight", "layer_relational_weight"],
+                   help: "Weight of the layer-relational loss: the flow of batch similarities from layer to layer (FSP-style; same depth as the teacher)."),
             .float("temperature", \.temperature, .positive, help: "Softmax temperature of the kl loss."),
             .choice("distillation_schedule", \.distillationSchedule, aliases: ["lambda_schedule"],
                     help: "Weight of the distillation terms over the run: constant, or linear from 1 to 0 (kickstarting; needs --lambda)."),
@@ -158,7 +161,7 @@ extension DistillConfig {
             { c in c.regime == .offline && c.taskWeight > 0
                 ? SettingError(key: "task_weight", template: "the task loss ({task_weight}) needs rewards, which the offline regime does not have.") : nil },
             { c in c.losses.isEmpty
-                ? SettingError(key: "loss", template: "no loss is switched on; give {loss} (q-mse, kl, ce) or a positive {task_weight}, {feature_weight} or {relational_weight}.") : nil },
+                ? SettingError(key: "loss", template: "no loss is switched on; give {loss} (q-mse, kl, ce) or a positive {task_weight}, {feature_weight}, {relational_weight} or {flow_weight}.") : nil },
             { c in c.distillationSchedule == .linear && c.taskWeight == 0
                 ? SettingError(key: "distillation_schedule", template: "{distillation_schedule} linear needs the task loss ({task_weight} > 0): once the distillation weight reaches 0 nothing else would train the student.") : nil },
             { c in c.batchSize > c.bufferSize
@@ -173,7 +176,7 @@ extension DistillConfig {
     /// `loss`: the spec (`kl,q-mse:0.5`). Output-layer losses it does not name are switched off;
     /// task, feature and relational terms are kept unless it names them.
     static var lossSpec: Setting<DistillConfig> {
-        Setting(key: "loss", kind: .string, help: "Losses: q-mse, kl, ce (and task, feature, relational), comma-separated, each optionally name:weight.",
+        Setting(key: "loss", kind: .string, help: "Losses: q-mse, kl, ce (and task, feature, relational, flow), comma-separated, each optionally name:weight.",
                 aliases: ["losses"],
                 read: { .string(LossSpec.format($0.losses)) },
                 write: { c, v in

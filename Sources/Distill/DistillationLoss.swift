@@ -82,6 +82,7 @@ public enum DistillationLosses {
         case .task: return TaskLoss(student: student, config: config)
         case .feature: return FeatureLoss(student: student, teachers: teacher.networks, config: config)
         case .relational: return RelationalLoss(angleRows: config.relationalAngleRows)
+        case .layerFlow: return LayerFlowLoss()
         }
     }
 }

@@ -216,6 +216,11 @@ public struct Distiller {
         if config.relationalWeight > 0 && (config.hiddenSizes.isEmpty || teacher.networks.contains { $0.hiddenSizes.isEmpty }) {
             throw DistillError.noSuchLayer("The relational loss compares the last hidden layers, but the \(config.hiddenSizes.isEmpty ? "student" : "teacher") has none.")
         }
+        if config.flowWeight > 0 {
+            for net in teacher.networks where net.hiddenSizes.count != config.hiddenSizes.count || config.hiddenSizes.isEmpty {
+                throw DistillError.noSuchLayer("The flow loss pairs the student's layers with the teacher's one by one, but the student has \(config.hiddenSizes.count) hidden layer\(config.hiddenSizes.count == 1 ? "" : "s") and the teacher \(net.hiddenSizes.count); give the student \(net.hiddenSizes.count) (e.g. --hidden \(net.hiddenSizes.map { _ in "16" }.joined(separator: ",")))." )
+            }
+        }
         self.config = config
         self.teacher = teacher
     }

@@ -16,11 +16,14 @@ public enum LossKind: String, Sendable, CaseIterable, Codable, Comparable {
     case feature
     /// Relations within a batch (RKD distance + 2 × angle) on the last hidden layers.
     case relational
+    /// Relations between layers: how each layer transforms the batch's similarities (FSP-style flow).
+    case layerFlow = "flow"
 
     /// Other accepted spellings.
     static let aliases: [String: LossKind] = [
         "mse": .qMSE, "q_mse": .qMSE, "nll": .crossEntropy, "cross-entropy": .crossEntropy,
         "cross_entropy": .crossEntropy, "lambda": .task, "rkd": .relational,
+        "fsp": .layerFlow, "layer-flow": .layerFlow, "layer_flow": .layerFlow, "layer-relational": .layerFlow,
     ]
 
     /// Its column in metrics.csv and its key in progress events.
@@ -50,7 +53,7 @@ public struct LossTerm: Equatable, Sendable, Codable {
 /// Reading and writing loss specs such as `kl,q-mse:0.5,ce:1`: the one parser, used by the
 /// command line, config files and Python (through the extension).
 public enum LossSpec {
-    static let reason = "takes q-mse, kl or ce (and task, feature, relational), comma-separated, each optionally name:weight"
+    static let reason = "takes q-mse, kl or ce (and task, feature, relational, flow), comma-separated, each optionally name:weight"
 
     /// The terms of `spec`, in summation order; `none` (or an empty spec) is no term.
     public static func parse(_ spec: String, key: String = "loss") throws -> [LossTerm] {

@@ -1,4 +1,4 @@
-"""Both notebooks execute top to bottom against small models made in this test run."""
+"""The notebooks execute top to bottom against small models made in this test run."""
 import os
 from pathlib import Path
 
@@ -20,13 +20,14 @@ def small_models(tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize("name", ["01_load_with_numpy.ipynb", "02_train_and_distill.ipynb"])
+@pytest.mark.parametrize("name", ["01_load_with_numpy.ipynb", "02_train_and_distill.ipynb", "03_read_a_study.ipynb"])
 def test_notebook_runs(small_models, name, monkeypatch):
     monkeypatch.setenv("SWIFT_DISTILL_TEACHER", str(small_models / "teacher"))
     monkeypatch.setenv("SWIFT_DISTILL_STUDENT", str(small_models / "student"))
     monkeypatch.setenv("SWIFT_DISTILL_EPISODES", "3")
     monkeypatch.setenv("SWIFT_DISTILL_STEPS", "3000")
     monkeypatch.setenv("SWIFT_DISTILL_OUT", str(small_models / "notebook"))
+    monkeypatch.setenv("SWIFT_DISTILL_STUDY", str(small_models / "study"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "notebooks are committed without outputs"
