@@ -104,6 +104,8 @@ public struct DistillConfig: Configurable {
     public var featureWeight: Float { get { weight(of: .feature) } set { setWeight(newValue, of: .feature) } }
     public var relationalWeight: Float { get { weight(of: .relational) } set { setWeight(newValue, of: .relational) } }
     public var flowWeight: Float { get { weight(of: .layerFlow) } set { setWeight(newValue, of: .layerFlow) } }
+    /// Whether a loss reads the teacher's hidden layers (they are then stored with each label).
+    public var usesTeacherHiddenLayers: Bool { featureWeight > 0 || relationalWeight > 0 || flowWeight > 0 }
 }
 
 extension DistillConfig {

@@ -39,22 +39,38 @@ public struct LossContext {
         self.init(batch: batch, studentNetwork: studentNetwork, teacherQ: teacherQ, teachers: [teacher])
     }
 
-    /// A context for an ensemble: intermediate-layer losses see every teacher's layers.
-    public init(batch: TransitionBatch, studentNetwork: MLP, teacherQ: Tensor, teachers: [MLP]) {
+    /// A context for an ensemble: intermediate-layer losses see every teacher's layers, read from
+    /// `storedTeacherHidden` (every member's hidden layers side by side, as
+    /// `TeacherEnsemble.label` writes them) when given, else computed by a teacher forward pass.
+    public init(batch: TransitionBatch, studentNetwork: MLP, teacherQ: Tensor, teachers: [MLP],
+                storedTeacherHidden: Tensor? = nil) {
         self.batch = batch
         self.studentNetwork = studentNetwork
         self.student = studentNetwork.forward(batch.observations)
         self.teacherQ = teacherQ
         self.teacherNetworks = teachers
         self.teacherCaches = Array(repeating: nil, count: teachers.count)
+        self.storedTeacherHidden = storedTeacherHidden
         outputGradient = Tensor(shape: self.student.output.shape)
     }
+
+    private let storedTeacherHidden: Tensor?
 
     /// The student's Q-values for the batch.
     public var q: Tensor { student.output }
 
     /// Teacher `teacher`'s hidden layer `layer` for the batch; one forward per teacher serves every loss.
     public mutating func teacherHidden(_ layer: Int, teacher: Int = 0) -> Tensor {
+        if let stored = storedTeacherHidden {
+            var offset = 0
+            for k in 0..<teacher { offset += teacherNetworks[k].hiddenSizes.reduce(0, +) }
+            offset += teacherNetworks[teacher].hiddenSizes[..<layer].reduce(0, +)
+            let width = teacherNetworks[teacher].hiddenSizes[layer], rows = stored.rowCount, all = stored.columnCount
+            var out = [Float]()
+            out.reserveCapacity(rows * width)
+            for r in 0..<rows { out.append(contentsOf: stored.scalars[(r * all + offset)..<(r * all + offset + width)]) }
+            return Tensor(shape: [rows, width], scalars: out)
+        }
         if teacherCaches[teacher] == nil { teacherCaches[teacher] = teacherNetworks[teacher].forward(batch.observations) }
         return teacherCaches[teacher]!.hidden(layer)
     }

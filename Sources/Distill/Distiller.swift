@@ -51,7 +51,8 @@ public struct DistillationAlgorithm: RunAlgorithm {
                           activation: config.activation, seed: UInt64(config.seed) &+ 1)
         learner = StudentLearner(student: student, teacher: teacher, config: config)
         state = DistillState(rng: SeededGenerator(seed: UInt64(config.seed)))
-        buffer = DistillationBuffer(capacity: config.bufferSize, observationSize: teacher.inputSize, actionCount: teacher.actionCount)
+        buffer = DistillationBuffer(capacity: config.bufferSize, observationSize: teacher.inputSize, actionCount: teacher.actionCount,
+                                    hiddenWidth: config.usesTeacherHiddenLayers ? teacher.hiddenWidth : 0)
         nstep = NStepAccumulator(n: config.nStep, gamma: config.gamma)
         totalSteps = offline.map { min(config.steps, $0.rowCount) } ?? config.steps
         if offline == nil {
@@ -87,10 +88,11 @@ public struct DistillationAlgorithm: RunAlgorithm {
             if let bad = row.first(where: { !$0.isFinite }) {
                 throw RunError.nonFinite("The offline observations hold a non-finite value (\(bad)) in row \(step - 1); clean the file.")
             }
-            let q = teacher.qValues(Tensor(shape: [1, d], scalars: row)).scalars
-            buffer.add(Transition(observation: row, action: 0, reward: 0, nextObservation: row, terminated: true, discount: 0), teacherQValues: q)
+            let label = teacher.label(row, withHidden: buffer.hiddenWidth > 0)
+            buffer.add(Transition(observation: row, action: 0, reward: 0, nextObservation: row, terminated: true, discount: 0), label: label)
         } else if let env {
-            let q = teacher.qValues(Tensor(shape: [1, d], scalars: observation)).scalars
+            let label = teacher.label(observation, withHidden: buffer.hiddenWidth > 0)
+            let q = Array(label[0..<teacher.actionCount])
             lastShare = teacherShare(step)
             let teacherActs = lastShare >= 1 || (lastShare > 0 && state.rng.nextUnitFloat() < lastShare)
             let action: Int
@@ -104,10 +106,10 @@ public struct DistillationAlgorithm: RunAlgorithm {
             let s = try env.step(action)
             episodeStep += 1
             try NonFinite.check(s, from: env, episode: episodes + 1, stepInEpisode: episodeStep)
-            pendingLabels.append(q)
+            pendingLabels.append(label)
             for t in nstep.push(observation: observation, action: action, reward: Float(s.reward), nextObservation: s.observation,
                                 terminated: s.terminated, truncated: s.truncated) {
-                buffer.add(t, teacherQValues: pendingLabels.removeFirst())
+                buffer.add(t, label: pendingLabels.removeFirst())
             }
             if s.isDone {
                 episodes += 1
@@ -139,8 +141,8 @@ public struct DistillationAlgorithm: RunAlgorithm {
         guard buffer.count >= min(config.batchSize, totalSteps), updates > 0 else { return }
         compute {
             for _ in 0..<updates {
-                let (batch, q) = buffer.batch(buffer.transitions.sampleIndices(config.batchSize, rng: &state.rng))
-                lastLosses = learner.update(batch, teacherQ: q, teacher: teacher,
+                let (batch, q, hidden) = buffer.batch(buffer.transitions.sampleIndices(config.batchSize, rng: &state.rng))
+                lastLosses = learner.update(batch, teacherQ: q, teacherHidden: hidden, teacher: teacher,
                                             distillationScale: config.distillationScale(step: state.step))
             }
         }

@@ -36,11 +36,14 @@ public struct RelationalLoss: DistillationLoss {
     }
 
     /// Distance-wise: pairwise distances normalised by their mean, compared with Huber (δ = 1)
-    /// and averaged over the pairs i < j.
+    /// and averaged over the pairs i < j. Distances come from the Gram matrix G = X·Xᵀ (one
+    /// matrix product, so wide teacher layers cost a product, not per-pair loops), and the
+    /// gradient goes back through G: dX = (dG + dGᵀ)·X.
     public static func distance(student s: Tensor, teacher t: Tensor) -> LossResult {
         precondition(s.rowCount == t.rowCount, "student and teacher batches differ in size")
         let n = s.rowCount
-        let ds = pairwiseDistances(s), dt = pairwiseDistances(t)
+        let gs = gram(s), gt = gram(t)
+        let ds = distances(gs, n), dt = distances(gt, n)
         let pairs = n * (n - 1) / 2
         guard pairs > 0 else { return LossResult(value: 0, gradient: Tensor(shape: s.shape)) }
         let muS = mean(ds, n), muT = mean(dt, n)
@@ -55,65 +58,74 @@ public struct RelationalLoss: DistillationLoss {
         // ψ = D / μ with μ = ΣD / P: dL/dD_kl = g_kl / μ − (Σ g_ij D_ij) / (μ² P).
         var weighted: Float = 0
         for i in 0..<n { for j in (i + 1)..<n { weighted += g[i * n + j] * ds[i * n + j] } }
-        let d = s.columnCount
-        var grad = Tensor(shape: s.shape)
+        var dG = [Float](repeating: 0, count: n * n)
         for i in 0..<n { for j in (i + 1)..<n {
-            let dist = ds[i * n + j]
-            guard dist > 0 else { continue }
             let dD = g[i * n + j] / muS - weighted / (muS * muS * Float(pairs))
-            for c in 0..<d {
-                let u = (s[i, c] - s[j, c]) / dist * dD
-                grad[i, c] += u
-                grad[j, c] -= u
-            }
+            addDistanceGradient(dD, i, j, distance: ds[i * n + j], n: n, to: &dG)
         } }
-        return LossResult(value: value / Float(pairs), gradient: grad)
+        return LossResult(value: value / Float(pairs), gradient: gramBackward(dG, s))
     }
 
     /// Angle-wise: cosines of the angles each triplet (i, j, k) makes at j, compared with Huber
-    /// and averaged over ordered triplets of distinct rows.
+    /// and averaged over ordered triplets of distinct rows. Each cosine is
+    /// (G_ik − G_ij − G_kj + G_jj) / (D_ij·D_kj), all from the Gram matrix.
     public static func angle(student s: Tensor, teacher t: Tensor) -> LossResult {
         precondition(s.rowCount == t.rowCount, "student and teacher batches differ in size")
-        let n = s.rowCount, d = s.columnCount
+        let n = s.rowCount
         let triplets = n * (n - 1) * (n - 2)
         guard triplets > 0 else { return LossResult(value: 0, gradient: Tensor(shape: s.shape)) }
-        // Flat storage (no per-pair arrays): the same arithmetic in the same order, far fewer allocations.
-        let (us, normS) = unitDifferences(s), (ut, _) = unitDifferences(t)
-        let dT = t.columnCount
+        let gs = gram(s), gt = gram(t)
+        let ds = distances(gs, n, full: true), dt = distances(gt, n, full: true)
         var value: Float = 0
-        var grad = [Float](repeating: 0, count: n * d)
+        var dG = [Float](repeating: 0, count: n * n)
         for j in 0..<n { for i in 0..<n where i != j { for k in 0..<n where k != j && k != i {
-            let ni = normS[i * n + j], nk = normS[k * n + j]
-            guard ni > 0, nk > 0 else { continue }
-            let ei = (i * n + j) * d, ek = (k * n + j) * d
-            var cosS: Float = 0
-            for c in 0..<d { cosS += us[ei + c] * us[ek + c] }
-            var cosT: Float = 0
-            let ti = (i * n + j) * dT, tk = (k * n + j) * dT
-            for c in 0..<dT { cosT += ut[ti + c] * ut[tk + c] }
+            let dij = ds[i * n + j], dkj = ds[k * n + j]
+            guard dij > 0, dkj > 0 else { continue }
+            let p = gs[i * n + k] - gs[i * n + j] - gs[k * n + j] + gs[j * n + j]
+            let cosS = p / (dij * dkj)
+            let tij = dt[i * n + j], tkj = dt[k * n + j]
+            let cosT = tij > 0 && tkj > 0 ? (gt[i * n + k] - gt[i * n + j] - gt[k * n + j] + gt[j * n + j]) / (tij * tkj) : 0
             let diff = cosS - cosT
             value += abs(diff) < 1 ? 0.5 * diff * diff : abs(diff) - 0.5
             let g = (abs(diff) < 1 ? diff : (diff > 0 ? 1 : -1)) / Float(triplets)
-            for c in 0..<d {
-                let dxi = (us[ek + c] - cosS * us[ei + c]) / ni * g
-                let dxk = (us[ei + c] - cosS * us[ek + c]) / nk * g
-                grad[i * d + c] += dxi
-                grad[k * d + c] += dxk
-                grad[j * d + c] -= dxi + dxk
-            }
+            // cos = P / (D_ij D_kj): dP = g / (D_ij D_kj), dD_ij = −g cos / D_ij, dD_kj = −g cos / D_kj.
+            let dP = g / (dij * dkj)
+            dG[i * n + k] += dP
+            dG[i * n + j] -= dP
+            dG[k * n + j] -= dP
+            dG[j * n + j] += dP
+            addDistanceGradient(-g * cosS / dij, i, j, distance: dij, n: n, to: &dG)
+            addDistanceGradient(-g * cosS / dkj, k, j, distance: dkj, n: n, to: &dG)
         } } }
-        return LossResult(value: value / Float(triplets), gradient: Tensor(shape: s.shape, scalars: grad))
+        return LossResult(value: value / Float(triplets), gradient: gramBackward(dG, s))
     }
 
-    private static func pairwiseDistances(_ x: Tensor) -> [Float] {
-        let n = x.rowCount, d = x.columnCount
+    /// G = X·Xᵀ, flat.
+    static func gram(_ x: Tensor) -> [Float] { Tensor.matmul(x, x, transposeB: true).scalars }
+
+    /// D_ij = √(G_ii + G_jj − 2·G_ij) for i < j (and j < i too when `full`), 0 on the diagonal.
+    static func distances(_ g: [Float], _ n: Int, full: Bool = false) -> [Float] {
         var out = [Float](repeating: 0, count: n * n)
-        for i in 0..<n { for j in (i + 1)..<n {
-            var s: Float = 0
-            for c in 0..<d { let v = x[i, c] - x[j, c]; s += v * v }
-            out[i * n + j] = s.squareRoot()
+        for i in 0..<n { for j in (full ? 0 : i + 1)..<n where j != i {
+            out[i * n + j] = max(g[i * n + i] + g[j * n + j] - 2 * g[i * n + j], 0).squareRoot()
         } }
         return out
+    }
+
+    /// dD_ij into dG: D = √(G_ii + G_jj − 2 G_ij).
+    static func addDistanceGradient(_ dD: Float, _ i: Int, _ j: Int, distance: Float, n: Int, to dG: inout [Float]) {
+        guard distance > 0 else { return }
+        let h = dD / (2 * distance)
+        dG[i * n + i] += h
+        dG[j * n + j] += h
+        dG[i * n + j] -= 2 * h
+    }
+
+    /// dX from dL/dG (entries as the formulas used them): G = X·Xᵀ gives dX = (dG + dGᵀ)·X.
+    static func gramBackward(_ dG: [Float], _ x: Tensor) -> Tensor {
+        let n = x.rowCount
+        let m = Tensor(shape: [n, n], scalars: dG)
+        return Tensor.matmul(m + m.transposed(), x)
     }
 
     /// μ = Σ_{i<j} D_ij / P, as the gradient above assumes.
@@ -121,26 +133,5 @@ public struct RelationalLoss: DistillationLoss {
         var s: Float = 0
         for i in 0..<n { for j in (i + 1)..<n { s += dist[i * n + j] } }
         return s / Float(n * (n - 1) / 2)
-    }
-
-    /// For each ordered pair (i, j): the unit vector from x_j to x_i (at (i·n + j)·d) and the
-    /// distance (at i·n + j), in flat arrays.
-    private static func unitDifferences(_ x: Tensor) -> (units: [Float], norms: [Float]) {
-        let n = x.rowCount, d = x.columnCount
-        let xs = x.scalars
-        var units = [Float](repeating: 0, count: n * n * d), norms = [Float](repeating: 0, count: n * n)
-        for i in 0..<n { for j in 0..<n where i != j {
-            let base = (i * n + j) * d
-            var squares: Float = 0
-            for c in 0..<d {
-                let v = xs[i * d + c] - xs[j * d + c]
-                units[base + c] = v
-                squares = squares + v * v
-            }
-            let norm = squares.squareRoot()
-            if norm > 0 { for c in 0..<d { units[base + c] = units[base + c] / norm } }
-            norms[i * n + j] = norm
-        } }
-        return (units, norms)
     }
 }

@@ -21,11 +21,13 @@ public struct StudentLearner: Sendable {
         terms = config.losses.map { (DistillationLosses.make($0.kind, config: config, student: student, teacher: teacher), $0.weight) }
     }
 
-    /// One gradient step on `batch`, whose teacher Q-values are `teacherQ`; the distillation
+    /// One gradient step on `batch`, whose teacher Q-values are `teacherQ` (and hidden activations
+    /// `teacherHidden`, as `TeacherEnsemble.label` lays them out, when stored); the distillation
     /// terms (all but the task loss) are weighted by `distillationScale` as well.
-    public mutating func update(_ batch: TransitionBatch, teacherQ: Tensor, teacher: TeacherEnsemble,
-                                distillationScale: Float = 1) -> LossParts {
-        var context = LossContext(batch: batch, studentNetwork: student, teacherQ: teacherQ, teachers: teacher.networks)
+    public mutating func update(_ batch: TransitionBatch, teacherQ: Tensor, teacherHidden: Tensor? = nil,
+                                teacher: TeacherEnsemble, distillationScale: Float = 1) -> LossParts {
+        var context = LossContext(batch: batch, studentNetwork: student, teacherQ: teacherQ, teachers: teacher.networks,
+                                  storedTeacherHidden: teacherHidden)
         var parts: LossParts = [:]
         for i in terms.indices {
             let scale: Float = terms[i].loss.kind == .task ? 1 : distillationScale

@@ -69,6 +69,24 @@ public struct TeacherEnsemble: Sendable {
         return networks.count == 1 ? sum : sum * (1 / Float(networks.count))
     }
 
+    /// Floats in `label(_:withHidden: true)` after the Q-values: every hidden layer of every
+    /// member, member by member.
+    public var hiddenWidth: Int { networks.reduce(0) { $0 + $1.hiddenSizes.reduce(0, +) } }
+
+    /// A state's label: the averaged Q-values, then (with `withHidden`) every member's hidden
+    /// activations for the intermediate-layer losses, laid out as `LossContext` reads them.
+    public func label(_ observation: [Float], withHidden: Bool) -> [Float] {
+        let x = Tensor(shape: [1, observation.count], scalars: observation)
+        var row = qValues(x).scalars
+        if withHidden {
+            for net in networks {
+                let cache = net.forward(x)
+                for l in net.hiddenSizes.indices { row += cache.hidden(l).scalars }
+            }
+        }
+        return row
+    }
+
     /// Hidden activations of the first teacher (feature and relational targets).
     public func hidden(_ x: Tensor, layer: Int) -> Tensor {
         networks[0].forward(x).hidden(layer)

@@ -1,3 +1,4 @@
+import DQN
 import Distill
 import Environments
 import NN
@@ -78,5 +79,30 @@ import Testing
         c.flowWeight = 1
         c.hiddenSizes = [8, 8]
         #expect(throws: DistillError.self) { try Distiller(config: c, teacher: teacher) }
+    }
+}
+
+/// The teacher's hidden layers stored with each label are the layers a teacher forward over the
+/// batch gives, bit for bit, for every member of an ensemble.
+@Suite struct StoredTeacherHiddenTests {
+    @Test func storedLayersEqualARecomputedForward() {
+        let teachers = [MLP(inputSize: 3, hiddenSizes: [20, 7], outputSize: 2, seed: 1),
+                        MLP(inputSize: 3, hiddenSizes: [5, 33], outputSize: 2, seed: 2)]
+        let ensemble = TeacherEnsemble(networks: teachers)
+        var buffer = DistillationBuffer(capacity: 8, observationSize: 3, actionCount: 2, hiddenWidth: ensemble.hiddenWidth)
+        #expect(ensemble.hiddenWidth == 20 + 7 + 5 + 33)
+        for i in 0..<11 {  // wraps the ring once
+            let o: [Float] = [Float(i) * 0.3 - 1, Float(i % 3), 0.5]
+            buffer.add(Transition(observation: o, action: 0, reward: 0, nextObservation: o, terminated: true, discount: 0),
+                       label: ensemble.label(o, withHidden: true))
+        }
+        let (batch, q, hidden) = buffer.batch([0, 5, 2, 7])
+        let student = MLP(inputSize: 3, hiddenSizes: [4], outputSize: 2, seed: 3)
+        var stored = LossContext(batch: batch, studentNetwork: student, teacherQ: q, teachers: teachers, storedTeacherHidden: hidden)
+        var computed = LossContext(batch: batch, studentNetwork: student, teacherQ: q, teachers: teachers)
+        for k in 0..<2 { for l in 0..<2 {
+            #expect(stored.teacherHidden(l, teacher: k) == computed.teacherHidden(l, teacher: k), "teacher \(k) layer \(l)")
+        } }
+        #expect(q == ensemble.qValues(batch.observations))
     }
 }
