@@ -18,7 +18,7 @@ test:
 	@SETUP_TEST_TOOLS=1 scripts/setup.sh
 	@echo "--- Swift tests (debug)"
 	scripts/swift.sh test --no-parallel
-	# the numeric modules again as users run them: release build, AVX2 + FMA
+	# the numeric modules again as users run them: release build (kernels chosen at run time)
 	scripts/swift.sh test -c release --no-parallel --filter 'TensorTests|NNTests|DQNTests|DistillTests'
 	# the wheel, installed where the Swift toolchain is out of reach
 	scripts/test-wheel.sh
