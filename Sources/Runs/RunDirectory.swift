@@ -73,7 +73,7 @@ public struct RunDirectory: Sendable {
             let lock = try self.lock()
             defer { lock.release() }
             var written: Set<String> = [ModelDirectory.manifestName, "last", "metrics.csv", ".lock", "monitor.csv",
-                                        "evaluations.npz", ".evaluations.npz.saving"]
+                                        "evaluations.npz", ".evaluations.npz.saving", TensorBoardLog.folderName]
             if let manifest = try? ModelDirectory.readManifest(url) { written.formUnion(manifest.tensors.map(\.file)) }
             let entries = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
             let foreign = entries.filter { !written.contains($0) && !Self.isLeftover($0) }.sorted()

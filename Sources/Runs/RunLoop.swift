@@ -38,6 +38,7 @@ public struct RunLoop {
             try MetricsLog(url: $0.metricsURL, columns: ["step", "kind"] + A.metricColumns + Self.evaluationColumns + ["wall_time"])
         }
         let sb3 = directory.map { SB3Logs(directory: $0.url, environment: environment.name) }
+        let tensorBoard = directory.map { TensorBoardLog(directory: $0.url) }
         let clock = Date()
         let prior = algorithm.state.elapsedSeconds
         let startStep = algorithm.state.step
@@ -49,9 +50,11 @@ public struct RunLoop {
                 log.append(row.merging(["wall_time": String(format: "%.2f", elapsed())]) { a, _ in a })
             }
             switch event {
-            case .episode(let e): sb3?.episode(e)
-            case .evaluation(let step, let result, _): sb3?.evaluation(step: step, result: result)
-            case .progress: break
+            case .episode(let e): sb3?.episode(e); tensorBoard?.episode(e)
+            case .evaluation(let step, let result, _):
+                sb3?.evaluation(step: step, result: result)
+                tensorBoard?.evaluation(step: step, result: result)
+            case .progress(let p): tensorBoard?.progress(p)
             }
             hooks.onEvent(event)
         }

@@ -463,3 +463,56 @@ def test_every_kernel_set_and_thread_count_trains_the_same_bits(tmp_path):
     bad = run("info", env={"SWIFT_DISTILL_KERNELS": "sse9"})
     assert bad.returncode == 64
     assert "SWIFT_DISTILL_KERNELS=sse9 is not a kernel set this CPU runs; use one of portable" in error_line(bad)
+
+
+def _crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def _masked(crc):
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def test_tensorboard_event_files_hold_the_runs_scalars(tmp_path):
+    """The event file's framing and CRCs checked by an independent reader here, and its scalars
+    read by TensorBoard's own EventAccumulator, equal metrics.csv's evaluations."""
+    import struct
+    out = tmp_path / "run"
+    r = run("train", *CORRIDOR, "--steps", "1500", "--seed", "1", "--eval-interval", "500", "--eval-episodes", "2",
+            "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    files = list((out / "tensorboard").glob("events.out.tfevents.*"))
+    assert len(files) == 1
+    data = files[0].read_bytes()
+    records, at = [], 0
+    while at < len(data):
+        (length,) = struct.unpack_from("<Q", data, at)
+        (length_crc,) = struct.unpack_from("<I", data, at + 8)
+        assert length_crc == _masked(_crc32c(data[at:at + 8]))
+        body = data[at + 12:at + 12 + length]
+        (body_crc,) = struct.unpack_from("<I", data, at + 12 + length)
+        assert body_crc == _masked(_crc32c(body))
+        records.append(body)
+        at += 16 + length
+    assert at == len(data) and len(records) > 3
+    assert b"brain.Event:2" in records[0]
+    evals = [l.split(",") for l in (out / "metrics.csv").read_text().splitlines()[1:] if ",eval," in l]
+    header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
+    expected = [(int(e[0]), float(e[header.index("eval_mean")])) for e in evals]
+    assert expected
+    tb = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    acc = tb.EventAccumulator(str(out / "tensorboard"))
+    acc.Reload()
+    assert {"eval/mean_reward", "rollout/ep_rew_mean", "rollout/exploration_rate", "train/loss"} <= set(acc.Tags()["scalars"])
+    got = [(e.step, e.value) for e in acc.Scalars("eval/mean_reward")]
+    assert [s for s, _ in got] == [s for s, _ in expected]
+    assert all(abs(a - b) < 1e-5 for (_, a), (_, b) in zip(got, expected))
+    # --force replaces the run, event files included (a file of the run, not a foreign one).
+    again = run("train", *CORRIDOR, "--steps", "300", "--eval-interval", "0", "--out", str(out), "--force")
+    assert again.returncode == 0, again.stderr
+    assert len(list((out / "tensorboard").glob("events.out.tfevents.*"))) == 1
