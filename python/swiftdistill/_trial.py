@@ -29,7 +29,7 @@ def _die_with_parent() -> None:
 
 
 def _optuna_trial(spec):
-    if not spec.get("trial_id") and spec.get("trial_id") != 0:
+    if spec.get("trial_id") is None:
         return None
     import optuna
     from optuna.storages import JournalStorage
