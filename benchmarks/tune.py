@@ -50,7 +50,7 @@ def steps_to_solve(config, seed, out):
         raise SystemExit(r.stderr)
     with open(Path(out) / "metrics.csv") as f:
         for row in csv.DictReader(f):
-            if row["kind"] == "eval" and float(row["return"]) >= 475:
+            if row["kind"] == "eval" and float(row["eval_mean"]) >= 475:
                 return int(row["step"])
     return None
 

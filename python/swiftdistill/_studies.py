@@ -359,7 +359,8 @@ def tune(env: Optional[str] = None, *, study: os.PathLike, algorithm: str = "dqn
                 spec = {"algorithm": algorithm, "env": env, "teachers": teachers, "out": str(out),
                         "settings": {**fixed, **params, "seed": trial_seed}, "storage": str(directory / "journal.log"),
                         "study_name": "swiftdistill", "trial_id": trial._trial_id,
-                        "pruner": description["pruner"], "final_episodes": final_episodes, **extra}
+                        "pruner": description["pruner"], "final_episodes": final_episodes,
+                        "prune_after": int(fixed.get("total_steps", fixed.get("steps", 0))) // 3, **extra}
                 started = time.time()
                 code = workers.run(spec, out.with_suffix(".log"))
                 result_path = out / "trial.json"

@@ -36,14 +36,15 @@ def _optuna_trial(spec):
     from optuna.storages.journal import JournalFileBackend
     storage = JournalStorage(JournalFileBackend(spec["storage"]))
     study = optuna.load_study(study_name=spec["study_name"], storage=storage,
-                              pruner=_pruner(spec.get("pruner", "none")))
+                              pruner=_pruner(spec.get("pruner", "none"), int(spec.get("prune_after", 0))))
     return optuna.trial.Trial(study, spec["trial_id"])
 
 
-def _pruner(name):
+def _pruner(name, warmup_steps=0):
+    """rl-zoo's: the median pruner after 5 trials, never before a third of the run."""
     import optuna
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup_steps)
     if name == "halving":
         return optuna.pruners.SuccessiveHalvingPruner()
     return optuna.pruners.NopPruner()
