@@ -72,12 +72,22 @@ def _optuna():
 def load_space(path: os.PathLike) -> Dict[str, Dict[str, Any]]:
     """A search space from a JSON or YAML file: ``{name: {"float": [lo, hi], "log": true} |
     {"int": [lo, hi]} | {"choices": [...]}}``. It replaces the default space."""
-    text = Path(path).read_text()
-    if str(path).endswith((".yml", ".yaml")):
-        import yaml
-        space = yaml.safe_load(text)
-    else:
-        space = json.loads(text)
+    yaml_file = str(path).endswith((".yml", ".yaml"))
+    try:
+        text = Path(path).read_text()
+        if yaml_file:
+            import yaml
+            try:
+                space = yaml.safe_load(text)
+            except yaml.YAMLError as e:
+                raise ValueError(str(e)) from e
+        else:
+            space = json.loads(text)
+    except OSError as e:
+        raise TuneError(f"cannot read the search space {path}: {e.strerror or e}") from e
+    except ValueError as e:  # JSON and YAML syntax errors
+        raise TuneError(f"the search space {path} is not valid {'YAML' if yaml_file else 'JSON'} "
+                        f"({str(e).splitlines()[0]})") from e
     if not isinstance(space, dict) or not space:
         raise TuneError(f"{path} must hold a mapping of setting names to ranges, e.g. "
                         '{"learning_rate": {"float": [1e-4, 1e-2], "log": true}}')
@@ -308,7 +318,10 @@ def tune(env: Optional[str] = None, *, study: os.PathLike, algorithm: str = "dqn
                        "pruner": pruner if algorithm == "dqn" and not ray_address else "none"}
         described = directory / "study.json"
         if described.exists():
-            before = json.loads(described.read_text())
+            try:
+                before = json.loads(described.read_text())
+            except ValueError as e:
+                raise TuneError(f"{described} is damaged ({e}); start the study in another directory") from e
             words = {"algorithm": "algorithm", "env": "environment", "teachers": "teachers", "space": "search space",
                      "fixed": "fixed settings (--steps, --set, evaluation)", "seed": "seed", "sampler": "sampler",
                      "pruner": "pruner"}
@@ -323,8 +336,12 @@ def tune(env: Optional[str] = None, *, study: os.PathLike, algorithm: str = "dqn
         directions = ["maximize"] if algorithm == "dqn" else ["maximize", "minimize"]
         sampler_obj = (optuna.samplers.TPESampler(seed=seed) if sampler == "tpe"
                        else optuna.samplers.RandomSampler(seed=seed))
-        study_obj = optuna.create_study(study_name="swiftdistill", storage=storage, directions=directions,
-                                        sampler=sampler_obj, load_if_exists=True)
+        try:
+            study_obj = optuna.create_study(study_name="swiftdistill", storage=storage, directions=directions,
+                                            sampler=sampler_obj, load_if_exists=True)
+        except Exception as e:  # a damaged journal: Optuna's own error, in one sentence
+            raise TuneError(f"{directory / 'journal.log'} cannot be read as an Optuna journal ({type(e).__name__}: "
+                            f"{str(e).splitlines()[0] if str(e) else ''}); start the study in another directory") from e
         # Trials left running by a killed study never finished: they are failures, not results.
         for t in study_obj.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             study_obj.tell(t.number, state=optuna.trial.TrialState.FAIL)

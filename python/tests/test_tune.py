@@ -145,7 +145,21 @@ def test_a_study_whose_trials_fail_stops_with_their_reason(tmp_path):
     assert r.stderr.startswith("Error: the study stopped after 3 failed trials and none completed; the last said:")
     assert "gamma" in r.stderr
     bad = tune_cli("tune", "--env", "CartPole-v1", "--study", str(tmp_path / "s2"), "--space", str(tmp_path / "none.json"))
-    assert bad.returncode != 0
+    assert bad.returncode == 2 and bad.stderr == f"Error: cannot read the search space {tmp_path / 'none.json'}: No such file or directory.\n"
+    (tmp_path / "broken.json").write_text("{learning_rate")
+    bad = tune_cli("tune", "--env", "CartPole-v1", "--study", str(tmp_path / "s2"), "--space", str(tmp_path / "broken.json"))
+    assert bad.returncode == 2 and bad.stderr.startswith(f"Error: the search space {tmp_path / 'broken.json'} is not valid JSON (")
+    (tmp_path / "wrong.json").write_text(json.dumps({"gamma": {"float": [0.99]}}))
+    bad = tune_cli("tune", "--env", "CartPole-v1", "--study", str(tmp_path / "s2"), "--space", str(tmp_path / "wrong.json"))
+    assert bad.returncode == 2 and "gamma needs" in bad.stderr
+    # A damaged study directory is refused in one sentence, never a traceback.
+    for name, text in (("study.json", "garbage"), ("journal.log", "not a journal {{{")):
+        d = tmp_path / f"damaged-{name}"
+        d.mkdir()
+        (d / name).write_text(text)
+        r = tune_cli("tune", "--env", "CartPole-v1", "--study", str(d), "--trials", "1", "--steps", "1000")
+        assert r.returncode == 2 and r.stderr.startswith("Error: ") and "Traceback" not in r.stderr, r.stderr
+        assert "start the study in another directory" in r.stderr
 
 
 def test_a_distillation_study_finds_the_pareto_front(tmp_path):
