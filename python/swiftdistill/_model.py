@@ -6,7 +6,7 @@ import math
 import os
 import stat
 from pathlib import Path
-from typing import Any, Dict, List, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -199,6 +199,60 @@ class Model:
         out = Path(path)
         onnx.save(model, str(out))
         return out
+
+    def to_torch(self, path: Optional[PathLike] = None):
+        """The network as a PyTorch ``nn.Sequential`` (``Linear``, ``ReLU``/``Tanh``, …) holding these
+        weights (transposed to PyTorch's (out, in) layout): ``module(obs)`` gives the Q-values. With
+        ``path``, also saved there as TorchScript (``torch.jit.load(path)`` needs no Python class).
+        Needs torch (install it for your platform)."""
+        try:
+            import torch
+        except ImportError:
+            raise ImportError("exporting to PyTorch needs torch: install it for your platform "
+                              "(e.g. pip install torch --index-url https://download.pytorch.org/whl/cpu)") from None
+        modules = []
+        last = len(self._layers) - 1
+        for i, (w, b) in enumerate(self._layers):
+            linear = torch.nn.Linear(w.shape[0], w.shape[1])
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(w.T, np.float32)))
+                linear.bias.copy_(torch.from_numpy(np.ascontiguousarray(b, np.float32)))
+            modules.append(linear)
+            if i < last:
+                modules.append(torch.nn.ReLU() if self.activation == "relu" else torch.nn.Tanh())
+        module = torch.nn.Sequential(*modules)
+        if path is not None:
+            torch.jit.script(module).save(os.fspath(path))
+        return module
+
+    def to_sb3(self, path: PathLike, env: Any = None) -> Path:
+        """Writes a Stable-Baselines3 DQN ``.zip`` (``DQN.load(path)``) whose online and target
+        Q-networks hold these weights, so its greedy actions are this model's. ``env`` (an id or
+        ``gymnasium.Env``) defaults to the recorded environment; it only gives SB3 the spaces.
+        Needs stable-baselines3 (and torch)."""
+        try:
+            import gymnasium as gym
+            import torch
+            from stable_baselines3 import DQN
+        except ImportError:
+            raise ImportError("exporting to SB3 needs stable-baselines3 and torch: pip install stable-baselines3") from None
+        if env is None:
+            if not self.environment:
+                raise ValueError("this model records no environment; pass env= (an id or a gymnasium.Env) for its spaces")
+            env = gym.make(self.environment, **self.manifest.get("environment_arguments", {}))
+        elif isinstance(env, str):
+            env = gym.make(env)
+        activation = torch.nn.ReLU if self.activation == "relu" else torch.nn.Tanh
+        model = DQN("MlpPolicy", env, policy_kwargs=dict(net_arch=list(self.hidden_sizes), activation_fn=activation),
+                    learning_starts=0, buffer_size=1, device="cpu", verbose=0)
+        source = self.to_torch()
+        for network in (model.q_net.q_net, model.q_net_target.q_net):
+            if len(network) != len(source):
+                raise ValueError(f"SB3 built a {len(network)}-module network where this model has {len(source)}")
+            network.load_state_dict(source.state_dict())
+        out = Path(path)
+        model.save(str(out))
+        return out if out.suffix == ".zip" else Path(str(out) + ".zip")  # SB3 adds .zip
 
     def hidden(self, obs: Any, layer: int) -> np.ndarray:
         """Activations of hidden layer ``layer`` (0-based), as distillation matches them."""
