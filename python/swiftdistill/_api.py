@@ -158,7 +158,8 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]]], *
             regime: Optional[str] = None, task_weight: Optional[float] = None, env: Optional[EnvSpec] = None,
             force: bool = False, callback: Optional[Callback] = None, progress: bool = True,
             **more_settings: Any) -> Tuple[Model, Dict[str, Any]]:
-    """Distils a teacher (a model directory or ``Model``; a list is an ensemble) into a student.
+    """Distils a teacher (a model directory, ``Model`` or a Stable-Baselines3 DQN object or ``.zip``,
+    written once as ``OUT.teacherK``; a list is an ensemble) into a student.
 
     ``loss`` names the distillation losses: ``"kl"``, ``"q-mse"``, ``"ce"``, a comma-separated
     mix, or a dict of weights (``{"kl": 1, "q-mse": 0.5}``); ``task_weight`` is λ in
@@ -173,7 +174,14 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]]], *
     """
     core = _core()
     teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
-    paths = [os.fspath(t.path if isinstance(t, Model) else t) for t in teachers]
+    paths = []
+    for k, t in enumerate(teachers):
+        if hasattr(t, "q_net") or (isinstance(t, (str, os.PathLike)) and os.fspath(t).endswith(".zip")):
+            # A Stable-Baselines3 DQN: written once as a model directory beside the student.
+            from ._model import from_sb3
+            converted = Path(os.fspath(out) + f".teacher{k}")
+            t = from_sb3(t, converted, environment=env if isinstance(env, str) else None, force=converted.exists())
+        paths.append(os.fspath(t.path if isinstance(t, Model) else t))
     if isinstance(loss, dict):
         loss = ",".join(f"{k}:{float(v)}" for k, v in loss.items()) or "none"
     elif loss is not None and not isinstance(loss, str):

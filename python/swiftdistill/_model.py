@@ -325,3 +325,66 @@ def load(path: PathLike) -> Model:
                 raise ValueError(f"{file} has shape {array.shape} but the architecture needs {shape}")
             params[name] = array.astype(np.float32, copy=False)
     return Model(root, manifest, params)
+
+
+def from_sb3(sb3_model: Any, out: PathLike, *, environment: Optional[str] = None, force: bool = False) -> Model:
+    """Writes a Stable-Baselines3 DQN (a ``DQN`` object or a ``.zip`` path) as a model directory
+    that distillation takes as a teacher (``distill distill --teacher OUT``), and loads it.
+
+    The online Q-network's ``Linear`` weights are transposed to this format's (inputs, outputs);
+    ReLU and Tanh MLPs (SB3's ``MlpPolicy``) are supported. ``environment`` (an id) is recorded
+    for later commands; by default SB3's ``env.spec.id`` when the model holds an environment.
+    Needs stable-baselines3 (and torch)."""
+    try:
+        import torch
+        from stable_baselines3 import DQN
+    except ImportError:
+        raise ImportError("reading an SB3 model needs stable-baselines3 and torch: pip install stable-baselines3") from None
+    model = DQN.load(os.fspath(sb3_model), device="cpu") if isinstance(sb3_model, (str, os.PathLike)) else sb3_model
+    if not hasattr(model, "q_net") or not hasattr(model.q_net, "q_net"):
+        raise TypeError(f"expected a stable_baselines3 DQN or the path of its .zip, got {type(model).__name__}")
+    layers = [m for m in model.q_net.q_net]
+    linears = [m for m in layers if isinstance(m, torch.nn.Linear)]
+    activations = {type(m).__name__ for m in layers if not isinstance(m, torch.nn.Linear)}
+    if not linears or not activations <= {"ReLU", "Tanh"} or len(activations) > 1:
+        raise ValueError(f"only MLP Q-networks of Linear layers with ReLU or Tanh are supported, got {[type(m).__name__ for m in layers]}")
+    activation = "tanh" if activations == {"Tanh"} else "relu"
+    env_id = environment
+    if env_id is None:
+        env = model.get_env()
+        spec = getattr(getattr(env, "envs", [None])[0], "spec", None) if env is not None else None
+        env_id = getattr(spec, "id", None)
+    target = Path(out)
+    if target.exists():
+        if not force:
+            raise FileExistsError(f"{target} exists; choose a new directory or pass force=True")
+        if not (target / "model.json").is_file():
+            raise FileExistsError(f"{target} exists and is not a model directory; force only replaces a model")
+    staging = target.with_name(f".{target.name}.writing")
+    import shutil
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    tensors = []
+    for i, linear in enumerate(linears):
+        for kind, value in (("weight", linear.weight.detach().cpu().numpy().T), ("bias", linear.bias.detach().cpu().numpy())):
+            name = f"layers.{i}.{kind}"
+            array = np.ascontiguousarray(value, dtype="<f4")
+            np.save(staging / f"{name}.npy", array)
+            data = (staging / f"{name}.npy").read_bytes()
+            tensors.append({"name": name, "file": f"{name}.npy", "shape": list(array.shape), "dtype": "float32",
+                            "checksum": _fnv1a(data)})
+    manifest = {
+        "format_version": 1,
+        "layout": "h = activation(h @ layers.i.weight + layers.i.bias) for each hidden layer; q = h @ last.weight + "
+                  "last.bias; weight shape is (inputs, outputs)",
+        "architecture": {"input_size": int(linears[0].in_features), "hidden_sizes": [int(l.out_features) for l in linears[:-1]],
+                         "activation": activation, "output_size": int(linears[-1].out_features), "head": "q"},
+        "tensors": tensors, "config": {"source": "stable-baselines3 DQN"}, "metrics": {},
+    }
+    if env_id:
+        manifest["environment"] = env_id
+    (staging / "model.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(staging, target)
+    return load(target)

@@ -60,3 +60,26 @@ def test_sb3_zip_loads_and_acts_like_the_model(model, tmp_path):
     again = subprocess.run([DISTILL, "export", str(model.path), "--format", "sb3", "--output", str(tmp_path / "cli")],
                            capture_output=True, text=True)
     assert again.returncode != 0 and "exists; choose another --output or add --force" in again.stderr
+
+
+def test_an_sb3_dqn_is_a_teacher(tmp_path):
+    sb3 = pytest.importorskip("stable_baselines3")
+    import gymnasium as gym
+    dqn = sb3.DQN("MlpPolicy", gym.make("CartPole-v1"), policy_kwargs=dict(net_arch=[32, 32]), device="cpu",
+                  learning_starts=0, seed=0)
+    dqn.save(str(tmp_path / "sb3_teacher"))
+    # A .zip holds the spaces but not the environment's id: it is given (a live DQN object knows it).
+    teacher = sd.from_sb3(tmp_path / "sb3_teacher.zip", tmp_path / "teacher", environment="CartPole-v1")
+    assert sd.from_sb3(dqn, tmp_path / "live").environment == "CartPole-v1"
+    obs = observations()
+    with torch.no_grad():
+        assert np.allclose(teacher.q_values(obs), dqn.q_net(torch.from_numpy(obs)).numpy(), rtol=1e-6, atol=1e-6)
+    assert teacher.hidden_sizes == [32, 32] and teacher.environment == "CartPole-v1"
+    # The Swift core reads what Python wrote (checksums included), and sd.distill takes the .zip directly.
+    student, summary = sd.distill(tmp_path / "sb3_teacher.zip", hidden=(8,), steps=600, out=tmp_path / "student",
+                                  env="CartPole-v1", eval_interval=0, progress=False)
+    assert (tmp_path / "student.teacher0" / "model.json").exists() and student.hidden_sizes == [8]
+    with pytest.raises(FileExistsError):
+        sd.from_sb3(dqn, tmp_path / "teacher")
+    with pytest.raises(TypeError, match="expected a stable_baselines3 DQN"):
+        sd.from_sb3(object(), tmp_path / "other")
