@@ -1,0 +1,58 @@
+"""Kickstarting / QDagger-style distillation on Acrobot-v1 (issue 15): a DQN teacher trained with
+rl-zoo's settings (100k steps), then a student of the same size that learns from its own TD loss
+(`--lambda 1`) while the distillation weight falls linearly to 0 (`--distillation-schedule
+linear`), for a third of the teacher's steps (distillation phase included). Returns over 20
+episodes (seed 100), seeds 0-2.
+
+    .venv/bin/python benchmarks/qdagger.py [--seeds 0,1,2] [--teacher-steps 100000]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DISTILL = os.environ.get("DISTILL", str(ROOT / ".build" / "release" / "distill"))
+
+
+def run(*args):
+    r = subprocess.run([DISTILL, *args], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"distill {' '.join(args)} failed: {r.stderr.strip()}")
+    return r.stdout
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--teacher-steps", type=int, default=100000)
+    args = p.parse_args()
+    student_steps = args.teacher_steps // 3
+    print(f"| seed | teacher ({args.teacher_steps} steps) | teacher wall s | QDagger student ({student_steps} steps) | student wall s |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for seed in (int(s) for s in args.seeds.split(",")):
+            teacher = tmp / f"teacher{seed}"
+            start = time.perf_counter()
+            run("train", "--env", "Acrobot-v1", "--steps", str(args.teacher_steps), "--seed", str(seed), "--out", str(teacher))
+            t_wall = time.perf_counter() - start
+            t = json.loads(run("eval", str(teacher), "--episodes", "20", "--seed", "100", "--json"))
+            hidden = ",".join(map(str, json.loads((teacher / "model.json").read_text())["architecture"]["hidden_sizes"]))
+            out = tmp / f"student{seed}"
+            start = time.perf_counter()
+            run("distill", "--teacher", str(teacher), "--hidden", hidden, "--loss", "kl", "--lambda", "1",
+                "--distillation-schedule", "linear", "--steps", str(student_steps), "--seed", str(seed),
+                "--out", str(out))
+            s_wall = time.perf_counter() - start
+            s = json.loads(run("eval", str(out), "--episodes", "20", "--seed", "100", "--json"))
+            print(f"| {seed} | {t['mean_return']:.1f} ± {t['std_return']:.1f} | {t_wall:.0f} | "
+                  f"{s['mean_return']:.1f} ± {s['std_return']:.1f} | {s_wall:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
