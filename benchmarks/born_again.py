@@ -6,22 +6,13 @@ seeds 0-2. Prints each generation's return (20 episodes, seed 100) next to the t
 """
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DISTILL = os.environ.get("DISTILL", str(ROOT / ".build" / "release" / "distill"))
+from common import distill as run
 
-
-def run(*args):
-    r = subprocess.run([DISTILL, *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit(f"distill {' '.join(args)} failed: {r.stderr.strip()}")
-    return r.stdout
 
 
 def main():
@@ -44,7 +35,8 @@ def main():
                 str(args.generations), "--steps", str(args.states), "--seed", str(seed), "--out", str(out))
             wall = time.perf_counter() - start
             for g in range(1, args.generations + 1):
-                returns.append(json.loads(run("eval", str(out / f"generation-{g}"), "--episodes", "20", "--seed", "100",
+                student = out / f"generation-{g}" if args.generations > 1 else out  # one generation: OUT itself
+                returns.append(json.loads(run("eval", str(student), "--episodes", "20", "--seed", "100",
                                               "--json"))["mean_return"])
             print(f"| {seed} | " + " | ".join(f"{r:.1f}" for r in returns) + f" | {wall:.1f} |", flush=True)
 

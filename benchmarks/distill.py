@@ -12,21 +12,12 @@ runs/bench-teachers/ and reused when present.
 """
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DISTILL = os.environ.get("DISTILL", str(ROOT / ".build" / "release" / "distill"))
+from common import ROOT, distill as sh
 
-
-def sh(*args):
-    r = subprocess.run([DISTILL, *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit(f"distill {' '.join(args)} failed: {r.stderr.strip()}")
-    return r.stdout
 
 
 def teacher(env_id, steps, seed, root):

@@ -19,13 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DISTILL = os.environ.get("DISTILL", str(ROOT / ".build" / "release" / "distill"))
+from common import DISTILL, cpu_name
+
 
 PEER = r"""
 import json, os, sys, time
 import numpy as np
 import gymnasium as gym
+
 tool, env_id, steps, seed, c = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
 if tool == "sb3":
     import torch
@@ -57,13 +58,6 @@ for i in range(20):
     returns.append(total)
 print(json.dumps({"wall": wall, "mean": float(np.mean(returns)), "std": float(np.std(returns))}))
 """
-
-
-def cpu_name():
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def ours(env_id, steps, seed, core, out):

@@ -8,22 +8,13 @@ episodes (seed 100), seeds 0-2.
 """
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DISTILL = os.environ.get("DISTILL", str(ROOT / ".build" / "release" / "distill"))
+from common import distill as run
 
-
-def run(*args):
-    r = subprocess.run([DISTILL, *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit(f"distill {' '.join(args)} failed: {r.stderr.strip()}")
-    return r.stdout
 
 
 def main():

@@ -10,8 +10,6 @@ episodes, seed 100). Prints a markdown table of normalised return and action agr
 """
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,17 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-DISTILL = os.environ.get("DISTILL", str(ROOT / ".build" / "release" / "distill"))
+from common import ROOT, distill as run
+
 CASES = [(loss, regime) for loss in ("q-mse", "kl", "ce") for regime in ("student", "teacher", "mixed", "offline")]
 CASES += [("kl,flow:1", "student"), ("kl,relational:1", "student")]
-
-
-def run(*args):
-    r = subprocess.run([DISTILL, *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit(f"distill {' '.join(args)} failed: {r.stderr.strip()}")
-    return r.stdout
 
 
 def teacher_observations(teacher, n, seed, path):
@@ -78,7 +69,6 @@ def main():
                 results.setdefault((loss, regime), []).append((c["normalized_return"], c["action_agreement"], wall))
                 print(f"  {loss:16s} {regime:8s} normalised {c['normalized_return']:.2f} agreement "
                       f"{c['action_agreement']:.3f} ({wall:.1f} s)", flush=True)
-            speed = c.get("speedup") or c.get("inference_speedup")
     print()
     print("| loss | regime | normalised return, seeds " + "/".join(map(str, seeds)) + " | action agreement | wall s |")
     print("|---|---|---|---|---|")

@@ -13,22 +13,14 @@ Prints the CPU beside the figures.
 import argparse
 import csv
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DISTILL = os.environ.get("DISTILL", str(ROOT / ".build" / "release" / "distill"))
+from common import DISTILL, cpu_name
 
-
-def cpu_name():
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def study(args, tmp, name):

@@ -132,13 +132,27 @@ def resolve(raw: Mapping[str, Any]) -> Dict[str, Any]:
     return settings
 
 
+def _write_spec(spec: Dict[str, Any]) -> Path:
+    """The trial's spec beside its run directory (``trials/0007.spec.json``), for ``swiftdistill._trial``."""
+    path = Path(spec["out"] + ".spec.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def _fixed_settings(settings: Optional[Mapping[str, Any]], algorithm: str, steps: Optional[int]) -> Dict[str, Any]:
+    """The settings every trial or run shares, with ``steps`` under the algorithm's own name."""
+    fixed = resolve(settings or {})
+    if steps is not None:
+        fixed["total_steps" if algorithm == "dqn" else "steps"] = int(steps)
+    return fixed
+
+
 def run_trial_process(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Runs one trial as a child process here and returns its exit code, log and result. This is
     what a Ray task executes on a cluster node (the run directory is written on that node)."""
     out = Path(spec["out"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    spec_path = Path(spec["out"] + ".spec.json")
-    spec_path.write_text(json.dumps(spec))
+    spec_path = _write_spec(spec)
     proc = subprocess.run([sys.executable, "-m", "swiftdistill._trial", str(spec_path)], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
     result_path = out / "trial.json"
@@ -174,8 +188,7 @@ class _Workers:
     def run(self, spec: Dict[str, Any], log_path: Path) -> int:
         if self.ray is not None:
             return self._run_on_ray(spec, log_path)
-        spec_path = Path(spec["out"] + ".spec.json")
-        spec_path.write_text(json.dumps(spec))
+        spec_path = _write_spec(spec)
         with open(log_path, "w") as log:
             # Its own process group: a Ctrl-C in the terminal reaches the study first, which passes it on.
             proc = subprocess.Popen([sys.executable, "-m", "swiftdistill._trial", str(spec_path)], stdout=log,
@@ -305,9 +318,7 @@ def tune(env: Optional[str] = None, *, study: os.PathLike, algorithm: str = "dqn
     directory = Path(study)
     lock = _lock(directory)
     try:
-        fixed = resolve(settings or {})
-        if steps is not None:
-            fixed["total_steps" if algorithm == "dqn" else "steps"] = int(steps)
+        fixed = _fixed_settings(settings, algorithm, steps)
         if eval_interval is not None:
             fixed["eval_interval"] = int(eval_interval)
         elif steps is not None:
@@ -582,9 +593,7 @@ def sweep(env: Optional[str] = None, *, out: os.PathLike, seeds: Sequence[int] =
     directory = Path(out)
     lock = _lock(directory)
     try:
-        fixed = resolve(settings or {})
-        if steps is not None:
-            fixed["total_steps" if algorithm == "dqn" else "steps"] = int(steps)
+        fixed = _fixed_settings(settings, algorithm, steps)
         description = {"algorithm": algorithm, "env": env, "teachers": teachers, "grid": grid, "fixed": fixed,
                        "final_episodes": final_episodes}
         described = directory / "sweep.json"
