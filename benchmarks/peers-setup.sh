@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-/usr/bin/python3.11}"
 [ -x .venv-peers/bin/python ] || "$PYTHON" -m venv .venv-peers
 torch=(torch --index-url https://download.pytorch.org/whl/cpu)
-wheel=$(ls /opt/wheels/torch-*cp311*.whl 2>/dev/null | head -1 || true)
+wheel=$(ls /opt/wheels/torch-*cp311*.whl 2>/dev/null | sed -n 1p || true)
 [ -n "$wheel" ] && torch=("$wheel")
 .venv-peers/bin/python -c "import torch" 2>/dev/null || .venv-peers/bin/pip install -q "${torch[@]}"
 .venv-peers/bin/pip install -q stable-baselines3 sbx-rl gymnasium

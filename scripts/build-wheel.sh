@@ -15,12 +15,15 @@ rm -f "$stage"/swiftdistill/_core*.so
 suffix=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
 cp .build-wheel/release/libSwiftDistillPython.so "$stage/swiftdistill/_core$suffix"
 strip --strip-unneeded "$stage/swiftdistill/_core$suffix"
-if readelf -d "$stage/swiftdistill/_core$suffix" | grep -E 'NEEDED|R(UN)?PATH' | grep -q 'swift\|Foundation\|dispatch'; then
+dynamic=$(readelf -d "$stage/swiftdistill/_core$suffix")  # captured: `| grep -q` under pipefail can SIGPIPE
+if grep -E 'NEEDED|R(UN)?PATH' <<<"$dynamic" | grep 'swift\|Foundation\|dispatch' >/dev/null; then
   say "the extension still needs the Swift toolchain's libraries"; exit 1
 fi
 say "packaging"
 .venv/bin/python -m pip wheel -q --no-deps --no-build-isolation -w "$stage/dist" "$stage"
-glibc=$(ldd --version | head -1 | grep -oE '[0-9]+\.[0-9]+$' | tr . _)
+# getconf, not `ldd --version | head -1`: under pipefail, head closing the pipe early kills ldd
+# with SIGPIPE (exit 141) on some runs.
+glibc=$(getconf GNU_LIBC_VERSION | grep -oE '[0-9]+\.[0-9]+$' | tr . _)
 mkdir -p dist
 # Re-tag linux_<arch> as manylinux_<this glibc>_<arch>: the extension needs only glibc (≥ this
 # version), libstdc++ and libgcc, which `readelf` confirms above.

@@ -20,7 +20,7 @@ packages=(python3-dev python3-numpy python3-venv python3-yaml pkg-config)
 # OpenBLAS only as the reference `distill bench gemm` measures against (SETUP_BENCH_TOOLS=1).
 [ "${SETUP_BENCH_TOOLS:-0}" = 1 ] && packages+=(libopenblas0-pthread)
 for pkg in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" == *"install ok installed"* ]] || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then

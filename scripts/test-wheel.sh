@@ -6,13 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-/usr/bin/python3.11}"
 scripts/build-wheel.sh
-wheel=$(ls -t dist/swiftdistill-*-manylinux_*.whl | head -1)
+wheel=$(ls -t dist/swiftdistill-*-manylinux_*.whl | sed -n 1p)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$PYTHON" -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install -q "$wheel"
 so=$(ls "$work"/venv/lib/python3*/site-packages/swiftdistill/_core*.so)
-if ldd "$so" | grep -qi 'swift\|Foundation\|dispatch\|not found'; then
+needs=$(ldd "$so")  # captured: `| grep -q` under pipefail can SIGPIPE and hide a match
+if grep -i 'swift\|Foundation\|dispatch\|not found' <<<"$needs" >/dev/null; then
   echo "wheel test: the installed extension still needs libraries outside the wheel:"; ldd "$so"; exit 1
 fi
 cd "$work"
