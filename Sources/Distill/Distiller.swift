@@ -27,23 +27,17 @@ public struct DistillationAlgorithm: RunAlgorithm {
     public let teacher: TeacherEnsemble
     public var state: DistillState
     public private(set) var learner: StudentLearner
-    let env: (any Environment)?
+    var collector: StateCollector?
     let offline: Tensor?
     var buffer: DistillationBuffer
-    var nstep: NStepAccumulator
-    /// Teacher labels of the states still pending in the n-step accumulator, oldest first.
-    var pendingLabels: [[Float]] = []
-    var observation: [Float] = []
     var lastLosses: LossParts = [:]
     var lastShare: Float = 0
-    var episodes = 0, episodeStep = 0
     public let totalSteps: Int
 
     /// `env` collects states (not used offline); `offline` holds the offline regime's observations.
     public init(config: DistillConfig, teacher: TeacherEnsemble, env: (any Environment)?, offline: Tensor?) throws {
         self.config = config
         self.teacher = teacher
-        self.env = env
         self.offline = offline
         try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, 2 * teacher.inputSize + 4 + teacher.actionCount, 4]),
                                 for: "the labelled-state buffer", key: "buffer_size", value: config.bufferSize)
@@ -53,14 +47,12 @@ public struct DistillationAlgorithm: RunAlgorithm {
         state = DistillState(rng: SeededGenerator(seed: UInt64(config.seed)))
         buffer = DistillationBuffer(capacity: config.bufferSize, observationSize: teacher.inputSize, actionCount: teacher.actionCount,
                                     hiddenWidth: config.usesTeacherHiddenLayers ? teacher.hiddenWidth : 0)
-        nstep = NStepAccumulator(n: config.nStep, gamma: config.gamma)
         totalSteps = offline.map { min(config.steps, $0.rowCount) } ?? config.steps
         if offline == nil {
             guard let env else {
                 throw DistillError.sizeMismatch("The \(config.regime.rawValue) regime needs an environment to collect states from.")
             }
-            observation = try env.reset(seed: config.seed)
-            try NonFinite.check(observation: observation, from: env, episode: 1, stepInEpisode: 0)
+            collector = try StateCollector(env: env, config: config, seed: config.seed)
         }
     }
 
@@ -90,35 +82,10 @@ public struct DistillationAlgorithm: RunAlgorithm {
             }
             let label = teacher.label(row, withHidden: buffer.hiddenWidth > 0)
             buffer.add(Transition(observation: row, action: 0, reward: 0, nextObservation: row, terminated: true, discount: 0), label: label)
-        } else if let env {
-            let label = teacher.label(observation, withHidden: buffer.hiddenWidth > 0)
-            let q = Array(label[0..<teacher.actionCount])
+        } else if collector != nil {
             lastShare = teacherShare(step)
-            let teacherActs = lastShare >= 1 || (lastShare > 0 && state.rng.nextUnitFloat() < lastShare)
-            let action: Int
-            if state.rng.nextUnitFloat() < config.actingEpsilon {
-                action = state.rng.int(below: teacher.actionCount)
-            } else if teacherActs {
-                action = argmax(q)
-            } else {
-                action = Policy(learner.student).action(observation)
-            }
-            let s = try env.step(action)
-            episodeStep += 1
-            try NonFinite.check(s, from: env, episode: episodes + 1, stepInEpisode: episodeStep)
-            pendingLabels.append(label)
-            for t in nstep.push(observation: observation, action: action, reward: Float(s.reward), nextObservation: s.observation,
-                                terminated: s.terminated, truncated: s.truncated) {
-                buffer.add(t, label: pendingLabels.removeFirst())
-            }
-            if s.isDone {
-                episodes += 1
-                episodeStep = 0
-                observation = try env.reset(seed: nil)
-                try NonFinite.check(observation: observation, from: env, episode: episodes + 1, stepInEpisode: 0)
-            } else {
-                observation = s.observation
-            }
+            try collector!.collect(teacher: teacher, student: learner.student, teacherShare: lastShare,
+                                   epsilon: config.actingEpsilon, rng: &state.rng, into: &buffer)
         }
         state.labels += 1
         train(config.updatesPerStep, compute: compute)
@@ -165,12 +132,6 @@ public struct DistillationAlgorithm: RunAlgorithm {
         case .mixed: return max(0, 1 - Float(step) / (config.mixFraction * Float(config.steps)))
         case .student, .offline: return 0
         }
-    }
-
-    private func argmax(_ q: [Float]) -> Int {
-        var best = 0
-        for i in 1..<q.count where q[i] > q[best] { best = i }
-        return best
     }
 }
 

@@ -5,20 +5,49 @@ import Tensor
 /// One distillation gradient step's loss values, by metric name (`kl`, `q_mse`, …).
 public typealias LossParts = [String: Float]
 
+/// The weighted loss terms of one student network: they turn a labelled batch into the
+/// network's gradient (L = Σ wᵢ·Lᵢ in `LossKind` order, one backward pass).
+struct LossTerms: Sendable {
+    private var terms: [(loss: any DistillationLoss, weight: Float)]
+
+    init(config: DistillConfig, student: MLP, teacher: TeacherEnsemble) {
+        terms = config.losses.map { (DistillationLosses.make($0.kind, config: config, student: student, teacher: teacher), $0.weight) }
+    }
+
+    /// The gradient of `network` on `batch` (teacher Q-values `teacherQ`, stored hidden
+    /// activations `teacherHidden`); each term's value goes into `parts`. The distillation terms
+    /// (all but the task loss) are weighted by `distillationScale` as well.
+    mutating func gradients(_ network: MLP, batch: TransitionBatch, teacherQ: Tensor, teacherHidden: Tensor?,
+                            teacher: TeacherEnsemble, distillationScale: Float, parts: inout LossParts) -> MLP.Gradients {
+        var context = LossContext(batch: batch, studentNetwork: network, teacherQ: teacherQ, teachers: teacher.networks,
+                                  storedTeacherHidden: teacherHidden)
+        for i in terms.indices {
+            let scale: Float = terms[i].loss.kind == .task ? 1 : distillationScale
+            parts[terms[i].loss.kind.metricName] = terms[i].loss.apply(weight: terms[i].weight * scale, to: &context)
+        }
+        return network.backward(context.student, outputGradient: context.outputGradient, hiddenGradients: context.hiddenGradients)
+    }
+
+    /// Tells every term the network changed (e.g. to refresh the task loss's target network).
+    mutating func studentUpdated(_ network: MLP, gradientSteps: Int) {
+        for i in terms.indices { terms[i].loss.studentUpdated(network, gradientSteps: gradientSteps) }
+    }
+}
+
 /// The student, its optimiser and its losses. `update` applies L = Σ wᵢ·Lᵢ over the configured
 /// terms (in `LossKind` order) with one backward pass and one clipped Adam step.
 public struct StudentLearner: Sendable {
     public private(set) var student: MLP
     public private(set) var gradientSteps = 0
     private var optimizer: Adam
-    private var terms: [(loss: any DistillationLoss, weight: Float)]
+    private var terms: LossTerms
     public let config: DistillConfig
 
     public init(student: MLP, teacher: TeacherEnsemble, config: DistillConfig) {
         self.student = student
         self.config = config
         optimizer = Adam(learningRate: config.learningRate)
-        terms = config.losses.map { (DistillationLosses.make($0.kind, config: config, student: student, teacher: teacher), $0.weight) }
+        terms = LossTerms(config: config, student: student, teacher: teacher)
     }
 
     /// One gradient step on `batch`, whose teacher Q-values are `teacherQ` (and hidden activations
@@ -26,18 +55,52 @@ public struct StudentLearner: Sendable {
     /// terms (all but the task loss) are weighted by `distillationScale` as well.
     public mutating func update(_ batch: TransitionBatch, teacherQ: Tensor, teacherHidden: Tensor? = nil,
                                 teacher: TeacherEnsemble, distillationScale: Float = 1) -> LossParts {
-        var context = LossContext(batch: batch, studentNetwork: student, teacherQ: teacherQ, teachers: teacher.networks,
-                                  storedTeacherHidden: teacherHidden)
         var parts: LossParts = [:]
-        for i in terms.indices {
-            let scale: Float = terms[i].loss.kind == .task ? 1 : distillationScale
-            parts[terms[i].loss.kind.metricName] = terms[i].loss.apply(weight: terms[i].weight * scale, to: &context)
-        }
-        var grads = student.backward(context.student, outputGradient: context.outputGradient, hiddenGradients: context.hiddenGradients)
+        var grads = terms.gradients(student, batch: batch, teacherQ: teacherQ, teacherHidden: teacherHidden, teacher: teacher,
+                                    distillationScale: distillationScale, parts: &parts)
         clipByGlobalNorm(&grads.parameters, maxNorm: config.maxGradNorm)
         optimizer.step(&student, gradients: grads)
         gradientSteps += 1
-        for i in terms.indices { terms[i].loss.studentUpdated(student, gradientSteps: gradientSteps) }
+        terms.studentUpdated(student, gradientSteps: gradientSteps)
+        return parts
+    }
+}
+
+/// A multi-task student's learner: each task's terms give its network's gradient on its own
+/// batch (labelled by its own teacher); the mean over tasks updates the shared network in one
+/// clipped Adam step, so a task's input layer and head learn only from that task.
+public struct MultiTaskLearner: Sendable {
+    public private(set) var student: MultiTaskNetwork
+    public private(set) var gradientSteps = 0
+    private var optimizer: Adam
+    private var terms: [LossTerms]
+    public let config: DistillConfig
+
+    public init(student: MultiTaskNetwork, teachers: [TeacherEnsemble], config: DistillConfig) {
+        self.student = student
+        self.config = config
+        optimizer = Adam(learningRate: config.learningRate)
+        terms = teachers.indices.map { LossTerms(config: config, student: student.network(task: $0), teacher: teachers[$0]) }
+    }
+
+    /// One gradient step over one batch per task (`batches[k]`: transitions, teacher Q-values,
+    /// stored hidden activations). Loss values are averaged over tasks.
+    public mutating func update(_ batches: [(TransitionBatch, Tensor, Tensor?)], teachers: [TeacherEnsemble],
+                                distillationScale: Float = 1) -> LossParts {
+        var parts: LossParts = [:]
+        var perTask: [[Tensor]] = []
+        for k in batches.indices {
+            var taskParts: LossParts = [:]
+            let (batch, q, hidden) = batches[k]
+            perTask.append(terms[k].gradients(student.network(task: k), batch: batch, teacherQ: q, teacherHidden: hidden,
+                                              teacher: teachers[k], distillationScale: distillationScale, parts: &taskParts).parameters)
+            for (name, value) in taskParts { parts[name, default: 0] += value / Float(batches.count) }
+        }
+        var grads = student.combine(perTask, scale: 1 / Float(batches.count))
+        clipByGlobalNorm(&grads, maxNorm: config.maxGradNorm)
+        student.withParameters { optimizer.step(&$0, gradients: grads) }
+        gradientSteps += 1
+        for k in terms.indices { terms[k].studentUpdated(student.network(task: k), gradientSteps: gradientSteps) }
         return parts
     }
 }

@@ -35,6 +35,12 @@ public struct MLP: Equatable, Sendable {
         self.activation = activation
     }
 
+    /// Layers that need not chain: a parameter container (see `MultiTaskNetwork.withParameters`).
+    init(unchainedLayers layers: [Linear], activation: Activation) {
+        self.layers = layers
+        self.activation = activation
+    }
+
     public var inputSize: Int { layers[0].inputSize }
     public var outputSize: Int { layers[layers.count - 1].outputSize }
     public var hiddenSizes: [Int] { layers.dropLast().map(\.outputSize) }

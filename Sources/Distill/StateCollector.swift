@@ -1,0 +1,62 @@
+import DQN
+import Environments
+import NN
+import Runs
+
+/// Collects teacher-labelled states from one environment: whoever the data regime says acts
+/// (teacher, student, or a mix, each ε-greedy), the teacher labels the state once, and the
+/// transition that followed (n-step, for the task loss) goes into the buffer with its label.
+struct StateCollector {
+    let env: any Environment
+    private var observation: [Float]
+    private var nstep: NStepAccumulator
+    /// Teacher labels of the states still pending in the n-step accumulator, oldest first.
+    private var pendingLabels: [[Float]] = []
+    private(set) var episodes = 0
+    private var episodeStep = 0
+
+    init(env: any Environment, config: DistillConfig, seed: Int) throws {
+        self.env = env
+        nstep = NStepAccumulator(n: config.nStep, gamma: config.gamma)
+        observation = try env.reset(seed: seed)
+        try NonFinite.check(observation: observation, from: env, episode: 1, stepInEpisode: 0)
+    }
+
+    /// One environment step: the teacher acts with probability `teacherShare`, else `student`;
+    /// either is replaced by a uniform action with probability `epsilon`.
+    mutating func collect(teacher: TeacherEnsemble, student: MLP, teacherShare: Float, epsilon: Float,
+                          rng: inout SeededGenerator, into buffer: inout DistillationBuffer) throws {
+        let label = teacher.label(observation, withHidden: buffer.hiddenWidth > 0)
+        let teacherActs = teacherShare >= 1 || (teacherShare > 0 && rng.nextUnitFloat() < teacherShare)
+        let action: Int
+        if rng.nextUnitFloat() < epsilon {
+            action = rng.int(below: teacher.actionCount)
+        } else if teacherActs {
+            action = Self.argmax(label[0..<teacher.actionCount])
+        } else {
+            action = Policy(student).action(observation)
+        }
+        let s = try env.step(action)
+        episodeStep += 1
+        try NonFinite.check(s, from: env, episode: episodes + 1, stepInEpisode: episodeStep)
+        pendingLabels.append(label)
+        for t in nstep.push(observation: observation, action: action, reward: Float(s.reward), nextObservation: s.observation,
+                            terminated: s.terminated, truncated: s.truncated) {
+            buffer.add(t, label: pendingLabels.removeFirst())
+        }
+        if s.isDone {
+            episodes += 1
+            episodeStep = 0
+            observation = try env.reset(seed: nil)
+            try NonFinite.check(observation: observation, from: env, episode: episodes + 1, stepInEpisode: 0)
+        } else {
+            observation = s.observation
+        }
+    }
+
+    static func argmax(_ q: ArraySlice<Float>) -> Int {
+        var best = q.startIndex
+        for i in q.indices where q[i] > q[best] { best = i }
+        return best - q.startIndex
+    }
+}
