@@ -244,6 +244,9 @@ public enum ModelDirectory {
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
             throw CheckpointError.missingFile(directory.path)
         }
+        if !FileManager.default.fileExists(atPath: url.path), let index = MultiTaskDirectory.index(directory) {
+            throw CheckpointError.multiTask(directory.path, tasks: index.tasks.map(\.name))
+        }
         try checkRegularFile(url, atMost: 16 << 20)
         guard let data = FileManager.default.contents(atPath: url.path) else { throw CheckpointError.missingFile(url.path) }
         let decoder = JSONDecoder()

@@ -16,6 +16,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case writeFailed(String, detail: String)
     case notARegularFile(String)
     case tooLarge(String, bytes: Int, limit: Int)
+    /// A multi-task model: one task's directory must be named.
+    case multiTask(String, tasks: [String])
 
     public var description: String {
         switch self {
@@ -41,6 +43,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "\(p) does not match the checksum in model.json: the file was changed or a save was interrupted; use the run's last/ checkpoint or re-export the model."
         case .notARegularFile(let p):
             return "\(p) is not a regular file (it is a link, device, pipe or directory); give a plain file (a model directory holds only plain files)."
+        case .multiTask(let p, let tasks):
+            return "\(p) holds a multi-task student (tasks \(tasks.joined(separator: ", "))); name one task's model, e.g. \(p)/tasks/\(tasks.first ?? "NAME") (in Python: sd.load(path, task=\"\(tasks.first ?? "NAME")\"))."
         case .tooLarge(let p, let bytes, let limit):
             return "\(p) has \(bytes) bytes, more than its manifest entry can need (\(limit)); the model directory is damaged or not a model, re-export it."
         case .writeFailed(let p, let detail):

@@ -23,6 +23,10 @@ public struct DistillationRun {
                       argumentOverrides: [String: EnvironmentArgument] = [:], force: Bool,
                       makeEnv: (_ recipe: EnvironmentRecipe, _ recorded: Bool) throws -> any Environment) throws -> DistillOutcome {
         try config.validate()
+        if let groups = try Self.taskTeachers(config.teachers) {
+            return try startMultiTask(config: config, groups: groups, environment: environment,
+                                      argumentOverrides: argumentOverrides, force: force, makeEnv: makeEnv)
+        }
         if config.generations > 1 {
             return try startGenerations(config: config, environment: environment, argumentOverrides: argumentOverrides,
                                         force: force, makeEnv: makeEnv)
@@ -50,6 +54,57 @@ public struct DistillationRun {
         let prepare = { try directory.prepareNew(force: force) }
         return try distiller.run(env: collectEnv, evalEnv: evalEnv, offline: offline, hooks: hooks,
                                  directory: directory, environment: envName, beforeStart: prepare)
+    }
+
+    /// Teachers named `TASK=DIR` grouped by task in order of first appearance (a task named twice
+    /// is an ensemble), or nil when none is named (one task). An argument that is an existing
+    /// directory is a path even when it holds `=`.
+    public static func taskTeachers(_ teachers: [String]) throws -> [(name: String, paths: [String])]? {
+        var groups: [(name: String, paths: [String])] = []
+        var unnamed: [String] = []
+        for spec in teachers {
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: spec, isDirectory: &isDirectory) && isDirectory.boolValue
+            guard !exists, let eq = spec.firstIndex(of: "=") else { unnamed.append(spec); continue }
+            let name = String(spec[..<eq]), path = String(spec[spec.index(after: eq)...])
+            guard let first = name.unicodeScalars.first, CharacterSet.letters.contains(first),
+                  name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_" }) else {
+                throw DistillError.teachersDisagree("The task name '\(name)' in --teacher \(spec) must start with a letter and hold only letters, digits, '-' and '_' (e.g. --teacher cartpole=runs/cp).")
+            }
+            if let i = groups.firstIndex(where: { $0.name == name }) { groups[i].paths.append(path) } else { groups.append((name, [path])) }
+        }
+        if groups.isEmpty { return nil }
+        guard unnamed.isEmpty else {
+            throw DistillError.teachersDisagree("Name every teacher's task or none: \(unnamed.joined(separator: ", ")) has no TASK= while \(groups[0].name)= is named (e.g. --teacher cartpole=runs/cp --teacher acrobot=runs/ac).")
+        }
+        return groups
+    }
+
+    /// Multi-task distillation: one student, a task per teacher name, each task on the
+    /// environment its teacher recorded; the model is saved as `tasks/NAME/` per task.
+    func startMultiTask(config: DistillConfig, groups: [(name: String, paths: [String])], environment: EnvironmentRecipe?,
+                        argumentOverrides: [String: EnvironmentArgument], force: Bool,
+                        makeEnv: (_ recipe: EnvironmentRecipe, _ recorded: Bool) throws -> any Environment) throws -> DistillOutcome {
+        let refuse = { (what: String) in DistillError.teachersDisagree("Multi-task distillation (\(groups.map(\.name).joined(separator: ", "))) \(what).") }
+        if environment != nil || !argumentOverrides.isEmpty { throw refuse("takes each task's environment from its teacher's model.json, so --env and --env-arg do not apply; retrain a teacher on the environment you want") }
+        if config.regime == .offline { throw refuse("collects states from each task's environment; the offline regime (one observation file) does not apply") }
+        if config.generations > 1 { throw refuse("runs one generation; distil the multi-task student again from its tasks/NAME directories") }
+        if groups.count == 1 { throw refuse("needs at least two tasks; for one, give --teacher DIR without a name") }
+        var tasks: [DistillationTask] = []
+        for (name, paths) in groups {
+            let teacher = try TeacherEnsemble(paths: paths)
+            guard let recipe = teacher.environment else {
+                throw DistillError.teacherUnreadable(paths[0], detail: "its model.json records no environment, which task \(name) needs")
+            }
+            tasks.append(DistillationTask(name: name, teacher: teacher, environment: recipe))
+        }
+        let collectEnvs = try tasks.map { try makeEnv($0.environment, true) }
+        let evalEnvs = try tasks.map { try makeEnv($0.environment, true) }
+        var algorithm = try MultiTaskDistillationAlgorithm(config: config, tasks: tasks, collectEnvs: collectEnvs, evalEnvs: evalEnvs)
+        try directory.prepareNew(force: force)
+        let recipe = EnvironmentRecipe(name: tasks.map { "\($0.name)=\($0.environment.name)" }.joined(separator: "+"))
+        let result = try RunLoop(directory: directory, environment: recipe, hooks: hooks).run(&algorithm, evalEnv: evalEnvs[0])
+        return DistillOutcome(algorithm, result)
     }
 
     /// Sequential self-distillation (born-again networks, Furlanello et al. 2018): generation 1

@@ -146,6 +146,8 @@ public struct DistillOutcome: Sendable {
     public var elapsed: Double
     /// With several generations: each generation's best evaluated mean return, in order.
     public var generations: [Double?] = []
+    /// A multi-task student's tasks, at its best evaluation (empty for one task).
+    public var tasks: [TaskOutcome] = []
 
     init(_ algorithm: DistillationAlgorithm, _ result: RunResult) {
         student = algorithm.learner.student
@@ -154,6 +156,16 @@ public struct DistillOutcome: Sendable {
         bestEvaluation = result.bestEvaluation
         interrupted = result.interrupted
         elapsed = result.sessionSeconds
+    }
+
+    init(_ algorithm: MultiTaskDistillationAlgorithm, _ result: RunResult) {
+        student = algorithm.policy
+        labels = algorithm.state.labels
+        gradientSteps = algorithm.learner.gradientSteps
+        bestEvaluation = result.bestEvaluation
+        interrupted = result.interrupted
+        elapsed = result.sessionSeconds
+        tasks = algorithm.outcomes
     }
 }
 

@@ -1,4 +1,5 @@
 import Checkpoint
+import Environments
 import NN
 import Settings
 import Tensor
@@ -61,9 +62,31 @@ public protocol RunAlgorithm {
     func checkpointTensors() -> [String: Tensor]
     /// The `config` object written into model manifests.
     func manifestConfig() -> [String: JSONValue]
+
+    /// Evaluates the current policy and returns the result the run keeps its best model by
+    /// (default: `policy` greedily on `env`; a multi-task student scores every task).
+    mutating func evaluate(on env: any Environment) throws -> EvaluationResult
+    /// Figures of the last evaluation beyond the result (per-task returns), for metrics.csv.
+    var evaluationValues: [String: Double] { get }
+    /// metrics.csv columns for `evaluationValues`, fixed at the start of a run.
+    var evaluationColumns: [String] { get }
+    /// Saves the run's model at the directory's top level (default: `policy`).
+    func saveModel(in directory: RunDirectory, environment: EnvironmentRecipe, metrics: [String: JSONValue]) throws
+    /// Throws a plain sentence when a parameter of the model is not finite.
+    func checkFinite(what: String) throws
 }
 
 extension RunAlgorithm {
+    public mutating func evaluate(on env: any Environment) throws -> EvaluationResult {
+        try Runs.evaluate(Policy(policy), env: env, episodes: schedule.evalEpisodes, seed: schedule.evalSeed)
+    }
+    public var evaluationValues: [String: Double] { [:] }
+    public var evaluationColumns: [String] { [] }
+    public func saveModel(in directory: RunDirectory, environment: EnvironmentRecipe, metrics: [String: JSONValue]) throws {
+        try directory.saveModel(policy, environment: environment, config: manifestConfig(), metrics: metrics)
+    }
+    public func checkFinite(what: String) throws { try NonFinite.check(policy, what: what) }
+
     public mutating func finish(compute: (() -> Void) -> Void) throws {}
     public func manifestConfig() -> [String: JSONValue] { JSONValue.object(encoding: config) }
     public static var progressRowKind: String? { nil }

@@ -59,6 +59,7 @@ public struct RunDirectory: Sendable {
     /// True when the top level holds a saved model.
     public var holdsModel: Bool {
         FileManager.default.fileExists(atPath: url.appendingPathComponent(ModelDirectory.manifestName).path)
+            || MultiTaskDirectory.index(url) != nil
     }
 
     /// Makes the directory for a new run. An existing run is refused unless `force`, which
@@ -73,7 +74,8 @@ public struct RunDirectory: Sendable {
             let lock = try self.lock()
             defer { lock.release() }
             var written: Set<String> = [ModelDirectory.manifestName, "last", "metrics.csv", ".lock", "monitor.csv",
-                                        "evaluations.npz", ".evaluations.npz.saving", TensorBoardLog.folderName]
+                                        "evaluations.npz", ".evaluations.npz.saving", TensorBoardLog.folderName,
+                                        MultiTaskDirectory.folderName]
             if let manifest = try? ModelDirectory.readManifest(url) { written.formUnion(manifest.tensors.map(\.file)) }
             let entries = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
             let foreign = entries.filter { !written.contains($0) && !Self.isLeftover($0) }.sorted()
@@ -91,6 +93,7 @@ public struct RunDirectory: Sendable {
     static func isLeftover(_ name: String) -> Bool {
         ModelDirectory.isTensorFileName(name) || name.hasPrefix(".last.saving-") || name.hasPrefix(".last.old-")
             || name.hasPrefix(".model.json.saving-")
+            || name.hasPrefix(".\(MultiTaskDirectory.folderName).saving-") || name.hasPrefix(".\(MultiTaskDirectory.folderName).old-")
     }
 
     /// Holds the directory against other runs until released; the holder's pid is in `.lock`.

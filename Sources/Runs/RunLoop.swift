@@ -35,7 +35,8 @@ public struct RunLoop {
         let lock = try directory?.lock()
         defer { lock?.release() }
         let log = try directory.map {
-            try MetricsLog(url: $0.metricsURL, columns: ["step", "kind"] + A.metricColumns + Self.evaluationColumns + ["wall_time"])
+            try MetricsLog(url: $0.metricsURL, columns: ["step", "kind"] + A.metricColumns + Self.evaluationColumns
+                                                         + algorithm.evaluationColumns + ["wall_time"])
         }
         let sb3 = directory.map { SB3Logs(directory: $0.url, environment: environment.name) }
         let tensorBoard = directory.map { TensorBoardLog(directory: $0.url) }
@@ -44,9 +45,11 @@ public struct RunLoop {
         let startStep = algorithm.state.step
         func elapsed() -> Double { prior + Date().timeIntervalSince(clock) }
         var best: EvaluationResult?, last: EvaluationResult?
+        var evaluationExtras: [String: Double] = [:]  // the algorithm's figures of the last evaluation
 
         func emit(_ event: RunEvent) {
-            if let log, let row = Self.row(event, progressKind: A.progressRowKind) {
+            if let log, var row = Self.row(event, progressKind: A.progressRowKind) {
+                if case .evaluation = event { for (k, v) in evaluationExtras { row[k] = Self.text(v) } }
                 log.append(row.merging(["wall_time": String(format: "%.2f", elapsed())]) { a, _ in a })
             }
             switch event {
@@ -59,7 +62,7 @@ public struct RunLoop {
             hooks.onEvent(event)
         }
         func checkpoint() throws {
-            try NonFinite.check(algorithm.policy, what: "network at step \(algorithm.state.step)")
+            try algorithm.checkFinite(what: "network at step \(algorithm.state.step)")
             algorithm.state.elapsedSeconds = elapsed()
             try directory?.saveCheckpoint(policy: algorithm.policy, tensors: algorithm.checkpointTensors(),
                                           state: algorithm.state, config: algorithm.config, environment: environment,
@@ -67,16 +70,17 @@ public struct RunLoop {
         }
         func evaluate(on env: any Environment) throws {
             let step = algorithm.state.step
-            let result = try Runs.evaluate(Policy(algorithm.policy), env: env, episodes: algorithm.schedule.evalEpisodes,
-                                           seed: algorithm.schedule.evalSeed)
+            let result = try algorithm.evaluate(on: env)
+            evaluationExtras = algorithm.evaluationValues
             last = result
             let isBest = algorithm.state.bestMeanReturn.map { result.mean > $0 } ?? true
             if isBest {
-                try NonFinite.check(algorithm.policy, what: "policy evaluated at step \(step)")
+                try algorithm.checkFinite(what: "policy evaluated at step \(step)")
                 algorithm.state.bestMeanReturn = result.mean
                 best = result
-                try directory?.saveModel(algorithm.policy, environment: environment, config: algorithm.manifestConfig(),
-                                         metrics: RunDirectory.metrics(result, step: step))
+                if let directory {
+                    try algorithm.saveModel(in: directory, environment: environment, metrics: RunDirectory.metrics(result, step: step))
+                }
             }
             emit(.evaluation(step: step, result: result, isBest: isBest))
         }
@@ -89,9 +93,8 @@ public struct RunLoop {
         while algorithm.state.step < total {
             if hooks.shouldStop() {
                 try checkpoint()
-                if let directory, !directory.holdsModel, (try? NonFinite.check(algorithm.policy, what: "")) != nil {
-                    try directory.saveModel(algorithm.policy, environment: environment, config: algorithm.manifestConfig(),
-                                            metrics: ["step": .number(Double(algorithm.state.step))])
+                if let directory, !directory.holdsModel, (try? algorithm.checkFinite(what: "")) != nil {
+                    try algorithm.saveModel(in: directory, environment: environment, metrics: ["step": .number(Double(algorithm.state.step))])
                 }
                 return RunResult(interrupted: true, bestEvaluation: best, lastEvaluation: last,
                                  sessionSeconds: Date().timeIntervalSince(clock))
@@ -115,9 +118,10 @@ public struct RunLoop {
         if let evalEnv {
             try evaluate(on: evalEnv)
         } else {
-            try NonFinite.check(algorithm.policy, what: "final network")
-            try directory?.saveModel(algorithm.policy, environment: environment, config: algorithm.manifestConfig(),
-                                     metrics: ["step": .number(Double(algorithm.state.step))])
+            try algorithm.checkFinite(what: "final network")
+            if let directory {
+                try algorithm.saveModel(in: directory, environment: environment, metrics: ["step": .number(Double(algorithm.state.step))])
+            }
         }
         try checkpoint()
         return RunResult(interrupted: false, bestEvaluation: best, lastEvaluation: last, sessionSeconds: Date().timeIntervalSince(clock))

@@ -51,6 +51,7 @@ struct DistillCommand: ParsableCommand {
         let (out, force) = (output.out, output.force)
         let config = try makeConfig()
         var run = DistillationRun(directory: URL(fileURLWithPath: out))
+        let multiTask = (try? DistillationRun.taskTeachers(config.teachers)) != nil
         let progress = ProgressLine()
         Interrupt.install()
         run.hooks.shouldStop = { Interrupt.isRequested }
@@ -62,6 +63,8 @@ struct DistillCommand: ParsableCommand {
                     + losses.joined(separator: " ")
                 progress.update(p, details: details)
             case .episode: break
+            case .evaluation(let step, let r, let isBest) where multiTask:
+                progress.message(String(format: "eval at step %d: mean normalised return over tasks %.3f (worst task %.3f)%@", step, r.mean, r.min, isBest ? " (best so far, saved)" : ""))
             case .evaluation(let step, let r, let isBest):
                 progress.message(String(format: "eval at step %d: student mean return %.1f ± %.1f%@", step, r.mean, r.std, isBest ? " (best so far, saved)" : ""))
             }
@@ -79,9 +82,30 @@ struct DistillCommand: ParsableCommand {
         for (index, best) in outcome.generations.enumerated() {
             print("generation \(index + 1): best mean return \(best.map { String(format: "%.1f", $0) } ?? "not evaluated") (\(out)/generation-\(index + 1))")
         }
+        if !outcome.tasks.isEmpty {
+            printTasks(outcome.tasks, out: out)
+            return
+        }
         let finalDirectory = outcome.generations.isEmpty ? out : "\(out)/generation-\(outcome.generations.count)"
         if let best = outcome.bestEvaluation {
             print(String(format: "Best evaluation: student mean return %.1f; the model in %@ is that student.", best.mean, finalDirectory))
+        }
+    }
+
+    /// A multi-task student's table: each task's teacher, random and student returns at the kept evaluation.
+    private func printTasks(_ tasks: [TaskOutcome], out: String) {
+        let shared = MultiTaskDirectory.index(URL(fileURLWithPath: out))?.sharedParameters
+        let teachers = tasks.reduce(0) { $0 + $1.teacherParameters }
+        print(String(format: "Multi-task student: %@ parameters shared by %d tasks (%@ of the teachers' %d); kept at its best mean normalised return.",
+                     shared.map(String.init) ?? "?", tasks.count,
+                     shared.map { String(format: "%.1f%%", 100 * Double($0) / Double(teachers)) } ?? "?", teachers))
+        let name = max(4, tasks.map(\.name.count).max() ?? 4)
+        print("task".padding(toLength: name, withPad: " ", startingAt: 0) + "   teacher    random   student ± std   normalised   model")
+        for t in tasks {
+            let student = t.studentReturn.map { String(format: "%8.1f ± %5.1f", $0.mean, $0.std) } ?? "  not evaluated "
+            print(t.name.padding(toLength: name, withPad: " ", startingAt: 0)
+                  + String(format: "  %8.1f  %8.1f  %@  %10@   %@/tasks/%@", t.teacherReturn, t.randomReturn, student,
+                           t.normalisedReturn.map { String(format: "%.3f", $0) } ?? "-", out, t.name))
         }
     }
 

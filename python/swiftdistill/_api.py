@@ -152,14 +152,17 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
     return load(out), summary
 
 
-def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]]], *, out: PathLike,
+def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Dict[str, Any]], *, out: PathLike,
             hidden: Optional[Sequence[int]] = None, loss: Union[str, Dict[str, float], None] = None,
             temperature: Optional[float] = None, steps: Optional[int] = None, seed: Optional[int] = None,
             regime: Optional[str] = None, task_weight: Optional[float] = None, env: Optional[EnvSpec] = None,
             force: bool = False, callback: Optional[Callback] = None, progress: bool = True,
             **more_settings: Any) -> Tuple[Model, Dict[str, Any]]:
     """Distils a teacher (a model directory, ``Model`` or a Stable-Baselines3 DQN object or ``.zip``,
-    written once as ``OUT.teacherK``; a list is an ensemble) into a student.
+    written once as ``OUT.teacherK``; a list is an ensemble) into a student. A dict of teachers
+    by task name (``{"cartpole": "runs/cp", "acrobot": "runs/ac"}``) distils them into one
+    multi-task student (a shared trunk, an input layer and a head per task) and returns
+    ``({task: Model}, metrics)`` with each task's returns in ``metrics["tasks"]``.
 
     ``loss`` names the distillation losses: ``"kl"``, ``"q-mse"``, ``"ce"``, a comma-separated
     mix, or a dict of weights (``{"kl": 1, "q-mse": 0.5}``); ``task_weight`` is λ in
@@ -173,15 +176,23 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]]], *
     (with ``generations``, the last generation's student).
     """
     core = _core()
-    teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
+    if isinstance(teacher, dict):
+        # Multi-task: {"cartpole": dir, "acrobot": [dir1, dir2]}; each task on its teacher's environment.
+        if env is not None:
+            raise ValueError("a multi-task distillation takes each task's environment from its teacher; drop env=")
+        teachers = [(name, t) for name, value in teacher.items()
+                    for t in (value if isinstance(value, (list, tuple)) else [value])]
+    else:
+        teachers = [(None, t) for t in (teacher if isinstance(teacher, (list, tuple)) else [teacher])]
     paths = []
-    for k, t in enumerate(teachers):
+    for k, (task, t) in enumerate(teachers):
         if hasattr(t, "q_net") or (isinstance(t, (str, os.PathLike)) and os.fspath(t).endswith(".zip")):
             # A Stable-Baselines3 DQN: written once as a model directory beside the student.
             from ._model import from_sb3
             converted = Path(os.fspath(out) + f".teacher{k}")
             t = from_sb3(t, converted, environment=env if isinstance(env, str) else None, force=converted.exists())
-        paths.append(os.fspath(t.path if isinstance(t, Model) else t))
+        path = os.fspath(t.path if isinstance(t, Model) else t)
+        paths.append(path if task is None else f"{task}={path}")
     if isinstance(loss, dict):
         loss = ",".join(f"{k}:{float(v)}" for k, v in loss.items()) or "none"
     elif loss is not None and not isinstance(loss, str):
@@ -199,6 +210,8 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]]], *
                                force=bool(force), callback=on_event)
     finally:
         close()
+    if "tasks" in summary:
+        return {name: load(summary["out"], task=name) for name in summary["tasks"]}, summary
     return load(summary["out"]), summary
 
 

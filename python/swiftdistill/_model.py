@@ -268,8 +268,20 @@ class Model:
                 f"{self.activation}, env={self.environment!r})")
 
 
-def load(path: PathLike) -> Model:
-    """Loads a model directory (a run directory, a student, or a ``last/`` checkpoint).
+def tasks(path: PathLike) -> List[str]:
+    """The task names of a multi-task student directory (``[]`` for a single-task model)."""
+    index = Path(path) / "tasks" / "tasks.json"
+    if not index.is_file():
+        return []
+    try:
+        return [str(t["name"]) for t in json.loads(index.read_text())["tasks"]]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ValueError(f"{index} is not a valid multi-task index ({e}); re-run the distillation") from None
+
+
+def load(path: PathLike, task: Optional[str] = None) -> Model:
+    """Loads a model directory (a run directory, a student, or a ``last/`` checkpoint); for a
+    multi-task student, ``task`` names the task whose network to load (``tasks(path)`` lists them).
 
     Raises FileNotFoundError for a missing directory or file and ValueError for anything
     corrupt: a manifest that is not valid, a tensor whose checksum or shape disagrees with it,
@@ -278,6 +290,18 @@ def load(path: PathLike) -> Model:
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a directory; pass a model directory such as runs/teacher")
+    names = tasks(root) if not (root / "model.json").exists() else []
+    if task is not None:
+        if not names:
+            raise ValueError(f"{root} is not a multi-task student, so it has no task {task!r}; load it without task=")
+        if task not in names:
+            raise ValueError(f"{root} has no task {task!r}; its tasks are {', '.join(names)}")
+        root = root / "tasks" / task  # a name listed in the index, not a path from the caller
+        if not root.is_dir() or root.is_symlink() or root.resolve().parent != (Path(path) / "tasks").resolve():
+            raise ValueError(f"{root} is not a task directory of {path}; re-run the distillation")
+    elif names:
+        raise ValueError(f"{root} holds a multi-task student (tasks {', '.join(names)}); name one: "
+                         f"load(path, task={names[0]!r}) or load('{root}/tasks/{names[0]}')")
     manifest_path = root / "model.json"
     if not manifest_path.exists():
         raise FileNotFoundError(f"{manifest_path} does not exist; {root} is not a swift-distill model directory")
