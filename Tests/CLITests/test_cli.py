@@ -516,3 +516,44 @@ def test_tensorboard_event_files_hold_the_runs_scalars(tmp_path):
     again = run("train", *CORRIDOR, "--steps", "300", "--eval-interval", "0", "--out", str(out), "--force")
     assert again.returncode == 0, again.stderr
     assert len(list((out / "tensorboard").glob("events.out.tfevents.*"))) == 1
+
+
+def test_multi_task_distillation_of_two_environments(tmp_path, corridor_teacher):
+    """Teachers named by task: one student, a per-task input layer and head, each task on the
+    environment (with keyword arguments) its teacher recorded; every task loads as a plain model."""
+    line = tmp_path / "line"
+    r = run("train", "--env", "fixture_envs:LineWorld", "--env-arg", "n=4", "--hidden", "16", "--learning-starts", "100",
+            "--train-frequency", "4", "--target-update-interval", "100", "--exploration-fraction", "0.3",
+            "--learning-rate", "0.001", "--batch-size", "32", "--gamma", "0.9", "--steps", "1500", "--eval-interval", "500",
+            "--eval-episodes", "2", "--out", str(line))
+    assert r.returncode == 0, r.stderr
+    args = ["distill", "--teacher", f"corridor={corridor_teacher}", "--teacher", f"line={line}", "--hidden", "16,16",
+            "--steps", "3000", "--eval-interval", "1000", "--eval-episodes", "2", "--epsilon", "0.3"]
+    first, second = run(*args, "--out", str(tmp_path / "a")), run(*args, "--out", str(tmp_path / "b"))
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "Multi-task student:" in first.stdout and f"{tmp_path}/a/tasks/line" in first.stdout
+    index = json.loads((tmp_path / "a" / "tasks" / "tasks.json").read_text())
+    assert [t["name"] for t in index["tasks"]] == ["corridor", "line"]
+    assert [(t["input_size"], t["output_size"]) for t in index["tasks"]] == [(6, 2), (4, 2)]
+    assert index["tasks"][1]["environment"] == "fixture_envs:LineWorld" and index["tasks"][1]["environment_arguments"] == {"n": "4"}
+    # Shared trunk counted once: 6→16 and 4→16 inputs, 16→16 trunk, two 16→2 heads.
+    assert index["shared_parameters"] == (6 * 16 + 16) + (4 * 16 + 16) + (16 * 16 + 16) + 2 * (16 * 2 + 2)
+    header = (tmp_path / "a" / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"eval_return_corridor", "eval_normalised_line"} <= set(header)
+    for name in ("corridor", "line"):
+        a, b = tmp_path / "a" / "tasks" / name, tmp_path / "b" / "tasks" / name
+        manifest = json.loads((a / "model.json").read_text())
+        assert manifest["config"]["task"] == name and manifest["architecture"]["hidden_sizes"] == [16, 16]
+        for entry in manifest["tensors"]:
+            assert (a / entry["file"]).read_bytes() == (b / entry["file"]).read_bytes(), "same seed, same bytes"
+        c = run("compare", str(corridor_teacher if name == "corridor" else line), str(a), "--episodes", "2", "--json")
+        assert c.returncode == 0, c.stderr
+    # The trunk is shared: layers.1 of both tasks are the same array.
+    def array(task, layer):
+        m = json.loads((tmp_path / "a" / "tasks" / task / "model.json").read_text())
+        return np.load(tmp_path / "a" / "tasks" / task / next(e["file"] for e in m["tensors"] if e["name"] == layer))
+    assert np.array_equal(array("corridor", "layers.1.weight"), array("line", "layers.1.weight"))
+    assert not np.array_equal(array("corridor", "layers.2.weight"), array("line", "layers.2.weight"))
+    assert "holds a multi-task student (tasks corridor, line); name one task's model" in error_line(run("eval", str(tmp_path / "a")))
+    mixed = run("distill", "--teacher", f"corridor={corridor_teacher}", "--teacher", str(line), "--out", str(tmp_path / "c"))
+    assert "Name every teacher's task or none" in error_line(mixed)

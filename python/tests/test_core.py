@@ -170,3 +170,23 @@ def test_generations_from_python(tmp_path, corridor_teacher):
     student, summary = sd.distill(corridor_teacher, hidden=(8,), steps=600, generations=2, eval_interval=300,
                                   eval_episodes=2, acting_epsilon=0.3, out=tmp_path / "g", progress=False)
     assert student.path == tmp_path / "g" / "generation-2" and len(summary["generations"]) == 2
+
+
+def test_multi_task_distillation_from_python(tmp_path, corridor_teacher):
+    """A dict of teachers by task gives one multi-task student: a Model per task, each task's
+    returns in the metrics, and load(path, task=) for each task with plain NumPy."""
+    models, metrics = sd.distill({"a": corridor_teacher, "b": corridor_teacher.path}, hidden=(16, 16), steps=3000,
+                                 out=tmp_path / "mt", eval_interval=1000, eval_episodes=2, acting_epsilon=0.3, progress=False)
+    assert sorted(models) == ["a", "b"] and sd.tasks(tmp_path / "mt") == ["a", "b"]
+    assert metrics["mean_normalised_return"] == 1.0
+    assert {k: v["normalised_return"] for k, v in metrics["tasks"].items()} == {"a": 1.0, "b": 1.0}
+    loaded = sd.load(tmp_path / "mt", task="b")
+    obs = np.eye(6, dtype=np.float32)
+    assert np.allclose(loaded.q_values(obs), models["b"].q_values(obs))
+    assert np.allclose(loaded.q_values(obs), sd.core_q_values(loaded, obs), atol=1e-5)
+    with pytest.raises(ValueError, match="holds a multi-task student"):
+        sd.load(tmp_path / "mt")
+    with pytest.raises(ValueError, match="has no task 'c'"):
+        sd.load(tmp_path / "mt", task="c")
+    with pytest.raises(ValueError, match="not a multi-task student"):
+        sd.load(corridor_teacher.path, task="a")
