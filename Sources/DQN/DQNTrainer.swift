@@ -79,6 +79,8 @@ public struct DQNAlgorithm: RunAlgorithm {
     }
     public var policy: MLP { learner.policyNetwork }
     public var gradientSteps: Int { state.gradientSteps }
+    /// The replay buffer (read-only), e.g. for a student learning beside this run.
+    public var replay: ReplayBuffer { buffer }
     public static let metricColumns = ["episode", "return", "length", "epsilon", "loss"]
 
     public var progressValues: [String: Double] {

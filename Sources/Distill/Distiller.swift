@@ -149,6 +149,15 @@ public struct DistillOutcome: Sendable {
     /// A multi-task student's tasks, at its best evaluation (empty for one task).
     public var tasks: [TaskOutcome] = []
 
+    init(student: MLP, labels: Int, gradientSteps: Int, bestEvaluation: EvaluationResult?, interrupted: Bool, elapsed: Double) {
+        self.student = student
+        self.labels = labels
+        self.gradientSteps = gradientSteps
+        self.bestEvaluation = bestEvaluation
+        self.interrupted = interrupted
+        self.elapsed = elapsed
+    }
+
     init(_ algorithm: DistillationAlgorithm, _ result: RunResult) {
         student = algorithm.learner.student
         labels = algorithm.state.labels

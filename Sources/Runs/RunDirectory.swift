@@ -75,7 +75,7 @@ public struct RunDirectory: Sendable {
             defer { lock.release() }
             var written: Set<String> = [ModelDirectory.manifestName, "last", "metrics.csv", ".lock", "monitor.csv",
                                         "evaluations.npz", ".evaluations.npz.saving", TensorBoardLog.folderName,
-                                        MultiTaskDirectory.folderName]
+                                        MultiTaskDirectory.folderName, "teacher"]  // teacher/: co-distillation's
             if let manifest = try? ModelDirectory.readManifest(url) { written.formUnion(manifest.tensors.map(\.file)) }
             let entries = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
             let foreign = entries.filter { !written.contains($0) && !Self.isLeftover($0) }.sorted()
@@ -94,6 +94,7 @@ public struct RunDirectory: Sendable {
         ModelDirectory.isTensorFileName(name) || name.hasPrefix(".last.saving-") || name.hasPrefix(".last.old-")
             || name.hasPrefix(".model.json.saving-")
             || name.hasPrefix(".\(MultiTaskDirectory.folderName).saving-") || name.hasPrefix(".\(MultiTaskDirectory.folderName).old-")
+            || name.hasPrefix(".teacher.saving-") || name.hasPrefix(".teacher.old-")
     }
 
     /// Holds the directory against other runs until released; the holder's pid is in `.lock`.

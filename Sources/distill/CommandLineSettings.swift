@@ -7,10 +7,12 @@ import Settings
 /// `--set key=value` reaches any entry by its config-file key. Errors are worded with flags.
 struct CommandLineSettings<Config> {
     let table: SettingsTable<Config>
+    /// Put before every flag's name (`student-` for co-distillation's student settings).
+    var flagPrefix = ""
 
     /// `--flag` for a key (or for any other name, its kebab-case).
     func flag(_ key: String) -> String {
-        "--" + (table.entry(key)?.flag ?? key.replacingOccurrences(of: "_", with: "-"))
+        "--" + flagPrefix + (table.entry(key)?.flag ?? key.replacingOccurrences(of: "_", with: "-"))
     }
 
     /// A setting error as one command-line sentence.
@@ -60,7 +62,7 @@ struct CommandLineSettings<Config> {
             guard let entry else {
                 let names = table.entries.map(\.flag) + otherOptions
                 let hint = table.suggestion(for: name, among: names)
-                throw ValidationError("unknown option '--\(name)'" + (hint.map { "; did you mean --\($0)?" } ?? "; see --help for the settings."))
+                throw ValidationError("unknown option '--\(flagPrefix)\(name)'" + (hint.map { "; did you mean --\(flagPrefix)\($0)?" } ?? "; see --help for the settings."))
             }
             let v: SettingValue
             if entry.kind == .bool && inline == nil {

@@ -557,3 +557,23 @@ def test_multi_task_distillation_of_two_environments(tmp_path, corridor_teacher)
     assert "holds a multi-task student (tasks corridor, line); name one task's model" in error_line(run("eval", str(tmp_path / "a")))
     mixed = run("distill", "--teacher", f"corridor={corridor_teacher}", "--teacher", str(line), "--out", str(tmp_path / "c"))
     assert "Name every teacher's task or none" in error_line(mixed)
+
+
+def test_codistillation_trains_teacher_and_student_in_one_loop(tmp_path):
+    out = tmp_path / "co"
+    r = run("codistill", *CORRIDOR, "--total-steps", "2000", "--seed", "0", "--student-hidden", "8", "--student-loss", "kl",
+            "--student-eval-interval", "500", "--student-eval-episodes", "2", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "Teacher: best mean return 1.0" in r.stdout and "Student: best mean return 1.0" in r.stdout
+    student, teacher = json.loads((out / "model.json").read_text()), json.loads((out / "teacher" / "model.json").read_text())
+    assert student["architecture"]["hidden_sizes"] == [8] and student["config"]["co_distilled"] is True
+    assert teacher["architecture"]["hidden_sizes"] == [32] and teacher["environment"] == "Corridor-6"
+    assert student["config"]["teachers"] == [str(out / "teacher")]
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert "teacher_eval_mean" in rows[0].split(",") and any(",eval," in row for row in rows)
+    c = run("compare", str(out / "teacher"), str(out), "--episodes", "2", "--json")
+    assert c.returncode == 0 and json.loads(c.stdout)["action_agreement"] > 0.9, c.stderr
+    bad = run("codistill", *CORRIDOR, "--student-temperature", "0", "--out", str(tmp_path / "bad"))
+    assert "--student-temperature must be positive" in error_line(bad)
+    worse = run("codistill", *CORRIDOR, "--student-hidden", "8", "--learning-rate", "-1", "--out", str(tmp_path / "bad"))
+    assert "--learning-rate must be positive" in error_line(worse)
