@@ -106,6 +106,19 @@ public struct DistillConfig: Configurable {
     public var flowWeight: Float { get { weight(of: .layerFlow) } set { setWeight(newValue, of: .layerFlow) } }
     /// Whether a loss reads the teacher's hidden layers (they are then stored with each label).
     public var usesTeacherHiddenLayers: Bool { featureWeight > 0 || relationalWeight > 0 || flowWeight > 0 }
+
+    /// The hidden layers of each member of `teacher` the losses in use read (stored with each
+    /// label, so a gradient step need not run the teacher): the feature layer, the last (relational), or all (flow).
+    public func storedTeacherLayers(_ teacher: TeacherEnsemble) -> [[Int]] {
+        teacher.networks.map { net in
+            let count = net.hiddenSizes.count
+            var layers = Set<Int>()
+            if flowWeight > 0 { layers.formUnion(0..<count) }
+            if relationalWeight > 0, count > 0 { layers.insert(count - 1) }
+            if featureWeight > 0, let l = featureTeacherLayer, l < count { layers.insert(l) }
+            return layers.sorted()
+        }
+    }
 }
 
 extension DistillConfig {

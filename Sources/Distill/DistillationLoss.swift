@@ -43,7 +43,7 @@ public struct LossContext {
     /// `storedTeacherHidden` (every member's hidden layers side by side, as
     /// `TeacherEnsemble.label` writes them) when given, else computed by a teacher forward pass.
     public init(batch: TransitionBatch, studentNetwork: MLP, teacherQ: Tensor, teachers: [MLP],
-                storedTeacherHidden: Tensor? = nil) {
+                storedTeacherHidden: Tensor? = nil, storedLayers: [[Int]]? = nil) {
         self.batch = batch
         self.studentNetwork = studentNetwork
         self.student = studentNetwork.forward(batch.observations)
@@ -51,20 +51,23 @@ public struct LossContext {
         self.teacherNetworks = teachers
         self.teacherCaches = Array(repeating: nil, count: teachers.count)
         self.storedTeacherHidden = storedTeacherHidden
+        self.storedLayers = storedLayers ?? teachers.map { Array($0.hiddenSizes.indices) }
         outputGradient = Tensor(shape: self.student.output.shape)
     }
 
     private let storedTeacherHidden: Tensor?
+    /// Which hidden layers of each teacher `storedTeacherHidden` holds, in order.
+    private let storedLayers: [[Int]]
 
     /// The student's Q-values for the batch.
     public var q: Tensor { student.output }
 
     /// Teacher `teacher`'s hidden layer `layer` for the batch; one forward per teacher serves every loss.
     public mutating func teacherHidden(_ layer: Int, teacher: Int = 0) -> Tensor {
-        if let stored = storedTeacherHidden {
+        if let stored = storedTeacherHidden, storedLayers[teacher].contains(layer) {
             var offset = 0
-            for k in 0..<teacher { offset += teacherNetworks[k].hiddenSizes.reduce(0, +) }
-            offset += teacherNetworks[teacher].hiddenSizes[..<layer].reduce(0, +)
+            for k in 0..<teacher { offset += storedLayers[k].reduce(0) { $0 + teacherNetworks[k].hiddenSizes[$1] } }
+            offset += storedLayers[teacher].prefix { $0 < layer }.reduce(0) { $0 + teacherNetworks[teacher].hiddenSizes[$1] }
             let width = teacherNetworks[teacher].hiddenSizes[layer], rows = stored.rowCount, all = stored.columnCount
             var out = [Float]()
             out.reserveCapacity(rows * width)

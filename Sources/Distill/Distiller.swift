@@ -46,7 +46,7 @@ public struct DistillationAlgorithm: RunAlgorithm {
         learner = StudentLearner(student: student, teacher: teacher, config: config)
         state = DistillState(rng: SeededGenerator(seed: UInt64(config.seed)))
         buffer = DistillationBuffer(capacity: config.bufferSize, observationSize: teacher.inputSize, actionCount: teacher.actionCount,
-                                    hiddenWidth: config.usesTeacherHiddenLayers ? teacher.hiddenWidth : 0)
+                                    hiddenWidth: teacher.hiddenWidth(layers: config.storedTeacherLayers(teacher)))
         totalSteps = offline.map { min(config.steps, $0.rowCount) } ?? config.steps
         if offline == nil {
             guard let env else {
@@ -80,11 +80,11 @@ public struct DistillationAlgorithm: RunAlgorithm {
             if let bad = row.first(where: { !$0.isFinite }) {
                 throw RunError.nonFinite("The offline observations hold a non-finite value (\(bad)) in row \(step - 1); clean the file.")
             }
-            let label = teacher.label(row, withHidden: buffer.hiddenWidth > 0)
+            let label = teacher.label(row, layers: learner.storedLayers)
             buffer.add(Transition(observation: row, action: 0, reward: 0, nextObservation: row, terminated: true, discount: 0), label: label)
         } else if collector != nil {
             lastShare = teacherShare(step)
-            try collector!.collect(teacher: teacher, student: learner.student, teacherShare: lastShare,
+            try collector!.collect(teacher: teacher, layers: learner.storedLayers, student: learner.student, teacherShare: lastShare,
                                    epsilon: config.actingEpsilon, rng: &state.rng, into: &buffer)
         }
         state.labels += 1

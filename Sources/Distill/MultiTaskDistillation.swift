@@ -80,7 +80,7 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
         state = DistillState(rng: SeededGenerator(seed: UInt64(config.seed)))
         buffers = tasks.map {
             DistillationBuffer(capacity: config.bufferSize, observationSize: $0.teacher.inputSize, actionCount: $0.teacher.actionCount,
-                               hiddenWidth: config.usesTeacherHiddenLayers ? $0.teacher.hiddenWidth : 0)
+                               hiddenWidth: $0.teacher.hiddenWidth(layers: config.storedTeacherLayers($0.teacher)))
         }
         collectors = try collectEnvs.enumerated().map { try StateCollector(env: $1, config: config, seed: config.seed + $0) }
         var randoms: [Double] = [], teachers: [Double] = []
@@ -91,7 +91,7 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
             }.mean)
             let teacher = tasks[k].teacher
             teachers.append(try Runs.evaluate(env, episodes: config.evalEpisodes, seed: config.evalSeed) { obs in
-                StateCollector.argmax(teacher.label(obs, withHidden: false)[...])
+                StateCollector.argmax(teacher.label(obs, layers: [])[...])
             }.mean)
         }
         randomReturns = randoms
@@ -118,7 +118,7 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
         let step = state.step + 1
         let k = (step - 1) % tasks.count
         lastShare = teacherShare(step)
-        try collectors[k].collect(teacher: tasks[k].teacher, student: learner.student.network(task: k), teacherShare: lastShare,
+        try collectors[k].collect(teacher: tasks[k].teacher, layers: learner.storedLayers(task: k), student: learner.student.network(task: k), teacherShare: lastShare,
                                   epsilon: config.actingEpsilon, rng: &state.rng, into: &buffers[k])
         state.labels += 1
         if step % tasks.count == 0 { train(config.updatesPerStep, compute: compute) }

@@ -24,9 +24,10 @@ struct StateCollector {
 
     /// One environment step: the teacher acts with probability `teacherShare`, else `student`;
     /// either is replaced by a uniform action with probability `epsilon`.
-    mutating func collect(teacher: TeacherEnsemble, student: MLP, teacherShare: Float, epsilon: Float,
+    /// `layers`: the teacher's hidden layers stored with each label.
+    mutating func collect(teacher: TeacherEnsemble, layers: [[Int]], student: MLP, teacherShare: Float, epsilon: Float,
                           rng: inout SeededGenerator, into buffer: inout DistillationBuffer) throws {
-        let label = teacher.label(observation, withHidden: buffer.hiddenWidth > 0)
+        let label = teacher.label(observation, layers: layers)
         let teacherActs = teacherShare >= 1 || (teacherShare > 0 && rng.nextUnitFloat() < teacherShare)
         let action: Int
         if rng.nextUnitFloat() < epsilon {

@@ -9,9 +9,12 @@ public typealias LossParts = [String: Float]
 /// network's gradient (L = Σ wᵢ·Lᵢ in `LossKind` order, one backward pass).
 struct LossTerms: Sendable {
     private var terms: [(loss: any DistillationLoss, weight: Float)]
+    /// The teacher's hidden layers stored with each label (see `DistillConfig.storedTeacherLayers`).
+    let storedLayers: [[Int]]
 
     init(config: DistillConfig, student: MLP, teacher: TeacherEnsemble) {
         terms = config.losses.map { (DistillationLosses.make($0.kind, config: config, student: student, teacher: teacher), $0.weight) }
+        storedLayers = config.storedTeacherLayers(teacher)
     }
 
     /// The gradient of `network` on `batch` (teacher Q-values `teacherQ`, stored hidden
@@ -20,7 +23,7 @@ struct LossTerms: Sendable {
     mutating func gradients(_ network: MLP, batch: TransitionBatch, teacherQ: Tensor, teacherHidden: Tensor?,
                             teacher: TeacherEnsemble, distillationScale: Float, parts: inout LossParts) -> MLP.Gradients {
         var context = LossContext(batch: batch, studentNetwork: network, teacherQ: teacherQ, teachers: teacher.networks,
-                                  storedTeacherHidden: teacherHidden)
+                                  storedTeacherHidden: teacherHidden, storedLayers: storedLayers)
         for i in terms.indices {
             let scale: Float = terms[i].loss.kind == .task ? 1 : distillationScale
             parts[terms[i].loss.kind.metricName] = terms[i].loss.apply(weight: terms[i].weight * scale, to: &context)
@@ -49,6 +52,9 @@ public struct StudentLearner: Sendable {
         optimizer = Adam(learningRate: config.learningRate)
         terms = LossTerms(config: config, student: student, teacher: teacher)
     }
+
+    /// The teacher's hidden layers each label stores.
+    public var storedLayers: [[Int]] { terms.storedLayers }
 
     /// One gradient step on `batch`, whose teacher Q-values are `teacherQ` (and hidden activations
     /// `teacherHidden`, as `TeacherEnsemble.label` lays them out, when stored); the distillation
@@ -82,6 +88,9 @@ public struct MultiTaskLearner: Sendable {
         optimizer = Adam(learningRate: config.learningRate)
         terms = teachers.indices.map { LossTerms(config: config, student: student.network(task: $0), teacher: teachers[$0]) }
     }
+
+    /// Task k's teacher's hidden layers each of its labels stores.
+    public func storedLayers(task k: Int) -> [[Int]] { terms[k].storedLayers }
 
     /// One gradient step over one batch per task (`batches[k]`: transitions, teacher Q-values,
     /// stored hidden activations). Loss values are averaged over tasks.

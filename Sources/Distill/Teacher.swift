@@ -71,18 +71,35 @@ public struct TeacherEnsemble: Sendable {
 
     /// Floats in `label(_:withHidden: true)` after the Q-values: every hidden layer of every
     /// member, member by member.
-    public var hiddenWidth: Int { networks.reduce(0) { $0 + $1.hiddenSizes.reduce(0, +) } }
+    public var hiddenWidth: Int { hiddenWidth(layers: allHiddenLayers) }
+
+    /// Every hidden layer of every member, as `label(_:layers:)` takes them.
+    public var allHiddenLayers: [[Int]] { networks.map { Array($0.hiddenSizes.indices) } }
+
+    /// Floats of the hidden layers `layers[m]` of each member m.
+    public func hiddenWidth(layers: [[Int]]) -> Int {
+        zip(networks, layers).reduce(0) { total, pair in total + pair.1.reduce(0) { $0 + pair.0.hiddenSizes[$1] } }
+    }
 
     /// A state's label: the averaged Q-values, then (with `withHidden`) every member's hidden
     /// activations for the intermediate-layer losses, laid out as `LossContext` reads them.
     public func label(_ observation: [Float], withHidden: Bool) -> [Float] {
+        label(observation, layers: withHidden ? allHiddenLayers : [])
+    }
+
+    /// A state's label: the averaged Q-values, then member m's hidden layers `layers[m]` (in
+    /// order), member by member; only what the losses in use read is stored.
+    public func label(_ observation: [Float], layers: [[Int]]) -> [Float] {
         let x = Tensor(shape: [1, observation.count], scalars: observation)
-        var row = qValues(x).scalars
-        if withHidden {
-            for net in networks {
-                let cache = net.forward(x)
-                for l in net.hiddenSizes.indices { row += cache.hidden(l).scalars }
-            }
+        guard layers.contains(where: { !$0.isEmpty }) else { return qValues(x).scalars }
+        var row: [Float] = []
+        var caches: [MLP.Cache] = []
+        for net in networks { caches.append(net.forward(x)) }
+        var sum = caches[0].output
+        for c in caches.dropFirst() { sum += c.output }
+        row = (networks.count == 1 ? sum : sum * (1 / Float(networks.count))).scalars
+        for (m, cache) in caches.enumerated() where m < layers.count {
+            for l in layers[m] { row += cache.hidden(l).scalars }
         }
         return row
     }
