@@ -149,5 +149,21 @@ extension Kernels {
         }
         while i < count { dst[i] = src[i] > 0 ? src[i] : 0; i += 1 }
     }
-}
 
+    /// The distance-wise relational loss from Gram matrices (n × n, flat); adds scale × dL/dG into `dG`.
+    public static func relationalDistance(studentGram gs: [Float], teacherGram gt: [Float], n: Int, scale: Float,
+                                          into dG: inout [Float]) -> Float {
+        precondition(gs.count == n * n && gt.count == n * n && dG.count == n * n, "Gram matrices must be n × n")
+        var work = [Float](repeating: 0, count: n * n)
+        return sd_rkd_distance(gs, gt, Int32(n), scale, &dG, &work)
+    }
+
+    /// The angle-wise relational loss over the first `rows` rows of Gram matrices of row stride
+    /// n; adds scale × dL/dG into `dG` (n × n).
+    public static func relationalAngle(studentGram gs: [Float], teacherGram gt: [Float], n: Int, rows m: Int, scale: Float,
+                                       into dG: inout [Float]) -> Float {
+        precondition(gs.count == n * n && gt.count == n * n && dG.count == n * n && m <= n, "Gram matrices must be n × n")
+        var work = [Float](repeating: 0, count: 2 * m * m)
+        return sd_rkd_angle(gs, gt, Int32(n), Int32(m), scale, &dG, &work)
+    }
+}

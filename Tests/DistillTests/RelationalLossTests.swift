@@ -55,6 +55,17 @@ func finiteDifferenceCheck(_ s: Tensor, _ loss: (Tensor) -> LossResult) {
         finiteDifferenceCheck(s) { RelationalLoss.distance(student: $0, teacher: t) }
         finiteDifferenceCheck(s) { RelationalLoss.angle(student: $0, teacher: t) }
     }
+
+    @Test func theAngleTermOnTheFirstRowsReadsTheirBlockOfTheBatchGram() {
+        // The loss reads the first m rows' block of the whole batch's Gram matrix: the same
+        // value and gradient as on those rows alone, and no gradient for the other rows.
+        let s = features(9, 4, seed: 3), t = features(9, 7, seed: 4)
+        func head(_ x: Tensor) -> Tensor { Tensor(shape: [5, x.columnCount], scalars: Array(x.scalars.prefix(5 * x.columnCount))) }
+        let block = RelationalLoss.angle(student: s, teacher: t, rows: 5), alone = RelationalLoss.angle(student: head(s), teacher: head(t))
+        #expect(abs(block.value - alone.value) < 1e-6 && alone.value > 0)
+        #expect(zip(head(block.gradient).scalars, alone.gradient.scalars).allSatisfy { abs($0 - $1) < 1e-6 })
+        #expect(block.gradient.scalars.dropFirst(5 * 4).allSatisfy { $0 == 0 })
+    }
 }
 
 @Suite struct FeatureLossTests {
