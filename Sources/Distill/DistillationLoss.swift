@@ -69,6 +69,7 @@ public struct LossContext {
             for k in 0..<teacher { offset += storedLayers[k].reduce(0) { $0 + teacherNetworks[k].hiddenSizes[$1] } }
             offset += storedLayers[teacher].prefix { $0 < layer }.reduce(0) { $0 + teacherNetworks[teacher].hiddenSizes[$1] }
             let width = teacherNetworks[teacher].hiddenSizes[layer], rows = stored.rowCount, all = stored.columnCount
+            if width == all { return stored }  // the only layer stored (e.g. the relational loss's last)
             var out = [Float]()
             out.reserveCapacity(rows * width)
             for r in 0..<rows { out.append(contentsOf: stored.scalars[(r * all + offset)..<(r * all + offset + width)]) }

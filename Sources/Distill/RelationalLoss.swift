@@ -75,7 +75,6 @@ public struct RelationalLoss: DistillationLoss {
     /// dX from dL/dG (entries as the formulas used them): G = X·Xᵀ gives dX = (dG + dGᵀ)·X.
     static func gramBackward(_ dG: [Float], _ x: Tensor) -> Tensor {
         let n = x.rowCount
-        let m = Tensor(shape: [n, n], scalars: dG)
-        return Tensor.matmul(m + m.transposed(), x)
+        return Tensor.matmul(Tensor(shape: [n, n], scalars: Kernels.symmetrized(dG, n: n)), x)
     }
 }

@@ -154,7 +154,7 @@ extension Kernels {
     public static func relationalDistance(studentGram gs: [Float], teacherGram gt: [Float], n: Int, scale: Float,
                                           into dG: inout [Float]) -> Float {
         precondition(gs.count == n * n && gt.count == n * n && dG.count == n * n, "Gram matrices must be n × n")
-        var work = [Float](repeating: 0, count: n * n)
+        var work = [Float](repeating: 0, count: 3 * n * n + 3 * n)
         return sd_rkd_distance(gs, gt, Int32(n), scale, &dG, &work)
     }
 
@@ -163,7 +163,15 @@ extension Kernels {
     public static func relationalAngle(studentGram gs: [Float], teacherGram gt: [Float], n: Int, rows m: Int, scale: Float,
                                        into dG: inout [Float]) -> Float {
         precondition(gs.count == n * n && gt.count == n * n && dG.count == n * n && m <= n, "Gram matrices must be n × n")
-        var work = [Float](repeating: 0, count: 2 * m * m)
+        var work = [Float](repeating: 0, count: 2 * m * m + 2 * m)
         return sd_rkd_angle(gs, gt, Int32(n), Int32(m), scale, &dG, &work)
+    }
+
+    /// a + aᵀ for an n × n matrix (flat).
+    public static func symmetrized(_ a: [Float], n: Int) -> [Float] {
+        precondition(a.count == n * n, "a must be n × n")
+        var out = a
+        sd_symmetrize(&out, Int32(n))
+        return out
     }
 }

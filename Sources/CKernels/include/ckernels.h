@@ -67,9 +67,11 @@ void sd_restore_fp_mode(unsigned long previous);
 unsigned long sd_fp_mode(void);
 // Relational distillation loops over Gram matrices gs, gt (row stride n): the distance-wise
 // loss over n rows and the angle-wise loss over the first m rows. Each returns the loss and
-// adds scale × dL/dG into dG (n × n; used symmetrised, dG + dGᵀ). work: n*n floats (distance)
-// or 2*m*m floats (angle) of scratch.
+// adds scale × dL/dG into dG (n × n; used symmetrised, dG + dGᵀ). work: 3n² + 3n floats (distance)
+// or 2*m*m + 2*m floats (angle) of scratch.
 float sd_rkd_distance(const float *gs, const float *gt, int n, float scale, float *dG, float *work);
 float sd_rkd_angle(const float *gs, const float *gt, int n, int m, float scale, float *dG, float *work);
+// a ← a + aᵀ for an n × n matrix, in place.
+void sd_symmetrize(float *a, int n);
 
 #endif
