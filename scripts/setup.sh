@@ -76,6 +76,20 @@ if ! .venv/bin/python -c "$check" 2>/dev/null; then
   say "installing Python packages into .venv: ${reqs[*]}"
   .venv/bin/python -m pip install -q "${constraints[@]}" "${reqs[@]}"
 fi
+# The PyTorch and Stable-Baselines3 export tests need torch. PyPI's torch wheel is the CUDA build
+# (gigabytes of nvidia libraries), so the test tools take a CPU wheel from a wheel directory
+# (SETUP_WHEELS, /opt/wheels by default) when one is there, and SB3 from PyPI beside it;
+# without one those tests are skipped and say so.
+wheels="${SETUP_WHEELS:-/opt/wheels}"
+if [ "${SETUP_TEST_TOOLS:-0}" = 1 ] && ! .venv/bin/python -c 'import torch, stable_baselines3' 2>/dev/null; then
+  torch_wheel=$(ls "$wheels"/torch-*+cpu-cp311-*.whl 2>/dev/null | sed -n 1p || true)
+  if [ -n "$torch_wheel" ]; then
+    say "installing PyTorch (CPU, $torch_wheel) and stable-baselines3 into .venv for the export tests"
+    .venv/bin/python -m pip install -q "${constraints[@]}" "$torch_wheel" stable-baselines3
+  else
+    say "no CPU torch wheel in $wheels: the PyTorch and SB3 export tests will be skipped"
+  fi
+fi
 
 # --- 3. Build --------------------------------------------------------------------------------
 say "building distill (release)"

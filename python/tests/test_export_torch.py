@@ -1,6 +1,7 @@
 """PyTorch and Stable-Baselines3 exports: numerical parity with the NumPy loader and SB3's own
-greedy actions. torch and SB3 are optional (not on PyPI as CPU-only wheels), so these run where
-they are installed and are skipped elsewhere (CI)."""
+greedy actions and evaluate_policy. torch and SB3 are optional (PyPI's torch is the CUDA build):
+`make test`'s set-up installs a CPU torch wheel from /opt/wheels (SETUP_WHEELS) and SB3 when such a
+wheel is there; elsewhere these tests are skipped."""
 import os
 import subprocess
 from pathlib import Path
@@ -83,3 +84,36 @@ def test_an_sb3_dqn_is_a_teacher(tmp_path):
         sd.from_sb3(dqn, tmp_path / "teacher")
     with pytest.raises(TypeError, match="expected a stable_baselines3 DQN"):
         sd.from_sb3(object(), tmp_path / "other")
+
+
+def test_evaluate_matches_sb3_evaluate_policy(model, tmp_path):
+    """sd.evaluate has evaluate_policy's semantics: the same episodes (seeded the same way) give
+    the same returns, lengths, mean and std as SB3 running the exported DQN."""
+    sb3 = pytest.importorskip("stable_baselines3")
+    import gymnasium as gym
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    class FirstResetSeeded(gym.Wrapper):
+        """SB3's VecEnv resets without a seed: the first reset here uses `seed`, as ours does."""
+        def __init__(self, env, seed):
+            super().__init__(env)
+            self.first_seed = seed
+
+        def reset(self, **kwargs):
+            if self.first_seed is not None:
+                kwargs["seed"], self.first_seed = self.first_seed, None
+            return self.env.reset(**kwargs)
+
+    loaded = sb3.DQN.load(str(model.to_sb3(tmp_path / "dqn")), device="cpu")
+    theirs_returns, theirs_lengths = [], []
+    for episode in range(5):  # episode i reset with seed 100 + i, as sd.evaluate(seed=100) does
+        venv = DummyVecEnv([lambda: Monitor(FirstResetSeeded(gym.make("CartPole-v1"), 100 + episode))])
+        r, l = evaluate_policy(loaded, venv, n_eval_episodes=1, deterministic=True, return_episode_rewards=True)
+        theirs_returns += r
+        theirs_lengths += l
+    ours_returns, ours_lengths = sd.evaluate(model, "CartPole-v1", n_eval_episodes=5, seed=100, return_episode_rewards=True)
+    assert ours_returns == pytest.approx(theirs_returns) and ours_lengths == theirs_lengths
+    mean, std = sd.evaluate(model, "CartPole-v1", n_eval_episodes=5, seed=100)
+    assert mean == pytest.approx(np.mean(theirs_returns)) and std == pytest.approx(np.std(theirs_returns))
