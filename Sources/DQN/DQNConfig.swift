@@ -77,14 +77,39 @@ public struct DQNConfig: Configurable {
             c.totalSteps = 120_000; c.learningRate = 4e-3; c.batchSize = 128; c.bufferSize = 10_000
             c.learningStarts = 1_000; c.targetUpdateInterval = 600; c.trainFrequency = 16; c.gradientSteps = 8
             c.explorationFraction = 0.2; c.explorationFinal = 0.07; c.hiddenSizes = [256, 256]; c.gamma = 0.98
-        default:
+        case "CartPole-v1":
             break
+        case let name where name.hasPrefix("Corridor-"):
+            // The built-in toy: small, fast, solved in a couple of thousand steps.
+            c.totalSteps = 2_000; c.hiddenSizes = [32]; c.learningRate = 1e-3; c.batchSize = 32; c.bufferSize = 10_000
+            c.learningStarts = 100; c.targetUpdateInterval = 100; c.trainFrequency = 4; c.gradientSteps = 1
+            c.explorationFraction = 0.3; c.explorationFinal = 0.05; c.gamma = 0.9; c.evalInterval = 500
+        default:
+            c = genericDefaults
         }
         return c
     }
 
-    /// Environments with published rl-zoo settings (others get CartPole-v1's).
-    public static let tunedEnvironments: Set<String> = ["CartPole-v1", "Acrobot-v1", "LunarLander-v2", "LunarLander-v3", "MountainCar-v0"]
+    /// Stable-Baselines3's DQN defaults (the `DQN` class's keyword defaults, `MlpPolicy`'s 64-64
+    /// network), for environments rl-zoo has not tuned; 100,000 steps.
+    public static var genericDefaults: DQNConfig {
+        var c = DQNConfig()
+        c.totalSteps = 100_000; c.hiddenSizes = [64, 64]; c.learningRate = 1e-4; c.batchSize = 32; c.bufferSize = 1_000_000
+        c.learningStarts = 100; c.gamma = 0.99; c.targetUpdateInterval = 10_000; c.tau = 1; c.trainFrequency = 4
+        c.gradientSteps = 1; c.explorationFraction = 0.1; c.explorationInitial = 1; c.explorationFinal = 0.05; c.maxGradNorm = 10
+        return c
+    }
+
+    /// Environments with their own defaults: rl-zoo's published settings, and the built-in toy.
+    /// Others get `genericDefaults`.
+    public static func hasTunedDefaults(_ env: String) -> Bool {
+        ["CartPole-v1", "Acrobot-v1", "LunarLander-v2", "LunarLander-v3", "MountainCar-v0"].contains(env) || env.hasPrefix("Corridor-")
+    }
+
+    /// One line for a run that falls back to `genericDefaults`.
+    public static func genericDefaultsNotice(_ env: String) -> String {
+        "\(env) has no rl-baselines3-zoo settings: using Stable-Baselines3's DQN defaults (64-64 network, learning rate 1e-4, buffer 1,000,000, target update every 10,000 steps, 100,000 steps); tune them with flags or --config."
+    }
 
     /// Gradient steps per round with −1 resolved.
     public var resolvedGradientSteps: Int { gradientSteps < 0 ? trainFrequency : gradientSteps }

@@ -129,6 +129,9 @@ enum Bindings {
                 var config = DQNConfig.defaults(for: envName)
                 try DQNConfig.settings.apply(given, to: &config)
                 try warn(DQNConfig.settings.warnings(config))
+                if !DQNConfig.hasTunedDefaults(envName) {
+                    try Python.import("warnings").method("warn", DQNConfig.genericDefaultsNotice(envName), kwargs: ["stacklevel": 3])
+                }
                 outcome = try run.start(config: config, environment: EnvironmentRecipe(name: envName), makeEnv: makeEnv, force: a.bool("force"))
             }
             try control.finish()

@@ -87,8 +87,8 @@ struct CoDistill: ParsableCommand {
             }
         }
         print("Co-distilling on \(recipe): a DQN teacher \(teacherConfig.hiddenSizes) for \(teacherConfig.totalSteps) steps and a student \(studentConfig.hiddenSizes) (losses \(studentConfig.activeLosses.joined(separator: ", "))) in one loop → \(output.out)")
-        if !DQNConfig.tunedEnvironments.contains(recipe.name) {
-            print("\(recipe.name) has no rl-baselines3-zoo settings: the teacher uses CartPole-v1's as defaults.")
+        if !DQNConfig.hasTunedDefaults(recipe.name) {
+            print(DQNConfig.genericDefaultsNotice(recipe.name))
         }
         let (outcome, teacherBest) = try run.start(teacherConfig: teacherConfig, studentConfig: studentConfig, environment: recipe,
                                                    force: output.force, makeEnv: environmentFactory(recipe))

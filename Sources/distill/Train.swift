@@ -16,7 +16,7 @@ struct Train: ParsableCommand {
         abstract: "Train a DQN teacher and save it as .npy files with a model.json manifest.",
         discussion: """
             Defaults are rl-baselines3-zoo's tuned DQN settings for the environment (CartPole-v1, \
-            Acrobot-v1, LunarLander-v3, MountainCar-v0; CartPole's elsewhere). Precedence: those \
+            Acrobot-v1, LunarLander-v3, MountainCar-v0; Stable-Baselines3's DQN defaults elsewhere). Precedence: those \
             defaults < --config FILE < flags. The output directory is itself a model directory \
             holding the best policy found by the periodic evaluation; last/ holds the latest \
             checkpoint; metrics.csv the episode and evaluation rows. Ctrl-C saves a checkpoint \
@@ -85,8 +85,8 @@ struct Train: ParsableCommand {
         let outcome: TrainingOutcome
         if let config {
             print("Training DQN on \(envName) for \(config.totalSteps) steps (seed \(config.seed), hidden \(config.hiddenSizes)) → \(out)")
-            if !DQNConfig.tunedEnvironments.contains(recipe.name) && self.config == nil {
-                print("\(recipe.name) has no rl-baselines3-zoo settings: using CartPole-v1's as defaults; tune them with flags or --config.")
+            if !DQNConfig.hasTunedDefaults(recipe.name) && self.config == nil {
+                print(DQNConfig.genericDefaultsNotice(recipe.name))
             }
             print(Self.settingsLine(config))
             outcome = try run.start(config: config, environment: recipe, makeEnv: makeEnv, force: force)

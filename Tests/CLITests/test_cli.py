@@ -577,3 +577,16 @@ def test_codistillation_trains_teacher_and_student_in_one_loop(tmp_path):
     assert "--student-temperature must be positive" in error_line(bad)
     worse = run("codistill", *CORRIDOR, "--student-hidden", "8", "--learning-rate", "-1", "--out", str(tmp_path / "bad"))
     assert "--learning-rate must be positive" in error_line(worse)
+
+
+def test_environments_without_zoo_settings_get_sb3_defaults_and_say_so(tmp_path):
+    r = run("train", "--env", "fixture_envs:LineWorld", "--steps", "300", "--eval-interval", "0", "--out", str(tmp_path / "g"))
+    assert r.returncode == 0, r.stderr
+    assert "fixture_envs:LineWorld has no rl-baselines3-zoo settings: using Stable-Baselines3's DQN defaults" in r.stdout
+    for setting in ("hidden_sizes=64,64", "learning_rate=0.0001", "buffer_size=1000000", "target_update_interval=10000",
+                    "train_frequency=4", "exploration_final=0.05"):
+        assert setting in r.stdout, setting
+    zoo = run("train", "--env", "Acrobot-v1", "--steps", "200", "--eval-interval", "0", "--out", str(tmp_path / "a"))
+    assert zoo.returncode == 0 and "rl-baselines3-zoo settings" not in zoo.stdout and "learning_rate=0.00063" in zoo.stdout
+    toy = run("train", "--env", "Corridor-6", "--out", str(tmp_path / "c"))  # the built-in toy has defaults that solve it
+    assert toy.returncode == 0 and "Best evaluation: mean return 1.0" in toy.stdout, toy.stdout

@@ -122,7 +122,7 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
 
     ``env`` is a Gymnasium id (``"CartPole-v1"``), a ``gymnasium.Env`` instance, or a factory
     (class or function) returning one. Defaults are rl-baselines3-zoo's tuned settings for the
-    environment; any DQN setting may be given by name (``learning_rate=1e-3``, ``double_dqn=True``,
+    environment (Stable-Baselines3's DQN defaults, with a warning, where rl-zoo has none); any DQN setting may be given by name (``learning_rate=1e-3``, ``double_dqn=True``,
     …). ``out`` is the run directory (the best model at its top level, ``last/`` a checkpoint,
     ``metrics.csv``). ``callback`` receives event dicts (``kind`` is ``progress``, ``episode`` or
     ``eval``). The GIL is released during gradient steps; Ctrl-C raises KeyboardInterrupt after a
