@@ -33,6 +33,23 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     public var environment: String?
     /// Its keyword arguments, as command-line text (`{"n": "4"}`).
     public var environmentArguments: [String: String]?
+    /// Gymnasium wrappers applied over it, in order.
+    public var environmentWrappers: [Wrapper]?
+
+    /// A recorded wrapper: name, `module:attribute`, keyword arguments as text, and whether the
+    /// arguments could be recorded at all.
+    public struct Wrapper: Codable, Equatable, Sendable {
+        public var name: String
+        public var entryPoint: String
+        public var arguments: [String: String]?
+        public var recordable: Bool?
+        public init(name: String, entryPoint: String, arguments: [String: String]?, recordable: Bool?) {
+            self.name = name
+            self.entryPoint = entryPoint
+            self.arguments = arguments
+            self.recordable = recordable
+        }
+    }
     /// Training or distillation configuration.
     public var config: [String: JSONValue]
     /// Measured results (e.g. evaluation returns).
@@ -63,7 +80,7 @@ public enum ModelDirectory {
     /// Saves `network` (and `extraTensors`, `extraFiles`) into `directory` so that a crash at any
     /// instant leaves either the previous model or the new one, complete and loadable.
     public static func save(_ network: MLP, to directory: URL, environment: String? = nil,
-                            environmentArguments: [String: String] = [:],
+                            environmentArguments: [String: String] = [:], environmentWrappers: [ModelManifest.Wrapper] = [],
                             config: [String: JSONValue] = [:], metrics: [String: JSONValue] = [:],
                             extraTensors: [String: Tensor] = [:], extraFiles: [String: Data] = [:],
                             replacing requested: Replacement? = nil) throws {
@@ -80,7 +97,8 @@ public enum ModelDirectory {
             architecture: .init(inputSize: network.inputSize, hiddenSizes: network.hiddenSizes,
                                 activation: network.activation.rawValue, outputSize: network.outputSize, head: "q"),
             tensors: [], environment: environment,
-            environmentArguments: environmentArguments.isEmpty ? nil : environmentArguments, config: config, metrics: metrics)
+            environmentArguments: environmentArguments.isEmpty ? nil : environmentArguments,
+            environmentWrappers: environmentWrappers.isEmpty ? nil : environmentWrappers, config: config, metrics: metrics)
         let fm = FileManager.default
         if mode == .modelFilesOnly, fm.fileExists(atPath: directory.path) {
             guard extraFiles.isEmpty else {

@@ -34,11 +34,14 @@ public enum MultiTaskDirectory {
         public var name: String
         public var environment: String
         public var environmentArguments: [String: String]
+        public var environmentWrappers: [ModelManifest.Wrapper]
         public var metrics: [String: JSONValue]
-        public init(name: String, environment: String, environmentArguments: [String: String], metrics: [String: JSONValue]) {
+        public init(name: String, environment: String, environmentArguments: [String: String],
+                    environmentWrappers: [ModelManifest.Wrapper] = [], metrics: [String: JSONValue]) {
             self.name = name
             self.environment = environment
             self.environmentArguments = environmentArguments
+            self.environmentWrappers = environmentWrappers
             self.metrics = metrics
         }
     }
@@ -62,7 +65,8 @@ public enum MultiTaskDirectory {
             taskConfig["task"] = .string(task.name)
             taskConfig["tasks"] = .array(tasks.map { .string($0.name) })
             try ModelDirectory.save(net, to: staging.appendingPathComponent(task.name), environment: task.environment,
-                                    environmentArguments: task.environmentArguments, config: taskConfig,
+                                    environmentArguments: task.environmentArguments, environmentWrappers: task.environmentWrappers,
+                                    config: taskConfig,
                                     metrics: task.metrics, replacing: .wholeDirectory)
             entries.append(.init(name: task.name, directory: task.name, environment: task.environment,
                                  environmentArguments: task.environmentArguments.isEmpty ? nil : task.environmentArguments,

@@ -109,7 +109,8 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
         var cfg = JSONValue.object(encoding: teacher.config)
         cfg["kind"] = .string("teacher")
         try ModelDirectory.save(teacher.policy, to: teacherDirectory, environment: recordedEnvironment?.name,
-                                environmentArguments: recordedEnvironment?.argumentTexts ?? [:], config: cfg, metrics: metrics,
+                                environmentArguments: recordedEnvironment?.argumentTexts ?? [:],
+                                environmentWrappers: recordedEnvironment?.manifestWrappers ?? [], config: cfg, metrics: metrics,
                                 replacing: .wholeDirectory)
     }
 

@@ -201,7 +201,8 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
                 m["normalised_return"] = .number(normalised(keptEvaluations[k].mean, task: k))
             }
             return MultiTaskDirectory.TaskRecord(name: task.name, environment: task.environment.name,
-                                                 environmentArguments: task.environment.argumentTexts, metrics: m)
+                                                 environmentArguments: task.environment.argumentTexts,
+                                                 environmentWrappers: task.environment.manifestWrappers, metrics: m)
         }
         var overall: [String: JSONValue] = ["step": metrics["step"] ?? .number(Double(state.step))]
         if evaluated {

@@ -2,6 +2,7 @@ import Checkpoint
 import Environments
 import Foundation
 import NN
+import Runs
 import Tensor
 
 /// Why distillation cannot start. Each text says what to do.
@@ -38,7 +39,7 @@ public struct TeacherEnsemble: Sendable {
             do {
                 let (net, manifest) = try ModelDirectory.load(from: URL(fileURLWithPath: path))
                 nets.append(net)
-                env = env ?? manifest.environment.map { EnvironmentRecipe(name: $0, argumentTexts: manifest.environmentArguments) }
+                env = env ?? EnvironmentRecipe(recordedIn: manifest)
             } catch let e as CheckpointError {
                 throw DistillError.teacherUnreadable(path, detail: e.description)
             }

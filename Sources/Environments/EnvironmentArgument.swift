@@ -73,16 +73,53 @@ public struct EnvironmentArgumentError: Error, CustomStringConvertible {
     public var description: String { "environment arguments take key=value, e.g. max_episode_steps=200 (got '\(text)')." }
 }
 
-/// How to rebuild an environment: its id or `module:attribute` and keyword arguments. Runs
-/// record it in manifests and checkpoints, so `eval`, `compare`, `distill` and `--resume` open
-/// the same environment the model was trained on.
+/// A Gymnasium wrapper applied over an environment, as Gymnasium's `WrapperSpec` records it
+/// (`env.spec.additional_wrappers`): its name, `module:attribute` and keyword arguments.
+public struct EnvironmentWrapper: Codable, Equatable, Sendable, CustomStringConvertible {
+    public var name: String
+    public var entryPoint: String
+    public var arguments: [String: EnvironmentArgument]
+    /// False when an argument is not plain data (a function, an object), so the wrapper cannot be rebuilt.
+    public var recordable: Bool
+
+    public init(name: String, entryPoint: String, arguments: [String: EnvironmentArgument] = [:], recordable: Bool = true) {
+        self.name = name
+        self.entryPoint = entryPoint
+        self.arguments = arguments
+        self.recordable = recordable
+    }
+
+    /// Gymnasium's own wrappers are the only ones opened from a model directory (data, not code).
+    public var isGymnasiumWrapper: Bool { entryPoint.hasPrefix("gymnasium.wrappers.") || entryPoint.hasPrefix("gymnasium.wrappers:") }
+
+    /// `FlattenObservation`, or `RescaleObservation(max_obs=1, min_obs=-1)`.
+    public var description: String {
+        arguments.isEmpty ? name : name + "(" + arguments.keys.sorted().map { "\($0)=\(arguments[$0]!)" }.joined(separator: ", ") + ")"
+    }
+}
+
+/// How to rebuild an environment: its id or `module:attribute`, keyword arguments, and the
+/// Gymnasium wrappers applied over it. Runs record it in manifests and checkpoints, so `eval`,
+/// `compare`, `distill` and `--resume` open the same environment the model was trained on.
 public struct EnvironmentRecipe: Codable, Equatable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
     public var name: String
     public var arguments: [String: EnvironmentArgument]
+    /// Applied in order over the environment `name` and `arguments` make.
+    public var wrappers: [EnvironmentWrapper]
 
-    public init(name: String, arguments: [String: EnvironmentArgument] = [:]) {
+    public init(name: String, arguments: [String: EnvironmentArgument] = [:], wrappers: [EnvironmentWrapper] = []) {
         self.name = name
         self.arguments = arguments
+        self.wrappers = wrappers
+    }
+
+    enum CodingKeys: String, CodingKey { case name, arguments, wrappers }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        arguments = try c.decodeIfPresent([String: EnvironmentArgument].self, forKey: .arguments) ?? [:]
+        wrappers = try c.decodeIfPresent([EnvironmentWrapper].self, forKey: .wrappers) ?? []
     }
 
     public init(stringLiteral value: String) { self.init(name: value) }
@@ -90,24 +127,31 @@ public struct EnvironmentRecipe: Codable, Equatable, Sendable, ExpressibleByStri
     /// False for environments defined in a notebook or script (`__main__:…`) or by a lambda or
     /// local function, which no later process can import.
     public var isRebuildable: Bool {
-        !(name.hasPrefix("__main__:") || name.contains("<lambda>") || name.contains("<locals>"))
+        !(name.hasPrefix("__main__:") || name.contains("<lambda>") || name.contains("<locals>")) && unrebuildableWrapper == nil
+    }
+
+    /// The first wrapper a later process could not apply from the record (not plain data, or
+    /// not one of Gymnasium's own wrappers), if any.
+    public var unrebuildableWrapper: EnvironmentWrapper? {
+        wrappers.first { !$0.recordable || !$0.isGymnasiumWrapper }
     }
 
     /// The arguments as command-line text (`key=value`), for manifests.
     public var argumentTexts: [String: String] { arguments.mapValues(\.description) }
 
     /// A recipe read back from a manifest's text arguments.
-    public init(name: String, argumentTexts: [String: String]?) {
-        self.init(name: name, arguments: (argumentTexts ?? [:]).mapValues { EnvironmentArgument(parsing: $0) })
+    public init(name: String, argumentTexts: [String: String]?, wrappers: [EnvironmentWrapper] = []) {
+        self.init(name: name, arguments: (argumentTexts ?? [:]).mapValues { EnvironmentArgument(parsing: $0) }, wrappers: wrappers)
     }
 
-    /// `CartPole-v1`, or `lineworld:LineWorld(n=4)`.
+    /// `CartPole-v1`, `lineworld:LineWorld(n=4)`, or `MountainCar-v0 + RescaleObservation(max_obs=1, min_obs=-1)`.
     public var description: String {
-        arguments.isEmpty ? name : name + "(" + arguments.keys.sorted().map { "\($0)=\(arguments[$0]!)" }.joined(separator: ", ") + ")"
+        let base = arguments.isEmpty ? name : name + "(" + arguments.keys.sorted().map { "\($0)=\(arguments[$0]!)" }.joined(separator: ", ") + ")"
+        return ([base] + wrappers.map(\.description)).joined(separator: " + ")
     }
 
     /// This recipe with `overrides` applied to its arguments.
     public func with(_ overrides: [String: EnvironmentArgument]) -> EnvironmentRecipe {
-        EnvironmentRecipe(name: name, arguments: arguments.merging(overrides) { _, new in new })
+        EnvironmentRecipe(name: name, arguments: arguments.merging(overrides) { _, new in new }, wrappers: wrappers)
     }
 }

@@ -10,6 +10,8 @@ public enum EnvironmentError: Error, CustomStringConvertible {
     case untrustedRecord(String)
     /// A recorded environment that only existed in the process that trained the model.
     case notRebuildable(String)
+    /// A recorded wrapper that cannot be applied from the record: the environment, the wrapper, why.
+    case wrapperNotRebuildable(String, wrapper: String, reason: String)
     /// The environment's own code failed (e.g. a Python exception); `report` is the failure as
     /// the adapter words it (type, message and traceback), `underlying` the original error.
     case raised(String, operation: String, report: String, underlying: any Error)
@@ -32,6 +34,8 @@ public enum EnvironmentError: Error, CustomStringConvertible {
             return "The model records its environment as '\(name)', which is not a registered id or a gymnasium.Env class; a model directory from elsewhere never runs code, so name the environment yourself (--env, or env= in Python)."
         case .notRebuildable(let name):
             return "The model was trained on '\(name)', defined in a notebook or script (or a lambda), which cannot be rebuilt from its record; pass the environment yourself (--env module:Class, or env= in Python)."
+        case .wrapperNotRebuildable(let name, let wrapper, let reason):
+            return "The model was trained on '\(name)' wrapped in \(wrapper), which cannot be rebuilt from its record (\(reason)); pass the environment yourself (env= in Python, or --env with an id or class that applies it)."
         case .raised(let name, let operation, let report, _):
             return "Environment '\(name)' raised in \(operation): \(report)"
         }

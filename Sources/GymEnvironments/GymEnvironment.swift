@@ -23,9 +23,26 @@ public final class GymEnvironment: Environment {
     /// A name `recorded` in a model directory from elsewhere is data, not code: then a
     /// `module:attribute` must name a `gymnasium.Env` (or `gym.Env`) subclass, never an
     /// arbitrary callable.
-    public convenience init(_ name: String, kwargs: [String: EnvironmentArgument] = [:], recorded: Bool = false) throws {
-        let object = try Self.open(name, kwargs: kwargs.mapValues { $0 as any PythonConvertible }, recorded: recorded)
+    public convenience init(_ name: String, kwargs: [String: EnvironmentArgument] = [:], wrappers: [EnvironmentWrapper] = [],
+                            recorded: Bool = false) throws {
+        var object = try Self.open(name, kwargs: kwargs.mapValues { $0 as any PythonConvertible }, recorded: recorded)
+        for wrapper in wrappers { object = try Self.wrap(object, in: wrapper, environment: name) }
         try self.init(object: object, name: name)
+    }
+
+    /// Applies a recorded Gymnasium wrapper: its class from `entryPoint`, called with the
+    /// environment and the recorded keyword arguments.
+    static func wrap(_ env: PythonObject, in wrapper: EnvironmentWrapper, environment name: String) throws -> PythonObject {
+        let parts = wrapper.entryPoint.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else {
+            throw EnvironmentError.wrapperNotRebuildable(name, wrapper: wrapper.name, reason: "its entry point '\(wrapper.entryPoint)' is not module:attribute")
+        }
+        do {
+            let cls = try Python.import(parts[0]).attr(parts[1])
+            return try cls.call(arguments: [env], kwargs: wrapper.arguments.mapValues { $0 as any PythonConvertible })
+        } catch let e as PythonError {
+            throw EnvironmentError.python(name, operation: "\(wrapper.name)(...)", e)
+        }
     }
 
     /// Wraps an existing Python environment object.

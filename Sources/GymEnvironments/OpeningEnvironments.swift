@@ -12,8 +12,13 @@ public func makeEnvironment(_ name: String, kwargs: [String: EnvironmentArgument
 /// Opens the environment a recipe describes. A `recorded` recipe (read from a model directory)
 /// must name something importable and safe: see `makeEnvironment(_:kwargs:recorded:)`.
 public func makeEnvironment(_ recipe: EnvironmentRecipe, recorded: Bool) throws -> any Environment {
+    if recorded, let w = recipe.unrebuildableWrapper {
+        throw EnvironmentError.wrapperNotRebuildable(recipe.name, wrapper: w.name,
+                                                     reason: w.recordable ? "only Gymnasium's own wrappers are opened from a model directory, not \(w.entryPoint)" : "an argument is not plain data, e.g. a function")
+    }
     if recorded && !recipe.isRebuildable { throw EnvironmentError.notRebuildable(recipe.name) }
-    return try makeEnvironment(recipe.name, kwargs: recipe.arguments, recorded: recorded)
+    guard !recipe.wrappers.isEmpty else { return try makeEnvironment(recipe.name, kwargs: recipe.arguments, recorded: recorded) }
+    return try GymEnvironment(recipe.name, kwargs: recipe.arguments, wrappers: recipe.wrappers, recorded: recorded)
 }
 
 /// A factory that opens a recipe afresh on each call.

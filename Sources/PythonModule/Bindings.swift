@@ -101,6 +101,14 @@ enum Bindings {
         for w in warnings { try module.method("warn", w.description, kwargs: ["stacklevel": 3]) }
     }
 
+    /// The wrappers the Python package read from an instance's spec (JSON), if any.
+    static func wrappers(_ text: String?) throws -> [EnvironmentWrapper] {
+        guard let text else { return [] }
+        do { return try JSONDecoder().decode([EnvironmentWrapper].self, from: Data(text.utf8)) } catch {
+            throw ArgumentError.value("env_wrappers is not a list of wrapper records (\(error)).")
+        }
+    }
+
     /// Settings from the JSON object the Python package sends.
     static func settings(_ text: String) throws -> [String: SettingValue] {
         guard case .object(let values)? = try? JSONDecoder().decode(SettingValue.self, from: Data(text.utf8)) else {
@@ -112,7 +120,7 @@ enum Bindings {
     // MARK: - Runs
 
     static let train = Function(
-        name: "train", parameters: ["env", "env_name", "settings", "out", "force", "resume", "callback", "resume_steps"],
+        name: "train", parameters: ["env", "env_name", "env_wrappers", "settings", "out", "force", "resume", "callback", "resume_steps"],
         doc: "Trains a DQN teacher into out; returns a summary dict.",
         body: { a in
             let envArg = try a.object("env"), envName = try a.string("env_name"), out = try a.string("out")
@@ -132,7 +140,8 @@ enum Bindings {
                 if !DQNConfig.hasTunedDefaults(envName) {
                     try Python.import("warnings").method("warn", DQNConfig.genericDefaultsNotice(envName), kwargs: ["stacklevel": 3])
                 }
-                outcome = try run.start(config: config, environment: EnvironmentRecipe(name: envName), makeEnv: makeEnv, force: a.bool("force"))
+                let recipe = EnvironmentRecipe(name: envName, wrappers: try wrappers(a.optionalString("env_wrappers")))
+                outcome = try run.start(config: config, environment: recipe, makeEnv: makeEnv, force: a.bool("force"))
             }
             try control.finish()
             var summary: [String: any PythonConvertible] = [
@@ -145,7 +154,7 @@ enum Bindings {
         })
 
     static let distill = Function(
-        name: "distill", parameters: ["settings", "out", "env", "env_name", "force", "callback"],
+        name: "distill", parameters: ["settings", "out", "env", "env_name", "env_wrappers", "force", "callback"],
         doc: "Distils the teachers named in settings into a student in out; returns a summary dict.",
         body: { a in
             var config = DistillConfig()
@@ -156,7 +165,8 @@ enum Bindings {
             control.attach(to: &run.hooks)
             // env is an id, or a factory from the Python package (with env_name for the manifest).
             let envArg = a.optional("env")
-            let recipe: EnvironmentRecipe? = try a.optionalString("env_name").map { EnvironmentRecipe(name: $0) }
+            let recordedWrappers = try wrappers(a.optionalString("env_wrappers"))
+            let recipe: EnvironmentRecipe? = try a.optionalString("env_name").map { EnvironmentRecipe(name: $0, wrappers: recordedWrappers) }
             let outcome = try run.start(config: config, environment: recipe, force: a.bool("force")) { recipe, recorded in
                 if let envArg { return try environment(envArg) }
                 return try makeEnvironment(recipe, recorded: recorded)
@@ -199,8 +209,7 @@ enum Bindings {
             guard envArg != nil || tm.environment != nil else {
                 throw RunError.invalidSetting("the teacher records no environment; pass env=.")
             }
-            let recipe = given.map { EnvironmentRecipe(name: $0) }
-                ?? EnvironmentRecipe(name: tm.environment ?? "", argumentTexts: tm.environmentArguments)
+            let recipe = given.map { EnvironmentRecipe(name: $0) } ?? EnvironmentRecipe(recordedIn: tm) ?? EnvironmentRecipe(name: "")
             let episodes = try a.int("episodes") ?? 20, seed = try a.int("seed") ?? 100
             guard episodes >= 1 else { throw ArgumentError.value("episodes must be a positive integer (got \(episodes)).") }
             guard seed >= 0 else { throw ArgumentError.value("seed must be 0 or more (got \(seed)).") }

@@ -126,7 +126,7 @@ public struct RunDirectory: Sendable {
     /// Saves `network` as the run's model (the top level).
     public func saveModel(_ network: MLP, environment: EnvironmentRecipe, config: [String: JSONValue], metrics: [String: JSONValue]) throws {
         try ModelDirectory.save(network, to: url, environment: environment.name, environmentArguments: environment.argumentTexts,
-                                config: config, metrics: metrics,
+                                environmentWrappers: environment.manifestWrappers, config: config, metrics: metrics,
                                 replacing: .modelFilesOnly)
     }
 
@@ -137,11 +137,12 @@ public struct RunDirectory: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let stateData = try encoder.encode(SavedState(state: state, config: config, environment: environment.name,
-                                                      environmentArguments: environment.arguments))
+                                                      environmentArguments: environment.arguments,
+                                                      environmentWrappers: environment.wrappers.isEmpty ? nil : environment.wrappers))
         var metrics: [String: JSONValue] = ["step": .number(Double(state.step))]
         if let best = state.bestMeanReturn { metrics["best_mean_return"] = .number(best) }
         try ModelDirectory.save(policy, to: lastURL, environment: environment.name, environmentArguments: environment.argumentTexts,
-                                config: manifestConfig, metrics: metrics,
+                                environmentWrappers: environment.manifestWrappers, config: manifestConfig, metrics: metrics,
                                 extraTensors: tensors, extraFiles: ["state.json": stateData])
     }
 
@@ -158,7 +159,8 @@ public struct RunDirectory: Sendable {
             throw RunError.damagedCheckpoint(url.path, detail: e.description)
         }
         return Checkpoint(config: saved.config, state: saved.state,
-                          environment: EnvironmentRecipe(name: saved.environment, arguments: saved.environmentArguments ?? [:]),
+                          environment: EnvironmentRecipe(name: saved.environment, arguments: saved.environmentArguments ?? [:],
+                                                         wrappers: saved.environmentWrappers ?? []),
                           policy: policy, directory: lastURL)
     }
 
@@ -173,6 +175,7 @@ public struct RunDirectory: Sendable {
         var config: Config
         var environment: String
         var environmentArguments: [String: EnvironmentArgument]?
+        var environmentWrappers: [EnvironmentWrapper]?
     }
 }
 

@@ -28,8 +28,7 @@ struct Compare: ParsableCommand {
         guard tNet.inputSize == sNet.inputSize, tNet.outputSize == sNet.outputSize else {
             throw ValidationError("the teacher maps \(tNet.inputSize) inputs to \(tNet.outputSize) actions but the student \(sNet.inputSize) to \(sNet.outputSize); compare models of one environment.")
         }
-        let (recipe, recorded) = try evaluation.recipe(recordedName: tManifest.environment,
-                                                       recordedArguments: tManifest.environmentArguments, model: teacher)
+        let (recipe, recorded) = try evaluation.recipe(recordedIn: tManifest, model: teacher)
         let envName = recipe.description
         let environment = try makeEnvironment(recipe, recorded: recorded)
         let r = try Distill.compare(teacher: tNet, teacherBytes: try ModelDirectory.modelBytes(tURL), student: sNet, studentBytes: try ModelDirectory.modelBytes(sURL),

@@ -19,8 +19,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         let (episodes, seed, json) = (evaluation.episodes, evaluation.seed, evaluation.json)
         let (network, manifest) = try ModelDirectory.load(from: URL(fileURLWithPath: model))
-        let (recipe, recorded) = try evaluation.recipe(recordedName: manifest.environment,
-                                                       recordedArguments: manifest.environmentArguments, model: model)
+        let (recipe, recorded) = try evaluation.recipe(recordedIn: manifest, model: model)
         let envName = recipe.description
         let environment = try makeEnvironment(recipe, recorded: recorded)
         let r = try evaluate(Policy(network), env: environment, episodes: episodes, seed: seed)

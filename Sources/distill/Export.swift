@@ -39,6 +39,7 @@ struct Export: ParsableCommand {
         }
         try ModelDirectory.save(network, to: target, environment: manifest.environment,
                                 environmentArguments: manifest.environmentArguments ?? [:],
+                                environmentWrappers: manifest.environmentWrappers ?? [],
                                 config: manifest.config, metrics: manifest.metrics)
         print("Wrote \(target.path) (model.json and \(2 * network.layers.count) plain .npy files).")
     }

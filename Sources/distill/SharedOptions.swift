@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import ArgumentParser
 import Environments
@@ -36,13 +37,13 @@ struct EvaluationOptions: ParsableArguments {
     @Flag(help: "Print JSON.") var json = false
 
     /// The environment to evaluate on: `--env` (with `--env-arg`), or the one `manifest` records.
-    func recipe(recordedName: String?, recordedArguments: [String: String]?, model: String) throws -> (EnvironmentRecipe, recorded: Bool) {
+    func recipe(recordedIn manifest: ModelManifest, model: String) throws -> (EnvironmentRecipe, recorded: Bool) {
         let overrides = try parseEnvArgs(envArgs)
         if let env { return (EnvironmentRecipe(name: env, arguments: overrides), false) }
-        guard let name = recordedName else {
+        guard let recorded = EnvironmentRecipe(recordedIn: manifest) else {
             throw ValidationError("\(model)/model.json does not record an environment; pass --env.")
         }
-        return (EnvironmentRecipe(name: name, argumentTexts: recordedArguments).with(overrides), true)
+        return (recorded.with(overrides), true)
     }
 
     func validate() throws {

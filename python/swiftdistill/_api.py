@@ -90,6 +90,20 @@ def _progress(callback: Optional[Callback], progress: bool, total: int, unit: st
     return on_event, (lambda: bar.close() if bar is not None else None)
 
 
+def _recorded_wrappers(env: Any) -> Optional[str]:
+    """The Gymnasium wrappers over an instance (``env.spec.additional_wrappers``) as the core
+    records them (JSON), or None when there are none. A wrapper whose arguments are not plain
+    values (a function, an object) is recorded as such: later commands ask for the environment."""
+    spec = getattr(env, "spec", None)
+    wrappers = []
+    for w in getattr(spec, "additional_wrappers", None) or ():
+        kwargs = dict(getattr(w, "kwargs", None) or {})
+        plain = {k: v for k, v in kwargs.items() if isinstance(v, (bool, int, float, str))}
+        wrappers.append({"name": str(w.name), "entryPoint": str(w.entry_point), "arguments": plain,
+                         "recordable": len(plain) == len(kwargs)})
+    return json.dumps(wrappers) if wrappers else None
+
+
 def _environment(env: EnvSpec, eval_needed: bool) -> Tuple[Union[str, Callable[[], Any]], str]:
     """Normalises ``env`` to an id or a factory, and a name for the manifest."""
     if isinstance(env, str):
@@ -144,7 +158,7 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
     settings_text = _settings_json(given)
     on_event, close = _progress(callback, progress, total, "step")
     try:
-        summary = core.train(env=env_arg, env_name=env_name, settings=settings_text, out=os.fspath(out),
+        summary = core.train(env=env_arg, env_name=env_name, env_wrappers=_recorded_wrappers(env), settings=settings_text, out=os.fspath(out),
                              force=bool(force), resume=bool(resume), callback=on_event,
                              resume_steps=steps if resume else None)
     finally:
@@ -207,6 +221,7 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Di
     on_event, close = _progress(callback, progress, total, "state")
     try:
         summary = core.distill(settings=settings_text, out=os.fspath(out), env=env_arg, env_name=env_name,
+                               env_wrappers=None if env is None else _recorded_wrappers(env),
                                force=bool(force), callback=on_event)
     finally:
         close()

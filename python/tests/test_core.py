@@ -190,3 +190,30 @@ def test_multi_task_distillation_from_python(tmp_path, corridor_teacher):
         sd.load(tmp_path / "mt", task="c")
     with pytest.raises(ValueError, match="not a multi-task student"):
         sd.load(corridor_teacher.path, task="a")
+
+
+def test_gymnasium_wrappers_are_recorded_and_reapplied(tmp_path):
+    """An instance's Gymnasium wrappers (env.spec.additional_wrappers) go into the manifest and
+    are applied again by later commands; one whose arguments are not plain data is refused there
+    in one sentence."""
+    import subprocess
+    from conftest import ROOT
+    distill = str(ROOT / ".build" / "release" / "distill")
+    wrapped = gym.wrappers.RescaleObservation(gym.make("MountainCar-v0"), -1.0, 1.0)
+    sd.train(wrapped, steps=300, out=tmp_path / "rescaled", eval_interval=0, learning_starts=100, progress=False)
+    manifest = json.loads((tmp_path / "rescaled" / "model.json").read_text())
+    assert manifest["environment"] == "MountainCar-v0"
+    assert manifest["environment_wrappers"] == [{"name": "RescaleObservation", "arguments": {"max_obs": "1", "min_obs": "-1"},
+                                                 "entry_point": "gymnasium.wrappers.transform_observation:RescaleObservation"}]
+    ev = subprocess.run([distill, "eval", str(tmp_path / "rescaled"), "--episodes", "2", "--json"], capture_output=True, text=True)
+    assert ev.returncode == 0, ev.stderr
+    assert json.loads(ev.stdout)["env"] == "MountainCar-v0 + RescaleObservation(max_obs=1, min_obs=-1)"
+    # The rebuilt environment is the wrapped one: the same returns as the NumPy loader in that environment.
+    returns, _ = sd.evaluate(tmp_path / "rescaled", lambda: gym.wrappers.RescaleObservation(gym.make("MountainCar-v0"), -1.0, 1.0),
+                             n_eval_episodes=2, seed=100, return_episode_rewards=True)
+    assert json.loads(ev.stdout)["returns"] == returns
+    sd.train(gym.wrappers.TransformReward(gym.make("CartPole-v1"), lambda r: 2 * r), steps=200, out=tmp_path / "fn",
+             eval_interval=0, learning_starts=100, progress=False, hidden=(16,))
+    refused = subprocess.run([distill, "eval", str(tmp_path / "fn")], capture_output=True, text=True)
+    assert refused.returncode != 0
+    assert "wrapped in TransformReward, which cannot be rebuilt from its record (an argument is not plain data" in refused.stderr
