@@ -196,6 +196,35 @@ enum Bindings {
             return try PythonObject.dictionary(summary)
         })
 
+    static let codistill = Function(
+        name: "codistill", parameters: ["env", "env_name", "env_wrappers", "teacher_settings", "student_settings", "out", "force", "callback"],
+        doc: "Trains a DQN teacher and a student on its current Q-values in one loop into out; returns a summary dict.",
+        body: { a in
+            let envArg = try a.object("env"), envName = try a.string("env_name"), out = try a.string("out")
+            var teacherConfig = DQNConfig.defaults(for: envName)
+            try DQNConfig.settings.apply(settings(a.optionalString("teacher_settings") ?? "{}"), to: &teacherConfig)
+            if !DQNConfig.hasTunedDefaults(envName) {
+                try Python.import("warnings").method("warn", DQNConfig.genericDefaultsNotice(envName), kwargs: ["stacklevel": 3])
+            }
+            var studentConfig = DistillConfig()
+            studentConfig.teachers = [URL(fileURLWithPath: out).appendingPathComponent(CoDistillationAlgorithm.teacherFolder).path]
+            try DistillConfig.settings.apply(settings(a.optionalString("student_settings") ?? "{}"), to: &studentConfig)
+            var run = CoDistillationRun(directory: URL(fileURLWithPath: out))
+            let control = RunControl(callback: a.optional("callback"))
+            control.attach(to: &run.hooks)
+            let recipe = EnvironmentRecipe(name: envName, wrappers: try wrappers(a.optionalString("env_wrappers")))
+            let (outcome, teacherBest) = try run.start(teacherConfig: teacherConfig, studentConfig: studentConfig, environment: recipe,
+                                                       force: a.bool("force")) { try environment(envArg) }
+            try control.finish()
+            var summary: [String: any PythonConvertible] = [
+                "out": out, "teacher": URL(fileURLWithPath: out).appendingPathComponent(CoDistillationAlgorithm.teacherFolder).path,
+                "gradient_steps": outcome.gradientSteps, "wall_time": outcome.elapsed, "interrupted": outcome.interrupted,
+            ]
+            if let best = outcome.bestEvaluation { summary["best_mean_return"] = best.mean }
+            if let best = teacherBest { summary["teacher_best_mean_return"] = best.mean }
+            return try PythonObject.dictionary(summary)
+        })
+
     static let compare = Function(
         name: "compare", parameters: ["teacher", "student", "episodes", "seed", "env"],
         doc: "JSON of a teacher-versus-student comparison (as `distill compare --json`).",

@@ -14,6 +14,7 @@ enum ModuleDefinition {
             (Bindings.parseLosses, { _, a, k in ModuleDefinition.call(Bindings.parseLosses, a, k) }),
             (Bindings.train, { _, a, k in ModuleDefinition.call(Bindings.train, a, k) }),
             (Bindings.distill, { _, a, k in ModuleDefinition.call(Bindings.distill, a, k) }),
+            (Bindings.codistill, { _, a, k in ModuleDefinition.call(Bindings.codistill, a, k) }),
             (Bindings.qValues, { _, a, k in ModuleDefinition.call(Bindings.qValues, a, k) }),
             (Bindings.compare, { _, a, k in ModuleDefinition.call(Bindings.compare, a, k) }),
         ]

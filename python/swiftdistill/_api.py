@@ -230,6 +230,39 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Di
     return load(summary["out"]), summary
 
 
+def codistill(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Optional[int] = None,
+              teacher: Optional[Dict[str, Any]] = None, hidden: Optional[Sequence[int]] = None,
+              loss: Union[str, Dict[str, float], None] = None, temperature: Optional[float] = None, force: bool = False,
+              callback: Optional[Callback] = None, progress: bool = True,
+              **student_settings: Any) -> Tuple[Model, Model, Dict[str, Any]]:
+    """Online co-distillation: trains a DQN teacher on ``env`` (as ``train`` would: rl-zoo's
+    defaults, ``teacher={"learning_rate": …}`` for its settings, ``steps`` and ``seed``) and, in
+    the same loop, a student of ``hidden`` sizes distilling the teacher's current Q-values on its
+    replay (``loss``, ``temperature`` and any distillation setting by name). The teacher's run is
+    the one it would have had alone. Returns ``(teacher, student, metrics)``: the teacher's best
+    network is in ``out/teacher``, the best student in ``out``."""
+    core = _core()
+    env_arg, env_name = _environment(env, eval_needed=True)
+    teacher_given = dict(teacher or {})
+    if steps is not None:
+        teacher_given["total_steps"] = steps
+    if seed is not None:
+        teacher_given["seed"] = seed
+    if isinstance(loss, dict):
+        loss = ",".join(f"{k}:{float(v)}" for k, v in loss.items()) or "none"
+    named = {"hidden_sizes": None if hidden is None else list(hidden), "temperature": temperature, "seed": seed, "loss": loss}
+    student_given = {**{k: v for k, v in named.items() if v is not None}, **student_settings}
+    total = steps if steps is not None else _default("dqn", "total_steps", env_name)
+    on_event, close = _progress(callback, progress, total, "step")
+    try:
+        summary = core.codistill(env=env_arg, env_name=env_name, env_wrappers=_recorded_wrappers(env),
+                                 teacher_settings=_settings_json(teacher_given), student_settings=_settings_json(student_given),
+                                 out=os.fspath(out), force=bool(force), callback=on_event)
+    finally:
+        close()
+    return load(summary["teacher"]), load(summary["out"]), summary
+
+
 def evaluate(model: Union[PathLike, Model], env: EnvSpec, n_eval_episodes: int = 10, deterministic: bool = True,
              seed: Optional[int] = None, return_episode_rewards: bool = False,
              max_episode_steps: int = 100_000) -> Union[Tuple[float, float], Tuple[List[float], List[int]]]:

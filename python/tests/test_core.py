@@ -217,3 +217,14 @@ def test_gymnasium_wrappers_are_recorded_and_reapplied(tmp_path):
     refused = subprocess.run([distill, "eval", str(tmp_path / "fn")], capture_output=True, text=True)
     assert refused.returncode != 0
     assert "wrapped in TransformReward, which cannot be rebuilt from its record (an argument is not plain data" in refused.stderr
+
+
+def test_codistillation_from_python(tmp_path):
+    teacher, student, metrics = sd.codistill("Corridor-6", steps=2000, seed=0, out=tmp_path / "co", hidden=(8,), loss="kl",
+                                             eval_interval=500, eval_episodes=2, progress=False)
+    assert teacher.hidden_sizes == [32] and student.hidden_sizes == [8]  # Corridor's defaults, and the student's size
+    assert metrics["teacher_best_mean_return"] == 1.0 and metrics["best_mean_return"] == 1.0
+    obs = np.eye(6, dtype=np.float32)
+    assert (student.predict(obs)[0] == teacher.predict(obs)[0]).all()
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        sd.codistill("Corridor-6", out=tmp_path / "bad", temperature=0, progress=False)
