@@ -1,11 +1,13 @@
-"""Multi-task policy distillation (Rusu et al. 2015): DQN teachers on CartPole-v1, Acrobot-v1 and
-MountainCar-v0 (rl-zoo settings, 256-256 each, one set per seed), distilled (KL, DAgger) into one
+"""Multi-task policy distillation (Rusu et al. 2015): DQN teachers on CartPole-v1, Acrobot-v1,
+MountainCar-v0 and LunarLander-v3 (rl-zoo settings, 256-256 each, one set per seed; LunarLander
+needs Box2D and pygame), distilled (KL, DAgger) into one
 student with a shared trunk; seeds 0-2. Each task's student is then measured on fresh episodes
 (`distill compare`, 20 episodes from seed 100, not the episodes the run kept its best by):
 normalised return (student − random)/(teacher − random), and the student's parameters as a share
 of the three teachers' together.
 
-    .venv/bin/python benchmarks/multitask.py [--seeds 0,1,2] [--hidden 64,64 32,32] [--states 60000]
+    .venv/bin/python benchmarks/multitask.py [--seeds 0,1,2] [--hidden 64,64 32,32] [--states-per-task 20000]
+        [--tasks cartpole,acrobot,mountaincar,lunarlander]
 """
 import argparse
 import json
@@ -16,16 +18,20 @@ from pathlib import Path
 
 from common import cpu_name, distill as run
 
-TASKS = {"cartpole": ("CartPole-v1", ["--steps", "50000"]), "acrobot": ("Acrobot-v1", []), "mountaincar": ("MountainCar-v0", [])}
+ALL_TASKS = {"cartpole": ("CartPole-v1", ["--steps", "50000"]), "acrobot": ("Acrobot-v1", []),
+             "mountaincar": ("MountainCar-v0", []), "lunarlander": ("LunarLander-v3", [])}
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--hidden", nargs="+", default=["64,64", "32,32"])
-    p.add_argument("--states", type=int, default=60000, help="labelled states over all tasks")
+    p.add_argument("--states-per-task", type=int, default=20000, help="labelled states per task")
+    p.add_argument("--tasks", default=",".join(ALL_TASKS))
     p.add_argument("--keep", help="directory to keep teachers and students in (default: a temporary one)")
     args = p.parse_args()
+    TASKS = {name: ALL_TASKS[name] for name in args.tasks.split(",")}
+    states = args.states_per_task * len(TASKS)
     print(f"CPU: {cpu_name()}")
     print("| seed | student | params (% of teachers) | " + " | ".join(f"{t} teacher / student / normalised" for t in TASKS)
           + " | min normalised | wall s |")
@@ -42,7 +48,7 @@ def main():
                 out = root / f"student-{hidden.replace(',', '-')}-{seed}"
                 start = time.perf_counter()
                 run("distill", *[a for name in TASKS for a in ("--teacher", f"{name}={teachers[name]}")], "--hidden", hidden,
-                    "--loss", "kl", "--steps", str(args.states), "--eval-interval", str(args.states // 10), "--seed", str(seed),
+                    "--loss", "kl", "--steps", str(states), "--eval-interval", str(states // 10), "--seed", str(seed),
                     "--out", str(out), "--force")
                 wall = time.perf_counter() - start
                 index = json.loads((out / "tasks" / "tasks.json").read_text())

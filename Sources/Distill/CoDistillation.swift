@@ -79,9 +79,7 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
             }
         }
         state.labels += updates * config.batchSize
-        for (_, value) in lastLosses.sorted(by: { $0.key < $1.key }) {
-            try NonFinite.check(loss: value, update: learner.gradientSteps, learningRate: config.learningRate)
-        }
+        try checkFiniteLosses(lastLosses, gradientSteps: learner.gradientSteps, learningRate: config.learningRate)
     }
 
     /// Evaluates the student (the run keeps it by this) and the teacher, saving the teacher's best in `teacher/`.

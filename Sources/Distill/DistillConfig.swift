@@ -84,6 +84,15 @@ public struct DistillConfig: Configurable {
         }
     }
 
+    /// Probability that the teacher acts at `step` (1-based) under the data regime: DAgger's β.
+    public func teacherShare(atStep step: Int) -> Float {
+        switch regime {
+        case .teacher: return 1
+        case .mixed: return max(0, 1 - Float(step) / (mixFraction * Float(steps)))
+        case .student, .offline: return 0
+        }
+    }
+
     /// The weight of a loss (0 when it is off).
     public func weight(of kind: LossKind) -> Float { losses.first { $0.kind == kind }?.weight ?? 0 }
 

@@ -66,9 +66,7 @@ public struct DistillationAlgorithm: RunAlgorithm {
     public static let progressRowKind: String? = "train"
 
     public var progressValues: [String: Double] {
-        var values: [String: Double] = ["labels": Double(state.labels), "teacher_share": Double(lastShare)]
-        for (k, v) in lastLosses { values[k] = Double(v) }
-        return values
+        distillationProgress(labels: state.labels, teacherShare: lastShare, losses: lastLosses)
     }
 
     public mutating func advance(compute: (() -> Void) -> Void, report: (RunEvent) -> Void) throws {
@@ -83,7 +81,7 @@ public struct DistillationAlgorithm: RunAlgorithm {
             let label = teacher.label(row, layers: learner.storedLayers)
             buffer.add(Transition(observation: row, action: 0, reward: 0, nextObservation: row, terminated: true, discount: 0), label: label)
         } else if collector != nil {
-            lastShare = teacherShare(step)
+            lastShare = config.teacherShare(atStep: step)
             try collector!.collect(teacher: teacher, layers: learner.storedLayers, student: learner.student, teacherShare: lastShare,
                                    epsilon: config.actingEpsilon, rng: &state.rng, into: &buffer)
         }
@@ -99,9 +97,7 @@ public struct DistillationAlgorithm: RunAlgorithm {
     }
 
     func checkLosses() throws {
-        for (_, value) in lastLosses.sorted(by: { $0.key < $1.key }) {
-            try NonFinite.check(loss: value, update: learner.gradientSteps, learningRate: config.learningRate)
-        }
+        try checkFiniteLosses(lastLosses, gradientSteps: learner.gradientSteps, learningRate: config.learningRate)
     }
 
     mutating func train(_ updates: Int, compute: (() -> Void) -> Void) {
@@ -125,14 +121,6 @@ public struct DistillationAlgorithm: RunAlgorithm {
         return cfg
     }
 
-    /// Probability that the teacher acts at `step` (1-based).
-    func teacherShare(_ step: Int) -> Float {
-        switch config.regime {
-        case .teacher: return 1
-        case .mixed: return max(0, 1 - Float(step) / (config.mixFraction * Float(config.steps)))
-        case .student, .offline: return 0
-        }
-    }
 }
 
 /// How a distillation ended.

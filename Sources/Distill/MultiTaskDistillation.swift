@@ -109,15 +109,13 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
     public static let progressRowKind: String? = "train"
 
     public var progressValues: [String: Double] {
-        var values: [String: Double] = ["labels": Double(state.labels), "teacher_share": Double(lastShare)]
-        for (k, v) in lastLosses { values[k] = Double(v) }
-        return values
+        distillationProgress(labels: state.labels, teacherShare: lastShare, losses: lastLosses)
     }
 
     public mutating func advance(compute: (() -> Void) -> Void, report: (RunEvent) -> Void) throws {
         let step = state.step + 1
         let k = (step - 1) % tasks.count
-        lastShare = teacherShare(step)
+        lastShare = config.teacherShare(atStep: step)
         try collectors[k].collect(teacher: tasks[k].teacher, layers: learner.storedLayers(task: k), student: learner.student.network(task: k), teacherShare: lastShare,
                                   epsilon: config.actingEpsilon, rng: &state.rng, into: &buffers[k])
         state.labels += 1
@@ -132,9 +130,7 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
     }
 
     func checkLosses() throws {
-        for (_, value) in lastLosses.sorted(by: { $0.key < $1.key }) {
-            try NonFinite.check(loss: value, update: learner.gradientSteps, learningRate: config.learningRate)
-        }
+        try checkFiniteLosses(lastLosses, gradientSteps: learner.gradientSteps, learningRate: config.learningRate)
     }
 
     mutating func train(_ updates: Int, compute: (() -> Void) -> Void) {
@@ -151,14 +147,6 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
         }
     }
 
-    /// Probability that the teacher acts at `step` (1-based), as in single-task distillation.
-    func teacherShare(_ step: Int) -> Float {
-        switch config.regime {
-        case .teacher: return 1
-        case .mixed: return max(0, 1 - Float(step) / (config.mixFraction * Float(config.steps)))
-        case .student, .offline: return 0
-        }
-    }
 
     /// Evaluates every task on its own evaluation environment (the argument is not used); the
     /// result's returns are the tasks' normalised returns, so its mean is what the run keeps.

@@ -1,9 +1,24 @@
 import DQN
 import NN
+import Runs
 import Tensor
 
 /// One distillation gradient step's loss values, by metric name (`kl`, `q_mse`, …).
 public typealias LossParts = [String: Float]
+
+/// Throws a plain sentence when a loss value is not finite (checked in name order).
+func checkFiniteLosses(_ losses: LossParts, gradientSteps: Int, learningRate: Float) throws {
+    for (_, value) in losses.sorted(by: { $0.key < $1.key }) {
+        try NonFinite.check(loss: value, update: gradientSteps, learningRate: learningRate)
+    }
+}
+
+/// A distillation's progress figures: labels, the teacher's share of acting, and the losses.
+func distillationProgress(labels: Int, teacherShare: Float, losses: LossParts) -> [String: Double] {
+    var values: [String: Double] = ["labels": Double(labels), "teacher_share": Double(teacherShare)]
+    for (k, v) in losses { values[k] = Double(v) }
+    return values
+}
 
 /// The weighted loss terms of one student network: they turn a labelled batch into the
 /// network's gradient (L = Σ wᵢ·Lᵢ in `LossKind` order, one backward pass).

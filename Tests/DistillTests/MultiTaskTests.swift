@@ -119,3 +119,19 @@ import Testing
         }
     }
 }
+
+@Suite struct DataRegimeTests {
+    @Test func theTeachersShareFollowsTheRegimeAsWritten() {
+        var c = DistillConfig()
+        c.steps = 1_000
+        c.regime = .mixed
+        c.mixFraction = 0.5
+        // DAgger's β: 1 − step / (mix_fraction · steps), floored at 0.
+        #expect(c.teacherShare(atStep: 0) == 1 && c.teacherShare(atStep: 250) == 0.5 && c.teacherShare(atStep: 500) == 0)
+        #expect(c.teacherShare(atStep: 900) == 0)
+        c.regime = .teacher
+        #expect(c.teacherShare(atStep: 900) == 1)
+        c.regime = .student
+        #expect(c.teacherShare(atStep: 1) == 0)
+    }
+}
