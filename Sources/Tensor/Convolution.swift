@@ -1,0 +1,101 @@
+/// 2-D convolution over channels-last images (N, H, W, C) — Gymnasium's HWC observation layout —
+/// as im2col plus the matrix kernels: each output position's receptive field becomes one row of
+/// a (N·OH·OW) × (KH·KW·C) matrix, so the convolution is `linear(cols, W, b)` on the same tiled
+/// products as the dense layers, and its backward pass is two more products and a col2im.
+/// Weights are (KH, KW, C, O) here; PyTorch's (O, C, KH, KW) is a transpose of it.
+public struct ConvolutionGeometry: Equatable, Sendable {
+    public let height: Int, width: Int, channels: Int
+    public let kernelHeight: Int, kernelWidth: Int
+    public let stride: Int, padding: Int
+
+    public init(height: Int, width: Int, channels: Int, kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0) {
+        precondition(height > 0 && width > 0 && channels > 0 && kernelHeight > 0 && kernelWidth > 0 && stride > 0 && padding >= 0,
+                     "convolution sizes must be positive (padding 0 or more)")
+        self.height = height
+        self.width = width
+        self.channels = channels
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.stride = stride
+        self.padding = padding
+    }
+
+    public var outputHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
+    public var outputWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
+    /// Columns of the im2col matrix: one receptive field.
+    public var patchSize: Int { kernelHeight * kernelWidth * channels }
+    /// True when the kernel fits the padded image at least once.
+    public var isValid: Bool { height + 2 * padding >= kernelHeight && width + 2 * padding >= kernelWidth }
+
+    /// Visits every (row of cols, column of cols, input offset) whose input position lies inside
+    /// the image, for a batch of `batch` images; padding positions are skipped (they are zero).
+    @inline(__always)
+    func forEachTap(batch: Int, _ body: (_ row: Int, _ column: Int, _ input: Int) -> Void) {
+        let (oh, ow) = (outputHeight, outputWidth)
+        for n in 0..<batch {
+            for y in 0..<oh {
+                for x in 0..<ow {
+                    let row = (n * oh + y) * ow + x
+                    for ky in 0..<kernelHeight {
+                        let iy = y * stride + ky - padding
+                        guard iy >= 0 && iy < height else { continue }
+                        for kx in 0..<kernelWidth {
+                            let ix = x * stride + kx - padding
+                            guard ix >= 0 && ix < width else { continue }
+                            let column = (ky * kernelWidth + kx) * channels
+                            let input = ((n * height + iy) * width + ix) * channels
+                            for c in 0..<channels { body(row, column + c, input + c) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// The im2col matrix of `images` (N, H, W, C): (N·OH·OW) × (KH·KW·C), zero where the field
+    /// covers padding.
+    public static func im2col(_ images: Tensor, _ g: ConvolutionGeometry) -> Tensor {
+        precondition(images.rank == 4 && Array(images.shape[1...]) == [g.height, g.width, g.channels],
+                     "images \(images.shape) do not match the convolution's (N, \(g.height), \(g.width), \(g.channels))")
+        let batch = images.shape[0], k = g.patchSize
+        var cols = [Float](repeating: 0, count: batch * g.outputHeight * g.outputWidth * k)
+        let source = images.scalars
+        g.forEachTap(batch: batch) { row, column, input in cols[row * k + column] = source[input] }
+        return Tensor(shape: [batch * g.outputHeight * g.outputWidth, k], scalars: cols)
+    }
+
+    /// The adjoint of `im2col`: sums each column entry back onto the input pixel it came from.
+    public static func col2im(_ cols: Tensor, batch: Int, _ g: ConvolutionGeometry) -> Tensor {
+        let k = g.patchSize
+        precondition(cols.shape == [batch * g.outputHeight * g.outputWidth, k], "cols \(cols.shape) do not match the convolution")
+        var images = [Float](repeating: 0, count: batch * g.height * g.width * g.channels)
+        let source = cols.scalars
+        g.forEachTap(batch: batch) { row, column, input in images[input] += source[row * k + column] }
+        return Tensor(shape: [batch, g.height, g.width, g.channels], scalars: images)
+    }
+
+    /// Convolution of `images` (N, H, W, C) with `weight` (KH, KW, C, O) and `bias` (O):
+    /// (N, OH, OW, O).
+    public static func conv2d(_ images: Tensor, weight: Tensor, bias: Tensor, _ g: ConvolutionGeometry) -> Tensor {
+        precondition(weight.shape.count == 4 && Array(weight.shape[0..<3]) == [g.kernelHeight, g.kernelWidth, g.channels]
+                     && bias.shape == [weight.shape[3]], "weight \(weight.shape) and bias \(bias.shape) do not match the convolution")
+        let out = weight.shape[3], batch = images.shape[0]
+        let y = linear(im2col(images, g), weight.reshaped([g.patchSize, out]), bias)
+        return y.reshaped([batch, g.outputHeight, g.outputWidth, out])
+    }
+
+    /// Gradients of `conv2d` given dL/d(output) (N, OH, OW, O): of the weight, the bias and
+    /// (when asked) the images.
+    public static func conv2dBackward(_ images: Tensor, weight: Tensor, outputGradient dy: Tensor, _ g: ConvolutionGeometry,
+                                      needInputGradient: Bool = true) -> (weight: Tensor, bias: Tensor, input: Tensor?) {
+        let out = weight.shape[3], batch = images.shape[0]
+        let rows = dy.reshaped([batch * g.outputHeight * g.outputWidth, out])
+        let dW = matmul(im2col(images, g), rows, transposeA: true).reshaped(weight.shape)
+        let db = rows.sumRows()
+        let dx = needInputGradient
+            ? col2im(matmul(rows, weight.reshaped([g.patchSize, out]), transposeB: true), batch: batch, g) : nil
+        return (dW, db, dx)
+    }
+}
