@@ -62,8 +62,9 @@ if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
   # the study tests and ray for the cluster test (the "tune" and "ray" extras); tensorboard to
   # read the event files back in a test; Box2D (pybox2d's wheel: gymnasium[box2d]'s box2d-py needs
   # swig to build) and pygame for LunarLander (the "box2d" extra).
-  reqs+=(pytest nbclient nbformat ipykernel ipywidgets matplotlib tqdm onnx onnxruntime optuna ray tensorboard "Box2D>=2.3.10" pygame)
-  check="$check, pytest, nbclient, nbformat, ipykernel, ipywidgets, matplotlib, tqdm, onnx, onnxruntime, optuna, ray, tensorboard, Box2D, pygame"
+  # minatar for the grid-observation tests.
+  reqs+=(pytest nbclient nbformat ipykernel ipywidgets matplotlib tqdm onnx onnxruntime optuna ray tensorboard "Box2D>=2.3.10" pygame minatar)
+  check="$check, pytest, nbclient, nbformat, ipykernel, ipywidgets, matplotlib, tqdm, onnx, onnxruntime, optuna, ray, tensorboard, Box2D, pygame, minatar"
 fi
 # Keep the NumPy the venv already sees (Debian's, through the system site packages): a later
 # install (matplotlib for the notebooks) must not swap it, or the same seed would give other

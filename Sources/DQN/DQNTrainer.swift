@@ -81,6 +81,12 @@ public struct DQNAlgorithm: RunAlgorithm {
     public var gradientSteps: Int { state.gradientSteps }
     /// The replay buffer (read-only), e.g. for a student learning beside this run.
     public var replay: ReplayBuffer { buffer }
+
+    /// The configuration, with the observation layout when it is not a plain vector (so loaders
+    /// reshape and scale observations as the environment adapter did).
+    public func manifestConfig() -> [String: JSONValue] {
+        JSONValue.object(encoding: config).merging(ObservationLayout.manifestEntries(env.spec)) { _, new in new }
+    }
     public static let metricColumns = ["episode", "return", "length", "epsilon", "loss"]
 
     public var progressValues: [String: Double] {

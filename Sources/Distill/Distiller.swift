@@ -118,6 +118,7 @@ public struct DistillationAlgorithm: RunAlgorithm {
         var cfg = JSONValue.object(encoding: config)
         cfg["kind"] = .string("student")
         cfg["losses"] = .array(config.activeLosses.map { .string($0) })
+        if let spec = collector?.env.spec { cfg.merge(ObservationLayout.manifestEntries(spec)) { _, new in new } }
         return cfg
     }
 

@@ -6,14 +6,18 @@ public struct EnvironmentSpec: Sendable, Equatable {
     public var observationShape: [Int]
     /// Number of discrete actions; actions are `0..<actionCount` on the Swift side.
     public var actionCount: Int
+    /// Factor applied to every observation value before a network sees it: 1/255 for uint8
+    /// images (as Stable-Baselines3 normalises image spaces), else 1.
+    public var observationScale: Float
 
     /// Flattened observation length.
     public var observationSize: Int { observationShape.reduce(1, *) }
 
-    public init(name: String, observationShape: [Int], actionCount: Int) {
+    public init(name: String, observationShape: [Int], actionCount: Int, observationScale: Float = 1) {
         self.name = name
         self.observationShape = observationShape
         self.actionCount = actionCount
+        self.observationScale = observationScale
     }
 }
 

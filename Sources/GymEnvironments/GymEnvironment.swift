@@ -50,9 +50,9 @@ public final class GymEnvironment: Environment {
         let label = name ?? object.typeName
         do {
             self.object = object
-            let shape = try Spaces.observationShape(object.attr("observation_space"), name: label)
+            let (shape, scale) = try Spaces.observationLayout(object.attr("observation_space"), name: label)
             let actions = try Spaces.discreteActions(object.attr("action_space"), name: label)
-            self.spec = EnvironmentSpec(name: label, observationShape: shape, actionCount: actions.count)
+            self.spec = EnvironmentSpec(name: label, observationShape: shape, actionCount: actions.count, observationScale: scale)
             self.actionStart = actions.start
             self.stepName = try "step".pythonObject()
         } catch let error as PythonError {
@@ -228,7 +228,9 @@ public final class GymEnvironment: Environment {
         guard values.count == spec.observationSize else {
             throw EnvironmentError.badResult(spec.name, detail: "an observation with \(values.count) values, but observation_space has shape \(spec.observationShape)")
         }
-        return values
+        guard spec.observationScale != 1 else { return values }
+        let scale = spec.observationScale
+        return values.map { $0 * scale }
     }
 
     private func number(_ items: PythonTupleView, _ i: Int, _ what: String) throws -> Double {

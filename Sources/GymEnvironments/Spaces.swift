@@ -9,8 +9,10 @@ enum Spaces {
         return try mro.map { try String(python: $0.attr("__name__")) }
     }
 
-    /// The observation shape of a float (or low-rank integer) Box.
-    static func observationShape(_ space: PythonObject, name: String) throws -> [Int] {
+    /// The observation shape of a numeric Box (vectors, or images and grids of rank 2 or 3 in
+    /// their own layout, flattened row-major for the networks) and the scale applied to its
+    /// values: 1/255 for a uint8 image space with bounds 0–255, as SB3's `is_image_space`, else 1.
+    static func observationLayout(_ space: PythonObject, name: String) throws -> (shape: [Int], scale: Float) {
         let kinds = try kinds(of: space)
         let what = kinds.first ?? "?"
         guard kinds.contains("Box") else {
@@ -25,9 +27,9 @@ enum Spaces {
         }
         let shape = try [Int](python: space.attr("shape"))
         let kind = try String(python: space.attr("dtype").attr("kind"))
-        if shape.count >= 3 || (kind == "u" && shape.count >= 2) {
+        guard shape.count <= 3 else {
             throw EnvironmentError.unsupportedObservationSpace(
-                name, detail: "\(space) looks like an image; the networks here are MLPs over flat vectors, so give it a feature vector (e.g. RAM observations or a wrapper that extracts features)")
+                name, detail: "\(space) has rank \(shape.count); observations of rank 1 to 3 (vectors, grids, HWC or CHW images) are supported, so stack or flatten the rest with a wrapper")
         }
         guard "fiub".contains(kind) else {
             throw EnvironmentError.unsupportedObservationSpace(
@@ -36,7 +38,13 @@ enum Spaces {
         guard shape.reduce(1, *) > 0 else {
             throw EnvironmentError.unsupportedObservationSpace(name, detail: "\(space) is empty")
         }
-        return shape
+        var scale: Float = 1
+        if kind == "u", shape.count == 3, try String(python: space.attr("dtype").attr("name")) == "uint8" {
+            let low = try Double(python: space.attr("low").method("min"))
+            let high = try Double(python: space.attr("high").method("max"))
+            if low == 0 && high == 255 { scale = 1 / 255 }
+        }
+        return (shape, scale)
     }
 
     /// `(n, start)` of a Discrete action space.

@@ -24,3 +24,14 @@ extension EnvironmentWrapper {
                   arguments: (w.arguments ?? [:]).mapValues { EnvironmentArgument(parsing: $0) }, recordable: w.recordable ?? true)
     }
 }
+
+/// An environment's observation layout as manifests record it (in `config`): the shape of grid
+/// and image observations and the scale their values get, when either is not the trivial one.
+public enum ObservationLayout {
+    public static func manifestEntries(_ spec: EnvironmentSpec) -> [String: JSONValue] {
+        var entries: [String: JSONValue] = [:]
+        if spec.observationShape.count > 1 { entries["observation_shape"] = .array(spec.observationShape.map { .number(Double($0)) }) }
+        if spec.observationScale != 1 { entries["observation_scale"] = .number(Double(spec.observationScale)) }
+        return entries
+    }
+}

@@ -598,3 +598,25 @@ def test_environments_without_zoo_settings_get_sb3_defaults_and_say_so(tmp_path)
     assert zoo.returncode == 0 and "rl-baselines3-zoo settings" not in zoo.stdout and "learning_rate=0.00063" in zoo.stdout
     toy = run("train", "--env", "Corridor-6", "--out", str(tmp_path / "c"))  # the built-in toy has defaults that solve it
     assert toy.returncode == 0 and "Best evaluation: mean return 1.0" in toy.stdout, toy.stdout
+
+
+def test_image_observations_train_an_mlp_and_load_with_numpy(tmp_path):
+    """A uint8 HWC image space is accepted (flattened row-major, scaled by 1/255 as SB3 does);
+    the layout is recorded, and the NumPy loader takes raw images, one or a batch."""
+    import swiftdistill as sd
+    out = tmp_path / "img"
+    r = run("train", "--env", "fixture_envs:ImageEnv", "--hidden", "16", "--steps", "400", "--learning-starts", "50",
+            "--eval-interval", "200", "--eval-episodes", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    config = json.loads((out / "model.json").read_text())["config"]
+    assert config["observation_shape"] == [6, 5, 3] and config["observation_scale"] == pytest.approx(1 / 255)
+    model = sd.load(out)
+    assert model.input_size == 90
+    images = np.random.default_rng(0).integers(0, 256, size=(4, 6, 5, 3), dtype=np.uint8)
+    scaled = images.reshape(4, -1).astype(np.float32) * np.float32(1 / 255)
+    core = sd.core_q_values(model, scaled)
+    assert np.allclose(model.q_values(images), core, atol=1e-5)
+    assert np.allclose(model.q_values(images[0]), core[0], atol=1e-5)
+    assert model.predict(images[1])[0] == int(np.argmax(core[1]))
+    ev = run("eval", str(out), "--episodes", "1", "--json")
+    assert ev.returncode == 0, ev.stderr

@@ -99,10 +99,57 @@ import Testing
         #expect { try env.step(0) } throws: { ($0 as? EnvironmentError)?.description.contains("expected (obs, reward") ?? false }
     }
 
+    @Test func imageObservationsAreFlattenedRowMajorAndScaled() throws {
+        let env = try GymEnvironment("fixture_envs:ImageEnv")
+        #expect(env.spec.observationShape == [6, 5, 3] && env.spec.observationScale == 1 / 255)
+        let first = try env.reset(seed: 0), second = try env.step(1).observation
+        let reference = try Python.run("""
+            import numpy as np
+            from fixture_envs import ImageEnv
+            def run():
+                env = ImageEnv()
+                a, _ = env.reset(seed=0)
+                b = env.step(0)[0]
+                scale = np.float32(1) / np.float32(255)
+                return [(x.reshape(-1).astype(np.float32) * scale).tolist() for x in (a, b)]
+            """).item("run").call()
+        let expected = try [[Float]](python: reference)
+        #expect(first == expected[0] && second == expected[1])
+    }
+
+    @Test(.enabled(if: (try? Python.run("import minatar")) != nil))
+    func minAtarTrajectoryMatchesPurePython() throws {
+        let env = try GymEnvironment("minatar.gym:BaseEnv", kwargs: ["game": "breakout", "use_minimal_action_set": true])
+        #expect(env.spec.observationShape == [10, 10, 4] && env.spec.actionCount == 3 && env.spec.observationScale == 1)
+        let actions = (0..<400).map { ($0 * 5 + $0 / 7) % 3 }
+        var rows: [[Double]] = [try env.reset(seed: 7).map(Double.init)]
+        for a in actions {
+            let s = try env.step(a)
+            rows.append(s.observation.map(Double.init) + [s.reward, s.terminated ? 1 : 0, s.truncated ? 1 : 0])
+            if s.isDone { rows.append(try env.reset(seed: nil).map(Double.init)) }
+        }
+        let reference = try Python.run("""
+            import numpy as np
+            from minatar.gym import BaseEnv
+            def run(actions):
+                env = BaseEnv(game="breakout", use_minimal_action_set=True)
+                obs, _ = env.reset(seed=7)
+                rows = [obs.reshape(-1).astype(float).tolist()]
+                for a in actions:
+                    obs, r, term, trunc, _ = env.step(a)
+                    rows.append(obs.reshape(-1).astype(float).tolist() + [float(r), float(term), float(trunc)])
+                    if term or trunc:
+                        obs, _ = env.reset()
+                        rows.append(obs.reshape(-1).astype(float).tolist())
+                return rows
+            """).item("run").call(actions)
+        #expect(rows == (try [[Double]](python: reference)))
+    }
+
     @Test(arguments: [
         ("fixture_envs:ContinuousEnv", "continuous actions"),
         ("fixture_envs:DictObsEnv", "FlattenObservation"),
-        ("fixture_envs:ImageEnv", "looks like an image"),
+        ("fixture_envs:VideoEnv", "has rank 4"),
         ("fixture_envs:DiscreteObsEnv", "one-hot"),
         ("fixture_envs:not_callable", "not a class or function"),
         ("fixture_envs:NoSuchThing", "has no attribute 'NoSuchThing'"),

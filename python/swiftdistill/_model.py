@@ -136,10 +136,21 @@ class Model:
 
     def _batch(self, obs: Any) -> tuple[np.ndarray, bool]:
         x = np.asarray(obs, dtype=np.float32)
-        single = x.ndim == 1
+        # Grid and image observations (config.observation_shape, e.g. (10, 10, 4)) are flattened
+        # row-major, as the core flattens them; uint8 images are scaled (config.observation_scale).
+        shape = tuple(self.manifest.get("config", {}).get("observation_shape") or ())
+        if len(shape) > 1 and x.shape in (shape, (1, *shape)[1:]):
+            single = True
+        elif len(shape) > 1 and x.shape[1:] == shape:
+            single = False
+        else:
+            single = x.ndim == 1
         x = x.reshape(1, -1) if single else x.reshape(x.shape[0], -1)
         if x.shape[1] != self.input_size:
             raise ValueError(f"expected observations with {self.input_size} values, got shape {np.shape(obs)}")
+        scale = self.manifest.get("config", {}).get("observation_scale")
+        if scale is not None and scale != 1:
+            x = x * np.float32(scale)
         return x, single
 
     def _act(self, z: np.ndarray) -> np.ndarray:

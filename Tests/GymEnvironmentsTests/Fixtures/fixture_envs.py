@@ -85,9 +85,28 @@ class DictObsEnv(CountingEnv):
 
 
 class ImageEnv(CountingEnv):
+    """A uint8 HWC image (6×5×3, pixel (y, x, c) = (40·t + 7·y + 3·x + c) mod 256); reward = action."""
+    def __init__(self, length=10):
+        super().__init__(length=length)
+        self.observation_space = spaces.Box(0, 255, shape=(6, 5, 3), dtype=np.uint8)
+
+    def image(self):
+        y, x, c = np.meshgrid(np.arange(6), np.arange(5), np.arange(3), indexing="ij")
+        return ((40 * self.t + 7 * y + 3 * x + c) % 256).astype(np.uint8)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.image(), {}
+
+    def step(self, action):
+        _, r, term, trunc, info = super().step(action)
+        return self.image(), r, term, trunc, info
+
+
+class VideoEnv(CountingEnv):
     def __init__(self):
         super().__init__()
-        self.observation_space = spaces.Box(0, 255, shape=(84, 84, 3), dtype=np.uint8)
+        self.observation_space = spaces.Box(0, 255, shape=(2, 4, 4, 3), dtype=np.uint8)
 
 
 class DiscreteObsEnv(CountingEnv):
