@@ -7,7 +7,11 @@ PYTHON="${PYTHON:-/usr/bin/python3.11}"
 [ -x .venv-peers/bin/python ] || "$PYTHON" -m venv .venv-peers
 torch=(torch --index-url https://download.pytorch.org/whl/cpu)
 wheel=$(ls /opt/wheels/torch-*cp311*.whl 2>/dev/null | sed -n 1p || true)
-[ -n "$wheel" ] && torch=("$wheel")
-# One pip command, so the resolver keeps the CPU torch given here (installed separately, SB3's or
-# SBX's requirements could pull PyPI's newer CUDA build over it).
-.venv-peers/bin/pip install -q "${torch[@]}" stable-baselines3 sbx-rl gymnasium
+if [ -n "$wheel" ]; then
+  # One pip command, so the resolver keeps the local CPU wheel (installed separately, SB3's or
+  # SBX's requirements let pip pull PyPI's newer CUDA build over it).
+  .venv-peers/bin/pip install -q "$wheel" stable-baselines3 sbx-rl gymnasium
+else
+  .venv-peers/bin/python -c "import torch" 2>/dev/null || .venv-peers/bin/pip install -q "${torch[@]}"
+  .venv-peers/bin/pip install -q stable-baselines3 sbx-rl gymnasium
+fi
