@@ -12,6 +12,10 @@ public struct ModelManifest: Codable, Equatable, Sendable {
         public var outputSize: Int
         /// "q": the output is one Q-value per action.
         public var head: String
+        /// Convolutions before the hidden layers (absent for an MLP), reading the flat
+        /// observation as a channels-last image of `inputShape` (height, width, channels).
+        public var convolutions: [ConvSpec]?
+        public var inputShape: [Int]?
     }
 
     /// One tensor file.
@@ -86,6 +90,10 @@ public enum ModelDirectory {
                             replacing requested: Replacement? = nil) throws {
         let mode = requested ?? (holdsOnlyAModel(directory) ? .wholeDirectory : .modelFilesOnly)
         var named: [(String, Tensor)] = []
+        for (i, conv) in network.convolutions.enumerated() {
+            named.append(("convs.\(i).weight", conv.weightOIHW))
+            named.append(("convs.\(i).bias", conv.bias))
+        }
         for (i, layer) in network.layers.enumerated() {
             named.append(("layers.\(i).weight", layer.weight))
             named.append(("layers.\(i).bias", layer.bias))
@@ -95,7 +103,9 @@ public enum ModelDirectory {
             formatVersion: ModelManifest.currentFormatVersion,
             layout: "h = activation(h @ layers.i.weight + layers.i.bias) for each hidden layer; q = h @ last.weight + last.bias; weight shape is (inputs, outputs)",
             architecture: .init(inputSize: network.inputSize, hiddenSizes: network.hiddenSizes,
-                                activation: network.activation.rawValue, outputSize: network.outputSize, head: "q"),
+                                activation: network.activation.rawValue, outputSize: network.outputSize, head: "q",
+                                convolutions: network.convolutions.isEmpty ? nil : network.convolutions.map(\.spec),
+                                inputShape: network.convolutions.isEmpty ? nil : network.inputShape),
             tensors: [], environment: environment,
             environmentArguments: environmentArguments.isEmpty ? nil : environmentArguments,
             environmentWrappers: environmentWrappers.isEmpty ? nil : environmentWrappers, config: config, metrics: metrics)
@@ -222,9 +232,34 @@ public enum ModelDirectory {
                                               detail: "unknown activation '\(manifest.architecture.activation)'")
         }
         let arch = manifest.architecture
-        let sizes = [arch.inputSize] + arch.hiddenSizes + [arch.outputSize]
         var byName: [String: ModelManifest.Entry] = [:]
         for e in manifest.tensors { byName[e.name] = e }
+        let manifestPath = directory.appendingPathComponent(manifestName).path
+        // Convolutions first (weights stored in PyTorch's (O, C, KH, KW) layout), then the dense layers.
+        var convolutions: [Conv2D] = []
+        if let specs = arch.convolutions, !specs.isEmpty {
+            guard let shape = arch.inputShape, shape.count == 3, shape.allSatisfy({ $0 > 0 && $0 <= 1 << 16 }),
+                  shape.reduce(1, *) == arch.inputSize else {
+                throw CheckpointError.badManifest(manifestPath, detail: "convolutions need input_shape (height, width, channels) matching input_size")
+            }
+            var current = shape
+            for (i, spec) in specs.enumerated() {
+                guard spec.outputChannels > 0, spec.outputChannels <= 1 << 16, spec.kernel > 0, spec.stride > 0, spec.padding >= 0,
+                      current[0] + 2 * spec.padding >= spec.kernel, current[1] + 2 * spec.padding >= spec.kernel else {
+                    throw CheckpointError.badManifest(manifestPath, detail: "convolution \(i) (\(spec)) does not fit its input \(current)")
+                }
+                let g = ConvolutionGeometry(height: current[0], width: current[1], channels: current[2], kernelHeight: spec.kernel,
+                                            kernelWidth: spec.kernel, stride: spec.stride, padding: spec.padding)
+                let w = try tensor(named: "convs.\(i).weight", shape: [spec.outputChannels, current[2], spec.kernel, spec.kernel],
+                                   in: directory, byName: byName)
+                let b = try tensor(named: "convs.\(i).bias", shape: [spec.outputChannels], in: directory, byName: byName)
+                let conv = Conv2D(weight: Conv2D.weight(fromOIHW: w), bias: b, geometry: g)
+                convolutions.append(conv)
+                current = conv.outputShape
+            }
+        }
+        let firstInputs = convolutions.last.map { $0.outputShape.reduce(1, *) } ?? arch.inputSize
+        let sizes = [firstInputs] + arch.hiddenSizes + [arch.outputSize]
         var layers: [Linear] = []
         for i in 0..<(sizes.count - 1) {
             let expected = [("weight", [sizes[i], sizes[i + 1]]), ("bias", [sizes[i + 1]])]
@@ -243,13 +278,26 @@ public enum ModelDirectory {
             }
             layers.append(Linear(weight: loaded[0], bias: loaded[1]))
         }
-        return (MLP(layers: layers, activation: activation), manifest)
+        return (MLP(convolutions: convolutions, layers: layers, activation: activation), manifest)
+    }
+
+    /// A tensor the manifest must list, checked against the shape the architecture needs.
+    static func tensor(named name: String, shape: [Int], in directory: URL, byName: [String: ModelManifest.Entry]) throws -> Tensor {
+        guard let entry = byName[name] else {
+            throw CheckpointError.badManifest(directory.appendingPathComponent(manifestName).path, detail: "no entry for \(name)")
+        }
+        let t = try readEntry(entry, in: directory)
+        guard t.shape == shape, entry.shape == shape else {
+            throw CheckpointError.shapeMismatch(directory.appendingPathComponent(entry.file).path, expected: shape,
+                                                found: t.shape == shape ? entry.shape : t.shape)
+        }
+        return t
     }
 
     /// Bytes of the model's own tensor files (what a deployment ships), excluding extra tensors
     /// such as a checkpoint's target network.
     public static func modelBytes(_ directory: URL) throws -> Int {
-        try readManifest(directory).tensors.filter { $0.name.hasPrefix("layers.") }.reduce(0) { total, e in
+        try readManifest(directory).tensors.filter { $0.name.hasPrefix("layers.") || $0.name.hasPrefix("convs.") }.reduce(0) { total, e in
             let attributes = try? FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(e.file).path)
             return total + ((attributes?[.size] as? Int) ?? 0)
         }

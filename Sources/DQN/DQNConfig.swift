@@ -16,6 +16,9 @@ public struct DQNConfig: Configurable {
     public var totalSteps = 50_000
     public var seed = 0
     public var hiddenSizes = [256, 256]
+    /// Convolutions before the hidden layers, for image and grid observations (none: an MLP over
+    /// the flattened observation).
+    public var convolutions: [ConvSpec] = []
     public var learningRate: Float = 2.3e-3
     public var batchSize = 64
     public var bufferSize = 100_000
@@ -162,12 +165,43 @@ extension DQNConfig {
                 })
     }
 
+    /// Named convolution stacks: MinAtar's (Young & Tian 2019) and Nature DQN's (Mnih et al. 2015).
+    public static let convolutionPresets: [String: [ConvSpec]] = [
+        "minatar": [ConvSpec(outputChannels: 16, kernel: 3, stride: 1)],
+        "nature": [ConvSpec(outputChannels: 32, kernel: 8, stride: 4), ConvSpec(outputChannels: 64, kernel: 4, stride: 2),
+                   ConvSpec(outputChannels: 64, kernel: 3, stride: 1)],
+        "none": [],
+    ]
+
+    /// `convolutions`: `OUT:KERNEL[:STRIDE[:PADDING]]` specs, comma-separated, or a preset name.
+    static var convolutionSpec: Setting<DQNConfig> {
+        Setting(key: "convolutions", kind: .string,
+                help: "Convolutions before the hidden layers for image/grid observations: OUT:KERNEL[:STRIDE[:PADDING]],… or minatar (16:3:1), nature (32:8:4,64:4:2,64:3:1), none.",
+                flag: "conv", aliases: ["conv"],
+                read: { .string($0.convolutions.isEmpty ? "none" : $0.convolutions.map(\.description).joined(separator: ",")) },
+                write: { c, v in
+                    let text: String
+                    switch v {
+                    case .string(let s): text = s
+                    case .list(let items): text = items.map(\.description).joined(separator: ",")
+                    default: text = v.description
+                    }
+                    if let preset = convolutionPresets[text.lowercased()] { c.convolutions = preset; return }
+                    let specs = text.split(separator: ",").map { ConvSpec(parsing: String($0)) }
+                    guard !specs.isEmpty, specs.allSatisfy({ $0 != nil }) else {
+                        throw SettingError(key: "convolutions", template: "{convolutions} takes OUT:KERNEL[:STRIDE[:PADDING]] specs such as 16:3:1 (comma-separated), or minatar, nature or none (got '\(text)').")
+                    }
+                    c.convolutions = specs.map { $0! }
+                })
+    }
+
     /// The table of DQN settings: the only list of their names, kinds, ranges and help.
     public static var settings: SettingsTable<DQNConfig> {
         SettingsTable([
             .int("total_steps", \.totalSteps, min: 1, flag: "steps", aliases: ["n_timesteps"], help: "Environment steps to train for."),
             .int("seed", \.seed, min: 0, help: "Seed for networks, exploration, replay sampling and the environment."),
             .sizes("hidden_sizes", \.hiddenSizes, example: "256,256", flag: "hidden", aliases: ["hidden"], help: "Hidden layer sizes, e.g. 256,256."),
+            convolutionSpec,
             .choice("activation", \.activation, help: "Non-linearity between hidden layers."),
             .float("learning_rate", \.learningRate, .positive, aliases: ["lr"], help: "Adam learning rate."),
             .int("batch_size", \.batchSize, min: 1, help: "Transitions per gradient step."),

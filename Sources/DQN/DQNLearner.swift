@@ -12,9 +12,19 @@ public struct DQNLearner: Sendable {
 
     /// Fresh networks for `observationSize` inputs and `actionCount` actions, initialised from the config's seed.
     public init(observationSize: Int, actionCount: Int, config: DQNConfig) {
+        self.init(observationShape: [observationSize], actionCount: actionCount, config: config)
+    }
+
+    /// With `config.convolutions`, the network reads observations as (height, width, channels)
+    /// images of `observationShape`; otherwise it is an MLP over the flattened observation.
+    public init(observationShape: [Int], actionCount: Int, config: DQNConfig) {
         let outputs = config.dueling ? actionCount + 1 : actionCount
-        let net = MLP(inputSize: observationSize, hiddenSizes: config.hiddenSizes, outputSize: outputs,
-                      activation: config.activation, seed: UInt64(config.seed) &+ 1)
+        let seed = UInt64(config.seed) &+ 1
+        let net = config.convolutions.isEmpty
+            ? MLP(inputSize: observationShape.reduce(1, *), hiddenSizes: config.hiddenSizes, outputSize: outputs,
+                  activation: config.activation, seed: seed)
+            : MLP(inputShape: observationShape, convolutions: config.convolutions, hiddenSizes: config.hiddenSizes,
+                  outputSize: outputs, activation: config.activation, seed: seed)
         self.init(online: net, target: net, optimizer: Adam(learningRate: config.learningRate),
                   actionCount: actionCount, config: config)
     }

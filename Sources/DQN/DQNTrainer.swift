@@ -45,7 +45,8 @@ public struct DQNAlgorithm: RunAlgorithm {
         self.env = env
         let spec = env.spec
         try Self.checkMemory(config, observationSize: spec.observationSize, actionCount: spec.actionCount)
-        learner = resume?.0 ?? DQNLearner(observationSize: spec.observationSize, actionCount: spec.actionCount, config: config)
+        try Self.checkConvolutions(config, spec: spec)
+        learner = resume?.0 ?? DQNLearner(observationShape: spec.observationShape, actionCount: spec.actionCount, config: config)
         state = resume?.1 ?? TrainingState(rng: SeededGenerator(seed: UInt64(config.seed)))
         buffer = ReplayBuffer(capacity: config.bufferSize, observationSize: spec.observationSize)
         prioritized = config.prioritizedReplay
@@ -56,6 +57,26 @@ public struct DQNAlgorithm: RunAlgorithm {
         learnStart = resume == nil ? config.learningStarts : state.step + min(config.learningStarts, config.batchSize)
         observation = try env.reset(seed: resume == nil ? config.seed : config.seed &+ state.episodes)
         try NonFinite.check(observation: observation, from: env, episode: state.episodes + 1, stepInEpisode: 0)
+    }
+
+    /// Convolutions need (height, width, channels) observations their kernels fit.
+    static func checkConvolutions(_ config: DQNConfig, spec: EnvironmentSpec) throws {
+        guard !config.convolutions.isEmpty else { return }
+        let shape = spec.observationShape
+        guard shape.count == 3 else {
+            throw RunError.invalidSetting("--conv needs image or grid observations of shape (height, width, channels), but \(spec.name) observes shape \(shape); drop --conv to train an MLP.")
+        }
+        if shape[0] <= 4 && shape[2] > 4 {
+            throw RunError.invalidSetting("\(spec.name) observes shape \(shape), which looks channels-first (C, H, W); the convolutions read channels-last (H, W, C) images, so transpose them with a wrapper (e.g. gymnasium.wrappers.TransformObservation) or drop --conv.")
+        }
+        var (h, w) = (shape[0], shape[1])
+        for (i, c) in config.convolutions.enumerated() {
+            guard h + 2 * c.padding >= c.kernel && w + 2 * c.padding >= c.kernel else {
+                throw RunError.invalidSetting("convolution \(i + 1) (\(c)) has a \(c.kernel)×\(c.kernel) kernel but its input is only \(h)×\(w); use smaller kernels, padding or fewer layers.")
+            }
+            h = (h + 2 * c.padding - c.kernel) / c.stride + 1
+            w = (w + 2 * c.padding - c.kernel) / c.stride + 1
+        }
     }
 
     /// Refuses sizes (replay capacity, network width, action count) that cannot be allocated.

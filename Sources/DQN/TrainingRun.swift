@@ -66,7 +66,8 @@ public struct TrainingRun {
 extension DQNLearner {
     /// The networks and Adam moments of a checkpoint.
     public init(restoring saved: DQNCheckpoint, config: DQNConfig) throws {
-        let fresh = DQNLearner(observationSize: saved.policy.inputSize, actionCount: saved.policy.outputSize, config: saved.config)
+        let shape = saved.policy.inputShape.isEmpty ? [saved.policy.inputSize] : saved.policy.inputShape
+        let fresh = DQNLearner(observationShape: shape, actionCount: saved.policy.outputSize, config: saved.config)
         var online = fresh.online, target = fresh.target
         let count = online.parameters.count
         online.parameters = try (0..<count).map { try saved.tensor("online.\($0)") }

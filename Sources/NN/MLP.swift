@@ -1,9 +1,13 @@
 import Tensor
 
-/// A multilayer perceptron: Linear → activation → … → Linear (no activation on the output).
+/// A multilayer perceptron: Linear → activation → … → Linear (no activation on the output),
+/// optionally behind convolutions (Conv2D → activation → …, then flattened) that read the flat
+/// observation as a channels-last image of `inputShape`.
 public struct MLP: Equatable, Sendable {
     public var layers: [Linear]
     public var activation: Activation
+    /// Convolutions before the dense layers (none for a plain MLP).
+    public var convolutions: [Conv2D] = []
 
     /// A network inputSize → hiddenSizes… → outputSize, initialised from `seed`.
     public init(inputSize: Int, hiddenSizes: [Int], outputSize: Int, activation: Activation = .relu,
@@ -41,13 +45,50 @@ public struct MLP: Equatable, Sendable {
         self.activation = activation
     }
 
-    public var inputSize: Int { layers[0].inputSize }
+    /// A network of convolutions over `inputShape` (height, width, channels) images, then dense
+    /// layers over the flattened result.
+    public init(inputShape: [Int], convolutions specs: [ConvSpec], hiddenSizes: [Int], outputSize: Int,
+                activation: Activation = .relu, seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        var convs: [Conv2D] = []
+        var shape = inputShape
+        for spec in specs {
+            let conv = Conv2D(input: shape, spec: spec, rng: &rng)
+            convs.append(conv)
+            shape = conv.outputShape
+        }
+        var dense = MLP(inputSize: shape.reduce(1, *), hiddenSizes: hiddenSizes, outputSize: outputSize, activation: activation,
+                        rng: &rng)
+        dense.convolutions = convs
+        self = dense
+    }
+
+    /// A network from existing convolutions and dense layers (e.g. loaded from a model directory).
+    public init(convolutions: [Conv2D], layers: [Linear], activation: Activation) {
+        self.init(layers: layers, activation: activation)
+        for (a, b) in zip(convolutions, convolutions.dropFirst()) {
+            precondition(a.outputShape == [b.geometry.height, b.geometry.width, b.geometry.channels], "convolutions do not chain")
+        }
+        if let last = convolutions.last {
+            precondition(last.outputShape.reduce(1, *) == layers[0].inputSize, "the last convolution's output does not fit the first dense layer")
+        }
+        self.convolutions = convolutions
+    }
+
+    /// (height, width, channels) of the images the convolutions read; empty without them.
+    public var inputShape: [Int] {
+        convolutions.first.map { [$0.geometry.height, $0.geometry.width, $0.geometry.channels] } ?? []
+    }
+
+    public var inputSize: Int { inputShape.isEmpty ? layers[0].inputSize : inputShape.reduce(1, *) }
     public var outputSize: Int { layers[layers.count - 1].outputSize }
     public var hiddenSizes: [Int] { layers.dropLast().map(\.outputSize) }
     /// Number of weights and biases.
-    public var parameterCount: Int { layers.reduce(0) { $0 + $1.weight.count + $1.bias.count } }
+    public var parameterCount: Int {
+        (convolutions.map { $0.weight.count + $0.bias.count } + layers.map { $0.weight.count + $0.bias.count }).reduce(0, +)
+    }
     /// Multiply–adds (×2) and bias adds for one observation's forward pass, activations excluded.
-    public var flopsPerSample: Int { layers.reduce(0) { $0 + $1.flopsPerSample } }
+    public var flopsPerSample: Int { convolutions.reduce(0) { $0 + $1.flopsPerSample } + layers.reduce(0) { $0 + $1.flopsPerSample } }
 
     /// What the backward pass needs from the forward pass.
     public struct Cache: Sendable {
@@ -57,6 +98,9 @@ public struct MLP: Equatable, Sendable {
         public var preActivations: [Tensor]
         /// The network's output.
         public var output: Tensor
+        /// Input to each convolution (images) and its output before the activation.
+        public var convolutionInputs: [Tensor] = []
+        public var convolutionPreActivations: [Tensor] = []
 
         /// Activations of hidden layer `index` (0-based), as distillation matches them.
         public func hidden(_ index: Int) -> Tensor { layerInputs[index + 1] }
@@ -74,11 +118,26 @@ public struct MLP: Equatable, Sendable {
     /// Forward pass keeping what backward needs.
     public func forward(_ x: Tensor) -> Cache {
         precondition(x.rank == 2 && x.shape[1] == inputSize, "input \(x.shape) does not fit an MLP with \(inputSize) inputs")
-        var inputs = [x], pre: [Tensor] = []
+        var convInputs: [Tensor] = [], convPre: [Tensor] = []
         var h = x
+        if !convolutions.isEmpty {
+            let n = x.shape[0]
+            var images = x.reshaped([n] + inputShape)
+            for conv in convolutions {
+                convInputs.append(images)
+                let z = conv.forward(images)
+                convPre.append(z)
+                images = activation.apply(z)
+            }
+            h = images.reshaped([n, images.count / max(n, 1)])
+        }
+        var inputs = [h], pre: [Tensor] = []
         for (i, layer) in layers.enumerated() {
             let z = layer.forward(h)
-            if i == layers.count - 1 { return Cache(layerInputs: inputs, preActivations: pre, output: z) }
+            if i == layers.count - 1 {
+                return Cache(layerInputs: inputs, preActivations: pre, output: z, convolutionInputs: convInputs,
+                             convolutionPreActivations: convPre)
+            }
             pre.append(z)
             h = activation.apply(z)
             inputs.append(h)
@@ -94,7 +153,7 @@ public struct MLP: Equatable, Sendable {
         var dy = outputGradient
         var dInput: Tensor?
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
-            let needDx = i > 0 || needInputGradient
+            let needDx = i > 0 || needInputGradient || !convolutions.isEmpty
             let g = layers[i].backward(input: cache.layerInputs[i], outputGradient: dy, needInputGradient: needDx)
             grads[2 * i] = g.weight
             grads[2 * i + 1] = g.bias
@@ -102,40 +161,72 @@ public struct MLP: Equatable, Sendable {
             if let extra = hiddenGradients[i - 1] { dh += extra }
             dy = activation.backward(dh, input: cache.preActivations[i - 1], output: cache.layerInputs[i])
         }
-        return Gradients(parameters: grads, input: dInput)
+        guard !convolutions.isEmpty, let flat = dInput else { return Gradients(parameters: grads, input: dInput) }
+        // Back through the convolutions: dInput is dL/d(the last convolution's activated output, flattened).
+        var convGrads = [Tensor](repeating: Tensor(shape: [0]), count: 2 * convolutions.count)
+        let n = flat.shape[0]
+        var d = flat.reshaped(cache.convolutionPreActivations[convolutions.count - 1].shape)
+        for j in stride(from: convolutions.count - 1, through: 0, by: -1) {
+            let post = j + 1 < convolutions.count ? cache.convolutionInputs[j + 1] : cache.layerInputs[0].reshaped(d.shape)
+            let dz = activation.backward(d, input: cache.convolutionPreActivations[j], output: post)
+            let g = Tensor.conv2dBackward(cache.convolutionInputs[j], weight: convolutions[j].weight, outputGradient: dz,
+                                          convolutions[j].geometry, needInputGradient: j > 0 || needInputGradient)
+            convGrads[2 * j] = g.weight
+            convGrads[2 * j + 1] = g.bias
+            if let dx = g.input { d = dx }
+        }
+        return Gradients(parameters: convGrads + grads, input: needInputGradient ? d.reshaped([n, inputSize]) : nil)
     }
 
     /// Lends the parameters to `body` for in-place changes without copying them (they are moved
     /// out of the layers for the call, so each tensor's storage stays uniquely referenced).
     public mutating func withParameters<R>(_ body: (inout [Tensor]) throws -> R) rethrows -> R {
         var params: [Tensor] = []
-        params.reserveCapacity(2 * layers.count)
+        params.reserveCapacity(2 * (convolutions.count + layers.count))
         let empty = Tensor(shape: [0])
+        for i in convolutions.indices {
+            params.append(convolutions[i].weight)
+            params.append(convolutions[i].bias)
+            convolutions[i].weight = empty
+            convolutions[i].bias = empty
+        }
         for i in layers.indices {
             params.append(layers[i].weight)
             params.append(layers[i].bias)
             layers[i].weight = empty
             layers[i].bias = empty
         }
+        let c = convolutions.count
         defer {
+            for i in convolutions.indices {
+                convolutions[i].weight = params[2 * i]
+                convolutions[i].bias = params[2 * i + 1]
+            }
             for i in layers.indices {
-                layers[i].weight = params[2 * i]
-                layers[i].bias = params[2 * i + 1]
+                layers[i].weight = params[2 * (c + i)]
+                layers[i].bias = params[2 * (c + i) + 1]
             }
         }
         return try body(&params)
     }
 
-    /// All weights and biases in a fixed order: W0, b0, W1, b1, …
+    /// All weights and biases in a fixed order: the convolutions' (W, b each), then W0, b0, W1, b1, …
     public var parameters: [Tensor] {
-        get { layers.flatMap { [$0.weight, $0.bias] } }
+        get { convolutions.flatMap { [$0.weight, $0.bias] } + layers.flatMap { [$0.weight, $0.bias] } }
         set {
-            precondition(newValue.count == 2 * layers.count, "expected \(2 * layers.count) tensors")
+            let c = convolutions.count
+            precondition(newValue.count == 2 * (c + layers.count), "expected \(2 * (c + layers.count)) tensors")
+            for i in convolutions.indices {
+                precondition(newValue[2 * i].shape == convolutions[i].weight.shape && newValue[2 * i + 1].shape == convolutions[i].bias.shape,
+                             "parameter shapes do not match convolution \(i)")
+                convolutions[i].weight = newValue[2 * i]
+                convolutions[i].bias = newValue[2 * i + 1]
+            }
             for i in layers.indices {
-                precondition(newValue[2 * i].shape == layers[i].weight.shape && newValue[2 * i + 1].shape == layers[i].bias.shape,
+                precondition(newValue[2 * (c + i)].shape == layers[i].weight.shape && newValue[2 * (c + i) + 1].shape == layers[i].bias.shape,
                              "parameter shapes do not match layer \(i)")
-                layers[i].weight = newValue[2 * i]
-                layers[i].bias = newValue[2 * i + 1]
+                layers[i].weight = newValue[2 * (c + i)]
+                layers[i].bias = newValue[2 * (c + i) + 1]
             }
         }
     }

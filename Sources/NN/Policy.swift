@@ -27,12 +27,17 @@ public struct Policy: Sendable, Equatable {
     /// Equal to the batched `qValues` to rounding (the summation order differs).
     public func qValues(_ observation: [Float]) -> [Float] {
         precondition(observation.count == network.inputSize, "observation size \(observation.count), network takes \(network.inputSize)")
+        guard network.convolutions.isEmpty else { return network(Tensor(shape: [1, observation.count], scalars: observation)).scalars }
         return Kernels.denseChain(observation, layers: layers, activation: activationCode) { Array($0) }
     }
 
     /// The greedy action for one flat observation (the first of equal maxima, as argmax).
     public func action(_ observation: [Float]) -> Int {
         precondition(observation.count == network.inputSize, "observation size \(observation.count), network takes \(network.inputSize)")
+        guard network.convolutions.isEmpty else {
+            let q = qValues(observation)
+            return q.indices.reduce(0) { q[$1] > q[$0] ? $1 : $0 }  // the first of equal maxima
+        }
         return Kernels.denseChain(observation, layers: layers, activation: activationCode, Kernels.argmax)
     }
 

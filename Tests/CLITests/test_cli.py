@@ -620,3 +620,36 @@ def test_image_observations_train_an_mlp_and_load_with_numpy(tmp_path):
     assert model.predict(images[1])[0] == int(np.argmax(core[1]))
     ev = run("eval", str(out), "--episodes", "1", "--json")
     assert ev.returncode == 0, ev.stderr
+
+
+def test_convolutional_teacher_on_minatar_resumes_loads_with_numpy_and_distils(tmp_path):
+    """--conv minatar on MinAtar Breakout (10×10×4 bool grids): the model records its
+    convolutions (weights in PyTorch's layout), the NumPy loader runs it like the core, --resume
+    continues it, and an MLP student distils from it."""
+    pytest.importorskip("minatar")
+    import swiftdistill as sd
+    env = ["--env", "minatar.gym:BaseEnv", "--env-arg", "game=breakout", "--env-arg", "use_minimal_action_set=true"]
+    out = tmp_path / "conv"
+    r = run("train", *env, "--conv", "minatar", "--hidden", "32", "--steps", "600", "--learning-starts", "100",
+            "--eval-interval", "300", "--eval-episodes", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    arch = json.loads((out / "model.json").read_text())["architecture"]
+    assert arch["convolutions"] == [{"output_channels": 16, "kernel": 3, "stride": 1, "padding": 0}]
+    assert arch["input_shape"] == [10, 10, 4] and arch["input_size"] == 400
+    model = sd.load(out)
+    assert model.params["convs.0.weight"].shape == (16, 4, 3, 3)
+    grids = np.random.default_rng(1).random((6, 10, 10, 4)) > 0.85
+    assert np.allclose(model.q_values(grids), sd.core_q_values(model, grids.reshape(6, -1).astype(np.float32)), atol=1e-5)
+    resumed = run("train", "--resume", "--out", str(out), "--steps", "900")
+    assert resumed.returncode == 0 and "900 steps" in resumed.stdout, resumed.stderr
+    student = run("distill", "--teacher", str(out), "--hidden", "32", "--steps", "600", "--eval-interval", "0",
+                  "--out", str(tmp_path / "student"))
+    assert student.returncode == 0, student.stderr
+    assert json.loads((tmp_path / "student" / "model.json").read_text())["architecture"].get("convolutions") is None
+    assert run("compare", str(out), str(tmp_path / "student"), "--episodes", "1").returncode == 0
+    with pytest.raises(ValueError, match="does not export convolutional models yet"):
+        model.to_onnx(tmp_path / "m.onnx")
+    flat = run("train", "--env", "CartPole-v1", "--conv", "minatar", "--out", str(tmp_path / "bad"))
+    assert "--conv needs image or grid observations of shape (height, width, channels)" in error_line(flat)
+    bad = run("train", *env, "--conv", "16:x", "--out", str(tmp_path / "bad2"))
+    assert "--conv takes OUT:KERNEL[:STRIDE[:PADDING]] specs" in error_line(bad)

@@ -219,3 +219,25 @@ func npyFile(_ dict: String, data: Data) -> Data {
         #expect(try NumPyFile.decode(file).scalars == [1.5, -2.25, Float(1e-3)])
     }
 }
+
+@Suite struct ConvolutionalModelTests {
+    @Test func aConvolutionalNetworkRoundTripsWithPyTorchLayoutWeights() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let net = MLP(inputShape: [10, 10, 4], convolutions: [ConvSpec(outputChannels: 16, kernel: 3, stride: 1)],
+                      hiddenSizes: [8], outputSize: 3, seed: 5)
+        try ModelDirectory.save(net, to: dir)
+        let (loaded, manifest) = try ModelDirectory.load(from: dir)
+        #expect(loaded == net)
+        #expect(manifest.architecture.convolutions == [ConvSpec(outputChannels: 16, kernel: 3, stride: 1)])
+        #expect(manifest.architecture.inputShape == [10, 10, 4] && manifest.architecture.inputSize == 400)
+        let entry = try #require(manifest.tensors.first { $0.name == "convs.0.weight" })
+        #expect(entry.shape == [16, 4, 3, 3], "PyTorch's (out, in, kh, kw)")
+        let stored = try NumPyFile.read(dir.appendingPathComponent(entry.file))
+        // (o, c, ky, kx) in the file is (ky, kx, c, o) in the network.
+        let (o, c, ky, kx) = (5, 2, 1, 0)
+        let inFile: Int = ((o * 4 + c) * 3 + ky) * 3 + kx
+        let inNetwork: Int = ((ky * 3 + kx) * 4 + c) * 16 + o
+        #expect(stored.scalars[inFile] == net.convolutions[0].weight.scalars[inNetwork])
+    }
+}

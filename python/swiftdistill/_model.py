@@ -120,6 +120,29 @@ class Model:
         self.action_count: int = arch["output_size"]
         self.activation: str = arch["activation"]
         self._layers = [(params[f"layers.{i}.weight"], params[f"layers.{i}.bias"]) for i in range(len(self.hidden_sizes) + 1)]
+        # Convolutions: (weight (O, C, KH, KW), bias, stride, padding); the input is (H, W, C).
+        self._convs = [(params[f"convs.{i}.weight"], params[f"convs.{i}.bias"], int(c.get("stride", 1)), int(c.get("padding", 0)))
+                       for i, c in enumerate(arch.get("convolutions") or [])]
+        self.input_shape: Tuple[int, ...] = tuple(arch.get("input_shape") or ())
+
+    def _refuse_convolutions(self, what: str) -> None:
+        if self._convs:
+            raise ValueError(f"{what} does not export convolutional models yet; the .npy files and model.json "
+                             "(weights in PyTorch's (out, in, kh, kw) layout) hold the whole network")
+
+    def _features(self, x: np.ndarray) -> np.ndarray:
+        """The convolutions over a flat batch (N, H·W·C), flattened for the dense layers."""
+        if not self._convs:
+            return x
+        h = x.reshape((x.shape[0],) + self.input_shape)
+        for w, b, stride, pad in self._convs:
+            if pad:
+                h = np.pad(h, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+            k = w.shape[2]
+            windows = np.lib.stride_tricks.sliding_window_view(h, (k, k), axis=(1, 2))[:, ::stride, ::stride]
+            # windows: (N, OH, OW, C, KH, KW); w: (O, C, KH, KW)
+            h = self._act(np.einsum("nyxcij,ocij->nyxo", windows, w, optimize=True) + b)
+        return h.reshape(h.shape[0], -1)
 
     @property
     def environment(self) -> str | None:
@@ -132,7 +155,7 @@ class Model:
 
     @property
     def parameter_count(self) -> int:
-        return sum(int(w.size + b.size) for w, b in self._layers)
+        return sum(int(w.size + b.size) for w, b in self._layers) + sum(int(w.size + b.size) for w, b, _, _ in self._convs)
 
     def _batch(self, obs: Any) -> tuple[np.ndarray, bool]:
         x = np.asarray(obs, dtype=np.float32)
@@ -159,6 +182,7 @@ class Model:
     def q_values(self, obs: Any) -> np.ndarray:
         """Q-values for one observation (shape (actions,)) or a batch (shape (N, actions))."""
         h, single = self._batch(obs)
+        h = self._features(h)
         for i, (w, b) in enumerate(self._layers):
             h = h @ w + b
             if i < len(self._layers) - 1:
@@ -180,6 +204,7 @@ class Model:
         """Writes the network as an ONNX model: input ``observation`` (batch × inputs, float32),
         outputs ``q_values`` (batch × actions) and ``action`` (greedy, int64). Needs the
         ``onnx`` package (``pip install "swiftdistill[export]"``)."""
+        self._refuse_convolutions("to_onnx")
         try:
             import onnx
             from onnx import TensorProto, helper, numpy_helper
@@ -216,6 +241,7 @@ class Model:
         weights (transposed to PyTorch's (out, in) layout): ``module(obs)`` gives the Q-values. With
         ``path``, also saved there as TorchScript (``torch.jit.load(path)`` needs no Python class).
         Needs torch (install it for your platform)."""
+        self._refuse_convolutions("to_torch")
         try:
             import torch
         except ImportError:
@@ -241,6 +267,7 @@ class Model:
         Q-networks hold these weights, so its greedy actions are this model's. ``env`` (an id or
         ``gymnasium.Env``) defaults to the recorded environment; it only gives SB3 the spaces.
         Needs stable-baselines3 (and torch)."""
+        self._refuse_convolutions("to_sb3")
         try:
             import gymnasium as gym
             import torch
@@ -270,12 +297,14 @@ class Model:
         if not 0 <= layer < len(self.hidden_sizes):
             raise ValueError(f"layer {layer} does not exist: this model has hidden layers 0..{len(self.hidden_sizes) - 1}")
         h, single = self._batch(obs)
+        h = self._features(h)
         for w, b in self._layers[: layer + 1]:
             h = self._act(h @ w + b)
         return h[0] if single else h
 
     def __repr__(self) -> str:
-        return (f"Model({str(self.path)!r}, {self.input_size}→{'→'.join(map(str, self.hidden_sizes))}→{self.action_count}, "
+        convs = "".join(f"conv{w.shape[0]}:{w.shape[2]}:{st}→" for w, _, st, _ in self._convs)
+        return (f"Model({str(self.path)!r}, {self.input_size}→{convs}{'→'.join(map(str, self.hidden_sizes))}→{self.action_count}, "
                 f"{self.activation}, env={self.environment!r})")
 
 
@@ -344,21 +373,39 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
     if version > FORMAT_VERSION:
         raise ValueError(f"{manifest_path} is not a valid model manifest (format version {version} is newer than this "
                          f"loader understands ({FORMAT_VERSION}); update swiftdistill)")
-    params: Dict[str, np.ndarray] = {}
+    # Convolutions (weights in PyTorch's (O, C, KH, KW) layout) before the dense layers: their
+    # output, flattened, is the first dense layer's input.
+    expected: List[Tuple[str, tuple]] = []
+    convs = arch.get("convolutions") or []
+    if convs:
+        try:
+            current = tuple(int(v) for v in arch["input_shape"])
+            if len(current) != 3 or int(np.prod(current)) != sizes[0]:
+                raise ValueError("input_shape must be (height, width, channels) of input_size values")
+            for i, c in enumerate(convs):
+                out, k, st, pad = int(c["output_channels"]), int(c["kernel"]), int(c.get("stride", 1)), int(c.get("padding", 0))
+                if min(out, k, st) < 1 or pad < 0 or current[0] + 2 * pad < k or current[1] + 2 * pad < k:
+                    raise ValueError(f"convolution {i} does not fit its input {current}")
+                expected += [(f"convs.{i}.weight", (out, current[2], k, k)), (f"convs.{i}.bias", (out,))]
+                current = ((current[0] + 2 * pad - k) // st + 1, (current[1] + 2 * pad - k) // st + 1, out)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"{manifest_path} is not a valid model manifest (convolutions: {e}); re-export the model") from None
+        sizes = [int(np.prod(current))] + sizes[1:]
     for i in range(len(sizes) - 1):
-        for kind, shape in (("weight", (sizes[i], sizes[i + 1])), ("bias", (sizes[i + 1],))):
-            name = f"layers.{i}.{kind}"
-            if name not in entries:
-                raise ValueError(f"{manifest_path} lists no tensor {name}; re-export the model")
-            file = _tensor_file(root, manifest_path, entries[name], shape)
-            data = file.read_bytes()
-            checksum = entries[name].get("checksum")
-            if checksum is not None and _fnv1a(data) != checksum:
-                raise ValueError(f"{file} does not match the checksum in model.json: it was changed or a save was interrupted")
-            array = _read_npy(file, data)
-            if tuple(array.shape) != shape or list(entries[name].get("shape", shape)) != list(shape):
-                raise ValueError(f"{file} has shape {array.shape} but the architecture needs {shape}")
-            params[name] = array.astype(np.float32, copy=False)
+        expected += [(f"layers.{i}.weight", (sizes[i], sizes[i + 1])), (f"layers.{i}.bias", (sizes[i + 1],))]
+    params: Dict[str, np.ndarray] = {}
+    for name, shape in expected:
+        if name not in entries:
+            raise ValueError(f"{manifest_path} lists no tensor {name}; re-export the model")
+        file = _tensor_file(root, manifest_path, entries[name], shape)
+        data = file.read_bytes()
+        checksum = entries[name].get("checksum")
+        if checksum is not None and _fnv1a(data) != checksum:
+            raise ValueError(f"{file} does not match the checksum in model.json: it was changed or a save was interrupted")
+        array = _read_npy(file, data)
+        if tuple(array.shape) != shape or list(entries[name].get("shape", shape)) != list(shape):
+            raise ValueError(f"{file} has shape {array.shape} but the architecture needs {shape}")
+        params[name] = array.astype(np.float32, copy=False)
     return Model(root, manifest, params)
 
 

@@ -1,0 +1,62 @@
+import NN
+import Tensor
+import Testing
+
+/// A network with convolutions before its dense layers: gradients of every parameter and of the
+/// input against central differences of the Float network (tanh keeps the function smooth, so
+/// h = 1e-2 differences agree to ~1e-3), and the parameter order the optimisers rely on.
+@Suite struct ConvolutionalNetworkTests {
+    @Test(arguments: [Activation.tanh])
+    func backwardMatchesFiniteDifferences(activation: Activation) {
+        let net = MLP(inputShape: [6, 5, 2], convolutions: [ConvSpec(outputChannels: 3, kernel: 3, stride: 1, padding: 1),
+                                                            ConvSpec(outputChannels: 4, kernel: 2, stride: 2)],
+                      hiddenSizes: [5], outputSize: 2, activation: activation, seed: 3)
+        #expect(net.inputSize == 60 && net.inputShape == [6, 5, 2] && net.layers[0].inputSize == 3 * 2 * 4)
+        let x = Tensor(shape: [3, 60], scalars: fixedValues(180, seed: 4))
+        let c = Tensor(shape: [3, 2], scalars: fixedValues(6, seed: 5))
+        let grads = net.backward(net.forward(x), outputGradient: c, needInputGradient: true)
+        func loss(_ m: MLP, _ input: Tensor) -> Double {
+            zip(m(input).scalars, c.scalars).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        let h: Float = 1e-2
+        let params = net.parameters
+        #expect(grads.parameters.map(\.shape) == params.map(\.shape), "convolutions first, then the dense layers")
+        for p in params.indices {
+            for idx in stride(from: 0, to: params[p].count, by: max(1, params[p].count / 12)) {
+                var plus = net, minus = net
+                var pp = params, pm = params
+                pp[p].scalars[idx] += h
+                pm[p].scalars[idx] -= h
+                plus.parameters = pp
+                minus.parameters = pm
+                let numeric = (loss(plus, x) - loss(minus, x)) / Double(2 * h)
+                #expect(abs(Double(grads.parameters[p].scalars[idx]) - numeric) < 2e-3, "parameter \(p)[\(idx)]")
+            }
+        }
+        let dx = try! #require(grads.input)
+        for idx in stride(from: 0, to: x.count, by: 7) {
+            var xp = x, xm = x
+            xp.scalars[idx] += h
+            xm.scalars[idx] -= h
+            let numeric = (loss(net, xp) - loss(net, xm)) / Double(2 * h)
+            #expect(abs(Double(dx.scalars[idx]) - numeric) < 2e-3, "input[\(idx)]")
+        }
+    }
+
+    @Test func aSingleObservationTakesTheBatchedPath() {
+        let net = MLP(inputShape: [4, 4, 1], convolutions: [ConvSpec(outputChannels: 2, kernel: 2)], hiddenSizes: [4],
+                      outputSize: 3, seed: 1)
+        let obs = fixedValues(16, seed: 2)
+        let batch = net(Tensor(shape: [1, 16], scalars: obs)).scalars
+        #expect(Policy(net).qValues(obs) == batch)
+        #expect(Policy(net).action(obs) == batch.indices.max { batch[$0] < batch[$1] })
+        #expect(net.parameterCount == (2 * 2 * 1 * 2 + 2) + (3 * 3 * 2 * 4 + 4) + (4 * 3 + 3))
+        #expect(net.flopsPerSample > MLP(inputSize: 18, hiddenSizes: [4], outputSize: 3, seed: 1).flopsPerSample)
+    }
+
+    @Test func convolutionSpecsParse() {
+        #expect(ConvSpec(parsing: "16:3:1") == ConvSpec(outputChannels: 16, kernel: 3, stride: 1))
+        #expect(ConvSpec(parsing: "32:8:4:2") == ConvSpec(outputChannels: 32, kernel: 8, stride: 4, padding: 2))
+        #expect(ConvSpec(parsing: "16") == nil && ConvSpec(parsing: "0:3") == nil && ConvSpec(parsing: "a:b") == nil)
+    }
+}
