@@ -44,11 +44,13 @@ public struct DQNAlgorithm: RunAlgorithm {
         self.config = config
         self.env = env
         let spec = env.spec
-        try Self.checkMemory(config, observationSize: spec.observationSize, actionCount: spec.actionCount)
+        try Self.checkMemory(config, observationSize: spec.observationSize, actionCount: spec.actionCount,
+                             bytesPerValue: spec.observationsAreBytes ? 1 : 4)
         try Self.checkConvolutions(config, spec: spec)
         learner = resume?.0 ?? DQNLearner(observationShape: spec.observationShape, actionCount: spec.actionCount, config: config)
         state = resume?.1 ?? TrainingState(rng: SeededGenerator(seed: UInt64(config.seed)))
-        buffer = ReplayBuffer(capacity: config.bufferSize, observationSize: spec.observationSize)
+        buffer = ReplayBuffer(capacity: config.bufferSize, observationSize: spec.observationSize,
+                              byteScale: spec.observationsAreBytes ? spec.observationScale : nil)
         prioritized = config.prioritizedReplay
             ? PrioritizedSampler(capacity: config.bufferSize, alpha: config.priorityAlpha, epsilon: config.priorityEpsilon) : nil
         nstep = NStepAccumulator(n: config.nStep, gamma: config.gamma)
@@ -80,8 +82,8 @@ public struct DQNAlgorithm: RunAlgorithm {
     }
 
     /// Refuses sizes (replay capacity, network width, action count) that cannot be allocated.
-    static func checkMemory(_ config: DQNConfig, observationSize: Int, actionCount: Int) throws {
-        try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, 2 * observationSize + 4, 4]), for: "the replay buffer",
+    static func checkMemory(_ config: DQNConfig, observationSize: Int, actionCount: Int, bytesPerValue: Int = 4) throws {
+        try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, 2 * observationSize * bytesPerValue + 16]), for: "the replay buffer",
                                 key: "buffer_size", value: config.bufferSize)
         let sizes = [observationSize] + config.hiddenSizes + [actionCount + 1]
         var parameters: Int? = 0

@@ -45,21 +45,42 @@ public struct ReplayBuffer: Sendable {
     /// Slot the next transition goes to.
     public private(set) var position = 0
 
-    private var observations: [Float]
-    private var nextObservations: [Float]
+    private var observations: [Float] = []
+    private var nextObservations: [Float] = []
+    /// One byte per observation value instead (bool grids, uint8 images): the value over `byteScale`.
+    private var observationBytes: [UInt8] = []
+    private var nextObservationBytes: [UInt8] = []
+    /// The scale the environment applied to byte-valued observations; nil for float storage.
+    public let byteScale: Float?
     private var actions: [Int32]
     private var rewards: [Float]
     private var bootstrap: [Float]
 
-    public init(capacity: Int, observationSize: Int) {
+    /// Float storage, or with `byteScale` one byte per observation value (for observations that
+    /// are integers 0–255 times that scale: bool grids, uint8 images), a quarter of the memory
+    /// and the same values back.
+    public init(capacity: Int, observationSize: Int, byteScale: Float? = nil) {
         precondition(capacity >= 1 && observationSize >= 1, "a replay buffer needs capacity and observation size")
         self.capacity = capacity
         self.observationSize = observationSize
-        observations = [Float](repeating: 0, count: capacity * observationSize)
-        nextObservations = observations
+        self.byteScale = byteScale
+        if byteScale == nil {
+            observations = [Float](repeating: 0, count: capacity * observationSize)
+            nextObservations = observations
+        } else {
+            observationBytes = [UInt8](repeating: 0, count: capacity * observationSize)
+            nextObservationBytes = observationBytes
+        }
         actions = [Int32](repeating: 0, count: capacity)
         rewards = [Float](repeating: 0, count: capacity)
         bootstrap = rewards
+    }
+
+    /// Bytes of observation storage per transition (both observations).
+    public static func observationBytes(observationSize: Int, bytesPerValue: Int) -> Int { 2 * observationSize * bytesPerValue }
+
+    @inline(__always) private func byte(_ v: Float, _ scale: Float) -> UInt8 {
+        UInt8(clamping: Int((v / scale).rounded()))
     }
 
     /// Stores a transition and returns the slot it went to.
@@ -69,9 +90,16 @@ public struct ReplayBuffer: Sendable {
                      "transition observations must have \(observationSize) values")
         let slot = position
         let base = slot * observationSize
-        for i in 0..<observationSize {
-            observations[base + i] = t.observation[i]
-            nextObservations[base + i] = t.nextObservation[i]
+        if let scale = byteScale {
+            for i in 0..<observationSize {
+                observationBytes[base + i] = byte(t.observation[i], scale)
+                nextObservationBytes[base + i] = byte(t.nextObservation[i], scale)
+            }
+        } else {
+            for i in 0..<observationSize {
+                observations[base + i] = t.observation[i]
+                nextObservations[base + i] = t.nextObservation[i]
+            }
         }
         actions[slot] = Int32(t.action)
         rewards[slot] = t.reward
@@ -91,10 +119,19 @@ public struct ReplayBuffer: Sendable {
     public func batch(_ indices: [Int], weights: [Float]? = nil) -> TransitionBatch {
         let n = indices.count, d = observationSize
         var obs = [Float](repeating: 0, count: n * d), next = obs
-        for (row, slot) in indices.enumerated() {
-            for i in 0..<d {
-                obs[row * d + i] = observations[slot * d + i]
-                next[row * d + i] = nextObservations[slot * d + i]
+        if let scale = byteScale {
+            for (row, slot) in indices.enumerated() {
+                for i in 0..<d {
+                    obs[row * d + i] = Float(observationBytes[slot * d + i]) * scale
+                    next[row * d + i] = Float(nextObservationBytes[slot * d + i]) * scale
+                }
+            }
+        } else {
+            for (row, slot) in indices.enumerated() {
+                for i in 0..<d {
+                    obs[row * d + i] = observations[slot * d + i]
+                    next[row * d + i] = nextObservations[slot * d + i]
+                }
             }
         }
         return TransitionBatch(
@@ -109,9 +146,8 @@ public struct ReplayBuffer: Sendable {
 
     /// The transition in `slot` (for tests and inspection).
     public func transition(at slot: Int) -> Transition {
-        let d = observationSize
-        return Transition(observation: Array(observations[(slot * d)..<((slot + 1) * d)]), action: Int(actions[slot]),
-                          reward: rewards[slot], nextObservation: Array(nextObservations[(slot * d)..<((slot + 1) * d)]),
-                          terminated: bootstrap[slot] == 0, discount: bootstrap[slot])
+        let b = batch([slot])
+        return Transition(observation: b.observations.scalars, action: Int(actions[slot]), reward: rewards[slot],
+                          nextObservation: b.nextObservations.scalars, terminated: bootstrap[slot] == 0, discount: bootstrap[slot])
     }
 }

@@ -9,15 +9,19 @@ public struct EnvironmentSpec: Sendable, Equatable {
     /// Factor applied to every observation value before a network sees it: 1/255 for uint8
     /// images (as Stable-Baselines3 normalises image spaces), else 1.
     public var observationScale: Float
+    /// True when every observation value is an integer 0–255 times `observationScale` (bool
+    /// grids, uint8 images), so replay can keep one byte per value.
+    public var observationsAreBytes: Bool
 
     /// Flattened observation length.
     public var observationSize: Int { observationShape.reduce(1, *) }
 
-    public init(name: String, observationShape: [Int], actionCount: Int, observationScale: Float = 1) {
+    public init(name: String, observationShape: [Int], actionCount: Int, observationScale: Float = 1, observationsAreBytes: Bool = false) {
         self.name = name
         self.observationShape = observationShape
         self.actionCount = actionCount
         self.observationScale = observationScale
+        self.observationsAreBytes = observationsAreBytes
     }
 }
 

@@ -50,9 +50,10 @@ public final class GymEnvironment: Environment {
         let label = name ?? object.typeName
         do {
             self.object = object
-            let (shape, scale) = try Spaces.observationLayout(object.attr("observation_space"), name: label)
+            let (shape, scale, bytes) = try Spaces.observationLayout(object.attr("observation_space"), name: label)
             let actions = try Spaces.discreteActions(object.attr("action_space"), name: label)
-            self.spec = EnvironmentSpec(name: label, observationShape: shape, actionCount: actions.count, observationScale: scale)
+            self.spec = EnvironmentSpec(name: label, observationShape: shape, actionCount: actions.count, observationScale: scale,
+                                        observationsAreBytes: bytes)
             self.actionStart = actions.start
             self.stepName = try "step".pythonObject()
         } catch let error as PythonError {

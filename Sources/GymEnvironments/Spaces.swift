@@ -12,7 +12,7 @@ enum Spaces {
     /// The observation shape of a numeric Box (vectors, or images and grids of rank 2 or 3 in
     /// their own layout, flattened row-major for the networks) and the scale applied to its
     /// values: 1/255 for a uint8 image space with bounds 0–255, as SB3's `is_image_space`, else 1.
-    static func observationLayout(_ space: PythonObject, name: String) throws -> (shape: [Int], scale: Float) {
+    static func observationLayout(_ space: PythonObject, name: String) throws -> (shape: [Int], scale: Float, bytes: Bool) {
         let kinds = try kinds(of: space)
         let what = kinds.first ?? "?"
         guard kinds.contains("Box") else {
@@ -44,7 +44,8 @@ enum Spaces {
             let high = try Double(python: space.attr("high").method("max"))
             if low == 0 && high == 255 { scale = 1 / 255 }
         }
-        return (shape, scale)
+        let itemSize = try Int(python: space.attr("dtype").attr("itemsize"))
+        return (shape, scale, kind == "b" || (kind == "u" && itemSize == 1))
     }
 
     /// `(n, start)` of a Discrete action space.
