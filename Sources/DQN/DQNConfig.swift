@@ -165,43 +165,14 @@ extension DQNConfig {
                 })
     }
 
-    /// Named convolution stacks: MinAtar's (Young & Tian 2019) and Nature DQN's (Mnih et al. 2015).
-    public static let convolutionPresets: [String: [ConvSpec]] = [
-        "minatar": [ConvSpec(outputChannels: 16, kernel: 3, stride: 1)],
-        "nature": [ConvSpec(outputChannels: 32, kernel: 8, stride: 4), ConvSpec(outputChannels: 64, kernel: 4, stride: 2),
-                   ConvSpec(outputChannels: 64, kernel: 3, stride: 1)],
-        "none": [],
-    ]
-
-    /// `convolutions`: `OUT:KERNEL[:STRIDE[:PADDING]]` specs, comma-separated, or a preset name.
-    static var convolutionSpec: Setting<DQNConfig> {
-        Setting(key: "convolutions", kind: .string,
-                help: "Convolutions before the hidden layers for image/grid observations: OUT:KERNEL[:STRIDE[:PADDING]],… or minatar (16:3:1), nature (32:8:4,64:4:2,64:3:1), none.",
-                flag: "conv", aliases: ["conv"],
-                read: { .string($0.convolutions.isEmpty ? "none" : $0.convolutions.map(\.description).joined(separator: ",")) },
-                write: { c, v in
-                    let text: String
-                    switch v {
-                    case .string(let s): text = s
-                    case .list(let items): text = items.map(\.description).joined(separator: ",")
-                    default: text = v.description
-                    }
-                    if let preset = convolutionPresets[text.lowercased()] { c.convolutions = preset; return }
-                    let specs = text.split(separator: ",").map { ConvSpec(parsing: String($0)) }
-                    guard !specs.isEmpty, specs.allSatisfy({ $0 != nil }) else {
-                        throw SettingError(key: "convolutions", template: "{convolutions} takes OUT:KERNEL[:STRIDE[:PADDING]] specs such as 16:3:1 (comma-separated), or minatar, nature or none (got '\(text)').")
-                    }
-                    c.convolutions = specs.map { $0! }
-                })
-    }
-
     /// The table of DQN settings: the only list of their names, kinds, ranges and help.
     public static var settings: SettingsTable<DQNConfig> {
         SettingsTable([
             .int("total_steps", \.totalSteps, min: 1, flag: "steps", aliases: ["n_timesteps"], help: "Environment steps to train for."),
             .int("seed", \.seed, min: 0, help: "Seed for networks, exploration, replay sampling and the environment."),
             .sizes("hidden_sizes", \.hiddenSizes, example: "256,256", flag: "hidden", aliases: ["hidden"], help: "Hidden layer sizes, e.g. 256,256."),
-            convolutionSpec,
+            ConvSpec.setting(\.convolutions,
+                             help: "Convolutions before the hidden layers for image/grid observations: OUT:KERNEL[:STRIDE[:PADDING]],… or minatar (16:3:1), nature (32:8:4,64:4:2,64:3:1), none."),
             .choice("activation", \.activation, help: "Non-linearity between hidden layers."),
             .float("learning_rate", \.learningRate, .positive, aliases: ["lr"], help: "Adam learning rate."),
             .int("batch_size", \.batchSize, min: 1, help: "Transitions per gradient step."),
@@ -240,5 +211,36 @@ extension DQNConfig {
             { c in c.learningStarts >= c.totalSteps
                 ? SettingError(key: "learning_starts", template: "{learning_starts} (\(c.learningStarts)) is not below {total_steps} (\(c.totalSteps)): no gradient step will be taken and the model stays as initialised.") : nil },
         ])
+    }
+}
+
+extension ConvSpec {
+    /// Named convolution stacks: MinAtar's (Young & Tian 2019) and Nature DQN's (Mnih et al. 2015).
+    public static let presets: [String: [ConvSpec]] = [
+        "minatar": [ConvSpec(outputChannels: 16, kernel: 3, stride: 1)],
+        "nature": [ConvSpec(outputChannels: 32, kernel: 8, stride: 4), ConvSpec(outputChannels: 64, kernel: 4, stride: 2),
+                   ConvSpec(outputChannels: 64, kernel: 3, stride: 1)],
+        "none": [],
+    ]
+
+    /// The `convolutions` setting of a settings table (flag `--conv`): `OUT:KERNEL[:STRIDE[:PADDING]]`
+    /// specs, comma-separated, or a preset name.
+    public static func setting<Config>(_ path: WritableKeyPath<Config, [ConvSpec]>, help: String) -> Setting<Config> {
+        Setting(key: "convolutions", kind: .string, help: help, flag: "conv", aliases: ["conv"],
+                read: { .string($0[keyPath: path].isEmpty ? "none" : $0[keyPath: path].map(\.description).joined(separator: ",")) },
+                write: { c, v in
+                    let text: String
+                    switch v {
+                    case .string(let s): text = s
+                    case .list(let items): text = items.map(\.description).joined(separator: ",")
+                    default: text = v.description
+                    }
+                    if let preset = presets[text.lowercased()] { c[keyPath: path] = preset; return }
+                    let specs = text.split(separator: ",").map { ConvSpec(parsing: String($0)) }
+                    guard !specs.isEmpty, specs.allSatisfy({ $0 != nil }) else {
+                        throw SettingError(key: "convolutions", template: "{convolutions} takes OUT:KERNEL[:STRIDE[:PADDING]] specs such as 16:3:1 (comma-separated), or minatar, nature or none (got '\(text)').")
+                    }
+                    c[keyPath: path] = specs.map { $0! }
+                })
     }
 }

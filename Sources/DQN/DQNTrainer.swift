@@ -63,16 +63,25 @@ public struct DQNAlgorithm: RunAlgorithm {
 
     /// Convolutions need (height, width, channels) observations their kernels fit.
     static func checkConvolutions(_ config: DQNConfig, spec: EnvironmentSpec) throws {
-        guard !config.convolutions.isEmpty else { return }
-        let shape = spec.observationShape
+        try checkConvolutions(config.convolutions, spec: spec)
+    }
+
+    /// Convolutions `specs` need (height, width, channels) observations their kernels fit.
+    public static func checkConvolutions(_ specs: [ConvSpec], spec: EnvironmentSpec) throws {
+        try checkConvolutions(specs, shape: spec.observationShape, name: spec.name)
+    }
+
+    /// As above, for observations of `shape` from `name`.
+    public static func checkConvolutions(_ specs: [ConvSpec], shape: [Int], name: String) throws {
+        guard !specs.isEmpty else { return }
         guard shape.count == 3 else {
-            throw RunError.invalidSetting("--conv needs image or grid observations of shape (height, width, channels), but \(spec.name) observes shape \(shape); drop --conv to train an MLP.")
+            throw RunError.invalidSetting("--conv needs image or grid observations of shape (height, width, channels), but \(name) observes shape \(shape); drop --conv to train an MLP.")
         }
         if shape[0] <= 4 && shape[2] > 4 {
-            throw RunError.invalidSetting("\(spec.name) observes shape \(shape), which looks channels-first (C, H, W); the convolutions read channels-last (H, W, C) images, so transpose them with a wrapper (e.g. gymnasium.wrappers.TransformObservation) or drop --conv.")
+            throw RunError.invalidSetting("\(name) observes shape \(shape), which looks channels-first (C, H, W); the convolutions read channels-last (H, W, C) images, so transpose them with a wrapper (e.g. gymnasium.wrappers.TransformObservation) or drop --conv.")
         }
         var (h, w) = (shape[0], shape[1])
-        for (i, c) in config.convolutions.enumerated() {
+        for (i, c) in specs.enumerated() {
             guard h + 2 * c.padding >= c.kernel && w + 2 * c.padding >= c.kernel else {
                 throw RunError.invalidSetting("convolution \(i + 1) (\(c)) has a \(c.kernel)×\(c.kernel) kernel but its input is only \(h)×\(w); use smaller kernels, padding or fewer layers.")
             }

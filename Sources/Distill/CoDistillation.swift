@@ -36,8 +36,12 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
         if student.teachers.isEmpty { student.teachers = [directory?.appendingPathComponent(Self.teacherFolder).path ?? Self.teacherFolder] }
         try student.validate()
         teacher = try DQNAlgorithm(config: teacherConfig, env: env)
-        let net = MLP(inputSize: env.spec.observationSize, hiddenSizes: student.hiddenSizes, outputSize: env.spec.actionCount,
-                      activation: student.activation, seed: UInt64(student.seed) &+ 1)
+        try DQNAlgorithm.checkConvolutions(student.convolutions, spec: env.spec)
+        let net = student.convolutions.isEmpty
+            ? MLP(inputSize: env.spec.observationSize, hiddenSizes: student.hiddenSizes, outputSize: env.spec.actionCount,
+                  activation: student.activation, seed: UInt64(student.seed) &+ 1)
+            : MLP(inputShape: env.spec.observationShape, convolutions: student.convolutions, hiddenSizes: student.hiddenSizes,
+                  outputSize: env.spec.actionCount, activation: student.activation, seed: UInt64(student.seed) &+ 1)
         learner = StudentLearner(student: net, teacher: TeacherEnsemble(networks: [teacher.policy]), config: student)
         state = DistillState(rng: SeededGenerator(seed: UInt64(student.seed) &+ 0x5eed))
         config = student

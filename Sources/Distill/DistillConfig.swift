@@ -1,3 +1,4 @@
+import DQN
 import NN
 import Settings
 
@@ -26,6 +27,8 @@ public struct DistillConfig: Configurable {
     /// Teacher model directories; several are an ensemble (their Q-values are averaged).
     public var teachers: [String] = []
     public var hiddenSizes = [16, 16]
+    /// Convolutions before the student's hidden layers (image and grid observations; none: an MLP).
+    public var convolutions: [ConvSpec] = []
     public var activation = Activation.relu
     /// Environment steps of data collection: each is one teacher-labelled state.
     public var steps = 20_000
@@ -137,6 +140,7 @@ extension DistillConfig {
             .stringList("teachers", \.teachers, flag: "teacher", aliases: ["teacher"],
                         help: "Teacher model directory (repeat for an ensemble)."),
             .sizes("hidden_sizes", \.hiddenSizes, example: "16,16", flag: "hidden", aliases: ["hidden"], help: "Student hidden sizes, e.g. 16,16."),
+            ConvSpec.setting(\.convolutions, help: "Student convolutions before its hidden layers (image/grid observations): OUT:KERNEL[:STRIDE[:PADDING]],… or minatar, nature, none."),
             .choice("activation", \.activation, help: "Non-linearity between the student's hidden layers."),
             .int("steps", \.steps, min: 1, help: "Teacher-labelled states to collect (environment steps)."),
             .int("seed", \.seed, min: 0, help: "Seed for the student, sampling and the environment."),

@@ -41,8 +41,20 @@ public struct DistillationAlgorithm: RunAlgorithm {
         self.offline = offline
         try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, 2 * teacher.inputSize + 4 + teacher.actionCount, 4]),
                                 for: "the labelled-state buffer", key: "buffer_size", value: config.bufferSize)
-        let student = MLP(inputSize: teacher.inputSize, hiddenSizes: config.hiddenSizes, outputSize: teacher.actionCount,
+        let student: MLP
+        if config.convolutions.isEmpty {
+            student = MLP(inputSize: teacher.inputSize, hiddenSizes: config.hiddenSizes, outputSize: teacher.actionCount,
                           activation: config.activation, seed: UInt64(config.seed) &+ 1)
+        } else {
+            // The image shape: the teacher's own (a conv teacher), else the environment's.
+            let shape = teacher.networks[0].inputShape.isEmpty ? (env?.spec.observationShape ?? []) : teacher.networks[0].inputShape
+            guard shape.count == 3 else {
+                throw DistillError.sizeMismatch("A convolutional student (--conv) needs the observations' (height, width, channels) shape: a convolutional teacher or an environment with image observations; these are flat vectors of \(teacher.inputSize).")
+            }
+            try DQNAlgorithm.checkConvolutions(config.convolutions, shape: shape, name: env?.spec.name ?? "the teacher's input")
+            student = MLP(inputShape: shape, convolutions: config.convolutions, hiddenSizes: config.hiddenSizes,
+                          outputSize: teacher.actionCount, activation: config.activation, seed: UInt64(config.seed) &+ 1)
+        }
         learner = StudentLearner(student: student, teacher: teacher, config: config)
         state = DistillState(rng: SeededGenerator(seed: UInt64(config.seed)))
         buffer = DistillationBuffer(capacity: config.bufferSize, observationSize: teacher.inputSize, actionCount: teacher.actionCount,

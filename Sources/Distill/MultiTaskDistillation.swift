@@ -64,6 +64,9 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
                 throw DistillError.sizeMismatch("Task \(task.name): the environment \(env.spec.name) has \(env.spec.observationSize) observation values and \(env.spec.actionCount) actions, but its teacher takes \(task.teacher.inputSize) and gives \(task.teacher.actionCount).")
             }
         }
+        guard config.convolutions.isEmpty else {
+            throw DistillError.sizeMismatch("A multi-task student is an MLP with a per-task input layer; --conv (convolutions) is not supported for it yet, so drop --conv.")
+        }
         guard !config.hiddenSizes.isEmpty else {
             throw DistillError.sizeMismatch("A multi-task student needs at least one hidden layer (the shared trunk); give --hidden, e.g. 64,64.")
         }

@@ -647,6 +647,15 @@ def test_convolutional_teacher_on_minatar_resumes_loads_with_numpy_and_distils(t
     assert student.returncode == 0, student.stderr
     assert json.loads((tmp_path / "student" / "model.json").read_text())["architecture"].get("convolutions") is None
     assert run("compare", str(out), str(tmp_path / "student"), "--episodes", "1").returncode == 0
+    conv_student = run("distill", "--teacher", str(out), "--conv", "8:3:2", "--hidden", "16", "--steps", "600",
+                       "--eval-interval", "0", "--out", str(tmp_path / "conv-student"))
+    assert conv_student.returncode == 0, conv_student.stderr
+    student_arch = json.loads((tmp_path / "conv-student" / "model.json").read_text())["architecture"]
+    assert student_arch["convolutions"] == [{"output_channels": 8, "kernel": 3, "stride": 2, "padding": 0}]
+    small = sd.load(tmp_path / "conv-student")
+    assert np.allclose(small.q_values(grids), sd.core_q_values(small, grids.reshape(6, -1).astype(np.float32)), atol=1e-5)
+    too_big = run("distill", "--teacher", str(out), "--conv", "8:20", "--out", str(tmp_path / "too-big"))
+    assert "has a 20×20 kernel but its input is only 10×10" in error_line(too_big)
     with pytest.raises(ValueError, match="does not export convolutional models yet"):
         model.to_onnx(tmp_path / "m.onnx")
     flat = run("train", "--env", "CartPole-v1", "--conv", "minatar", "--out", str(tmp_path / "bad"))
