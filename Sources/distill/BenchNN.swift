@@ -1,4 +1,5 @@
 import ArgumentParser
+import DQN
 import Foundation
 import NN
 import PythonBridge
@@ -24,6 +25,29 @@ struct BenchNN: ParsableCommand {
     var json = false
     @Flag(help: .hidden)
     var updatesOnly = false
+    @Option(help: "Convolutions before the hidden layers (e.g. minatar, nature or 16:3:1), over --image inputs.")
+    var conv: String?
+    @Option(help: "Image shape height,width,channels for --conv (MinAtar's 10,10,4 by default).")
+    var image = "10,10,4"
+
+    /// The convolutions and image shape asked for (none: the CartPole-shaped MLP with 4 inputs).
+    func convolutionSetup() throws -> (specs: [ConvSpec], shape: [Int]) {
+        guard let conv else { return ([], []) }
+        let specs = ConvSpec.presets[conv.lowercased()] ?? conv.split(separator: ",").compactMap { ConvSpec(parsing: String($0)) }
+        let shape = image.split(separator: ",").compactMap { Int($0) }
+        guard !specs.isEmpty, shape.count == 3, shape.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--conv takes minatar, nature or OUT:KERNEL[:STRIDE[:PADDING]] specs, and --image height,width,channels.")
+        }
+        try DQNAlgorithm.checkConvolutions(specs, shape: shape, name: "--image \(image)")
+        return (specs, shape)
+    }
+
+    /// The benchmarked Q-network: CartPole-shaped (4 inputs, 2 actions), or convolutions over an image (3 actions).
+    func network(hidden sizes: [Int]) throws -> MLP {
+        let (specs, shape) = try convolutionSetup()
+        if specs.isEmpty { return MLP(inputSize: 4, hiddenSizes: sizes, outputSize: 2, seed: 0) }
+        return MLP(inputShape: shape, convolutions: specs, hiddenSizes: sizes, outputSize: 3, seed: 0)
+    }
 
     func run() throws {
         Allocator.retainFreedMemory()
@@ -33,8 +57,8 @@ struct BenchNN: ParsableCommand {
             guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else {
                 throw ValidationError("--hidden takes positive sizes separated by commas, e.g. 256,256.")
             }
-            var row = measureSwift(hidden: sizes)
-            if !noTorch, let torch = try measureTorch(hidden: sizes) {
+            var row = measureSwift(try network(hidden: sizes))
+            if !noTorch, let torch = try measureTorch(try network(hidden: sizes)) {
                 row.merge(torch) { a, _ in a }
                 row["speedup_update"] = (row["updates_per_s"] as! Double) / (torch["torch_updates_per_s"] as! Double)
                 row["speedup_inference"] = (torch["torch_inference_us"] as! Double) / (row["inference_us"] as! Double)
@@ -50,7 +74,7 @@ struct BenchNN: ParsableCommand {
         print("CPU: \(Self.cpuName); kernels: \(Kernels.instructionSet) (chosen at run time from \(Kernels.availableInstructionSets.joined(separator: ", "))); FTZ/DAZ during updates")
         print("DQN-shaped update, batch \(batch): online forward + backward + Adam, plus a target forward")
         for r in rows {
-            print("  MLP \(r["net"]!)")
+            print("  \(conv == nil ? "MLP" : "Q-network") \(r["net"]!)")
             print(String(format: "    swift-distill: %8.1f µs/update  %8.0f updates/s  %6.1f GFLOP/s   inference %.2f µs/obs",
                          r["update_us"] as! Double, r["updates_per_s"] as! Double, r["gflops"] as! Double, r["inference_us"] as! Double))
             if let t = r["torch_updates_per_s"] as? Double {
@@ -75,18 +99,27 @@ struct BenchNN: ParsableCommand {
     /// the first layer's input gradient).
     private func updateFlops(_ net: MLP) -> Double {
         let forward = Double(net.flopsPerSample * batch)
-        let firstLayerInputGrad = Double(2 * net.layers[0].inputSize * net.layers[0].outputSize * batch)
+        let firstLayerInputGrad = Double(net.convolutions.first.map { $0.flopsPerSample * batch }
+                                         ?? 2 * net.layers[0].inputSize * net.layers[0].outputSize * batch)
         return 2 * forward + 2 * forward - firstLayerInputGrad
     }
 
-    private func measureSwift(hidden sizes: [Int]) -> [String: Any] {
-        var online = MLP(inputSize: 4, hiddenSizes: sizes, outputSize: 2, seed: 0)
+    /// "4→256→256→2", or "10×10×4→conv16:3:1→128→3".
+    static func label(_ net: MLP) -> String {
+        let input = net.inputShape.isEmpty ? "\(net.inputSize)" : net.inputShape.map(String.init).joined(separator: "×")
+        let convs = net.convolutions.map { "conv\($0.spec)" }
+        return ([input] + convs + net.hiddenSizes.map(String.init) + ["\(net.outputSize)"]).joined(separator: "→")
+    }
+
+    private func measureSwift(_ network: MLP) -> [String: Any] {
+        var online = network
         let target = online
+        let d = online.inputSize, actionCount = online.outputSize
         var adam = Adam(learningRate: 1e-4)
         var rng = SeededGenerator(seed: 1)
-        let states = Tensor(shape: [batch, 4], scalars: (0..<(batch * 4)).map { _ in rng.uniform(-1, 1) })
-        let next = Tensor(shape: [batch, 4], scalars: (0..<(batch * 4)).map { _ in rng.uniform(-1, 1) })
-        let actions = (0..<batch).map { _ in rng.int(below: 2) }
+        let states = Tensor(shape: [batch, d], scalars: (0..<(batch * d)).map { _ in rng.uniform(-1, 1) })
+        let next = Tensor(shape: [batch, d], scalars: (0..<(batch * d)).map { _ in rng.uniform(-1, 1) })
+        let actions = (0..<batch).map { _ in rng.int(below: actionCount) }
         let rewards = Tensor(shape: [batch], repeating: 1)
         func update() {
             let nextQ = target(next).maxRows()
@@ -97,48 +130,58 @@ struct BenchNN: ParsableCommand {
             adam.step(&online, gradients: online.backward(cache, outputGradient: dOut))
         }
         let perUpdate = timePerCall { SubnormalMode.flushingToZero(update) }
-        let obs = Tensor(shape: [1, 4], scalars: [0.01, -0.02, 0.03, 0.04])
+        let obs = Tensor(shape: [1, d], scalars: (0..<d).map { Float($0 % 7) * 0.01 })
         var sink: Float = 0
         let perInference = updatesOnly ? .nan : timePerCall { sink += online(obs).scalars[0] }
         if sink.isNaN { print("") }
-        return ["net": "4→\(sizes.map(String.init).joined(separator: "→"))→2",
+        return ["net": Self.label(online),
                 "update_us": perUpdate * 1e6, "updates_per_s": 1 / perUpdate,
                 "gflops": updateFlops(online) / perUpdate / 1e9, "inference_us": perInference * 1e6]
     }
 
     private func timePerCall(_ body: () -> Void) -> Double { medianSecondsPerCall(seconds: seconds, body) }
 
-    private func measureTorch(hidden sizes: [Int]) throws -> [String: Any]? {
+    private func measureTorch(_ network: MLP) throws -> [String: Any]? {
         let script = try Python.run(Self.torchScript)
-        let result = try script.item("bench").call(sizes, batch, seconds)
+        let convs = network.convolutions.map { [$0.outputChannels, $0.geometry.kernelHeight, $0.geometry.stride, $0.geometry.padding] }
+        let result = try script.item("bench").call(network.hiddenSizes, batch, seconds, network.inputShape, convs, network.outputSize)
         if result.isNone { return nil }
         let r = try [String: Double](python: result)
-        let flops = updateFlops(MLP(inputSize: 4, hiddenSizes: sizes, outputSize: 2, seed: 0))
+        let flops = updateFlops(network)
         return ["torch_update_us": r["update"]! * 1e6, "torch_updates_per_s": 1 / r["update"]!,
                 "torch_gflops": flops / r["update"]! / 1e9, "torch_inference_us": r["inference"]! * 1e6]
     }
 
     static let torchScript = """
         import time
-        def bench(hidden, batch, seconds):
+        def bench(hidden, batch, seconds, image=(), convs=(), actions_n=2):
             try:
                 import torch
             except ImportError:
                 return None
+            import copy
             torch.set_num_threads(1)
             torch.manual_seed(0)
-            sizes = [4] + list(hidden) + [2]
             layers = []
+            if convs:
+                # ours reads (H, W, C); PyTorch's convolutions read (C, H, W): the same arithmetic.
+                h, w, c = image
+                for out, k, st, pad in convs:
+                    layers += [torch.nn.Conv2d(c, out, k, st, pad), torch.nn.ReLU()]
+                    h, w, c = (h + 2 * pad - k) // st + 1, (w + 2 * pad - k) // st + 1, out
+                layers.append(torch.nn.Flatten())
+                sizes, shape = [h * w * c] + list(hidden) + [actions_n], (image[2], image[0], image[1])
+            else:
+                sizes, shape = [4] + list(hidden) + [actions_n], (4,)
             for i in range(len(sizes) - 1):
                 layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
                 if i < len(sizes) - 2:
                     layers.append(torch.nn.ReLU())
             online = torch.nn.Sequential(*layers)
-            target = torch.nn.Sequential(*[type(l)(l.in_features, l.out_features) if isinstance(l, torch.nn.Linear) else torch.nn.ReLU() for l in layers])
-            target.load_state_dict(online.state_dict())
+            target = copy.deepcopy(online)
             opt = torch.optim.Adam(online.parameters(), lr=1e-4)
-            states, nxt = torch.rand(batch, 4) * 2 - 1, torch.rand(batch, 4) * 2 - 1
-            actions = torch.randint(0, 2, (batch, 1))
+            states, nxt = torch.rand(batch, *shape) * 2 - 1, torch.rand(batch, *shape) * 2 - 1
+            actions = torch.randint(0, actions_n, (batch, 1))
             rewards = torch.ones(batch)
             def update():
                 with torch.no_grad():
@@ -148,7 +191,7 @@ struct BenchNN: ParsableCommand {
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-            obs = torch.tensor([[0.01, -0.02, 0.03, 0.04]])
+            obs = torch.rand(1, *shape)
             def infer():
                 with torch.no_grad():
                     online(obs)
