@@ -662,3 +662,12 @@ def test_convolutional_teacher_on_minatar_resumes_loads_with_numpy_and_distils(t
     assert "--conv needs image or grid observations of shape (height, width, channels)" in error_line(flat)
     bad = run("train", *env, "--conv", "16:x", "--out", str(tmp_path / "bad2"))
     assert "--conv takes OUT:KERNEL[:STRIDE[:PADDING]] specs" in error_line(bad)
+
+
+def test_bench_nn_measures_a_convolutional_network():
+    r = run("bench", "nn", "--conv", "minatar", "--hidden", "16", "--batch", "8", "--seconds", "0.05", "--no-torch", "--json")
+    assert r.returncode == 0, r.stderr
+    row = json.loads(r.stdout)[0]
+    assert row["net"] == "10×10×4→conv16:3:1→16→3" and row["updates_per_s"] > 0 and row["gflops"] > 0
+    bad = run("bench", "nn", "--conv", "8:20", "--no-torch")
+    assert "has a 20×20 kernel but its input is only 10×10" in error_line(bad)
