@@ -26,31 +26,6 @@ public struct ConvolutionGeometry: Equatable, Sendable {
     public var patchSize: Int { kernelHeight * kernelWidth * channels }
     /// True when the kernel fits the padded image at least once.
     public var isValid: Bool { height + 2 * padding >= kernelHeight && width + 2 * padding >= kernelWidth }
-
-    /// Visits every (row of cols, column of cols, input offset) whose input position lies inside
-    /// the image, for a batch of `batch` images; padding positions are skipped (they are zero).
-    @inline(__always)
-    func forEachTap(batch: Int, _ body: (_ row: Int, _ column: Int, _ input: Int) -> Void) {
-        let (oh, ow) = (outputHeight, outputWidth)
-        for n in 0..<batch {
-            for y in 0..<oh {
-                for x in 0..<ow {
-                    let row = (n * oh + y) * ow + x
-                    for ky in 0..<kernelHeight {
-                        let iy = y * stride + ky - padding
-                        guard iy >= 0 && iy < height else { continue }
-                        for kx in 0..<kernelWidth {
-                            let ix = x * stride + kx - padding
-                            guard ix >= 0 && ix < width else { continue }
-                            let column = (ky * kernelWidth + kx) * channels
-                            let input = ((n * height + iy) * width + ix) * channels
-                            for c in 0..<channels { body(row, column + c, input + c) }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 extension Tensor {
@@ -60,20 +35,32 @@ extension Tensor {
         precondition(images.rank == 4 && Array(images.shape[1...]) == [g.height, g.width, g.channels],
                      "images \(images.shape) do not match the convolution's (N, \(g.height), \(g.width), \(g.channels))")
         let batch = images.shape[0], k = g.patchSize
-        var cols = [Float](repeating: 0, count: batch * g.outputHeight * g.outputWidth * k)
-        let source = images.scalars
-        g.forEachTap(batch: batch) { row, column, input in cols[row * k + column] = source[input] }
-        return Tensor(shape: [batch * g.outputHeight * g.outputWidth, k], scalars: cols)
+        var cols = Tensor(shape: [batch * g.outputHeight * g.outputWidth, k])
+        guard batch > 0 else { return cols }
+        images.scalars.withUnsafeBufferPointer { src in
+            cols.scalars.withUnsafeMutableBufferPointer { dst in
+                Kernels.im2col(src.baseAddress!, dst.baseAddress!, batch: batch, height: g.height, width: g.width, channels: g.channels,
+                               kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride, padding: g.padding,
+                               outputHeight: g.outputHeight, outputWidth: g.outputWidth)
+            }
+        }
+        return cols
     }
 
     /// The adjoint of `im2col`: sums each column entry back onto the input pixel it came from.
     public static func col2im(_ cols: Tensor, batch: Int, _ g: ConvolutionGeometry) -> Tensor {
         let k = g.patchSize
         precondition(cols.shape == [batch * g.outputHeight * g.outputWidth, k], "cols \(cols.shape) do not match the convolution")
-        var images = [Float](repeating: 0, count: batch * g.height * g.width * g.channels)
-        let source = cols.scalars
-        g.forEachTap(batch: batch) { row, column, input in images[input] += source[row * k + column] }
-        return Tensor(shape: [batch, g.height, g.width, g.channels], scalars: images)
+        var images = Tensor(shape: [batch, g.height, g.width, g.channels])
+        guard batch > 0, k > 0 else { return images }
+        cols.scalars.withUnsafeBufferPointer { src in
+            images.scalars.withUnsafeMutableBufferPointer { dst in
+                Kernels.col2im(src.baseAddress!, dst.baseAddress!, batch: batch, height: g.height, width: g.width, channels: g.channels,
+                               kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride, padding: g.padding,
+                               outputHeight: g.outputHeight, outputWidth: g.outputWidth)
+            }
+        }
+        return images
     }
 
     /// Convolution of `images` (N, H, W, C) with `weight` (KH, KW, C, O) and `bias` (O):

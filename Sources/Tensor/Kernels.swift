@@ -174,4 +174,18 @@ extension Kernels {
         sd_symmetrize(&out, Int32(n))
         return out
     }
+
+    /// im2col of channels-last images into zero-initialised `cols` (see ckernels.h).
+    public static func im2col(_ images: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, batch: Int, height: Int, width: Int,
+                              channels: Int, kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int,
+                              outputHeight: Int, outputWidth: Int) {
+        sd_im2col(images, cols, batch, height, width, channels, kernelHeight, kernelWidth, stride, padding, outputHeight, outputWidth)
+    }
+
+    /// The adjoint of `im2col`: adds `cols` onto `images`.
+    public static func col2im(_ cols: UnsafePointer<Float>, _ images: UnsafeMutablePointer<Float>, batch: Int, height: Int, width: Int,
+                              channels: Int, kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int,
+                              outputHeight: Int, outputWidth: Int) {
+        sd_col2im(cols, images, batch, height, width, channels, kernelHeight, kernelWidth, stride, padding, outputHeight, outputWidth)
+    }
 }

@@ -74,4 +74,11 @@ float sd_rkd_angle(const float *gs, const float *gt, int n, int m, float scale, 
 // a ← a + aᵀ for an n × n matrix, in place.
 void sd_symmetrize(float *a, int n);
 
+// im2col for channels-last images (n, h, w, c) and a kh×kw kernel: cols is (n·oh·ow) × (kh·kw·c),
+// zero-initialised by the caller (padding stays zero). col2im adds cols back onto images (its adjoint).
+void sd_im2col(const float *images, float *cols, long n, long h, long w, long c, long kh, long kw, long stride,
+               long pad, long oh, long ow);
+void sd_col2im(const float *cols, float *images, long n, long h, long w, long c, long kh, long kw, long stride,
+               long pad, long oh, long ow);
+
 #endif
