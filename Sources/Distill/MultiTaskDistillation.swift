@@ -137,6 +137,7 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
     }
 
     mutating func train(_ updates: Int, compute: (() -> Void) -> Void) {
+        let teachers = tasks.map(\.teacher)  // once per round, not per update
         guard updates > 0, buffers.allSatisfy({ $0.count >= min(config.batchSize, config.steps / tasks.count) && $0.count > 0 }) else { return }
         compute {
             for _ in 0..<updates {
@@ -144,8 +145,7 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
                 for k in buffers.indices {
                     batches.append(buffers[k].batch(buffers[k].transitions.sampleIndices(config.batchSize, rng: &state.rng)))
                 }
-                lastLosses = learner.update(batches, teachers: tasks.map(\.teacher),
-                                            distillationScale: config.distillationScale(step: state.step))
+                lastLosses = learner.update(batches, teachers: teachers, distillationScale: config.distillationScale(step: state.step))
             }
         }
     }

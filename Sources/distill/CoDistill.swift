@@ -78,7 +78,7 @@ struct CoDistill: ParsableCommand {
             case .progress(let p):
                 var details = String(format: "ε %.3f", p.values["epsilon"] ?? 0)
                 if let r = p.values["recent_mean_return"] { details += String(format: "  teacher return(100) %.1f", r) }
-                for name in ["kl", "q_mse", "ce", "task"] { if let v = p.values[name] { details += String(format: "  %@ %.4f", name, v) } }
+                for name in LossKind.allCases.map(\.metricName) { if let v = p.values[name] { details += String(format: "  %@ %.4f", name, v) } }
                 progress.update(p, details: details)
             case .episode: break
             case .evaluation(let step, let r, let isBest):
