@@ -62,9 +62,11 @@ if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
   # the study tests and ray for the cluster test (the "tune" and "ray" extras); tensorboard to
   # read the event files back in a test; Box2D (pybox2d's wheel: gymnasium[box2d]'s box2d-py needs
   # swig to build) and pygame for LunarLander (the "box2d" extra).
-  # minatar for the grid-observation tests.
-  reqs+=(pytest nbclient nbformat ipykernel ipywidgets matplotlib tqdm onnx onnxruntime optuna ray tensorboard "Box2D>=2.3.10" pygame minatar)
-  check="$check, pytest, nbclient, nbformat, ipykernel, ipywidgets, matplotlib, tqdm, onnx, onnxruntime, optuna, ray, tensorboard, Box2D, pygame, minatar"
+  # minatar for the grid-observation tests; ale-py (Atari, ROMs included) and OpenCV (Gymnasium's
+  # AtariPreprocessing resizes with it) for the pixel tests (the "atari" extra).
+  reqs+=(pytest nbclient nbformat ipykernel ipywidgets matplotlib tqdm onnx onnxruntime optuna ray tensorboard "Box2D>=2.3.10" pygame minatar
+         ale-py opencv-python-headless)
+  check="$check, pytest, nbclient, nbformat, ipykernel, ipywidgets, matplotlib, tqdm, onnx, onnxruntime, optuna, ray, tensorboard, Box2D, pygame, minatar, ale_py, cv2"
 fi
 # Keep the NumPy the venv already sees (Debian's, through the system site packages): a later
 # install (matplotlib for the notebooks) must not swap it, or the same seed would give other
@@ -91,6 +93,13 @@ if [ "${SETUP_TEST_TOOLS:-0}" = 1 ] && ! .venv/bin/python -c 'import torch, stab
   else
     say "no CPU torch wheel in $wheels: the PyTorch and SB3 export tests will be skipped"
   fi
+fi
+# The old `gym` package (0.26), for the test that opens an id registered only there. Kept out of
+# the venv's site-packages (importing it prints a deprecation notice): the test puts
+# .venv/oldgym on PYTHONPATH for its own runs.
+if [ "${SETUP_TEST_TOOLS:-0}" = 1 ] && [ ! -d .venv/oldgym/gym ]; then
+  say "installing the old gym package into .venv/oldgym for the old-registry test"
+  .venv/bin/python -m pip install -q --no-deps --target .venv/oldgym gym==0.26.2 gym_notices
 fi
 
 # --- 3. Build --------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ public struct ModelManifest: Codable, Equatable, Sendable {
         /// observation as a channels-last image of `inputShape` (height, width, channels).
         public var convolutions: [ConvSpec]?
         public var inputShape: [Int]?
+        /// "CHW" when observations arrive channels-first (C, H, W) and are moved to `inputShape`'s
+        /// (H, W, C) before the convolutions; "HWC" (or absent) when they arrive as `inputShape`.
+        public var inputLayout: String?
     }
 
     /// One tensor file.
@@ -105,7 +108,8 @@ public enum ModelDirectory {
             architecture: .init(inputSize: network.inputSize, hiddenSizes: network.hiddenSizes,
                                 activation: network.activation.rawValue, outputSize: network.outputSize, head: "q",
                                 convolutions: network.convolutions.isEmpty ? nil : network.convolutions.map(\.spec),
-                                inputShape: network.convolutions.isEmpty ? nil : network.inputShape),
+                                inputShape: network.convolutions.isEmpty ? nil : network.inputShape,
+                                inputLayout: network.convolutions.isEmpty ? nil : (network.channelsFirst ? "CHW" : "HWC")),
             tensors: [], environment: environment,
             environmentArguments: environmentArguments.isEmpty ? nil : environmentArguments,
             environmentWrappers: environmentWrappers.isEmpty ? nil : environmentWrappers, config: config, metrics: metrics)
@@ -242,6 +246,9 @@ public enum ModelDirectory {
                   shape.reduce(1, *) == arch.inputSize else {
                 throw CheckpointError.badManifest(manifestPath, detail: "convolutions need input_shape (height, width, channels) matching input_size")
             }
+            guard arch.inputLayout == nil || arch.inputLayout == "HWC" || arch.inputLayout == "CHW" else {
+                throw CheckpointError.badManifest(manifestPath, detail: "input_layout is '\(arch.inputLayout!)'; it must be \"HWC\" or \"CHW\"")
+            }
             var current = shape
             for (i, spec) in specs.enumerated() {
                 guard spec.outputChannels > 0, spec.outputChannels <= 1 << 16, spec.kernel > 0, spec.stride > 0, spec.padding >= 0,
@@ -278,7 +285,7 @@ public enum ModelDirectory {
             }
             layers.append(Linear(weight: loaded[0], bias: loaded[1]))
         }
-        return (MLP(convolutions: convolutions, layers: layers, activation: activation), manifest)
+        return (MLP(convolutions: convolutions, layers: layers, activation: activation, channelsFirst: arch.inputLayout == "CHW"), manifest)
     }
 
     /// A tensor the manifest must list, checked against the shape the architecture needs.

@@ -23,7 +23,7 @@ public struct DQNLearner: Sendable {
         let net = config.convolutions.isEmpty
             ? MLP(inputSize: observationShape.reduce(1, *), hiddenSizes: config.hiddenSizes, outputSize: outputs,
                   activation: config.activation, seed: seed)
-            : MLP(inputShape: observationShape, convolutions: config.convolutions, hiddenSizes: config.hiddenSizes,
+            : MLP(observationShape: observationShape, convolutions: config.convolutions, hiddenSizes: config.hiddenSizes,
                   outputSize: outputs, activation: config.activation, seed: seed)
         self.init(online: net, target: net, optimizer: Adam(learningRate: config.learningRate),
                   actionCount: actionCount, config: config)

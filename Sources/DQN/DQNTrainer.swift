@@ -71,15 +71,14 @@ public struct DQNAlgorithm: RunAlgorithm {
         try checkConvolutions(specs, shape: spec.observationShape, name: spec.name)
     }
 
-    /// As above, for observations of `shape` from `name`.
-    public static func checkConvolutions(_ specs: [ConvSpec], shape: [Int], name: String) throws {
+    /// As above, for observations of `shape` from `name`: (height, width, channels), or
+    /// (channels, height, width) when its smallest axis comes first (see `MLP.imageLooksChannelsFirst`).
+    public static func checkConvolutions(_ specs: [ConvSpec], shape observed: [Int], name: String) throws {
         guard !specs.isEmpty else { return }
-        guard shape.count == 3 else {
-            throw RunError.invalidSetting("--conv needs image or grid observations of shape (height, width, channels), but \(name) observes shape \(shape); drop --conv to train an MLP.")
+        guard observed.count == 3 else {
+            throw RunError.invalidSetting("--conv needs image or grid observations of shape (height, width, channels) or (channels, height, width), but \(name) observes shape \(observed); drop --conv to train an MLP.")
         }
-        if shape[0] <= 4 && shape[2] > 4 {
-            throw RunError.invalidSetting("\(name) observes shape \(shape), which looks channels-first (C, H, W); the convolutions read channels-last (H, W, C) images, so transpose them with a wrapper (e.g. gymnasium.wrappers.TransformObservation) or drop --conv.")
-        }
+        let shape = MLP.imageLooksChannelsFirst(observed) ? MLP.channelsLastShape(observed) : observed
         var (h, w) = (shape[0], shape[1])
         for (i, c) in specs.enumerated() {
             guard h + 2 * c.padding >= c.kernel && w + 2 * c.padding >= c.kernel else {

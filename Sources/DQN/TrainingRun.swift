@@ -66,7 +66,7 @@ public struct TrainingRun {
 extension DQNLearner {
     /// The networks and Adam moments of a checkpoint.
     public init(restoring saved: DQNCheckpoint, config: DQNConfig) throws {
-        let shape = saved.policy.inputShape.isEmpty ? [saved.policy.inputSize] : saved.policy.inputShape
+        let shape = saved.policy.inputShape.isEmpty ? [saved.policy.inputSize] : saved.policy.observationShape
         let fresh = DQNLearner(observationShape: shape, actionCount: saved.policy.outputSize, config: saved.config)
         var online = fresh.online, target = fresh.target
         let count = online.parameters.count

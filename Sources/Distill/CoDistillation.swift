@@ -40,7 +40,7 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
         let net = student.convolutions.isEmpty
             ? MLP(inputSize: env.spec.observationSize, hiddenSizes: student.hiddenSizes, outputSize: env.spec.actionCount,
                   activation: student.activation, seed: UInt64(student.seed) &+ 1)
-            : MLP(inputShape: env.spec.observationShape, convolutions: student.convolutions, hiddenSizes: student.hiddenSizes,
+            : MLP(observationShape: env.spec.observationShape, convolutions: student.convolutions, hiddenSizes: student.hiddenSizes,
                   outputSize: env.spec.actionCount, activation: student.activation, seed: UInt64(student.seed) &+ 1)
         learner = StudentLearner(student: net, teacher: TeacherEnsemble(networks: [teacher.policy]), config: student)
         state = DistillState(rng: SeededGenerator(seed: UInt64(student.seed) &+ 0x5eed))

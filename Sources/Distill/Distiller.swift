@@ -46,13 +46,13 @@ public struct DistillationAlgorithm: RunAlgorithm {
             student = MLP(inputSize: teacher.inputSize, hiddenSizes: config.hiddenSizes, outputSize: teacher.actionCount,
                           activation: config.activation, seed: UInt64(config.seed) &+ 1)
         } else {
-            // The image shape: the teacher's own (a conv teacher), else the environment's.
-            let shape = teacher.networks[0].inputShape.isEmpty ? (env?.spec.observationShape ?? []) : teacher.networks[0].inputShape
+            // The image shape (in the observations' own layout): the teacher's (a conv teacher), else the environment's.
+            let shape = teacher.networks[0].inputShape.isEmpty ? (env?.spec.observationShape ?? []) : teacher.networks[0].observationShape
             guard shape.count == 3 else {
                 throw DistillError.sizeMismatch("A convolutional student (--conv) needs the observations' (height, width, channels) shape: a convolutional teacher or an environment with image observations; these are flat vectors of \(teacher.inputSize).")
             }
             try DQNAlgorithm.checkConvolutions(config.convolutions, shape: shape, name: env?.spec.name ?? "the teacher's input")
-            student = MLP(inputShape: shape, convolutions: config.convolutions, hiddenSizes: config.hiddenSizes,
+            student = MLP(observationShape: shape, convolutions: config.convolutions, hiddenSizes: config.hiddenSizes,
                           outputSize: teacher.actionCount, activation: config.activation, seed: UInt64(config.seed) &+ 1)
         }
         learner = StudentLearner(student: student, teacher: teacher, config: config)

@@ -92,6 +92,29 @@ public struct EnvironmentWrapper: Codable, Equatable, Sendable, CustomStringConv
     /// Gymnasium's own wrappers are the only ones opened from a model directory (data, not code).
     public var isGymnasiumWrapper: Bool { entryPoint.hasPrefix("gymnasium.wrappers.") || entryPoint.hasPrefix("gymnasium.wrappers:") }
 
+    /// One of Gymnasium's wrappers as the command line names it, in the form `description`
+    /// prints: `FlattenObservation`, `FrameStackObservation(stack_size=4)`,
+    /// `AtariPreprocessing(frame_skip=4, noop_max=30)`; nil when the text is not that.
+    public init?(parsing text: String) {
+        let trimmed = Self.trim(Substring(text))
+        var name = trimmed, arguments: [String: EnvironmentArgument] = [:]
+        if let open = trimmed.firstIndex(of: "(") {
+            guard trimmed.hasSuffix(")") else { return nil }
+            name = Self.trim(trimmed[..<open])
+            let inside = trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)]
+            let pairs = inside.split(separator: ",").map { Self.trim($0) }.filter { !$0.isEmpty }
+            guard case .success(let parsed) = parseEnvironmentArguments(pairs) else { return nil }
+            arguments = parsed
+        }
+        guard let first = name.first, first.isLetter || first == "_",
+              name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return nil }
+        self.init(name: name, entryPoint: "gymnasium.wrappers:" + name, arguments: arguments)
+    }
+
+    private static func trim(_ text: Substring) -> String {
+        String(text.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+
     /// `FlattenObservation`, or `RescaleObservation(max_obs=1, min_obs=-1)`.
     public var description: String {
         arguments.isEmpty ? name : name + "(" + arguments.keys.sorted().map { "\($0)=\(arguments[$0]!)" }.joined(separator: ", ") + ")"

@@ -12,6 +12,8 @@ public enum EnvironmentError: Error, CustomStringConvertible {
     case notRebuildable(String)
     /// A recorded wrapper that cannot be applied from the record: the environment, the wrapper, why.
     case wrapperNotRebuildable(String, wrapper: String, reason: String)
+    /// A wrapper named (`--wrapper`) that the module it names does not have.
+    case unknownWrapper(String, wrapper: String, module: String)
     /// The environment's own code failed (e.g. a Python exception); `report` is the failure as
     /// the adapter words it (type, message and traceback), `underlying` the original error.
     case raised(String, operation: String, report: String, underlying: any Error)
@@ -36,6 +38,8 @@ public enum EnvironmentError: Error, CustomStringConvertible {
             return "The model was trained on '\(name)', defined in a notebook or script (or a lambda), which cannot be rebuilt from its record; pass the environment yourself (--env module:Class, or env= in Python)."
         case .wrapperNotRebuildable(let name, let wrapper, let reason):
             return "The model was trained on '\(name)' wrapped in \(wrapper), which cannot be rebuilt from its record (\(reason)); pass the environment yourself (env= in Python, or --env with an id or class that applies it)."
+        case .unknownWrapper(let name, let wrapper, let module):
+            return "\(module) has no wrapper named '\(wrapper)' to put around '\(name)'; name one of Gymnasium's wrappers, e.g. FrameStackObservation, AtariPreprocessing or FlattenObservation (all of them: python -c 'import gymnasium.wrappers as w; print(w.__all__)')."
         case .raised(let name, let operation, let report, _):
             return "Environment '\(name)' raised in \(operation): \(report)"
         }

@@ -38,8 +38,11 @@ public final class GymEnvironment: Environment {
             throw EnvironmentError.wrapperNotRebuildable(name, wrapper: wrapper.name, reason: "its entry point '\(wrapper.entryPoint)' is not module:attribute")
         }
         do {
-            let cls = try Python.import(parts[0]).attr(parts[1])
-            return try cls.call(arguments: [env], kwargs: wrapper.arguments.mapValues { $0 as any PythonConvertible })
+            let module = try Python.import(parts[0])
+            guard try module.hasAttr(parts[1]) else {
+                throw EnvironmentError.unknownWrapper(name, wrapper: parts[1], module: parts[0])
+            }
+            return try module.attr(parts[1]).call(arguments: [env], kwargs: wrapper.arguments.mapValues { $0 as any PythonConvertible })
         } catch let e as PythonError {
             throw EnvironmentError.python(name, operation: "\(wrapper.name)(...)", e)
         }
@@ -172,6 +175,13 @@ public final class GymEnvironment: Environment {
         return false
     }
 
+    /// Packages whose ids Gymnasium finds only once they have registered them: the module to
+    /// import for a namespace, and the function in it that registers (nil: importing does).
+    static let namespaceProviders: [String: (module: String, register: String?)] = [
+        "ALE": ("ale_py", nil),                      // Atari: ALE/Breakout-v5 (pip install ale-py)
+        "MinAtar": ("minatar.gym", "register_envs"), // MinAtar/Breakout-v1 (pip install minatar)
+    ]
+
     private static func make(_ id: String, original: String, kwargs: [String: any PythonConvertible]) throws -> PythonObject {
         let gym: PythonObject
         do {
@@ -185,17 +195,52 @@ public final class GymEnvironment: Environment {
                 throw EnvironmentError.badFactory(original, detail: "neither gymnasium nor gym can be imported in this Python; run `make setup` or `pip install gymnasium` in the venv")
             }
         }
+        var registeredProvider = false
+        while true {
+            do {
+                return try gym.method("make", id, kwargs: kwargs)
+            } catch let e as PythonError {
+                guard let ex = e.exception else { throw EnvironmentError.python(original, operation: "gymnasium.make", e) }
+                if ex.typeName.contains("NotFound") || ex.typeName.contains("UnregisteredEnv") || ex.typeName.contains("Deprecated") {
+                    // Not registered yet: let the package that provides the namespace register it, once.
+                    if !registeredProvider, try registerProvider(of: id, in: gym) {
+                        registeredProvider = true
+                        continue
+                    }
+                    // Registered with the old `gym` instead (its make returns an old-API environment).
+                    if let old = try oldGymMake(id, kwargs: kwargs) { return old }
+                    throw EnvironmentError.unknownID(id, detail: ex.message)
+                }
+                if ex.typeName.contains("DependencyNotInstalled") {
+                    throw EnvironmentError.badFactory(original, detail: "\(ex.message)")
+                }
+                throw EnvironmentError.python(original, operation: "gymnasium.make", e)
+            }
+        }
+    }
+
+    /// Imports the package behind `id`'s namespace (`ALE/…`, `MinAtar/…`) and lets it register
+    /// its environments; false when there is no such package here.
+    private static func registerProvider(of id: String, in gym: PythonObject) throws -> Bool {
+        guard let slash = id.firstIndex(of: "/"), let provider = namespaceProviders[String(id[..<slash])] else { return false }
+        guard let module = try? Python.import(provider.module) else { return false }
+        if let register = provider.register {
+            guard try module.hasAttr(register) else { return false }
+            _ = try module.method(register)
+        } else if try gym.hasAttr("register_envs") {
+            _ = try gym.method("register_envs", module)
+        }
+        return true
+    }
+
+    /// `gym.make(id)` when the old `gym` package is importable and has `id` registered; nil otherwise.
+    private static func oldGymMake(_ id: String, kwargs: [String: any PythonConvertible]) throws -> PythonObject? {
+        guard let old = try? Python.import("gym"), let registry = try? old.attr("envs").attr("registry"),
+              (try? Bool(python: registry.method("__contains__", id))) == true else { return nil }
         do {
-            return try gym.method("make", id, kwargs: kwargs)
+            return try old.method("make", id, kwargs: kwargs)
         } catch let e as PythonError {
-            if let ex = e.exception, ex.typeName.contains("NotFound") || ex.typeName.contains("UnregisteredEnv")
-                || ex.typeName.contains("NamespaceNotFound") || ex.typeName.contains("Deprecated") {
-                throw EnvironmentError.unknownID(id, detail: ex.message)
-            }
-            if let ex = e.exception, ex.typeName.contains("DependencyNotInstalled") {
-                throw EnvironmentError.badFactory(original, detail: "\(ex.message)")
-            }
-            throw EnvironmentError.python(original, operation: "gymnasium.make", e)
+            throw EnvironmentError.python(id, operation: "gym.make (the old gym package, where \(id) is registered)", e)
         }
     }
 

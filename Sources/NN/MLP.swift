@@ -2,12 +2,16 @@ import Tensor
 
 /// A multilayer perceptron: Linear → activation → … → Linear (no activation on the output),
 /// optionally behind convolutions (Conv2D → activation → …, then flattened) that read the flat
-/// observation as a channels-last image of `inputShape`.
+/// observation as an image of `observationShape`: channels-last (H, W, C) as Gymnasium's image
+/// spaces and MinAtar give it, or channels-first (C, H, W) as Atari's frame stacks do, moved to
+/// channels-last (`inputShape`) before the first convolution.
 public struct MLP: Equatable, Sendable {
     public var layers: [Linear]
     public var activation: Activation
     /// Convolutions before the dense layers (none for a plain MLP).
     public var convolutions: [Conv2D] = []
+    /// True when observations arrive as (C, H, W) images.
+    public var channelsFirst = false
 
     /// A network inputSize → hiddenSizes… → outputSize, initialised from `seed`.
     public init(inputSize: Int, hiddenSizes: [Int], outputSize: Int, activation: Activation = .relu,
@@ -45,13 +49,15 @@ public struct MLP: Equatable, Sendable {
         self.activation = activation
     }
 
-    /// A network of convolutions over `inputShape` (height, width, channels) images, then dense
-    /// layers over the flattened result.
-    public init(inputShape: [Int], convolutions specs: [ConvSpec], hiddenSizes: [Int], outputSize: Int,
-                activation: Activation = .relu, seed: UInt64) {
+    /// A network of convolutions over images of `observationShape`, then dense layers over the
+    /// flattened result. The layout is (C, H, W) when `channelsFirst`, else (H, W, C); nil reads
+    /// it from the shape as SB3 does (`imageLooksChannelsFirst`).
+    public init(observationShape: [Int], convolutions specs: [ConvSpec], hiddenSizes: [Int], outputSize: Int,
+                activation: Activation = .relu, channelsFirst: Bool? = nil, seed: UInt64) {
         var rng = SeededGenerator(seed: seed)
         var convs: [Conv2D] = []
-        var shape = inputShape
+        let first = channelsFirst ?? Self.imageLooksChannelsFirst(observationShape)
+        var shape = first ? Self.channelsLastShape(observationShape) : observationShape
         for spec in specs {
             let conv = Conv2D(input: shape, spec: spec, rng: &rng)
             convs.append(conv)
@@ -60,12 +66,24 @@ public struct MLP: Equatable, Sendable {
         var dense = MLP(inputSize: shape.reduce(1, *), hiddenSizes: hiddenSizes, outputSize: outputSize, activation: activation,
                         rng: &rng)
         dense.convolutions = convs
+        dense.channelsFirst = first && !convs.isEmpty
         self = dense
     }
 
+    /// SB3's rule (`is_image_space_channels_first`): a rank-3 image is channels-first when its
+    /// smallest axis comes first — (4, 84, 84) Atari frame stacks yes, (10, 10, 4) MinAtar grids no.
+    public static func imageLooksChannelsFirst(_ shape: [Int]) -> Bool {
+        guard shape.count == 3, let smallest = shape.min() else { return false }
+        return shape.firstIndex(of: smallest) == 0 && shape[2] != smallest
+    }
+
+    /// (C, H, W) → (H, W, C).
+    public static func channelsLastShape(_ shape: [Int]) -> [Int] { [shape[1], shape[2], shape[0]] }
+
     /// A network from existing convolutions and dense layers (e.g. loaded from a model directory).
-    public init(convolutions: [Conv2D], layers: [Linear], activation: Activation) {
+    public init(convolutions: [Conv2D], layers: [Linear], activation: Activation, channelsFirst: Bool = false) {
         self.init(layers: layers, activation: activation)
+        self.channelsFirst = channelsFirst && !convolutions.isEmpty
         for (a, b) in zip(convolutions, convolutions.dropFirst()) {
             precondition(a.outputShape == [b.geometry.height, b.geometry.width, b.geometry.channels], "convolutions do not chain")
         }
@@ -78,6 +96,12 @@ public struct MLP: Equatable, Sendable {
     /// (height, width, channels) of the images the convolutions read; empty without them.
     public var inputShape: [Int] {
         convolutions.first.map { [$0.geometry.height, $0.geometry.width, $0.geometry.channels] } ?? []
+    }
+
+    /// The observation's shape in its own layout: `inputShape`, or (C, H, W) when `channelsFirst`.
+    public var observationShape: [Int] {
+        let s = inputShape
+        return channelsFirst && s.count == 3 ? [s[2], s[0], s[1]] : s
     }
 
     public var inputSize: Int { inputShape.isEmpty ? layers[0].inputSize : inputShape.reduce(1, *) }
@@ -122,7 +146,7 @@ public struct MLP: Equatable, Sendable {
         var h = x
         if !convolutions.isEmpty {
             let n = x.shape[0]
-            var images = x.reshaped([n] + inputShape)
+            var images = channelsFirst ? x.reshaped([n] + observationShape).movingChannelAxis(toLast: true) : x.reshaped([n] + inputShape)
             for conv in convolutions {
                 convInputs.append(images)
                 let z = conv.forward(images)
@@ -175,7 +199,8 @@ public struct MLP: Equatable, Sendable {
             convGrads[2 * j + 1] = g.bias
             if let dx = g.input { d = dx }
         }
-        return Gradients(parameters: convGrads + grads, input: needInputGradient ? d.reshaped([n, inputSize]) : nil)
+        let dx = needInputGradient ? (channelsFirst ? d.movingChannelAxis(toLast: false) : d) : nil
+        return Gradients(parameters: convGrads + grads, input: dx?.reshaped([n, inputSize]))
     }
 
     /// Lends the parameters to `body` for in-place changes without copying them (they are moved

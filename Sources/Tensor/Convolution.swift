@@ -86,3 +86,31 @@ extension Tensor {
         return (dW, db, dx)
     }
 }
+
+extension Tensor {
+    /// (N, A, B, C) → (N, B, C, A) when `toChannelsLast` (CHW images into the HWC layout the
+    /// convolutions read), or the inverse (N, B, C, A) → (N, A, B, C): the channel axis moves to
+    /// the back or to the front of each image.
+    public func movingChannelAxis(toLast: Bool) -> Tensor {
+        precondition(rank == 4, "moving the channel axis needs (N, ·, ·, ·) images, not \(shape)")
+        let n = shape[0]
+        // Viewed as n matrices of rows × columns: transpose each one.
+        let rows = toLast ? shape[1] : shape[1] * shape[2]
+        let columns = toLast ? shape[2] * shape[3] : shape[3]
+        let outShape = toLast ? [n, shape[2], shape[3], shape[1]] : [n, shape[3], shape[1], shape[2]]
+        var out = Tensor(shape: outShape)
+        guard count > 0 else { return out }
+        let plane = rows * columns
+        scalars.withUnsafeBufferPointer { src in
+            out.scalars.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<n {
+                    let s = src.baseAddress! + i * plane, d = dst.baseAddress! + i * plane
+                    for r in 0..<rows {
+                        for c in 0..<columns { d[c * rows + r] = s[r * columns + c] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -46,7 +46,7 @@ struct BenchNN: ParsableCommand {
     func network(hidden sizes: [Int]) throws -> MLP {
         let (specs, shape) = try convolutionSetup()
         if specs.isEmpty { return MLP(inputSize: 4, hiddenSizes: sizes, outputSize: 2, seed: 0) }
-        return MLP(inputShape: shape, convolutions: specs, hiddenSizes: sizes, outputSize: 3, seed: 0)
+        return MLP(observationShape: shape, convolutions: specs, hiddenSizes: sizes, outputSize: 3, seed: 0)
     }
 
     func run() throws {

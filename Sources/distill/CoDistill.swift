@@ -26,6 +26,8 @@ struct CoDistill: ParsableCommand {
     @Option(help: "Gymnasium id (CartPole-v1) or module:attribute; Corridor-N is a built-in toy.") var env = "CartPole-v1"
     @Option(name: .customLong("env-arg"), help: "Keyword argument for the environment, key=value (repeatable).")
     var envArgs: [String] = []
+    @Option(name: .customLong("wrapper"), help: "One of Gymnasium's wrappers over the environment, e.g. 'AtariPreprocessing(frame_skip=4)' (repeatable, applied in order; recorded in the model).")
+    var wrappers: [String] = []
     @OptionGroup var output: OutputOptions
     /// Teacher (DQN) settings, and student settings prefixed with --student-.
     @Argument(parsing: .allUnrecognized, help: .hidden) var settingWords: [String] = []
@@ -55,7 +57,7 @@ struct CoDistill: ParsableCommand {
         let teacherCLI = CommandLineSettings(table: DQNConfig.settings)
         var teacherConfig = DQNConfig.defaults(for: env)
         do {
-            try teacherCLI.apply(try teacherCLI.parse(teacherWords, otherOptions: ["env", "env-arg", "out", "force", "threads"]), to: &teacherConfig)
+            try teacherCLI.apply(try teacherCLI.parse(teacherWords, otherOptions: ["env", "env-arg", "wrapper", "out", "force", "threads"]), to: &teacherConfig)
         } catch let e as SettingError { throw teacherCLI.wording(e) }
         var studentCLI = CommandLineSettings(table: DistillConfig.settings)
         studentCLI.flagPrefix = "student-"  // errors name the flags as given
@@ -68,7 +70,7 @@ struct CoDistill: ParsableCommand {
         }
         Allocator.retainFreedMemory()
         output.applyThreads()
-        let recipe = EnvironmentRecipe(name: env, arguments: try parseEnvArgs(envArgs))
+        let recipe = EnvironmentRecipe(name: env, arguments: try parseEnvArgs(envArgs), wrappers: try parseWrappers(wrappers))
         var run = CoDistillationRun(directory: URL(fileURLWithPath: output.out))
         let progress = ProgressLine()
         Interrupt.install()

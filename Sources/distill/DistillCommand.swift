@@ -33,6 +33,8 @@ struct DistillCommand: ParsableCommand {
     @Option(help: "Settings file: JSON (snake_case keys, e.g. a tune study's best.json) or YAML; flags override it.") var config: String?
     @Option(name: .customLong("env-arg"), help: "Keyword argument for the environment, key=value (repeatable; adds to the teacher's).")
     var envArgs: [String] = []
+    @Option(name: .customLong("wrapper"), help: "With --env: one of Gymnasium's wrappers over it, e.g. 'FrameStackObservation(stack_size=4)' (repeatable, in order).")
+    var wrappers: [String] = []
     /// Every distillation setting, parsed against `DistillConfig.settings` (see --help).
     @Argument(parsing: .allUnrecognized, help: .hidden) var settingWords: [String] = []
 
@@ -71,7 +73,11 @@ struct DistillCommand: ParsableCommand {
         }
         print("Distilling \(config.teachers.joined(separator: " + ")) into a student \(config.hiddenSizes): losses \(config.activeLosses.joined(separator: ", ")), regime \(config.regime), \(config.steps) labelled states → \(out)")
         let overrides = try parseEnvArgs(envArgs)
-        let outcome = try run.start(config: config, environment: env.map { EnvironmentRecipe(name: $0, arguments: overrides) },
+        if env == nil && !wrappers.isEmpty {
+            throw ValidationError("--wrapper goes with --env (the teacher's environment keeps its recorded wrappers); add --env ID or drop --wrapper.")
+        }
+        let parsedWrappers = try parseWrappers(wrappers)
+        let outcome = try run.start(config: config, environment: env.map { EnvironmentRecipe(name: $0, arguments: overrides, wrappers: parsedWrappers) },
                                     argumentOverrides: overrides, force: force) { try makeEnvironment($0, recorded: $1) }
         progress.finish()
         if outcome.interrupted {
@@ -112,7 +118,7 @@ struct DistillCommand: ParsableCommand {
     private func makeConfig() throws -> DistillConfig {
         let cli = CommandLineSettings(table: DistillConfig.settings)
         var config = DistillConfig()
-        let words = try cli.parse(settingWords, otherOptions: ["out", "env", "force", "threads", "config"])
+        let words = try cli.parse(settingWords, otherOptions: ["out", "env", "env-arg", "wrapper", "force", "threads", "config"])
         if let file = self.config {
             do {
                 try DistillConfig.settings.apply(try ConfigFiles.read(file, environment: env ?? ""), to: &config)

@@ -34,12 +34,17 @@ struct EvaluationOptions: ParsableArguments {
     @Option(help: "Environment to use instead of the one recorded in model.json.") var env: String?
     @Option(name: .customLong("env-arg"), help: "Keyword argument for the environment, key=value (repeatable; adds to the recorded ones).")
     var envArgs: [String] = []
+    @Option(name: .customLong("wrapper"), help: "With --env: one of Gymnasium's wrappers over it, e.g. 'FrameStackObservation(stack_size=4)' (repeatable, in order).")
+    var wrappers: [String] = []
     @Flag(help: "Print JSON.") var json = false
 
     /// The environment to evaluate on: `--env` (with `--env-arg`), or the one `manifest` records.
     func recipe(recordedIn manifest: ModelManifest, model: String) throws -> (EnvironmentRecipe, recorded: Bool) {
         let overrides = try parseEnvArgs(envArgs)
-        if let env { return (EnvironmentRecipe(name: env, arguments: overrides), false) }
+        if let env { return (EnvironmentRecipe(name: env, arguments: overrides, wrappers: try parseWrappers(wrappers)), false) }
+        guard wrappers.isEmpty else {
+            throw ValidationError("--wrapper goes with --env (a model's recorded environment keeps its recorded wrappers); add --env ID or drop --wrapper.")
+        }
         guard let recorded = EnvironmentRecipe(recordedIn: manifest) else {
             throw ValidationError("\(model)/model.json does not record an environment; pass --env.")
         }

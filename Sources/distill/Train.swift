@@ -30,6 +30,8 @@ struct Train: ParsableCommand {
     var env = "CartPole-v1"
     @Option(name: .customLong("env-arg"), help: "Keyword argument for the environment, key=value (repeatable).")
     var envArgs: [String] = []
+    @Option(name: .customLong("wrapper"), help: "One of Gymnasium's wrappers over the environment, e.g. 'AtariPreprocessing(frame_skip=4)' (repeatable, applied in order; recorded in the model).")
+    var wrappers: [String] = []
     @OptionGroup var output: OutputOptions
     @Option(help: "Settings file: JSON (snake_case keys) or rl-zoo YAML (hyperparams/dqn.yml), optionally in per-environment sections.") var config: String?
     @Flag(help: "Continue the run in --out from its last checkpoint (steps, learning rate, evaluation and checkpoint settings may change).") var resume = false
@@ -48,11 +50,15 @@ struct Train: ParsableCommand {
         Allocator.retainFreedMemory()
         output.applyThreads()
         let (out, force) = (output.out, output.force)
-        let settings = try cli.parse(settingWords, otherOptions: ["env", "env-arg", "out", "config", "force", "threads", "resume"])
+        let settings = try cli.parse(settingWords, otherOptions: ["env", "env-arg", "wrapper", "out", "config", "force", "threads", "resume"])
         var run = TrainingRun(directory: URL(fileURLWithPath: out))
         let checkpoint = resume ? try run.loadCheckpoint() : nil
         let kwargs = try parseEnvArgs(envArgs)
-        let recipe = checkpoint.map { $0.environment.with(kwargs) } ?? EnvironmentRecipe(name: env, arguments: kwargs)
+        if checkpoint != nil && !wrappers.isEmpty {
+            throw ValidationError("--resume reopens the environment with the wrappers recorded in the checkpoint; drop --wrapper.")
+        }
+        let parsedWrappers = try parseWrappers(wrappers)
+        let recipe = checkpoint.map { $0.environment.with(kwargs) } ?? EnvironmentRecipe(name: env, arguments: kwargs, wrappers: parsedWrappers)
         let envName = recipe.description
         var config: DQNConfig?
         if !resume {
@@ -133,5 +139,15 @@ func parseEnvArgs(_ args: [String]) throws -> [String: EnvironmentArgument] {
     switch parseEnvironmentArguments(args) {
     case .success(let kwargs): return kwargs
     case .failure(let e): throw ValidationError("--env-arg takes key=value, e.g. --env-arg max_episode_steps=200 (got '\(e.text)').")
+    }
+}
+
+/// `--wrapper` values: Gymnasium wrappers by name, applied in the order given.
+func parseWrappers(_ texts: [String]) throws -> [EnvironmentWrapper] {
+    try texts.map { text in
+        guard let w = EnvironmentWrapper(parsing: text) else {
+            throw ValidationError("--wrapper takes one of Gymnasium's wrappers by name, with keyword arguments in parentheses, e.g. --wrapper 'FrameStackObservation(stack_size=4)' (got '\(text)').")
+        }
+        return w
     }
 }

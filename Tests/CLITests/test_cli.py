@@ -664,6 +664,90 @@ def test_convolutional_teacher_on_minatar_resumes_loads_with_numpy_and_distils(t
     assert "--conv takes OUT:KERNEL[:STRIDE[:PADDING]] specs" in error_line(bad)
 
 
+def test_atari_frame_stacks_train_channels_first_and_load_with_numpy(tmp_path):
+    """ALE/Breakout-v5 under Gymnasium's AtariPreprocessing and FrameStackObservation, named with
+    --wrapper: (4, 84, 84) uint8 frame stacks are channels-first, so the model records
+    input_layout CHW and the wrappers; the NumPy loader runs it like the core on real frames, and
+    eval reopens the same wrapped environment."""
+    pytest.importorskip("ale_py")
+    pytest.importorskip("cv2")
+    import gymnasium as gym
+    import ale_py
+    import swiftdistill as sd
+    from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
+    out = tmp_path / "atari"
+    r = run("train", "--env", "ALE/Breakout-v5", "--env-arg", "frameskip=1", "--wrapper", "AtariPreprocessing(frame_skip=4)",
+            "--wrapper", "FrameStackObservation(stack_size=4)", "--conv", "nature", "--hidden", "32", "--steps", "300",
+            "--learning-starts", "280", "--batch-size", "4", "--buffer-size", "1000", "--eval-interval", "0", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((out / "model.json").read_text())
+    arch = manifest["architecture"]
+    assert arch["input_layout"] == "CHW" and arch["input_shape"] == [84, 84, 4] and arch["input_size"] == 4 * 84 * 84
+    assert [w["name"] for w in manifest["environment_wrappers"]] == ["AtariPreprocessing", "FrameStackObservation"]
+    assert manifest["config"]["observation_shape"] == [4, 84, 84]
+    gym.register_envs(ale_py)
+    env = FrameStackObservation(AtariPreprocessing(gym.make("ALE/Breakout-v5", frameskip=1), frame_skip=4), stack_size=4)
+    frames = []
+    obs, _ = env.reset(seed=3)
+    for t in range(3):
+        frames.append(obs)
+        obs, *_ = env.step(1 + t % 3)
+    frames = np.stack(frames)
+    assert frames.shape == (3, 4, 84, 84) and frames.dtype == np.uint8 and frames.max() > 0
+    model = sd.load(out)
+    core = sd.core_q_values(model, frames.reshape(3, -1).astype(np.float32) / 255)
+    assert np.allclose(model.q_values(frames), core, atol=1e-5)
+    assert model.act(frames[0]) == int(np.argmax(core[0]))
+    # The layout matters: the same values laid out channels-last give other Q-values.
+    hwc = model.q_values(frames.transpose(0, 2, 3, 1).copy().reshape(3, 4, 84, 84))
+    assert not np.allclose(hwc, core, atol=1e-5)
+    ev = run("eval", str(out), "--episodes", "1", "--json")
+    assert ev.returncode == 0, ev.stderr
+    assert json.loads(ev.stdout)["env"].endswith("AtariPreprocessing(frame_skip=4) + FrameStackObservation(stack_size=4)")
+    bad = run("train", "--env", "CartPole-v1", "--wrapper", "Frame Stack", "--out", str(tmp_path / "bad"))
+    assert "--wrapper takes one of Gymnasium's wrappers by name" in error_line(bad)
+    missing = run("train", "--env", "CartPole-v1", "--wrapper", "NoSuchWrapper", "--out", str(tmp_path / "bad2"))
+    assert "gymnasium.wrappers has no wrapper named 'NoSuchWrapper'" in error_line(missing)
+
+
+def test_ids_from_packages_that_register_on_demand_and_from_the_old_gym(tmp_path):
+    """MinAtar/Breakout-v1 needs minatar.gym.register_envs(), ALE ids need ale_py imported:
+    --env finds both without the user importing anything. An id registered only with the
+    old `gym` package opens through gym.make and its old step API."""
+    pytest.importorskip("minatar")
+    out = tmp_path / "minatar"
+    r = run("train", "--env", "MinAtar/Breakout-v1", "--conv", "minatar", "--hidden", "16", "--steps", "200",
+            "--learning-starts", "150", "--eval-interval", "0", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    ev = run("eval", str(out), "--episodes", "1", "--json")
+    assert ev.returncode == 0 and json.loads(ev.stdout)["env"] == "MinAtar/Breakout-v1", ev.stderr
+    unknown = run("train", "--env", "MinAtar/Pong-v1", "--out", str(tmp_path / "none"))
+    assert "Unknown environment id 'MinAtar/Pong-v1'" in error_line(unknown)
+    oldgym = ROOT / ".venv" / "oldgym"
+    if not (oldgym / "gym").is_dir():
+        pytest.skip("the old gym package is not in .venv/oldgym (make setup with SETUP_TEST_TOOLS=1 puts it there)")
+    (tmp_path / "old_registry.py").write_text(
+        "import gym, numpy as np\n"
+        "from gym import spaces\n"
+        "class Walk(gym.Env):\n"
+        "    observation_space = spaces.Box(-1.0, 1.0, (2,), np.float32)\n"
+        "    action_space = spaces.Discrete(2)\n"
+        "    def reset(self, seed=None, options=None):\n"
+        "        self.t = 0\n"
+        "        return np.zeros(2, np.float32), {}\n"
+        "    def step(self, action):\n"
+        "        self.t += 1\n"
+        "        return np.array([self.t / 10, action], np.float32), float(action), self.t >= 10, False, {}\n"
+        "gym.register(id='OldWalk-v0', entry_point='old_registry:Walk')\n")
+    path = os.pathsep.join([str(tmp_path), str(oldgym), str(FIXTURES)])
+    r = run("train", "--env", "old_registry:OldWalk-v0", "--hidden", "8", "--steps", "200", "--learning-starts", "100",
+            "--eval-interval", "0", "--out", str(tmp_path / "old"), env={"PYTHONPATH": path})
+    assert r.returncode == 0, r.stderr
+    ev = run("eval", str(tmp_path / "old"), "--env", "old_registry:OldWalk-v0", "--episodes", "2", "--json", env={"PYTHONPATH": path})
+    assert ev.returncode == 0, ev.stderr
+    assert len(json.loads(ev.stdout)["returns"]) == 2
+
+
 def test_bench_nn_measures_a_convolutional_network():
     r = run("bench", "nn", "--conv", "minatar", "--hidden", "16", "--batch", "8", "--seconds", "0.05", "--no-torch", "--json")
     assert r.returncode == 0, r.stderr

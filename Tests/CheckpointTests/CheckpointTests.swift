@@ -224,7 +224,7 @@ func npyFile(_ dict: String, data: Data) -> Data {
     @Test func aConvolutionalNetworkRoundTripsWithPyTorchLayoutWeights() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let net = MLP(inputShape: [10, 10, 4], convolutions: [ConvSpec(outputChannels: 16, kernel: 3, stride: 1)],
+        let net = MLP(observationShape: [10, 10, 4], convolutions: [ConvSpec(outputChannels: 16, kernel: 3, stride: 1)],
                       hiddenSizes: [8], outputSize: 3, seed: 5)
         try ModelDirectory.save(net, to: dir)
         let (loaded, manifest) = try ModelDirectory.load(from: dir)

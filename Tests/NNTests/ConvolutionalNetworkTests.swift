@@ -8,7 +8,7 @@ import Testing
 @Suite struct ConvolutionalNetworkTests {
     @Test(arguments: [Activation.tanh])
     func backwardMatchesFiniteDifferences(activation: Activation) {
-        let net = MLP(inputShape: [6, 5, 2], convolutions: [ConvSpec(outputChannels: 3, kernel: 3, stride: 1, padding: 1),
+        let net = MLP(observationShape: [6, 5, 2], convolutions: [ConvSpec(outputChannels: 3, kernel: 3, stride: 1, padding: 1),
                                                             ConvSpec(outputChannels: 4, kernel: 2, stride: 2)],
                       hiddenSizes: [5], outputSize: 2, activation: activation, seed: 3)
         #expect(net.inputSize == 60 && net.inputShape == [6, 5, 2] && net.layers[0].inputSize == 3 * 2 * 4)
@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func aSingleObservationTakesTheBatchedPath() {
-        let net = MLP(inputShape: [4, 4, 1], convolutions: [ConvSpec(outputChannels: 2, kernel: 2)], hiddenSizes: [4],
+        let net = MLP(observationShape: [4, 4, 1], convolutions: [ConvSpec(outputChannels: 2, kernel: 2)], hiddenSizes: [4],
                       outputSize: 3, seed: 1)
         let obs = fixedValues(16, seed: 2)
         let batch = net(Tensor(shape: [1, 16], scalars: obs)).scalars
@@ -52,6 +52,36 @@ import Testing
         #expect(Policy(net).action(obs) == batch.indices.max { batch[$0] < batch[$1] })
         #expect(net.parameterCount == (2 * 2 * 1 * 2 + 2) + (3 * 3 * 2 * 4 + 4) + (4 * 3 + 3))
         #expect(net.flopsPerSample > MLP(inputSize: 18, hiddenSizes: [4], outputSize: 3, seed: 1).flopsPerSample)
+    }
+
+    /// A (C, H, W) network is the (H, W, C) network with the same weights, fed the transposed
+    /// image: outputs equal, parameter gradients equal, and the input gradient is the transposed one.
+    @Test func channelsFirstImagesAreTheTransposedChannelsLastOnes() {
+        let specs = [ConvSpec(outputChannels: 3, kernel: 2, stride: 1, padding: 1)]
+        let chw = MLP(observationShape: [2, 5, 6], convolutions: specs, hiddenSizes: [4], outputSize: 3, seed: 7)
+        #expect(chw.channelsFirst && chw.inputShape == [5, 6, 2] && chw.observationShape == [2, 5, 6])
+        var hwc = MLP(observationShape: [5, 6, 2], convolutions: specs, hiddenSizes: [4], outputSize: 3, seed: 8)
+        #expect(!hwc.channelsFirst)
+        hwc.parameters = chw.parameters
+        let n = 3
+        let x = Tensor(shape: [n, 60], scalars: fixedValues(n * 60, seed: 9))
+        // (n, C, H, W) → (n, H, W, C) by hand.
+        var t = Tensor(shape: [n, 60])
+        for i in 0..<n { for c in 0..<2 { for y in 0..<5 { for w in 0..<6 {
+            t.scalars[i * 60 + (y * 6 + w) * 2 + c] = x.scalars[i * 60 + (c * 5 + y) * 6 + w]
+        } } } }
+        #expect(chw(x) == hwc(t))
+        let dy = Tensor(shape: [n, 3], scalars: fixedValues(n * 3, seed: 10))
+        let g1 = chw.backward(chw.forward(x), outputGradient: dy, needInputGradient: true)
+        let g2 = hwc.backward(hwc.forward(t), outputGradient: dy, needInputGradient: true)
+        #expect(g1.parameters == g2.parameters)
+        let d1 = try! #require(g1.input), d2 = try! #require(g2.input)
+        for i in 0..<n { for c in 0..<2 { for y in 0..<5 { for w in 0..<6 {
+            #expect(d1.scalars[i * 60 + (c * 5 + y) * 6 + w] == d2.scalars[i * 60 + (y * 6 + w) * 2 + c])
+        } } } }
+        // SB3's rule: the smallest axis first means channels first; MinAtar's grids are channels last.
+        #expect(MLP.imageLooksChannelsFirst([4, 84, 84]) && !MLP.imageLooksChannelsFirst([84, 84, 4]))
+        #expect(!MLP.imageLooksChannelsFirst([10, 10, 4]) && !MLP.imageLooksChannelsFirst([3, 8, 3]))
     }
 
     @Test func convolutionSpecsParse() {

@@ -124,6 +124,8 @@ class Model:
         self._convs = [(params[f"convs.{i}.weight"], params[f"convs.{i}.bias"], int(c.get("stride", 1)), int(c.get("padding", 0)))
                        for i, c in enumerate(arch.get("convolutions") or [])]
         self.input_shape: Tuple[int, ...] = tuple(arch.get("input_shape") or ())
+        # "CHW": observations arrive (C, H, W) (Atari frame stacks) and are moved to (H, W, C) first.
+        self.channels_first: bool = arch.get("input_layout") == "CHW"
 
     def _refuse_convolutions(self, what: str) -> None:
         if self._convs:
@@ -134,7 +136,11 @@ class Model:
         """The convolutions over a flat batch (N, H·W·C), flattened for the dense layers."""
         if not self._convs:
             return x
-        h = x.reshape((x.shape[0],) + self.input_shape)
+        if self.channels_first:
+            height, width, channels = self.input_shape
+            h = x.reshape((x.shape[0], channels, height, width)).transpose(0, 2, 3, 1)
+        else:
+            h = x.reshape((x.shape[0],) + self.input_shape)
         for w, b, stride, pad in self._convs:
             if pad:
                 h = np.pad(h, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
@@ -382,6 +388,8 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
             current = tuple(int(v) for v in arch["input_shape"])
             if len(current) != 3 or int(np.prod(current)) != sizes[0]:
                 raise ValueError("input_shape must be (height, width, channels) of input_size values")
+            if arch.get("input_layout") not in (None, "HWC", "CHW"):
+                raise ValueError("input_layout must be \"HWC\" or \"CHW\"")
             for i, c in enumerate(convs):
                 out, k, st, pad = int(c["output_channels"]), int(c["kernel"]), int(c.get("stride", 1)), int(c.get("padding", 0))
                 if min(out, k, st) < 1 or pad < 0 or current[0] + 2 * pad < k or current[1] + 2 * pad < k:
