@@ -656,8 +656,15 @@ def test_convolutional_teacher_on_minatar_resumes_loads_with_numpy_and_distils(t
     assert np.allclose(small.q_values(grids), sd.core_q_values(small, grids.reshape(6, -1).astype(np.float32)), atol=1e-5)
     too_big = run("distill", "--teacher", str(out), "--conv", "8:20", "--out", str(tmp_path / "too-big"))
     assert "has a 20×20 kernel but its input is only 10×10" in error_line(too_big)
-    with pytest.raises(ValueError, match="does not export convolutional models yet"):
-        model.to_onnx(tmp_path / "m.onnx")
+    # ONNX (Conv in NCHW between two transposes) gives the core's Q-values on raw grids.
+    ort = pytest.importorskip("onnxruntime")
+    exported = run("export", str(out), "--output", str(tmp_path / "m.onnx"))
+    assert exported.returncode == 0, exported.stderr
+    q, action = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {"observation": grids.astype(np.float32)})
+    assert np.allclose(q, model.q_values(grids), atol=1e-5) and (action == model.act(grids)).all()
+    with pytest.raises(ValueError, match="to_sb3 exports MLP models"):
+        model.to_sb3(tmp_path / "m")
     flat = run("train", "--env", "CartPole-v1", "--conv", "minatar", "--out", str(tmp_path / "bad"))
     assert "--conv needs image or grid observations of shape (height, width, channels)" in error_line(flat)
     bad = run("train", *env, "--conv", "16:x", "--out", str(tmp_path / "bad2"))
@@ -701,6 +708,11 @@ def test_atari_frame_stacks_train_channels_first_and_load_with_numpy(tmp_path):
     # The layout matters: the same values laid out channels-last give other Q-values.
     hwc = model.q_values(frames.transpose(0, 2, 3, 1).copy().reshape(3, 4, 84, 84))
     assert not np.allclose(hwc, core, atol=1e-5)
+    torch = pytest.importorskip("torch")
+    exported = run("export", str(out), "--format", "torch", "--output", str(tmp_path / "atari.pt"))
+    assert exported.returncode == 0, exported.stderr
+    scripted = torch.jit.load(str(tmp_path / "atari.pt"))  # raw uint8 frames in, scaled inside
+    assert np.allclose(scripted(torch.from_numpy(frames.astype(np.float32))).detach().numpy(), core, atol=1e-5)
     ev = run("eval", str(out), "--episodes", "1", "--json")
     assert ev.returncode == 0, ev.stderr
     assert json.loads(ev.stdout)["env"].endswith("AtariPreprocessing(frame_skip=4) + FrameStackObservation(stack_size=4)")

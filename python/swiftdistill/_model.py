@@ -127,10 +127,21 @@ class Model:
         # "CHW": observations arrive (C, H, W) (Atari frame stacks) and are moved to (H, W, C) first.
         self.channels_first: bool = arch.get("input_layout") == "CHW"
 
-    def _refuse_convolutions(self, what: str) -> None:
+    @property
+    def observation_shape(self) -> Tuple[int, ...]:
+        """The shape of one observation as the environment gives it (``(4,)``, ``(10, 10, 4)``, ``(4, 84, 84)``)."""
+        shape = self.manifest.get("config", {}).get("observation_shape")
+        if shape:
+            return tuple(int(v) for v in shape)
         if self._convs:
-            raise ValueError(f"{what} does not export convolutional models yet; the .npy files and model.json "
-                             "(weights in PyTorch's (out, in, kh, kw) layout) hold the whole network")
+            h, w, c = self.input_shape
+            return (c, h, w) if self.channels_first else (h, w, c)
+        return (self.input_size,)
+
+    @property
+    def observation_scale(self) -> float:
+        """The factor observations are multiplied by before the network (1/255 for uint8 images)."""
+        return float(self.manifest.get("config", {}).get("observation_scale") or 1.0)
 
     def _features(self, x: np.ndarray) -> np.ndarray:
         """The convolutions over a flat batch (N, H·W·C), flattened for the dense layers."""
@@ -207,10 +218,11 @@ class Model:
         return self.act(observation), None
 
     def to_onnx(self, path: PathLike, opset: int = 17) -> Path:
-        """Writes the network as an ONNX model: input ``observation`` (batch × inputs, float32),
-        outputs ``q_values`` (batch × actions) and ``action`` (greedy, int64). Needs the
-        ``onnx`` package (``pip install "swiftdistill[export]"``)."""
-        self._refuse_convolutions("to_onnx")
+        """Writes the network as an ONNX model: input ``observation`` (float32, raw as the
+        environment gives it: batch × inputs for an MLP, batch × the observation's shape for a
+        convolutional model), outputs ``q_values`` (batch × actions) and ``action`` (greedy,
+        int64). uint8 images are scaled inside the graph as here. Needs the ``onnx`` package
+        (``pip install "swiftdistill[export]"``)."""
         try:
             import onnx
             from onnx import TensorProto, helper, numpy_helper
@@ -218,6 +230,33 @@ class Model:
             raise ImportError('exporting to ONNX needs the onnx package: pip install "swiftdistill[export]"') from None
         nodes, initializers = [], []
         current = "observation"
+        activation = "Relu" if self.activation == "relu" else "Tanh"
+
+        def constant(name: str, value: np.ndarray) -> str:
+            initializers.append(numpy_helper.from_array(value, name))
+            return name
+
+        if self.observation_scale != 1:
+            nodes.append(helper.make_node("Mul", [current, constant("observation_scale", np.array(self.observation_scale, np.float32))],
+                                          ["scaled"]))
+            current = "scaled"
+        input_shape = ["batch", self.input_size]
+        if self._convs:
+            input_shape = ["batch", *self.observation_shape]
+            if not self.channels_first:  # ONNX's Conv reads (N, C, H, W)
+                nodes.append(helper.make_node("Transpose", [current], ["images"], perm=[0, 3, 1, 2]))
+                current = "images"
+            for i, (w, b, stride, pad) in enumerate(self._convs):
+                initializers += [numpy_helper.from_array(np.ascontiguousarray(w, np.float32), f"convs.{i}.weight"),
+                                 numpy_helper.from_array(np.ascontiguousarray(b, np.float32), f"convs.{i}.bias")]
+                nodes.append(helper.make_node("Conv", [current, f"convs.{i}.weight", f"convs.{i}.bias"], [f"conv.{i}"],
+                                              kernel_shape=list(w.shape[2:]), strides=[stride, stride], pads=[pad] * 4))
+                nodes.append(helper.make_node(activation, [f"conv.{i}"], [f"conv_act.{i}"]))
+                current = f"conv_act.{i}"
+            # The dense layers read the feature map flattened channels-last, as the core does.
+            nodes.append(helper.make_node("Transpose", [current], ["features_hwc"], perm=[0, 2, 3, 1]))
+            nodes.append(helper.make_node("Flatten", ["features_hwc"], ["features"], axis=1))
+            current = "features"
         last = len(self._layers) - 1
         for i, (w, b) in enumerate(self._layers):
             initializers += [numpy_helper.from_array(np.ascontiguousarray(w, np.float32), f"layers.{i}.weight"),
@@ -226,12 +265,12 @@ class Model:
             affine = "q_values" if i == last else f"affine.{i}"
             nodes.append(helper.make_node("Add", [f"matmul.{i}", f"layers.{i}.bias"], [affine]))
             if i < last:
-                nodes.append(helper.make_node("Relu" if self.activation == "relu" else "Tanh", [affine], [f"hidden.{i}"]))
+                nodes.append(helper.make_node(activation, [affine], [f"hidden.{i}"]))
                 current = f"hidden.{i}"
         nodes.append(helper.make_node("ArgMax", ["q_values"], ["action"], axis=1, keepdims=0, select_last_index=0))
         graph = helper.make_graph(
             nodes, "swiftdistill_q_network",
-            [helper.make_tensor_value_info("observation", TensorProto.FLOAT, ["batch", self.input_size])],
+            [helper.make_tensor_value_info("observation", TensorProto.FLOAT, input_shape)],
             [helper.make_tensor_value_info("q_values", TensorProto.FLOAT, ["batch", self.action_count]),
              helper.make_tensor_value_info("action", TensorProto.INT64, ["batch"])],
             initializers)
@@ -243,17 +282,33 @@ class Model:
         return out
 
     def to_torch(self, path: Optional[PathLike] = None):
-        """The network as a PyTorch ``nn.Sequential`` (``Linear``, ``ReLU``/``Tanh``, …) holding these
-        weights (transposed to PyTorch's (out, in) layout): ``module(obs)`` gives the Q-values. With
+        """The network as a PyTorch ``nn.Sequential`` (``Conv2d``, ``Linear``, ``ReLU``/``Tanh``, …)
+        holding these weights (dense ones transposed to PyTorch's (out, in) layout):
+        ``module(obs)`` gives the Q-values for raw observations (batch × inputs for an MLP, batch ×
+        the observation's shape for a convolutional model; uint8 images scaled inside). With
         ``path``, also saved there as TorchScript (``torch.jit.load(path)`` needs no Python class).
         Needs torch (install it for your platform)."""
-        self._refuse_convolutions("to_torch")
         try:
             import torch
         except ImportError:
             raise ImportError("exporting to PyTorch needs torch: install it for your platform "
                               "(e.g. pip install torch --index-url https://download.pytorch.org/whl/cpu)") from None
+        scale_module, permute_module = _torch_helpers(torch)
+        activation = torch.nn.ReLU if self.activation == "relu" else torch.nn.Tanh
         modules = []
+        if self.observation_scale != 1:
+            modules.append(scale_module(self.observation_scale))
+        if self._convs:
+            if not self.channels_first:  # Conv2d reads (N, C, H, W)
+                modules.append(permute_module([0, 3, 1, 2]))
+            for w, b, stride, pad in self._convs:
+                conv = torch.nn.Conv2d(w.shape[1], w.shape[0], kernel_size=w.shape[2], stride=stride, padding=pad)
+                with torch.no_grad():
+                    conv.weight.copy_(torch.from_numpy(np.ascontiguousarray(w, np.float32)))
+                    conv.bias.copy_(torch.from_numpy(np.ascontiguousarray(b, np.float32)))
+                modules += [conv, activation()]
+            # The dense layers read the feature map flattened channels-last, as the core does.
+            modules += [permute_module([0, 2, 3, 1]), torch.nn.Flatten()]
         last = len(self._layers) - 1
         for i, (w, b) in enumerate(self._layers):
             linear = torch.nn.Linear(w.shape[0], w.shape[1])
@@ -262,7 +317,7 @@ class Model:
                 linear.bias.copy_(torch.from_numpy(np.ascontiguousarray(b, np.float32)))
             modules.append(linear)
             if i < last:
-                modules.append(torch.nn.ReLU() if self.activation == "relu" else torch.nn.Tanh())
+                modules.append(activation())
         module = torch.nn.Sequential(*modules)
         if path is not None:
             torch.jit.script(module).save(os.fspath(path))
@@ -273,7 +328,9 @@ class Model:
         Q-networks hold these weights, so its greedy actions are this model's. ``env`` (an id or
         ``gymnasium.Env``) defaults to the recorded environment; it only gives SB3 the spaces.
         Needs stable-baselines3 (and torch)."""
-        self._refuse_convolutions("to_sb3")
+        if self._convs:
+            raise ValueError("to_sb3 exports MLP models: SB3's CnnPolicy builds its own fixed network (NatureCNN), "
+                             "so a convolutional model goes out through to_torch or to_onnx instead")
         try:
             import gymnasium as gym
             import torch
@@ -312,6 +369,34 @@ class Model:
         convs = "".join(f"conv{w.shape[0]}:{w.shape[2]}:{st}→" for w, _, st, _ in self._convs)
         return (f"Model({str(self.path)!r}, {self.input_size}→{convs}{'→'.join(map(str, self.hidden_sizes))}→{self.action_count}, "
                 f"{self.activation}, env={self.environment!r})")
+
+
+_TORCH_HELPERS: Optional[tuple] = None
+
+
+def _torch_helpers(torch: Any) -> tuple:
+    """Two small modules nn.Sequential lacks, made once torch is imported (it is optional):
+    a constant scale (uint8 images to [0, 1]) and an axis permutation (channels-last images)."""
+    global _TORCH_HELPERS
+    if _TORCH_HELPERS is None:
+        class Scale(torch.nn.Module):
+            def __init__(self, factor: float):
+                super().__init__()
+                self.factor = factor
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return x * self.factor
+
+        class Permute(torch.nn.Module):
+            def __init__(self, order: List[int]):
+                super().__init__()
+                self.order = order
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return x.permute(self.order)
+
+        _TORCH_HELPERS = (Scale, Permute)
+    return _TORCH_HELPERS
 
 
 def tasks(path: PathLike) -> List[str]:
