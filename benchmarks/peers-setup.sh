@@ -10,8 +10,8 @@ wheel=$(ls /opt/wheels/torch-*cp311*.whl 2>/dev/null | sed -n 1p || true)
 if [ -n "$wheel" ]; then
   # One pip command, so the resolver keeps the local CPU wheel (installed separately, SB3's or
   # SBX's requirements let pip pull PyPI's newer CUDA build over it).
-  .venv-peers/bin/pip install -q "$wheel" stable-baselines3 sbx-rl gymnasium
+  .venv-peers/bin/pip install -q "$wheel" stable-baselines3 sbx-rl gymnasium minatar
 else
   .venv-peers/bin/python -c "import torch" 2>/dev/null || .venv-peers/bin/pip install -q "${torch[@]}"
-  .venv-peers/bin/pip install -q stable-baselines3 sbx-rl gymnasium
+  .venv-peers/bin/pip install -q stable-baselines3 sbx-rl gymnasium minatar
 fi

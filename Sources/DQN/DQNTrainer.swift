@@ -50,7 +50,7 @@ public struct DQNAlgorithm: RunAlgorithm {
         learner = resume?.0 ?? DQNLearner(observationShape: spec.observationShape, actionCount: spec.actionCount, config: config)
         state = resume?.1 ?? TrainingState(rng: SeededGenerator(seed: UInt64(config.seed)))
         buffer = ReplayBuffer(capacity: config.bufferSize, observationSize: spec.observationSize,
-                              byteScale: spec.observationsAreBytes ? spec.observationScale : nil)
+                              byteScale: spec.observationsAreBytes ? spec.observationScale : nil, lookahead: config.nStep)
         prioritized = config.prioritizedReplay
             ? PrioritizedSampler(capacity: config.bufferSize, alpha: config.priorityAlpha, epsilon: config.priorityEpsilon) : nil
         nstep = NStepAccumulator(n: config.nStep, gamma: config.gamma)
@@ -91,7 +91,7 @@ public struct DQNAlgorithm: RunAlgorithm {
 
     /// Refuses sizes (replay capacity, network width, action count) that cannot be allocated.
     static func checkMemory(_ config: DQNConfig, observationSize: Int, actionCount: Int, bytesPerValue: Int = 4) throws {
-        try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, 2 * observationSize * bytesPerValue + 16]), for: "the replay buffer",
+        try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, ReplayBuffer.observationBytes(observationSize: observationSize, bytesPerValue: bytesPerValue) + 16]), for: "the replay buffer",
                                 key: "buffer_size", value: config.bufferSize)
         let sizes = [observationSize] + config.hiddenSizes + [actionCount + 1]
         var parameters: Int? = 0

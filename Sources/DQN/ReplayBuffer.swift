@@ -38,6 +38,13 @@ public struct TransitionBatch: Sendable {
 
 /// Fixed-capacity replay memory in contiguous ring storage: adding a transition copies it into
 /// preallocated arrays (no allocation per transition); the oldest is overwritten when full.
+///
+/// Each observation is stored once. A transition's next observation is almost always the
+/// observation of a transition added a few slots later (the next one, or n later with n-step
+/// returns), so it is kept as that slot offset, found by comparing the stored values bit for bit
+/// when the later transition arrives (SB3's `optimize_memory_usage`, but exact: a match is the
+/// same bits, so batches are identical to storing both). Next observations no later transition
+/// starts from — the last state of an episode — are kept apart, one row per such transition.
 public struct ReplayBuffer: Sendable {
     public let capacity: Int
     public let observationSize: Int
@@ -45,11 +52,9 @@ public struct ReplayBuffer: Sendable {
     /// Slot the next transition goes to.
     public private(set) var position = 0
 
-    private var observations: [Float] = []
-    private var nextObservations: [Float] = []
+    private var floatRows: ObservationStore<Float>?
     /// One byte per observation value instead (bool grids, uint8 images): the value over `byteScale`.
-    private var observationBytes: [UInt8] = []
-    private var nextObservationBytes: [UInt8] = []
+    private var byteRows: ObservationStore<UInt8>?
     /// The scale the environment applied to byte-valued observations; nil for float storage.
     public let byteScale: Float?
     private var actions: [Int32]
@@ -58,30 +63,29 @@ public struct ReplayBuffer: Sendable {
 
     /// Float storage, or with `byteScale` one byte per observation value (for observations that
     /// are integers 0–255 times that scale: bool grids, uint8 images), a quarter of the memory
-    /// and the same values back.
-    public init(capacity: Int, observationSize: Int, byteScale: Float? = nil) {
+    /// and the same values back. `lookahead` is how many slots later a next observation may
+    /// reappear as an observation (n for n-step transitions).
+    public init(capacity: Int, observationSize: Int, byteScale: Float? = nil, lookahead: Int = 1) {
         precondition(capacity >= 1 && observationSize >= 1, "a replay buffer needs capacity and observation size")
         self.capacity = capacity
         self.observationSize = observationSize
         self.byteScale = byteScale
-        if byteScale == nil {
-            observations = [Float](repeating: 0, count: capacity * observationSize)
-            nextObservations = observations
+        if let byteScale {
+            byteRows = ObservationStore(capacity: capacity, width: observationSize, lookahead: lookahead, scale: byteScale)
         } else {
-            observationBytes = [UInt8](repeating: 0, count: capacity * observationSize)
-            nextObservationBytes = observationBytes
+            floatRows = ObservationStore(capacity: capacity, width: observationSize, lookahead: lookahead, scale: 1)
         }
         actions = [Int32](repeating: 0, count: capacity)
         rewards = [Float](repeating: 0, count: capacity)
         bootstrap = rewards
     }
 
-    /// Bytes of observation storage per transition (both observations).
-    public static func observationBytes(observationSize: Int, bytesPerValue: Int) -> Int { 2 * observationSize * bytesPerValue }
+    /// Bytes of observation storage per transition: one observation (next observations are
+    /// shared with the transitions that start from them, except at episode ends).
+    public static func observationBytes(observationSize: Int, bytesPerValue: Int) -> Int { observationSize * bytesPerValue }
 
-    @inline(__always) private func byte(_ v: Float, _ scale: Float) -> UInt8 {
-        UInt8(clamping: Int((v / scale).rounded()))
-    }
+    /// Next observations kept as rows of their own (episode ends; for tests and memory figures).
+    public var separateNextObservations: Int { floatRows?.apartCount ?? byteRows?.apartCount ?? 0 }
 
     /// Stores a transition and returns the slot it went to.
     @discardableResult
@@ -89,18 +93,8 @@ public struct ReplayBuffer: Sendable {
         precondition(t.observation.count == observationSize && t.nextObservation.count == observationSize,
                      "transition observations must have \(observationSize) values")
         let slot = position
-        let base = slot * observationSize
-        if let scale = byteScale {
-            for i in 0..<observationSize {
-                observationBytes[base + i] = byte(t.observation[i], scale)
-                nextObservationBytes[base + i] = byte(t.nextObservation[i], scale)
-            }
-        } else {
-            for i in 0..<observationSize {
-                observations[base + i] = t.observation[i]
-                nextObservations[base + i] = t.nextObservation[i]
-            }
-        }
+        floatRows?.add(t.observation, next: t.nextObservation, slot: slot)
+        byteRows?.add(t.observation, next: t.nextObservation, slot: slot)
         actions[slot] = Int32(t.action)
         rewards[slot] = t.reward
         bootstrap[slot] = t.terminated ? 0 : t.discount
@@ -119,21 +113,8 @@ public struct ReplayBuffer: Sendable {
     public func batch(_ indices: [Int], weights: [Float]? = nil) -> TransitionBatch {
         let n = indices.count, d = observationSize
         var obs = [Float](repeating: 0, count: n * d), next = obs
-        if let scale = byteScale {
-            for (row, slot) in indices.enumerated() {
-                for i in 0..<d {
-                    obs[row * d + i] = Float(observationBytes[slot * d + i]) * scale
-                    next[row * d + i] = Float(nextObservationBytes[slot * d + i]) * scale
-                }
-            }
-        } else {
-            for (row, slot) in indices.enumerated() {
-                for i in 0..<d {
-                    obs[row * d + i] = observations[slot * d + i]
-                    next[row * d + i] = nextObservations[slot * d + i]
-                }
-            }
-        }
+        floatRows?.gather(indices, observations: &obs, next: &next)
+        byteRows?.gather(indices, observations: &obs, next: &next)
         return TransitionBatch(
             observations: Tensor(shape: [n, d], scalars: obs),
             actions: indices.map { Int(actions[$0]) },
@@ -149,5 +130,115 @@ public struct ReplayBuffer: Sendable {
         let b = batch([slot])
         return Transition(observation: b.observations.scalars, action: Int(actions[slot]), reward: rewards[slot],
                           nextObservation: b.nextObservations.scalars, terminated: bootstrap[slot] == 0, discount: bootstrap[slot])
+    }
+}
+
+/// How observation values are kept: as they are (Float), or as bytes (0–255 over a scale).
+protocol StoredScalar: Sendable {
+    static var zero: Self { get }
+    init(storing value: Float, scale: Float)
+    func value(scale: Float) -> Float
+    /// Bitwise equality (so a match gives back exactly the bits stored).
+    func isSame(as other: Self) -> Bool
+}
+
+extension Float: StoredScalar {
+    init(storing value: Float, scale: Float) { self = value }
+    func value(scale: Float) -> Float { self }
+    func isSame(as other: Float) -> Bool { bitPattern == other.bitPattern }
+}
+
+extension UInt8: StoredScalar {
+    init(storing value: Float, scale: Float) { self = UInt8(clamping: Int((value / scale).rounded())) }
+    func value(scale: Float) -> Float { Float(self) * scale }
+    func isSame(as other: UInt8) -> Bool { self == other }
+}
+
+/// The observation rows behind a `ReplayBuffer` (see its doc comment for the sharing).
+struct ObservationStore<Scalar: StoredScalar>: Sendable {
+    let capacity: Int, width: Int, lookahead: Int, scale: Float
+    /// capacity × width: each slot's observation.
+    private var rows: [Scalar]
+    /// Per slot: its next observation is the row `offset` slots later (0: its own), or −1: kept apart.
+    private var nextOffset: [Int32]
+    /// Next observations that no later row matched, by slot.
+    private var apart: [Int: [Scalar]] = [:]
+    /// Next observations still waiting for a match: their slot, add number and row in `waitingRows`.
+    private var waiting: [(slot: Int, added: Int, row: Int)] = []
+    private var waitingRows: [Scalar]
+    private var added = 0
+    /// The encoded next observation of the transition being added.
+    private var scratch: [Scalar]
+
+    init(capacity: Int, width: Int, lookahead: Int, scale: Float) {
+        self.capacity = capacity
+        self.width = width
+        self.lookahead = max(1, lookahead)
+        self.scale = scale
+        rows = [Scalar](repeating: .zero, count: capacity * width)
+        nextOffset = [Int32](repeating: 0, count: capacity)
+        waitingRows = [Scalar](repeating: .zero, count: self.lookahead * width)
+        scratch = [Scalar](repeating: .zero, count: width)
+        waiting.reserveCapacity(self.lookahead + 1)
+    }
+
+    var apartCount: Int { apart.count }
+
+    mutating func add(_ observation: [Float], next: [Float], slot: Int) {
+        let number = added
+        added += 1
+        // The transition in `slot` is being replaced: forget its next observation.
+        apart[slot] = nil
+        waiting.removeAll { $0.slot == slot }
+        let base = slot * width
+        for i in 0..<width { rows[base + i] = Scalar(storing: observation[i], scale: scale) }
+        // Earlier next observations that this observation is: share the row.
+        var i = 0
+        while i < waiting.count {
+            let w = waiting[i]
+            let distance = number - w.added
+            if sameRow(waitingAt: w.row, rowAt: base) {
+                nextOffset[w.slot] = Int32(distance)
+                waiting.remove(at: i)
+            } else if distance >= lookahead {
+                apart[w.slot] = Array(waitingRows[(w.row * width)..<((w.row + 1) * width)])
+                waiting.remove(at: i)
+            } else {
+                i += 1
+            }
+        }
+        for j in 0..<width { scratch[j] = Scalar(storing: next[j], scale: scale) }
+        if (0..<width).allSatisfy({ scratch[$0].isSame(as: rows[base + $0]) }) {
+            nextOffset[slot] = 0  // a state that is its own successor (offline distillation rows)
+            return
+        }
+        nextOffset[slot] = -1
+        let row = number % lookahead
+        for j in 0..<width { waitingRows[row * width + j] = scratch[j] }
+        if capacity > 1 { waiting.append((slot, number, row)) } else { apart[slot] = scratch }
+    }
+
+    private func sameRow(waitingAt row: Int, rowAt base: Int) -> Bool {
+        let w = row * width
+        for j in 0..<width where !waitingRows[w + j].isSame(as: rows[base + j]) { return false }
+        return true
+    }
+
+    /// Decodes the observations and next observations of `indices` into the batch arrays.
+    func gather(_ indices: [Int], observations: inout [Float], next: inout [Float]) {
+        let d = width
+        for (r, slot) in indices.enumerated() {
+            let out = r * d
+            for j in 0..<d { observations[out + j] = rows[slot * d + j].value(scale: scale) }
+            let offset = Int(nextOffset[slot])
+            if offset >= 0 {
+                let source = ((slot + offset) % capacity) * d
+                for j in 0..<d { next[out + j] = rows[source + j].value(scale: scale) }
+            } else if let kept = apart[slot] {
+                for j in 0..<d { next[out + j] = kept[j].value(scale: scale) }
+            } else if let w = waiting.first(where: { $0.slot == slot }) {
+                for j in 0..<d { next[out + j] = waitingRows[w.row * d + j].value(scale: scale) }
+            }
+        }
     }
 }

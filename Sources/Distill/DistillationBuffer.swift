@@ -14,8 +14,8 @@ public struct DistillationBuffer: Sendable {
     /// Floats of teacher hidden activations kept per state (0: none kept).
     public let hiddenWidth: Int
 
-    public init(capacity: Int, observationSize: Int, actionCount: Int, hiddenWidth: Int = 0) {
-        transitions = ReplayBuffer(capacity: capacity, observationSize: observationSize)
+    public init(capacity: Int, observationSize: Int, actionCount: Int, hiddenWidth: Int = 0, lookahead: Int = 1) {
+        transitions = ReplayBuffer(capacity: capacity, observationSize: observationSize, lookahead: lookahead)
         teacherQ = [Float](repeating: 0, count: capacity * actionCount)
         self.actionCount = actionCount
         self.hiddenWidth = hiddenWidth

@@ -83,7 +83,7 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
         state = DistillState(rng: SeededGenerator(seed: UInt64(config.seed)))
         buffers = tasks.map {
             DistillationBuffer(capacity: config.bufferSize, observationSize: $0.teacher.inputSize, actionCount: $0.teacher.actionCount,
-                               hiddenWidth: $0.teacher.hiddenWidth(layers: config.storedTeacherLayers($0.teacher)))
+                               hiddenWidth: $0.teacher.hiddenWidth(layers: config.storedTeacherLayers($0.teacher)), lookahead: config.nStep)
         }
         collectors = try collectEnvs.enumerated().map { try StateCollector(env: $1, config: config, seed: config.seed + $0) }
         var randoms: [Double] = [], teachers: [Double] = []

@@ -134,7 +134,43 @@ extension Transition {
         let a = bytes.batch(indices), b = floats.batch(indices)
         #expect(a.observations == b.observations && a.nextObservations == b.nextObservations, "bit for bit")
         #expect(a.actions == b.actions && a.rewards == b.rewards && a.bootstrapDiscounts == b.bootstrapDiscounts)
-        // A million MinAtar transitions (10×10×4) fit in under 1 GB this way (0.8 GB of observations), not 3.2 GB.
-        #expect(1_000_000 * ReplayBuffer.observationBytes(observationSize: 400, bytesPerValue: 1) < 1 << 30)
+        // A million MinAtar transitions (10×10×4): 0.4 GB of observations this way, not 3.2 GB.
+        #expect(1_000_000 * ReplayBuffer.observationBytes(observationSize: 400, bytesPerValue: 1) == 400_000_000)
+    }
+}
+
+/// Observations are stored once: every slot gives back exactly the transition added (checked
+/// against a plain copy of each) through episodes that terminate and truncate, n-step flushes,
+/// wrap-around and tiny capacities, while only episode-end next observations take rows of their own.
+@Suite struct SharedNextObservationTests {
+    @Test(arguments: [(1, 7, false), (3, 7, false), (1, 1, false), (3, 2, true), (2, 50, true), (5, 13, false)])
+    func everySlotGivesBackWhatWasAdded(nStep: Int, capacity: Int, bytes: Bool) {
+        let scale: Float = 1 / 255
+        var buffer = ReplayBuffer(capacity: capacity, observationSize: 3, byteScale: bytes ? scale : nil, lookahead: nStep)
+        var copies = [Transition?](repeating: nil, count: capacity)
+        var acc = NStepAccumulator(n: nStep, gamma: 0.9)
+        var rng = SeededGenerator(seed: UInt64(nStep * 100 + capacity))
+        func state() -> [Float] { (0..<3).map { _ in Float(rng.int(below: 256)) * (bytes ? scale : 0.37) } }
+        var obs = state(), episodeEnds = 0
+        for step in 0..<400 {
+            let next = step % 17 == 5 ? obs : state()  // sometimes a state repeats itself
+            let end = rng.int(below: 9)
+            let terminated = end == 0, truncated = end == 1
+            for t in acc.push(observation: obs, action: step % 2, reward: Float(step), nextObservation: next,
+                              terminated: terminated, truncated: truncated) {
+                let slot = buffer.add(t)
+                copies[slot] = t
+                for (s, copy) in copies.enumerated() {
+                    guard let copy else { continue }
+                    let got = buffer.transition(at: s)
+                    #expect(got.observation == copy.observation && got.nextObservation == copy.nextObservation,
+                            "slot \(s) after step \(step)")
+                }
+            }
+            if terminated || truncated { episodeEnds += 1; obs = state() } else { obs = next }
+        }
+        // Rows apart: at most n per episode end still in the buffer (plus ones that repeat by chance).
+        #expect(buffer.separateNextObservations <= capacity)
+        if capacity == 50 { #expect(buffer.separateNextObservations < capacity / 2, "\(buffer.separateNextObservations) of \(capacity)") }
     }
 }
