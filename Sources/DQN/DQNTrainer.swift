@@ -45,12 +45,13 @@ public struct DQNAlgorithm: RunAlgorithm {
         self.env = env
         let spec = env.spec
         try Self.checkMemory(config, observationSize: spec.observationSize, actionCount: spec.actionCount,
-                             bytesPerValue: spec.observationsAreBytes ? 1 : 4)
+                             bytesPerValue: spec.observationsAreBytes ? 1 : 4, frames: Self.framesPerObservation(spec.observationShape))
         try Self.checkConvolutions(config, spec: spec)
         learner = resume?.0 ?? DQNLearner(observationShape: spec.observationShape, actionCount: spec.actionCount, config: config)
         state = resume?.1 ?? TrainingState(rng: SeededGenerator(seed: UInt64(config.seed)))
         buffer = ReplayBuffer(capacity: config.bufferSize, observationSize: spec.observationSize,
-                              byteScale: spec.observationsAreBytes ? spec.observationScale : nil, lookahead: config.nStep)
+                              byteScale: spec.observationsAreBytes ? spec.observationScale : nil,
+                              frames: Self.framesPerObservation(spec.observationShape), lookahead: config.nStep)
         prioritized = config.prioritizedReplay
             ? PrioritizedSampler(capacity: config.bufferSize, alpha: config.priorityAlpha, epsilon: config.priorityEpsilon) : nil
         nstep = NStepAccumulator(n: config.nStep, gamma: config.gamma)
@@ -59,6 +60,12 @@ public struct DQNAlgorithm: RunAlgorithm {
         learnStart = resume == nil ? config.learningStarts : state.step + min(config.learningStarts, config.batchSize)
         observation = try env.reset(seed: resume == nil ? config.seed : config.seed &+ state.episodes)
         try NonFinite.check(observation: observation, from: env, episode: state.episodes + 1, stepInEpisode: 0)
+    }
+
+    /// Parts a replay buffer shares separately: the channel planes of a (C, H, W) image (frame
+    /// stacks share all but their newest plane with the previous observation), else 1.
+    public static func framesPerObservation(_ shape: [Int]) -> Int {
+        shape.count == 3 && MLP.imageLooksChannelsFirst(shape) ? shape[0] : 1
     }
 
     /// Convolutions need (height, width, channels) observations their kernels fit.
@@ -90,8 +97,8 @@ public struct DQNAlgorithm: RunAlgorithm {
     }
 
     /// Refuses sizes (replay capacity, network width, action count) that cannot be allocated.
-    static func checkMemory(_ config: DQNConfig, observationSize: Int, actionCount: Int, bytesPerValue: Int = 4) throws {
-        try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, ReplayBuffer.observationBytes(observationSize: observationSize, bytesPerValue: bytesPerValue) + 16]), for: "the replay buffer",
+    static func checkMemory(_ config: DQNConfig, observationSize: Int, actionCount: Int, bytesPerValue: Int = 4, frames: Int = 1) throws {
+        try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, ReplayBuffer.observationBytes(observationSize: observationSize, bytesPerValue: bytesPerValue, frames: frames) + 16]), for: "the replay buffer",
                                 key: "buffer_size", value: config.bufferSize)
         let sizes = [observationSize] + config.hiddenSizes + [actionCount + 1]
         var parameters: Int? = 0

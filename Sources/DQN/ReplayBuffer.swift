@@ -36,56 +36,67 @@ public struct TransitionBatch: Sendable {
     public var indices: [Int]
 }
 
-/// Fixed-capacity replay memory in contiguous ring storage: adding a transition copies it into
-/// preallocated arrays (no allocation per transition); the oldest is overwritten when full.
+/// Fixed-capacity replay memory in ring storage; the oldest transition is overwritten when full.
 ///
-/// Each observation is stored once. A transition's next observation is almost always the
-/// observation of a transition added a few slots later (the next one, or n later with n-step
-/// returns), so it is kept as that slot offset, found by comparing the stored values bit for bit
-/// when the later transition arrives (SB3's `optimize_memory_usage`, but exact: a match is the
-/// same bits, so batches are identical to storing both). Next observations no later transition
-/// starts from — the last state of an episode — are kept apart, one row per such transition.
+/// Each distinct observation frame is stored once (`FrameStore`): an observation is `frames`
+/// equal contiguous parts (the channel planes of a (C, H, W) frame stack, else the whole
+/// observation), and a part equal bit for bit to one of the recently stored observations' is
+/// shared with it. So a transition's next observation — the next transition's observation — costs
+/// nothing, and in a stack of 4 Atari frames only the newest frame of each step is new. Unlike
+/// SB3's `optimize_memory_usage` this is exact (a match is the same bits), so it is always on.
 public struct ReplayBuffer: Sendable {
     public let capacity: Int
     public let observationSize: Int
+    /// Parts each observation is split into for sharing (1: whole observations).
+    public let frames: Int
     public private(set) var count = 0
     /// Slot the next transition goes to.
     public private(set) var position = 0
 
-    private var floatRows: ObservationStore<Float>?
+    private var floatFrames: FrameStore<Float>?
     /// One byte per observation value instead (bool grids, uint8 images): the value over `byteScale`.
-    private var byteRows: ObservationStore<UInt8>?
+    private var byteFrames: FrameStore<UInt8>?
     /// The scale the environment applied to byte-valued observations; nil for float storage.
     public let byteScale: Float?
+    /// Per slot, `frames` frame ids for the observation, then `frames` for the next one.
+    private var frameIDs: [Int32]
     private var actions: [Int32]
     private var rewards: [Float]
     private var bootstrap: [Float]
 
     /// Float storage, or with `byteScale` one byte per observation value (for observations that
     /// are integers 0–255 times that scale: bool grids, uint8 images), a quarter of the memory
-    /// and the same values back. `lookahead` is how many slots later a next observation may
-    /// reappear as an observation (n for n-step transitions).
-    public init(capacity: Int, observationSize: Int, byteScale: Float? = nil, lookahead: Int = 1) {
+    /// and the same values back. `frames` splits observations into that many parts shared
+    /// separately (a (C, H, W) frame stack: C); `lookahead` is how many slots later a next
+    /// observation comes back as an observation (n for n-step transitions).
+    public init(capacity: Int, observationSize: Int, byteScale: Float? = nil, frames: Int = 1, lookahead: Int = 1) {
         precondition(capacity >= 1 && observationSize >= 1, "a replay buffer needs capacity and observation size")
+        let parts = frames >= 1 && observationSize % frames == 0 ? frames : 1
         self.capacity = capacity
         self.observationSize = observationSize
+        self.frames = parts
         self.byteScale = byteScale
+        // Interning order is o_t, then o_{t+n} (its next), so o_{t+1} last appeared 2n observations back.
+        let window = 2 * max(1, lookahead) + 1
         if let byteScale {
-            byteRows = ObservationStore(capacity: capacity, width: observationSize, lookahead: lookahead, scale: byteScale)
+            byteFrames = FrameStore(frameSize: observationSize / parts, parts: parts, window: window, scale: byteScale)
         } else {
-            floatRows = ObservationStore(capacity: capacity, width: observationSize, lookahead: lookahead, scale: 1)
+            floatFrames = FrameStore(frameSize: observationSize / parts, parts: parts, window: window, scale: 1)
         }
+        frameIDs = [Int32](repeating: -1, count: capacity * 2 * parts)
         actions = [Int32](repeating: 0, count: capacity)
         rewards = [Float](repeating: 0, count: capacity)
         bootstrap = rewards
     }
 
-    /// Bytes of observation storage per transition: one observation (next observations are
-    /// shared with the transitions that start from them, except at episode ends).
-    public static func observationBytes(observationSize: Int, bytesPerValue: Int) -> Int { observationSize * bytesPerValue }
+    /// Bytes of observation storage per transition in steady state: one frame (the newest), and
+    /// the frame ids of both observations.
+    public static func observationBytes(observationSize: Int, bytesPerValue: Int, frames: Int = 1) -> Int {
+        observationSize / max(1, frames) * bytesPerValue + 2 * max(1, frames) * MemoryLayout<Int32>.size + MemoryLayout<Int32>.size
+    }
 
-    /// Next observations kept as rows of their own (episode ends; for tests and memory figures).
-    public var separateNextObservations: Int { floatRows?.apartCount ?? byteRows?.apartCount ?? 0 }
+    /// Distinct frames stored now (for tests and memory figures).
+    public var storedFrames: Int { floatFrames?.liveFrames ?? byteFrames?.liveFrames ?? 0 }
 
     /// Stores a transition and returns the slot it went to.
     @discardableResult
@@ -93,8 +104,20 @@ public struct ReplayBuffer: Sendable {
         precondition(t.observation.count == observationSize && t.nextObservation.count == observationSize,
                      "transition observations must have \(observationSize) values")
         let slot = position
-        floatRows?.add(t.observation, next: t.nextObservation, slot: slot)
-        byteRows?.add(t.observation, next: t.nextObservation, slot: slot)
+        let base = slot * 2 * frames
+        if count == capacity {  // the oldest transition goes: release its frames
+            for i in base..<(base + 2 * frames) {
+                floatFrames?.release(frameIDs[i])
+                byteFrames?.release(frameIDs[i])
+            }
+        }
+        if floatFrames != nil {
+            floatFrames!.intern(t.observation, into: &frameIDs, at: base)
+            floatFrames!.intern(t.nextObservation, into: &frameIDs, at: base + frames)
+        } else {
+            byteFrames!.intern(t.observation, into: &frameIDs, at: base)
+            byteFrames!.intern(t.nextObservation, into: &frameIDs, at: base + frames)
+        }
         actions[slot] = Int32(t.action)
         rewards[slot] = t.reward
         bootstrap[slot] = t.terminated ? 0 : t.discount
@@ -113,8 +136,13 @@ public struct ReplayBuffer: Sendable {
     public func batch(_ indices: [Int], weights: [Float]? = nil) -> TransitionBatch {
         let n = indices.count, d = observationSize
         var obs = [Float](repeating: 0, count: n * d), next = obs
-        floatRows?.gather(indices, observations: &obs, next: &next)
-        byteRows?.gather(indices, observations: &obs, next: &next)
+        for (row, slot) in indices.enumerated() {
+            let base = slot * 2 * frames
+            floatFrames?.copy(frameIDs, at: base, into: &obs, at: row * d)
+            floatFrames?.copy(frameIDs, at: base + frames, into: &next, at: row * d)
+            byteFrames?.copy(frameIDs, at: base, into: &obs, at: row * d)
+            byteFrames?.copy(frameIDs, at: base + frames, into: &next, at: row * d)
+        }
         return TransitionBatch(
             observations: Tensor(shape: [n, d], scalars: obs),
             actions: indices.map { Int(actions[$0]) },
@@ -138,7 +166,7 @@ protocol StoredScalar: Sendable {
     static var zero: Self { get }
     init(storing value: Float, scale: Float)
     func value(scale: Float) -> Float
-    /// Bitwise equality (so a match gives back exactly the bits stored).
+    /// Bitwise equality (so a shared frame gives back exactly the bits stored).
     func isSame(as other: Self) -> Bool
 }
 
@@ -154,91 +182,94 @@ extension UInt8: StoredScalar {
     func isSame(as other: UInt8) -> Bool { self == other }
 }
 
-/// The observation rows behind a `ReplayBuffer` (see its doc comment for the sharing).
-struct ObservationStore<Scalar: StoredScalar>: Sendable {
-    let capacity: Int, width: Int, lookahead: Int, scale: Float
-    /// capacity × width: each slot's observation.
-    private var rows: [Scalar]
-    /// Per slot: its next observation is the row `offset` slots later (0: its own), or −1: kept apart.
-    private var nextOffset: [Int32]
-    /// Next observations that no later row matched, by slot.
-    private var apart: [Int: [Scalar]] = [:]
-    /// Next observations still waiting for a match: their slot, add number and row in `waitingRows`.
-    private var waiting: [(slot: Int, added: Int, row: Int)] = []
-    private var waitingRows: [Scalar]
-    private var added = 0
-    /// The encoded next observation of the transition being added.
+/// Reference-counted frames behind a `ReplayBuffer`. Frames live in fixed-size blocks (so growth
+/// never copies what is stored); a new frame is compared with the frames of the last `window`
+/// observations stored and shares the one it equals, else takes a free id.
+struct FrameStore<Scalar: StoredScalar>: Sendable {
+    let frameSize: Int, parts: Int, window: Int, scale: Float
+    /// Frames per block: about 1 MB each.
+    let blockFrames: Int
+    private var blocks: [[Scalar]] = []
+    private var references: [Int32] = []
+    private var freeIDs: [Int32] = []
+    /// Frame ids of the last `window` observations stored, newest last.
+    private var recent: [Int32] = []
+    /// The frame being stored, encoded.
     private var scratch: [Scalar]
+    private(set) var liveFrames = 0
 
-    init(capacity: Int, width: Int, lookahead: Int, scale: Float) {
-        self.capacity = capacity
-        self.width = width
-        self.lookahead = max(1, lookahead)
+    init(frameSize: Int, parts: Int, window: Int, scale: Float) {
+        self.frameSize = frameSize
+        self.parts = parts
+        self.window = window
         self.scale = scale
-        rows = [Scalar](repeating: .zero, count: capacity * width)
-        nextOffset = [Int32](repeating: 0, count: capacity)
-        waitingRows = [Scalar](repeating: .zero, count: self.lookahead * width)
-        scratch = [Scalar](repeating: .zero, count: width)
-        waiting.reserveCapacity(self.lookahead + 1)
+        blockFrames = max(16, (1 << 20) / max(1, frameSize * MemoryLayout<Scalar>.stride))
+        scratch = [Scalar](repeating: .zero, count: frameSize)
+        recent.reserveCapacity(window * parts)
     }
 
-    var apartCount: Int { apart.count }
-
-    mutating func add(_ observation: [Float], next: [Float], slot: Int) {
-        let number = added
-        added += 1
-        // The transition in `slot` is being replaced: forget its next observation.
-        apart[slot] = nil
-        waiting.removeAll { $0.slot == slot }
-        let base = slot * width
-        for i in 0..<width { rows[base + i] = Scalar(storing: observation[i], scale: scale) }
-        // Earlier next observations that this observation is: share the row.
-        var i = 0
-        while i < waiting.count {
-            let w = waiting[i]
-            let distance = number - w.added
-            if sameRow(waitingAt: w.row, rowAt: base) {
-                nextOffset[w.slot] = Int32(distance)
-                waiting.remove(at: i)
-            } else if distance >= lookahead {
-                apart[w.slot] = Array(waitingRows[(w.row * width)..<((w.row + 1) * width)])
-                waiting.remove(at: i)
-            } else {
-                i += 1
+    /// Stores `observation`'s parts (sharing equal recent frames) and writes their ids into `ids` at `offset`.
+    mutating func intern(_ observation: [Float], into ids: inout [Int32], at offset: Int) {
+        for part in 0..<parts {
+            let start = part * frameSize
+            for j in 0..<frameSize { scratch[j] = Scalar(storing: observation[start + j], scale: scale) }
+            // Newest first: a frame stack's parts reappear one place earlier in the next observation.
+            var id: Int32 = -1
+            for candidate in recent.reversed() where equals(candidate) {
+                id = candidate
+                break
             }
+            if id < 0 { id = allocate() }
+            references[Int(id)] += 1
+            ids[offset + part] = id
+            recent.append(id)
         }
-        for j in 0..<width { scratch[j] = Scalar(storing: next[j], scale: scale) }
-        if (0..<width).allSatisfy({ scratch[$0].isSame(as: rows[base + $0]) }) {
-            nextOffset[slot] = 0  // a state that is its own successor (offline distillation rows)
-            return
-        }
-        nextOffset[slot] = -1
-        let row = number % lookahead
-        for j in 0..<width { waitingRows[row * width + j] = scratch[j] }
-        if capacity > 1 { waiting.append((slot, number, row)) } else { apart[slot] = scratch }
+        // The window holds ids, not references: a frame released meanwhile matches only while it
+        // still has references (see `equals`), and a reused id is compared by its new content.
+        if recent.count > window * parts { recent.removeFirst(recent.count - window * parts) }
     }
 
-    private func sameRow(waitingAt row: Int, rowAt base: Int) -> Bool {
-        let w = row * width
-        for j in 0..<width where !waitingRows[w + j].isSame(as: rows[base + j]) { return false }
+    mutating func release(_ id: Int32) {
+        guard id >= 0 else { return }
+        references[Int(id)] -= 1
+        if references[Int(id)] == 0 {
+            freeIDs.append(id)
+            liveFrames -= 1
+        }
+    }
+
+    /// Decodes the frames `ids[offset..<offset+parts]` into `out` from `start`.
+    func copy(_ ids: [Int32], at offset: Int, into out: inout [Float], at start: Int) {
+        for part in 0..<parts {
+            let id = Int(ids[offset + part])
+            let block = blocks[id / blockFrames], base = (id % blockFrames) * frameSize
+            let to = start + part * frameSize
+            for j in 0..<frameSize { out[to + j] = block[base + j].value(scale: scale) }
+        }
+    }
+
+    private func equals(_ id: Int32) -> Bool {
+        guard references[Int(id)] > 0 else { return false }
+        let block = blocks[Int(id) / blockFrames], base = (Int(id) % blockFrames) * frameSize
+        for j in 0..<frameSize where !block[base + j].isSame(as: scratch[j]) { return false }
         return true
     }
 
-    /// Decodes the observations and next observations of `indices` into the batch arrays.
-    func gather(_ indices: [Int], observations: inout [Float], next: inout [Float]) {
-        let d = width
-        for (r, slot) in indices.enumerated() {
-            let out = r * d
-            for j in 0..<d { observations[out + j] = rows[slot * d + j].value(scale: scale) }
-            let offset = Int(nextOffset[slot])
-            if offset >= 0 {
-                let source = ((slot + offset) % capacity) * d
-                for j in 0..<d { next[out + j] = rows[source + j].value(scale: scale) }
-            } else if let kept = apart[slot] {
-                for j in 0..<d { next[out + j] = kept[j].value(scale: scale) }
-            } else if let w = waiting.first(where: { $0.slot == slot }) {
-                for j in 0..<d { next[out + j] = waitingRows[w.row * d + j].value(scale: scale) }
+    /// A free frame id holding `scratch`.
+    private mutating func allocate() -> Int32 {
+        let id: Int32
+        if let free = freeIDs.popLast() {
+            id = free
+        } else {
+            id = Int32(references.count)
+            references.append(0)
+            if Int(id) / blockFrames == blocks.count {
+                blocks.append([Scalar](repeating: .zero, count: blockFrames * frameSize))
             }
         }
+        let b = Int(id) / blockFrames, base = (Int(id) % blockFrames) * frameSize
+        for j in 0..<frameSize { blocks[b][base + j] = scratch[j] }
+        liveFrames += 1
+        return id
     }
 }

@@ -14,8 +14,12 @@ public struct DistillationBuffer: Sendable {
     /// Floats of teacher hidden activations kept per state (0: none kept).
     public let hiddenWidth: Int
 
-    public init(capacity: Int, observationSize: Int, actionCount: Int, hiddenWidth: Int = 0, lookahead: Int = 1) {
-        transitions = ReplayBuffer(capacity: capacity, observationSize: observationSize, lookahead: lookahead)
+    /// `byteScale` and `frames` as for `ReplayBuffer` (one byte per value for bool and uint8
+    /// observations; frame stacks shared frame by frame).
+    public init(capacity: Int, observationSize: Int, actionCount: Int, hiddenWidth: Int = 0, byteScale: Float? = nil,
+                frames: Int = 1, lookahead: Int = 1) {
+        transitions = ReplayBuffer(capacity: capacity, observationSize: observationSize, byteScale: byteScale, frames: frames,
+                                   lookahead: lookahead)
         teacherQ = [Float](repeating: 0, count: capacity * actionCount)
         self.actionCount = actionCount
         self.hiddenWidth = hiddenWidth

@@ -58,7 +58,10 @@ public struct DistillationAlgorithm: RunAlgorithm {
         learner = StudentLearner(student: student, teacher: teacher, config: config)
         state = DistillState(rng: SeededGenerator(seed: UInt64(config.seed)))
         buffer = DistillationBuffer(capacity: config.bufferSize, observationSize: teacher.inputSize, actionCount: teacher.actionCount,
-                                    hiddenWidth: teacher.hiddenWidth(layers: config.storedTeacherLayers(teacher)), lookahead: config.nStep)
+                                    hiddenWidth: teacher.hiddenWidth(layers: config.storedTeacherLayers(teacher)),
+                                    byteScale: env.flatMap { $0.spec.observationsAreBytes ? $0.spec.observationScale : nil },
+                                    frames: env.map { DQNAlgorithm.framesPerObservation($0.spec.observationShape) } ?? 1,
+                                    lookahead: config.nStep)
         totalSteps = offline.map { min(config.steps, $0.rowCount) } ?? config.steps
         if offline == nil {
             guard let env else {
