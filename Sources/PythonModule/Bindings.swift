@@ -109,6 +109,14 @@ enum Bindings {
         }
     }
 
+    /// The keyword arguments the Python package read from an instance's spec (JSON), if any.
+    static func arguments(_ text: String?) throws -> [String: EnvironmentArgument] {
+        guard let text else { return [:] }
+        do { return try JSONDecoder().decode([String: EnvironmentArgument].self, from: Data(text.utf8)) } catch {
+            throw ArgumentError.value("env_arguments is not an object of plain values (\(error)).")
+        }
+    }
+
     /// Settings from the JSON object the Python package sends.
     static func settings(_ text: String) throws -> [String: SettingValue] {
         guard case .object(let values)? = try? JSONDecoder().decode(SettingValue.self, from: Data(text.utf8)) else {
@@ -120,7 +128,7 @@ enum Bindings {
     // MARK: - Runs
 
     static let train = Function(
-        name: "train", parameters: ["env", "env_name", "env_wrappers", "settings", "out", "force", "resume", "callback", "resume_steps"],
+        name: "train", parameters: ["env", "env_name", "env_wrappers", "env_arguments", "settings", "out", "force", "resume", "callback", "resume_steps"],
         doc: "Trains a DQN teacher into out; returns a summary dict.",
         body: { a in
             let envArg = try a.object("env"), envName = try a.string("env_name"), out = try a.string("out")
@@ -140,7 +148,8 @@ enum Bindings {
                 if !DQNConfig.hasTunedDefaults(envName) {
                     try Python.import("warnings").method("warn", DQNConfig.genericDefaultsNotice(envName), kwargs: ["stacklevel": 3])
                 }
-                let recipe = EnvironmentRecipe(name: envName, wrappers: try wrappers(a.optionalString("env_wrappers")))
+                let recipe = EnvironmentRecipe(name: envName, arguments: try arguments(a.optionalString("env_arguments")),
+                                               wrappers: try wrappers(a.optionalString("env_wrappers")))
                 outcome = try run.start(config: config, environment: recipe, makeEnv: makeEnv, force: a.bool("force"))
             }
             try control.finish()
@@ -154,7 +163,7 @@ enum Bindings {
         })
 
     static let distill = Function(
-        name: "distill", parameters: ["settings", "out", "env", "env_name", "env_wrappers", "force", "callback"],
+        name: "distill", parameters: ["settings", "out", "env", "env_name", "env_wrappers", "env_arguments", "force", "callback"],
         doc: "Distils the teachers named in settings into a student in out; returns a summary dict.",
         body: { a in
             var config = DistillConfig()
@@ -166,7 +175,10 @@ enum Bindings {
             // env is an id, or a factory from the Python package (with env_name for the manifest).
             let envArg = a.optional("env")
             let recordedWrappers = try wrappers(a.optionalString("env_wrappers"))
-            let recipe: EnvironmentRecipe? = try a.optionalString("env_name").map { EnvironmentRecipe(name: $0, wrappers: recordedWrappers) }
+            let recordedArguments = try arguments(a.optionalString("env_arguments"))
+            let recipe: EnvironmentRecipe? = try a.optionalString("env_name").map {
+                EnvironmentRecipe(name: $0, arguments: recordedArguments, wrappers: recordedWrappers)
+            }
             let outcome = try run.start(config: config, environment: recipe, force: a.bool("force")) { recipe, recorded in
                 if let envArg { return try environment(envArg) }
                 return try makeEnvironment(recipe, recorded: recorded)
@@ -197,7 +209,7 @@ enum Bindings {
         })
 
     static let codistill = Function(
-        name: "codistill", parameters: ["env", "env_name", "env_wrappers", "teacher_settings", "student_settings", "out", "force", "callback"],
+        name: "codistill", parameters: ["env", "env_name", "env_wrappers", "env_arguments", "teacher_settings", "student_settings", "out", "force", "callback"],
         doc: "Trains a DQN teacher and a student on its current Q-values in one loop into out; returns a summary dict.",
         body: { a in
             let envArg = try a.object("env"), envName = try a.string("env_name"), out = try a.string("out")
@@ -212,7 +224,8 @@ enum Bindings {
             var run = CoDistillationRun(directory: URL(fileURLWithPath: out))
             let control = RunControl(callback: a.optional("callback"))
             control.attach(to: &run.hooks)
-            let recipe = EnvironmentRecipe(name: envName, wrappers: try wrappers(a.optionalString("env_wrappers")))
+            let recipe = EnvironmentRecipe(name: envName, arguments: try arguments(a.optionalString("env_arguments")),
+                                           wrappers: try wrappers(a.optionalString("env_wrappers")))
             let (outcome, teacherBest) = try run.start(teacherConfig: teacherConfig, studentConfig: studentConfig, environment: recipe,
                                                        force: a.bool("force")) { try environment(envArg) }
             try control.finish()

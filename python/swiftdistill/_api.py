@@ -104,6 +104,24 @@ def _recorded_wrappers(env: Any) -> Optional[str]:
     return json.dumps(wrappers) if wrappers else None
 
 
+def _recorded_arguments(env: Any) -> Optional[str]:
+    """The keyword arguments an instance was made with that differ from its id's registered ones
+    (``gym.make("ALE/Pong-v5", frameskip=1)``: frameskip), as JSON, so later commands reopen the
+    same environment; None when there are none. Only plain values; ``render_mode`` is left out."""
+    spec = getattr(env, "spec", None)
+    given = dict(getattr(spec, "kwargs", None) or {})
+    if not given or not getattr(spec, "id", None):
+        return None
+    try:
+        import gymnasium
+        registered = dict(gymnasium.spec(spec.id).kwargs or {})
+    except Exception:
+        registered = {}
+    changed = {k: v for k, v in given.items()
+               if k != "render_mode" and isinstance(v, (bool, int, float, str)) and (k not in registered or registered[k] != v)}
+    return json.dumps(changed) if changed else None
+
+
 def _environment(env: EnvSpec, eval_needed: bool) -> Tuple[Union[str, Callable[[], Any]], str]:
     """Normalises ``env`` to an id or a factory, and a name for the manifest."""
     if isinstance(env, str):
@@ -158,7 +176,7 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
     settings_text = _settings_json(given)
     on_event, close = _progress(callback, progress, total, "step")
     try:
-        summary = core.train(env=env_arg, env_name=env_name, env_wrappers=_recorded_wrappers(env), settings=settings_text, out=os.fspath(out),
+        summary = core.train(env=env_arg, env_name=env_name, env_wrappers=_recorded_wrappers(env), env_arguments=_recorded_arguments(env), settings=settings_text, out=os.fspath(out),
                              force=bool(force), resume=bool(resume), callback=on_event,
                              resume_steps=steps if resume else None)
     finally:
@@ -222,6 +240,7 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Di
     try:
         summary = core.distill(settings=settings_text, out=os.fspath(out), env=env_arg, env_name=env_name,
                                env_wrappers=None if env is None else _recorded_wrappers(env),
+                               env_arguments=None if env is None else _recorded_arguments(env),
                                force=bool(force), callback=on_event)
     finally:
         close()
@@ -255,7 +274,7 @@ def codistill(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed:
     total = steps if steps is not None else _default("dqn", "total_steps", env_name)
     on_event, close = _progress(callback, progress, total, "step")
     try:
-        summary = core.codistill(env=env_arg, env_name=env_name, env_wrappers=_recorded_wrappers(env),
+        summary = core.codistill(env=env_arg, env_name=env_name, env_wrappers=_recorded_wrappers(env), env_arguments=_recorded_arguments(env),
                                  teacher_settings=_settings_json(teacher_given), student_settings=_settings_json(student_given),
                                  out=os.fspath(out), force=bool(force), callback=on_event)
     finally:

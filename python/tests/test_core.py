@@ -219,6 +219,21 @@ def test_gymnasium_wrappers_are_recorded_and_reapplied(tmp_path):
     assert "wrapped in TransformReward, which cannot be rebuilt from its record (an argument is not plain data" in refused.stderr
 
 
+def test_the_arguments_an_instance_was_made_with_are_recorded(tmp_path):
+    """gym.make(id, **kwargs): the kwargs that differ from the id's registered ones go into the
+    manifest, so eval reopens the same environment (render_mode is left out)."""
+    import subprocess
+    from conftest import ROOT
+    env = gym.make("MountainCar-v0", goal_velocity=0.25, render_mode="rgb_array")
+    sd.train(env, steps=300, out=tmp_path / "mc", eval_interval=0, learning_starts=100, progress=False, hidden=(16,))
+    manifest = json.loads((tmp_path / "mc" / "model.json").read_text())
+    assert manifest["environment"] == "MountainCar-v0" and manifest["environment_arguments"] == {"goal_velocity": "0.25"}
+    ev = subprocess.run([str(ROOT / ".build" / "release" / "distill"), "eval", str(tmp_path / "mc"), "--episodes", "1", "--json"],
+                        capture_output=True, text=True)
+    assert ev.returncode == 0, ev.stderr
+    assert json.loads(ev.stdout)["env"] == "MountainCar-v0(goal_velocity=0.25)"
+
+
 def test_codistillation_from_python(tmp_path):
     teacher, student, metrics = sd.codistill("Corridor-6", steps=2000, seed=0, out=tmp_path / "co", hidden=(8,), loss="kl",
                                              eval_interval=500, eval_episodes=2, progress=False)
