@@ -1,10 +1,10 @@
 """Kickstarting / QDagger-style distillation on Acrobot-v1 (issue 15): a DQN teacher trained with
 rl-zoo's settings (100k steps), then a student of the same size that learns from its own TD loss
 (`--lambda 1`) while the distillation weight falls linearly to 0 (`--distillation-schedule
-linear`), for a third of the teacher's steps (distillation phase included). Returns over 20
-episodes (seed 100), seeds 0-2.
+linear`) over the first `--decay-fraction` of its run, for a third of the teacher's steps
+(distillation phase included). Returns over 20 episodes (seed 100), seeds 0-2.
 
-    .venv/bin/python benchmarks/qdagger.py [--seeds 0,1,2] [--teacher-steps 100000]
+    .venv/bin/python benchmarks/qdagger.py [--seeds 0,1,2] [--teacher-steps 100000] [--loss q-mse] [--decay-fraction 0.5]
 """
 import argparse
 import json
@@ -21,6 +21,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--teacher-steps", type=int, default=100000)
+    p.add_argument("--loss", default="q-mse", help="Distillation loss (q-mse keeps the student's outputs Q-values for its TD loss).")
+    p.add_argument("--decay-fraction", type=float, default=0.5)
     args = p.parse_args()
     student_steps = args.teacher_steps // 3
     print(f"| seed | teacher ({args.teacher_steps} steps) | teacher wall s | QDagger student ({student_steps} steps) | student wall s |")
@@ -36,8 +38,8 @@ def main():
             hidden = ",".join(map(str, json.loads((teacher / "model.json").read_text())["architecture"]["hidden_sizes"]))
             out = tmp / f"student{seed}"
             start = time.perf_counter()
-            run("distill", "--teacher", str(teacher), "--hidden", hidden, "--loss", "kl", "--lambda", "1",
-                "--distillation-schedule", "linear", "--steps", str(student_steps), "--seed", str(seed),
+            run("distill", "--teacher", str(teacher), "--hidden", hidden, "--loss", args.loss, "--lambda", "1",
+                "--distillation-schedule", "linear", "--distillation-decay-fraction", str(args.decay_fraction), "--steps", str(student_steps), "--seed", str(seed),
                 "--out", str(out))
             s_wall = time.perf_counter() - start
             s = json.loads(run("eval", str(out), "--episodes", "20", "--seed", "100", "--json"))
