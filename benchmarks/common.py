@@ -1,6 +1,8 @@
 """What the benchmark scripts share: where the binary is, running it, naming the CPU."""
+import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,3 +23,49 @@ def cpu_name() -> str:
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return "unknown"
+
+
+def greedy_returns(model, env_id, episodes=20, seed=100):
+    """Mean and std of `model.predict(obs, deterministic=True)`'s return over `episodes` episodes
+    of `env_id` seeded seed…seed+episodes−1 (an SB3 or SBX model)."""
+    import gymnasium as gym
+    import numpy as np
+    env = gym.make(env_id)
+    returns = []
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed + i)
+        done, total = False, 0.0
+        while not done:
+            action, _ = model.predict(obs, deterministic=True)
+            obs, r, term, trunc, _ = env.step(int(action))
+            total += float(r)
+            done = term or trunc
+        returns.append(total)
+    return float(np.mean(returns)), float(np.std(returns))
+
+
+# The end of a peer script (which builds `model` from tool, env_id, steps, seed): times `learn`,
+# plays 20 greedy episodes and prints {"wall", "mean", "std"} as JSON.
+LEARN_AND_REPORT = r"""
+import time as _time
+from common import greedy_returns
+_start = _time.perf_counter()
+model.learn(total_timesteps=steps)
+_wall = _time.perf_counter() - _start
+_mean, _std = greedy_returns(model, env_id)
+print(json.dumps({"wall": _wall, "mean": _mean, "std": _std}))
+"""
+
+
+def run_peer(script, tool, env_id, steps, seed, core, config):
+    """Runs a peer script (`python -c`, argv: tool, env id, steps, seed, JSON config) pinned to
+    `core` with torch and XLA on one thread; its JSON report, or None (saying why) if it failed."""
+    env = dict(os.environ, XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+               OMP_NUM_THREADS="1", JAX_PLATFORMS="cpu", PYTHONPATH=str(Path(__file__).resolve().parent))
+    r = subprocess.run(["taskset", "-c", str(core), sys.executable, "-c", script, tool, env_id, str(steps), str(seed),
+                        json.dumps(config)], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        tail = r.stderr.strip().splitlines()[-1:] or ["no output"]
+        print(f"{tool} failed: {tail[0]}", file=sys.stderr)
+        return None
+    return json.loads(r.stdout.strip().splitlines()[-1])

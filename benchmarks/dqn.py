@@ -11,7 +11,6 @@ evaluates its best model the same way, and prints the ratios. SB3 is not a depen
 """
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -19,10 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-DISTILL = os.environ.get("DISTILL", str(ROOT / ".build" / "release" / "distill"))
+from common import DISTILL, greedy_returns
 
 
 def run_distill(env_id, steps, seed, out):
@@ -40,22 +36,6 @@ def run_distill(env_id, steps, seed, out):
     return {"wall": wall, "env_sps": float(done.group(2)), "grad_steps": int(done.group(3)),
             "grad_sps": float(done.group(4)), "mean": report["mean_return"], "std": report["std_return"],
             "config": config}
-
-
-def evaluate_sb3(model, env_id, episodes=20, seed=100):
-    import gymnasium as gym
-    env = gym.make(env_id)
-    returns = []
-    for i in range(episodes):
-        obs, _ = env.reset(seed=seed + i)
-        done, total = False, 0.0
-        while not done:
-            action, _ = model.predict(obs, deterministic=True)
-            obs, r, term, trunc, _ = env.step(int(action))
-            total += float(r)
-            done = term or trunc
-        returns.append(total)
-    return float(np.mean(returns)), float(np.std(returns))
 
 
 def run_sb3(env_id, steps, seed, c, workdir):
@@ -77,9 +57,10 @@ def run_sb3(env_id, steps, seed, c, workdir):
     start = time.perf_counter()
     model.learn(total_timesteps=steps, callback=callback)
     wall = time.perf_counter() - start
-    best = DQN.load(str(Path(workdir) / "best_model.zip"), device="cpu")
-    mean, std = evaluate_sb3(best, env_id)
-    final_mean, _ = evaluate_sb3(model, env_id)
+    saved = Path(workdir) / "best_model.zip"  # absent when the run was shorter than one evaluation interval
+    best = DQN.load(str(saved), device="cpu") if saved.exists() else model
+    mean, std = greedy_returns(best, env_id)
+    final_mean, _ = greedy_returns(model, env_id)
     return {"wall": wall, "mean": mean, "std": std, "final_mean": final_mean}
 
 

@@ -7,7 +7,6 @@ alternation and the fastest is kept. Prints seconds and the ratio to KL.
     .venv/bin/python benchmarks/losses.py [--repeats 3] [--states 20000]
 """
 import argparse
-import re
 import sys
 import tempfile
 import time

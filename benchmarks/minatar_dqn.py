@@ -23,15 +23,13 @@ Last, the resident memory of a short run with a 1M-transition replay buffer.
 """
 import argparse
 import json
-import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import DISTILL, cpu_name
+from common import DISTILL, LEARN_AND_REPORT, cpu_name, run_peer
 
 SETTINGS = dict(learning_rate=2.5e-4, batch_size=32, buffer_size=100_000, learning_starts=5_000, gamma=0.99,
                 target_update_interval=1_000, train_frequency=1, gradient_steps=1, exploration_initial=1.0,
@@ -101,22 +99,7 @@ else:
             return key
 
     model = DQN(MinAtarPolicy, gym.make(env_id), seed=seed, verbose=0, **kwargs)
-start = time.perf_counter()
-model.learn(total_timesteps=steps)
-wall = time.perf_counter() - start
-env = gym.make(env_id)
-returns = []
-for i in range(20):
-    obs, _ = env.reset(seed=100 + i)
-    done, total = False, 0.0
-    while not done:
-        action, _ = model.predict(obs, deterministic=True)
-        obs, r, term, trunc, _ = env.step(int(action))
-        total += float(r)
-        done = term or trunc
-    returns.append(total)
-print(json.dumps({"wall": wall, "mean": float(np.mean(returns)), "std": float(np.std(returns))}))
-"""
+""" + LEARN_AND_REPORT
 
 
 def env_id(game):
@@ -145,15 +128,7 @@ def ours(game, steps, seed, core, out):
 
 
 def peer(tool, game, steps, seed, core):
-    env = dict(os.environ, XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
-               OMP_NUM_THREADS="1", JAX_PLATFORMS="cpu")
-    r = subprocess.run(["taskset", "-c", str(core), sys.executable, "-c", PEER, tool, env_id(game), str(steps), str(seed),
-                        json.dumps(SETTINGS)], capture_output=True, text=True, env=env)
-    if r.returncode != 0:
-        tail = r.stderr.strip().splitlines()[-1:] or ["no output"]
-        print(f"{tool} failed: {tail[0]}", file=sys.stderr)
-        return None
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return run_peer(PEER, tool, env_id(game), steps, seed, core, SETTINGS)
 
 
 def distil(teacher, seed, core, out):

@@ -12,14 +12,13 @@ Prints the CPU, the kernels in use, the times and the ratios measured in this ru
 """
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import DISTILL, cpu_name
+from common import DISTILL, LEARN_AND_REPORT, cpu_name, run_peer
 
 
 PEER = r"""
@@ -42,22 +41,7 @@ kwargs = dict(learning_rate=c["learning_rate"], batch_size=c["batch_size"], buff
 if tool == "sb3":
     kwargs.update(tau=c["tau"], max_grad_norm=c["max_grad_norm"], device="cpu")
 model = DQN("MlpPolicy", gym.make(env_id), seed=seed, verbose=0, **kwargs)
-start = time.perf_counter()
-model.learn(total_timesteps=steps)
-wall = time.perf_counter() - start
-env = gym.make(env_id)
-returns = []
-for i in range(20):
-    obs, _ = env.reset(seed=100 + i)
-    done, total = False, 0.0
-    while not done:
-        action, _ = model.predict(obs, deterministic=True)
-        obs, r, term, trunc, _ = env.step(int(action))
-        total += float(r)
-        done = term or trunc
-    returns.append(total)
-print(json.dumps({"wall": wall, "mean": float(np.mean(returns)), "std": float(np.std(returns))}))
-"""
+""" + LEARN_AND_REPORT
 
 
 def ours(env_id, steps, seed, core, out):
@@ -76,15 +60,7 @@ def ours(env_id, steps, seed, core, out):
 
 
 def peer(tool, env_id, steps, seed, core, config):
-    env = dict(os.environ, XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
-               OMP_NUM_THREADS="1", JAX_PLATFORMS="cpu")
-    r = subprocess.run(["taskset", "-c", str(core), sys.executable, "-c", PEER, tool, env_id, str(steps), str(seed),
-                        json.dumps(config)], capture_output=True, text=True, env=env)
-    if r.returncode != 0:
-        tail = r.stderr.strip().splitlines()[-1:] or ["no output"]
-        print(f"{tool} failed: {tail[0]}", file=sys.stderr)
-        return None
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return run_peer(PEER, tool, env_id, steps, seed, core, config)
 
 
 def main():
