@@ -665,6 +665,15 @@ def test_convolutional_teacher_on_minatar_resumes_loads_with_numpy_and_distils(t
     assert np.allclose(q, model.q_values(grids), atol=1e-5) and (action == model.act(grids)).all()
     with pytest.raises(ValueError, match="to_sb3 exports MLP models"):
         model.to_sb3(tmp_path / "m")
+    # A layout neither reader knows is refused by both, in one sentence.
+    import shutil
+    shutil.copytree(out, tmp_path / "bad-layout", ignore=shutil.ignore_patterns("last", "tensorboard"))
+    manifest = json.loads((tmp_path / "bad-layout" / "model.json").read_text())
+    manifest["architecture"]["input_layout"] = "NCHW"
+    (tmp_path / "bad-layout" / "model.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="input_layout must be"):
+        sd.load(tmp_path / "bad-layout")
+    assert "input_layout is 'NCHW'; it must be \"HWC\" or \"CHW\"" in error_line(run("eval", str(tmp_path / "bad-layout")))
     flat = run("train", "--env", "CartPole-v1", "--conv", "minatar", "--out", str(tmp_path / "bad"))
     assert "--conv needs image or grid observations of shape (height, width, channels)" in error_line(flat)
     bad = run("train", *env, "--conv", "16:x", "--out", str(tmp_path / "bad2"))
