@@ -25,6 +25,21 @@ def cpu_name() -> str:
     return "unknown"
 
 
+def train_and_evaluate(train_args, core, out):
+    """Times `distill train TRAIN_ARGS --out OUT --force` pinned to `core` (start-up included),
+    then evaluates the saved model greedily for 20 episodes (seeds 100-119):
+    {"wall", "mean", "std"}. A failure ends the benchmark with its message."""
+    import time
+    start = time.perf_counter()
+    r = subprocess.run(["taskset", "-c", str(core), DISTILL, "train", *train_args, "--out", str(out), "--force"],
+                       capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if r.returncode != 0:
+        raise SystemExit(f"distill train failed: {r.stderr.strip()}")
+    report = json.loads(distill("eval", str(out), "--episodes", "20", "--seed", "100", "--json"))
+    return {"wall": wall, "mean": report["mean_return"], "std": report["std_return"]}
+
+
 def greedy_returns(model, env_id, episodes=20, seed=100):
     """Mean and std of `model.predict(obs, deterministic=True)`'s return over `episodes` episodes
     of `env_id` seeded seed…seed+episodes−1 (an SB3 or SBX model)."""

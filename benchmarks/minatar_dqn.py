@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import DISTILL, LEARN_AND_REPORT, cpu_name, run_peer
+from common import DISTILL, LEARN_AND_REPORT, cpu_name, run_peer, train_and_evaluate
 
 SETTINGS = dict(learning_rate=2.5e-4, batch_size=32, buffer_size=100_000, learning_starts=5_000, gamma=0.99,
                 target_update_interval=1_000, train_frequency=1, gradient_steps=1, exploration_initial=1.0,
@@ -108,23 +108,15 @@ def env_id(game):
 
 def ours(game, steps, seed, core, out):
     s = SETTINGS
-    args = ["train", "--env", env_id(game), "--conv", "minatar", "--hidden", "128", "--steps", str(steps), "--seed", str(seed),
+    args = ["--env", env_id(game), "--conv", "minatar", "--hidden", "128", "--steps", str(steps), "--seed", str(seed),
             "--learning-rate", str(s["learning_rate"]), "--batch-size", str(s["batch_size"]),
             "--buffer-size", str(s["buffer_size"]), "--learning-starts", str(s["learning_starts"]), "--gamma", str(s["gamma"]),
             "--target-update-interval", str(s["target_update_interval"]), "--train-frequency", str(s["train_frequency"]),
             "--gradient-steps", str(s["gradient_steps"]), "--exploration-initial", str(s["exploration_initial"]),
             "--exploration-final", str(s["exploration_final"]),
             "--exploration-fraction", str(min(1.0, s["exploration_steps"] / steps)), "--max-grad-norm", str(s["max_grad_norm"]),
-            "--eval-interval", "0", "--out", str(out), "--force"]
-    start = time.perf_counter()
-    r = subprocess.run(["taskset", "-c", str(core), DISTILL, *args], capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if r.returncode != 0:
-        raise SystemExit(f"distill train failed: {r.stderr.strip()}")
-    ev = subprocess.run([DISTILL, "eval", str(out), "--episodes", "20", "--seed", "100", "--json"],
-                        capture_output=True, text=True, check=True)
-    report = json.loads(ev.stdout)
-    return {"wall": wall, "mean": report["mean_return"], "std": report["std_return"]}
+            "--eval-interval", "0"]
+    return train_and_evaluate(args, core, out)
 
 
 def peer(tool, game, steps, seed, core):

@@ -15,10 +15,9 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import DISTILL, LEARN_AND_REPORT, cpu_name, run_peer
+from common import DISTILL, LEARN_AND_REPORT, cpu_name, run_peer, train_and_evaluate
 
 
 PEER = r"""
@@ -45,18 +44,8 @@ model = DQN("MlpPolicy", gym.make(env_id), seed=seed, verbose=0, **kwargs)
 
 
 def ours(env_id, steps, seed, core, out):
-    start = time.perf_counter()
-    r = subprocess.run(["taskset", "-c", str(core), DISTILL, "train", "--env", env_id, "--steps", str(steps),
-                        "--seed", str(seed), "--eval-interval", "0", "--out", str(out), "--force"],
-                       capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if r.returncode != 0:
-        raise SystemExit(f"distill train failed: {r.stderr.strip()}")
-    ev = subprocess.run([DISTILL, "eval", str(out), "--episodes", "20", "--seed", "100", "--json"],
-                        capture_output=True, text=True, check=True)
-    report = json.loads(ev.stdout)
-    config = json.loads((Path(out) / "model.json").read_text())["config"]
-    return {"wall": wall, "mean": report["mean_return"], "std": report["std_return"]}, config
+    mine = train_and_evaluate(["--env", env_id, "--steps", str(steps), "--seed", str(seed), "--eval-interval", "0"], core, out)
+    return mine, json.loads((Path(out) / "model.json").read_text())["config"]
 
 
 def peer(tool, env_id, steps, seed, core, config):
