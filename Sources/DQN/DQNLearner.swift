@@ -53,14 +53,20 @@ public struct DQNLearner: Sendable {
     public var policyNetwork: MLP { config.dueling ? DuelingHead.folded(online) : online }
 
     /// TD targets y = r + γ^k · Q_target(s', a*) (0 after termination), with a* = argmax of the
-    /// target network, or of the online network for Double DQN.
-    public func targets(_ batch: TransitionBatch) -> Tensor {
-        TDTarget.values(batch, online: { qValues($0) }, target: { qValues($0, network: target) }, doubleDQN: config.doubleDQN)
+    /// target network, or of the online network for Double DQN. `nextTargetValues`, when given,
+    /// are the target network's Q-values of the batch's next observations, computed beforehand.
+    public func targets(_ batch: TransitionBatch, nextTargetValues: Tensor? = nil) -> Tensor {
+        TDTarget.values(batch, online: { qValues($0) }, target: { nextTargetValues ?? qValues($0, network: target) },
+                        doubleDQN: config.doubleDQN)
     }
 
+    /// The target network's Q-values of `observations`.
+    public func targetQValues(_ observations: Tensor) -> Tensor { qValues(observations, network: target) }
+
     /// One gradient step on `batch`; returns the loss and the TD errors (for priorities).
-    public mutating func update(_ batch: TransitionBatch) -> (loss: Float, tdErrors: [Float]) {
-        let y = targets(batch)
+    /// `nextTargetValues` as for `targets`.
+    public mutating func update(_ batch: TransitionBatch, nextTargetValues: Tensor? = nil) -> (loss: Float, tdErrors: [Float]) {
+        let y = targets(batch, nextTargetValues: nextTargetValues)
         let cache = online.forward(batch.observations)
         let q = config.dueling ? DuelingHead.combine(cache.output) : cache.output
         let chosen = q.gather(columns: batch.actions)

@@ -37,6 +37,9 @@ public struct DQNAlgorithm: RunAlgorithm {
     var episodeReturn = 0.0, episodeLength = 0
     var recentReturns: [Double] = []
     var lastLoss: Float?
+    /// Per replay slot, its row in the round's table of next-state values (-1: none); kept
+    /// between rounds so a round allocates nothing of the buffer's size.
+    var slotRows: [Int32] = []
 
     /// A new run on `env`, or one continued from a checkpoint's learner and state (the replay
     /// buffer starts empty and refills from new experience).
@@ -178,20 +181,49 @@ public struct DQNAlgorithm: RunAlgorithm {
 
     /// `gradientSteps` updates on minibatches from replay (prioritized or uniform).
     mutating func trainRound() {
+        guard let sampler = prioritized else { return trainUniformRound() }
         for _ in 0..<config.resolvedGradientSteps {
-            let batch: TransitionBatch
-            if let sampler = prioritized {
-                let beta = config.priorityBetaInitial + (1 - config.priorityBetaInitial) * Float(state.step) / Float(config.totalSteps)
-                let drawn = sampler.sample(config.batchSize, count: buffer.count, beta: beta, rng: &state.rng)
-                batch = buffer.batch(drawn.indices, weights: drawn.weights)
-            } else {
-                batch = buffer.batch(buffer.sampleIndices(config.batchSize, rng: &state.rng))
-            }
+            let beta = config.priorityBetaInitial + (1 - config.priorityBetaInitial) * Float(state.step) / Float(config.totalSteps)
+            let drawn = sampler.sample(config.batchSize, count: buffer.count, beta: beta, rng: &state.rng)
+            let batch = buffer.batch(drawn.indices, weights: drawn.weights)
             let (loss, td) = learner.update(batch)
             lastLoss = loss
             state.gradientSteps += 1
             guard loss.isFinite else { return }  // reported after the round; priorities stay finite
             prioritized?.update(indices: batch.indices, tdErrors: td)
+        }
+    }
+
+    /// Uniform replay. The target network does not change within a round, so the round's
+    /// minibatches are drawn first (the same draws, in the same order, as one at a time) and the
+    /// target network values each distinct next state of the round once, in large products,
+    /// instead of one small product per step. Rows are independent in the kernels, so every
+    /// value — and the run — is the same bits as step by step.
+    mutating func trainUniformRound() {
+        let draws = (0..<config.resolvedGradientSteps).map { _ in buffer.sampleIndices(config.batchSize, rng: &state.rng) }
+        if slotRows.count != buffer.capacity { slotRows = [Int32](repeating: -1, count: buffer.capacity) }
+        var distinct: [Int] = []
+        for indices in draws {
+            for slot in indices where slotRows[slot] < 0 {
+                slotRows[slot] = Int32(distinct.count)
+                distinct.append(slot)
+            }
+        }
+        // At most about a million observation values per product (memory stays bounded for images).
+        let chunk = max(config.batchSize, (1 << 20) / max(1, buffer.observationSize))
+        var values: [Float] = []
+        for start in stride(from: 0, to: distinct.count, by: chunk) {
+            let slots = Array(distinct[start..<min(start + chunk, distinct.count)])
+            values += learner.targetQValues(buffer.nextObservations(slots)).scalars
+        }
+        let table = Tensor(shape: [distinct.count, values.count / max(1, distinct.count)], scalars: values)
+        defer { for slot in distinct { slotRows[slot] = -1 } }
+        for indices in draws {
+            let batch = buffer.batch(indices, nextObservations: config.doubleDQN)
+            let (loss, _) = learner.update(batch, nextTargetValues: table.rows(at: indices.map { Int(slotRows[$0]) }))
+            lastLoss = loss
+            state.gradientSteps += 1
+            guard loss.isFinite else { return }  // reported after the round
         }
     }
 

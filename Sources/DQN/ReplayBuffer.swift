@@ -132,25 +132,39 @@ public struct ReplayBuffer: Sendable {
         return (0..<batchSize).map { _ in rng.int(below: count) }
     }
 
-    /// The transitions in `indices`, gathered into a batch.
-    public func batch(_ indices: [Int], weights: [Float]? = nil) -> TransitionBatch {
+    /// The transitions in `indices`, gathered into a batch. Without `nextObservations` the
+    /// batch's next observations are left empty (for a learner given its targets' values).
+    public func batch(_ indices: [Int], weights: [Float]? = nil, nextObservations includeNext: Bool = true) -> TransitionBatch {
         let n = indices.count, d = observationSize
-        var obs = [Float](repeating: 0, count: n * d), next = obs
-        for (row, slot) in indices.enumerated() {
-            let base = slot * 2 * frames
-            floatFrames?.copy(frameIDs, at: base, into: &obs, at: row * d)
-            floatFrames?.copy(frameIDs, at: base + frames, into: &next, at: row * d)
-            byteFrames?.copy(frameIDs, at: base, into: &obs, at: row * d)
-            byteFrames?.copy(frameIDs, at: base + frames, into: &next, at: row * d)
-        }
         return TransitionBatch(
-            observations: Tensor(shape: [n, d], scalars: obs),
+            observations: gather(indices, next: false),
             actions: indices.map { Int(actions[$0]) },
             rewards: Tensor(shape: [n], scalars: indices.map { rewards[$0] }),
-            nextObservations: Tensor(shape: [n, d], scalars: next),
+            nextObservations: includeNext ? gather(indices, next: true) : Tensor(shape: [0, d]),
             bootstrapDiscounts: Tensor(shape: [n], scalars: indices.map { bootstrap[$0] }),
             weights: Tensor(shape: [n], scalars: weights ?? [Float](repeating: 1, count: n)),
             indices: indices)
+    }
+
+    /// The next observations of the transitions in `slots`, one row each.
+    public func nextObservations(_ slots: [Int]) -> Tensor { gather(slots, next: true) }
+
+    /// Observations (or next observations) of `slots` as rows. Slots are random, so each read
+    /// is a cache miss: all frame ids are read first, then all frames, so the misses overlap.
+    private func gather(_ slots: [Int], next: Bool) -> Tensor {
+        let d = observationSize, offset = next ? frames : 0
+        var ids = [Int32]()
+        ids.reserveCapacity(slots.count * frames)
+        for slot in slots {
+            let base = slot * 2 * frames + offset
+            ids.append(contentsOf: frameIDs[base..<(base + frames)])
+        }
+        var out = [Float](repeating: 0, count: slots.count * d)
+        for row in slots.indices {
+            floatFrames?.copy(ids, at: row * frames, into: &out, at: row * d)
+            byteFrames?.copy(ids, at: row * frames, into: &out, at: row * d)
+        }
+        return Tensor(shape: [slots.count, d], scalars: out)
     }
 
     /// The transition in `slot` (for tests and inspection).

@@ -2,6 +2,19 @@ import Foundation
 
 /// Per-row operations on rank-2 tensors of logits or Q-values.
 extension Tensor {
+    /// The rows at `indices` (repeats allowed), in that order.
+    public func rows(at indices: [Int]) -> Tensor {
+        precondition(rank == 2, "rows(at:) needs a rank-2 tensor, got \(shape)")
+        let width = shape[1]
+        var out = [Float]()
+        out.reserveCapacity(indices.count * width)
+        for i in indices {
+            precondition(i >= 0 && i < shape[0], "row \(i) is outside a tensor of \(shape[0]) rows")
+            out.append(contentsOf: scalars[(i * width)..<((i + 1) * width)])
+        }
+        return Tensor(shape: [indices.count, width], scalars: out)
+    }
+
     /// Index of the largest element of each row (ties go to the first, as NumPy's argmax).
     public func argmaxRows() -> [Int] {
         precondition(rank == 2, "argmaxRows() needs a rank-2 tensor")

@@ -1,0 +1,36 @@
+@testable import DQN
+import Environments
+import NN
+import Tensor
+import Testing
+
+/// A round batches the target network's values of its next states (`trainUniformRound`); it must
+/// give the same bits as the plain loop — draw a minibatch, compute its targets, update — step by step.
+@Suite struct TrainRoundTests {
+    @Test(arguments: [false, true])
+    func batchedTargetValuesEqualStepByStep(doubleDQN: Bool) throws {
+        var cfg = DQNConfig()
+        cfg.totalSteps = 1_000
+        cfg.hiddenSizes = [20, 33]  // widths that reach the kernels' tiles and their tails
+        cfg.batchSize = 13
+        cfg.gradientSteps = 9
+        cfg.bufferSize = 40  // wraps around: slots are reused
+        cfg.learningStarts = 10_000  // `advance` only collects; the rounds below are called by hand
+        cfg.targetUpdateInterval = 10_000
+        cfg.doubleDQN = doubleDQN
+        var algorithm = try DQNAlgorithm(config: cfg, env: Corridor(length: 6, maxSteps: 24))
+        for _ in 0..<70 { try algorithm.advance(compute: { $0() }, report: { _ in }) }
+        var reference = algorithm.learner
+        var rng = algorithm.state.rng
+        for round in 0..<3 {  // after the first round the online and target networks differ
+            algorithm.trainUniformRound()
+            for _ in 0..<cfg.gradientSteps {
+                _ = reference.update(algorithm.replay.batch(algorithm.replay.sampleIndices(cfg.batchSize, rng: &rng)))
+            }
+            #expect(algorithm.learner.online == reference.online, "round \(round)")
+            #expect(algorithm.state.rng == rng)
+            #expect(algorithm.slotRows.allSatisfy { $0 == -1 })
+        }
+        #expect(algorithm.learner.online != algorithm.learner.target)
+    }
+}
