@@ -13,7 +13,8 @@
     void sd_dots_accumulate_##isa(const float *, const float *, float *, long, long, long);                     \
     float sd_dot_##isa(const float *, const float *, long);                                                    \
     void sd_adam_##isa(float *, const float *, float *, float *, long, float, float, float, float, float);      \
-    void sd_dense_forward_##isa(const float *, long, const float *, const float *, long, int, float *);
+    void sd_dense_forward_##isa(const float *, long, const float *, const float *, long, int, float *);         \
+    void sd_transpose_##isa(const float *, float *, long, long);
 
 SD_DECLARE(portable)
 #if defined(__x86_64__)
@@ -28,10 +29,11 @@ typedef struct {
     float (*dot)(const float *, const float *, long);
     void (*adam)(float *, const float *, float *, float *, long, float, float, float, float, float);
     void (*dense)(const float *, long, const float *, const float *, long, int, float *);
+    void (*transpose)(const float *, float *, long, long);
 } sd_kernel_table;
 
 #define SD_TABLE(isa) {#isa, sd_gemm_accumulate_##isa, sd_dots_accumulate_##isa, sd_dot_##isa, sd_adam_##isa, \
-                       sd_dense_forward_##isa}
+                       sd_dense_forward_##isa, sd_transpose_##isa}
 
 static const sd_kernel_table tables[] = {
     SD_TABLE(portable),
@@ -135,15 +137,7 @@ static float *scratch(size_t count) {
     return scratch_buffer;
 }
 
-static void transpose(const float *src, float *dst, long rows, long cols) {
-    const long block = 32;
-    for (long i0 = 0; i0 < rows; i0 += block)
-        for (long j0 = 0; j0 < cols; j0 += block) {
-            long i1 = i0 + block < rows ? i0 + block : rows, j1 = j0 + block < cols ? j0 + block : cols;
-            for (long i = i0; i < i1; i++)
-                for (long j = j0; j < j1; j++) dst[j * rows + i] = src[i * cols + j];
-        }
-}
+static void transpose(const float *src, float *dst, long rows, long cols) { kernels()->transpose(src, dst, rows, cols); }
 
 void sd_transpose(const float *src, float *dst, long rows, long cols) { transpose(src, dst, rows, cols); }
 
@@ -327,7 +321,8 @@ void sd_gemm_bt(const float *a, const float *b, float *c, long m, long k, long n
     if (m <= 0 || n <= 0 || k <= 0) return;
     const sd_kernel_table *t = kernels();
     if (n >= 16 && (k < 16 || k * n <= SD_GEMM_BT_TRANSPOSE_LIMIT)) {
-        /* Short dot products or a small B: transposing B and using the tiles is faster (measured). */
+        /* Short dot products or a B that fits in L2 with room to spare (256×256 floats is 256 KB):
+           transposing B and using the tiles is faster (measured with `distill bench gemm`). */
         float *bt = scratch((size_t)(k * n));
         transpose(b, bt, n, k);
         products(t, 0, a, bt, c, m, k, n, k, 1, 6);

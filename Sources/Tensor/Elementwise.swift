@@ -24,7 +24,14 @@ extension Tensor {
     public static func - (a: Tensor, b: Tensor) -> Tensor { a.zipWith(b, -) }
     /// Element-wise (Hadamard) product.
     public static func * (a: Tensor, b: Tensor) -> Tensor { a.zipWith(b, *) }
-    public static func * (a: Tensor, s: Float) -> Tensor { a.map { $0 * s } }
+    public static func * (a: Tensor, s: Float) -> Tensor {
+        Tensor(shape: a.shape) { out in
+            a.scalars.withUnsafeBufferPointer { x in
+                guard out.count > 0 else { return }
+                Kernels.scale(x.baseAddress!, by: s, out.baseAddress!, count: out.count)
+            }
+        }
+    }
     public static func * (s: Float, a: Tensor) -> Tensor { a.map { $0 * s } }
     public static func += (a: inout Tensor, b: Tensor) { a = a + b }
 
@@ -41,7 +48,15 @@ extension Tensor {
     }
     /// The ReLU backward pass: passes `gradient` where the forward input was positive.
     public static func reluBackward(_ gradient: Tensor, input: Tensor) -> Tensor {
-        gradient.zipWith(input) { g, x in x > 0 ? g : 0 }
+        precondition(gradient.shape == input.shape, "shapes \(gradient.shape) and \(input.shape) differ")
+        return Tensor(shape: gradient.shape) { out in  // one pass: no copy of the gradient first
+            gradient.scalars.withUnsafeBufferPointer { g in
+                input.scalars.withUnsafeBufferPointer { x in
+                    guard out.count > 0 else { return }
+                    Kernels.reluBackward(g.baseAddress!, input: x.baseAddress!, out.baseAddress!, count: out.count)
+                }
+            }
+        }
     }
 
     /// Hyperbolic tangent.

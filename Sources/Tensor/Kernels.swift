@@ -150,6 +150,33 @@ extension Kernels {
         while i < count { dst[i] = src[i] > 0 ? src[i] : 0; i += 1 }
     }
 
+    /// The ReLU backward pass: dst = g where the forward input x > 0, else 0 (so NaN inputs pass nothing).
+    public static func reluBackward(_ g: UnsafePointer<Float>, input x: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+                                    count: Int) {
+        let zero = SIMD8<Float>()
+        let gs = UnsafeRawPointer(g), xs = UnsafeRawPointer(x), d = UnsafeMutableRawPointer(dst)
+        var i = 0
+        while i + 8 <= count {
+            let xv = xs.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            let gv = gs.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            d.storeBytes(of: zero.replacing(with: gv, where: xv .> zero), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { dst[i] = x[i] > 0 ? g[i] : 0; i += 1 }
+    }
+
+    /// dst = src · s.
+    public static func scale(_ src: UnsafePointer<Float>, by s: Float, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        let sv = SIMD8<Float>(repeating: s)
+        let from = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
+        var i = 0
+        while i + 8 <= count {
+            d.storeBytes(of: from.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * sv, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { dst[i] = src[i] * s; i += 1 }
+    }
+
     /// The distance-wise relational loss from Gram matrices (n × n, flat); adds scale × dL/dG into `dG`.
     public static func relationalDistance(studentGram gs: [Float], teacherGram gt: [Float], n: Int, scale: Float,
                                           into dG: inout [Float]) -> Float {

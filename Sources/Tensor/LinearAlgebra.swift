@@ -8,11 +8,11 @@ extension Tensor {
         let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
         let (kb, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
         precondition(kb == k, "matmul shapes \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "") do not agree")
-        var out = Tensor(shape: [m, n])
-        a.scalars.withUnsafeBufferPointer { pa in
-            b.scalars.withUnsafeBufferPointer { pb in
-                out.scalars.withUnsafeMutableBufferPointer { pc in
-                    guard m > 0, n > 0, k > 0 else { return }
+        return Tensor(shape: [m, n]) { pc in
+            a.scalars.withUnsafeBufferPointer { pa in
+                b.scalars.withUnsafeBufferPointer { pb in
+                    guard m > 0, n > 0 else { return }
+                    guard k > 0 else { return pc.initialize(repeating: 0) }  // an empty sum
                     if transposeB {
                         Kernels.matmulTransposedB(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, m: m, k: k, n: n)
                     } else {
@@ -21,7 +21,6 @@ extension Tensor {
                 }
             }
         }
-        return out
     }
 
     /// x·W + b in one pass: the output rows start as the bias and the product accumulates onto them.
@@ -29,32 +28,29 @@ extension Tensor {
         precondition(x.rank == 2 && w.rank == 2 && x.shape[1] == w.shape[0] && b.shape == [w.shape[1]],
                      "linear shapes x \(x.shape), W \(w.shape), b \(b.shape) do not agree")
         let (m, k, n) = (x.shape[0], x.shape[1], w.shape[1])
-        var out = Tensor(shape: [m, n])
-        out.scalars.withUnsafeMutableBufferPointer { pc in
+        return Tensor(shape: [m, n]) { pc in
+            guard m > 0, n > 0 else { return }
             b.scalars.withUnsafeBufferPointer { pb in
-                for i in 0..<m { (pc.baseAddress! + i * n).update(from: pb.baseAddress!, count: n) }
+                for i in 0..<m { (pc.baseAddress! + i * n).initialize(from: pb.baseAddress!, count: n) }
             }
             x.scalars.withUnsafeBufferPointer { pa in
                 w.scalars.withUnsafeBufferPointer { pw in
-                    guard m > 0, n > 0, k > 0 else { return }
+                    guard k > 0 else { return }
                     Kernels.matmul(pa.baseAddress!, pw.baseAddress!, pc.baseAddress!, m: m, k: k, n: n, accumulate: true)
                 }
             }
         }
-        return out
     }
 
     /// The transpose of a rank-2 tensor.
     public func transposed() -> Tensor {
         precondition(rank == 2, "transposed() needs a rank-2 tensor, got \(shape)")
-        var out = Tensor(shape: [shape[1], shape[0]])
-        scalars.withUnsafeBufferPointer { src in
-            out.scalars.withUnsafeMutableBufferPointer { dst in
+        return Tensor(shape: [shape[1], shape[0]]) { dst in
+            scalars.withUnsafeBufferPointer { src in
                 guard count > 0 else { return }
                 Kernels.transpose(src.baseAddress!, dst.baseAddress!, rows: shape[0], cols: shape[1])
             }
         }
-        return out
     }
 
     /// Adds a bias vector to every row.

@@ -15,6 +15,17 @@ public struct Tensor: Equatable, Sendable {
         self.scalars = [Float](repeating: value, count: shape.reduce(1, *))
     }
 
+    /// A tensor of `shape` whose every element `fill` writes (no zero fill first: outputs of
+    /// the kernels, which write each element themselves).
+    init(shape: [Int], filledBy fill: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        let count = shape.reduce(1, *)
+        self.shape = shape
+        self.scalars = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            fill(buffer)
+            initialized = count
+        }
+    }
+
     /// A tensor of `shape` holding `scalars` (row-major).
     public init(shape: [Int], scalars: [Float]) {
         precondition(shape.reduce(1, *) == scalars.count,

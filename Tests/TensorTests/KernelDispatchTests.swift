@@ -68,6 +68,27 @@ import Testing
         }
     }
 
+    @Test func transposesAreExactOnEveryInstructionSet() {
+        // 8×8 register blocks plus the edges: shapes below, at and past whole blocks.
+        for (rows, cols) in [(1, 1), (3, 5), (8, 8), (17, 9), (9, 17), (16, 40), (64, 256), (13, 250)] {
+            let x = Tensor(shape: [rows, cols], scalars: values(rows * cols, seed: rows * 31 + cols))
+            var naive = [Float](repeating: 0, count: rows * cols)
+            for i in 0..<rows { for j in 0..<cols { naive[j * rows + i] = x.scalars[i * cols + j] } }
+            for name in Kernels.availableInstructionSets {
+                guard let t = Kernels.with(instructionSet: name, { x.transposed() }) else { continue }
+                #expect(t.shape == [cols, rows] && t.scalars == naive, "\(name) transposes \(rows)×\(cols) wrongly")
+            }
+        }
+        // A·Bᵀ through the transposed copy (256×256 B) and through dot products (512×512 B).
+        for (m, k, n) in [(5, 256, 256), (3, 512, 512)] {
+            let a = Tensor(shape: [m, k], scalars: values(m * k, seed: 3))
+            let bt = Tensor(shape: [n, k], scalars: values(n * k, seed: 4))
+            var b = [Float](repeating: 0, count: k * n)
+            for i in 0..<n { for j in 0..<k { b[j * n + i] = bt.scalars[i * k + j] } }
+            #expect(close(Tensor.matmul(a, bt, transposeB: true), naiveMatmul(a, Tensor(shape: [k, n], scalars: b))))
+        }
+    }
+
     @Test func unknownInstructionSetsAreRefused() {
         #expect(Kernels.with(instructionSet: "sse9") { 1 } == nil)
         #expect(!Kernels.use("sse9"))

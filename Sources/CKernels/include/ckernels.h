@@ -5,7 +5,7 @@
 #define SWIFT_DISTILL_CKERNELS_H
 
 /// k·n up to which C = A·Bᵀ transposes B and uses the tiles (above it, dot products of rows).
-#define SD_GEMM_BT_TRANSPOSE_LIMIT 8192
+#define SD_GEMM_BT_TRANSPOSE_LIMIT 65536
 
 /// C (m×n) = A·B, or += when `accumulate`; A m×k (or, with `transposed_a`, stored as Aᵀ k×m and read
 /// in place), B k×n, all row-major and dense.
