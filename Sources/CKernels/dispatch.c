@@ -320,9 +320,12 @@ void sd_gemm_bt(const float *a, const float *b, float *c, long m, long k, long n
     if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
     if (m <= 0 || n <= 0 || k <= 0) return;
     const sd_kernel_table *t = kernels();
-    if (n >= 16 && (k < 16 || k * n <= SD_GEMM_BT_TRANSPOSE_LIMIT)) {
-        /* Short dot products or a B that fits in L2 with room to spare (256×256 floats is 256 KB):
-           transposing B and using the tiles is faster (measured with `distill bench gemm`). */
+    if (n >= 16 && (k < 16 || k * n <= SD_GEMM_BT_TRANSPOSE_LIMIT ||
+                    (k * n <= SD_GEMM_BT_TRANSPOSE_LARGE_LIMIT && m >= SD_GEMM_BT_TRANSPOSE_ROWS))) {
+        /* Short dot products, a small B, or a B that fits in L2 (256×256 floats is 256 KB) with
+           rows enough to repay its copy: transposing B and using the tiles is faster (measured
+           with `distill bench gemm`: 1.4–1.7× on 128–256 rows at 256 wide, ~1.1× on 32–64 rows,
+           where the copy is most of the gain, so those keep the dot products and their bits). */
         float *bt = scratch((size_t)(k * n));
         transpose(b, bt, n, k);
         products(t, 0, a, bt, c, m, k, n, k, 1, 6);

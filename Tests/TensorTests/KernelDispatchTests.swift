@@ -7,7 +7,7 @@ import Testing
 @Suite struct KernelDispatchTests {
     static let shapes: [(m: Int, k: Int, n: Int)] = [
         (1, 4, 256), (1, 256, 256), (1, 64, 2), (2, 9, 17), (3, 16, 48), (5, 31, 129), (6, 7, 16), (7, 33, 100),
-        (13, 64, 64), (32, 256, 2), (32, 5, 15), (64, 256, 256), (37, 130, 33), (64, 100, 300),
+        (13, 64, 64), (32, 256, 2), (32, 5, 15), (64, 256, 256), (37, 130, 33), (64, 100, 300), (130, 64, 256),
     ]
 
     /// The products of one instruction set over every shape: A·B, Aᵀ read in place, A·Bᵀ.
@@ -79,8 +79,8 @@ import Testing
                 #expect(t.shape == [cols, rows] && t.scalars == naive, "\(name) transposes \(rows)×\(cols) wrongly")
             }
         }
-        // A·Bᵀ through the transposed copy (256×256 B) and through dot products (512×512 B).
-        for (m, k, n) in [(5, 256, 256), (3, 512, 512)] {
+        // A·Bᵀ through the transposed copy (256×256 B, 130 rows) and through dot products.
+        for (m, k, n) in [(130, 256, 256), (5, 256, 256), (3, 512, 512)] {
             let a = Tensor(shape: [m, k], scalars: values(m * k, seed: 3))
             let bt = Tensor(shape: [n, k], scalars: values(n * k, seed: 4))
             var b = [Float](repeating: 0, count: k * n)

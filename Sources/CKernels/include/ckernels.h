@@ -4,8 +4,11 @@
 #ifndef SWIFT_DISTILL_CKERNELS_H
 #define SWIFT_DISTILL_CKERNELS_H
 
-/// k·n up to which C = A·Bᵀ transposes B and uses the tiles (above it, dot products of rows).
-#define SD_GEMM_BT_TRANSPOSE_LIMIT 65536
+/// k·n up to which C = A·Bᵀ transposes B and uses the tiles (above it, dot products of rows);
+/// up to the larger limit when A has at least SD_GEMM_BT_TRANSPOSE_ROWS rows to pay for the copy.
+#define SD_GEMM_BT_TRANSPOSE_LIMIT 8192
+#define SD_GEMM_BT_TRANSPOSE_LARGE_LIMIT 65536
+#define SD_GEMM_BT_TRANSPOSE_ROWS 128
 
 /// C (m×n) = A·B, or += when `accumulate`; A m×k (or, with `transposed_a`, stored as Aᵀ k×m and read
 /// in place), B k×n, all row-major and dense.
