@@ -59,6 +59,31 @@ def greedy_returns(model, env_id, episodes=20, seed=100):
     return float(np.mean(returns)), float(np.std(returns))
 
 
+# The start of a peer script (argv: tool, env id, steps, seed, JSON config of a swift-distill
+# model.json): builds `model`, an SB3 (torch, one thread) or SBX (JAX) DQN with rl-zoo's settings
+# as swift-distill resolved them.
+MAKE_PEER_MODEL = r"""
+import json, os, sys, time
+import numpy as np
+import gymnasium as gym
+
+tool, env_id, steps, seed, c = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
+if tool == "sb3":
+    import torch
+    torch.set_num_threads(1)
+    from stable_baselines3 import DQN
+else:
+    from sbx import DQN
+kwargs = dict(learning_rate=c["learning_rate"], batch_size=c["batch_size"], buffer_size=c["buffer_size"],
+              learning_starts=c["learning_starts"], gamma=c["gamma"], target_update_interval=c["target_update_interval"],
+              train_freq=c["train_frequency"], gradient_steps=c["gradient_steps"],
+              exploration_fraction=c["exploration_fraction"], exploration_initial_eps=c["exploration_initial"],
+              exploration_final_eps=c["exploration_final"], policy_kwargs=dict(net_arch=list(c["hidden_sizes"])))
+if tool == "sb3":
+    kwargs.update(tau=c["tau"], max_grad_norm=c["max_grad_norm"], device="cpu")
+model = DQN("MlpPolicy", gym.make(env_id), seed=seed, verbose=0, **kwargs)
+"""
+
 # The end of a peer script (which builds `model` from tool, env_id, steps, seed): times `learn`,
 # plays 20 greedy episodes and prints {"wall", "mean", "std"} as JSON.
 LEARN_AND_REPORT = r"""

@@ -1,13 +1,17 @@
-"""DQN teacher benchmark: swift-distill's `distill train` against stable-baselines3's DQN with the
-same hyperparameters, in the same run, on the same machine.
+"""DQN teacher benchmark: swift-distill's `distill train` against SBX's (JAX) and stable-baselines3's
+(PyTorch) DQN with the same hyperparameters and the same evaluation schedule, in the same run, on
+the same machine, each tool pinned to one core.
 
-    .venv/bin/python benchmarks/dqn.py [--envs CartPole-v1:50000,Acrobot-v1:100000] [--seeds 0,1,2]
+    .venv-peers/bin/python benchmarks/dqn.py [--envs CartPole-v1:50000,Acrobot-v1:100000] [--seeds 0,1,2]
+        [--tools sbx,sb3] [--core 0]
 
 For each environment and seed it trains with `distill train` (periodic evaluation keeps the best
 policy), evaluates the saved model greedily for 20 episodes (seeds 100-119), and prints wall time,
-environment steps/s, gradient steps/s and the return. When stable-baselines3 is importable it
-trains SB3's DQN (torch on one thread) with the same settings and the same evaluation callback,
-evaluates its best model the same way, and prints the ratios. SB3 is not a dependency.
+environment steps/s, gradient steps/s and the return. Each peer (a separate process, torch and XLA
+on one thread) trains with the same settings and SB3's EvalCallback on swift-distill's evaluation
+interval and episodes, keeps its best model, and is evaluated the same way; the ratios are wall
+time over swift-distill's. A peer that is not installed is skipped with a sentence; neither is a
+dependency of swift-distill (`benchmarks/peers-setup.sh` makes `.venv-peers`).
 """
 import argparse
 import json
@@ -18,12 +22,32 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import DISTILL, greedy_returns
+from common import DISTILL, MAKE_PEER_MODEL, cpu_name, run_peer
 
 
-def run_distill(env_id, steps, seed, out):
+# After MAKE_PEER_MODEL: learn with an evaluation schedule like swift-distill's and report the best model.
+PEER_WITH_EVALUATION = MAKE_PEER_MODEL + r"""
+import tempfile
+from pathlib import Path
+from stable_baselines3.common.callbacks import EvalCallback
+from common import greedy_returns
+workdir = tempfile.mkdtemp()
+callback = EvalCallback(gym.make(env_id), n_eval_episodes=c["eval_episodes"], eval_freq=c["eval_interval"],
+                        best_model_save_path=workdir, deterministic=True, verbose=0)
+start = time.perf_counter()
+model.learn(total_timesteps=steps, callback=callback)
+wall = time.perf_counter() - start
+saved = Path(workdir) / "best_model.zip"  # absent when the run was shorter than one evaluation interval
+best = DQN.load(str(saved)) if saved.exists() else model
+mean, std = greedy_returns(best, env_id)
+final_mean, _ = greedy_returns(model, env_id)
+print(json.dumps({"wall": wall, "mean": mean, "std": std, "final_mean": final_mean}))
+"""
+
+
+def run_distill(env_id, steps, seed, out, core):
     start = time.perf_counter()
-    r = subprocess.run([DISTILL, "train", "--env", env_id, "--steps", str(steps), "--seed", str(seed),
+    r = subprocess.run(["taskset", "-c", str(core), DISTILL, "train", "--env", env_id, "--steps", str(steps), "--seed", str(seed),
                         "--out", str(out), "--force"], capture_output=True, text=True)
     wall = time.perf_counter() - start
     if r.returncode != 0:
@@ -38,68 +62,52 @@ def run_distill(env_id, steps, seed, out):
             "config": config}
 
 
-def run_sb3(env_id, steps, seed, c, workdir):
-    import gymnasium as gym
-    import torch
-    from stable_baselines3 import DQN
-    from stable_baselines3.common.callbacks import EvalCallback
-    torch.set_num_threads(1)
-    env = gym.make(env_id)
-    model = DQN("MlpPolicy", env, seed=seed, verbose=0, device="cpu",
-                learning_rate=c["learning_rate"], batch_size=c["batch_size"], buffer_size=c["buffer_size"],
-                learning_starts=c["learning_starts"], gamma=c["gamma"], target_update_interval=c["target_update_interval"],
-                tau=c["tau"], train_freq=c["train_frequency"], gradient_steps=c["gradient_steps"],
-                exploration_fraction=c["exploration_fraction"], exploration_initial_eps=c["exploration_initial"],
-                exploration_final_eps=c["exploration_final"], max_grad_norm=c["max_grad_norm"],
-                policy_kwargs=dict(net_arch=list(c["hidden_sizes"])))
-    callback = EvalCallback(gym.make(env_id), n_eval_episodes=c["eval_episodes"], eval_freq=c["eval_interval"],
-                            best_model_save_path=str(workdir), deterministic=True, verbose=0)
-    start = time.perf_counter()
-    model.learn(total_timesteps=steps, callback=callback)
-    wall = time.perf_counter() - start
-    saved = Path(workdir) / "best_model.zip"  # absent when the run was shorter than one evaluation interval
-    best = DQN.load(str(saved), device="cpu") if saved.exists() else model
-    mean, std = greedy_returns(best, env_id)
-    final_mean, _ = greedy_returns(model, env_id)
-    return {"wall": wall, "mean": mean, "std": std, "final_mean": final_mean}
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--envs", default="CartPole-v1:50000,Acrobot-v1:100000,LunarLander-v3:100000")
+    p.add_argument("--envs", default="CartPole-v1:50000,Acrobot-v1:100000")
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--no-sb3", action="store_true", help="skip stable-baselines3 even if installed")
+    p.add_argument("--tools", default="sbx,sb3", help="Peers to run (each skipped with a sentence when not installed).")
+    p.add_argument("--core", type=int, default=0)
     args = p.parse_args()
-    try:
-        import stable_baselines3  # noqa: F401
-        have_sb3 = not args.no_sb3
-    except ImportError:
-        have_sb3 = False
-        print("stable-baselines3 is not installed: SB3 comparison skipped (pip install stable-baselines3 to add it)")
+    tools = []
+    for tool, module in (("sbx", "sbx"), ("sb3", "stable_baselines3")):
+        if tool not in args.tools.split(","):
+            continue
+        try:
+            __import__(module)
+            tools.append(tool)
+        except ImportError:
+            print(f"{module} is not installed here: {tool} skipped (benchmarks/peers-setup.sh makes .venv-peers with it)")
+    names = {"sbx": "SBX", "sb3": "SB3"}
+    print(f"CPU: {cpu_name()}; one core each (taskset -c {args.core}); returns: best model, 20 greedy episodes (seeds 100-119)")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for spec in args.envs.split(","):
             env_id, steps = spec.split(":")
             for seed in [int(s) for s in args.seeds.split(",")]:
-                ours = run_distill(env_id, int(steps), seed, Path(tmp) / f"{env_id}-{seed}")
+                ours = run_distill(env_id, int(steps), seed, Path(tmp) / f"{env_id}-{seed}", args.core)
                 row = {"env": env_id, "steps": int(steps), "seed": seed, **{k: v for k, v in ours.items() if k != "config"}}
-                if have_sb3:
-                    sb3 = run_sb3(env_id, int(steps), seed, ours["config"], Path(tmp) / f"sb3-{env_id}-{seed}")
-                    row.update({f"sb3_{k}": v for k, v in sb3.items()})
-                    row["speedup"] = sb3["wall"] / ours["wall"]
+                for tool in tools:
+                    r = run_peer(PEER_WITH_EVALUATION, tool, env_id, int(steps), seed, args.core, ours["config"])
+                    if r:
+                        row.update({f"{tool}_{k}": v for k, v in r.items()})
+                        row[f"{tool}_ratio"] = r["wall"] / ours["wall"]
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     print()
     header = "| env | steps | seed | swift-distill return (best, 20 eps) | wall s | env steps/s | grad steps/s |"
-    if have_sb3:
-        header += " SB3 return (best / final) | SB3 wall s | speed-up |"
+    for tool in tools:
+        header += f" {names[tool]} return (best / final) | {names[tool]} wall s | {names[tool]} / ours |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for r in rows:
         line = (f"| {r['env']} | {r['steps']} | {r['seed']} | {r['mean']:.1f} ± {r['std']:.1f} | {r['wall']:.1f} | "
                 f"{r['env_sps']:.0f} | {r['grad_sps']:.0f} |")
-        if have_sb3:
-            line += f" {r['sb3_mean']:.1f} / {r['sb3_final_mean']:.1f} | {r['sb3_wall']:.1f} | {r['speedup']:.1f}× |"
+        for tool in tools:
+            if f"{tool}_wall" in r:
+                line += f" {r[tool + '_mean']:.1f} / {r[tool + '_final_mean']:.1f} | {r[tool + '_wall']:.1f} | {r[tool + '_ratio']:.2f}× |"
+            else:
+                line += " failed | | |"
         print(line)
 
 

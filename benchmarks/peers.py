@@ -17,30 +17,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import DISTILL, LEARN_AND_REPORT, cpu_name, run_peer, train_and_evaluate
+from common import DISTILL, LEARN_AND_REPORT, MAKE_PEER_MODEL, cpu_name, run_peer, train_and_evaluate
 
 
-PEER = r"""
-import json, os, sys, time
-import numpy as np
-import gymnasium as gym
-
-tool, env_id, steps, seed, c = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
-if tool == "sb3":
-    import torch
-    torch.set_num_threads(1)
-    from stable_baselines3 import DQN
-else:
-    from sbx import DQN
-kwargs = dict(learning_rate=c["learning_rate"], batch_size=c["batch_size"], buffer_size=c["buffer_size"],
-              learning_starts=c["learning_starts"], gamma=c["gamma"], target_update_interval=c["target_update_interval"],
-              train_freq=c["train_frequency"], gradient_steps=c["gradient_steps"],
-              exploration_fraction=c["exploration_fraction"], exploration_initial_eps=c["exploration_initial"],
-              exploration_final_eps=c["exploration_final"], policy_kwargs=dict(net_arch=list(c["hidden_sizes"])))
-if tool == "sb3":
-    kwargs.update(tau=c["tau"], max_grad_norm=c["max_grad_norm"], device="cpu")
-model = DQN("MlpPolicy", gym.make(env_id), seed=seed, verbose=0, **kwargs)
-""" + LEARN_AND_REPORT
+PEER = MAKE_PEER_MODEL + LEARN_AND_REPORT
 
 
 def ours(env_id, steps, seed, core, out):
