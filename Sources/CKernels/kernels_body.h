@@ -28,14 +28,14 @@ SD_INLINE VEC SD_FN(splat)(float s) {
 
 /* An mr × (nv·SD_LANES) block of C held in registers for the whole k loop: per p, nv loads of
    B's row and mr broadcasts of A feed mr·nv fmas. mr and nv are constants at every call, so the
-   accumulator array lives in registers. */
+   accumulator array lives in registers. B's rows are ldb apart, C's ldc. */
 SD_INLINE void SD_FN(tile)(const int mr, const int nv, const float *a, const float *b, float *c,
-                           long k, long n, long rs, long cs) {
+                           long k, long ldb, long ldc, long rs, long cs) {
     VEC acc[6][8];
     for (int r = 0; r < mr; r++)
-        for (int v = 0; v < nv; v++) acc[r][v] = *(const VEC *)(c + r * n + v * SD_LANES);
+        for (int v = 0; v < nv; v++) acc[r][v] = *(const VEC *)(c + r * ldc + v * SD_LANES);
     for (long p = 0; p < k; p++) {
-        const float *bp = b + p * n;
+        const float *bp = b + p * ldb;
         VEC bv[8];
         for (int v = 0; v < nv; v++) bv[v] = *(const VEC *)(bp + v * SD_LANES);
         const float *ap = a + p * cs;
@@ -45,46 +45,78 @@ SD_INLINE void SD_FN(tile)(const int mr, const int nv, const float *a, const flo
         }
     }
     for (int r = 0; r < mr; r++)
-        for (int v = 0; v < nv; v++) *(VEC *)(c + r * n + v * SD_LANES) = acc[r][v];
+        for (int v = 0; v < nv; v++) *(VEC *)(c + r * ldc + v * SD_LANES) = acc[r][v];
 }
 
 /* Columns from..n-1 of mr rows, one element at a time in the same order as the tiles. */
-SD_INLINE void SD_FN(tail)(int mr, const float *a, const float *b, float *c, long k, long n, long rs, long cs,
-                           long from) {
+SD_INLINE void SD_FN(tail)(int mr, const float *a, const float *b, float *c, long k, long n, long ldb, long ldc,
+                           long rs, long cs, long from) {
     for (int r = 0; r < mr; r++) {
-        float *cr = c + r * n;
+        float *cr = c + r * ldc;
         for (long p = 0; p < k; p++) {
             const float av = a[r * rs + p * cs];
-            const float *bp = b + p * n;
+            const float *bp = b + p * ldb;
             for (long j = from; j < n; j++) cr[j] = fmaf(av, bp[j], cr[j]);
         }
     }
 }
 
-SD_INLINE void SD_FN(rows)(const int mr, const float *a, const float *b, float *c, long k, long n, long rs,
-                           long cs) {
+/* Columns 0..n-1 of mr rows of C. */
+SD_INLINE void SD_FN(rows)(const int mr, const float *a, const float *b, float *c, long k, long n, long ldb,
+                           long ldc, long rs, long cs) {
     long j = 0;
     if (mr == 1)  /* one row (a single observation): many accumulators hide the fma latency */
-        for (; j + 8 * SD_LANES <= n; j += 8 * SD_LANES) SD_FN(tile)(1, 8, a, b + j, c + j, k, n, rs, cs);
-    for (; j + 2 * SD_LANES <= n; j += 2 * SD_LANES) SD_FN(tile)(mr, 2, a, b + j, c + j, k, n, rs, cs);
-    for (; j + SD_LANES <= n; j += SD_LANES) SD_FN(tile)(mr, 1, a, b + j, c + j, k, n, rs, cs);
-    if (j < n) SD_FN(tail)(mr, a, b, c, k, n, rs, cs, j);
+        for (; j + 8 * SD_LANES <= n; j += 8 * SD_LANES) SD_FN(tile)(1, 8, a, b + j, c + j, k, ldb, ldc, rs, cs);
+    for (; j + 2 * SD_LANES <= n; j += 2 * SD_LANES) SD_FN(tile)(mr, 2, a, b + j, c + j, k, ldb, ldc, rs, cs);
+    for (; j + SD_LANES <= n; j += SD_LANES) SD_FN(tile)(mr, 1, a, b + j, c + j, k, ldb, ldc, rs, cs);
+    if (j < n) SD_FN(tail)(mr, a, b, c, k, n, ldb, ldc, rs, cs, j);
 }
 
-/* C (m×n) += A·B with A[r,p] = a[r·rs + p·cs] (row-major A or, read in place, Aᵀ) and B k×n. */
+/* Every row of C (m×n), six at a time, over columns 0..n-1. */
+SD_INLINE void SD_FN(strips)(const float *a, const float *b, float *c, long m, long k, long n, long ldb, long ldc,
+                             long rs, long cs) {
+    long i = 0;
+    for (; i + 6 <= m; i += 6) SD_FN(rows)(6, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs);
+    const float *ai = a + i * rs;
+    float *ci = c + i * ldc;
+    switch (m - i) {
+    case 5: SD_FN(rows)(5, ai, b, ci, k, n, ldb, ldc, rs, cs); break;
+    case 4: SD_FN(rows)(4, ai, b, ci, k, n, ldb, ldc, rs, cs); break;
+    case 3: SD_FN(rows)(3, ai, b, ci, k, n, ldb, ldc, rs, cs); break;
+    case 2: SD_FN(rows)(2, ai, b, ci, k, n, ldb, ldc, rs, cs); break;
+    case 1: SD_FN(rows)(1, ai, b, ci, k, n, ldb, ldc, rs, cs); break;
+    default: break;
+    }
+}
+
+/* Columns per packed panel of B, and B's rows per panel (16 KB: half of a 32 KB L1). */
+#define SD_PANEL (2 * SD_LANES)
+#define SD_PANEL_K (4096 / SD_PANEL)
+
+/* C (m×n) += A·B with A[r,p] = a[r·rs + p·cs] (row-major A or, read in place, Aᵀ) and B k×n.
+   When B outgrows half of L1 and A has rows enough to reuse it, B is copied panel by panel (SD_PANEL_K rows × SD_PANEL columns)
+   into a contiguous buffer that stays in L1 while every strip of A passes over it: B read in
+   place walks rows n floats apart, and at n = 256 or 512 those rows fall into a handful of L1
+   sets and evict each other. Each C element is still one fma chain over p = 0, 1, …, k-1 (the
+   tiles store it between panels of k and load it back), so the bits do not change. */
 SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *c, long m, long k, long n,
                                          long rs, long cs) {
-    long i = 0;
-    for (; i + 6 <= m; i += 6) SD_FN(rows)(6, a + i * rs, b, c + i * n, k, n, rs, cs);
-    const float *ai = a + i * rs;
-    float *ci = c + i * n;
-    switch (m - i) {
-    case 5: SD_FN(rows)(5, ai, b, ci, k, n, rs, cs); break;
-    case 4: SD_FN(rows)(4, ai, b, ci, k, n, rs, cs); break;
-    case 3: SD_FN(rows)(3, ai, b, ci, k, n, rs, cs); break;
-    case 2: SD_FN(rows)(2, ai, b, ci, k, n, rs, cs); break;
-    case 1: SD_FN(rows)(1, ai, b, ci, k, n, rs, cs); break;
-    default: break;
+    if (m < 12 || n < SD_PANEL || k * n <= SD_PANEL_K * SD_PANEL) {
+        SD_FN(strips)(a, b, c, m, k, n, n, n, rs, cs);
+        return;
+    }
+    float panel[SD_PANEL_K * SD_PANEL] __attribute__((aligned(64)));
+    const long full = n / SD_PANEL * SD_PANEL;
+    for (long p0 = 0; p0 < k; p0 += SD_PANEL_K) {
+        const long kc = k - p0 < SD_PANEL_K ? k - p0 : SD_PANEL_K;
+        const float *ap = a + p0 * cs, *bp = b + p0 * n;
+        for (long j = 0; j < full; j += SD_PANEL) {
+            for (long p = 0; p < kc; p++)
+                for (int v = 0; v < 2; v++)
+                    *(VEC *)(panel + p * SD_PANEL + v * SD_LANES) = *(const VEC *)(bp + p * n + j + v * SD_LANES);
+            SD_FN(strips)(ap, panel, c + j, m, kc, SD_PANEL, SD_PANEL, n, rs, cs);
+        }
+        if (full < n) SD_FN(strips)(ap, bp + full, c + full, m, kc, n - full, n, n, rs, cs);
     }
 }
 

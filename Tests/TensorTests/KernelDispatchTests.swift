@@ -89,6 +89,31 @@ import Testing
         }
     }
 
+    /// The tiles compute each element as one fma chain over k from zero, whether B is read in
+    /// place or copied into L1-sized panels (large B, several strips of A, column remainders,
+    /// k longer than one panel): the same bits as the plain loop, on every instruction set.
+    @Test func tilesAreOneFmaChainPerElement() {
+        for (m, k, n) in [(64, 256, 256), (20, 300, 40), (13, 520, 272), (12, 70, 72), (11, 256, 256)] {
+            let a = Tensor(shape: [m, k], scalars: values(m * k, seed: m))
+            let b = Tensor(shape: [k, n], scalars: values(k * n, seed: n))
+            var chain = [Float](repeating: 0, count: m * n)
+            for i in 0..<m {
+                for j in 0..<n {
+                    var c: Float = 0
+                    for p in 0..<k { c.addProduct(a.scalars[i * k + p], b.scalars[p * n + j]) }
+                    chain[i * n + j] = c
+                }
+            }
+            for name in Kernels.availableInstructionSets {
+                guard let (plain, readTransposed) = Kernels.with(instructionSet: name, {
+                    (Tensor.matmul(a, b).scalars, Tensor.matmul(a.transposed(), b, transposeA: true).scalars)
+                }) else { continue }
+                #expect(plain == chain, "\(name): A·B of \(m)×\(k)×\(n) is not one fma chain per element")
+                #expect(readTransposed == chain, "\(name): Aᵀ·B of \(m)×\(k)×\(n) is not one fma chain per element")
+            }
+        }
+    }
+
     @Test func unknownInstructionSetsAreRefused() {
         #expect(Kernels.with(instructionSet: "sse9") { 1 } == nil)
         #expect(!Kernels.use("sse9"))
