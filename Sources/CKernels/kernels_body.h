@@ -137,7 +137,23 @@ SD_INLINE float SD_FN(dot_one)(const float *x, const float *y, long k) {
 /* Σ x[p]·y[p]. */
 SD_TARGET float SD_FN(sd_dot)(const float *x, const float *y, long k) { return SD_FN(dot_one)(x, y, k); }
 
-/* Four rows of A against nb rows of B: 4·nb running dot products, each the same sum as dot_one. */
+typedef float SD_FN(v4) __attribute__((vector_size(16), aligned(4)));
+
+/* reduce8 of four vectors at once: the same tree, lane by lane, so the same bits. */
+SD_INLINE SD_FN(v4) SD_FN(reduce8x4)(V8 a, V8 b, V8 c, V8 d) {
+    typedef SD_FN(v4) V4;
+    V4 xa = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+    V4 xb = __builtin_shufflevector(b, b, 0, 1, 2, 3) + __builtin_shufflevector(b, b, 4, 5, 6, 7);
+    V4 xc = __builtin_shufflevector(c, c, 0, 1, 2, 3) + __builtin_shufflevector(c, c, 4, 5, 6, 7);
+    V4 xd = __builtin_shufflevector(d, d, 0, 1, 2, 3) + __builtin_shufflevector(d, d, 4, 5, 6, 7);
+    /* (s0+s4)+(s2+s6) and (s1+s5)+(s3+s7) of a and b, then of c and d */
+    V4 u = __builtin_shufflevector(xa, xb, 0, 1, 4, 5) + __builtin_shufflevector(xa, xb, 2, 3, 6, 7);
+    V4 v = __builtin_shufflevector(xc, xd, 0, 1, 4, 5) + __builtin_shufflevector(xc, xd, 2, 3, 6, 7);
+    return __builtin_shufflevector(u, v, 0, 2, 4, 6) + __builtin_shufflevector(u, v, 1, 3, 5, 7);
+}
+
+/* Four rows of A against nb rows of B: 4·nb running dot products, each the same sum as dot_one
+   (the lanes reduced four accumulators at a time, then any tail of k, then added to C). */
 SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, float *c, long k, long n) {
     V8 s[4][4];
     for (int r = 0; r < 4; r++)
@@ -151,9 +167,13 @@ SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, fl
             for (int t = 0; t < nb; t++) s[r][t] = __builtin_elementwise_fma(ar, bv[t], s[r][t]);
         }
     }
+    float totals[16];
+    for (int q = 0; q < 4 * nb; q += 4)
+        *(SD_FN(v4) *)(totals + q) = SD_FN(reduce8x4)(s[q / nb][q % nb], s[(q + 1) / nb][(q + 1) % nb],
+                                                      s[(q + 2) / nb][(q + 2) % nb], s[(q + 3) / nb][(q + 3) % nb]);
     for (int r = 0; r < 4; r++)
         for (int t = 0; t < nb; t++) {
-            float total = SD_FN(reduce8)(s[r][t]);
+            float total = totals[r * nb + t];
             const float *ar = a + r * k, *bt = b + t * k;
             for (long q = p; q < k; q++) total = fmaf(ar[q], bt[q], total);
             c[r * n + t] += total;
@@ -161,18 +181,33 @@ SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, fl
 }
 
 /* C (m×n) += A·Bᵀ for A m×k and B n×k, both row-major: dot products of contiguous rows, four rows
-   of A against SD_DOT_COLUMNS rows of B at a time (as many accumulators as the registers hold). */
+   of A against SD_DOT_COLUMNS rows of B at a time (as many accumulators as the registers hold).
+   B is walked in blocks of rows that fit in half of L1, each block meeting every row of A before
+   the next: B is read from L2 once rather than once per four rows of A. Every element is the
+   same dot product (dot_one's sum) whatever the block, so blocking does not change the bits. */
 SD_TARGET void SD_FN(sd_dots_accumulate)(const float *a, const float *b, float *c, long m, long k, long n) {
-    long i = 0;
-    for (; i + 4 <= m; i += 4) {
-        long j = 0;
-        for (; j + SD_DOT_COLUMNS <= n; j += SD_DOT_COLUMNS)
-            SD_FN(dot_block)(SD_DOT_COLUMNS, a + i * k, b + j * k, c + i * n + j, k, n);
-        for (; j < n; j++)
-            for (int r = 0; r < 4; r++) c[(i + r) * n + j] += SD_FN(dot_one)(a + (i + r) * k, b + j * k, k);
+    long block = 4096 / (k > 0 ? k : 1) / SD_DOT_COLUMNS * SD_DOT_COLUMNS;
+    if (block < SD_DOT_COLUMNS) block = SD_DOT_COLUMNS;
+    for (long j0 = 0; j0 < n; j0 += block) {
+        const long j1 = j0 + block < n ? j0 + block : n;
+        long i = 0;
+        for (; i + 4 <= m; i += 4) {
+            long j = j0;
+            for (; j + SD_DOT_COLUMNS <= j1; j += SD_DOT_COLUMNS)
+                SD_FN(dot_block)(SD_DOT_COLUMNS, a + i * k, b + j * k, c + i * n + j, k, n);
+            /* the last one to SD_DOT_COLUMNS-1 columns (all of a two-action Q head) */
+            const float *ai = a + i * k, *bj = b + j * k;
+            float *cij = c + i * n + j;
+            switch (j1 - j) {
+            case 3: SD_FN(dot_block)(3, ai, bj, cij, k, n); break;
+            case 2: SD_FN(dot_block)(2, ai, bj, cij, k, n); break;
+            case 1: SD_FN(dot_block)(1, ai, bj, cij, k, n); break;
+            default: break;
+            }
+        }
+        for (; i < m; i++)
+            for (long j = j0; j < j1; j++) c[i * n + j] += SD_FN(dot_one)(a + i * k, b + j * k, k);
     }
-    for (; i < m; i++)
-        for (long j = 0; j < n; j++) c[i * n + j] += SD_FN(dot_one)(a + i * k, b + j * k, k);
 }
 
 /* One Adam step: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; p -= step·m / (√v·inv_sqrt_c2 + eps). */
