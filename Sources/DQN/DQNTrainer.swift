@@ -209,7 +209,8 @@ public struct DQNAlgorithm: RunAlgorithm {
                 distinct.append(slot)
             }
         }
-        // At most about a million observation values per product (memory stays bounded for images).
+        // At most about a million observation values per gather (memory stays bounded for images);
+        // the network slices each into L2-sized products itself.
         let chunk = max(config.batchSize, (1 << 20) / max(1, buffer.observationSize))
         var values: [Float] = []
         for start in stride(from: 0, to: distinct.count, by: chunk) {

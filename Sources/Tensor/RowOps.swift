@@ -15,6 +15,14 @@ extension Tensor {
         return Tensor(shape: [indices.count, width], scalars: out)
     }
 
+    /// The rows in `range`, in order (a contiguous copy).
+    public func rows(_ range: Range<Int>) -> Tensor {
+        precondition(rank == 2 && range.lowerBound >= 0 && range.upperBound <= shape[0],
+                     "rows \(range) are outside a tensor of shape \(shape)")
+        let width = shape[1]
+        return Tensor(shape: [range.count, width], scalars: Array(scalars[(range.lowerBound * width)..<(range.upperBound * width)]))
+    }
+
     /// Index of the largest element of each row (ties go to the first, as NumPy's argmax).
     public func argmaxRows() -> [Int] {
         precondition(rank == 2, "argmaxRows() needs a rank-2 tensor")

@@ -91,3 +91,17 @@ import Testing
         #expect(a.parameterCount == 4 * 8 + 8 + 8 * 2 + 2)
     }
 }
+
+@Suite struct LargeBatchInferenceTests {
+    /// A batch larger than two slices goes through in L2-sized products, with the bits of one product.
+    @Test func slicedInferenceEqualsOneProduct() {
+        let net = MLP(inputSize: 4, hiddenSizes: [256, 256], outputSize: 2, seed: 3)
+        #expect(net.rowsPerProduct == 256)
+        let rows = 3 * net.rowsPerProduct + 17
+        let x = Tensor(shape: [rows, 4], scalars: (0..<(rows * 4)).map { Float(sin(Double($0) * 0.37)) })
+        let sliced = net(x)
+        #expect(sliced.shape == [rows, 2])
+        #expect(sliced.scalars == net.forward(x).output.scalars)
+        #expect(x.rows(5..<9).scalars == Array(x.scalars[20..<36]))
+    }
+}
