@@ -37,9 +37,14 @@ public struct DQNAlgorithm: RunAlgorithm {
     var episodeReturn = 0.0, episodeLength = 0
     var recentReturns: [Double] = []
     var lastLoss: Float?
-    /// Per replay slot, its row in the round's table of next-state values (-1: none); kept
-    /// between rounds so a round allocates nothing of the buffer's size.
-    var slotRows: [Int32] = []
+    /// The target network's Q-values of each replay slot's next state, valid while
+    /// `cachedEpoch[slot] == targetEpoch`: the target network changes only every
+    /// `targetUpdateInterval` steps, and a slot's values only when a new transition overwrites
+    /// it, so a slot drawn again before either is not recomputed (same values, same bits).
+    var targetCache: [Float] = []
+    var cachedEpoch: [Int32] = []
+    /// Counts target-network updates (and so tells cached values from stale ones).
+    var targetEpoch: Int32 = 0
 
     /// A new run on `env`, or one continued from a checkpoint's learner and state (the replay
     /// buffer starts empty and refills from new experience).
@@ -154,6 +159,7 @@ public struct DQNAlgorithm: RunAlgorithm {
                             terminated: s.terminated, truncated: s.truncated) {
             let slot = buffer.add(t)
             prioritized?.added(slot: slot)
+            if slot < cachedEpoch.count { cachedEpoch[slot] = -1 }
         }
         state.step += 1
         if s.isDone {
@@ -176,7 +182,10 @@ public struct DQNAlgorithm: RunAlgorithm {
             state.adamSteps = learner.optimizer.stepCount
             if let lastLoss { try NonFinite.check(loss: lastLoss, update: state.gradientSteps, learningRate: config.learningRate) }
         }
-        if state.step % config.targetUpdateInterval == 0 { learner.updateTarget() }
+        if state.step % config.targetUpdateInterval == 0 {
+            learner.updateTarget()
+            targetEpoch &+= 1
+        }
     }
 
     /// `gradientSteps` updates on minibatches from replay (prioritized or uniform).
@@ -196,32 +205,42 @@ public struct DQNAlgorithm: RunAlgorithm {
 
     /// Uniform replay. The target network does not change within a round, so the round's
     /// minibatches are drawn first (the same draws, in the same order, as one at a time) and the
-    /// target network values each distinct next state of the round once, in large products,
-    /// instead of one small product per step. Rows are independent in the kernels, so every
-    /// value — and the run — is the same bits as step by step.
+    /// target network values each next state not already in `targetCache` once, in large
+    /// products, instead of one small product per step. Rows are independent in the kernels, so
+    /// every value — and the run — is the same bits as step by step.
     mutating func trainUniformRound() {
         let draws = (0..<config.resolvedGradientSteps).map { _ in buffer.sampleIndices(config.batchSize, rng: &state.rng) }
-        if slotRows.count != buffer.capacity { slotRows = [Int32](repeating: -1, count: buffer.capacity) }
-        var distinct: [Int] = []
+        if cachedEpoch.count != buffer.capacity { cachedEpoch = [Int32](repeating: -1, count: buffer.capacity) }
+        var missing: [Int] = []
         for indices in draws {
-            for slot in indices where slotRows[slot] < 0 {
-                slotRows[slot] = Int32(distinct.count)
-                distinct.append(slot)
+            for slot in indices where cachedEpoch[slot] != targetEpoch {
+                cachedEpoch[slot] = targetEpoch
+                missing.append(slot)
             }
         }
         // At most about a million observation values per gather (memory stays bounded for images);
         // the network slices each into L2-sized products itself.
         let chunk = max(config.batchSize, (1 << 20) / max(1, buffer.observationSize))
-        var values: [Float] = []
-        for start in stride(from: 0, to: distinct.count, by: chunk) {
-            let slots = Array(distinct[start..<min(start + chunk, distinct.count)])
-            values += learner.targetQValues(buffer.nextObservations(slots)).scalars
+        for start in stride(from: 0, to: missing.count, by: chunk) {
+            let slots = Array(missing[start..<min(start + chunk, missing.count)])
+            let q = learner.targetQValues(buffer.nextObservations(slots))
+            let width = q.shape[1]
+            if targetCache.count != buffer.capacity * width { targetCache = [Float](repeating: 0, count: buffer.capacity * width) }
+            q.scalars.withUnsafeBufferPointer { values in
+                targetCache.withUnsafeMutableBufferPointer { cache in
+                    for (row, slot) in slots.enumerated() {
+                        for a in 0..<width { cache[slot * width + a] = values[row * width + a] }
+                    }
+                }
+            }
         }
-        let table = Tensor(shape: [distinct.count, values.count / max(1, distinct.count)], scalars: values)
-        defer { for slot in distinct { slotRows[slot] = -1 } }
+        let width = targetCache.count / max(1, buffer.capacity)
         for indices in draws {
             let batch = buffer.batch(indices, nextObservations: config.doubleDQN)
-            let (loss, _) = learner.update(batch, nextTargetValues: table.rows(at: indices.map { Int(slotRows[$0]) }))
+            var next = [Float]()
+            next.reserveCapacity(indices.count * width)
+            for slot in indices { next.append(contentsOf: targetCache[(slot * width)..<((slot + 1) * width)]) }
+            let (loss, _) = learner.update(batch, nextTargetValues: Tensor(shape: [indices.count, width], scalars: next))
             lastLoss = loss
             state.gradientSteps += 1
             guard loss.isFinite else { return }  // reported after the round

@@ -4,8 +4,9 @@ import NN
 import Tensor
 import Testing
 
-/// A round batches the target network's values of its next states (`trainUniformRound`); it must
-/// give the same bits as the plain loop — draw a minibatch, compute its targets, update — step by step.
+/// A round batches the target network's values of its next states (`trainUniformRound`) and keeps
+/// them per replay slot until the target network changes or the slot is overwritten; it must give
+/// the same bits as the plain loop — draw a minibatch, compute its targets, update — step by step.
 @Suite struct TrainRoundTests {
     @Test(arguments: [false, true])
     func batchedTargetValuesEqualStepByStep(doubleDQN: Bool) throws {
@@ -16,21 +17,31 @@ import Testing
         cfg.gradientSteps = 9
         cfg.bufferSize = 40  // wraps around: slots are reused
         cfg.learningStarts = 10_000  // `advance` only collects; the rounds below are called by hand
-        cfg.targetUpdateInterval = 10_000
+        cfg.targetUpdateInterval = 80  // the target network changes after the fourth round below
         cfg.doubleDQN = doubleDQN
         var algorithm = try DQNAlgorithm(config: cfg, env: Corridor(length: 6, maxSteps: 24))
         for _ in 0..<70 { try algorithm.advance(compute: { $0() }, report: { _ in }) }
         var reference = algorithm.learner
         var rng = algorithm.state.rng
-        for round in 0..<3 {  // after the first round the online and target networks differ
+        for round in 0..<6 {  // after the first round the online and target networks differ
+            let epoch = algorithm.targetEpoch
             algorithm.trainUniformRound()
             for _ in 0..<cfg.gradientSteps {
                 _ = reference.update(algorithm.replay.batch(algorithm.replay.sampleIndices(cfg.batchSize, rng: &rng)))
             }
             #expect(algorithm.learner.online == reference.online, "round \(round)")
             #expect(algorithm.state.rng == rng)
-            #expect(algorithm.slotRows.allSatisfy { $0 == -1 })
+            #expect(algorithm.cachedEpoch.filter { $0 == epoch }.count > 0)
+            if round % 2 == 1 {
+                // New transitions overwrite slots (cached values must go), and at step 80 the
+                // target network is replaced (every cached value must go).
+                for _ in 0..<6 { try algorithm.advance(compute: { $0() }, report: { _ in }) }
+                #expect(algorithm.learner.online == reference.online)
+                reference = algorithm.learner
+                rng = algorithm.state.rng
+            }
         }
+        #expect(algorithm.targetEpoch == 1)
         #expect(algorithm.learner.online != algorithm.learner.target)
     }
 }
