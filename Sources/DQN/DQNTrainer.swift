@@ -106,7 +106,9 @@ public struct DQNAlgorithm: RunAlgorithm {
 
     /// Refuses sizes (replay capacity, network width, action count) that cannot be allocated.
     static func checkMemory(_ config: DQNConfig, observationSize: Int, actionCount: Int, bytesPerValue: Int = 4, frames: Int = 1) throws {
-        try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, ReplayBuffer.observationBytes(observationSize: observationSize, bytesPerValue: bytesPerValue, frames: frames) + 16]), for: "the replay buffer",
+        // Per slot: the observations, 16 bytes of action, reward and flags, and the cached target values and their epoch.
+        let perSlot = ReplayBuffer.observationBytes(observationSize: observationSize, bytesPerValue: bytesPerValue, frames: frames) + 16 + 4 * (actionCount + 1)
+        try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, perSlot]), for: "the replay buffer",
                                 key: "buffer_size", value: config.bufferSize)
         let sizes = [observationSize] + config.hiddenSizes + [actionCount + 1]
         var parameters: Int? = 0
