@@ -48,17 +48,26 @@ SD_INLINE void SD_FN(tile)(const int mr, const int nv, const float *a, const flo
         for (int v = 0; v < nv; v++) *(VEC *)(c + r * ldc + v * SD_LANES) = acc[r][v];
 }
 
-/* Columns from..n-1 of mr rows, one element at a time in the same order as the tiles. */
-SD_INLINE void SD_FN(tail)(int mr, const float *a, const float *b, float *c, long k, long n, long ldb, long ldc,
+/* Columns from..n-1 of mr rows, fewer than a vector's lanes: one vector per row whose first n-from
+   lanes are used (the rest compute 0·0), so each element is the same fma chain as in the tiles,
+   held in a register rather than walked through memory. */
+SD_INLINE void SD_FN(tail)(const int mr, const float *a, const float *b, float *c, long k, long n, long ldb, long ldc,
                            long rs, long cs, long from) {
+    const long w = n - from;
+    VEC acc[6];
     for (int r = 0; r < mr; r++) {
-        float *cr = c + r * ldc;
-        for (long p = 0; p < k; p++) {
-            const float av = a[r * rs + p * cs];
-            const float *bp = b + p * ldb;
-            for (long j = from; j < n; j++) cr[j] = fmaf(av, bp[j], cr[j]);
-        }
+        acc[r] = SD_FN(splat)(0.0f);
+        for (long j = 0; j < w; j++) acc[r][j] = c[r * ldc + from + j];
     }
+    for (long p = 0; p < k; p++) {
+        const float *bp = b + p * ldb + from;
+        VEC bv = SD_FN(splat)(0.0f);
+        for (long j = 0; j < w; j++) bv[j] = bp[j];
+        const float *ap = a + p * cs;
+        for (int r = 0; r < mr; r++) acc[r] = __builtin_elementwise_fma(SD_FN(splat)(ap[r * rs]), bv, acc[r]);
+    }
+    for (int r = 0; r < mr; r++)
+        for (long j = 0; j < w; j++) c[r * ldc + from + j] = acc[r][j];
 }
 
 /* Columns 0..n-1 of mr rows of C. */
