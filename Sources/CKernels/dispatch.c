@@ -1,5 +1,6 @@
 /* Chooses the kernels for this CPU once, at first use, and holds the entry points that call them. */
 #include "ckernels.h"
+#include "products.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -10,7 +11,11 @@
 
 #define SD_DECLARE(isa)                                                                                          \
     void sd_gemm_accumulate_##isa(const float *, const float *, float *, long, long, long, long, long);         \
+    void sd_gemm_listed_accumulate_##isa(const float *, const float *, float *, long, long, long, long, long,   \
+                                         const int *, long, const long *, long *);                             \
     void sd_dots_accumulate_##isa(const float *, const float *, float *, long, long, long);                     \
+    void sd_dots_to_columns_accumulate_##isa(const float *, const float *, float *, long, long, long, long,      \
+                                             const int *);                                                     \
     float sd_dot_##isa(const float *, const float *, long);                                                    \
     void sd_adam_##isa(float *, const float *, float *, float *, long, float, float, float, float, float);      \
     void sd_dense_forward_##isa(const float *, long, const float *, const float *, long, int, float *);         \
@@ -25,14 +30,17 @@ SD_DECLARE(avx512)
 typedef struct {
     const char *name;
     void (*gemm)(const float *, const float *, float *, long, long, long, long, long);
+    void (*listed)(const float *, const float *, float *, long, long, long, long, long, const int *, long, const long *,
+                   long *);
     void (*dots)(const float *, const float *, float *, long, long, long);
+    void (*dots_to_columns)(const float *, const float *, float *, long, long, long, long, const int *);
     float (*dot)(const float *, const float *, long);
     void (*adam)(float *, const float *, float *, float *, long, float, float, float, float, float);
     void (*dense)(const float *, long, const float *, const float *, long, int, float *);
     void (*transpose)(const float *, float *, long, long);
 } sd_kernel_table;
 
-#define SD_TABLE(isa) {#isa, sd_gemm_accumulate_##isa, sd_dots_accumulate_##isa, sd_dot_##isa, sd_adam_##isa, \
+#define SD_TABLE(isa) {#isa, sd_gemm_accumulate_##isa, sd_gemm_listed_accumulate_##isa, sd_dots_accumulate_##isa, sd_dots_to_columns_accumulate_##isa, sd_dot_##isa, sd_adam_##isa, \
                        sd_dense_forward_##isa, sd_transpose_##isa}
 
 static const sd_kernel_table tables[] = {
@@ -123,23 +131,7 @@ const char *sd_kernel_names(void) {
 #endif
 }
 
-/* One growable scratch buffer per thread for transposed copies: allocation-free once warm. */
-static _Thread_local float *scratch_buffer = NULL;
-static _Thread_local size_t scratch_count = 0;
-
-static float *scratch(size_t count) {
-    if (count > scratch_count) {
-        float *grown = realloc(scratch_buffer, count * sizeof(float));
-        if (grown == NULL) abort(); /* out of memory for a few hundred kilobytes: nothing sensible remains */
-        scratch_buffer = grown;
-        scratch_count = count;
-    }
-    return scratch_buffer;
-}
-
-static void transpose(const float *src, float *dst, long rows, long cols) { kernels()->transpose(src, dst, rows, cols); }
-
-void sd_transpose(const float *src, float *dst, long rows, long cols) { transpose(src, dst, rows, cols); }
+void sd_transpose(const float *src, float *dst, long rows, long cols) { kernels()->transpose(src, dst, rows, cols); }
 
 /* ---- A second core for large products ----------------------------------------------------
    With two threads (sd_set_threads(2), or SWIFT_DISTILL_THREADS=2), a product of at least
@@ -153,11 +145,15 @@ void sd_transpose(const float *src, float *dst, long rows, long cols) { transpos
 #define SD_SPIN_ROUNDS 20000
 
 typedef struct {
-    int kind; /* 0 tiles, 1 dots, 2 adam */
+    int kind; /* 0 tiles, 1 dots, 2 adam, 3 tiles over listed inner indices, 4 dots into listed columns */
     const sd_kernel_table *table;
     const float *a, *b;
     float *c;
     long m, k, n, rs, cs;
+    const int *lists; /* listed tiles */
+    long lstride;
+    const long *counts;
+    long *range;
     float *p, *m1, *v; /* Adam */
     const float *g;
     float b1, b2, step, inv_sqrt_c2, eps;
@@ -192,6 +188,9 @@ static void set_fp_mode(unsigned long mode) {
 static void run_job(const sd_job *j) {
     if (j->kind == 0) j->table->gemm(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs);
     else if (j->kind == 1) j->table->dots(j->a, j->b, j->c, j->m, j->k, j->n);
+    else if (j->kind == 4) j->table->dots_to_columns(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->lists);
+    else if (j->kind == 3)
+        j->table->listed(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs, j->lists, j->lstride, j->counts, j->range);
     else j->table->adam(j->p, j->g, j->m1, j->v, j->n, j->b1, j->b2, j->step, j->inv_sqrt_c2, j->eps);
 }
 
@@ -278,9 +277,11 @@ static int run_split(const sd_job *first, const sd_job *second) {
     return 1;
 }
 
-/* Splits rows [0, m) at a multiple of `block` near the middle and runs both halves. */
-static void products(const sd_kernel_table *t, int kind, const float *a, const float *b, float *c, long m, long k,
+/* Splits rows [0, m) at a multiple of `block` near the middle and runs both halves (kind 0: the
+   tiles, C += A·B with A[r,p] = a[r·rs + p·cs]; kind 1: dot products, C += A·Bᵀ). */
+void sd_products(int kind, const float *a, const float *b, float *c, long m, long k,
                      long n, long rs, long cs, long block) {
+    const sd_kernel_table *t = kernels();
     long split = (m / 2 + block - 1) / block * block;
     if (m * k * n >= SD_PARALLEL_MIN_FMAS && split > 0 && split < m) {
         long arow = kind == 0 ? rs : k;
@@ -295,43 +296,38 @@ static void products(const sd_kernel_table *t, int kind, const float *a, const f
     else t->dots(a, b, c, m, k, n);
 }
 
-void sd_gemm(const float *a, const float *b, float *c, long m, long k, long n, int accumulate, int transposed_a) {
-    if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
-    if (m <= 0 || n <= 0 || k <= 0) return;
+void sd_listed_products(const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
+                        const int *lists, long lstride, const long *counts, long *range) {
     const sd_kernel_table *t = kernels();
-    if (n < 16) {
-        /* Narrow outputs (Q-value heads): dot products of A's rows with Bᵀ's rows, both contiguous. */
-        float *bt = scratch((size_t)(k * n) + (transposed_a ? (size_t)(m * k) : 0));
-        transpose(b, bt, k, n);
-        const float *rows = a;
-        if (transposed_a) {
-            float *at = bt + k * n;
-            transpose(a, at, k, m);
-            rows = at;
-        }
-        products(t, 1, rows, bt, c, m, k, n, 0, 0, 4);
-        return;
+    long split = (m / 2 + 5) / 6 * 6;
+    if (m * k * n >= SD_PARALLEL_MIN_FMAS && split > 0 && split < m) {
+        sd_job first = {.kind = 3, .table = t, .a = a, .b = b, .c = c, .m = split, .k = k, .n = n, .rs = rs, .cs = cs,
+                        .lists = lists, .lstride = lstride, .counts = counts, .range = range};
+        sd_job second = first;
+        const long strips = split / 6;
+        second.a = a + split * rs;
+        second.c = c + split * n;
+        second.m = m - split;
+        second.lists = lists + strips * lstride;
+        second.counts = counts + strips;
+        second.range = range + 2 * strips;
+        if (run_split(&first, &second)) return;
     }
-    if (transposed_a) products(t, 0, a, b, c, m, k, n, 1, m, 6);
-    else products(t, 0, a, b, c, m, k, n, k, 1, 6);
+    t->listed(a, b, c, m, k, n, rs, cs, lists, lstride, counts, range);
 }
 
-void sd_gemm_bt(const float *a, const float *b, float *c, long m, long k, long n, int accumulate) {
-    if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
-    if (m <= 0 || n <= 0 || k <= 0) return;
+void sd_dots_to_columns(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols) {
     const sd_kernel_table *t = kernels();
-    if (n >= 16 && (k < 16 || k * n <= SD_GEMM_BT_TRANSPOSE_LIMIT ||
-                    (k * n <= SD_GEMM_BT_TRANSPOSE_LARGE_LIMIT && m >= SD_GEMM_BT_TRANSPOSE_ROWS))) {
-        /* Short dot products, a small B, or a B that fits in L2 (256×256 floats is 256 KB) with
-           rows enough to repay its copy: transposing B and using the tiles is faster (measured
-           with `distill bench gemm`: 1.4–1.7× on 128–256 rows at 256 wide, ~1.1× on 32–64 rows,
-           where the copy is most of the gain, so those keep the dot products and their bits). */
-        float *bt = scratch((size_t)(k * n));
-        transpose(b, bt, n, k);
-        products(t, 0, a, bt, c, m, k, n, k, 1, 6);
-        return;
+    long split = (m / 2 + 3) / 4 * 4;
+    if (m * k * n >= SD_PARALLEL_MIN_FMAS && split > 0 && split < m) {
+        sd_job first = {.kind = 4, .table = t, .a = a, .b = b, .c = c, .m = split, .k = k, .n = n, .rs = ldc, .lists = cols};
+        sd_job second = first;
+        second.a = a + split * k;
+        second.c = c + split * ldc;
+        second.m = m - split;
+        if (run_split(&first, &second)) return;
     }
-    products(t, 1, a, b, c, m, k, n, 0, 0, 4);
+    t->dots_to_columns(a, b, c, m, k, n, ldc, cols);
 }
 
 float sd_dot(const float *x, const float *y, long count) { return kernels()->dot(x, y, count); }

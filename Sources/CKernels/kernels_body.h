@@ -28,38 +28,46 @@ SD_INLINE VEC SD_FN(splat)(float s) {
 
 /* An mr × (nv·SD_LANES) block of C held in registers for the whole k loop: per p, nv loads of
    B's row and mr broadcasts of A feed mr·nv fmas. mr and nv are constants at every call, so the
-   accumulator array lives in registers. B's rows are ldb apart, C's ldc. */
+   accumulator array lives in registers. B's rows are ldb apart, C's ldc. With kidx, p runs over
+   kidx[0..k) - koff instead of 0..k-1 (the inner indices where these rows of A are not all zero). */
+#define SD_TILE_STEP(p)                                                                                   \
+    {                                                                                                      \
+        const float *bp = b + (p) * ldb;                                                                   \
+        VEC bv[8];                                                                                         \
+        for (int v = 0; v < nv; v++) bv[v] = *(const VEC *)(bp + v * SD_LANES);                            \
+        const float *ap = a + (p) * cs;                                                                    \
+        for (int r = 0; r < mr; r++) {                                                                     \
+            VEC av = SD_FN(splat)(ap[r * rs]);                                                             \
+            for (int v = 0; v < nv; v++) acc[r][v] = __builtin_elementwise_fma(av, bv[v], acc[r][v]);      \
+        }                                                                                                  \
+    }
 SD_INLINE void SD_FN(tile)(const int mr, const int nv, const float *a, const float *b, float *c,
-                           long k, long ldb, long ldc, long rs, long cs) {
+                           long k, long ldb, long ldc, long rs, long cs, const int *kidx, long koff) {
     VEC acc[6][8];
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++) acc[r][v] = *(const VEC *)(c + r * ldc + v * SD_LANES);
-    for (long p = 0; p < k; p++) {
-        const float *bp = b + p * ldb;
-        VEC bv[8];
-        for (int v = 0; v < nv; v++) bv[v] = *(const VEC *)(bp + v * SD_LANES);
-        const float *ap = a + p * cs;
-        for (int r = 0; r < mr; r++) {
-            VEC av = SD_FN(splat)(ap[r * rs]);
-            for (int v = 0; v < nv; v++) acc[r][v] = __builtin_elementwise_fma(av, bv[v], acc[r][v]);
-        }
-    }
+    if (kidx)
+        for (long q = 0; q < k; q++) SD_TILE_STEP(kidx[q] - koff)
+    else
+        for (long p = 0; p < k; p++) SD_TILE_STEP(p)
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++) *(VEC *)(c + r * ldc + v * SD_LANES) = acc[r][v];
 }
+#undef SD_TILE_STEP
 
 /* Columns from..n-1 of mr rows, fewer than a vector's lanes: one vector per row whose first n-from
    lanes are used (the rest compute 0·0), so each element is the same fma chain as in the tiles,
    held in a register rather than walked through memory. */
 SD_INLINE void SD_FN(tail)(const int mr, const float *a, const float *b, float *c, long k, long n, long ldb, long ldc,
-                           long rs, long cs, long from) {
+                           long rs, long cs, long from, const int *kidx, long koff) {
     const long w = n - from;
     VEC acc[6];
     for (int r = 0; r < mr; r++) {
         acc[r] = SD_FN(splat)(0.0f);
         for (long j = 0; j < w; j++) acc[r][j] = c[r * ldc + from + j];
     }
-    for (long p = 0; p < k; p++) {
+    for (long q = 0; q < k; q++) {
+        const long p = kidx ? kidx[q] - koff : q;
         const float *bp = b + p * ldb + from;
         VEC bv = SD_FN(splat)(0.0f);
         for (long j = 0; j < w; j++) bv[j] = bp[j];
@@ -72,29 +80,46 @@ SD_INLINE void SD_FN(tail)(const int mr, const float *a, const float *b, float *
 
 /* Columns 0..n-1 of mr rows of C. */
 SD_INLINE void SD_FN(rows)(const int mr, const float *a, const float *b, float *c, long k, long n, long ldb,
-                           long ldc, long rs, long cs) {
+                           long ldc, long rs, long cs, const int *kidx, long koff) {
     long j = 0;
     if (mr == 1)  /* one row (a single observation): many accumulators hide the fma latency */
-        for (; j + 8 * SD_LANES <= n; j += 8 * SD_LANES) SD_FN(tile)(1, 8, a, b + j, c + j, k, ldb, ldc, rs, cs);
-    for (; j + 2 * SD_LANES <= n; j += 2 * SD_LANES) SD_FN(tile)(mr, 2, a, b + j, c + j, k, ldb, ldc, rs, cs);
-    for (; j + SD_LANES <= n; j += SD_LANES) SD_FN(tile)(mr, 1, a, b + j, c + j, k, ldb, ldc, rs, cs);
-    if (j < n) SD_FN(tail)(mr, a, b, c, k, n, ldb, ldc, rs, cs, j);
+        for (; j + 8 * SD_LANES <= n; j += 8 * SD_LANES) SD_FN(tile)(1, 8, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff);
+    for (; j + 2 * SD_LANES <= n; j += 2 * SD_LANES) SD_FN(tile)(mr, 2, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff);
+    for (; j + SD_LANES <= n; j += SD_LANES) SD_FN(tile)(mr, 1, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff);
+    if (j < n) SD_FN(tail)(mr, a, b, c, k, n, ldb, ldc, rs, cs, j, kidx, koff);
+}
+
+/* `rows` for a run-time mr (1–6), each case with its constant. */
+SD_INLINE void SD_FN(rows_of)(long mr, const float *a, const float *b, float *c, long k, long n, long ldb, long ldc,
+                              long rs, long cs, const int *kidx, long koff) {
+    switch (mr) {
+    case 6: SD_FN(rows)(6, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff); break;
+    case 5: SD_FN(rows)(5, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff); break;
+    case 4: SD_FN(rows)(4, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff); break;
+    case 3: SD_FN(rows)(3, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff); break;
+    case 2: SD_FN(rows)(2, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff); break;
+    case 1: SD_FN(rows)(1, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff); break;
+    default: break;
+    }
 }
 
 /* Every row of C (m×n), six at a time, over columns 0..n-1. */
 SD_INLINE void SD_FN(strips)(const float *a, const float *b, float *c, long m, long k, long n, long ldb, long ldc,
                              long rs, long cs) {
     long i = 0;
-    for (; i + 6 <= m; i += 6) SD_FN(rows)(6, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs);
-    const float *ai = a + i * rs;
-    float *ci = c + i * ldc;
-    switch (m - i) {
-    case 5: SD_FN(rows)(5, ai, b, ci, k, n, ldb, ldc, rs, cs); break;
-    case 4: SD_FN(rows)(4, ai, b, ci, k, n, ldb, ldc, rs, cs); break;
-    case 3: SD_FN(rows)(3, ai, b, ci, k, n, ldb, ldc, rs, cs); break;
-    case 2: SD_FN(rows)(2, ai, b, ci, k, n, ldb, ldc, rs, cs); break;
-    case 1: SD_FN(rows)(1, ai, b, ci, k, n, ldb, ldc, rs, cs); break;
-    default: break;
+    for (; i + 6 <= m; i += 6) SD_FN(rows)(6, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs, 0, 0);
+    SD_FN(rows_of)(m - i, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs, 0, 0);
+}
+
+/* As `strips`, each strip of six rows s over its own inner indices: lists[s·lstride + q] for q in
+   range[2s] .. range[2s+1] (absolute indices; koff is subtracted). */
+SD_INLINE void SD_FN(listed_strips)(const float *a, const float *b, float *c, long m, long n, long ldb, long ldc,
+                                    long rs, long cs, const int *lists, long lstride, const long *range, long koff) {
+    for (long i = 0, s = 0; i < m; i += 6, s++) {
+        const long from = range[2 * s], count = range[2 * s + 1] - from;
+        if (count == 0) continue;
+        SD_FN(rows_of)(m - i < 6 ? m - i : 6, a + i * rs, b, c + i * ldc, count, n, ldb, ldc, rs, cs,
+                       lists + s * lstride + from, koff);
     }
 }
 
@@ -126,6 +151,35 @@ SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *
             SD_FN(strips)(ap, panel, c + j, m, kc, SD_PANEL, SD_PANEL, n, rs, cs);
         }
         if (full < n) SD_FN(strips)(ap, bp + full, c + full, m, kc, n - full, n, n, rs, cs);
+    }
+}
+
+/* sd_gemm_accumulate where strip s (rows 6s..6s+5) of A is zero outside the inner indices
+   lists[s·lstride + 0 .. counts[s]) (ascending): each strip's fma chains skip only terms that are
+   exact zeros, so the bits are those of the full product. range: 2·⌈m/6⌉ longs of scratch. B is
+   packed in panels as above, all of its rows (some strip may need any of them). */
+SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, float *c, long m, long k, long n,
+                                                long rs, long cs, const int *lists, long lstride, const long *counts,
+                                                long *range) {
+    const long strips = (m + 5) / 6;
+    for (long s = 0; s < strips; s++) range[2 * s + 1] = 0;
+    float panel[SD_PANEL_K * SD_PANEL] __attribute__((aligned(64)));
+    const long full = n / SD_PANEL * SD_PANEL;
+    for (long p0 = 0; p0 < k; p0 += SD_PANEL_K) {
+        const long kc = k - p0 < SD_PANEL_K ? k - p0 : SD_PANEL_K;
+        for (long s = 0; s < strips; s++) {  /* each strip's indices in [p0, p0 + kc) */
+            long end = range[2 * s] = range[2 * s + 1];
+            while (end < counts[s] && lists[s * lstride + end] < p0 + kc) end++;
+            range[2 * s + 1] = end;
+        }
+        const float *ap = a + p0 * cs, *bp = b + p0 * n;
+        for (long j = 0; j < full; j += SD_PANEL) {
+            for (long p = 0; p < kc; p++)
+                for (int v = 0; v < 2; v++)
+                    *(VEC *)(panel + p * SD_PANEL + v * SD_LANES) = *(const VEC *)(bp + p * n + j + v * SD_LANES);
+            SD_FN(listed_strips)(ap, panel, c + j, m, SD_PANEL, SD_PANEL, n, rs, cs, lists, lstride, range, p0);
+        }
+        if (full < n) SD_FN(listed_strips)(ap, bp + full, c + full, m, n - full, n, n, rs, cs, lists, lstride, range, p0);
     }
 }
 
@@ -162,8 +216,10 @@ SD_INLINE SD_FN(v4) SD_FN(reduce8x4)(V8 a, V8 b, V8 c, V8 d) {
 }
 
 /* Four rows of A against nb rows of B: 4·nb running dot products, each the same sum as dot_one
-   (the lanes reduced four accumulators at a time, then any tail of k, then added to C). */
-SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, float *c, long k, long n) {
+   (the lanes reduced four accumulators at a time, then any tail of k, then added to C). The
+   results go to row r of c (rows ldc apart), column cols[t] (or t when cols is NULL). */
+SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, float *c, long k, long ldc,
+                                const int *cols) {
     V8 s[4][4];
     for (int r = 0; r < 4; r++)
         for (int t = 0; t < nb; t++) s[r][t] = (V8){0};
@@ -185,16 +241,17 @@ SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, fl
             float total = totals[r * nb + t];
             const float *ar = a + r * k, *bt = b + t * k;
             for (long q = p; q < k; q++) total = fmaf(ar[q], bt[q], total);
-            c[r * n + t] += total;
+            c[r * ldc + (cols ? cols[t] : t)] += total;
         }
 }
 
-/* C (m×n) += A·Bᵀ for A m×k and B n×k, both row-major: dot products of contiguous rows, four rows
+/* C += A·Bᵀ for A m×k and B n×k, both row-major: dot products of contiguous rows, four rows
    of A against SD_DOT_COLUMNS rows of B at a time (as many accumulators as the registers hold).
    B is walked in blocks of rows that fit in half of L1, each block meeting every row of A before
    the next: B is read from L2 once rather than once per four rows of A. Every element is the
-   same dot product (dot_one's sum) whatever the block, so blocking does not change the bits. */
-SD_TARGET void SD_FN(sd_dots_accumulate)(const float *a, const float *b, float *c, long m, long k, long n) {
+   same dot product (dot_one's sum) whatever the block, so blocking does not change the bits.
+   Row j of B's results go to column cols[j] of C (j when cols is NULL); C's rows are ldc apart. */
+SD_INLINE void SD_FN(dots)(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols) {
     long block = 4096 / (k > 0 ? k : 1) / SD_DOT_COLUMNS * SD_DOT_COLUMNS;
     if (block < SD_DOT_COLUMNS) block = SD_DOT_COLUMNS;
     for (long j0 = 0; j0 < n; j0 += block) {
@@ -202,21 +259,36 @@ SD_TARGET void SD_FN(sd_dots_accumulate)(const float *a, const float *b, float *
         long i = 0;
         for (; i + 4 <= m; i += 4) {
             long j = j0;
+            const float *ai = a + i * k;
+            float *ci = c + i * ldc;
             for (; j + SD_DOT_COLUMNS <= j1; j += SD_DOT_COLUMNS)
-                SD_FN(dot_block)(SD_DOT_COLUMNS, a + i * k, b + j * k, c + i * n + j, k, n);
+                SD_FN(dot_block)(SD_DOT_COLUMNS, ai, b + j * k, cols ? ci : ci + j, k, ldc, cols ? cols + j : NULL);
             /* the last one to SD_DOT_COLUMNS-1 columns (all of a two-action Q head) */
-            const float *ai = a + i * k, *bj = b + j * k;
-            float *cij = c + i * n + j;
+            const float *bj = b + j * k;
+            float *cij = cols ? ci : ci + j;
+            const int *cj = cols ? cols + j : NULL;
             switch (j1 - j) {
-            case 3: SD_FN(dot_block)(3, ai, bj, cij, k, n); break;
-            case 2: SD_FN(dot_block)(2, ai, bj, cij, k, n); break;
-            case 1: SD_FN(dot_block)(1, ai, bj, cij, k, n); break;
+            case 3: SD_FN(dot_block)(3, ai, bj, cij, k, ldc, cj); break;
+            case 2: SD_FN(dot_block)(2, ai, bj, cij, k, ldc, cj); break;
+            case 1: SD_FN(dot_block)(1, ai, bj, cij, k, ldc, cj); break;
             default: break;
             }
         }
         for (; i < m; i++)
-            for (long j = j0; j < j1; j++) c[i * n + j] += SD_FN(dot_one)(a + i * k, b + j * k, k);
+            for (long j = j0; j < j1; j++) c[i * ldc + (cols ? cols[j] : j)] += SD_FN(dot_one)(a + i * k, b + j * k, k);
     }
+}
+
+/* C (m×n) += A·Bᵀ, A m×k and B n×k row-major. */
+SD_TARGET void SD_FN(sd_dots_accumulate)(const float *a, const float *b, float *c, long m, long k, long n) {
+    SD_FN(dots)(a, b, c, m, k, n, n, NULL);
+}
+
+/* C[:, cols[j]] += A·(row j of B) for j < n, C's rows ldc apart: a product whose columns were
+   compacted, written straight back to where they belong. */
+SD_TARGET void SD_FN(sd_dots_to_columns_accumulate)(const float *a, const float *b, float *c, long m, long k, long n,
+                                                    long ldc, const int *cols) {
+    SD_FN(dots)(a, b, c, m, k, n, ldc, cols);
 }
 
 /* One Adam step: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; p -= step·m / (√v·inv_sqrt_c2 + eps). */

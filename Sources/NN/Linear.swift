@@ -27,13 +27,15 @@ public struct Linear: Equatable, Sendable {
         Tensor.linear(x, weight, bias)
     }
 
-    /// Gradients of W, b and x given the forward input and dL/dy.
-    public func backward(input x: Tensor, outputGradient dy: Tensor, needInputGradient: Bool = true)
-        -> (weight: Tensor, bias: Tensor, input: Tensor?)
+    /// Gradients of W, b and x given the forward input and dL/dy. With `inputGradientMaskedByReLU`
+    /// (the input came out of a ReLU, and a ReLU backward pass will mask dx), dx is left 0 in the
+    /// columns where the input is 0 for every row: those units pass no gradient on anyway.
+    public func backward(input x: Tensor, outputGradient dy: Tensor, needInputGradient: Bool = true,
+                         inputGradientMaskedByReLU: Bool = false) -> (weight: Tensor, bias: Tensor, input: Tensor?)
     {
         let dW = Tensor.matmul(x, dy, transposeA: true)
         let db = dy.sumRows()
-        let dx = needInputGradient ? Tensor.matmul(dy, weight, transposeB: true) : nil
+        let dx = needInputGradient ? Tensor.matmul(dy, weight, transposeB: true, liveColumnsOf: inputGradientMaskedByReLU ? x : nil) : nil
         return (dW, db, dx)
     }
 

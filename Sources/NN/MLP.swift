@@ -199,7 +199,10 @@ public struct MLP: Equatable, Sendable {
         var dInput: Tensor?
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             let needDx = i > 0 || needInputGradient || !convolutions.isEmpty
-            let g = layers[i].backward(input: cache.layerInputs[i], outputGradient: dy, needInputGradient: needDx)
+            // Hidden inputs come out of the activation, whose backward pass masks dx (ReLU: where
+            // the input is 0), so units off for the whole batch need no input gradient.
+            let g = layers[i].backward(input: cache.layerInputs[i], outputGradient: dy, needInputGradient: needDx,
+                                       inputGradientMaskedByReLU: i > 0 && activation == .relu)
             grads[2 * i] = g.weight
             grads[2 * i + 1] = g.bias
             guard i > 0, var dh = g.input else { dInput = g.input; break }

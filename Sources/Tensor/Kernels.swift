@@ -92,10 +92,13 @@ public enum Kernels {
 
     /// C = A·Bᵀ (+ C when `accumulate`), A is m×k, B is n×k (input gradients dY·Wᵀ without
     /// transposing W by hand).
+    /// With `liveColumnsOf` (an m×n matrix), only the columns of C where it holds a nonzero are
+    /// computed; the rest stay 0 (or as they were when accumulating).
     @inline(__always)
     public static func matmulTransposedB(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                                         m: Int, k: Int, n: Int, accumulate: Bool = false) {
-        sd_gemm_bt(a, b, c, m, k, n, accumulate ? 1 : 0)
+                                         m: Int, k: Int, n: Int, accumulate: Bool = false,
+                                         liveColumnsOf live: UnsafePointer<Float>? = nil) {
+        sd_gemm_bt_live(a, b, c, m, k, n, accumulate ? 1 : 0, live)
     }
 
     /// Σ x[i]·y[i] (eight running lanes, one fixed reduction order on every CPU).

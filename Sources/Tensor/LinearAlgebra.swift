@@ -2,19 +2,33 @@ extension Tensor {
     /// Matrix product of rank-2 tensors, optionally with either operand transposed:
     /// `matmul(x, w)` is x·w, `matmul(x, dY, transposeA: true)` is xᵀ·dY (weight gradients),
     /// `matmul(dY, w, transposeB: true)` is dY·wᵀ (input gradients).
-    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+    ///
+    /// `liveColumnsOf` (same shape as the result; only with `transposeB`) limits the work to the
+    /// result's columns where it holds a nonzero in some row, the others left 0: the input gradient
+    /// of a layer behind a ReLU, whose units inactive for the whole batch pass no gradient on.
+    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false,
+                              liveColumnsOf live: Tensor? = nil) -> Tensor {
         precondition(a.rank == 2 && b.rank == 2, "matmul needs rank-2 tensors, got \(a.shape) and \(b.shape)")
         if transposeA && transposeB { return matmul(a.transposed(), b, transposeB: true) }
         let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
         let (kb, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
         precondition(kb == k, "matmul shapes \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "") do not agree")
+        precondition(live == nil || (transposeB && !transposeA && live!.shape == [m, n]),
+                     "liveColumnsOf must have the result's shape [\(m), \(n)] and goes with transposeB only")
         return Tensor(shape: [m, n]) { pc in
             a.scalars.withUnsafeBufferPointer { pa in
                 b.scalars.withUnsafeBufferPointer { pb in
                     guard m > 0, n > 0 else { return }
                     guard k > 0 else { return pc.initialize(repeating: 0) }  // an empty sum
                     if transposeB {
-                        Kernels.matmulTransposedB(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, m: m, k: k, n: n)
+                        if let live {
+                            live.scalars.withUnsafeBufferPointer { pl in
+                                Kernels.matmulTransposedB(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, m: m, k: k, n: n,
+                                                          liveColumnsOf: pl.baseAddress!)
+                            }
+                        } else {
+                            Kernels.matmulTransposedB(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, m: m, k: k, n: n)
+                        }
                     } else {
                         Kernels.matmul(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, m: m, k: k, n: n, transposedA: transposeA)
                     }

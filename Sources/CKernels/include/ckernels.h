@@ -17,6 +17,12 @@ void sd_gemm(const float *a, const float *b, float *c, long m, long k, long n, i
 /// C (m×n) = A·Bᵀ, or += when `accumulate`; A m×k, B n×k, row-major.
 void sd_gemm_bt(const float *a, const float *b, float *c, long m, long k, long n, int accumulate);
 
+/// sd_gemm_bt for the columns of C where `live` (m×n, row-major) holds a nonzero in some row; the
+/// other columns are left as they were (0 unless accumulating). For input gradients that a ReLU
+/// then masks: a unit inactive for the whole batch needs no gradient.
+void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, long n, int accumulate,
+                     const float *live);
+
 /// Σ x[i]·y[i] (8 running lanes, a fixed reduction order).
 float sd_dot(const float *x, const float *y, long count);
 

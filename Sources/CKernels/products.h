@@ -1,0 +1,23 @@
+/* Internal to CKernels: the threaded product runner dispatch.c provides for products.c. */
+#ifndef SWIFT_DISTILL_PRODUCTS_H
+#define SWIFT_DISTILL_PRODUCTS_H
+
+/* C (m×n, rows n apart) += A·B with the chosen kernels, split across the worker thread when
+   large. kind 0: the tiles, A[r,p] = a[r·rs + p·cs], B k×n; kind 1: dot products of A's rows
+   (m×k) with B's rows (n×k). `block`: rows per unit of the split (6 for tiles, 4 for dots). */
+void sd_products(int kind, const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
+                 long block);
+
+/* C += A·B on the tiles where strip s (rows 6s..6s+5) of A is zero outside its inner indices
+   lists[s·lstride + 0 .. counts[s]); range: 2·⌈m/6⌉ longs of scratch. Split like sd_products. */
+void sd_listed_products(const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
+                        const int *lists, long lstride, const long *counts, long *range);
+
+/* C[:, cols[j]] += A·(row j of B) for j < n by dot products (A m×k, B n×k, C's rows ldc apart).
+   Split like sd_products. */
+void sd_dots_to_columns(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols);
+
+/* dst (cols×rows) = srcᵀ with the chosen kernels. */
+void sd_transpose(const float *src, float *dst, long rows, long cols);
+
+#endif

@@ -1,0 +1,122 @@
+import Foundation
+import Tensor
+import Testing
+
+/// Products skip the inner indices, rows and columns that only add exact zeros (a ReLU network's
+/// inactive units). They must give the bits of the full product: each element the same fma chain
+/// (tiles) or the same eight-lane dot product (A·Bᵀ), on every instruction set.
+@Suite struct CompactionTests {
+    /// Values with ReLU-like zeros: whole columns zero (units off for the batch), zero runs within
+    /// strips of six rows, scattered zeros, and a few negative zeros.
+    static func sparse(rows: Int, cols: Int, seed: Int) -> [Float] {
+        var x = values(rows * cols, seed: seed)
+        for i in 0..<rows {
+            for p in 0..<cols {
+                let deadColumn = (p * 7 + seed) % 10 < 6
+                let deadInStrip = ((i / 6) * 3 + p + seed) % 4 == 0
+                if deadColumn || deadInStrip || x[i * cols + p] < -1 { x[i * cols + p] = (i + p) % 5 == 0 ? -0.0 : 0 }
+            }
+        }
+        return x
+    }
+
+    /// C = A·B with each element one fma chain over p = 0, 1, …, k-1 (the tiles' order).
+    static func chain(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s: Float = 0
+                for p in 0..<k { s.addProduct(a[i * k + p], b[p * n + j]) }
+                c[i * n + j] = s
+            }
+        }
+        return c
+    }
+
+    /// C = A·Bᵀ as the dot products sum: eight lanes (p to lane p mod 8), reduced in the fixed tree,
+    /// then the k mod 8 last terms in order, then added to a zero C.
+    static func dots(_ a: [Float], _ bt: [Float], m: Int, k: Int, n: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        let k8 = k / 8 * 8
+        for i in 0..<m {
+            for j in 0..<n {
+                var lane = [Float](repeating: 0, count: 8)
+                for p in 0..<k8 { lane[p % 8].addProduct(a[i * k + p], bt[j * k + p]) }
+                var total = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]))
+                for p in k8..<k { total.addProduct(a[i * k + p], bt[j * k + p]) }
+                c[i * n + j] = 0 + total
+            }
+        }
+        return c
+    }
+
+    static let shapes: [(m: Int, k: Int, n: Int)] = [(64, 256, 256), (64, 256, 3), (100, 64, 300), (13, 130, 33), (20, 12, 70),
+                                                      (256, 64, 64), (64, 2, 256), (130, 256, 256)]
+
+    @Test func sparseProductsGiveTheFullProductsBits() throws {
+        for s in Self.shapes {
+            let a = Self.sparse(rows: s.m, cols: s.k, seed: s.m)
+            let b = values(s.k * s.n, seed: s.n)
+            let bt = values(s.n * s.k, seed: s.n + 1)
+            // Narrow outputs (n < 16, Q-value heads) go through the dot products, the rest through the tiles.
+            var bT = [Float](repeating: 0, count: s.k * s.n)
+            for p in 0..<s.k { for j in 0..<s.n { bT[j * s.k + p] = b[p * s.n + j] } }
+            let expected = s.n < 16 ? Self.dots(a, bT, m: s.m, k: s.k, n: s.n) : Self.chain(a, b, m: s.m, k: s.k, n: s.n)
+            // Aᵀ·B with both operands sparse by column (a weight gradient Xᵀ·dY).
+            let x = Self.sparse(rows: s.k, cols: s.m, seed: 3), dy = Self.sparse(rows: s.k, cols: s.n, seed: 5)
+            var xt = [Float](repeating: 0, count: s.m * s.k)
+            for p in 0..<s.k { for i in 0..<s.m { xt[i * s.k + p] = x[p * s.m + i] } }
+            var dyT = [Float](repeating: 0, count: s.k * s.n)
+            for p in 0..<s.k { for j in 0..<s.n { dyT[j * s.k + p] = dy[p * s.n + j] } }
+            let expectedGradient = s.n < 16 ? Self.dots(xt, dyT, m: s.m, k: s.k, n: s.n) : Self.chain(xt, dy, m: s.m, k: s.k, n: s.n)
+            // A·Bᵀ: the tiles' chain when B is transposed first (short k, small B), else the dot products.
+            let viaTiles = s.n >= 16 && (s.k < 16 || s.k * s.n <= 8192 || (s.k * s.n <= 65536 && s.m >= 128))
+            var bOfBt = [Float](repeating: 0, count: s.k * s.n)
+            for j in 0..<s.n { for p in 0..<s.k { bOfBt[p * s.n + j] = bt[j * s.k + p] } }
+            let expectedBt = viaTiles ? Self.chain(a, bOfBt, m: s.m, k: s.k, n: s.n) : Self.dots(a, bt, m: s.m, k: s.k, n: s.n)
+            for name in Kernels.availableInstructionSets {
+                guard let (ab, gradient, abt) = Kernels.with(instructionSet: name, {
+                    (Tensor.matmul(Tensor(shape: [s.m, s.k], scalars: a), Tensor(shape: [s.k, s.n], scalars: b)).scalars,
+                     Tensor.matmul(Tensor(shape: [s.k, s.m], scalars: x), Tensor(shape: [s.k, s.n], scalars: dy), transposeA: true).scalars,
+                     Tensor.matmul(Tensor(shape: [s.m, s.k], scalars: a), Tensor(shape: [s.n, s.k], scalars: bt), transposeB: true).scalars)
+                }) else { continue }
+                #expect(ab.elementsEqual(expected, by: Self.sameBits), "\(name): sparse A·B of \(s) differs from the full product")
+                #expect(gradient.elementsEqual(expectedGradient, by: Self.sameBits), "\(name): sparse Xᵀ·dY of \(s) differs")
+                #expect(abt.elementsEqual(expectedBt, by: Self.sameBits), "\(name): sparse A·Bᵀ of \(s) differs")
+            }
+        }
+    }
+
+    /// Bits equal, except that +0 and -0 count as one (a skipped zero term can leave either).
+    static func sameBits(_ x: Float, _ y: Float) -> Bool { x.bitPattern == y.bitPattern || (x == 0 && y == 0) }
+
+    @Test func liveColumnsLeaveOnlyDeadColumnsZero() throws {
+        let (m, k, n) = (64, 256, 256)
+        let dy = Tensor(shape: [m, k], scalars: Self.sparse(rows: m, cols: k, seed: 2))
+        let w = Tensor(shape: [n, k], scalars: values(n * k, seed: 9))
+        let h = Tensor(shape: [m, n], scalars: Self.sparse(rows: m, cols: n, seed: 4))
+        let full = Tensor.matmul(dy, w, transposeB: true)
+        let masked = Tensor.matmul(dy, w, transposeB: true, liveColumnsOf: h)
+        var deadColumns = 0
+        for j in 0..<n {
+            let live = (0..<m).contains { h.scalars[$0 * n + j] != 0 }
+            if !live { deadColumns += 1 }
+            for i in 0..<m {
+                let got = masked.scalars[i * n + j]
+                #expect(live ? got.bitPattern == full.scalars[i * n + j].bitPattern : got == 0)
+            }
+        }
+        #expect(deadColumns > n / 4)
+    }
+
+    @Test func aNaNKeepsItsColumnLive() {
+        // A NaN is not a zero: the product must still see it.
+        var a = [Float](repeating: 0, count: 64 * 256)
+        for i in 0..<64 { a[i * 256 + (i % 3)] = 1 }
+        a[5 * 256 + 100] = .nan
+        let b = Tensor(shape: [256, 256], scalars: values(256 * 256, seed: 1))
+        let c = Tensor.matmul(Tensor(shape: [64, 256], scalars: a), b)
+        #expect((0..<256).allSatisfy { c.scalars[5 * 256 + $0].isNaN })
+        #expect(!c.scalars[4 * 256].isNaN)
+    }
+}
