@@ -23,7 +23,7 @@ else
 fi
 for v in old new; do
     printf '#define SD_ISA %s\n%s\n#include "body_%s.h"\n' "$v" "$isa" "$v" > "$work/k_$v.c"
-    "$cc" -O3 -ffp-contract=off -fno-math-errno -Wno-psabi -c "$work/k_$v.c" -o "$work/k_$v.o"
+    "$cc" -O3 -ffp-contract=off -fno-math-errno -Wno-psabi -I Sources/CKernels -c "$work/k_$v.c" -o "$work/k_$v.o"
 done
 "$cc" -O2 benchmarks/kernels-ab/ab.c "$work/k_old.o" "$work/k_new.o" -lm -o "$work/ab"
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); old = $rev, new = work tree"

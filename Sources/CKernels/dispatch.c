@@ -299,12 +299,12 @@ void sd_products(int kind, const float *a, const float *b, float *c, long m, lon
 void sd_listed_products(const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
                         const int *lists, long lstride, const long *counts, long *range) {
     const sd_kernel_table *t = kernels();
-    long split = (m / 2 + 5) / 6 * 6;
+    long split = (m / 2 + SD_LISTED_ROWS - 1) / SD_LISTED_ROWS * SD_LISTED_ROWS;
     if (m * k * n >= SD_PARALLEL_MIN_FMAS && split > 0 && split < m) {
         sd_job first = {.kind = 3, .table = t, .a = a, .b = b, .c = c, .m = split, .k = k, .n = n, .rs = rs, .cs = cs,
                         .lists = lists, .lstride = lstride, .counts = counts, .range = range};
         sd_job second = first;
-        const long strips = split / 6;
+        const long strips = split / SD_LISTED_ROWS;
         second.a = a + split * rs;
         second.c = c + split * n;
         second.m = m - split;

@@ -8,6 +8,7 @@
    reduces them in one fixed tree — so the portable, AVX2 and AVX-512 kernels give the same bits
    (the test suite checks it). Built with -ffp-contract=off: only the explicit fmas fuse. */
 #include <math.h>
+#include "products.h"
 #include <stddef.h>
 
 #define SD_CAT2(a, b) a##_##b
@@ -111,14 +112,14 @@ SD_INLINE void SD_FN(strips)(const float *a, const float *b, float *c, long m, l
     SD_FN(rows_of)(m - i, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs, 0, 0);
 }
 
-/* As `strips`, each strip of six rows s over its own inner indices: lists[s·lstride + q] for q in
+/* As `strips`, each strip of SD_LISTED_ROWS rows s over its own inner indices: lists[s·lstride + q] for q in
    range[2s] .. range[2s+1] (absolute indices; koff is subtracted). */
 SD_INLINE void SD_FN(listed_strips)(const float *a, const float *b, float *c, long m, long n, long ldb, long ldc,
                                     long rs, long cs, const int *lists, long lstride, const long *range, long koff) {
-    for (long i = 0, s = 0; i < m; i += 6, s++) {
+    for (long i = 0, s = 0; i < m; i += SD_LISTED_ROWS, s++) {
         const long from = range[2 * s], count = range[2 * s + 1] - from;
         if (count == 0) continue;
-        SD_FN(rows_of)(m - i < 6 ? m - i : 6, a + i * rs, b, c + i * ldc, count, n, ldb, ldc, rs, cs,
+        SD_FN(rows_of)(m - i < SD_LISTED_ROWS ? m - i : SD_LISTED_ROWS, a + i * rs, b, c + i * ldc, count, n, ldb, ldc, rs, cs,
                        lists + s * lstride + from, koff);
     }
 }
@@ -154,14 +155,14 @@ SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *
     }
 }
 
-/* sd_gemm_accumulate where strip s (rows 6s..6s+5) of A is zero outside the inner indices
+/* sd_gemm_accumulate where strip s (SD_LISTED_ROWS rows from SD_LISTED_ROWS·s) of A is zero outside the inner indices
    lists[s·lstride + 0 .. counts[s]) (ascending): each strip's fma chains skip only terms that are
-   exact zeros, so the bits are those of the full product. range: 2·⌈m/6⌉ longs of scratch. B is
+   exact zeros, so the bits are those of the full product. range: 2 longs per strip of scratch. B is
    packed in panels as above, all of its rows (some strip may need any of them). */
 SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, float *c, long m, long k, long n,
                                                 long rs, long cs, const int *lists, long lstride, const long *counts,
                                                 long *range) {
-    const long strips = (m + 5) / 6;
+    const long strips = (m + SD_LISTED_ROWS - 1) / SD_LISTED_ROWS;
     for (long s = 0; s < strips; s++) range[2 * s + 1] = 0;
     float panel[SD_PANEL_K * SD_PANEL] __attribute__((aligned(64)));
     const long full = n / SD_PANEL * SD_PANEL;

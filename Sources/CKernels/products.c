@@ -15,6 +15,8 @@
 #include <string.h>
 
 #define SD_COMPACT_KEEP_EIGHTHS 7
+/* Products under this many multiply-adds are not worth scanning for zeros. */
+#define SD_COMPACT_MIN_FMAS (1L << 17)
 
 /* One growable buffer per thread for transposed and compacted copies: allocation-free once warm. */
 static _Thread_local unsigned char *arena = NULL;
@@ -37,22 +39,31 @@ static size_t take(size_t *used, size_t bytes) {
     return at;
 }
 
-/* The columns of X (rows × cols, rows ld apart) holding a value other than ±0, ascending, into
-   idx; returns how many. `bits`: cols words of scratch. */
-/* A float's bits, read through a type that may alias it. */
+/* A float's bits, and four of them, read through types that may alias floats. */
 typedef uint32_t sd_word __attribute__((may_alias));
+typedef uint32_t sd_words4 __attribute__((vector_size(16), aligned(4), may_alias));
 
-static long live_columns(const float *restrict x, long rows, long cols, long ld, uint32_t *restrict bits,
-                         int *restrict idx) {
-    memset(bits, 0, (size_t)cols * sizeof(uint32_t));
-    for (long i = 0; i < rows; i++) {
-        const sd_word *restrict r = (const sd_word *)(x + i * ld);
-        for (long p = 0; p < cols; p++) bits[p] |= r[p] & 0x7fffffffu;
+/* The columns of X (rows × cols, rows ld apart) holding a value other than ±0, ascending, into
+   idx; returns how many. Sixteen columns at a time, their bits OR-ed down the rows in vector
+   registers, and the indices written without a branch (live and dead columns interleave at random). */
+static long live_columns(const float *restrict x, long rows, long cols, long ld, int *restrict idx) {
+    long count = 0, p = 0;
+    for (; p + 16 <= cols; p += 16) {
+        sd_words4 any[4] = {{0}};
+        for (long i = 0; i < rows; i++) {
+            const sd_words4 *r = (const sd_words4 *)(x + i * ld + p);
+            for (int v = 0; v < 4; v++) any[v] |= r[v];
+        }
+        for (int t = 0; t < 16; t++) {
+            idx[count] = (int)(p + t);
+            count += (any[t / 4][t % 4] & 0x7fffffffu) != 0;
+        }
     }
-    long count = 0;
-    for (long p = 0; p < cols; p++) {  /* without a branch: live and dead columns interleave at random */
+    for (; p < cols; p++) {
+        uint32_t any = 0;
+        for (long i = 0; i < rows; i++) any |= *(const sd_word *)(x + i * ld + p);
         idx[count] = (int)p;
-        count += bits[p] != 0;
+        count += (any & 0x7fffffffu) != 0;
     }
     return count;
 }
@@ -96,21 +107,21 @@ static int pays(long kept, long total, long per_unit, long copied) {
     return kept * 8 <= total * SD_COMPACT_KEEP_EIGHTHS && (total - kept) * per_unit >= 32 * copied;
 }
 
-/* C += A·B on the tiles, A m×k row-major: each strip of six rows of A over only the inner indices
-   where it is not all zero (a ReLU layer's inputs: units off for all six observations). */
+/* C += A·B on the tiles, A m×k row-major: each strip of SD_LISTED_ROWS rows of A over only the
+   inner indices where it is not all zero (a ReLU layer's inputs: units off for all six observations). */
 static void tiles_ab(const float *a, const float *b, float *c, long m, long k, long n) {
-    if (m < 12 || k < 16) return sd_products(0, a, b, c, m, k, n, k, 1, 6);
-    const long strips = (m + 5) / 6;
+    if (m < 12 || k < 16 || m * k * n < SD_COMPACT_MIN_FMAS) return sd_products(0, a, b, c, m, k, n, k, 1, 6);
+    const long strips = (m + SD_LISTED_ROWS - 1) / SD_LISTED_ROWS;
     size_t used = 0;
-    const size_t o_bits = take(&used, (size_t)k * 4), o_lists = take(&used, (size_t)(strips * k) * 4),
+    const size_t o_lists = take(&used, (size_t)(strips * k) * 4),
                  o_counts = take(&used, (size_t)strips * sizeof(long)),
                  o_range = take(&used, (size_t)(2 * strips) * sizeof(long));
     unsigned char *s = reserve(used);
     int *lists = (int *)(s + o_lists);
     long *counts = (long *)(s + o_counts), kept = 0;
     for (long t = 0; t < strips; t++) {
-        const long rows = m - 6 * t < 6 ? m - 6 * t : 6;
-        counts[t] = live_columns(a + 6 * t * k, rows, k, k, (uint32_t *)(s + o_bits), lists + t * k);
+        const long rows = m - SD_LISTED_ROWS * t < SD_LISTED_ROWS ? m - SD_LISTED_ROWS * t : SD_LISTED_ROWS;
+        counts[t] = live_columns(a + SD_LISTED_ROWS * t * k, rows, k, k, lists + t * k);
         kept += counts[t];
     }
     if (kept * 8 > strips * k * SD_COMPACT_KEEP_EIGHTHS) return sd_products(0, a, b, c, m, k, n, k, 1, 6);
@@ -118,24 +129,30 @@ static void tiles_ab(const float *a, const float *b, float *c, long m, long k, l
 }
 
 /* C += Aᵀ·B on the tiles, `a` holding Aᵀ (k×m) and B k×n (weight gradients Xᵀ·dY): only the
-   rows of C whose column of `a` is live, and the columns whose column of B is. */
+   columns of C whose column of B is live, and only the rows whose column of `a` is, when that
+   saves more than gathering `a`'s live columns costs. */
 static void tiles_atb(const float *a, const float *b, float *c, long m, long k, long n, int accumulate) {
+    if (m * k * n < SD_COMPACT_MIN_FMAS) return sd_products(0, a, b, c, m, k, n, 1, m, 6);
     size_t used = 0;
-    const size_t o_bits = take(&used, (size_t)(m > n ? m : n) * 4), o_ri = take(&used, (size_t)m * 4),
+    const size_t o_ri = take(&used, (size_t)m * 4),
                  o_ci = take(&used, (size_t)n * 4), o_a = take(&used, (size_t)(k * m) * 4),
                  o_b = take(&used, (size_t)(k * n) * 4), o_c = take(&used, (size_t)(m * n) * 4);
     unsigned char *s = reserve(used);
     int *ri = (int *)(s + o_ri), *ci = (int *)(s + o_ci);
-    uint32_t *bits = (uint32_t *)(s + o_bits);
-    const long ml = live_columns(a, k, m, m, bits, ri), nl = live_columns(b, k, n, n, bits, ci);
-    if (!pays(ml * nl, m * n, k, k * (ml + nl) + ml * nl * (accumulate ? 2 : 1))) return sd_products(0, a, b, c, m, k, n, 1, m, 6);
+    long ml = live_columns(a, k, m, m, ri);
+    const long nl = live_columns(b, k, n, n, ci);
     if (ml == 0 || nl == 0) return;
+    /* rows: the fmas saved (16 a cycle) against the floats gathered (about one a cycle) */
+    const int rows_too = (m - ml) * nl > 16 * ml;
+    if (!rows_too) ml = m;
+    if (!pays(ml * nl, m * n, k, k * ((rows_too ? ml : 0) + nl) + ml * nl * (accumulate ? 2 : 1)))
+        return sd_products(0, a, b, c, m, k, n, 1, m, 6);
     float *ac = (float *)(s + o_a), *bc = (float *)(s + o_b), *cc = (float *)(s + o_c);
-    gather_columns(a, k, m, ri, ml, ac);
+    if (rows_too) gather_columns(a, k, m, ri, ml, ac);
     gather_columns(b, k, n, ci, nl, bc);
-    gather_block(c, n, ri, ml, ci, nl, accumulate, cc);
-    sd_products(0, ac, bc, cc, ml, k, nl, 1, ml, 6);
-    scatter_block(cc, c, n, ri, ml, ci, nl);
+    gather_block(c, n, rows_too ? ri : NULL, ml, ci, nl, accumulate, cc);
+    sd_products(0, rows_too ? ac : a, bc, cc, ml, k, nl, 1, ml, 6);
+    scatter_block(cc, c, n, rows_too ? ri : NULL, ml, ci, nl);
 }
 
 void sd_gemm(const float *a, const float *b, float *c, long m, long k, long n, int accumulate, int transposed_a) {
@@ -206,20 +223,19 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
     const int tiles = n >= 16 && (k < 16 || k * n <= SD_GEMM_BT_TRANSPOSE_LIMIT ||
                                   (k * n <= SD_GEMM_BT_TRANSPOSE_LARGE_LIMIT && m >= SD_GEMM_BT_TRANSPOSE_ROWS));
     size_t used = 0;
-    const size_t o_bits = take(&used, (size_t)(k > n ? k : n) * 4), o_ik = take(&used, (size_t)k * 4),
+    const size_t o_live = take(&used, (size_t)k), o_ik = take(&used, (size_t)k * 4),
                  o_ci = take(&used, (size_t)n * 4), o_pos = take(&used, (size_t)k * 4),
                  o_a = take(&used, (size_t)(m * k) * 4), o_b = take(&used, (size_t)(n * k) * 4),
                  o_c = take(&used, (size_t)(m * n) * 4);
     unsigned char *s = reserve(used);
-    if (m >= 8) {
+    if (m >= 8 && m * k * n >= SD_COMPACT_MIN_FMAS) {
         int *ik = (int *)(s + o_ik), *ci = (int *)(s + o_ci), *pos = (int *)(s + o_pos);
-        uint32_t *bits = (uint32_t *)(s + o_bits);
-        const long kl = live_columns(a, m, k, k, bits, ik);
+        const long kl = live_columns(a, m, k, k, ik);
         long nl = n;
-        if (live) nl = live_columns(live, m, n, n, bits, ci);
+        if (live) nl = live_columns(live, m, n, n, ci);
         else identity(ci, n);
         if (kl == 0 || nl == 0) return;
-        const long kp = inner_positions(tiles, ik, kl, k, (unsigned char *)bits, pos);
+        const long kp = inner_positions(tiles, ik, kl, k, s + o_live, pos);
         if (pays(kp * nl, k * n, m, kp * (m + nl) + (tiles ? m * nl * (accumulate ? 2 : 1) : 0))) {
             float *ac = (float *)(s + o_a), *bc = (float *)(s + o_b), *cc = (float *)(s + o_c);
             gather_columns(a, m, k, pos, kp, ac);
