@@ -112,14 +112,15 @@ SD_INLINE void SD_FN(strips)(const float *a, const float *b, float *c, long m, l
     SD_FN(rows_of)(m - i, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs, 0, 0);
 }
 
-/* As `strips`, each strip of SD_LISTED_ROWS rows s over its own inner indices: lists[s·lstride + q] for q in
-   range[2s] .. range[2s+1] (absolute indices; koff is subtracted). */
+/* As `strips` for a row-major A (rows rs apart), each strip of SD_LISTED_ROWS rows s over its own
+   inner indices: lists[s·lstride + q] for q in range[2s] .. range[2s+1] (absolute; koff is
+   subtracted). A's column stride is the constant 1, which spares the loop a multiply. */
 SD_INLINE void SD_FN(listed_strips)(const float *a, const float *b, float *c, long m, long n, long ldb, long ldc,
-                                    long rs, long cs, const int *lists, long lstride, const long *range, long koff) {
+                                    long rs, const int *lists, long lstride, const long *range, long koff) {
     for (long i = 0, s = 0; i < m; i += SD_LISTED_ROWS, s++) {
         const long from = range[2 * s], count = range[2 * s + 1] - from;
         if (count == 0) continue;
-        SD_FN(rows_of)(m - i < SD_LISTED_ROWS ? m - i : SD_LISTED_ROWS, a + i * rs, b, c + i * ldc, count, n, ldb, ldc, rs, cs,
+        SD_FN(rows_of)(m - i < SD_LISTED_ROWS ? m - i : SD_LISTED_ROWS, a + i * rs, b, c + i * ldc, count, n, ldb, ldc, rs, 1,
                        lists + s * lstride + from, koff);
     }
 }
@@ -162,6 +163,7 @@ SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *
 SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, float *c, long m, long k, long n,
                                                 long rs, long cs, const int *lists, long lstride, const long *counts,
                                                 long *range) {
+    (void)cs; /* 1: A is row-major (rows rs apart) */
     const long strips = (m + SD_LISTED_ROWS - 1) / SD_LISTED_ROWS;
     for (long s = 0; s < strips; s++) range[2 * s + 1] = 0;
     float panel[SD_PANEL_K * SD_PANEL] __attribute__((aligned(64)));
@@ -178,9 +180,9 @@ SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, 
             for (long p = 0; p < kc; p++)
                 for (int v = 0; v < 2; v++)
                     *(VEC *)(panel + p * SD_PANEL + v * SD_LANES) = *(const VEC *)(bp + p * n + j + v * SD_LANES);
-            SD_FN(listed_strips)(ap, panel, c + j, m, SD_PANEL, SD_PANEL, n, rs, cs, lists, lstride, range, p0);
+            SD_FN(listed_strips)(ap, panel, c + j, m, SD_PANEL, SD_PANEL, n, rs, lists, lstride, range, p0);
         }
-        if (full < n) SD_FN(listed_strips)(ap, bp + full, c + full, m, n - full, n, n, rs, cs, lists, lstride, range, p0);
+        if (full < n) SD_FN(listed_strips)(ap, bp + full, c + full, m, n - full, n, n, rs, lists, lstride, range, p0);
     }
 }
 
@@ -335,12 +337,15 @@ SD_TARGET void SD_FN(sd_transpose)(const float *restrict src, float *restrict ds
         for (long j = i < r8 ? c8 : 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
 }
 
-/* One observation through one dense layer, in the tiles' order (x·W by fmas over i, then + b). */
+/* One observation through one dense layer, in the tiles' order (x·W by fmas over i, then + b).
+   Inputs that are zero (a ReLU's inactive units, often half of them) are skipped: their terms
+   would add exact zeros. */
 SD_TARGET void SD_FN(sd_dense_forward)(const float *restrict x, long in, const float *restrict w,
                                        const float *restrict b, long out, int act, float *restrict y) {
     for (long j = 0; j < out; j++) y[j] = 0;
     for (long i = 0; i < in; i++) {
         const float xi = x[i];
+        if (xi == 0) continue;
         const float *row = w + i * out;
         for (long j = 0; j < out; j++) y[j] = fmaf(xi, row[j], y[j]);
     }
