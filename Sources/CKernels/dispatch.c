@@ -12,7 +12,7 @@
 #define SD_DECLARE(isa)                                                                                          \
     void sd_gemm_accumulate_##isa(const float *, const float *, float *, long, long, long, long, long);         \
     void sd_gemm_listed_accumulate_##isa(const float *, const float *, float *, long, long, long, long, long,   \
-                                         const int *, long, const long *, long *);                             \
+                                         const int *, long, const long *, long *, float *);                    \
     void sd_dots_accumulate_##isa(const float *, const float *, float *, long, long, long);                     \
     void sd_dots_to_columns_accumulate_##isa(const float *, const float *, float *, long, long, long, long,      \
                                              const int *);                                                     \
@@ -31,7 +31,7 @@ typedef struct {
     const char *name;
     void (*gemm)(const float *, const float *, float *, long, long, long, long, long);
     void (*listed)(const float *, const float *, float *, long, long, long, long, long, const int *, long, const long *,
-                   long *);
+                   long *, float *);
     void (*dots)(const float *, const float *, float *, long, long, long);
     void (*dots_to_columns)(const float *, const float *, float *, long, long, long, long, const int *);
     float (*dot)(const float *, const float *, long);
@@ -154,6 +154,7 @@ typedef struct {
     long lstride;
     const long *counts;
     long *range;
+    float *packed;
     float *p, *m1, *v; /* Adam */
     const float *g;
     float b1, b2, step, inv_sqrt_c2, eps;
@@ -190,7 +191,7 @@ static void run_job(const sd_job *j) {
     else if (j->kind == 1) j->table->dots(j->a, j->b, j->c, j->m, j->k, j->n);
     else if (j->kind == 4) j->table->dots_to_columns(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->lists);
     else if (j->kind == 3)
-        j->table->listed(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs, j->lists, j->lstride, j->counts, j->range);
+        j->table->listed(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs, j->lists, j->lstride, j->counts, j->range, j->packed);
     else j->table->adam(j->p, j->g, j->m1, j->v, j->n, j->b1, j->b2, j->step, j->inv_sqrt_c2, j->eps);
 }
 
@@ -297,12 +298,12 @@ void sd_products(int kind, const float *a, const float *b, float *c, long m, lon
 }
 
 void sd_listed_products(const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
-                        const int *lists, long lstride, const long *counts, long *range) {
+                        const int *lists, long lstride, const long *counts, long *range, float *packed) {
     const sd_kernel_table *t = kernels();
     long split = (m / 2 + SD_LISTED_ROWS - 1) / SD_LISTED_ROWS * SD_LISTED_ROWS;
     if (m * k * n >= SD_PARALLEL_MIN_FMAS && split > 0 && split < m) {
         sd_job first = {.kind = 3, .table = t, .a = a, .b = b, .c = c, .m = split, .k = k, .n = n, .rs = rs, .cs = cs,
-                        .lists = lists, .lstride = lstride, .counts = counts, .range = range};
+                        .lists = lists, .lstride = lstride, .counts = counts, .range = range, .packed = packed};
         sd_job second = first;
         const long strips = split / SD_LISTED_ROWS;
         second.a = a + split * rs;
@@ -311,9 +312,10 @@ void sd_listed_products(const float *a, const float *b, float *c, long m, long k
         second.lists = lists + strips * lstride;
         second.counts = counts + strips;
         second.range = range + 2 * strips;
+        second.packed = packed + strips * lstride * SD_LISTED_ROWS;
         if (run_split(&first, &second)) return;
     }
-    t->listed(a, b, c, m, k, n, rs, cs, lists, lstride, counts, range);
+    t->listed(a, b, c, m, k, n, rs, cs, lists, lstride, counts, range, packed);
 }
 
 void sd_dots_to_columns(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols) {

@@ -29,14 +29,15 @@ SD_INLINE VEC SD_FN(splat)(float s) {
 
 /* An mr × (nv·SD_LANES) block of C held in registers for the whole k loop: per p, nv loads of
    B's row and mr broadcasts of A feed mr·nv fmas. mr and nv are constants at every call, so the
-   accumulator array lives in registers. B's rows are ldb apart, C's ldc. With kidx, p runs over
-   kidx[0..k) - koff instead of 0..k-1 (the inner indices where these rows of A are not all zero). */
-#define SD_TILE_STEP(p)                                                                                   \
+   accumulator array lives in registers. B's rows are ldb apart, C's ldc. With kidx, step q reads
+   B's row kidx[q] - koff and A's column q (A packed to hold only the inner indices where these rows
+   are not all zero) instead of both at q. */
+#define SD_TILE_STEP(pa, pb)                                                                              \
     {                                                                                                      \
-        const float *bp = b + (p) * ldb;                                                                   \
+        const float *bp = b + (pb) * ldb;                                                                  \
         VEC bv[8];                                                                                         \
         for (int v = 0; v < nv; v++) bv[v] = *(const VEC *)(bp + v * SD_LANES);                            \
-        const float *ap = a + (p) * cs;                                                                    \
+        const float *ap = a + (pa) * cs;                                                                   \
         for (int r = 0; r < mr; r++) {                                                                     \
             VEC av = SD_FN(splat)(ap[r * rs]);                                                             \
             for (int v = 0; v < nv; v++) acc[r][v] = __builtin_elementwise_fma(av, bv[v], acc[r][v]);      \
@@ -48,9 +49,9 @@ SD_INLINE void SD_FN(tile)(const int mr, const int nv, const float *a, const flo
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++) acc[r][v] = *(const VEC *)(c + r * ldc + v * SD_LANES);
     if (kidx)
-        for (long q = 0; q < k; q++) SD_TILE_STEP(kidx[q] - koff)
+        for (long q = 0; q < k; q++) SD_TILE_STEP(q, kidx[q] - koff)
     else
-        for (long p = 0; p < k; p++) SD_TILE_STEP(p)
+        for (long p = 0; p < k; p++) SD_TILE_STEP(p, p)
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++) *(VEC *)(c + r * ldc + v * SD_LANES) = acc[r][v];
 }
@@ -68,11 +69,10 @@ SD_INLINE void SD_FN(tail)(const int mr, const float *a, const float *b, float *
         for (long j = 0; j < w; j++) acc[r][j] = c[r * ldc + from + j];
     }
     for (long q = 0; q < k; q++) {
-        const long p = kidx ? kidx[q] - koff : q;
-        const float *bp = b + p * ldb + from;
+        const float *bp = b + (kidx ? kidx[q] - koff : q) * ldb + from;
         VEC bv = SD_FN(splat)(0.0f);
         for (long j = 0; j < w; j++) bv[j] = bp[j];
-        const float *ap = a + p * cs;
+        const float *ap = a + q * cs;
         for (int r = 0; r < mr; r++) acc[r] = __builtin_elementwise_fma(SD_FN(splat)(ap[r * rs]), bv, acc[r]);
     }
     for (int r = 0; r < mr; r++)
@@ -112,16 +112,17 @@ SD_INLINE void SD_FN(strips)(const float *a, const float *b, float *c, long m, l
     SD_FN(rows_of)(m - i, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs, 0, 0);
 }
 
-/* As `strips` for a row-major A (rows rs apart), each strip of SD_LISTED_ROWS rows s over its own
-   inner indices: lists[s·lstride + q] for q in range[2s] .. range[2s+1] (absolute; koff is
-   subtracted). A's column stride is the constant 1, which spares the loop a multiply. */
-SD_INLINE void SD_FN(listed_strips)(const float *a, const float *b, float *c, long m, long n, long ldb, long ldc,
-                                    long rs, const int *lists, long lstride, const long *range, long koff) {
+/* As `strips`, each strip s of SD_LISTED_ROWS rows over its own inner indices lists[s·lstride + q]
+   for q in range[2s] .. range[2s+1] (absolute; koff is subtracted), its values packed in `packed`
+   (strip s from s·lstride·SD_LISTED_ROWS, one column of the strip after another): the loop reads
+   A at constant offsets from one moving pointer. */
+SD_INLINE void SD_FN(listed_strips)(const float *packed, const float *b, float *c, long m, long n, long ldb, long ldc,
+                                    const int *lists, long lstride, const long *range, long koff) {
     for (long i = 0, s = 0; i < m; i += SD_LISTED_ROWS, s++) {
         const long from = range[2 * s], count = range[2 * s + 1] - from;
         if (count == 0) continue;
-        SD_FN(rows_of)(m - i < SD_LISTED_ROWS ? m - i : SD_LISTED_ROWS, a + i * rs, b, c + i * ldc, count, n, ldb, ldc, rs, 1,
-                       lists + s * lstride + from, koff);
+        SD_FN(rows_of)(m - i < SD_LISTED_ROWS ? m - i : SD_LISTED_ROWS, packed + (s * lstride + from) * SD_LISTED_ROWS, b,
+                       c + i * ldc, count, n, ldb, ldc, 1, SD_LISTED_ROWS, lists + s * lstride + from, koff);
     }
 }
 
@@ -158,14 +159,24 @@ SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *
 
 /* sd_gemm_accumulate where strip s (SD_LISTED_ROWS rows from SD_LISTED_ROWS·s) of A is zero outside the inner indices
    lists[s·lstride + 0 .. counts[s]) (ascending): each strip's fma chains skip only terms that are
-   exact zeros, so the bits are those of the full product. range: 2 longs per strip of scratch. B is
-   packed in panels as above, all of its rows (some strip may need any of them). */
+   exact zeros, so the bits are those of the full product. A is row-major (rows rs apart; cs must
+   be 1). Scratch: range, 2 longs per strip; packed, lstride·SD_LISTED_ROWS floats per strip, where
+   each strip's listed columns of A are copied. B is packed in panels as above, all of its rows
+   (some strip may need any of them). */
 SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, float *c, long m, long k, long n,
                                                 long rs, long cs, const int *lists, long lstride, const long *counts,
-                                                long *range) {
-    (void)cs; /* 1: A is row-major (rows rs apart) */
+                                                long *range, float *packed) {
+    (void)cs;
     const long strips = (m + SD_LISTED_ROWS - 1) / SD_LISTED_ROWS;
-    for (long s = 0; s < strips; s++) range[2 * s + 1] = 0;
+    for (long s = 0; s < strips; s++) {
+        range[2 * s + 1] = 0;
+        const long rows = m - s * SD_LISTED_ROWS < SD_LISTED_ROWS ? m - s * SD_LISTED_ROWS : SD_LISTED_ROWS;
+        const int *list = lists + s * lstride;
+        float *to = packed + s * lstride * SD_LISTED_ROWS;
+        const float *from = a + s * SD_LISTED_ROWS * rs;
+        for (long q = 0; q < counts[s]; q++)
+            for (long r = 0; r < SD_LISTED_ROWS; r++) to[q * SD_LISTED_ROWS + r] = r < rows ? from[r * rs + list[q]] : 0.0f;
+    }
     float panel[SD_PANEL_K * SD_PANEL] __attribute__((aligned(64)));
     const long full = n / SD_PANEL * SD_PANEL;
     for (long p0 = 0; p0 < k; p0 += SD_PANEL_K) {
@@ -175,14 +186,14 @@ SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, 
             while (end < counts[s] && lists[s * lstride + end] < p0 + kc) end++;
             range[2 * s + 1] = end;
         }
-        const float *ap = a + p0 * cs, *bp = b + p0 * n;
+        const float *bp = b + p0 * n;
         for (long j = 0; j < full; j += SD_PANEL) {
             for (long p = 0; p < kc; p++)
                 for (int v = 0; v < 2; v++)
                     *(VEC *)(panel + p * SD_PANEL + v * SD_LANES) = *(const VEC *)(bp + p * n + j + v * SD_LANES);
-            SD_FN(listed_strips)(ap, panel, c + j, m, SD_PANEL, SD_PANEL, n, rs, lists, lstride, range, p0);
+            SD_FN(listed_strips)(packed, panel, c + j, m, SD_PANEL, SD_PANEL, n, lists, lstride, range, p0);
         }
-        if (full < n) SD_FN(listed_strips)(ap, bp + full, c + full, m, n - full, n, n, rs, lists, lstride, range, p0);
+        if (full < n) SD_FN(listed_strips)(packed, bp + full, c + full, m, n - full, n, n, lists, lstride, range, p0);
     }
 }
 

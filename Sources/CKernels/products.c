@@ -115,7 +115,8 @@ static void tiles_ab(const float *a, const float *b, float *c, long m, long k, l
     size_t used = 0;
     const size_t o_lists = take(&used, (size_t)(strips * k) * 4),
                  o_counts = take(&used, (size_t)strips * sizeof(long)),
-                 o_range = take(&used, (size_t)(2 * strips) * sizeof(long));
+                 o_range = take(&used, (size_t)(2 * strips) * sizeof(long)),
+                 o_packed = take(&used, (size_t)(strips * k * SD_LISTED_ROWS) * sizeof(float));
     unsigned char *s = reserve(used);
     int *lists = (int *)(s + o_lists);
     long *counts = (long *)(s + o_counts), kept = 0;
@@ -125,7 +126,7 @@ static void tiles_ab(const float *a, const float *b, float *c, long m, long k, l
         kept += counts[t];
     }
     if (kept * 8 > strips * k * SD_COMPACT_KEEP_EIGHTHS) return sd_products(0, a, b, c, m, k, n, k, 1, 6);
-    sd_listed_products(a, b, c, m, k, n, k, 1, lists, k, counts, (long *)(s + o_range));
+    sd_listed_products(a, b, c, m, k, n, k, 1, lists, k, counts, (long *)(s + o_range), (float *)(s + o_packed));
 }
 
 /* C += Aᵀ·B on the tiles, `a` holding Aᵀ (k×m) and B k×n (weight gradients Xᵀ·dY): only the

@@ -13,9 +13,10 @@ void sd_products(int kind, const float *a, const float *b, float *c, long m, lon
 #define SD_LISTED_ROWS 6
 
 /* C += A·B on the tiles where strip s (rows 6s..6s+5, SD_LISTED_ROWS = 6) of A is zero outside its inner indices
-   lists[s·lstride + 0 .. counts[s]); range: 2·⌈m/6⌉ longs of scratch. Split like sd_products. */
+   lists[s·lstride + 0 .. counts[s]); scratch: range, 2 longs per strip, and packed, lstride·SD_LISTED_ROWS
+   floats per strip. Split like sd_products. */
 void sd_listed_products(const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
-                        const int *lists, long lstride, const long *counts, long *range);
+                        const int *lists, long lstride, const long *counts, long *range, float *packed);
 
 /* C[:, cols[j]] += A·(row j of B) for j < n by dot products (A m×k, B n×k, C's rows ldc apart).
    Split like sd_products. */
