@@ -168,6 +168,7 @@ SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, 
                                                 long *range, float *packed) {
     (void)cs;
     const long strips = (m + SD_LISTED_ROWS - 1) / SD_LISTED_ROWS;
+    const int in_place = m < 12 || n < SD_PANEL || k * n <= SD_PANEL_K * SD_PANEL; /* as sd_gemm_accumulate */
     for (long s = 0; s < strips; s++) {
         range[2 * s + 1] = 0;
         const long rows = m - s * SD_LISTED_ROWS < SD_LISTED_ROWS ? m - s * SD_LISTED_ROWS : SD_LISTED_ROWS;
@@ -176,6 +177,14 @@ SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, 
         const float *from = a + s * SD_LISTED_ROWS * rs;
         for (long q = 0; q < counts[s]; q++)
             for (long r = 0; r < SD_LISTED_ROWS; r++) to[q * SD_LISTED_ROWS + r] = r < rows ? from[r * rs + list[q]] : 0.0f;
+    }
+    if (in_place) {  /* few rows or a small B: B read where it is */
+        for (long s = 0; s < strips; s++) {
+            range[2 * s] = 0;
+            range[2 * s + 1] = counts[s];
+        }
+        SD_FN(listed_strips)(packed, b, c, m, n, n, n, lists, lstride, range, 0);
+        return;
     }
     float panel[SD_PANEL_K * SD_PANEL] __attribute__((aligned(64)));
     const long full = n / SD_PANEL * SD_PANEL;

@@ -110,7 +110,7 @@ static int pays(long kept, long total, long per_unit, long copied) {
 /* C += A·B on the tiles, A m×k row-major: each strip of SD_LISTED_ROWS rows of A over only the
    inner indices where it is not all zero (a ReLU layer's inputs: units off for all six observations). */
 static void tiles_ab(const float *a, const float *b, float *c, long m, long k, long n) {
-    if (m < 12 || k < 16 || m * k * n < SD_COMPACT_MIN_FMAS) return sd_products(0, a, b, c, m, k, n, k, 1, 6);
+    if (k < 16 || n < 8 || m * k * n < SD_COMPACT_MIN_FMAS / 4) return sd_products(0, a, b, c, m, k, n, k, 1, 6);
     const long strips = (m + SD_LISTED_ROWS - 1) / SD_LISTED_ROWS;
     size_t used = 0;
     const size_t o_lists = take(&used, (size_t)(strips * k) * 4),

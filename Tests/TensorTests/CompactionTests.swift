@@ -51,7 +51,7 @@ import Testing
     }
 
     static let shapes: [(m: Int, k: Int, n: Int)] = [(64, 256, 256), (64, 256, 3), (100, 64, 300), (13, 130, 33), (20, 12, 70),
-                                                      (256, 64, 64), (64, 2, 256), (130, 256, 256)]
+                                                      (256, 64, 64), (64, 2, 256), (130, 256, 256), (1, 256, 256), (5, 256, 100)]
 
     @Test func sparseProductsGiveTheFullProductsBits() throws {
         for s in Self.shapes {
