@@ -227,7 +227,7 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
     const size_t o_live = take(&used, (size_t)k), o_ik = take(&used, (size_t)k * 4),
                  o_ci = take(&used, (size_t)n * 4), o_pos = take(&used, (size_t)k * 4),
                  o_a = take(&used, (size_t)(m * k) * 4), o_b = take(&used, (size_t)(n * k) * 4),
-                 o_c = take(&used, (size_t)(m * n) * 4);
+                 o_c = take(&used, (size_t)(m * n + (tiles ? k * n : 0)) * 4); /* C', then Bᵀ for the tiles */
     unsigned char *s = reserve(used);
     if (m >= 8 && m * k * n >= SD_COMPACT_MIN_FMAS) {
         int *ik = (int *)(s + o_ik), *ci = (int *)(s + o_ci), *pos = (int *)(s + o_pos);
@@ -241,9 +241,16 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
             float *ac = (float *)(s + o_a), *bc = (float *)(s + o_b), *cc = (float *)(s + o_c);
             gather_columns(a, m, k, pos, kp, ac);
             if (tiles) {
+                /* Bᵀ by the register-block transpose, then its live rows and columns row by row */
+                float *bt = cc + m * n;
+                sd_transpose(b, bt, n, k);
                 gather_block(c, n, NULL, m, ci, nl, accumulate, cc);
-                for (long q = 0; q < kp; q++)
-                    for (long j = 0; j < nl; j++) bc[q * nl + j] = b[(long)ci[j] * k + pos[q]];
+                for (long q = 0; q < kp; q++) {
+                    const float *row = bt + (long)pos[q] * n;
+                    float *to = bc + q * nl;
+                    if (nl == n) memcpy(to, row, (size_t)n * sizeof(float));
+                    else for (long j = 0; j < nl; j++) to[j] = row[ci[j]];
+                }
                 sd_products(0, ac, bc, cc, m, kp, nl, kp, 1, 6);
                 scatter_block(cc, c, n, NULL, m, ci, nl);
             } else {
