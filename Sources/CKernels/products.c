@@ -6,8 +6,8 @@
    first layer's are too. Skipping a term A[i,p]·B[p,j] whose A[i,p] is zero leaves every fma
    chain with the same value, so the compacted product has the same bits as the full one: the
    tiles' chains keep their order over the remaining p, and the dot products keep each remaining
-   term in its lane (pos[] below), padding short lanes with zeros. (The one difference: a zero
-   times an infinite or NaN weight counts as zero here.) */
+   term in its lane (pos[] below), padding a short lane with one of its own dead indices. (The one
+   difference: a zero times an infinite or NaN weight counts as zero here.) */
 #include "ckernels.h"
 #include "products.h"
 #include <stdint.h>
@@ -229,7 +229,8 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
                  o_a = take(&used, (size_t)(m * k) * 4), o_b = take(&used, (size_t)(n * k) * 4),
                  o_c = take(&used, (size_t)(m * n + (tiles ? k * n : 0)) * 4); /* C', then Bᵀ for the tiles */
     unsigned char *s = reserve(used);
-    if (m >= 8 && m * k * n >= SD_COMPACT_MIN_FMAS) {
+    /* With a live mask the compacted path always runs, so masked columns are 0 whatever the shape. */
+    if (live || (m >= 8 && m * k * n >= SD_COMPACT_MIN_FMAS)) {
         int *ik = (int *)(s + o_ik), *ci = (int *)(s + o_ci), *pos = (int *)(s + o_pos);
         const long kl = live_columns(a, m, k, k, ik);
         long nl = n;
@@ -237,7 +238,7 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
         else identity(ci, n);
         if (kl == 0 || nl == 0) return;
         const long kp = inner_positions(tiles, ik, kl, k, s + o_live, pos);
-        if (pays(kp * nl, k * n, m, kp * (m + nl) + (tiles ? m * nl * (accumulate ? 2 : 1) : 0))) {
+        if (live || pays(kp * nl, k * n, m, kp * (m + nl) + (tiles ? m * nl * (accumulate ? 2 : 1) : 0))) {
             float *ac = (float *)(s + o_a), *bc = (float *)(s + o_b), *cc = (float *)(s + o_c);
             gather_columns(a, m, k, pos, kp, ac);
             if (tiles) {

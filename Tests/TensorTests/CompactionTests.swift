@@ -90,8 +90,8 @@ import Testing
     /// Bits equal, except that +0 and -0 count as one (a skipped zero term can leave either).
     static func sameBits(_ x: Float, _ y: Float) -> Bool { x.bitPattern == y.bitPattern || (x == 0 && y == 0) }
 
-    @Test func liveColumnsLeaveOnlyDeadColumnsZero() throws {
-        let (m, k, n) = (64, 256, 256)
+    @Test(arguments: [(64, 256, 256), (3, 256, 256), (20, 12, 40), (130, 256, 256)])
+    func liveColumnsLeaveOnlyDeadColumnsZero(m: Int, k: Int, n: Int) throws {
         let dy = Tensor(shape: [m, k], scalars: Self.sparse(rows: m, cols: k, seed: 2))
         let w = Tensor(shape: [n, k], scalars: values(n * k, seed: 9))
         let h = Tensor(shape: [m, n], scalars: Self.sparse(rows: m, cols: n, seed: 4))
@@ -107,6 +107,12 @@ import Testing
             }
         }
         #expect(deadColumns > n / 4)
+        // Accumulating: dead columns keep what C held.
+        var c = [Float](repeating: 7, count: m * n)
+        Kernels.matmulTransposedB(dy.scalars, w.scalars, &c, m: m, k: k, n: n, accumulate: true, liveColumnsOf: h.scalars)
+        for j in 0..<n where !(0..<m).contains(where: { h.scalars[$0 * n + j] != 0 }) {
+            #expect((0..<m).allSatisfy { c[$0 * n + j] == 7 })
+        }
     }
 
     @Test func aNaNKeepsItsColumnLive() {
