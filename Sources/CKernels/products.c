@@ -229,8 +229,9 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
                  o_a = take(&used, (size_t)(m * k) * 4), o_b = take(&used, (size_t)(n * k) * 4),
                  o_c = take(&used, (size_t)(m * n + (tiles ? k * n : 0)) * 4); /* C', then Bᵀ for the tiles */
     unsigned char *s = reserve(used);
-    /* With a live mask the compacted path always runs, so masked columns are 0 whatever the shape. */
-    if (live || (m >= 8 && m * k * n >= SD_COMPACT_MIN_FMAS)) {
+    /* Accumulating under a live mask takes the compacted path whatever the shape, so masked
+       columns keep what they held; otherwise small products run whole and are masked after. */
+    if ((live && accumulate) || (m >= 8 && m * k * n >= SD_COMPACT_MIN_FMAS)) {
         int *ik = (int *)(s + o_ik), *ci = (int *)(s + o_ci), *pos = (int *)(s + o_pos);
         const long kl = live_columns(a, m, k, k, ik);
         long nl = n;
@@ -238,7 +239,7 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
         else identity(ci, n);
         if (kl == 0 || nl == 0) return;
         const long kp = inner_positions(tiles, ik, kl, k, s + o_live, pos);
-        if (live || pays(kp * nl, k * n, m, kp * (m + nl) + (tiles ? m * nl * (accumulate ? 2 : 1) : 0))) {
+        if ((live && accumulate) || pays(kp * nl, k * n, m, kp * (m + nl) + (tiles ? m * nl * (accumulate ? 2 : 1) : 0))) {
             float *ac = (float *)(s + o_a), *bc = (float *)(s + o_b), *cc = (float *)(s + o_c);
             gather_columns(a, m, k, pos, kp, ac);
             if (tiles) {
@@ -267,6 +268,16 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
         sd_products(0, a, bt, c, m, k, n, k, 1, 6);
     } else {
         sd_products(1, a, b, c, m, k, n, 0, 0, 4);
+    }
+    if (live) { /* not accumulating: zero the masked columns, those between the live ones */
+        int *ci = (int *)(s + o_ci);
+        const long nl = live_columns(live, m, n, n, ci);
+        for (long i = 0; i < m; i++)
+            for (long q = 0, j = 0; j <= nl; j++) {
+                const long end = j < nl ? ci[j] : n;
+                for (; q < end; q++) c[i * n + q] = 0;
+                q = end + 1;
+            }
     }
 }
 
