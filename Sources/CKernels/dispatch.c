@@ -10,13 +10,14 @@
 #endif
 
 #define SD_DECLARE(isa)                                                                                          \
-    void sd_gemm_accumulate_##isa(const float *, const float *, float *, long, long, long, long, long);         \
+    void sd_gemm_accumulate_##isa(const float *, const float *, float *, long, long, long, long, long, int);    \
     void sd_gemm_listed_accumulate_##isa(const float *, const float *, float *, long, long, long, long, long,   \
                                          const int *, long, const long *, long *, float *);                    \
-    void sd_dots_accumulate_##isa(const float *, const float *, float *, long, long, long);                     \
+    void sd_dots_accumulate_##isa(const float *, const float *, float *, long, long, long, int);                \
     void sd_dots_to_columns_accumulate_##isa(const float *, const float *, float *, long, long, long, long,      \
-                                             const int *);                                                     \
+                                             const int *, int);                                                \
     float sd_dot_##isa(const float *, const float *, long);                                                    \
+    float sd_sum_squares_##isa(const float *, long);                                                           \
     void sd_adam_##isa(float *, const float *, float *, float *, long, float, float, float, float, float);      \
     void sd_dense_forward_##isa(const float *, long, const float *, const float *, long, int, float *);         \
     void sd_transpose_##isa(const float *, float *, long, long);
@@ -29,18 +30,19 @@ SD_DECLARE(avx512)
 
 typedef struct {
     const char *name;
-    void (*gemm)(const float *, const float *, float *, long, long, long, long, long);
+    void (*gemm)(const float *, const float *, float *, long, long, long, long, long, int);
     void (*listed)(const float *, const float *, float *, long, long, long, long, long, const int *, long, const long *,
                    long *, float *);
-    void (*dots)(const float *, const float *, float *, long, long, long);
-    void (*dots_to_columns)(const float *, const float *, float *, long, long, long, long, const int *);
+    void (*dots)(const float *, const float *, float *, long, long, long, int);
+    void (*dots_to_columns)(const float *, const float *, float *, long, long, long, long, const int *, int);
     float (*dot)(const float *, const float *, long);
+    float (*sum_squares)(const float *, long);
     void (*adam)(float *, const float *, float *, float *, long, float, float, float, float, float);
     void (*dense)(const float *, long, const float *, const float *, long, int, float *);
     void (*transpose)(const float *, float *, long, long);
 } sd_kernel_table;
 
-#define SD_TABLE(isa) {#isa, sd_gemm_accumulate_##isa, sd_gemm_listed_accumulate_##isa, sd_dots_accumulate_##isa, sd_dots_to_columns_accumulate_##isa, sd_dot_##isa, sd_adam_##isa, \
+#define SD_TABLE(isa) {#isa, sd_gemm_accumulate_##isa, sd_gemm_listed_accumulate_##isa, sd_dots_accumulate_##isa, sd_dots_to_columns_accumulate_##isa, sd_dot_##isa, sd_sum_squares_##isa, sd_adam_##isa, \
                        sd_dense_forward_##isa, sd_transpose_##isa}
 
 static const sd_kernel_table tables[] = {
@@ -150,6 +152,7 @@ typedef struct {
     const float *a, *b;
     float *c;
     long m, k, n, rs, cs;
+    int accumulate; /* tiles and dots: C += (1) or C = (0) */
     const int *lists; /* listed tiles */
     long lstride;
     const long *counts;
@@ -187,9 +190,9 @@ static void set_fp_mode(unsigned long mode) {
 }
 
 static void run_job(const sd_job *j) {
-    if (j->kind == 0) j->table->gemm(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs);
-    else if (j->kind == 1) j->table->dots(j->a, j->b, j->c, j->m, j->k, j->n);
-    else if (j->kind == 4) j->table->dots_to_columns(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->lists);
+    if (j->kind == 0) j->table->gemm(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs, j->accumulate);
+    else if (j->kind == 1) j->table->dots(j->a, j->b, j->c, j->m, j->k, j->n, j->accumulate);
+    else if (j->kind == 4) j->table->dots_to_columns(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->lists, j->accumulate);
     else if (j->kind == 3)
         j->table->listed(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs, j->lists, j->lstride, j->counts, j->range, j->packed);
     else j->table->adam(j->p, j->g, j->m1, j->v, j->n, j->b1, j->b2, j->step, j->inv_sqrt_c2, j->eps);
@@ -279,22 +282,24 @@ static int run_split(const sd_job *first, const sd_job *second) {
 }
 
 /* Splits rows [0, m) at a multiple of `block` near the middle and runs both halves (kind 0: the
-   tiles, C += A·B with A[r,p] = a[r·rs + p·cs]; kind 1: dot products, C += A·Bᵀ). */
-void sd_products(int kind, const float *a, const float *b, float *c, long m, long k,
-                     long n, long rs, long cs, long block) {
+   tiles, C += A·B with A[r,p] = a[r·rs + p·cs]; kind 1: dot products, C += A·Bᵀ; = for both
+   when !accumulate). */
+void sd_products(int kind, const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
+                 long block, int accumulate) {
     const sd_kernel_table *t = kernels();
     long split = (m / 2 + block - 1) / block * block;
     if (m * k * n >= SD_PARALLEL_MIN_FMAS && split > 0 && split < m) {
         long arow = kind == 0 ? rs : k;
-        sd_job first = {.kind = kind, .table = t, .a = a, .b = b, .c = c, .m = split, .k = k, .n = n, .rs = rs, .cs = cs};
+        sd_job first = {.kind = kind, .table = t, .a = a, .b = b, .c = c, .m = split, .k = k, .n = n, .rs = rs, .cs = cs,
+                        .accumulate = accumulate};
         sd_job second = first;
         second.a = a + split * arow;
         second.c = c + split * n;
         second.m = m - split;
         if (run_split(&first, &second)) return;
     }
-    if (kind == 0) t->gemm(a, b, c, m, k, n, rs, cs);
-    else t->dots(a, b, c, m, k, n);
+    if (kind == 0) t->gemm(a, b, c, m, k, n, rs, cs, accumulate);
+    else t->dots(a, b, c, m, k, n, accumulate);
 }
 
 void sd_listed_products(const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
@@ -318,21 +323,25 @@ void sd_listed_products(const float *a, const float *b, float *c, long m, long k
     t->listed(a, b, c, m, k, n, rs, cs, lists, lstride, counts, range, packed);
 }
 
-void sd_dots_to_columns(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols) {
+void sd_dots_to_columns(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols,
+                        int accumulate) {
     const sd_kernel_table *t = kernels();
     long split = (m / 2 + 3) / 4 * 4;
     if (m * k * n >= SD_PARALLEL_MIN_FMAS && split > 0 && split < m) {
-        sd_job first = {.kind = 4, .table = t, .a = a, .b = b, .c = c, .m = split, .k = k, .n = n, .rs = ldc, .lists = cols};
+        sd_job first = {.kind = 4, .table = t, .a = a, .b = b, .c = c, .m = split, .k = k, .n = n, .rs = ldc, .lists = cols,
+                        .accumulate = accumulate};
         sd_job second = first;
         second.a = a + split * k;
         second.c = c + split * ldc;
         second.m = m - split;
         if (run_split(&first, &second)) return;
     }
-    t->dots_to_columns(a, b, c, m, k, n, ldc, cols);
+    t->dots_to_columns(a, b, c, m, k, n, ldc, cols, accumulate);
 }
 
 float sd_dot(const float *x, const float *y, long count) { return kernels()->dot(x, y, count); }
+
+float sd_sum_squares(const float *x, long count) { return kernels()->sum_squares(x, count); }
 
 void sd_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, long n, float b1,
              float b2, float step, float inv_sqrt_c2, float eps) {

@@ -31,7 +31,8 @@ SD_INLINE VEC SD_FN(splat)(float s) {
    B's row and mr broadcasts of A feed mr·nv fmas. mr and nv are constants at every call, so the
    accumulator array lives in registers. B's rows are ldb apart, C's ldc. With kidx, step q reads
    B's row kidx[q] - koff and A's column q (A packed to hold only the inner indices where these rows
-   are not all zero) instead of both at q. */
+   are not all zero) instead of both at q. With load 0 the accumulators start at +0 instead of C
+   (C = A·B with no zero fill first; the same bits as zeroing C and accumulating). */
 #define SD_TILE_STEP(pa, pb)                                                                              \
     {                                                                                                      \
         const float *bp = b + (pb) * ldb;                                                                  \
@@ -44,10 +45,10 @@ SD_INLINE VEC SD_FN(splat)(float s) {
         }                                                                                                  \
     }
 SD_INLINE void SD_FN(tile)(const int mr, const int nv, const float *a, const float *b, float *c,
-                           long k, long ldb, long ldc, long rs, long cs, const int *kidx, long koff) {
+                           long k, long ldb, long ldc, long rs, long cs, const int *kidx, long koff, int load) {
     VEC acc[6][8];
     for (int r = 0; r < mr; r++)
-        for (int v = 0; v < nv; v++) acc[r][v] = *(const VEC *)(c + r * ldc + v * SD_LANES);
+        for (int v = 0; v < nv; v++) acc[r][v] = load ? *(const VEC *)(c + r * ldc + v * SD_LANES) : SD_FN(splat)(0.0f);
     if (kidx)
         for (long q = 0; q < k; q++) SD_TILE_STEP(q, kidx[q] - koff)
     else
@@ -61,12 +62,13 @@ SD_INLINE void SD_FN(tile)(const int mr, const int nv, const float *a, const flo
    lanes are used (the rest compute 0·0), so each element is the same fma chain as in the tiles,
    held in a register rather than walked through memory. */
 SD_INLINE void SD_FN(tail)(const int mr, const float *a, const float *b, float *c, long k, long n, long ldb, long ldc,
-                           long rs, long cs, long from, const int *kidx, long koff) {
+                           long rs, long cs, long from, const int *kidx, long koff, int load) {
     const long w = n - from;
     VEC acc[6];
     for (int r = 0; r < mr; r++) {
         acc[r] = SD_FN(splat)(0.0f);
-        for (long j = 0; j < w; j++) acc[r][j] = c[r * ldc + from + j];
+        if (load)
+            for (long j = 0; j < w; j++) acc[r][j] = c[r * ldc + from + j];
     }
     for (long q = 0; q < k; q++) {
         const float *bp = b + (kidx ? kidx[q] - koff : q) * ldb + from;
@@ -81,35 +83,36 @@ SD_INLINE void SD_FN(tail)(const int mr, const float *a, const float *b, float *
 
 /* Columns 0..n-1 of mr rows of C. */
 SD_INLINE void SD_FN(rows)(const int mr, const float *a, const float *b, float *c, long k, long n, long ldb,
-                           long ldc, long rs, long cs, const int *kidx, long koff) {
+                           long ldc, long rs, long cs, const int *kidx, long koff, int load) {
     long j = 0;
     if (mr == 1)  /* one row (a single observation): many accumulators hide the fma latency */
-        for (; j + 8 * SD_LANES <= n; j += 8 * SD_LANES) SD_FN(tile)(1, 8, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff);
-    for (; j + 2 * SD_LANES <= n; j += 2 * SD_LANES) SD_FN(tile)(mr, 2, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff);
-    for (; j + SD_LANES <= n; j += SD_LANES) SD_FN(tile)(mr, 1, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff);
-    if (j < n) SD_FN(tail)(mr, a, b, c, k, n, ldb, ldc, rs, cs, j, kidx, koff);
+        for (; j + 8 * SD_LANES <= n; j += 8 * SD_LANES)
+            SD_FN(tile)(1, 8, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff, load);
+    for (; j + 2 * SD_LANES <= n; j += 2 * SD_LANES) SD_FN(tile)(mr, 2, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff, load);
+    for (; j + SD_LANES <= n; j += SD_LANES) SD_FN(tile)(mr, 1, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff, load);
+    if (j < n) SD_FN(tail)(mr, a, b, c, k, n, ldb, ldc, rs, cs, j, kidx, koff, load);
 }
 
 /* `rows` for a run-time mr (1–6), each case with its constant. */
 SD_INLINE void SD_FN(rows_of)(long mr, const float *a, const float *b, float *c, long k, long n, long ldb, long ldc,
-                              long rs, long cs, const int *kidx, long koff) {
+                              long rs, long cs, const int *kidx, long koff, int load) {
     switch (mr) {
-    case 6: SD_FN(rows)(6, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff); break;
-    case 5: SD_FN(rows)(5, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff); break;
-    case 4: SD_FN(rows)(4, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff); break;
-    case 3: SD_FN(rows)(3, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff); break;
-    case 2: SD_FN(rows)(2, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff); break;
-    case 1: SD_FN(rows)(1, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff); break;
+    case 6: SD_FN(rows)(6, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, load); break;
+    case 5: SD_FN(rows)(5, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, load); break;
+    case 4: SD_FN(rows)(4, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, load); break;
+    case 3: SD_FN(rows)(3, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, load); break;
+    case 2: SD_FN(rows)(2, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, load); break;
+    case 1: SD_FN(rows)(1, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, load); break;
     default: break;
     }
 }
 
 /* Every row of C (m×n), six at a time, over columns 0..n-1. */
 SD_INLINE void SD_FN(strips)(const float *a, const float *b, float *c, long m, long k, long n, long ldb, long ldc,
-                             long rs, long cs) {
+                             long rs, long cs, int load) {
     long i = 0;
-    for (; i + 6 <= m; i += 6) SD_FN(rows)(6, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs, 0, 0);
-    SD_FN(rows_of)(m - i, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs, 0, 0);
+    for (; i + 6 <= m; i += 6) SD_FN(rows)(6, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs, 0, 0, load);
+    SD_FN(rows_of)(m - i, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs, 0, 0, load);
 }
 
 /* As `strips`, each strip s of SD_LISTED_ROWS rows over its own inner indices lists[s·lstride + q]
@@ -122,7 +125,7 @@ SD_INLINE void SD_FN(listed_strips)(const float *packed, const float *b, float *
         const long from = range[2 * s], count = range[2 * s + 1] - from;
         if (count == 0) continue;
         SD_FN(rows_of)(m - i < SD_LISTED_ROWS ? m - i : SD_LISTED_ROWS, packed + (s * lstride + from) * SD_LISTED_ROWS, b,
-                       c + i * ldc, count, n, ldb, ldc, 1, SD_LISTED_ROWS, lists + s * lstride + from, koff);
+                       c + i * ldc, count, n, ldb, ldc, 1, SD_LISTED_ROWS, lists + s * lstride + from, koff, 1);
     }
 }
 
@@ -130,16 +133,17 @@ SD_INLINE void SD_FN(listed_strips)(const float *packed, const float *b, float *
 #define SD_PANEL (2 * SD_LANES)
 #define SD_PANEL_K (4096 / SD_PANEL)
 
-/* C (m×n) += A·B with A[r,p] = a[r·rs + p·cs] (row-major A or, read in place, Aᵀ) and B k×n.
+/* C (m×n) += A·B (or, when !accumulate, C = A·B: C is not read) with A[r,p] = a[r·rs + p·cs]
+   (row-major A or, read in place, Aᵀ) and B k×n.
    When B outgrows half of L1 and A has rows enough to reuse it, B is copied panel by panel (SD_PANEL_K rows × SD_PANEL columns)
    into a contiguous buffer that stays in L1 while every strip of A passes over it: B read in
    place walks rows n floats apart, and at n = 256 or 512 those rows fall into a handful of L1
    sets and evict each other. Each C element is still one fma chain over p = 0, 1, …, k-1 (the
    tiles store it between panels of k and load it back), so the bits do not change. */
 SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *c, long m, long k, long n,
-                                         long rs, long cs) {
+                                         long rs, long cs, int accumulate) {
     if (m < 12 || n < SD_PANEL || k * n <= SD_PANEL_K * SD_PANEL) {
-        SD_FN(strips)(a, b, c, m, k, n, n, n, rs, cs);
+        SD_FN(strips)(a, b, c, m, k, n, n, n, rs, cs, accumulate);
         return;
     }
     float panel[SD_PANEL_K * SD_PANEL] __attribute__((aligned(64)));
@@ -151,9 +155,9 @@ SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *
             for (long p = 0; p < kc; p++)
                 for (int v = 0; v < 2; v++)
                     *(VEC *)(panel + p * SD_PANEL + v * SD_LANES) = *(const VEC *)(bp + p * n + j + v * SD_LANES);
-            SD_FN(strips)(ap, panel, c + j, m, kc, SD_PANEL, SD_PANEL, n, rs, cs);
+            SD_FN(strips)(ap, panel, c + j, m, kc, SD_PANEL, SD_PANEL, n, rs, cs, accumulate || p0 > 0);
         }
-        if (full < n) SD_FN(strips)(ap, bp + full, c + full, m, kc, n - full, n, n, rs, cs);
+        if (full < n) SD_FN(strips)(ap, bp + full, c + full, m, kc, n - full, n, n, rs, cs, accumulate || p0 > 0);
     }
 }
 
@@ -223,6 +227,25 @@ SD_INLINE float SD_FN(dot_one)(const float *x, const float *y, long k) {
 /* Σ x[p]·y[p]. */
 SD_TARGET float SD_FN(sd_dot)(const float *x, const float *y, long k) { return SD_FN(dot_one)(x, y, k); }
 
+/* Σ x[p]²: four running 8-lane sums (p mod 32; one sum's fma latency would bound a long vector),
+   added pairwise, reduced like dot_one's lanes, then the tail: one order on every instruction set. */
+SD_TARGET float SD_FN(sd_sum_squares)(const float *x, long n) {
+    V8 s[4] = {{0}, {0}, {0}, {0}};
+    long p = 0;
+    for (; p + 32 <= n; p += 32)
+        for (int u = 0; u < 4; u++) {
+            const V8 v = *(const V8 *)(x + p + 8 * u);
+            s[u] = __builtin_elementwise_fma(v, v, s[u]);
+        }
+    for (; p + 8 <= n; p += 8) {
+        const V8 v = *(const V8 *)(x + p);
+        s[0] = __builtin_elementwise_fma(v, v, s[0]);
+    }
+    float t = SD_FN(reduce8)((s[0] + s[1]) + (s[2] + s[3]));
+    for (; p < n; p++) t = fmaf(x[p], x[p], t);
+    return t;
+}
+
 typedef float SD_FN(v4) __attribute__((vector_size(16), aligned(4)));
 
 /* reduce8 of four vectors at once: the same tree, lane by lane, so the same bits. */
@@ -240,9 +263,10 @@ SD_INLINE SD_FN(v4) SD_FN(reduce8x4)(V8 a, V8 b, V8 c, V8 d) {
 
 /* Four rows of A against nb rows of B: 4·nb running dot products, each the same sum as dot_one
    (the lanes reduced four accumulators at a time, then any tail of k, then added to C). The
-   results go to row r of c (rows ldc apart), column cols[t] (or t when cols is NULL). */
+   results go to row r of c (rows ldc apart), column cols[t] (or t when cols is NULL), added to
+   what C holds or, when !accumulate, to +0 (as onto a zeroed C: the same bits, -0 included). */
 SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, float *c, long k, long ldc,
-                                const int *cols) {
+                                const int *cols, int accumulate) {
     V8 s[4][4];
     for (int r = 0; r < 4; r++)
         for (int t = 0; t < nb; t++) s[r][t] = (V8){0};
@@ -264,7 +288,8 @@ SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, fl
             float total = totals[r * nb + t];
             const float *ar = a + r * k, *bt = b + t * k;
             for (long q = p; q < k; q++) total = fmaf(ar[q], bt[q], total);
-            c[r * ldc + (cols ? cols[t] : t)] += total;
+            float *to = c + r * ldc + (cols ? cols[t] : t);
+            *to = (accumulate ? *to : 0.0f) + total;
         }
 }
 
@@ -274,7 +299,8 @@ SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, fl
    the next: B is read from L2 once rather than once per four rows of A. Every element is the
    same dot product (dot_one's sum) whatever the block, so blocking does not change the bits.
    Row j of B's results go to column cols[j] of C (j when cols is NULL); C's rows are ldc apart. */
-SD_INLINE void SD_FN(dots)(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols) {
+SD_INLINE void SD_FN(dots)(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols,
+                           int accumulate) {
     long block = 4096 / (k > 0 ? k : 1) / SD_DOT_COLUMNS * SD_DOT_COLUMNS;
     if (block < SD_DOT_COLUMNS) block = SD_DOT_COLUMNS;
     for (long j0 = 0; j0 < n; j0 += block) {
@@ -285,33 +311,37 @@ SD_INLINE void SD_FN(dots)(const float *a, const float *b, float *c, long m, lon
             const float *ai = a + i * k;
             float *ci = c + i * ldc;
             for (; j + SD_DOT_COLUMNS <= j1; j += SD_DOT_COLUMNS)
-                SD_FN(dot_block)(SD_DOT_COLUMNS, ai, b + j * k, cols ? ci : ci + j, k, ldc, cols ? cols + j : NULL);
+                SD_FN(dot_block)(SD_DOT_COLUMNS, ai, b + j * k, cols ? ci : ci + j, k, ldc, cols ? cols + j : NULL, accumulate);
             /* the last one to SD_DOT_COLUMNS-1 columns (all of a two-action Q head) */
             const float *bj = b + j * k;
             float *cij = cols ? ci : ci + j;
             const int *cj = cols ? cols + j : NULL;
             switch (j1 - j) {
-            case 3: SD_FN(dot_block)(3, ai, bj, cij, k, ldc, cj); break;
-            case 2: SD_FN(dot_block)(2, ai, bj, cij, k, ldc, cj); break;
-            case 1: SD_FN(dot_block)(1, ai, bj, cij, k, ldc, cj); break;
+            case 3: SD_FN(dot_block)(3, ai, bj, cij, k, ldc, cj, accumulate); break;
+            case 2: SD_FN(dot_block)(2, ai, bj, cij, k, ldc, cj, accumulate); break;
+            case 1: SD_FN(dot_block)(1, ai, bj, cij, k, ldc, cj, accumulate); break;
             default: break;
             }
         }
         for (; i < m; i++)
-            for (long j = j0; j < j1; j++) c[i * ldc + (cols ? cols[j] : j)] += SD_FN(dot_one)(a + i * k, b + j * k, k);
+            for (long j = j0; j < j1; j++) {
+                float *to = c + i * ldc + (cols ? cols[j] : j);
+                *to = (accumulate ? *to : 0.0f) + SD_FN(dot_one)(a + i * k, b + j * k, k);
+            }
     }
 }
 
-/* C (m×n) += A·Bᵀ, A m×k and B n×k row-major. */
-SD_TARGET void SD_FN(sd_dots_accumulate)(const float *a, const float *b, float *c, long m, long k, long n) {
-    SD_FN(dots)(a, b, c, m, k, n, n, NULL);
+/* C (m×n) += A·Bᵀ (= when !accumulate), A m×k and B n×k row-major. */
+SD_TARGET void SD_FN(sd_dots_accumulate)(const float *a, const float *b, float *c, long m, long k, long n,
+                                         int accumulate) {
+    SD_FN(dots)(a, b, c, m, k, n, n, NULL, accumulate);
 }
 
-/* C[:, cols[j]] += A·(row j of B) for j < n, C's rows ldc apart: a product whose columns were
-   compacted, written straight back to where they belong. */
+/* C[:, cols[j]] += A·(row j of B) (= when !accumulate) for j < n, C's rows ldc apart: a product
+   whose columns were compacted, written straight back to where they belong. */
 SD_TARGET void SD_FN(sd_dots_to_columns_accumulate)(const float *a, const float *b, float *c, long m, long k, long n,
-                                                    long ldc, const int *cols) {
-    SD_FN(dots)(a, b, c, m, k, n, ldc, cols);
+                                                    long ldc, const int *cols, int accumulate) {
+    SD_FN(dots)(a, b, c, m, k, n, ldc, cols, accumulate);
 }
 
 /* One Adam step: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; p -= step·m / (√v·inv_sqrt_c2 + eps). */

@@ -81,14 +81,9 @@ static void gather_columns(const float *src, long rows, long ld, const int *idx,
     }
 }
 
-/* The compacted block of C (rows ri, or all when ri is NULL; columns ci): in, when accumulating
-   onto C, else zeros; and back out. */
-static void gather_block(const float *c, long n, const int *ri, long mr, const int *ci, long nc, int accumulate,
-                         float *block) {
-    if (!accumulate) {
-        memset(block, 0, (size_t)(mr * nc) * sizeof(float));
-        return;
-    }
+/* The compacted block of C (rows ri, or all when ri is NULL; columns ci), to accumulate onto; and
+   back out. */
+static void gather_block(const float *c, long n, const int *ri, long mr, const int *ci, long nc, float *block) {
     for (long r = 0; r < mr; r++)
         for (long q = 0; q < nc; q++) block[r * nc + q] = c[(ri ? ri[r] : r) * n + ci[q]];
 }
@@ -101,16 +96,41 @@ static void scatter_block(const float *block, float *c, long n, const int *ri, l
     }
 }
 
+/* C (m×n) = the block where it belongs (rows ri, ascending, or all when ri is NULL; columns ci)
+   and +0 elsewhere, each row of C written while it is in L1. */
+static void expand_block(const float *block, float *c, long m, long n, const int *ri, long mr, const int *ci, long nc) {
+    for (long i = 0, r = 0; i < m; i++) {
+        float *cr = c + i * n;
+        memset(cr, 0, (size_t)n * sizeof(float));
+        if (r < mr && (ri == NULL || ri[r] == i)) {
+            const float *br = block + r++ * nc;
+            for (long q = 0; q < nc; q++) cr[ci[q]] = br[q];
+        }
+    }
+}
+
+/* Zeros the columns of C (m×n) not among the nl ascending indices ci (keep: n words of scratch):
+   a bit mask per column, so each row is one vector pass. */
+static void zero_other_columns(float *c, long m, long n, const int *ci, long nl, uint32_t *restrict keep) {
+    memset(keep, 0, (size_t)n * sizeof(uint32_t));
+    for (long q = 0; q < nl; q++) keep[ci[q]] = 0xffffffffu;
+    for (long i = 0; i < m; i++) {
+        sd_word *restrict row = (sd_word *)(c + i * n);
+        for (long j = 0; j < n; j++) row[j] &= keep[j];
+    }
+}
+
 /* Compaction pays when it leaves at most 7/8 of the work and the multiply-adds it saves outweigh
    the floats it copies (a copied float costs about what 32 multiply-adds do on these kernels). */
 static int pays(long kept, long total, long per_unit, long copied) {
     return kept * 8 <= total * SD_COMPACT_KEEP_EIGHTHS && (total - kept) * per_unit >= 32 * copied;
 }
 
-/* C += A·B on the tiles, A m×k row-major: each strip of SD_LISTED_ROWS rows of A over only the
-   inner indices where it is not all zero (a ReLU layer's inputs: units off for all six observations). */
-static void tiles_ab(const float *a, const float *b, float *c, long m, long k, long n) {
-    if (k < 16 || n < 8 || m * k * n < SD_COMPACT_MIN_FMAS / 4) return sd_products(0, a, b, c, m, k, n, k, 1, 6);
+/* C += A·B (= when !accumulate) on the tiles, A m×k row-major: each strip of SD_LISTED_ROWS rows
+   of A over only the inner indices where it is not all zero (a ReLU layer's inputs: units off for
+   all six observations). */
+static void tiles_ab(const float *a, const float *b, float *c, long m, long k, long n, int accumulate) {
+    if (k < 16 || n < 8 || m * k * n < SD_COMPACT_MIN_FMAS / 4) return sd_products(0, a, b, c, m, k, n, k, 1, 6, accumulate);
     const long strips = (m + SD_LISTED_ROWS - 1) / SD_LISTED_ROWS;
     size_t used = 0;
     const size_t o_lists = take(&used, (size_t)(strips * k) * 4),
@@ -125,7 +145,8 @@ static void tiles_ab(const float *a, const float *b, float *c, long m, long k, l
         counts[t] = live_columns(a + SD_LISTED_ROWS * t * k, rows, k, k, lists + t * k);
         kept += counts[t];
     }
-    if (kept * 8 > strips * k * SD_COMPACT_KEEP_EIGHTHS) return sd_products(0, a, b, c, m, k, n, k, 1, 6);
+    if (kept * 8 > strips * k * SD_COMPACT_KEEP_EIGHTHS) return sd_products(0, a, b, c, m, k, n, k, 1, 6, accumulate);
+    if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float)); /* the listed tiles always add to C */
     sd_listed_products(a, b, c, m, k, n, k, 1, lists, k, counts, (long *)(s + o_range), (float *)(s + o_packed));
 }
 
@@ -133,7 +154,7 @@ static void tiles_ab(const float *a, const float *b, float *c, long m, long k, l
    columns of C whose column of B is live, and only the rows whose column of `a` is, when that
    saves more than gathering `a`'s live columns costs. */
 static void tiles_atb(const float *a, const float *b, float *c, long m, long k, long n, int accumulate) {
-    if (m * k * n < SD_COMPACT_MIN_FMAS) return sd_products(0, a, b, c, m, k, n, 1, m, 6);
+    if (m * k * n < SD_COMPACT_MIN_FMAS) return sd_products(0, a, b, c, m, k, n, 1, m, 6, accumulate);
     size_t used = 0;
     const size_t o_ri = take(&used, (size_t)m * 4),
                  o_ci = take(&used, (size_t)n * 4), o_a = take(&used, (size_t)(k * m) * 4),
@@ -142,23 +163,30 @@ static void tiles_atb(const float *a, const float *b, float *c, long m, long k, 
     int *ri = (int *)(s + o_ri), *ci = (int *)(s + o_ci);
     long ml = live_columns(a, k, m, m, ri);
     const long nl = live_columns(b, k, n, n, ci);
-    if (ml == 0 || nl == 0) return;
+    if (ml == 0 || nl == 0) {
+        if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
+        return;
+    }
     /* rows: the fmas saved (16 a cycle) against the floats gathered (about one a cycle) */
     const int rows_too = (m - ml) * nl > 16 * ml;
     if (!rows_too) ml = m;
     if (!pays(ml * nl, m * n, k, k * ((rows_too ? ml : 0) + nl) + ml * nl * (accumulate ? 2 : 1)))
-        return sd_products(0, a, b, c, m, k, n, 1, m, 6);
+        return sd_products(0, a, b, c, m, k, n, 1, m, 6, accumulate);
     float *ac = (float *)(s + o_a), *bc = (float *)(s + o_b), *cc = (float *)(s + o_c);
     if (rows_too) gather_columns(a, k, m, ri, ml, ac);
     gather_columns(b, k, n, ci, nl, bc);
-    gather_block(c, n, rows_too ? ri : NULL, ml, ci, nl, accumulate, cc);
-    sd_products(0, rows_too ? ac : a, bc, cc, ml, k, nl, 1, ml, 6);
-    scatter_block(cc, c, n, rows_too ? ri : NULL, ml, ci, nl);
+    if (accumulate) gather_block(c, n, rows_too ? ri : NULL, ml, ci, nl, cc);
+    sd_products(0, rows_too ? ac : a, bc, cc, ml, k, nl, 1, ml, 6, accumulate);
+    if (accumulate) scatter_block(cc, c, n, rows_too ? ri : NULL, ml, ci, nl);
+    else expand_block(cc, c, m, n, rows_too ? ri : NULL, ml, ci, nl);
 }
 
 void sd_gemm(const float *a, const float *b, float *c, long m, long k, long n, int accumulate, int transposed_a) {
-    if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
-    if (m <= 0 || n <= 0 || k <= 0) return;
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) { /* an empty sum */
+        if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
+        return;
+    }
     if (n < 16) {
         /* Narrow outputs (Q-value heads): dot products of A's rows with Bᵀ's rows, both contiguous. */
         size_t used = 0;
@@ -172,11 +200,11 @@ void sd_gemm(const float *a, const float *b, float *c, long m, long k, long n, i
             sd_transpose(a, at, k, m);
             rows = at;
         }
-        sd_products(1, rows, bt, c, m, k, n, 0, 0, 4);
+        sd_products(1, rows, bt, c, m, k, n, 0, 0, 4, accumulate);
         return;
     }
     if (transposed_a) tiles_atb(a, b, c, m, k, n, accumulate);
-    else tiles_ab(a, b, c, m, k, n);
+    else tiles_ab(a, b, c, m, k, n, accumulate);
 }
 
 /* The inner indices a compacted A·Bᵀ walks, into pos; returns how many. The tiles' chains run over p
@@ -215,8 +243,11 @@ static long inner_positions(int tiles, const int *ik, long kl, long k, unsigned 
 
 void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, long n, int accumulate,
                      const float *live) {
-    if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
-    if (m <= 0 || n <= 0 || k <= 0) return;
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) { /* an empty sum */
+        if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
+        return;
+    }
     /* Short dot products, a small B, or a B that fits in L2 (256×256 floats is 256 KB) with rows
        enough to repay its copy: transposing B and using the tiles is faster (measured with
        `distill bench gemm`: 1.4–1.7× on 128–256 rows at 256 wide, ~1.1× on 32–64 rows, where the
@@ -225,7 +256,7 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
                                   (k * n <= SD_GEMM_BT_TRANSPOSE_LARGE_LIMIT && m >= SD_GEMM_BT_TRANSPOSE_ROWS));
     size_t used = 0;
     const size_t o_live = take(&used, (size_t)k), o_ik = take(&used, (size_t)k * 4),
-                 o_ci = take(&used, (size_t)n * 4), o_pos = take(&used, (size_t)k * 4),
+                 o_ci = take(&used, (size_t)n * 4), o_keep = take(&used, (size_t)n * 4), o_pos = take(&used, (size_t)k * 4),
                  o_a = take(&used, (size_t)(m * k) * 4), o_b = take(&used, (size_t)(n * k) * 4),
                  o_c = take(&used, (size_t)(m * n + (tiles ? k * n : 0)) * 4); /* C', then Bᵀ for the tiles */
     unsigned char *s = reserve(used);
@@ -237,7 +268,10 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
         long nl = n;
         if (live) nl = live_columns(live, m, n, n, ci);
         else identity(ci, n);
-        if (kl == 0 || nl == 0) return;
+        if (kl == 0 || nl == 0) { /* the product is 0, or every column masked */
+            if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
+            return;
+        }
         const long kp = inner_positions(tiles, ik, kl, k, s + o_live, pos);
         if ((live && accumulate) || pays(kp * nl, k * n, m, kp * (m + nl) + (tiles ? m * nl * (accumulate ? 2 : 1) : 0))) {
             float *ac = (float *)(s + o_a), *bc = (float *)(s + o_b), *cc = (float *)(s + o_c);
@@ -246,18 +280,20 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
                 /* Bᵀ by the register-block transpose, then its live rows and columns row by row */
                 float *bt = cc + m * n;
                 sd_transpose(b, bt, n, k);
-                gather_block(c, n, NULL, m, ci, nl, accumulate, cc);
+                if (accumulate) gather_block(c, n, NULL, m, ci, nl, cc);
                 for (long q = 0; q < kp; q++) {
                     const float *row = bt + (long)pos[q] * n;
                     float *to = bc + q * nl;
                     if (nl == n) memcpy(to, row, (size_t)n * sizeof(float));
                     else for (long j = 0; j < nl; j++) to[j] = row[ci[j]];
                 }
-                sd_products(0, ac, bc, cc, m, kp, nl, kp, 1, 6);
-                scatter_block(cc, c, n, NULL, m, ci, nl);
+                sd_products(0, ac, bc, cc, m, kp, nl, kp, 1, 6, accumulate);
+                if (accumulate) scatter_block(cc, c, n, NULL, m, ci, nl);
+                else expand_block(cc, c, m, n, NULL, m, ci, nl);
             } else {
                 for (long j = 0; j < nl; j++) gather_columns(b + (long)ci[j] * k, 1, k, pos, kp, bc + j * kp);
-                sd_dots_to_columns(ac, bc, c, m, kp, nl, n, ci);
+                if (!accumulate && nl < n) zero_other_columns(c, m, n, ci, nl, (uint32_t *)(s + o_keep));
+                sd_dots_to_columns(ac, bc, c, m, kp, nl, n, ci, accumulate);
             }
             return;
         }
@@ -265,19 +301,14 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
     if (tiles) {
         float *bt = (float *)(s + o_b);
         sd_transpose(b, bt, n, k);
-        sd_products(0, a, bt, c, m, k, n, k, 1, 6);
+        sd_products(0, a, bt, c, m, k, n, k, 1, 6, accumulate);
     } else {
-        sd_products(1, a, b, c, m, k, n, 0, 0, 4);
+        sd_products(1, a, b, c, m, k, n, 0, 0, 4, accumulate);
     }
-    if (live) { /* not accumulating: zero the masked columns, those between the live ones */
+    if (live) { /* not accumulating: zero the masked columns */
         int *ci = (int *)(s + o_ci);
         const long nl = live_columns(live, m, n, n, ci);
-        for (long i = 0; i < m; i++)
-            for (long q = 0, j = 0; j <= nl; j++) {
-                const long end = j < nl ? ci[j] : n;
-                for (; q < end; q++) c[i * n + q] = 0;
-                q = end + 1;
-            }
+        if (nl < n) zero_other_columns(c, m, n, ci, nl, (uint32_t *)(s + o_keep));
     }
 }
 

@@ -2,11 +2,12 @@
 #ifndef SWIFT_DISTILL_PRODUCTS_H
 #define SWIFT_DISTILL_PRODUCTS_H
 
-/* C (m×n, rows n apart) += A·B with the chosen kernels, split across the worker thread when
-   large. kind 0: the tiles, A[r,p] = a[r·rs + p·cs], B k×n; kind 1: dot products of A's rows
-   (m×k) with B's rows (n×k). `block`: rows per unit of the split (6 for tiles, 4 for dots). */
+/* C (m×n, rows n apart) += A·B (= when !accumulate: C is only written) with the chosen kernels,
+   split across the worker thread when large. kind 0: the tiles, A[r,p] = a[r·rs + p·cs], B k×n;
+   kind 1: dot products of A's rows (m×k) with B's rows (n×k). `block`: rows per unit of the
+   split (6 for tiles, 4 for dots). */
 void sd_products(int kind, const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
-                 long block);
+                 long block, int accumulate);
 
 /* Rows per strip of the listed tiles, as in the dense tiles. (Four rows share more zeros, but
    in a CartPole run the listed products took a larger share of the time with four than with six.) */
@@ -18,9 +19,10 @@ void sd_products(int kind, const float *a, const float *b, float *c, long m, lon
 void sd_listed_products(const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
                         const int *lists, long lstride, const long *counts, long *range, float *packed);
 
-/* C[:, cols[j]] += A·(row j of B) for j < n by dot products (A m×k, B n×k, C's rows ldc apart).
-   Split like sd_products. */
-void sd_dots_to_columns(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols);
+/* C[:, cols[j]] += A·(row j of B) (= when !accumulate) for j < n by dot products (A m×k, B n×k,
+   C's rows ldc apart). Split like sd_products. */
+void sd_dots_to_columns(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols,
+                        int accumulate);
 
 /* dst (cols×rows) = srcᵀ with the chosen kernels. */
 void sd_transpose(const float *src, float *dst, long rows, long cols);

@@ -239,9 +239,10 @@ public struct DQNAlgorithm: RunAlgorithm {
         let width = targetCache.count / max(1, buffer.capacity)
         for indices in draws {
             let batch = buffer.batch(indices, nextObservations: config.doubleDQN)
-            var next = [Float]()
-            next.reserveCapacity(indices.count * width)
-            for slot in indices { next.append(contentsOf: targetCache[(slot * width)..<((slot + 1) * width)]) }
+            var next = [Float](repeating: 0, count: indices.count * width)
+            for (row, slot) in indices.enumerated() {
+                for a in 0..<width { next[row * width + a] = targetCache[slot * width + a] }
+            }
             let (loss, _) = learner.update(batch, nextTargetValues: Tensor(shape: [indices.count, width], scalars: next))
             lastLoss = loss
             state.gradientSteps += 1

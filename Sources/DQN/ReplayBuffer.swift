@@ -153,17 +153,14 @@ public struct ReplayBuffer: Sendable {
     /// is a cache miss: all frame ids are read first, then all frames, so the misses overlap.
     private func gather(_ slots: [Int], next: Bool) -> Tensor {
         let d = observationSize, offset = next ? frames : 0
-        var ids = [Int32]()
-        ids.reserveCapacity(slots.count * frames)
-        for slot in slots {
+        var ids = [Int32](repeating: 0, count: slots.count * frames)
+        for (row, slot) in slots.enumerated() {
             let base = slot * 2 * frames + offset
-            ids.append(contentsOf: frameIDs[base..<(base + frames)])
+            for part in 0..<frames { ids[row * frames + part] = frameIDs[base + part] }
         }
         var out = [Float](repeating: 0, count: slots.count * d)
-        for row in slots.indices {
-            floatFrames?.copy(ids, at: row * frames, into: &out, at: row * d)
-            byteFrames?.copy(ids, at: row * frames, into: &out, at: row * d)
-        }
+        floatFrames?.decode(ids, into: &out)
+        byteFrames?.decode(ids, into: &out)
         return Tensor(shape: [slots.count, d], scalars: out)
     }
 
@@ -252,13 +249,17 @@ struct FrameStore<Scalar: StoredScalar>: Sendable {
         }
     }
 
-    /// Decodes the frames `ids[offset..<offset+parts]` into `out` from `start`.
-    func copy(_ ids: [Int32], at offset: Int, into out: inout [Float], at start: Int) {
-        for part in 0..<parts {
-            let id = Int(ids[offset + part])
-            let block = blocks[id / blockFrames], base = (id % blockFrames) * frameSize
-            let to = start + part * frameSize
-            for j in 0..<frameSize { out[to + j] = block[base + j].value(scale: scale) }
+    /// Decodes frame `ids[q]` into `out` from `q · frameSize`, for every q (a batch's rows of
+    /// parts, one call per batch: no per-frame array copies or reference counting).
+    func decode(_ ids: [Int32], into out: inout [Float]) {
+        precondition(out.count >= ids.count * frameSize, "decode needs room for \(ids.count) frames")
+        out.withUnsafeMutableBufferPointer { o in
+            for (q, id32) in ids.enumerated() {
+                let id = Int(id32), base = (id % blockFrames) * frameSize, to = q * frameSize
+                blocks[id / blockFrames].withUnsafeBufferPointer { block in
+                    for j in 0..<frameSize { o[to + j] = block[base + j].value(scale: scale) }
+                }
+            }
         }
     }
 

@@ -12,10 +12,19 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// dL/dx from dL/dy, given the forward input x and output y.
-    public func backward(_ gradient: Tensor, input: Tensor, output: Tensor) -> Tensor {
+    /// f(x) in place of x (no second buffer for the activations).
+    public func applyInPlace(_ x: inout Tensor) {
         switch self {
-        case .relu: return Tensor.reluBackward(gradient, input: input)
+        case .relu: x.applyReLU()
+        case .tanh: x = x.tanh()
+        }
+    }
+
+    /// dL/dx from dL/dy, given the forward output y = f(x): ReLU passes the gradient where y > 0
+    /// (exactly where x > 0), tanh scales it by 1 − y².
+    public func backward(_ gradient: Tensor, output: Tensor) -> Tensor {
+        switch self {
+        case .relu: return Tensor.reluBackward(gradient, input: output)
         case .tanh: return Tensor.tanhBackward(gradient, output: output)
         }
     }

@@ -118,13 +118,13 @@ public struct MLP: Equatable, Sendable {
     public struct Cache: Sendable {
         /// Input to each linear layer: `layerInputs[0]` is the batch, `layerInputs[i+1]` hidden layer i's activations.
         public var layerInputs: [Tensor]
-        /// Each hidden layer's output before its activation.
-        public var preActivations: [Tensor]
         /// The network's output.
         public var output: Tensor
-        /// Input to each convolution (images) and its output before the activation.
+        /// Input to each convolution (images in channels-last layout).
         public var convolutionInputs: [Tensor] = []
-        public var convolutionPreActivations: [Tensor] = []
+        // No pre-activations: ReLU's and tanh's backward passes need only the activation's output
+        // (ReLU passes the gradient where the output is positive, which is where its input was),
+        // so each activation is applied in place and the batch's activations are stored once.
 
         /// Activations of hidden layer `index` (0-based), as distillation matches them.
         public func hidden(_ index: Int) -> Tensor { layerInputs[index + 1] }
@@ -163,28 +163,25 @@ public struct MLP: Equatable, Sendable {
     /// Forward pass keeping what backward needs.
     public func forward(_ x: Tensor) -> Cache {
         precondition(x.rank == 2 && x.shape[1] == inputSize, "input \(x.shape) does not fit an MLP with \(inputSize) inputs")
-        var convInputs: [Tensor] = [], convPre: [Tensor] = []
+        var convInputs: [Tensor] = []
         var h = x
         if !convolutions.isEmpty {
             let n = x.shape[0]
             var images = channelsFirst ? x.reshaped([n] + observationShape).movingChannelAxis(toLast: true) : x.reshaped([n] + inputShape)
             for conv in convolutions {
                 convInputs.append(images)
-                let z = conv.forward(images)
-                convPre.append(z)
-                images = activation.apply(z)
+                images = conv.forward(images)
+                activation.applyInPlace(&images)
             }
             h = images.reshaped([n, images.count / max(n, 1)])
         }
-        var inputs = [h], pre: [Tensor] = []
+        var inputs = [h]
         for (i, layer) in layers.enumerated() {
-            let z = layer.forward(h)
+            h = layer.forward(h)
             if i == layers.count - 1 {
-                return Cache(layerInputs: inputs, preActivations: pre, output: z, convolutionInputs: convInputs,
-                             convolutionPreActivations: convPre)
+                return Cache(layerInputs: inputs, output: h, convolutionInputs: convInputs)
             }
-            pre.append(z)
-            h = activation.apply(z)
+            activation.applyInPlace(&h)
             inputs.append(h)
         }
         fatalError("unreachable: an MLP has at least one layer")
@@ -207,16 +204,16 @@ public struct MLP: Equatable, Sendable {
             grads[2 * i + 1] = g.bias
             guard i > 0, var dh = g.input else { dInput = g.input; break }
             if let extra = hiddenGradients[i - 1] { dh += extra }
-            dy = activation.backward(dh, input: cache.preActivations[i - 1], output: cache.layerInputs[i])
+            dy = activation.backward(dh, output: cache.layerInputs[i])
         }
         guard !convolutions.isEmpty, let flat = dInput else { return Gradients(parameters: grads, input: dInput) }
         // Back through the convolutions: dInput is dL/d(the last convolution's activated output, flattened).
         var convGrads = [Tensor](repeating: Tensor(shape: [0]), count: 2 * convolutions.count)
         let n = flat.shape[0]
-        var d = flat.reshaped(cache.convolutionPreActivations[convolutions.count - 1].shape)
+        var d = flat.reshaped([n] + convolutions[convolutions.count - 1].outputShape)
         for j in stride(from: convolutions.count - 1, through: 0, by: -1) {
             let post = j + 1 < convolutions.count ? cache.convolutionInputs[j + 1] : cache.layerInputs[0].reshaped(d.shape)
-            let dz = activation.backward(d, input: cache.convolutionPreActivations[j], output: post)
+            let dz = activation.backward(d, output: post)
             let g = Tensor.conv2dBackward(cache.convolutionInputs[j], weight: convolutions[j].weight, outputGradient: dz,
                                           convolutions[j].geometry, needInputGradient: j > 0 || needInputGradient)
             convGrads[2 * j] = g.weight

@@ -46,7 +46,15 @@ extension Tensor {
         }
         return out
     }
-    /// The ReLU backward pass: passes `gradient` where the forward input was positive.
+    /// max(x, 0) in place.
+    public mutating func applyReLU() {
+        scalars.withUnsafeMutableBufferPointer { x in
+            guard let base = x.baseAddress, x.count > 0 else { return }
+            Kernels.relu(base, base, count: x.count)
+        }
+    }
+    /// The ReLU backward pass: passes `gradient` where the forward input was positive (or, the
+    /// same places, where the forward output is).
     public static func reluBackward(_ gradient: Tensor, input: Tensor) -> Tensor {
         precondition(gradient.shape == input.shape, "shapes \(gradient.shape) and \(input.shape) differ")
         return Tensor(shape: gradient.shape) { out in  // one pass: no copy of the gradient first
@@ -74,7 +82,7 @@ extension Tensor {
     public func squaredNorm() -> Float {
         scalars.withUnsafeBufferPointer { x in
             guard let base = x.baseAddress, x.count > 0 else { return 0 }
-            return Kernels.dot(base, base, count: x.count)
+            return Kernels.sumOfSquares(base, count: x.count)
         }
     }
     /// Largest absolute element.

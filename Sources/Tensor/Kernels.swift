@@ -107,6 +107,12 @@ public enum Kernels {
         sd_dot(x, y, count)
     }
 
+    /// Σ x[i]² (32 running lanes, one fixed reduction order on every CPU).
+    @inline(__always)
+    public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        sd_sum_squares(x, count)
+    }
+
     /// dst (cols×rows) = srcᵀ (src is rows×cols).
     public static func transpose(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         sd_transpose(src, dst, rows, cols)

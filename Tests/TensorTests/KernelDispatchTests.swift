@@ -68,6 +68,34 @@ import Testing
         }
     }
 
+    /// Sums of squares (gradient norms) keep 32 running lanes — element p in lane p mod 32 while
+    /// whole blocks of 32 remain, then blocks of 8 in the first eight — added pairwise, reduced in
+    /// the dot product's tree, then the tail: written out here, the same bits on every set.
+    @Test func sumsOfSquaresFollowOneOrderOnEveryInstructionSet() {
+        func reduce8(_ s: [Float]) -> Float { ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7])) }
+        for count in [0, 1, 7, 8, 31, 32, 33, 100, 203, 1000, 4099] {
+            let x = values(count, seed: count + 11)
+            var lanes = [[Float]](repeating: [Float](repeating: 0, count: 8), count: 4)
+            var p = 0
+            while p + 32 <= count {
+                for u in 0..<4 { for l in 0..<8 { lanes[u][l].addProduct(x[p + 8 * u + l], x[p + 8 * u + l]) } }
+                p += 32
+            }
+            while p + 8 <= count {
+                for l in 0..<8 { lanes[0][l].addProduct(x[p + l], x[p + l]) }
+                p += 8
+            }
+            var expected = reduce8((0..<8).map { l in (lanes[0][l] + lanes[1][l]) + (lanes[2][l] + lanes[3][l]) })
+            while p < count { expected.addProduct(x[p], x[p]); p += 1 }
+            let exact = x.reduce(0.0) { $0 + Double($1) * Double($1) }
+            #expect(abs(Double(expected) - exact) <= 1e-5 * max(1, exact), "the written-out order is not a sum of squares")
+            for name in Kernels.availableInstructionSets {
+                guard let got = Kernels.with(instructionSet: name, { Tensor(shape: [count], scalars: x).squaredNorm() }) else { continue }
+                #expect(got.bitPattern == expected.bitPattern, "\(name): Σx² of \(count) values is \(got), expected \(expected)")
+            }
+        }
+    }
+
     @Test func transposesAreExactOnEveryInstructionSet() {
         // 8×8 register blocks plus the edges: shapes below, at and past whole blocks.
         for (rows, cols) in [(1, 1), (3, 5), (8, 8), (17, 9), (9, 17), (16, 40), (64, 256), (13, 250)] {

@@ -6,10 +6,12 @@
 #include <string.h>
 #include <time.h>
 
-void sd_gemm_accumulate_old(const float *, const float *, float *, long, long, long, long, long);
-void sd_gemm_accumulate_new(const float *, const float *, float *, long, long, long, long, long);
-void sd_dots_accumulate_old(const float *, const float *, float *, long, long, long);
-void sd_dots_accumulate_new(const float *, const float *, float *, long, long, long);
+/* The last argument (accumulate, 1 here) is ignored by revisions from before it existed: on x86-64
+   an extra trailing argument is harmless to a callee that does not read it. */
+void sd_gemm_accumulate_old(const float *, const float *, float *, long, long, long, long, long, int);
+void sd_gemm_accumulate_new(const float *, const float *, float *, long, long, long, long, long, int);
+void sd_dots_accumulate_old(const float *, const float *, float *, long, long, long, int);
+void sd_dots_accumulate_new(const float *, const float *, float *, long, long, long, int);
 
 static double now(void) {
     struct timespec t;
@@ -25,8 +27,8 @@ static int ascending(const void *x, const void *y) {
 /* kind 0: C = A·B, 1: C = Aᵀ·B with Aᵀ read in place, 2: C = A·Bᵀ by dot products. */
 static void run(int version, int kind, const float *a, const float *b, float *c, long m, long k, long n) {
     memset(c, 0, sizeof(float) * m * n);
-    if (kind == 2) (version ? sd_dots_accumulate_new : sd_dots_accumulate_old)(a, b, c, m, k, n);
-    else (version ? sd_gemm_accumulate_new : sd_gemm_accumulate_old)(a, b, c, m, k, n, kind ? 1 : k, kind ? m : 1);
+    if (kind == 2) (version ? sd_dots_accumulate_new : sd_dots_accumulate_old)(a, b, c, m, k, n, 1);
+    else (version ? sd_gemm_accumulate_new : sd_gemm_accumulate_old)(a, b, c, m, k, n, kind ? 1 : k, kind ? m : 1, 1);
 }
 
 int main(int argc, char **argv) {

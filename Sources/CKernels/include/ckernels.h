@@ -26,6 +26,9 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
 /// Σ x[i]·y[i] (8 running lanes, a fixed reduction order).
 float sd_dot(const float *x, const float *y, long count);
 
+/// Σ x[i]² (32 running lanes, a fixed reduction order).
+float sd_sum_squares(const float *x, long count);
+
 /// dst (cols×rows) = srcᵀ (src rows×cols).
 void sd_transpose(const float *src, float *dst, long rows, long cols);
 
