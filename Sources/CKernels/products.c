@@ -22,6 +22,17 @@
 static _Thread_local unsigned char *arena = NULL;
 static _Thread_local size_t arena_size = 0;
 
+/* A second one for what a caller computes before the products and hands to them (their own
+   scratch comes from `arena`, which they may grow and so move). */
+static _Thread_local unsigned char *held = NULL;
+static _Thread_local size_t held_size = 0;
+
+/* Live columns found beforehand (one scan shared by two products); NULL where not known. */
+typedef struct {
+    const int *idx;
+    long count;
+} sd_live;
+
 /* Room for the whole call's copies, carved with `take` (64-byte aligned pieces). */
 static unsigned char *reserve(size_t bytes) {
     if (bytes > arena_size) {
@@ -31,6 +42,16 @@ static unsigned char *reserve(size_t bytes) {
         arena_size = bytes;
     }
     return arena;
+}
+
+static unsigned char *reserve_held(size_t bytes) {
+    if (bytes > held_size) {
+        unsigned char *grown = realloc(held, bytes);
+        if (grown == NULL) abort();
+        held = grown;
+        held_size = bytes;
+    }
+    return held;
 }
 
 static size_t take(size_t *used, size_t bytes) {
@@ -68,8 +89,68 @@ static long live_columns(const float *restrict x, long rows, long cols, long ld,
     return count;
 }
 
+/* live_columns, or the known list copied. */
+static long live_or_known(const float *x, long rows, long cols, long ld, int *idx, const sd_live *known) {
+    if (known == NULL) return live_columns(x, rows, cols, ld, idx);
+    memcpy(idx, known->idx, (size_t)known->count * sizeof(int));
+    return known->count;
+}
+
+/* live_columns of X (rows × cols, row-major), and out[j] = Σ_i X[i, j] summed in row order (as
+   sd_sum_rows), in one pass. */
+static long live_columns_and_sums(const float *restrict x, long rows, long cols, int *restrict idx, float *restrict out) {
+    typedef float f4 __attribute__((vector_size(16), aligned(4)));
+    long count = 0, p = 0;
+    for (; p + 16 <= cols; p += 16) {
+        sd_words4 any[4] = {{0}};
+        f4 sum[4] = {{0}};
+        for (long i = 0; i < rows; i++) {
+            const sd_words4 *r = (const sd_words4 *)(x + i * cols + p);
+            const f4 *v = (const f4 *)(x + i * cols + p);
+            for (int q = 0; q < 4; q++) {
+                any[q] |= r[q];
+                sum[q] += v[q];
+            }
+        }
+        for (int q = 0; q < 4; q++) *(f4 *)(out + p + 4 * q) = sum[q];
+        for (int t = 0; t < 16; t++) {
+            idx[count] = (int)(p + t);
+            count += (any[t / 4][t % 4] & 0x7fffffffu) != 0;
+        }
+    }
+    for (; p < cols; p++) {
+        uint32_t any = 0;
+        float sum = 0;
+        for (long i = 0; i < rows; i++) {
+            any |= *(const sd_word *)(x + i * cols + p);
+            sum += x[i * cols + p];
+        }
+        out[p] = sum;
+        idx[count] = (int)p;
+        count += (any & 0x7fffffffu) != 0;
+    }
+    return count;
+}
+
 static void identity(int *idx, long n) {
     for (long j = 0; j < n; j++) idx[j] = (int)j;
+}
+
+/* Appends dead columns (not among the count ascending live ones in idx) until count is a multiple
+   of 16 or all n are listed; returns the new count. A column of B that is all zero adds exact
+   zeros to C — the product it gives is what the whole product gives there — so padding costs a
+   few multiply-adds and spares the tiles their slow column remainder. */
+static long pad_columns(int *idx, long count, long n) {
+    long target = (count + 15) / 16 * 16;
+    if (target > n) target = n;
+    for (long j = 0, q = 0, live = count; count < target && j < n; j++) {
+        if (q < live && idx[q] == j) {
+            q++;
+            continue;
+        }
+        idx[count++] = (int)j;
+    }
+    return count;
 }
 
 /* dst (rows × count) = the columns idx of src (rows × …, rows ld apart). */
@@ -153,7 +234,8 @@ static void tiles_ab(const float *a, const float *b, float *c, long m, long k, l
 /* C += Aᵀ·B on the tiles, `a` holding Aᵀ (k×m) and B k×n (weight gradients Xᵀ·dY): only the
    columns of C whose column of B is live, and only the rows whose column of `a` is, when that
    saves more than gathering `a`'s live columns costs. */
-static void tiles_atb(const float *a, const float *b, float *c, long m, long k, long n, int accumulate) {
+static void tiles_atb(const float *a, const float *b, float *c, long m, long k, long n, int accumulate,
+                      const sd_live *known_a, const sd_live *known_b) {
     if (m * k * n < SD_COMPACT_MIN_FMAS) return sd_products(0, a, b, c, m, k, n, 1, m, 6, accumulate);
     size_t used = 0;
     const size_t o_ri = take(&used, (size_t)m * 4),
@@ -161,13 +243,14 @@ static void tiles_atb(const float *a, const float *b, float *c, long m, long k, 
                  o_b = take(&used, (size_t)(k * n) * 4), o_c = take(&used, (size_t)(m * n) * 4);
     unsigned char *s = reserve(used);
     int *ri = (int *)(s + o_ri), *ci = (int *)(s + o_ci);
-    long ml = live_columns(a, k, m, m, ri);
-    const long nl = live_columns(b, k, n, n, ci);
+    long ml = live_or_known(a, k, m, m, ri, known_a);
+    long nl = live_or_known(b, k, n, n, ci, known_b);
     if (ml == 0 || nl == 0) {
         if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
         return;
     }
     /* rows: the fmas saved (16 a cycle) against the floats gathered (about one a cycle) */
+    nl = pad_columns(ci, nl, n);
     const int rows_too = (m - ml) * nl > 16 * ml;
     if (!rows_too) ml = m;
     if (!pays(ml * nl, m * n, k, k * ((rows_too ? ml : 0) + nl) + ml * nl * (accumulate ? 2 : 1)))
@@ -203,7 +286,7 @@ void sd_gemm(const float *a, const float *b, float *c, long m, long k, long n, i
         sd_products(1, rows, bt, c, m, k, n, 0, 0, 4, accumulate);
         return;
     }
-    if (transposed_a) tiles_atb(a, b, c, m, k, n, accumulate);
+    if (transposed_a) tiles_atb(a, b, c, m, k, n, accumulate, NULL, NULL);
     else tiles_ab(a, b, c, m, k, n, accumulate);
 }
 
@@ -241,8 +324,8 @@ static long inner_positions(int tiles, const int *ik, long kl, long k, unsigned 
     return 8 * longest + (k - k8);
 }
 
-void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, long n, int accumulate,
-                     const float *live) {
+static void bt_live(const float *a, const float *b, float *c, long m, long k, long n, int accumulate,
+                    const float *live, const sd_live *known_a, const sd_live *known_live) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) { /* an empty sum */
         if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
@@ -264,9 +347,9 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
        columns keep what they held; otherwise small products run whole and are masked after. */
     if ((live && accumulate) || (m >= 8 && m * k * n >= SD_COMPACT_MIN_FMAS)) {
         int *ik = (int *)(s + o_ik), *ci = (int *)(s + o_ci), *pos = (int *)(s + o_pos);
-        const long kl = live_columns(a, m, k, k, ik);
+        const long kl = live_or_known(a, m, k, k, ik, known_a);
         long nl = n;
-        if (live) nl = live_columns(live, m, n, n, ci);
+        if (live) nl = live_or_known(live, m, n, n, ci, known_live);
         else identity(ci, n);
         if (kl == 0 || nl == 0) { /* the product is 0, or every column masked */
             if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
@@ -307,11 +390,55 @@ void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, l
     }
     if (live) { /* not accumulating: zero the masked columns */
         int *ci = (int *)(s + o_ci);
-        const long nl = live_columns(live, m, n, n, ci);
+        const long nl = live_or_known(live, m, n, n, ci, known_live);
         if (nl < n) zero_other_columns(c, m, n, ci, nl, (uint32_t *)(s + o_keep));
     }
 }
 
+void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, long n, int accumulate,
+                     const float *live) {
+    bt_live(a, b, c, m, k, n, accumulate, live, NULL, NULL);
+}
+
 void sd_gemm_bt(const float *a, const float *b, float *c, long m, long k, long n, int accumulate) {
-    sd_gemm_bt_live(a, b, c, m, k, n, accumulate, NULL);
+    bt_live(a, b, c, m, k, n, accumulate, NULL, NULL, NULL);
+}
+
+/* The ReLU's backward pass in place: g where the ReLU's output y is positive, else +0 (a select
+   the compiler vectorises; NaN outputs pass nothing). */
+static void through_relu(float *restrict g, const float *restrict y, long count) {
+    for (long i = 0; i < count; i++) {
+        const float v = g[i]; /* read whatever y says, so the loop has no branch */
+        g[i] = y[i] > 0 ? v : 0.0f;
+    }
+}
+
+void sd_dense_backward(const float *x, const float *dy, const float *w, float *dw, float *db, float *dx, long m,
+                       long k, long n, int relu) {
+    if (m <= 0 || n <= 0 || k <= 0) { /* empty sums */
+        memset(dw, 0, (size_t)(k * n) * sizeof(float));
+        memset(db, 0, (size_t)n * sizeof(float));
+        if (dx) memset(dx, 0, (size_t)(m * k) * sizeof(float));
+        return;
+    }
+    size_t used = 0;
+    const size_t o_x = take(&used, (size_t)k * 4), o_dy = take(&used, (size_t)n * 4);
+    unsigned char *s = reserve_held(used);
+    int *x_idx = (int *)(s + o_x), *dy_idx = (int *)(s + o_dy);
+    const sd_live dy_live = {dy_idx, live_columns_and_sums(dy, m, n, dy_idx, db)};
+    const sd_live x_live = {x_idx, live_columns(x, m, k, k, x_idx)};
+    /* dW = Xᵀ·dY: X read in place as Aᵀ (what sd_gemm does with transposed_a) */
+    if (n < 16) sd_gemm(x, dy, dw, k, m, n, 0, 1);
+    else tiles_atb(x, dy, dw, k, m, n, 0, &x_live, &dy_live);
+    if (dx == NULL) return;
+    bt_live(dy, w, dx, m, n, k, 0, relu ? x : NULL, &dy_live, relu ? &x_live : NULL);
+    if (relu) through_relu(dx, x, m * k);
+}
+
+void sd_sum_rows(const float *restrict x, float *restrict out, long m, long n) {
+    memset(out, 0, (size_t)n * sizeof(float));
+    for (long i = 0; i < m; i++) {
+        const float *restrict row = x + i * n;
+        for (long j = 0; j < n; j++) out[j] += row[j];
+    }
 }

@@ -27,16 +27,14 @@ public struct Linear: Equatable, Sendable {
         Tensor.linear(x, weight, bias)
     }
 
-    /// Gradients of W, b and x given the forward input and dL/dy. With `inputGradientMaskedByReLU`
-    /// (the input came out of a ReLU, and a ReLU backward pass will mask dx), dx is left 0 in the
-    /// columns where the input is 0 for every row: those units pass no gradient on anyway.
+    /// Gradients of W, b and x given the forward input and dL/dy. With `inputFromReLU` (the input
+    /// is a ReLU's output), the input gradient is carried on through that ReLU: it is the gradient
+    /// of the ReLU's input (0 where x is 0), and units off for the whole batch are not computed.
     public func backward(input x: Tensor, outputGradient dy: Tensor, needInputGradient: Bool = true,
-                         inputGradientMaskedByReLU: Bool = false) -> (weight: Tensor, bias: Tensor, input: Tensor?)
+                         inputFromReLU: Bool = false) -> (weight: Tensor, bias: Tensor, input: Tensor?)
     {
-        let dW = Tensor.matmul(x, dy, transposeA: true)
-        let db = dy.sumRows()
-        let dx = needInputGradient ? Tensor.matmul(dy, weight, transposeB: true, liveColumnsOf: inputGradientMaskedByReLU ? x : nil) : nil
-        return (dW, db, dx)
+        Tensor.denseBackward(input: x, outputGradient: dy, weight: weight, needInputGradient: needInputGradient,
+                             inputFromReLU: inputFromReLU)
     }
 
     /// Multiply–adds in one forward pass of a single observation.

@@ -196,13 +196,20 @@ public struct MLP: Equatable, Sendable {
         var dInput: Tensor?
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             let needDx = i > 0 || needInputGradient || !convolutions.isEmpty
-            // Hidden inputs come out of the activation, whose backward pass masks dx (ReLU: where
-            // the input is 0), so units off for the whole batch need no input gradient.
+            // A hidden layer's input is a ReLU's output: the layer's backward pass carries the
+            // gradient on through that ReLU itself (and skips units off for the whole batch).
+            let throughReLU = i > 0 && activation == .relu
             let g = layers[i].backward(input: cache.layerInputs[i], outputGradient: dy, needInputGradient: needDx,
-                                       inputGradientMaskedByReLU: i > 0 && activation == .relu)
+                                       inputFromReLU: throughReLU)
             grads[2 * i] = g.weight
             grads[2 * i + 1] = g.bias
             guard i > 0, var dh = g.input else { dInput = g.input; break }
+            if throughReLU {
+                // An extra gradient on the activations goes through the ReLU too: (dh + e)·[x > 0] = dh·[x > 0] + e·[x > 0].
+                if let extra = hiddenGradients[i - 1] { dh += activation.backward(extra, output: cache.layerInputs[i]) }
+                dy = dh
+                continue
+            }
             if let extra = hiddenGradients[i - 1] { dh += extra }
             dy = activation.backward(dh, output: cache.layerInputs[i])
         }

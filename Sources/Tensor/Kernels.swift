@@ -101,6 +101,17 @@ public enum Kernels {
         sd_gemm_bt_live(a, b, c, m, k, n, accumulate ? 1 : 0, live)
     }
 
+    /// A dense layer's backward pass for y = x·W + b (x m×k, W k×n): dW = xᵀ·dY, db = Σ rows of dY,
+    /// and dx = dY·Wᵀ unless `dx` is nil — with `inputFromReLU`, on through the ReLU that produced x
+    /// (kept where x > 0, else 0). The products share one scan of dY's and x's zero columns.
+    @inline(__always)
+    public static func denseBackward(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                                     weight w: UnsafePointer<Float>, weightGradient dw: UnsafeMutablePointer<Float>,
+                                     biasGradient db: UnsafeMutablePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
+                                     m: Int, k: Int, n: Int, inputFromReLU: Bool) {
+        sd_dense_backward(x, dy, w, dw, db, dx, m, k, n, inputFromReLU ? 1 : 0)
+    }
+
     /// Σ x[i]·y[i] (eight running lanes, one fixed reduction order on every CPU).
     @inline(__always)
     public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
@@ -128,11 +139,7 @@ public enum Kernels {
 
     /// out[j] = Σ_i x[i, j]: the bias gradient.
     public static func sumRows(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, m: Int, n: Int) {
-        out.update(repeating: 0, count: n)
-        for i in 0..<m {
-            let row = x + i * n
-            for j in 0..<n { out[j] += row[j] }
-        }
+        sd_sum_rows(x, out, m, n)
     }
 }
 

@@ -37,6 +37,49 @@ extension Tensor {
         }
     }
 
+    /// The gradients of y = x·W + b given dL/dy: (dL/dW = xᵀ·dY, dL/db = Σ rows of dY, dL/dx = dY·Wᵀ
+    /// when `needInputGradient`). With `inputFromReLU`, x is a ReLU's output and the input gradient
+    /// is carried on through that ReLU — dL/dx where x > 0, else 0: the gradient of the ReLU's
+    /// input — and units off for the whole batch are not computed. One kernel call, so the three
+    /// share their scans for zero columns.
+    public static func denseBackward(input x: Tensor, outputGradient dy: Tensor, weight w: Tensor, needInputGradient: Bool,
+                                     inputFromReLU: Bool = false) -> (weight: Tensor, bias: Tensor, input: Tensor?) {
+        precondition(x.rank == 2 && dy.rank == 2 && w.rank == 2 && x.shape[0] == dy.shape[0] && x.shape[1] == w.shape[0]
+                     && dy.shape[1] == w.shape[1], "dense backward shapes x \(x.shape), dY \(dy.shape), W \(w.shape) do not agree")
+        let (m, k, n) = (x.shape[0], x.shape[1], w.shape[1])
+        guard m > 0, k > 0, n > 0 else {
+            let dx = needInputGradient ? Tensor(shape: [m, k]) : nil
+            return (Tensor(shape: [k, n]), dy.sumRows(), dx)
+        }
+        var db: [Float] = [], dx: [Float]? = nil
+        let dw = [Float](unsafeUninitializedCapacity: k * n) { pw, filledW in
+            db = [Float](unsafeUninitializedCapacity: n) { pb, filledB in
+                x.scalars.withUnsafeBufferPointer { px in
+                    dy.scalars.withUnsafeBufferPointer { pdy in
+                        w.scalars.withUnsafeBufferPointer { pwt in
+                            func run(_ pdx: UnsafeMutablePointer<Float>?) {
+                                Kernels.denseBackward(input: px.baseAddress!, outputGradient: pdy.baseAddress!, weight: pwt.baseAddress!,
+                                                      weightGradient: pw.baseAddress!, biasGradient: pb.baseAddress!, inputGradient: pdx,
+                                                      m: m, k: k, n: n, inputFromReLU: inputFromReLU)
+                            }
+                            if needInputGradient {
+                                dx = [Float](unsafeUninitializedCapacity: m * k) { pdx, filledX in
+                                    run(pdx.baseAddress!)
+                                    filledX = m * k
+                                }
+                            } else {
+                                run(nil)
+                            }
+                        }
+                    }
+                }
+                filledB = n
+            }
+            filledW = k * n
+        }
+        return (Tensor(shape: [k, n], scalars: dw), Tensor(shape: [n], scalars: db), dx.map { Tensor(shape: [m, k], scalars: $0) })
+    }
+
     /// x·W + b in one pass: the output rows start as the bias and the product accumulates onto them.
     public static func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor) -> Tensor {
         precondition(x.rank == 2 && w.rank == 2 && x.shape[1] == w.shape[0] && b.shape == [w.shape[1]],

@@ -115,6 +115,39 @@ import Testing
         }
     }
 
+    /// A dense layer's fused backward pass (shared scans, the bias gradient summed during the scan,
+    /// the ReLU's mask applied in place) gives the bits of the separate operations, on every set.
+    @Test(arguments: [(64, 256, 256), (64, 256, 2), (64, 4, 256), (130, 256, 256), (20, 12, 40), (3, 256, 100), (256, 64, 64)])
+    func fusedDenseBackwardGivesTheSeparateOperationsBits(m: Int, k: Int, n: Int) throws {
+        // x: a ReLU's output (nonnegative, with dead units); dY: sparse like a ReLU's masked gradient.
+        let x = Tensor(shape: [m, k], scalars: Self.sparse(rows: m, cols: k, seed: 3).map { abs($0) })
+        let dy = Tensor(shape: [m, n], scalars: Self.sparse(rows: m, cols: n, seed: 5))
+        let w = Tensor(shape: [k, n], scalars: values(k * n, seed: 8))
+        for name in Kernels.availableInstructionSets {
+            guard let got = Kernels.with(instructionSet: name, {
+                [false, true].map { relu in Tensor.denseBackward(input: x, outputGradient: dy, weight: w, needInputGradient: true, inputFromReLU: relu) }
+            }) else { continue }  // this CPU cannot run it
+            let expected = try #require(Kernels.with(instructionSet: name) {
+                (Tensor.matmul(x, dy, transposeA: true), dy.sumRows(), Tensor.matmul(dy, w, transposeB: true))
+            })
+            for (relu, g) in zip([false, true], got) {
+                #expect(g.weight.shape == [k, n] && g.weight.scalars.elementsEqual(expected.0.scalars, by: Self.sameBits),
+                        "\(name) \(m)×\(k)×\(n): dW differs")
+                #expect(g.bias.scalars.map(\.bitPattern) == expected.1.scalars.map(\.bitPattern), "\(name): db differs")
+                let dx = try #require(g.input)
+                for i in 0..<(m * k) {
+                    let want = relu ? (x.scalars[i] > 0 ? expected.2.scalars[i] : 0) : expected.2.scalars[i]
+                    #expect(Self.sameBits(dx.scalars[i], want), "\(name) \(m)×\(k)×\(n) relu \(relu): dx[\(i)] \(dx.scalars[i]) ≠ \(want)")
+                    if !Self.sameBits(dx.scalars[i], want) { break }
+                }
+            }
+            let noInput = try #require(Kernels.with(instructionSet: name) {
+                Tensor.denseBackward(input: x, outputGradient: dy, weight: w, needInputGradient: false)
+            })
+            #expect(noInput.input == nil && noInput.weight == got[0].weight)
+        }
+    }
+
     @Test func aNaNKeepsItsColumnLive() {
         // A NaN is not a zero: the product must still see it.
         var a = [Float](repeating: 0, count: 64 * 256)

@@ -23,6 +23,17 @@ void sd_gemm_bt(const float *a, const float *b, float *c, long m, long k, long n
 void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, long n, int accumulate,
                      const float *live);
 
+/// One dense layer's backward pass, y = x·W + b with x m×k, W k×n: dW = xᵀ·dY, db = Σ rows of dY and,
+/// unless dx is NULL, dX = dY·Wᵀ — with `relu`, x is a ReLU's output and dX is taken on through that
+/// ReLU (kept where x > 0, else +0). The same bits as sd_gemm (transposed_a), sd_sum_rows and
+/// sd_gemm_bt_live (live = x) followed by the ReLU's backward pass; the products share their scans
+/// for zero columns of dY and x.
+void sd_dense_backward(const float *x, const float *dy, const float *w, float *dw, float *db, float *dx, long m,
+                       long k, long n, int relu);
+
+/// out[j] = Σ_i x[i, j] for x m×n row-major, each column summed in row order (bias gradients).
+void sd_sum_rows(const float *restrict x, float *restrict out, long m, long n);
+
 /// Σ x[i]·y[i] (8 running lanes, a fixed reduction order).
 float sd_dot(const float *x, const float *y, long count);
 
