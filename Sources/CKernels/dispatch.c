@@ -10,9 +10,10 @@
 #endif
 
 #define SD_DECLARE(isa)                                                                                          \
-    void sd_gemm_accumulate_##isa(const float *, const float *, float *, long, long, long, long, long, int);    \
+    void sd_gemm_accumulate_##isa(const float *, const float *, float *, long, long, long, long, long, int, int, \
+                                  const float *);                                                              \
     void sd_gemm_listed_accumulate_##isa(const float *, const float *, float *, long, long, long, long, long,   \
-                                         const int *, long, const long *, long *, float *);                    \
+                                         const int *, long, const long *, long *, float *, int);               \
     void sd_dots_accumulate_##isa(const float *, const float *, float *, long, long, long, int);                \
     void sd_dots_to_columns_accumulate_##isa(const float *, const float *, float *, long, long, long, long,      \
                                              const int *, int);                                                \
@@ -30,9 +31,9 @@ SD_DECLARE(avx512)
 
 typedef struct {
     const char *name;
-    void (*gemm)(const float *, const float *, float *, long, long, long, long, long, int);
+    void (*gemm)(const float *, const float *, float *, long, long, long, long, long, int, int, const float *);
     void (*listed)(const float *, const float *, float *, long, long, long, long, long, const int *, long, const long *,
-                   long *, float *);
+                   long *, float *, int);
     void (*dots)(const float *, const float *, float *, long, long, long, int);
     void (*dots_to_columns)(const float *, const float *, float *, long, long, long, long, const int *, int);
     float (*dot)(const float *, const float *, long);
@@ -153,6 +154,8 @@ typedef struct {
     float *c;
     long m, k, n, rs, cs;
     int accumulate; /* tiles and dots: C += (1) or C = (0) */
+    int relu;       /* tiles: C stored through a ReLU */
+    const float *bias; /* tiles, not accumulating: C = A·B + bias */
     const int *lists; /* listed tiles */
     long lstride;
     const long *counts;
@@ -190,11 +193,12 @@ static void set_fp_mode(unsigned long mode) {
 }
 
 static void run_job(const sd_job *j) {
-    if (j->kind == 0) j->table->gemm(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs, j->accumulate);
+    if (j->kind == 0) j->table->gemm(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs, j->accumulate, j->relu, j->bias);
     else if (j->kind == 1) j->table->dots(j->a, j->b, j->c, j->m, j->k, j->n, j->accumulate);
     else if (j->kind == 4) j->table->dots_to_columns(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->lists, j->accumulate);
     else if (j->kind == 3)
-        j->table->listed(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs, j->lists, j->lstride, j->counts, j->range, j->packed);
+        j->table->listed(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs, j->lists, j->lstride, j->counts, j->range, j->packed,
+                         j->relu);
     else j->table->adam(j->p, j->g, j->m1, j->v, j->n, j->b1, j->b2, j->step, j->inv_sqrt_c2, j->eps);
 }
 
@@ -283,32 +287,32 @@ static int run_split(const sd_job *first, const sd_job *second) {
 
 /* Splits rows [0, m) at a multiple of `block` near the middle and runs both halves (kind 0: the
    tiles, C += A·B with A[r,p] = a[r·rs + p·cs]; kind 1: dot products, C += A·Bᵀ; = for both
-   when !accumulate). */
+   when !accumulate, the tiles adding `bias` and storing through a ReLU when asked). */
 void sd_products(int kind, const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
-                 long block, int accumulate) {
+                 long block, int accumulate, int relu, const float *bias) {
     const sd_kernel_table *t = kernels();
     long split = (m / 2 + block - 1) / block * block;
     if (m * k * n >= SD_PARALLEL_MIN_FMAS && split > 0 && split < m) {
         long arow = kind == 0 ? rs : k;
         sd_job first = {.kind = kind, .table = t, .a = a, .b = b, .c = c, .m = split, .k = k, .n = n, .rs = rs, .cs = cs,
-                        .accumulate = accumulate};
+                        .accumulate = accumulate, .relu = relu, .bias = bias};
         sd_job second = first;
         second.a = a + split * arow;
         second.c = c + split * n;
         second.m = m - split;
         if (run_split(&first, &second)) return;
     }
-    if (kind == 0) t->gemm(a, b, c, m, k, n, rs, cs, accumulate);
+    if (kind == 0) t->gemm(a, b, c, m, k, n, rs, cs, accumulate, relu, bias);
     else t->dots(a, b, c, m, k, n, accumulate);
 }
 
 void sd_listed_products(const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
-                        const int *lists, long lstride, const long *counts, long *range, float *packed) {
+                        const int *lists, long lstride, const long *counts, long *range, float *packed, int relu) {
     const sd_kernel_table *t = kernels();
     long split = (m / 2 + SD_LISTED_ROWS - 1) / SD_LISTED_ROWS * SD_LISTED_ROWS;
     if (m * k * n >= SD_PARALLEL_MIN_FMAS && split > 0 && split < m) {
         sd_job first = {.kind = 3, .table = t, .a = a, .b = b, .c = c, .m = split, .k = k, .n = n, .rs = rs, .cs = cs,
-                        .lists = lists, .lstride = lstride, .counts = counts, .range = range, .packed = packed};
+                        .lists = lists, .lstride = lstride, .counts = counts, .range = range, .packed = packed, .relu = relu};
         sd_job second = first;
         const long strips = split / SD_LISTED_ROWS;
         second.a = a + split * rs;
@@ -320,7 +324,7 @@ void sd_listed_products(const float *a, const float *b, float *c, long m, long k
         second.packed = packed + strips * lstride * SD_LISTED_ROWS;
         if (run_split(&first, &second)) return;
     }
-    t->listed(a, b, c, m, k, n, rs, cs, lists, lstride, counts, range, packed);
+    t->listed(a, b, c, m, k, n, rs, cs, lists, lstride, counts, range, packed, relu);
 }
 
 void sd_dots_to_columns(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols,

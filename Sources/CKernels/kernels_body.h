@@ -17,8 +17,10 @@
 #define SD_INLINE static inline __attribute__((always_inline)) SD_TARGET
 
 typedef float SD_FN(vec) __attribute__((vector_size(SD_LANES * 4), aligned(4)));
+typedef int SD_FN(ivec) __attribute__((vector_size(SD_LANES * 4), aligned(4)));
 typedef float SD_FN(v8) __attribute__((vector_size(32), aligned(4)));
 #define VEC SD_FN(vec)
+#define IVEC SD_FN(ivec)
 #define V8 SD_FN(v8)
 
 SD_INLINE VEC SD_FN(splat)(float s) {
@@ -27,12 +29,27 @@ SD_INLINE VEC SD_FN(splat)(float s) {
     return v;
 }
 
+/* max(x, 0) as the ReLU pass computes it: +0 where x < 0, else x (so -0 and NaN stay). */
+SD_INLINE VEC SD_FN(relu_vec)(VEC x) {
+    const IVEC negative = x < SD_FN(splat)(0.0f);
+    return (VEC)((IVEC)x & ~negative);
+}
+
+/* How a block of C starts and ends. It starts from C (load), else from the bias row (bias[j], or
+   +0 without a bias: C = A·B + b with no fill first, the same bits as filling C with b and
+   accumulating, since each chain starts from that value); it is stored through a ReLU when relu. */
+typedef struct {
+    int load, relu;
+    const float *bias;
+} SD_FN(ends);
+#define ENDS SD_FN(ends)
+
 /* An mr × (nv·SD_LANES) block of C held in registers for the whole k loop: per p, nv loads of
    B's row and mr broadcasts of A feed mr·nv fmas. mr and nv are constants at every call, so the
    accumulator array lives in registers. B's rows are ldb apart, C's ldc. With kidx, step q reads
    B's row kidx[q] - koff and A's column q (A packed to hold only the inner indices where these rows
-   are not all zero) instead of both at q. With load 0 the accumulators start at +0 instead of C
-   (C = A·B with no zero fill first; the same bits as zeroing C and accumulating). */
+   are not all zero) instead of both at q. `e` says how the block starts and ends (ENDS above);
+   its bias points at the block's first column. */
 #define SD_TILE_STEP(pa, pb)                                                                              \
     {                                                                                                      \
         const float *bp = b + (pb) * ldb;                                                                  \
@@ -45,16 +62,18 @@ SD_INLINE VEC SD_FN(splat)(float s) {
         }                                                                                                  \
     }
 SD_INLINE void SD_FN(tile)(const int mr, const int nv, const float *a, const float *b, float *c,
-                           long k, long ldb, long ldc, long rs, long cs, const int *kidx, long koff, int load) {
+                           long k, long ldb, long ldc, long rs, long cs, const int *kidx, long koff, ENDS e) {
     VEC acc[6][8];
     for (int r = 0; r < mr; r++)
-        for (int v = 0; v < nv; v++) acc[r][v] = load ? *(const VEC *)(c + r * ldc + v * SD_LANES) : SD_FN(splat)(0.0f);
+        for (int v = 0; v < nv; v++)
+            acc[r][v] = e.load ? *(const VEC *)(c + r * ldc + v * SD_LANES)
+                        : e.bias ? *(const VEC *)(e.bias + v * SD_LANES) : SD_FN(splat)(0.0f);
     if (kidx)
         for (long q = 0; q < k; q++) SD_TILE_STEP(q, kidx[q] - koff)
     else
         for (long p = 0; p < k; p++) SD_TILE_STEP(p, p)
     for (int r = 0; r < mr; r++)
-        for (int v = 0; v < nv; v++) *(VEC *)(c + r * ldc + v * SD_LANES) = acc[r][v];
+        for (int v = 0; v < nv; v++) *(VEC *)(c + r * ldc + v * SD_LANES) = e.relu ? SD_FN(relu_vec)(acc[r][v]) : acc[r][v];
 }
 #undef SD_TILE_STEP
 
@@ -62,13 +81,12 @@ SD_INLINE void SD_FN(tile)(const int mr, const int nv, const float *a, const flo
    lanes are used (the rest compute 0·0), so each element is the same fma chain as in the tiles,
    held in a register rather than walked through memory. */
 SD_INLINE void SD_FN(tail)(const int mr, const float *a, const float *b, float *c, long k, long n, long ldb, long ldc,
-                           long rs, long cs, long from, const int *kidx, long koff, int load) {
+                           long rs, long cs, long from, const int *kidx, long koff, ENDS e) {
     const long w = n - from;
     VEC acc[6];
     for (int r = 0; r < mr; r++) {
         acc[r] = SD_FN(splat)(0.0f);
-        if (load)
-            for (long j = 0; j < w; j++) acc[r][j] = c[r * ldc + from + j];
+        for (long j = 0; j < w; j++) acc[r][j] = e.load ? c[r * ldc + from + j] : e.bias ? e.bias[from + j] : 0.0f;
     }
     for (long q = 0; q < k; q++) {
         const float *bp = b + (kidx ? kidx[q] - koff : q) * ldb + from;
@@ -77,55 +95,80 @@ SD_INLINE void SD_FN(tail)(const int mr, const float *a, const float *b, float *
         const float *ap = a + q * cs;
         for (int r = 0; r < mr; r++) acc[r] = __builtin_elementwise_fma(SD_FN(splat)(ap[r * rs]), bv, acc[r]);
     }
-    for (int r = 0; r < mr; r++)
+    for (int r = 0; r < mr; r++) {
+        if (e.relu) acc[r] = SD_FN(relu_vec)(acc[r]);
         for (long j = 0; j < w; j++) c[r * ldc + from + j] = acc[r][j];
+    }
+}
+
+/* `e` for the block from column j. */
+SD_INLINE ENDS SD_FN(from_column)(ENDS e, long j) {
+    if (e.bias) e.bias += j;
+    return e;
 }
 
 /* Columns 0..n-1 of mr rows of C. */
 SD_INLINE void SD_FN(rows)(const int mr, const float *a, const float *b, float *c, long k, long n, long ldb,
-                           long ldc, long rs, long cs, const int *kidx, long koff, int load) {
+                           long ldc, long rs, long cs, const int *kidx, long koff, ENDS e) {
     long j = 0;
     if (mr == 1)  /* one row (a single observation): many accumulators hide the fma latency */
         for (; j + 8 * SD_LANES <= n; j += 8 * SD_LANES)
-            SD_FN(tile)(1, 8, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff, load);
-    for (; j + 2 * SD_LANES <= n; j += 2 * SD_LANES) SD_FN(tile)(mr, 2, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff, load);
-    for (; j + SD_LANES <= n; j += SD_LANES) SD_FN(tile)(mr, 1, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff, load);
-    if (j < n) SD_FN(tail)(mr, a, b, c, k, n, ldb, ldc, rs, cs, j, kidx, koff, load);
+            SD_FN(tile)(1, 8, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff, SD_FN(from_column)(e, j));
+    for (; j + 2 * SD_LANES <= n; j += 2 * SD_LANES)
+        SD_FN(tile)(mr, 2, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff, SD_FN(from_column)(e, j));
+    for (; j + SD_LANES <= n; j += SD_LANES)
+        SD_FN(tile)(mr, 1, a, b + j, c + j, k, ldb, ldc, rs, cs, kidx, koff, SD_FN(from_column)(e, j));
+    if (j < n) SD_FN(tail)(mr, a, b, c, k, n, ldb, ldc, rs, cs, j, kidx, koff, e);
 }
 
 /* `rows` for a run-time mr (1–6), each case with its constant. */
 SD_INLINE void SD_FN(rows_of)(long mr, const float *a, const float *b, float *c, long k, long n, long ldb, long ldc,
-                              long rs, long cs, const int *kidx, long koff, int load) {
+                              long rs, long cs, const int *kidx, long koff, ENDS e) {
     switch (mr) {
-    case 6: SD_FN(rows)(6, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, load); break;
-    case 5: SD_FN(rows)(5, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, load); break;
-    case 4: SD_FN(rows)(4, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, load); break;
-    case 3: SD_FN(rows)(3, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, load); break;
-    case 2: SD_FN(rows)(2, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, load); break;
-    case 1: SD_FN(rows)(1, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, load); break;
+    case 6: SD_FN(rows)(6, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, e); break;
+    case 5: SD_FN(rows)(5, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, e); break;
+    case 4: SD_FN(rows)(4, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, e); break;
+    case 3: SD_FN(rows)(3, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, e); break;
+    case 2: SD_FN(rows)(2, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, e); break;
+    case 1: SD_FN(rows)(1, a, b, c, k, n, ldb, ldc, rs, cs, kidx, koff, e); break;
     default: break;
     }
 }
 
 /* Every row of C (m×n), six at a time, over columns 0..n-1. */
 SD_INLINE void SD_FN(strips)(const float *a, const float *b, float *c, long m, long k, long n, long ldb, long ldc,
-                             long rs, long cs, int load) {
+                             long rs, long cs, ENDS e) {
     long i = 0;
-    for (; i + 6 <= m; i += 6) SD_FN(rows)(6, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs, 0, 0, load);
-    SD_FN(rows_of)(m - i, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs, 0, 0, load);
+    for (; i + 6 <= m; i += 6) SD_FN(rows)(6, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs, 0, 0, e);
+    SD_FN(rows_of)(m - i, a + i * rs, b, c + i * ldc, k, n, ldb, ldc, rs, cs, 0, 0, e);
+}
+
+/* C = max(C, 0) over rows × n (rows ldc apart), as relu_vec. */
+SD_INLINE void SD_FN(relu_rows)(float *c, long rows, long n, long ldc) {
+    for (long r = 0; r < rows; r++) {
+        float *row = c + r * ldc;
+        long j = 0;
+        for (; j + SD_LANES <= n; j += SD_LANES) *(VEC *)(row + j) = SD_FN(relu_vec)(*(const VEC *)(row + j));
+        for (; j < n; j++) row[j] = row[j] < 0 ? 0.0f : row[j];
+    }
 }
 
 /* As `strips`, each strip s of SD_LISTED_ROWS rows over its own inner indices lists[s·lstride + q]
    for q in range[2s] .. range[2s+1] (absolute; koff is subtracted), its values packed in `packed`
    (strip s from s·lstride·SD_LISTED_ROWS, one column of the strip after another): the loop reads
-   A at constant offsets from one moving pointer. */
+   A at constant offsets from one moving pointer. C is accumulated onto; with relu (the last pass
+   over C) it is stored through a ReLU, a strip with nothing to add included. */
 SD_INLINE void SD_FN(listed_strips)(const float *packed, const float *b, float *c, long m, long n, long ldb, long ldc,
-                                    const int *lists, long lstride, const long *range, long koff) {
+                                    const int *lists, long lstride, const long *range, long koff, int relu) {
+    const ENDS e = {.load = 1, .relu = relu, .bias = NULL};
     for (long i = 0, s = 0; i < m; i += SD_LISTED_ROWS, s++) {
-        const long from = range[2 * s], count = range[2 * s + 1] - from;
-        if (count == 0) continue;
-        SD_FN(rows_of)(m - i < SD_LISTED_ROWS ? m - i : SD_LISTED_ROWS, packed + (s * lstride + from) * SD_LISTED_ROWS, b,
-                       c + i * ldc, count, n, ldb, ldc, 1, SD_LISTED_ROWS, lists + s * lstride + from, koff, 1);
+        const long from = range[2 * s], count = range[2 * s + 1] - from, rows = m - i < SD_LISTED_ROWS ? m - i : SD_LISTED_ROWS;
+        if (count == 0) {
+            if (relu) SD_FN(relu_rows)(c + i * ldc, rows, n, ldc);
+            continue;
+        }
+        SD_FN(rows_of)(rows, packed + (s * lstride + from) * SD_LISTED_ROWS, b, c + i * ldc, count, n, ldb, ldc, 1,
+                       SD_LISTED_ROWS, lists + s * lstride + from, koff, e);
     }
 }
 
@@ -133,17 +176,19 @@ SD_INLINE void SD_FN(listed_strips)(const float *packed, const float *b, float *
 #define SD_PANEL (2 * SD_LANES)
 #define SD_PANEL_K (4096 / SD_PANEL)
 
-/* C (m×n) += A·B (or, when !accumulate, C = A·B: C is not read) with A[r,p] = a[r·rs + p·cs]
-   (row-major A or, read in place, Aᵀ) and B k×n.
+/* C (m×n) += A·B (or, when !accumulate, C = A·B + bias, bias NULL meaning 0: C is not read) with
+   A[r,p] = a[r·rs + p·cs] (row-major A or, read in place, Aᵀ) and B k×n; with relu, C is stored
+   through a ReLU at the end.
    When B outgrows half of L1 and A has rows enough to reuse it, B is copied panel by panel (SD_PANEL_K rows × SD_PANEL columns)
    into a contiguous buffer that stays in L1 while every strip of A passes over it: B read in
    place walks rows n floats apart, and at n = 256 or 512 those rows fall into a handful of L1
    sets and evict each other. Each C element is still one fma chain over p = 0, 1, …, k-1 (the
    tiles store it between panels of k and load it back), so the bits do not change. */
 SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *c, long m, long k, long n,
-                                         long rs, long cs, int accumulate) {
+                                         long rs, long cs, int accumulate, int relu, const float *bias) {
     if (m < 12 || n < SD_PANEL || k * n <= SD_PANEL_K * SD_PANEL) {
-        SD_FN(strips)(a, b, c, m, k, n, n, n, rs, cs, accumulate);
+        const ENDS e = {.load = accumulate, .relu = relu, .bias = bias};
+        SD_FN(strips)(a, b, c, m, k, n, n, n, rs, cs, e);
         return;
     }
     float panel[SD_PANEL_K * SD_PANEL] __attribute__((aligned(64)));
@@ -151,13 +196,15 @@ SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *
     for (long p0 = 0; p0 < k; p0 += SD_PANEL_K) {
         const long kc = k - p0 < SD_PANEL_K ? k - p0 : SD_PANEL_K;
         const float *ap = a + p0 * cs, *bp = b + p0 * n;
+        /* the first panel of k starts from C or the bias, later ones from what it stored; the last applies the ReLU */
+        const ENDS e = {.load = accumulate || p0 > 0, .relu = relu && p0 + kc >= k, .bias = p0 > 0 ? NULL : bias};
         for (long j = 0; j < full; j += SD_PANEL) {
             for (long p = 0; p < kc; p++)
                 for (int v = 0; v < 2; v++)
                     *(VEC *)(panel + p * SD_PANEL + v * SD_LANES) = *(const VEC *)(bp + p * n + j + v * SD_LANES);
-            SD_FN(strips)(ap, panel, c + j, m, kc, SD_PANEL, SD_PANEL, n, rs, cs, accumulate || p0 > 0);
+            SD_FN(strips)(ap, panel, c + j, m, kc, SD_PANEL, SD_PANEL, n, rs, cs, SD_FN(from_column)(e, j));
         }
-        if (full < n) SD_FN(strips)(ap, bp + full, c + full, m, kc, n - full, n, n, rs, cs, accumulate || p0 > 0);
+        if (full < n) SD_FN(strips)(ap, bp + full, c + full, m, kc, n - full, n, n, rs, cs, SD_FN(from_column)(e, full));
     }
 }
 
@@ -166,10 +213,10 @@ SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *
    exact zeros, so the bits are those of the full product. A is row-major (rows rs apart; cs must
    be 1). Scratch: range, 2 longs per strip; packed, lstride·SD_LISTED_ROWS floats per strip, where
    each strip's listed columns of A are copied. B is packed in panels as above, all of its rows
-   (some strip may need any of them). */
+   (some strip may need any of them). With relu, C is stored through a ReLU at the end. */
 SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, float *c, long m, long k, long n,
                                                 long rs, long cs, const int *lists, long lstride, const long *counts,
-                                                long *range, float *packed) {
+                                                long *range, float *packed, int relu) {
     (void)cs;
     const long strips = (m + SD_LISTED_ROWS - 1) / SD_LISTED_ROWS;
     const int in_place = m < 12 || n < SD_PANEL || k * n <= SD_PANEL_K * SD_PANEL; /* as sd_gemm_accumulate */
@@ -187,7 +234,7 @@ SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, 
             range[2 * s] = 0;
             range[2 * s + 1] = counts[s];
         }
-        SD_FN(listed_strips)(packed, b, c, m, n, n, n, lists, lstride, range, 0);
+        SD_FN(listed_strips)(packed, b, c, m, n, n, n, lists, lstride, range, 0, relu);
         return;
     }
     float panel[SD_PANEL_K * SD_PANEL] __attribute__((aligned(64)));
@@ -200,13 +247,15 @@ SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, 
             range[2 * s + 1] = end;
         }
         const float *bp = b + p0 * n;
+        const int last = p0 + kc >= k;
         for (long j = 0; j < full; j += SD_PANEL) {
             for (long p = 0; p < kc; p++)
                 for (int v = 0; v < 2; v++)
                     *(VEC *)(panel + p * SD_PANEL + v * SD_LANES) = *(const VEC *)(bp + p * n + j + v * SD_LANES);
-            SD_FN(listed_strips)(packed, panel, c + j, m, SD_PANEL, SD_PANEL, n, lists, lstride, range, p0);
+            SD_FN(listed_strips)(packed, panel, c + j, m, SD_PANEL, SD_PANEL, n, lists, lstride, range, p0, relu && last);
         }
-        if (full < n) SD_FN(listed_strips)(packed, bp + full, c + full, m, n - full, n, n, lists, lstride, range, p0);
+        if (full < n)
+            SD_FN(listed_strips)(packed, bp + full, c + full, m, n - full, n, n, lists, lstride, range, p0, relu && last);
     }
 }
 
@@ -408,4 +457,6 @@ SD_TARGET void SD_FN(sd_dense_forward)(const float *restrict x, long in, const f
 }
 
 #undef VEC
+#undef IVEC
 #undef V8
+#undef ENDS

@@ -207,11 +207,13 @@ static int pays(long kept, long total, long per_unit, long copied) {
     return kept * 8 <= total * SD_COMPACT_KEEP_EIGHTHS && (total - kept) * per_unit >= 32 * copied;
 }
 
-/* C += A·B (= when !accumulate) on the tiles, A m×k row-major: each strip of SD_LISTED_ROWS rows
-   of A over only the inner indices where it is not all zero (a ReLU layer's inputs: units off for
-   all six observations). */
-static void tiles_ab(const float *a, const float *b, float *c, long m, long k, long n, int accumulate) {
-    if (k < 16 || n < 8 || m * k * n < SD_COMPACT_MIN_FMAS / 4) return sd_products(0, a, b, c, m, k, n, k, 1, 6, accumulate);
+/* C += A·B (= A·B + bias when !accumulate, bias NULL meaning 0; stored through a ReLU when relu)
+   on the tiles, A m×k row-major: each strip of SD_LISTED_ROWS rows of A over only the inner
+   indices where it is not all zero (a ReLU layer's inputs: units off for all six observations). */
+static void tiles_ab(const float *a, const float *b, float *c, long m, long k, long n, int accumulate, int relu,
+                     const float *bias) {
+    if (k < 16 || n < 8 || m * k * n < SD_COMPACT_MIN_FMAS / 4)
+        return sd_products(0, a, b, c, m, k, n, k, 1, 6, accumulate, relu, bias);
     const long strips = (m + SD_LISTED_ROWS - 1) / SD_LISTED_ROWS;
     size_t used = 0;
     const size_t o_lists = take(&used, (size_t)(strips * k) * 4),
@@ -226,9 +228,13 @@ static void tiles_ab(const float *a, const float *b, float *c, long m, long k, l
         counts[t] = live_columns(a + SD_LISTED_ROWS * t * k, rows, k, k, lists + t * k);
         kept += counts[t];
     }
-    if (kept * 8 > strips * k * SD_COMPACT_KEEP_EIGHTHS) return sd_products(0, a, b, c, m, k, n, k, 1, 6, accumulate);
-    if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float)); /* the listed tiles always add to C */
-    sd_listed_products(a, b, c, m, k, n, k, 1, lists, k, counts, (long *)(s + o_range), (float *)(s + o_packed));
+    if (kept * 8 > strips * k * SD_COMPACT_KEEP_EIGHTHS) return sd_products(0, a, b, c, m, k, n, k, 1, 6, accumulate, relu, bias);
+    if (!accumulate) /* the listed tiles add to C: it starts as the bias rows */
+        for (long i = 0; i < m; i++) {
+            if (bias) memcpy(c + i * n, bias, (size_t)n * sizeof(float));
+            else memset(c + i * n, 0, (size_t)n * sizeof(float));
+        }
+    sd_listed_products(a, b, c, m, k, n, k, 1, lists, k, counts, (long *)(s + o_range), (float *)(s + o_packed), relu);
 }
 
 /* C += Aᵀ·B on the tiles, `a` holding Aᵀ (k×m) and B k×n (weight gradients Xᵀ·dY): only the
@@ -236,7 +242,7 @@ static void tiles_ab(const float *a, const float *b, float *c, long m, long k, l
    saves more than gathering `a`'s live columns costs. */
 static void tiles_atb(const float *a, const float *b, float *c, long m, long k, long n, int accumulate,
                       const sd_live *known_a, const sd_live *known_b) {
-    if (m * k * n < SD_COMPACT_MIN_FMAS) return sd_products(0, a, b, c, m, k, n, 1, m, 6, accumulate);
+    if (m * k * n < SD_COMPACT_MIN_FMAS) return sd_products(0, a, b, c, m, k, n, 1, m, 6, accumulate, 0, NULL);
     size_t used = 0;
     const size_t o_ri = take(&used, (size_t)m * 4),
                  o_ci = take(&used, (size_t)n * 4), o_a = take(&used, (size_t)(k * m) * 4),
@@ -254,12 +260,12 @@ static void tiles_atb(const float *a, const float *b, float *c, long m, long k, 
     const int rows_too = (m - ml) * nl > 16 * ml;
     if (!rows_too) ml = m;
     if (!pays(ml * nl, m * n, k, k * ((rows_too ? ml : 0) + nl) + ml * nl * (accumulate ? 2 : 1)))
-        return sd_products(0, a, b, c, m, k, n, 1, m, 6, accumulate);
+        return sd_products(0, a, b, c, m, k, n, 1, m, 6, accumulate, 0, NULL);
     float *ac = (float *)(s + o_a), *bc = (float *)(s + o_b), *cc = (float *)(s + o_c);
     if (rows_too) gather_columns(a, k, m, ri, ml, ac);
     gather_columns(b, k, n, ci, nl, bc);
     if (accumulate) gather_block(c, n, rows_too ? ri : NULL, ml, ci, nl, cc);
-    sd_products(0, rows_too ? ac : a, bc, cc, ml, k, nl, 1, ml, 6, accumulate);
+    sd_products(0, rows_too ? ac : a, bc, cc, ml, k, nl, 1, ml, 6, accumulate, 0, NULL);
     if (accumulate) scatter_block(cc, c, n, rows_too ? ri : NULL, ml, ci, nl);
     else expand_block(cc, c, m, n, rows_too ? ri : NULL, ml, ci, nl);
 }
@@ -283,11 +289,21 @@ void sd_gemm(const float *a, const float *b, float *c, long m, long k, long n, i
             sd_transpose(a, at, k, m);
             rows = at;
         }
-        sd_products(1, rows, bt, c, m, k, n, 0, 0, 4, accumulate);
+        sd_products(1, rows, bt, c, m, k, n, 0, 0, 4, accumulate, 0, NULL);
         return;
     }
     if (transposed_a) tiles_atb(a, b, c, m, k, n, accumulate, NULL, NULL);
-    else tiles_ab(a, b, c, m, k, n, accumulate);
+    else tiles_ab(a, b, c, m, k, n, accumulate, 0, NULL);
+}
+
+void sd_linear(const float *x, const float *w, const float *bias, float *y, long m, long k, long n, int relu) {
+    if (m <= 0 || n <= 0) return;
+    if (k > 0 && n >= 16) return tiles_ab(x, w, y, m, k, n, 0, relu, bias);
+    /* narrow outputs (dot products) and empty sums: the bias rows, the product added, then the ReLU */
+    for (long i = 0; i < m; i++) memcpy(y + i * n, bias, (size_t)n * sizeof(float));
+    if (k > 0) sd_gemm(x, w, y, m, k, n, 1, 0);
+    if (relu)
+        for (long i = 0; i < m * n; i++) y[i] = y[i] < 0 ? 0.0f : y[i];
 }
 
 /* The inner indices a compacted A·Bᵀ walks, into pos; returns how many. The tiles' chains run over p
@@ -370,7 +386,7 @@ static void bt_live(const float *a, const float *b, float *c, long m, long k, lo
                     if (nl == n) memcpy(to, row, (size_t)n * sizeof(float));
                     else for (long j = 0; j < nl; j++) to[j] = row[ci[j]];
                 }
-                sd_products(0, ac, bc, cc, m, kp, nl, kp, 1, 6, accumulate);
+                sd_products(0, ac, bc, cc, m, kp, nl, kp, 1, 6, accumulate, 0, NULL);
                 if (accumulate) scatter_block(cc, c, n, NULL, m, ci, nl);
                 else expand_block(cc, c, m, n, NULL, m, ci, nl);
             } else {
@@ -384,9 +400,9 @@ static void bt_live(const float *a, const float *b, float *c, long m, long k, lo
     if (tiles) {
         float *bt = (float *)(s + o_b);
         sd_transpose(b, bt, n, k);
-        sd_products(0, a, bt, c, m, k, n, k, 1, 6, accumulate);
+        sd_products(0, a, bt, c, m, k, n, k, 1, 6, accumulate, 0, NULL);
     } else {
-        sd_products(1, a, b, c, m, k, n, 0, 0, 4, accumulate);
+        sd_products(1, a, b, c, m, k, n, 0, 0, 4, accumulate, 0, NULL);
     }
     if (live) { /* not accumulating: zero the masked columns */
         int *ci = (int *)(s + o_ci);

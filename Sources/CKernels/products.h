@@ -3,11 +3,12 @@
 #define SWIFT_DISTILL_PRODUCTS_H
 
 /* C (m×n, rows n apart) += A·B (= when !accumulate: C is only written) with the chosen kernels,
-   split across the worker thread when large. kind 0: the tiles, A[r,p] = a[r·rs + p·cs], B k×n;
-   kind 1: dot products of A's rows (m×k) with B's rows (n×k). `block`: rows per unit of the
-   split (6 for tiles, 4 for dots). */
+   split across the worker thread when large. kind 0: the tiles, A[r,p] = a[r·rs + p·cs], B k×n,
+   which can also add a bias row (when !accumulate; NULL for none) and store through a ReLU;
+   kind 1: dot products of A's rows (m×k) with B's rows (n×k), relu and bias 0. `block`: rows per
+   unit of the split (6 for tiles, 4 for dots). */
 void sd_products(int kind, const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
-                 long block, int accumulate);
+                 long block, int accumulate, int relu, const float *bias);
 
 /* Rows per strip of the listed tiles, as in the dense tiles. (Four rows share more zeros, but
    in a CartPole run the listed products took a larger share of the time with four than with six.) */
@@ -15,9 +16,9 @@ void sd_products(int kind, const float *a, const float *b, float *c, long m, lon
 
 /* C += A·B on the tiles where strip s (rows 6s..6s+5, SD_LISTED_ROWS = 6) of A is zero outside its inner indices
    lists[s·lstride + 0 .. counts[s]); scratch: range, 2 longs per strip, and packed, lstride·SD_LISTED_ROWS
-   floats per strip. Split like sd_products. */
+   floats per strip. With relu, C is stored through a ReLU at the end. Split like sd_products. */
 void sd_listed_products(const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
-                        const int *lists, long lstride, const long *counts, long *range, float *packed);
+                        const int *lists, long lstride, const long *counts, long *range, float *packed, int relu);
 
 /* C[:, cols[j]] += A·(row j of B) (= when !accumulate) for j < n by dot products (A m×k, B n×k,
    C's rows ldc apart). Split like sd_products. */

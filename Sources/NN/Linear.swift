@@ -22,9 +22,9 @@ public struct Linear: Equatable, Sendable {
         bias = Tensor(shape: [outputs], scalars: (0..<outputs).map { _ in bb == 0 ? 0 : rng.uniform(-bb, bb) })
     }
 
-    /// x·W + b for a batch x (batch × inputs).
-    public func forward(_ x: Tensor) -> Tensor {
-        Tensor.linear(x, weight, bias)
+    /// x·W + b for a batch x (batch × inputs); with `relu`, max(x·W + b, 0) in the same pass.
+    public func forward(_ x: Tensor, relu: Bool = false) -> Tensor {
+        Tensor.linear(x, weight, bias, relu: relu)
     }
 
     /// Gradients of W, b and x given the forward input and dL/dy. With `inputFromReLU` (the input

@@ -177,11 +177,10 @@ public struct MLP: Equatable, Sendable {
         }
         var inputs = [h]
         for (i, layer) in layers.enumerated() {
-            h = layer.forward(h)
-            if i == layers.count - 1 {
-                return Cache(layerInputs: inputs, output: h, convolutionInputs: convInputs)
-            }
-            activation.applyInPlace(&h)
+            let last = i == layers.count - 1
+            h = layer.forward(h, relu: !last && activation == .relu)  // the ReLU applied as the kernels store
+            if last { return Cache(layerInputs: inputs, output: h, convolutionInputs: convInputs) }
+            if activation != .relu { activation.applyInPlace(&h) }
             inputs.append(h)
         }
         fatalError("unreachable: an MLP has at least one layer")

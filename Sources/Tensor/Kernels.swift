@@ -101,6 +101,13 @@ public enum Kernels {
         sd_gemm_bt_live(a, b, c, m, k, n, accumulate ? 1 : 0, live)
     }
 
+    /// y = x·W + b (x m×k, W k×n), through a ReLU when `relu`; x and W may be nil when k is 0.
+    @inline(__always)
+    public static func linear(_ x: UnsafePointer<Float>?, _ w: UnsafePointer<Float>?, _ bias: UnsafePointer<Float>,
+                              _ y: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int, relu: Bool) {
+        sd_linear(x, w, bias, y, m, k, n, relu ? 1 : 0)
+    }
+
     /// A dense layer's backward pass for y = x·W + b (x m×k, W k×n): dW = xᵀ·dY, db = Σ rows of dY,
     /// and dx = dY·Wᵀ unless `dx` is nil — with `inputFromReLU`, on through the ReLU that produced x
     /// (kept where x > 0, else 0). The products share one scan of dY's and x's zero columns.

@@ -80,20 +80,19 @@ extension Tensor {
         return (Tensor(shape: [k, n], scalars: dw), Tensor(shape: [n], scalars: db), dx.map { Tensor(shape: [m, k], scalars: $0) })
     }
 
-    /// x·W + b in one pass: the output rows start as the bias and the product accumulates onto them.
-    public static func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor) -> Tensor {
+    /// x·W + b in one pass (each output starts as its bias and the products accumulate onto it),
+    /// or max(x·W + b, 0) with `relu`, applied as the results are stored.
+    public static func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor, relu: Bool = false) -> Tensor {
         precondition(x.rank == 2 && w.rank == 2 && x.shape[1] == w.shape[0] && b.shape == [w.shape[1]],
                      "linear shapes x \(x.shape), W \(w.shape), b \(b.shape) do not agree")
         let (m, k, n) = (x.shape[0], x.shape[1], w.shape[1])
-        return Tensor(shape: [m, n]) { pc in
+        return Tensor(shape: [m, n]) { py in
             guard m > 0, n > 0 else { return }
-            b.scalars.withUnsafeBufferPointer { pb in
-                for i in 0..<m { (pc.baseAddress! + i * n).initialize(from: pb.baseAddress!, count: n) }
-            }
-            x.scalars.withUnsafeBufferPointer { pa in
+            x.scalars.withUnsafeBufferPointer { px in
                 w.scalars.withUnsafeBufferPointer { pw in
-                    guard k > 0 else { return }
-                    Kernels.matmul(pa.baseAddress!, pw.baseAddress!, pc.baseAddress!, m: m, k: k, n: n, accumulate: true)
+                    b.scalars.withUnsafeBufferPointer { pb in
+                        Kernels.linear(px.baseAddress, pw.baseAddress, pb.baseAddress!, py.baseAddress!, m: m, k: k, n: n, relu: relu)
+                    }
                 }
             }
         }

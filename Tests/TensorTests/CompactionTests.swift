@@ -87,6 +87,9 @@ import Testing
         }
     }
 
+    /// sameBits, or both NaN.
+    static func sameOrBothNaN(_ x: Float, _ y: Float) -> Bool { sameBits(x, y) || (x.isNaN && y.isNaN) }
+
     /// Bits equal, except that +0 and -0 count as one (a skipped zero term can leave either).
     static func sameBits(_ x: Float, _ y: Float) -> Bool { x.bitPattern == y.bitPattern || (x == 0 && y == 0) }
 
@@ -145,6 +148,40 @@ import Testing
                 Tensor.denseBackward(input: x, outputGradient: dy, weight: w, needInputGradient: false)
             })
             #expect(noInput.input == nil && noInput.weight == got[0].weight)
+        }
+    }
+
+    /// A layer's forward pass with the bias as the chains' start and the ReLU applied as the tiles
+    /// store gives the bits of bias rows + accumulated product + a separate ReLU pass: dense and
+    /// listed tiles, several panels of k, column remainders, narrow heads, a NaN input.
+    @Test(arguments: [(64, 256, 256), (64, 4, 256), (256, 256, 256), (20, 300, 70), (13, 520, 272), (64, 256, 2), (7, 33, 100), (1, 256, 256)])
+    func linearWithReLUGivesTheSeparatePassesBits(m: Int, k: Int, n: Int) throws {
+        var xs = Self.sparse(rows: m, cols: k, seed: 6).map { abs($0) }
+        if m > 3 { xs[3 * k + k / 2] = .nan }
+        if m >= 12 { for i in 6 * k..<(12 * k) { xs[i] = 0 } }  // a strip with nothing to add: its outputs are relu(b)
+        let x = Tensor(shape: [m, k], scalars: xs)
+        let w = Tensor(shape: [k, n], scalars: values(k * n, seed: 12))
+        let b = Tensor(shape: [n], scalars: values(n, seed: 13))
+        for name in Kernels.availableInstructionSets {
+            guard let (plain, fused) = Kernels.with(instructionSet: name, { (Tensor.linear(x, w, b), Tensor.linear(x, w, b, relu: true)) })
+            else { continue }
+            // The reference: bias rows, then each element's fma chain over p (the tiles' order), or the
+            // narrow heads' dot products, as `plain` computes them; then max(·, 0) keeping -0 and NaN.
+            let relu = plain.scalars.map { $0 < 0 ? 0 : $0 }
+            let differing = zip(fused.scalars, relu).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(name) \(m)×\(k)×\(n): the fused ReLU differs in \(differing) elements")
+            if n >= 16 {
+                var chain = [Float](repeating: 0, count: m * n)
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var c = b.scalars[j]
+                        for p in 0..<k where xs[i * k + p] != 0 { c.addProduct(xs[i * k + p], w.scalars[p * n + j]) }
+                        chain[i * n + j] = c
+                    }
+                }
+                let same = plain.scalars.elementsEqual(chain, by: Self.sameOrBothNaN)
+                #expect(same, "\(name) \(m)×\(k)×\(n): x·W + b is not the bias then one fma chain per element")
+            }
         }
     }
 

@@ -14,6 +14,11 @@
 /// in place), B k×n, all row-major and dense.
 void sd_gemm(const float *a, const float *b, float *c, long m, long k, long n, int accumulate, int transposed_a);
 
+/// A dense layer's forward pass for a batch: y = x·W + b (x m×k, W k×n, b n, y m×n), stored through
+/// a ReLU (max(·, 0), -0 and NaN kept) when `relu`. The same bits as filling y with b, sd_gemm
+/// accumulating onto it, then the ReLU pass.
+void sd_linear(const float *x, const float *w, const float *bias, float *y, long m, long k, long n, int relu);
+
 /// C (m×n) = A·Bᵀ, or += when `accumulate`; A m×k, B n×k, row-major.
 void sd_gemm_bt(const float *a, const float *b, float *c, long m, long k, long n, int accumulate);
 
