@@ -432,6 +432,11 @@ SD_TARGET void SD_FN(sd_transpose)(const float *restrict src, float *restrict ds
                 *(V8 *)(dst + (j + q + 4) * rows + i) = __builtin_shufflevector(u[q], u[q + 4], 4, 5, 6, 7, 12, 13, 14, 15);
             }
         }
+    if (c8 == 0) { /* a few columns (a Q head's weights): each column of src in turn, dst written in order */
+        for (long j = 0; j < cols; j++)
+            for (long i = 0; i < rows; i++) dst[j * rows + i] = src[i * cols + j];
+        return;
+    }
     for (long i = 0; i < rows; i++)  /* the edges */
         for (long j = i < r8 ? c8 : 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
 }

@@ -340,8 +340,10 @@ static long inner_positions(int tiles, const int *ik, long kl, long k, unsigned 
     return 8 * longest + (k - k8);
 }
 
+/* sd_gemm_bt_live with the scans the caller may already have made; with live_masked_later (not
+   accumulating), the masked columns may be left as garbage: the caller zeroes them. */
 static void bt_live(const float *a, const float *b, float *c, long m, long k, long n, int accumulate,
-                    const float *live, const sd_live *known_a, const sd_live *known_live) {
+                    const float *live, const sd_live *known_a, const sd_live *known_live, int live_masked_later) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) { /* an empty sum */
         if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
@@ -391,7 +393,7 @@ static void bt_live(const float *a, const float *b, float *c, long m, long k, lo
                 else expand_block(cc, c, m, n, NULL, m, ci, nl);
             } else {
                 for (long j = 0; j < nl; j++) gather_columns(b + (long)ci[j] * k, 1, k, pos, kp, bc + j * kp);
-                if (!accumulate && nl < n) zero_other_columns(c, m, n, ci, nl, (uint32_t *)(s + o_keep));
+                if (!accumulate && nl < n && !live_masked_later) zero_other_columns(c, m, n, ci, nl, (uint32_t *)(s + o_keep));
                 sd_dots_to_columns(ac, bc, c, m, kp, nl, n, ci, accumulate);
             }
             return;
@@ -407,17 +409,17 @@ static void bt_live(const float *a, const float *b, float *c, long m, long k, lo
     if (live) { /* not accumulating: zero the masked columns */
         int *ci = (int *)(s + o_ci);
         const long nl = live_or_known(live, m, n, n, ci, known_live);
-        if (nl < n) zero_other_columns(c, m, n, ci, nl, (uint32_t *)(s + o_keep));
+        if (nl < n && !live_masked_later) zero_other_columns(c, m, n, ci, nl, (uint32_t *)(s + o_keep));
     }
 }
 
 void sd_gemm_bt_live(const float *a, const float *b, float *c, long m, long k, long n, int accumulate,
                      const float *live) {
-    bt_live(a, b, c, m, k, n, accumulate, live, NULL, NULL);
+    bt_live(a, b, c, m, k, n, accumulate, live, NULL, NULL, 0);
 }
 
 void sd_gemm_bt(const float *a, const float *b, float *c, long m, long k, long n, int accumulate) {
-    bt_live(a, b, c, m, k, n, accumulate, NULL, NULL, NULL);
+    bt_live(a, b, c, m, k, n, accumulate, NULL, NULL, NULL, 0);
 }
 
 /* The ReLU's backward pass in place: g where the ReLU's output y is positive, else +0 (a select
@@ -447,7 +449,8 @@ void sd_dense_backward(const float *x, const float *dy, const float *w, float *d
     if (n < 16) sd_gemm(x, dy, dw, k, m, n, 0, 1);
     else tiles_atb(x, dy, dw, k, m, n, 0, &x_live, &dy_live);
     if (dx == NULL) return;
-    bt_live(dy, w, dx, m, n, k, 0, relu ? x : NULL, &dy_live, relu ? &x_live : NULL);
+    /* with relu, the ReLU's mask below zeroes the columns where x is all zero: bt_live need not */
+    bt_live(dy, w, dx, m, n, k, 0, relu ? x : NULL, &dy_live, relu ? &x_live : NULL, relu);
     if (relu) through_relu(dx, x, m * k);
 }
 
