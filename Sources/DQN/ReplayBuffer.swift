@@ -250,14 +250,21 @@ struct FrameStore<Scalar: StoredScalar>: Sendable {
     }
 
     /// Decodes frame `ids[q]` into `out` from `q · frameSize`, for every q (a batch's rows of
-    /// parts, one call per batch: no per-frame array copies or reference counting).
+    /// parts, one call per batch). A block is opened once for each run of ids it holds — the
+    /// whole batch when the frames fit one block, as small observations do — so the rows cost no
+    /// reference counting.
     func decode(_ ids: [Int32], into out: inout [Float]) {
         precondition(out.count >= ids.count * frameSize, "decode needs room for \(ids.count) frames")
         out.withUnsafeMutableBufferPointer { o in
-            for (q, id32) in ids.enumerated() {
-                let id = Int(id32), base = (id % blockFrames) * frameSize, to = q * frameSize
-                blocks[id / blockFrames].withUnsafeBufferPointer { block in
-                    for j in 0..<frameSize { o[to + j] = block[base + j].value(scale: scale) }
+            var q = 0
+            while q < ids.count {
+                let b = Int(ids[q]) / blockFrames
+                blocks[b].withUnsafeBufferPointer { block in
+                    while q < ids.count, Int(ids[q]) / blockFrames == b {
+                        let base = (Int(ids[q]) % blockFrames) * frameSize, to = q * frameSize
+                        for j in 0..<frameSize { o[to + j] = block[base + j].value(scale: scale) }
+                        q += 1
+                    }
                 }
             }
         }
