@@ -162,24 +162,6 @@ static void gather_columns(const float *src, long rows, long ld, const int *idx,
     }
 }
 
-/* bt (kl × nl) = the rows ci, columns ik of B (rows k apart), transposed: bt[q][j] = B[ci[j]][ik[q]].
-   Eight rows of B at a time, so each store is eight contiguous floats and each row's lines are
-   reused across q (ik ascends). */
-static void gather_transposed(const float *b, long k, const int *ci, long nl, const int *ik, long kl, float *bt) {
-    long j = 0;
-    for (; j + 8 <= nl; j += 8) {
-        const float *r[8];
-        for (int t = 0; t < 8; t++) r[t] = b + (long)ci[j + t] * k;
-        for (long q = 0; q < kl; q++) {
-            float *to = bt + q * nl + j;
-            const long p = ik[q];
-            for (int t = 0; t < 8; t++) to[t] = r[t][p];
-        }
-    }
-    for (; j < nl; j++)
-        for (long q = 0; q < kl; q++) bt[q * nl + j] = b[(long)ci[j] * k + ik[q]];
-}
-
 /* The compacted block of C (rows ri, or all when ri is NULL; columns ci), to accumulate onto; and
    back out. */
 static void gather_block(const float *c, long n, const int *ri, long mr, const int *ci, long nc, float *block) {
@@ -373,11 +355,6 @@ static void bt_live(const float *a, const float *b, float *c, long m, long k, lo
        copy is most of the gain, so those keep the dot products and their bits). */
     const int tiles = n >= 16 && (k < 16 || k * n <= SD_GEMM_BT_TRANSPOSE_LIMIT ||
                                   (k * n <= SD_GEMM_BT_TRANSPOSE_LARGE_LIMIT && m >= SD_GEMM_BT_TRANSPOSE_ROWS));
-    /* An input gradient that a ReLU masks next (a ReLU network's hidden layers), compacted: the
-       tiles over B's live rows and columns gathered transposed. The dot products would pad each
-       of their eight lanes to the longest (a third more terms at a CartPole DQN's sparsity); the
-       tiles take the live inner indices as they are, and masked columns may be padded freely. */
-    const int gathered = !tiles && n >= 16 && live_masked_later;
     size_t used = 0;
     const size_t o_live = take(&used, (size_t)k), o_ik = take(&used, (size_t)k * 4),
                  o_ci = take(&used, (size_t)n * 4), o_keep = take(&used, (size_t)n * 4), o_pos = take(&used, (size_t)k * 4),
@@ -396,17 +373,11 @@ static void bt_live(const float *a, const float *b, float *c, long m, long k, lo
             if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
             return;
         }
-        const long kp = inner_positions(tiles || gathered, ik, kl, k, s + o_live, pos);
-        if ((live && accumulate) ||
-            pays(kp * nl, k * n, m, kp * (m + nl) + (tiles || gathered ? m * nl * (accumulate ? 2 : 1) : 0))) {
+        const long kp = inner_positions(tiles, ik, kl, k, s + o_live, pos);
+        if ((live && accumulate) || pays(kp * nl, k * n, m, kp * (m + nl) + (tiles ? m * nl * (accumulate ? 2 : 1) : 0))) {
             float *ac = (float *)(s + o_a), *bc = (float *)(s + o_b), *cc = (float *)(s + o_c);
             gather_columns(a, m, k, pos, kp, ac);
-            if (gathered) {
-                nl = pad_columns(ci, nl, n); /* whole tiles: the padding columns are masked later */
-                gather_transposed(b, k, ci, nl, pos, kp, bc);
-                sd_products(0, ac, bc, cc, m, kp, nl, kp, 1, 6, 0, 0, NULL);
-                scatter_block(cc, c, n, NULL, m, ci, nl);
-            } else if (tiles) {
+            if (tiles) {
                 /* Bᵀ by the register-block transpose, then its live rows and columns row by row */
                 float *bt = cc + m * n;
                 sd_transpose(b, bt, n, k);
