@@ -16,7 +16,7 @@
                                          const int *, long, const long *, long *, float *, int);               \
     void sd_dots_accumulate_##isa(const float *, const float *, float *, long, long, long, int);                \
     void sd_dots_to_columns_accumulate_##isa(const float *, const float *, float *, long, long, long, long,      \
-                                             const int *, int);                                                \
+                                             const int *, int, const int *, const long *);                     \
     float sd_dot_##isa(const float *, const float *, long);                                                    \
     float sd_sum_squares_##isa(const float *, long);                                                           \
     void sd_adam_##isa(float *, const float *, float *, float *, long, float, float, float, float, float);      \
@@ -35,7 +35,8 @@ typedef struct {
     void (*listed)(const float *, const float *, float *, long, long, long, long, long, const int *, long, const long *,
                    long *, float *, int);
     void (*dots)(const float *, const float *, float *, long, long, long, int);
-    void (*dots_to_columns)(const float *, const float *, float *, long, long, long, long, const int *, int);
+    void (*dots_to_columns)(const float *, const float *, float *, long, long, long, long, const int *, int, const int *,
+                            const long *);
     float (*dot)(const float *, const float *, long);
     float (*sum_squares)(const float *, long);
     void (*adam)(float *, const float *, float *, float *, long, float, float, float, float, float);
@@ -156,7 +157,8 @@ typedef struct {
     int accumulate; /* tiles and dots: C += (1) or C = (0) */
     int relu;       /* tiles: C stored through a ReLU */
     const float *bias; /* tiles, not accumulating: C = A·B + bias */
-    const int *lists; /* listed tiles */
+    const int *lists; /* listed tiles; dots: the columns */
+    const int *strip_rows; /* dots: each strip's rows of B (counts: where each strip's start) */
     long lstride;
     const long *counts;
     long *range;
@@ -195,7 +197,8 @@ static void set_fp_mode(unsigned long mode) {
 static void run_job(const sd_job *j) {
     if (j->kind == 0) j->table->gemm(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs, j->accumulate, j->relu, j->bias);
     else if (j->kind == 1) j->table->dots(j->a, j->b, j->c, j->m, j->k, j->n, j->accumulate);
-    else if (j->kind == 4) j->table->dots_to_columns(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->lists, j->accumulate);
+    else if (j->kind == 4) j->table->dots_to_columns(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->lists, j->accumulate,
+                                                      j->strip_rows, j->counts);
     else if (j->kind == 3)
         j->table->listed(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs, j->lists, j->lstride, j->counts, j->range, j->packed,
                          j->relu);
@@ -328,19 +331,21 @@ void sd_listed_products(const float *a, const float *b, float *c, long m, long k
 }
 
 void sd_dots_to_columns(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols,
-                        int accumulate) {
+                        int accumulate, const int *strip_rows, const long *starts) {
     const sd_kernel_table *t = kernels();
     long split = (m / 2 + 3) / 4 * 4;
-    if (m * k * n >= SD_PARALLEL_MIN_FMAS && split > 0 && split < m) {
+    const long fmas = strip_rows ? (starts[m / 4] - starts[0]) * 4 * k : m * k * n;
+    if (fmas >= SD_PARALLEL_MIN_FMAS && split > 0 && split < m) {
         sd_job first = {.kind = 4, .table = t, .a = a, .b = b, .c = c, .m = split, .k = k, .n = n, .rs = ldc, .lists = cols,
-                        .accumulate = accumulate};
+                        .accumulate = accumulate, .strip_rows = strip_rows, .counts = starts};
         sd_job second = first;
         second.a = a + split * k;
         second.c = c + split * ldc;
         second.m = m - split;
+        second.counts = starts ? starts + split / 4 : NULL;
         if (run_split(&first, &second)) return;
     }
-    t->dots_to_columns(a, b, c, m, k, n, ldc, cols, accumulate);
+    t->dots_to_columns(a, b, c, m, k, n, ldc, cols, accumulate, strip_rows, starts);
 }
 
 float sd_dot(const float *x, const float *y, long count) { return kernels()->dot(x, y, count); }

@@ -311,18 +311,26 @@ SD_INLINE SD_FN(v4) SD_FN(reduce8x4)(V8 a, V8 b, V8 c, V8 d) {
 }
 
 /* Four rows of A against nb rows of B: 4·nb running dot products, each the same sum as dot_one
-   (the lanes reduced four accumulators at a time, then any tail of k, then added to C). The
-   results go to row r of c (rows ldc apart), column cols[t] (or t when cols is NULL), added to
-   what C holds or, when !accumulate, to +0 (as onto a zeroed C: the same bits, -0 included). */
-SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, float *c, long k, long ldc,
-                                const int *cols, int accumulate) {
+   (the lanes reduced four accumulators at a time, then any tail of k, then added to C). Row t of
+   the block is B's row brows[t] (t when brows is NULL); its results go to row r of c (rows ldc
+   apart), column cols[that row] (or that row when cols is NULL), added to what C holds or, when
+   !accumulate, to +0 (as onto a zeroed C: the same bits, -0 included). */
+SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, const int *brows, float *c, long k,
+                                long ldc, const int *cols, int accumulate) {
     V8 s[4][4];
+    const float *bt[4];
+    long to_col[4];
+    for (int t = 0; t < nb; t++) {
+        const long row = brows ? brows[t] : t;
+        bt[t] = b + row * k;
+        to_col[t] = cols ? cols[row] : row;
+    }
     for (int r = 0; r < 4; r++)
         for (int t = 0; t < nb; t++) s[r][t] = (V8){0};
     long p = 0;
     for (; p + 8 <= k; p += 8) {
         V8 bv[4];
-        for (int t = 0; t < nb; t++) bv[t] = *(const V8 *)(b + t * k + p);
+        for (int t = 0; t < nb; t++) bv[t] = *(const V8 *)(bt[t] + p);
         for (int r = 0; r < 4; r++) {
             V8 ar = *(const V8 *)(a + r * k + p);
             for (int t = 0; t < nb; t++) s[r][t] = __builtin_elementwise_fma(ar, bv[t], s[r][t]);
@@ -335,11 +343,33 @@ SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, fl
     for (int r = 0; r < 4; r++)
         for (int t = 0; t < nb; t++) {
             float total = totals[r * nb + t];
-            const float *ar = a + r * k, *bt = b + t * k;
-            for (long q = p; q < k; q++) total = fmaf(ar[q], bt[q], total);
-            float *to = c + r * ldc + (cols ? cols[t] : t);
+            const float *ar = a + r * k;
+            for (long q = p; q < k; q++) total = fmaf(ar[q], bt[t][q], total);
+            float *to = c + r * ldc + to_col[t];
             *to = (accumulate ? *to : 0.0f) + total;
         }
+}
+
+/* dot_block on B's rows j .. j+nb of the list brows (of B itself when brows is NULL). */
+SD_INLINE void SD_FN(dot_group)(const int nb, const float *a, const float *b, const int *brows, long j, float *c,
+                                long k, long ldc, const int *cols, int accumulate) {
+    if (brows) SD_FN(dot_block)(nb, a, b, brows + j, c, k, ldc, cols, accumulate);
+    else SD_FN(dot_block)(nb, a, b + j * k, NULL, cols ? c : c + j, k, ldc, cols ? cols + j : NULL, accumulate);
+}
+
+/* Four rows of A (a, rows k apart) against B's rows brows[0 .. count) (0 .. count when NULL), in
+   blocks of SD_DOT_COLUMNS and then the last few (all of a two-action Q head). */
+SD_INLINE void SD_FN(dot_strip)(const float *a, const float *b, const int *brows, long count, float *c, long k,
+                                long ldc, const int *cols, int accumulate) {
+    long j = 0;
+    for (; j + SD_DOT_COLUMNS <= count; j += SD_DOT_COLUMNS)
+        SD_FN(dot_group)(SD_DOT_COLUMNS, a, b, brows, j, c, k, ldc, cols, accumulate);
+    switch (count - j) {
+    case 3: SD_FN(dot_group)(3, a, b, brows, j, c, k, ldc, cols, accumulate); break;
+    case 2: SD_FN(dot_group)(2, a, b, brows, j, c, k, ldc, cols, accumulate); break;
+    case 1: SD_FN(dot_group)(1, a, b, brows, j, c, k, ldc, cols, accumulate); break;
+    default: break;
+    }
 }
 
 /* C += A·Bᵀ for A m×k and B n×k, both row-major: dot products of contiguous rows, four rows
@@ -355,23 +385,9 @@ SD_INLINE void SD_FN(dots)(const float *a, const float *b, float *c, long m, lon
     for (long j0 = 0; j0 < n; j0 += block) {
         const long j1 = j0 + block < n ? j0 + block : n;
         long i = 0;
-        for (; i + 4 <= m; i += 4) {
-            long j = j0;
-            const float *ai = a + i * k;
-            float *ci = c + i * ldc;
-            for (; j + SD_DOT_COLUMNS <= j1; j += SD_DOT_COLUMNS)
-                SD_FN(dot_block)(SD_DOT_COLUMNS, ai, b + j * k, cols ? ci : ci + j, k, ldc, cols ? cols + j : NULL, accumulate);
-            /* the last one to SD_DOT_COLUMNS-1 columns (all of a two-action Q head) */
-            const float *bj = b + j * k;
-            float *cij = cols ? ci : ci + j;
-            const int *cj = cols ? cols + j : NULL;
-            switch (j1 - j) {
-            case 3: SD_FN(dot_block)(3, ai, bj, cij, k, ldc, cj, accumulate); break;
-            case 2: SD_FN(dot_block)(2, ai, bj, cij, k, ldc, cj, accumulate); break;
-            case 1: SD_FN(dot_block)(1, ai, bj, cij, k, ldc, cj, accumulate); break;
-            default: break;
-            }
-        }
+        for (; i + 4 <= m; i += 4)
+            SD_FN(dot_strip)(a + i * k, b + j0 * k, NULL, j1 - j0, cols ? c + i * ldc : c + i * ldc + j0, k, ldc,
+                             cols ? cols + j0 : NULL, accumulate);
         for (; i < m; i++)
             for (long j = j0; j < j1; j++) {
                 float *to = c + i * ldc + (cols ? cols[j] : j);
@@ -387,10 +403,22 @@ SD_TARGET void SD_FN(sd_dots_accumulate)(const float *a, const float *b, float *
 }
 
 /* C[:, cols[j]] += A·(row j of B) (= when !accumulate) for j < n, C's rows ldc apart: a product
-   whose columns were compacted, written straight back to where they belong. */
+   whose columns were compacted, written straight back to where they belong. With strip lists,
+   strip s (rows 4s..4s+3 of A) meets only B's rows strip_rows[starts[s] .. starts[s+1]) (the
+   others' elements are left as they were: the caller masks them); rows past the last whole strip
+   meet every row of B. */
 SD_TARGET void SD_FN(sd_dots_to_columns_accumulate)(const float *a, const float *b, float *c, long m, long k, long n,
-                                                    long ldc, const int *cols, int accumulate) {
-    SD_FN(dots)(a, b, c, m, k, n, ldc, cols, accumulate);
+                                                    long ldc, const int *cols, int accumulate, const int *strip_rows,
+                                                    const long *starts) {
+    if (strip_rows == NULL) {
+        SD_FN(dots)(a, b, c, m, k, n, ldc, cols, accumulate);
+        return;
+    }
+    const long strips = m / 4;
+    for (long s = 0; s < strips; s++)
+        SD_FN(dot_strip)(a + 4 * s * k, b, strip_rows + starts[s], starts[s + 1] - starts[s], c + 4 * s * ldc, k, ldc,
+                         cols, accumulate);
+    if (strips * 4 < m) SD_FN(dots)(a + strips * 4 * k, b, c + strips * 4 * ldc, m - strips * 4, k, n, ldc, cols, accumulate);
 }
 
 /* One Adam step: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; p -= step·m / (√v·inv_sqrt_c2 + eps). */

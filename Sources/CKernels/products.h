@@ -21,9 +21,11 @@ void sd_listed_products(const float *a, const float *b, float *c, long m, long k
                         const int *lists, long lstride, const long *counts, long *range, float *packed, int relu);
 
 /* C[:, cols[j]] += A·(row j of B) (= when !accumulate) for j < n by dot products (A m×k, B n×k,
-   C's rows ldc apart). Split like sd_products. */
+   C's rows ldc apart). With strip_rows (else NULL), strip s (rows 4s..4s+3) meets only B's rows
+   strip_rows[starts[s] .. starts[s+1]) and leaves its other elements as they were; rows past the
+   last whole strip meet all of B. Split like sd_products. */
 void sd_dots_to_columns(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols,
-                        int accumulate);
+                        int accumulate, const int *strip_rows, const long *starts);
 
 /* dst (cols×rows) = srcᵀ with the chosen kernels. */
 void sd_transpose(const float *src, float *dst, long rows, long cols);

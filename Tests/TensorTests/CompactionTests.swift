@@ -120,7 +120,7 @@ import Testing
 
     /// A dense layer's fused backward pass (shared scans, the bias gradient summed during the scan,
     /// the ReLU's mask applied in place) gives the bits of the separate operations, on every set.
-    @Test(arguments: [(64, 256, 256), (64, 256, 2), (64, 4, 256), (130, 256, 256), (20, 12, 40), (3, 256, 100), (256, 64, 64)])
+    @Test(arguments: [(64, 256, 256), (64, 256, 2), (64, 4, 256), (130, 256, 256), (20, 12, 40), (3, 256, 100), (256, 64, 64), (30, 256, 100)])
     func fusedDenseBackwardGivesTheSeparateOperationsBits(m: Int, k: Int, n: Int) throws {
         // x: a ReLU's output (nonnegative, with dead units); dY: sparse like a ReLU's masked gradient.
         let x = Tensor(shape: [m, k], scalars: Self.sparse(rows: m, cols: k, seed: 3).map { abs($0) })
