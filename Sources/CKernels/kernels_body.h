@@ -469,21 +469,37 @@ SD_TARGET void SD_FN(sd_transpose)(const float *restrict src, float *restrict ds
         for (long j = i < r8 ? c8 : 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
 }
 
-/* One observation through one dense layer, in the tiles' order (x·W by fmas over i, then + b).
-   Inputs that are zero (a ReLU's inactive units, often half of them) are skipped: their terms
-   would add exact zeros. */
+/* One observation through one dense layer, with the batched forward pass's bits (sd_linear on one
+   row): an output of 16 or more is the tiles' chain, the bias then fmas over the inputs in order,
+   skipping zero inputs (a ReLU's inactive units, often half of them: their terms add exact zeros,
+   as the listed tiles skip them); a narrower one (a Q head) is the bias plus dot_one of the input
+   with the weights' column. ReLU keeps -0 and NaN as the tiles' store does. */
 SD_TARGET void SD_FN(sd_dense_forward)(const float *restrict x, long in, const float *restrict w,
                                        const float *restrict b, long out, int act, float *restrict y) {
-    for (long j = 0; j < out; j++) y[j] = 0;
-    for (long i = 0; i < in; i++) {
-        const float xi = x[i];
-        if (xi == 0) continue;
-        const float *row = w + i * out;
-        for (long j = 0; j < out; j++) y[j] = fmaf(xi, row[j], y[j]);
+    if (out >= 16) {
+        for (long j = 0; j < out; j++) y[j] = b[j];
+        for (long i = 0; i < in; i++) {
+            const float xi = x[i];
+            if (xi == 0) continue;
+            const float *row = w + i * out;
+            for (long j = 0; j < out; j++) y[j] = fmaf(xi, row[j], y[j]);
+        }
+    } else {
+        const long in8 = in / 8 * 8;
+        for (long j = 0; j < out; j++) {
+            V8 s = {0};
+            for (long p = 0; p < in8; p += 8) {
+                V8 column;
+                for (int l = 0; l < 8; l++) column[l] = w[(p + l) * out + j];
+                s = __builtin_elementwise_fma(*(const V8 *)(x + p), column, s);
+            }
+            float t = SD_FN(reduce8)(s);
+            for (long p = in8; p < in; p++) t = fmaf(x[p], w[p * out + j], t);
+            y[j] = b[j] + t;
+        }
     }
-    for (long j = 0; j < out; j++) y[j] += b[j];
     if (act == 1) {
-        for (long j = 0; j < out; j++) y[j] = y[j] > 0 ? y[j] : 0;
+        for (long j = 0; j < out; j++) y[j] = y[j] < 0 ? 0.0f : y[j];
     } else if (act == 2) {
         for (long j = 0; j < out; j++) y[j] = tanhf(y[j]);
     }

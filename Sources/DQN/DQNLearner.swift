@@ -44,9 +44,13 @@ public struct DQNLearner: Sendable {
         return config.dueling ? DuelingHead.combine(raw) : raw
     }
 
-    /// The greedy action for one observation.
+    /// The greedy action for one observation: through the single-observation kernel for a dense
+    /// network (the batched pass's bits without a batch's tensors), else a batch of one.
     public func greedyAction(_ observation: [Float]) -> Int {
-        qValues(Tensor(shape: [1, observation.count], scalars: observation)).argmaxRows()[0]
+        guard !config.dueling, online.convolutions.isEmpty, observation.count == online.inputSize else {
+            return qValues(Tensor(shape: [1, observation.count], scalars: observation)).argmaxRows()[0]
+        }
+        return Policy(online).action(observation)
     }
 
     /// The network as a plain Q-value MLP (dueling folded in), for saving and evaluation.

@@ -24,7 +24,8 @@ public struct Policy: Sendable, Equatable {
 
     /// Q-values of one flat observation, through the single-observation kernel (no batch
     /// tensors: for a small student, per-call overhead rather than arithmetic is the cost).
-    /// Equal to the batched `qValues` to rounding (the summation order differs).
+    /// Equal to the batched `qValues`, bit for bit but for the sign of a zero (the kernel keeps
+    /// the batched pass's summation order).
     public func qValues(_ observation: [Float]) -> [Float] {
         precondition(observation.count == network.inputSize, "observation size \(observation.count), network takes \(network.inputSize)")
         guard network.convolutions.isEmpty else { return network(Tensor(shape: [1, observation.count], scalars: observation)).scalars }
