@@ -469,6 +469,24 @@ SD_TARGET void SD_FN(sd_transpose)(const float *restrict src, float *restrict ds
         for (long j = i < r8 ? c8 : 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
 }
 
+#define SD_DENSE_CHUNK 512
+
+/* nv vectors of one observation's outputs (y, carrying each chain so far; w offset to their first
+   column) held in registers while the chains run over the inputs live[0 .. count): W's rows are
+   read once per block instead of the outputs once per input. */
+SD_INLINE void SD_FN(dense_block)(const int nv, const float *x, const int *live, long count, const float *w, long out,
+                                  float *y) {
+    VEC acc[8];
+    for (int v = 0; v < nv; v++) acc[v] = *(const VEC *)(y + v * SD_LANES);
+    for (long q = 0; q < count; q++) {
+        const long i = live[q];
+        const VEC xi = SD_FN(splat)(x[i]);
+        const float *row = w + i * out;
+        for (int v = 0; v < nv; v++) acc[v] = __builtin_elementwise_fma(xi, *(const VEC *)(row + v * SD_LANES), acc[v]);
+    }
+    for (int v = 0; v < nv; v++) *(VEC *)(y + v * SD_LANES) = acc[v];
+}
+
 /* One observation through one dense layer, with the batched forward pass's bits (sd_linear on one
    row): an output of 16 or more is the tiles' chain, the bias then fmas over the inputs in order,
    skipping zero inputs (a ReLU's inactive units, often half of them: their terms add exact zeros,
@@ -478,11 +496,23 @@ SD_TARGET void SD_FN(sd_dense_forward)(const float *restrict x, long in, const f
                                        const float *restrict b, long out, int act, float *restrict y) {
     if (out >= 16) {
         for (long j = 0; j < out; j++) y[j] = b[j];
-        for (long i = 0; i < in; i++) {
-            const float xi = x[i];
-            if (xi == 0) continue;
-            const float *row = w + i * out;
-            for (long j = 0; j < out; j++) y[j] = fmaf(xi, row[j], y[j]);
+        int live[SD_DENSE_CHUNK];
+        for (long i0 = 0; i0 < in; i0 += SD_DENSE_CHUNK) {
+            const long i1 = in - i0 < SD_DENSE_CHUNK ? in : i0 + SD_DENSE_CHUNK;
+            long count = 0;
+            for (long i = i0; i < i1; i++) { /* without a branch: zeros fall at random */
+                live[count] = (int)i;
+                count += x[i] != 0;
+            }
+            long j = 0;
+            for (; j + 8 * SD_LANES <= out; j += 8 * SD_LANES) SD_FN(dense_block)(8, x, live, count, w + j, out, y + j);
+            for (int nv = 4; nv >= 1; nv /= 2)
+                if (j + nv * SD_LANES <= out) {
+                    SD_FN(dense_block)(nv, x, live, count, w + j, out, y + j);
+                    j += nv * SD_LANES;
+                }
+            for (; j < out; j++)
+                for (long q = 0; q < count; q++) y[j] = fmaf(x[live[q]], w[(long)live[q] * out + j], y[j]);
         }
     } else {
         const long in8 = in / 8 * 8;
@@ -509,3 +539,4 @@ SD_TARGET void SD_FN(sd_dense_forward)(const float *restrict x, long in, const f
 #undef IVEC
 #undef V8
 #undef ENDS
+#undef SD_DENSE_CHUNK
