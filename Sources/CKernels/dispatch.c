@@ -13,7 +13,8 @@
     void sd_gemm_accumulate_##isa(const float *, const float *, float *, long, long, long, long, long, int, int, \
                                   const float *);                                                              \
     void sd_gemm_listed_accumulate_##isa(const float *, const float *, float *, long, long, long, long, long,   \
-                                         const int *, long, const long *, long *, float *, int);               \
+                                         const int *, long, const long *, long *, float *, int, int,           \
+                                         const float *);                                                       \
     void sd_dots_accumulate_##isa(const float *, const float *, float *, long, long, long, int);                \
     void sd_dots_to_columns_accumulate_##isa(const float *, const float *, float *, long, long, long, long,      \
                                              const int *, int, const int *, const long *);                     \
@@ -33,7 +34,7 @@ typedef struct {
     const char *name;
     void (*gemm)(const float *, const float *, float *, long, long, long, long, long, int, int, const float *);
     void (*listed)(const float *, const float *, float *, long, long, long, long, long, const int *, long, const long *,
-                   long *, float *, int);
+                   long *, float *, int, int, const float *);
     void (*dots)(const float *, const float *, float *, long, long, long, int);
     void (*dots_to_columns)(const float *, const float *, float *, long, long, long, long, const int *, int, const int *,
                             const long *);
@@ -201,7 +202,7 @@ static void run_job(const sd_job *j) {
                                                       j->strip_rows, j->counts);
     else if (j->kind == 3)
         j->table->listed(j->a, j->b, j->c, j->m, j->k, j->n, j->rs, j->cs, j->lists, j->lstride, j->counts, j->range, j->packed,
-                         j->relu);
+                         j->relu, j->accumulate, j->bias);
     else j->table->adam(j->p, j->g, j->m1, j->v, j->n, j->b1, j->b2, j->step, j->inv_sqrt_c2, j->eps);
 }
 
@@ -310,12 +311,14 @@ void sd_products(int kind, const float *a, const float *b, float *c, long m, lon
 }
 
 void sd_listed_products(const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
-                        const int *lists, long lstride, const long *counts, long *range, float *packed, int relu) {
+                        const int *lists, long lstride, const long *counts, long *range, float *packed, int relu,
+                        int accumulate, const float *bias) {
     const sd_kernel_table *t = kernels();
     long split = (m / 2 + SD_LISTED_ROWS - 1) / SD_LISTED_ROWS * SD_LISTED_ROWS;
     if (m * k * n >= SD_PARALLEL_MIN_FMAS && split > 0 && split < m) {
         sd_job first = {.kind = 3, .table = t, .a = a, .b = b, .c = c, .m = split, .k = k, .n = n, .rs = rs, .cs = cs,
-                        .lists = lists, .lstride = lstride, .counts = counts, .range = range, .packed = packed, .relu = relu};
+                        .lists = lists, .lstride = lstride, .counts = counts, .range = range, .packed = packed, .relu = relu,
+                        .accumulate = accumulate, .bias = bias};
         sd_job second = first;
         const long strips = split / SD_LISTED_ROWS;
         second.a = a + split * rs;
@@ -327,7 +330,7 @@ void sd_listed_products(const float *a, const float *b, float *c, long m, long k
         second.packed = packed + strips * lstride * SD_LISTED_ROWS;
         if (run_split(&first, &second)) return;
     }
-    t->listed(a, b, c, m, k, n, rs, cs, lists, lstride, counts, range, packed, relu);
+    t->listed(a, b, c, m, k, n, rs, cs, lists, lstride, counts, range, packed, relu, accumulate, bias);
 }
 
 void sd_dots_to_columns(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols,

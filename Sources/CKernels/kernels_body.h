@@ -153,18 +153,28 @@ SD_INLINE void SD_FN(relu_rows)(float *c, long rows, long n, long ldc) {
     }
 }
 
+/* Rows of C (rows ldc apart, n wide) set to the bias (+0 when NULL), through a ReLU with relu:
+   what a chain with nothing to add stores. */
+SD_INLINE void SD_FN(start_rows)(float *c, long rows, long n, long ldc, const float *bias, int relu) {
+    for (long r = 0; r < rows; r++)
+        for (long j = 0; j < n; j++) {
+            const float v = bias ? bias[j] : 0.0f;
+            c[r * ldc + j] = relu && v < 0 ? 0.0f : v;
+        }
+}
+
 /* As `strips`, each strip s of SD_LISTED_ROWS rows over its own inner indices lists[s·lstride + q]
    for q in range[2s] .. range[2s+1] (absolute; koff is subtracted), its values packed in `packed`
    (strip s from s·lstride·SD_LISTED_ROWS, one column of the strip after another): the loop reads
-   A at constant offsets from one moving pointer. C is accumulated onto; with relu (the last pass
-   over C) it is stored through a ReLU, a strip with nothing to add included. */
+   A at constant offsets from one moving pointer. The chains start and end as e says, a strip
+   with nothing to add included. */
 SD_INLINE void SD_FN(listed_strips)(const float *packed, const float *b, float *c, long m, long n, long ldb, long ldc,
-                                    const int *lists, long lstride, const long *range, long koff, int relu) {
-    const ENDS e = {.load = 1, .relu = relu, .bias = NULL};
+                                    const int *lists, long lstride, const long *range, long koff, ENDS e) {
     for (long i = 0, s = 0; i < m; i += SD_LISTED_ROWS, s++) {
         const long from = range[2 * s], count = range[2 * s + 1] - from, rows = m - i < SD_LISTED_ROWS ? m - i : SD_LISTED_ROWS;
         if (count == 0) {
-            if (relu) SD_FN(relu_rows)(c + i * ldc, rows, n, ldc);
+            if (!e.load) SD_FN(start_rows)(c + i * ldc, rows, n, ldc, e.bias, e.relu);
+            else if (e.relu) SD_FN(relu_rows)(c + i * ldc, rows, n, ldc);
             continue;
         }
         SD_FN(rows_of)(rows, packed + (s * lstride + from) * SD_LISTED_ROWS, b, c + i * ldc, count, n, ldb, ldc, 1,
@@ -213,10 +223,12 @@ SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *
    exact zeros, so the bits are those of the full product. A is row-major (rows rs apart; cs must
    be 1). Scratch: range, 2 longs per strip; packed, lstride·SD_LISTED_ROWS floats per strip, where
    each strip's listed columns of A are copied. B is packed in panels as above, all of its rows
-   (some strip may need any of them). With relu, C is stored through a ReLU at the end. */
+   (some strip may need any of them). As sd_gemm_accumulate, C is added to or, when !accumulate,
+   the chains start from the bias (+0 when NULL); with relu, C is stored through a ReLU at the end. */
 SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, float *c, long m, long k, long n,
                                                 long rs, long cs, const int *lists, long lstride, const long *counts,
-                                                long *range, float *packed, int relu) {
+                                                long *range, float *packed, int relu, int accumulate,
+                                                const float *bias) {
     (void)cs;
     const long strips = (m + SD_LISTED_ROWS - 1) / SD_LISTED_ROWS;
     const int in_place = m < 12 || n < SD_PANEL || k * n <= SD_PANEL_K * SD_PANEL; /* as sd_gemm_accumulate */
@@ -234,7 +246,8 @@ SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, 
             range[2 * s] = 0;
             range[2 * s + 1] = counts[s];
         }
-        SD_FN(listed_strips)(packed, b, c, m, n, n, n, lists, lstride, range, 0, relu);
+        const ENDS e = {.load = accumulate, .relu = relu, .bias = accumulate ? NULL : bias};
+        SD_FN(listed_strips)(packed, b, c, m, n, n, n, lists, lstride, range, 0, e);
         return;
     }
     float panel[SD_PANEL_K * SD_PANEL] __attribute__((aligned(64)));
@@ -247,15 +260,18 @@ SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, 
             range[2 * s + 1] = end;
         }
         const float *bp = b + p0 * n;
-        const int last = p0 + kc >= k;
+        /* the first panel of k starts from C or the bias, later ones from what it stored; the last applies the ReLU */
+        const ENDS e = {.load = accumulate || p0 > 0, .relu = relu && p0 + kc >= k, .bias = accumulate || p0 > 0 ? NULL : bias};
         for (long j = 0; j < full; j += SD_PANEL) {
             for (long p = 0; p < kc; p++)
                 for (int v = 0; v < 2; v++)
                     *(VEC *)(panel + p * SD_PANEL + v * SD_LANES) = *(const VEC *)(bp + p * n + j + v * SD_LANES);
-            SD_FN(listed_strips)(packed, panel, c + j, m, SD_PANEL, SD_PANEL, n, lists, lstride, range, p0, relu && last);
+            SD_FN(listed_strips)(packed, panel, c + j, m, SD_PANEL, SD_PANEL, n, lists, lstride, range, p0,
+                                 SD_FN(from_column)(e, j));
         }
         if (full < n)
-            SD_FN(listed_strips)(packed, bp + full, c + full, m, n - full, n, n, lists, lstride, range, p0, relu && last);
+            SD_FN(listed_strips)(packed, bp + full, c + full, m, n - full, n, n, lists, lstride, range, p0,
+                                 SD_FN(from_column)(e, full));
     }
 }
 

@@ -229,12 +229,8 @@ static void tiles_ab(const float *a, const float *b, float *c, long m, long k, l
         kept += counts[t];
     }
     if (kept * 8 > strips * k * SD_COMPACT_KEEP_EIGHTHS) return sd_products(0, a, b, c, m, k, n, k, 1, 6, accumulate, relu, bias);
-    if (!accumulate) /* the listed tiles add to C: it starts as the bias rows */
-        for (long i = 0; i < m; i++) {
-            if (bias) memcpy(c + i * n, bias, (size_t)n * sizeof(float));
-            else memset(c + i * n, 0, (size_t)n * sizeof(float));
-        }
-    sd_listed_products(a, b, c, m, k, n, k, 1, lists, k, counts, (long *)(s + o_range), (float *)(s + o_packed), relu);
+    sd_listed_products(a, b, c, m, k, n, k, 1, lists, k, counts, (long *)(s + o_range), (float *)(s + o_packed), relu,
+                       accumulate, bias);
 }
 
 /* C += Aᵀ·B on the tiles, `a` holding Aᵀ (k×m) and B k×n (weight gradients Xᵀ·dY): only the

@@ -16,9 +16,11 @@ void sd_products(int kind, const float *a, const float *b, float *c, long m, lon
 
 /* C += A·B on the tiles where strip s (rows 6s..6s+5, SD_LISTED_ROWS = 6) of A is zero outside its inner indices
    lists[s·lstride + 0 .. counts[s]); scratch: range, 2 longs per strip, and packed, lstride·SD_LISTED_ROWS
-   floats per strip. With relu, C is stored through a ReLU at the end. Split like sd_products. */
+   floats per strip. C is added to or, when !accumulate, the chains start from the bias (+0 when
+   NULL); with relu, C is stored through a ReLU at the end. Split like sd_products. */
 void sd_listed_products(const float *a, const float *b, float *c, long m, long k, long n, long rs, long cs,
-                        const int *lists, long lstride, const long *counts, long *range, float *packed, int relu);
+                        const int *lists, long lstride, const long *counts, long *range, float *packed, int relu,
+                        int accumulate, const float *bias);
 
 /* C[:, cols[j]] += A·(row j of B) (= when !accumulate) for j < n by dot products (A m×k, B n×k,
    C's rows ldc apart). With strip_rows (else NULL), strip s (rows 4s..4s+3) meets only B's rows
