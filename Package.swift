@@ -56,6 +56,8 @@ let package = Package(
             "Runs", "Settings", "Environments", "GymEnvironments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint", "DQN", "Distill",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Test support: counts the heap allocations of a call (interposes malloc in the test binary only).
+        .target(name: "CAllocationCounter", path: "Tests/Support/CAllocationCounter"),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "CPythonEmbed"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(name: "RunsTests", dependencies: ["Runs", "Environments", "NN", "Tensor", "Checkpoint", "Settings"]),
@@ -64,7 +66,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
-        .testTarget(name: "DQNTests", dependencies: ["Runs", "DQN", "Environments", "NN", "Tensor", "Checkpoint"]),
+        .testTarget(name: "DQNTests", dependencies: ["Runs", "DQN", "Environments", "NN", "Tensor", "Checkpoint", "CAllocationCounter"]),
         .testTarget(name: "DistillTests", dependencies: ["Runs", "Distill", "DQN", "Environments", "NN", "Tensor"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
     ]

@@ -9,6 +9,26 @@ public struct DQNLearner: Sendable {
     public var optimizer: Adam
     public let actionCount: Int
     public let config: DQNConfig
+    /// Tensors an update writes its intermediate values into, kept between updates so that a
+    /// dense network's update allocates nothing once warm. Copies of a learner share it until
+    /// one of them writes (value semantics, as for any array).
+    private var workspace = UpdateWorkspace()
+
+    /// What one `update` computes on the way, by name.
+    struct UpdateWorkspace: Sendable {
+        var cache = MLP.Cache()
+        var gradients = MLP.Gradients()
+        /// The online network's Q-values of the next observations (Double DQN), and of the batch (dueling).
+        var nextOnline = MLP.Cache()
+        var q = Tensor.empty
+        var nextTarget = Tensor.empty
+        var targets = Tensor.empty
+        var chosen = Tensor.empty
+        var lossGradient = Tensor.empty
+        var outputGradient = Tensor.empty
+        var rawGradient = Tensor.empty
+        var tdErrors: [Float] = []
+    }
 
     /// Fresh networks for `observationSize` inputs and `actionCount` actions, initialised from the config's seed.
     public init(observationSize: Int, actionCount: Int, config: DQNConfig) {
@@ -67,29 +87,71 @@ public struct DQNLearner: Sendable {
     /// The target network's Q-values of `observations`.
     public func targetQValues(_ observations: Tensor) -> Tensor { qValues(observations, network: target) }
 
+    /// The target network's Q-values of `observations` into `q`, with `cache` as the forward
+    /// pass's space (both reused). One product: give at most `target.rowsPerSlice` rows to
+    /// have `targetQValues`'s bits.
+    public func targetQValues(_ observations: Tensor, cache: inout MLP.Cache, into q: inout Tensor) {
+        target.forward(observations, into: &cache)
+        cache.releaseInput()
+        if config.dueling {
+            DuelingHead.combine(cache.output, into: &q)
+        } else {
+            swap(&q, &cache.output)  // the output's storage moves to q; the next pass writes into q's old one
+        }
+    }
+
     /// One gradient step on `batch`; returns the loss and the TD errors (for priorities).
-    /// `nextTargetValues` as for `targets`.
+    /// `nextTargetValues` as for `targets`. For a dense network with uniform weights this
+    /// allocates nothing once warm: every intermediate goes into `workspace`.
     public mutating func update(_ batch: TransitionBatch, nextTargetValues: Tensor? = nil) -> (loss: Float, tdErrors: [Float]) {
-        let y = targets(batch, nextTargetValues: nextTargetValues)
-        let cache = online.forward(batch.observations)
-        let q = config.dueling ? DuelingHead.combine(cache.output) : cache.output
-        let chosen = q.gather(columns: batch.actions)
-        let result = config.loss == .mse ? Loss.mse(chosen, y) : Loss.huber(chosen, y)
-        var value = result.value
-        var gradient = result.gradient
+        computeTargets(batch, nextTargetValues: nextTargetValues)
+        online.forward(batch.observations, into: &workspace.cache)
+        if config.dueling { DuelingHead.combine(workspace.cache.output, into: &workspace.q) }
+        let q = config.dueling ? workspace.q : workspace.cache.output
+        q.gather(columns: batch.actions, into: &workspace.chosen)
+        let chosen = workspace.chosen, y = workspace.targets
+        var value = config.loss == .mse ? Loss.mse(chosen, y, gradient: &workspace.lossGradient)
+            : Loss.huber(chosen, y, gradient: &workspace.lossGradient)
         if batch.weights.scalars.contains(where: { $0 != 1 }) {
             // Weighted mean: the per-element loss terms and gradients scale by their weights.
-            gradient = gradient * batch.weights
+            workspace.lossGradient = workspace.lossGradient * batch.weights
             let perElement = config.loss == .mse ? (chosen - y).map { $0 * $0 }
                 : (chosen - y).map { abs($0) < 1 ? 0.5 * $0 * $0 : abs($0) - 0.5 }
             value = (perElement * batch.weights).mean()
         }
-        var dq = Tensor.scatter(gradient, columns: batch.actions, shape: q.shape)
-        if config.dueling { dq = DuelingHead.backward(dq) }
-        var grads = online.backward(cache, outputGradient: dq)
-        clipByGlobalNorm(&grads.parameters, maxNorm: config.maxGradNorm)
-        optimizer.step(&online, gradients: grads)
-        return (value, (chosen - y).scalars)
+        Tensor.scatter(workspace.lossGradient, columns: batch.actions, rows: q.rowCount, columns: q.columnCount,
+                       into: &workspace.outputGradient)
+        if config.dueling { DuelingHead.backward(workspace.outputGradient, into: &workspace.rawGradient) }
+        online.backward(workspace.cache, outputGradient: config.dueling ? workspace.rawGradient : workspace.outputGradient,
+                        into: &workspace.gradients)
+        clipByGlobalNorm(&workspace.gradients.parameters, maxNorm: config.maxGradNorm)
+        optimizer.step(&online, gradients: workspace.gradients)
+        workspace.cache.releaseInput()
+        workspace.tdErrors.removeAll(keepingCapacity: true)
+        for i in 0..<chosen.count { workspace.tdErrors.append(chosen.scalars[i] - y.scalars[i]) }
+        return (value, workspace.tdErrors)
+    }
+
+    /// The TD targets of `batch` into `workspace.targets` (see `targets`).
+    private mutating func computeTargets(_ batch: TransitionBatch, nextTargetValues: Tensor?) {
+        guard online.convolutions.isEmpty, online.rowsPerSlice(batch.nextObservations.rowCount) == batch.nextObservations.rowCount else {
+            workspace.targets = targets(batch, nextTargetValues: nextTargetValues)  // images or large batches: through `callAsFunction`
+            return
+        }
+        if nextTargetValues == nil {
+            target.forward(batch.nextObservations, into: &workspace.nextOnline)
+            workspace.nextOnline.releaseInput()
+            workspace.nextTarget = config.dueling ? DuelingHead.combine(workspace.nextOnline.output) : workspace.nextOnline.output
+        }
+        if config.doubleDQN {
+            online.forward(batch.nextObservations, into: &workspace.nextOnline)
+            workspace.nextOnline.releaseInput()
+            if config.dueling { DuelingHead.combine(workspace.nextOnline.output, into: &workspace.q) }
+        }
+        let nextOnline = config.doubleDQN ? (config.dueling ? workspace.q : workspace.nextOnline.output) : nil
+        TDTarget.values(rewards: batch.rewards, discounts: batch.bootstrapDiscounts, nextTarget: nextTargetValues ?? workspace.nextTarget,
+                        nextOnline: nextOnline, into: &workspace.targets)
+        workspace.nextTarget = .empty
     }
 
     /// θ_target ← τ θ_online + (1 − τ) θ_target (a copy when τ = 1).

@@ -45,6 +45,21 @@ public struct DQNAlgorithm: RunAlgorithm {
     var cachedEpoch: [Int32] = []
     /// Counts target-network updates (and so tells cached values from stale ones).
     var targetEpoch: Int32 = 0
+    /// What a uniform round writes into, kept between rounds (no allocation once warm).
+    var round = RoundWorkspace()
+
+    struct RoundWorkspace: Sendable {
+        /// The round's minibatches' slots, one array per gradient step.
+        var draws: [[Int]] = []
+        /// Slots whose next states the target network has not valued this epoch.
+        var missing: [Int] = []
+        var nextObservations = Tensor.empty
+        var frameIDs: [Int32] = []
+        var targetForward = MLP.Cache()
+        var targetQ = Tensor.empty
+        var batch = TransitionBatch()
+        var nextTargetValues = Tensor.empty
+    }
 
     /// A new run on `env`, or one continued from a checkpoint's learner and state (the replay
     /// buffer starts empty and refills from new experience).
@@ -211,42 +226,55 @@ public struct DQNAlgorithm: RunAlgorithm {
     /// products, instead of one small product per step. Rows are independent in the kernels, so
     /// every value — and the run — is the same bits as step by step.
     mutating func trainUniformRound() {
-        let draws = (0..<config.resolvedGradientSteps).map { _ in buffer.sampleIndices(config.batchSize, rng: &state.rng) }
+        let steps = config.resolvedGradientSteps
+        if round.draws.count != steps { round.draws = [[Int]](repeating: [], count: steps) }
+        for g in 0..<steps { buffer.sampleIndices(config.batchSize, rng: &state.rng, into: &round.draws[g]) }
         if cachedEpoch.count != buffer.capacity { cachedEpoch = [Int32](repeating: -1, count: buffer.capacity) }
-        var missing: [Int] = []
-        for indices in draws {
-            for slot in indices where cachedEpoch[slot] != targetEpoch {
+        round.missing.removeAll(keepingCapacity: true)
+        for g in 0..<steps {
+            for slot in round.draws[g] where cachedEpoch[slot] != targetEpoch {
                 cachedEpoch[slot] = targetEpoch
-                missing.append(slot)
+                round.missing.append(slot)
             }
         }
-        // At most about a million observation values per gather (memory stays bounded for images);
-        // the network slices each into L2-sized products itself.
+        // At most about a million observation values per gather (memory stays bounded for images),
+        // each cut into the slices `callAsFunction` would use (L2-sized products).
         let chunk = max(config.batchSize, (1 << 20) / max(1, buffer.observationSize))
-        for start in stride(from: 0, to: missing.count, by: chunk) {
-            let slots = Array(missing[start..<min(start + chunk, missing.count)])
-            let q = learner.targetQValues(buffer.nextObservations(slots))
-            let width = q.shape[1]
-            if targetCache.count != buffer.capacity * width { targetCache = [Float](repeating: 0, count: buffer.capacity * width) }
-            q.scalars.withUnsafeBufferPointer { values in
-                targetCache.withUnsafeMutableBufferPointer { cache in
-                    for (row, slot) in slots.enumerated() {
-                        for a in 0..<width { cache[slot * width + a] = values[row * width + a] }
-                    }
-                }
+        for start in stride(from: 0, to: round.missing.count, by: chunk) {
+            let end = min(start + chunk, round.missing.count)
+            let slice = learner.target.rowsPerSlice(end - start)
+            for from in stride(from: start, to: end, by: slice) {
+                let rows = from..<min(from + slice, end)
+                buffer.nextObservations(round.missing, range: rows, into: &round.nextObservations, ids: &round.frameIDs)
+                learner.targetQValues(round.nextObservations, cache: &round.targetForward, into: &round.targetQ)
+                storeTargetValues(round.targetQ, slots: rows)
             }
         }
         let width = targetCache.count / max(1, buffer.capacity)
-        for indices in draws {
-            let batch = buffer.batch(indices, nextObservations: config.doubleDQN)
-            var next = [Float](repeating: 0, count: indices.count * width)
-            for (row, slot) in indices.enumerated() {
-                for a in 0..<width { next[row * width + a] = targetCache[slot * width + a] }
+        for g in 0..<steps {
+            buffer.batch(round.draws[g], nextObservations: config.doubleDQN, into: &round.batch)
+            round.nextTargetValues.prepare(rows: round.draws[g].count, columns: width)
+            for (row, slot) in round.draws[g].enumerated() {
+                for a in 0..<width { round.nextTargetValues.scalars[row * width + a] = targetCache[slot * width + a] }
             }
-            let (loss, _) = learner.update(batch, nextTargetValues: Tensor(shape: [indices.count, width], scalars: next))
+            let (loss, _) = learner.update(round.batch, nextTargetValues: round.nextTargetValues)
             lastLoss = loss
             state.gradientSteps += 1
             guard loss.isFinite else { return }  // reported after the round
+        }
+    }
+
+    /// Copies the target network's values `q` of the next states of `round.missing[rows]` into
+    /// `targetCache`, one row per slot.
+    private mutating func storeTargetValues(_ q: Tensor, slots rows: Range<Int>) {
+        let width = q.columnCount
+        if targetCache.count != buffer.capacity * width { targetCache = [Float](repeating: 0, count: buffer.capacity * width) }
+        q.scalars.withUnsafeBufferPointer { values in
+            targetCache.withUnsafeMutableBufferPointer { cache in
+                for (row, slot) in round.missing[rows].enumerated() {
+                    for a in 0..<width { cache[slot * width + a] = values[row * width + a] }
+                }
+            }
         }
     }
 

@@ -7,28 +7,40 @@ import Tensor
 public enum DuelingHead {
     /// Q-values (batch × n) from raw outputs (batch × (n+1)).
     public static func combine(_ raw: Tensor) -> Tensor {
+        var q = Tensor(shape: [0])
+        combine(raw, into: &q)
+        return q
+    }
+
+    /// `combine` into `q` (storage reused).
+    public static func combine(_ raw: Tensor, into q: inout Tensor) {
         let n = raw.columnCount - 1
-        var q = Tensor(shape: [raw.rowCount, n])
+        q.prepare(rows: raw.rowCount, columns: n)
         for i in 0..<raw.rowCount {
             var meanA: Float = 0
             for a in 0..<n { meanA += raw[i, a + 1] }
             meanA /= Float(n)
             for a in 0..<n { q[i, a] = raw[i, 0] + raw[i, a + 1] - meanA }
         }
-        return q
     }
 
     /// dL/d(raw) from dL/dQ.
     public static func backward(_ dq: Tensor) -> Tensor {
+        var raw = Tensor(shape: [0])
+        backward(dq, into: &raw)
+        return raw
+    }
+
+    /// `backward` into `raw` (storage reused).
+    public static func backward(_ dq: Tensor, into raw: inout Tensor) {
         let n = dq.columnCount
-        var raw = Tensor(shape: [dq.rowCount, n + 1])
+        raw.prepare(rows: dq.rowCount, columns: n + 1)
         for i in 0..<dq.rowCount {
             var sum: Float = 0
             for a in 0..<n { sum += dq[i, a] }
             raw[i, 0] = sum
             for a in 0..<n { raw[i, a + 1] = dq[i, a] - sum / Float(n) }
         }
-        return raw
     }
 
     /// The same function as a plain MLP with n outputs (the aggregation folded into the last layer).

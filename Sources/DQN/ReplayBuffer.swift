@@ -34,6 +34,25 @@ public struct TransitionBatch: Sendable {
     public var weights: Tensor             // batch
     /// Buffer slots, for priority updates.
     public var indices: [Int]
+    /// The frame ids the observations were decoded from, kept so a reused batch gathers without allocating.
+    var frameIDs: [Int32] = []
+
+    public init(observations: Tensor, actions: [Int], rewards: Tensor, nextObservations: Tensor, bootstrapDiscounts: Tensor,
+                weights: Tensor, indices: [Int]) {
+        self.observations = observations
+        self.actions = actions
+        self.rewards = rewards
+        self.nextObservations = nextObservations
+        self.bootstrapDiscounts = bootstrapDiscounts
+        self.weights = weights
+        self.indices = indices
+    }
+
+    /// An empty batch for `ReplayBuffer.batch(_:into:)` to fill.
+    public init() {
+        self.init(observations: .empty, actions: [], rewards: .empty, nextObservations: .empty, bootstrapDiscounts: .empty,
+                  weights: .empty, indices: [])
+    }
 }
 
 /// Fixed-capacity replay memory in ring storage; the oldest transition is overwritten when full.
@@ -132,36 +151,73 @@ public struct ReplayBuffer: Sendable {
         return (0..<batchSize).map { _ in rng.int(below: count) }
     }
 
+    /// `batchSize` slots drawn uniformly with replacement, into `out` (the same draws as
+    /// `sampleIndices`; storage reused).
+    public func sampleIndices(_ batchSize: Int, rng: inout SeededGenerator, into out: inout [Int]) {
+        precondition(count > 0, "cannot sample from an empty replay buffer")
+        out.removeAll(keepingCapacity: true)
+        for _ in 0..<batchSize { out.append(rng.int(below: count)) }
+    }
+
     /// The transitions in `indices`, gathered into a batch. Without `nextObservations` the
     /// batch's next observations are left empty (for a learner given its targets' values).
     public func batch(_ indices: [Int], weights: [Float]? = nil, nextObservations includeNext: Bool = true) -> TransitionBatch {
-        let n = indices.count, d = observationSize
-        return TransitionBatch(
-            observations: gather(indices, next: false),
-            actions: indices.map { Int(actions[$0]) },
-            rewards: Tensor(shape: [n], scalars: indices.map { rewards[$0] }),
-            nextObservations: includeNext ? gather(indices, next: true) : Tensor(shape: [0, d]),
-            bootstrapDiscounts: Tensor(shape: [n], scalars: indices.map { bootstrap[$0] }),
-            weights: Tensor(shape: [n], scalars: weights ?? [Float](repeating: 1, count: n)),
-            indices: indices)
+        var batch = TransitionBatch()
+        self.batch(indices, weights: weights, nextObservations: includeNext, into: &batch)
+        return batch
+    }
+
+    /// `batch` into an existing batch, reusing its storage (no allocation once warm).
+    public func batch(_ indices: [Int], weights: [Float]? = nil, nextObservations includeNext: Bool = true,
+                      into batch: inout TransitionBatch) {
+        let n = indices.count
+        precondition(weights == nil || weights!.count == n, "one weight per index needed")
+        gather(indices, next: false, into: &batch.observations, ids: &batch.frameIDs)
+        if includeNext {
+            gather(indices, next: true, into: &batch.nextObservations, ids: &batch.frameIDs)
+        } else {
+            batch.nextObservations.prepare(rows: 0, columns: observationSize)
+        }
+        batch.actions.removeAll(keepingCapacity: true)
+        batch.indices.removeAll(keepingCapacity: true)
+        batch.rewards.prepare(count: n)
+        batch.bootstrapDiscounts.prepare(count: n)
+        batch.weights.prepare(count: n)
+        for (row, slot) in indices.enumerated() {
+            batch.actions.append(Int(actions[slot]))
+            batch.indices.append(slot)
+            batch.rewards.scalars[row] = rewards[slot]
+            batch.bootstrapDiscounts.scalars[row] = bootstrap[slot]
+            batch.weights.scalars[row] = weights?[row] ?? 1
+        }
     }
 
     /// The next observations of the transitions in `slots`, one row each.
-    public func nextObservations(_ slots: [Int]) -> Tensor { gather(slots, next: true) }
+    public func nextObservations(_ slots: [Int]) -> Tensor {
+        var out = Tensor(shape: [0]), ids: [Int32] = []
+        gather(slots, next: true, into: &out, ids: &ids)
+        return out
+    }
 
-    /// Observations (or next observations) of `slots` as rows. Slots are random, so each read
+    /// The next observations of the transitions in `slots[range]` into `out`, with `ids` as
+    /// scratch (storage of both reused).
+    public func nextObservations(_ slots: [Int], range: Range<Int>, into out: inout Tensor, ids: inout [Int32]) {
+        gather(slots, range: range, next: true, into: &out, ids: &ids)
+    }
+
+    /// Observations (or next observations) of `slots[range]` as rows. Slots are random, so each read
     /// is a cache miss: all frame ids are read first, then all frames, so the misses overlap.
-    private func gather(_ slots: [Int], next: Bool) -> Tensor {
+    private func gather(_ slots: [Int], range: Range<Int>? = nil, next: Bool, into out: inout Tensor, ids: inout [Int32]) {
         let d = observationSize, offset = next ? frames : 0
-        var ids = [Int32](repeating: 0, count: slots.count * frames)
-        for (row, slot) in slots.enumerated() {
+        let rows = range ?? slots.indices
+        ids.removeAll(keepingCapacity: true)
+        for slot in slots[rows] {
             let base = slot * 2 * frames + offset
-            for part in 0..<frames { ids[row * frames + part] = frameIDs[base + part] }
+            for part in 0..<frames { ids.append(frameIDs[base + part]) }
         }
-        var out = [Float](repeating: 0, count: slots.count * d)
-        floatFrames?.decode(ids, into: &out)
-        byteFrames?.decode(ids, into: &out)
-        return Tensor(shape: [slots.count, d], scalars: out)
+        out.prepare(rows: rows.count, columns: d)
+        floatFrames?.decode(ids, into: &out.scalars)
+        byteFrames?.decode(ids, into: &out.scalars)
     }
 
     /// The transition in `slot` (for tests and inspection).

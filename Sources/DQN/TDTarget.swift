@@ -10,13 +10,24 @@ public enum TDTarget {
     public static func values(_ batch: TransitionBatch, online: (Tensor) -> Tensor, target: (Tensor) -> Tensor,
                               doubleDQN: Bool) -> Tensor {
         let nextTarget = target(batch.nextObservations)
-        let nextValues: Tensor
-        if doubleDQN {
-            nextValues = nextTarget.gather(columns: online(batch.nextObservations).argmaxRows())
-        } else {
-            nextValues = nextTarget.maxRows()
+        var y = Tensor(shape: [0])
+        values(rewards: batch.rewards, discounts: batch.bootstrapDiscounts, nextTarget: nextTarget,
+               nextOnline: doubleDQN ? online(batch.nextObservations) : nil, into: &y)
+        return y
+    }
+
+    /// The targets into `y` (storage reused), from the target network's Q-values of the next
+    /// states and, for Double DQN, the online network's (which choose a*).
+    public static func values(rewards: Tensor, discounts: Tensor, nextTarget: Tensor, nextOnline: Tensor?, into y: inout Tensor) {
+        let n = rewards.count
+        precondition(discounts.count == n && nextTarget.rank == 2 && nextTarget.rowCount == n
+                     && (nextOnline.map { $0.rank == 2 && $0.rowCount == n } ?? true),
+                     "TD target inputs disagree: \(n) rewards, \(discounts.count) discounts, next Q-values \(nextTarget.shape)")
+        y.prepare(count: n)
+        for i in 0..<n {
+            let best = nextOnline?.argmax(row: i) ?? nextTarget.argmax(row: i)
+            y.scalars[i] = rewards.scalars[i] + discounts.scalars[i] * nextTarget[i, best]
         }
-        return batch.rewards + batch.bootstrapDiscounts * nextValues
     }
 
     /// The TD loss of the taken actions' Q-values against `targets` (mean over the batch) and

@@ -17,25 +17,56 @@ public struct LossResult: Sendable {
 public enum Loss {
     /// Mean squared error over all elements.
     public static func mse(_ prediction: Tensor, _ target: Tensor) -> LossResult {
-        let diff = prediction - target
-        let n = Float(max(diff.count, 1))
-        return LossResult(value: diff.squaredNorm() / n, gradient: diff * (2 / n))
+        var gradient = Tensor(shape: [0])
+        let value = mse(prediction, target, gradient: &gradient)
+        return LossResult(value: value, gradient: gradient)
+    }
+
+    /// `mse`, its gradient written into `gradient` (storage reused: no allocation once warm).
+    public static func mse(_ prediction: Tensor, _ target: Tensor, gradient: inout Tensor) -> Float {
+        difference(prediction, target, into: &gradient)
+        let n = Float(max(gradient.count, 1))
+        let value = gradient.squaredNorm() / n
+        gradient.scale(by: 2 / n)
+        return value
     }
 
     /// Huber (smooth L1, PyTorch's `smooth_l1_loss` with β = delta) over all elements.
     public static func huber(_ prediction: Tensor, _ target: Tensor, delta: Float = 1) -> LossResult {
-        let diff = prediction - target
-        let n = Float(max(diff.count, 1))
+        var gradient = Tensor(shape: [0])
+        let value = huber(prediction, target, delta: delta, gradient: &gradient)
+        return LossResult(value: value, gradient: gradient)
+    }
+
+    /// `huber`, its gradient written into `gradient` (storage reused: no allocation once warm).
+    public static func huber(_ prediction: Tensor, _ target: Tensor, delta: Float = 1, gradient: inout Tensor) -> Float {
+        difference(prediction, target, into: &gradient)
+        let n = Float(max(gradient.count, 1))
         var total: Float = 0
-        let grad = diff.map { d in
+        for i in 0..<gradient.count {
+            let d = gradient.scalars[i]
             if abs(d) < delta {
                 total += 0.5 * d * d / delta
-                return d / delta / n
+                gradient.scalars[i] = d / delta / n
+            } else {
+                total += abs(d) - 0.5 * delta
+                gradient.scalars[i] = (d > 0 ? 1 : -1) / n
             }
-            total += abs(d) - 0.5 * delta
-            return (d > 0 ? 1 : -1) / n
         }
-        return LossResult(value: total / n, gradient: grad)
+        return total / n
+    }
+
+    /// prediction − target into `out`, shaped as the prediction.
+    private static func difference(_ prediction: Tensor, _ target: Tensor, into out: inout Tensor) {
+        precondition(prediction.shape == target.shape, "shapes \(prediction.shape) and \(target.shape) differ")
+        if prediction.rank == 2 {
+            out.prepare(rows: prediction.shape[0], columns: prediction.shape[1])
+        } else if prediction.rank == 1 {
+            out.prepare(count: prediction.count)
+        } else {
+            out = Tensor(shape: prediction.shape)
+        }
+        for i in 0..<prediction.count { out.scalars[i] = prediction.scalars[i] - target.scalars[i] }
     }
 
     /// KL(p_T ‖ p_S) with p = softmax(logits / temperature) per row, averaged over rows;

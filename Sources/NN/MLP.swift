@@ -128,12 +128,38 @@ public struct MLP: Equatable, Sendable {
 
         /// Activations of hidden layer `index` (0-based), as distillation matches them.
         public func hidden(_ index: Int) -> Tensor { layerInputs[index + 1] }
+
+        public init(layerInputs: [Tensor], output: Tensor, convolutionInputs: [Tensor] = []) {
+            self.layerInputs = layerInputs
+            self.output = output
+            self.convolutionInputs = convolutionInputs
+        }
+
+        /// An empty cache for `forward(_:into:)` to fill.
+        public init() { self.init(layerInputs: [], output: .empty) }
+
+        /// Lets go of the batch it was given (so the caller's tensor is uniquely held again and can
+        /// be refilled in place); the activations stay for reuse.
+        public mutating func releaseInput() {
+            if !layerInputs.isEmpty { layerInputs[0] = .empty }
+        }
     }
 
     /// Gradients in `parameters` order (W0, b0, W1, b1, …), and optionally of the input.
     public struct Gradients: Sendable {
         public var parameters: [Tensor]
         public var input: Tensor?
+        /// dL/d(input of dense layer i), kept so that `backward(_:outputGradient:into:)` reuses
+        /// their storage.
+        var layerInputGradients: [Tensor] = []
+
+        public init(parameters: [Tensor], input: Tensor?) {
+            self.parameters = parameters
+            self.input = input
+        }
+
+        /// Empty gradients for `backward(_:outputGradient:into:)` to fill.
+        public init() { self.init(parameters: [], input: nil) }
     }
 
     /// Output for a batch (batch × inputSize). A large batch goes through in slices of
@@ -143,8 +169,8 @@ public struct MLP: Equatable, Sendable {
     /// one product, 14.6 ms in slices of 256).
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let rows = x.rank == 2 ? x.shape[0] : 0
-        let slice = rowsPerProduct
-        guard convolutions.isEmpty, rows > 2 * slice else { return forward(x).output }
+        let slice = rowsPerSlice(rows)
+        guard slice < rows else { return forward(x).output }
         var out: [Float] = []
         out.reserveCapacity(rows * outputSize)
         for start in stride(from: 0, to: rows, by: slice) {
@@ -153,19 +179,35 @@ public struct MLP: Equatable, Sendable {
         return Tensor(shape: [rows, outputSize], scalars: out)
     }
 
+    /// Rows in each slice `callAsFunction` cuts a batch of `rows` into: `rowsPerProduct` for a
+    /// dense network given more than twice that, else the whole batch.
+    public func rowsPerSlice(_ rows: Int) -> Int {
+        convolutions.isEmpty && rows > 2 * rowsPerProduct ? rowsPerProduct : rows
+    }
+
     /// Rows per product for large inference batches of a dense network: each activation at most
     /// 64K floats (256 KB). (Convolutional networks take the batch whole: not measured.)
     public var rowsPerProduct: Int {
-        let widest = (layers.map(\.outputSize) + [inputSize]).max() ?? 1
+        var widest = inputSize
+        for layer in layers { widest = max(widest, layer.outputSize) }
         return max(16, (1 << 16) / max(1, widest))
     }
 
     /// Forward pass keeping what backward needs.
     public func forward(_ x: Tensor) -> Cache {
+        var cache = Cache()
+        forward(x, into: &cache)
+        return cache
+    }
+
+    /// `forward` into an existing cache: a dense network writes each layer's output into the
+    /// cache's tensors, reusing their storage (no allocation once warm). The cache holds `x`
+    /// until `releaseInput()`.
+    public func forward(_ x: Tensor, into cache: inout Cache) {
         precondition(x.rank == 2 && x.shape[1] == inputSize, "input \(x.shape) does not fit an MLP with \(inputSize) inputs")
-        var convInputs: [Tensor] = []
         var h = x
         if !convolutions.isEmpty {
+            var convInputs: [Tensor] = []
             let n = x.shape[0]
             var images = channelsFirst ? x.reshaped([n] + observationShape).movingChannelAxis(toLast: true) : x.reshaped([n] + inputShape)
             for conv in convolutions {
@@ -174,35 +216,73 @@ public struct MLP: Equatable, Sendable {
                 activation.applyInPlace(&images)
             }
             h = images.reshaped([n, images.count / max(n, 1)])
+            cache.convolutionInputs = convInputs
+        } else if !cache.convolutionInputs.isEmpty {
+            cache.convolutionInputs = []
         }
-        var inputs = [h]
-        for (i, layer) in layers.enumerated() {
+        if cache.layerInputs.count != layers.count {
+            cache.layerInputs = [Tensor](repeating: .empty, count: layers.count)
+        }
+        cache.layerInputs[0] = h
+        for i in layers.indices {
             let last = i == layers.count - 1
-            h = layer.forward(h, relu: !last && activation == .relu)  // the ReLU applied as the kernels store
-            if last { return Cache(layerInputs: inputs, output: h, convolutionInputs: convInputs) }
-            if activation != .relu { activation.applyInPlace(&h) }
-            inputs.append(h)
+            let relu = !last && activation == .relu  // the ReLU applied as the kernels store
+            let input = cache.layerInputs[i]
+            if last {
+                Tensor.linear(input, layers[i].weight, layers[i].bias, relu: relu, into: &cache.output)
+            } else {
+                Tensor.linear(input, layers[i].weight, layers[i].bias, relu: relu, into: &cache.layerInputs[i + 1])
+                if activation != .relu { activation.applyInPlace(&cache.layerInputs[i + 1]) }
+            }
         }
-        fatalError("unreachable: an MLP has at least one layer")
     }
 
     /// Exact gradients for dL/d(output) = `outputGradient`, plus optional extra gradients on
     /// hidden activations (`hiddenGradients[i]` = dL/d hidden(i)), as feature distillation adds.
     public func backward(_ cache: Cache, outputGradient: Tensor, hiddenGradients: [Int: Tensor] = [:],
                          needInputGradient: Bool = false) -> Gradients {
-        var grads = [Tensor](repeating: Tensor(shape: [0]), count: 2 * layers.count)
+        var grads = Gradients()
+        backward(cache, outputGradient: outputGradient, hiddenGradients: hiddenGradients, needInputGradient: needInputGradient,
+                 into: &grads)
+        return grads
+    }
+
+    /// `backward` into existing gradients: each dense layer's gradients go into the tensors
+    /// `grads` already holds, reusing their storage (no allocation once warm for a ReLU network
+    /// without extra hidden gradients).
+    public func backward(_ cache: Cache, outputGradient: Tensor, hiddenGradients: [Int: Tensor] = [:],
+                         needInputGradient: Bool = false, into grads: inout Gradients) {
+        let c = convolutions.count
+        if grads.parameters.count != 2 * (c + layers.count) {
+            grads.parameters = [Tensor](repeating: .empty, count: 2 * (c + layers.count))
+        }
+        if grads.layerInputGradients.count != layers.count {
+            grads.layerInputGradients = [Tensor](repeating: .empty, count: layers.count)
+        }
+        grads.input = nil  // it may share layerInputGradients[0]'s storage
         var dy = outputGradient
         var dInput: Tensor?
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
-            let needDx = i > 0 || needInputGradient || !convolutions.isEmpty
+            let needDx = i > 0 || needInputGradient || c > 0
             // A hidden layer's input is a ReLU's output: the layer's backward pass carries the
             // gradient on through that ReLU itself (and skips units off for the whole batch).
             let throughReLU = i > 0 && activation == .relu
-            let g = layers[i].backward(input: cache.layerInputs[i], outputGradient: dy, needInputGradient: needDx,
-                                       inputFromReLU: throughReLU)
-            grads[2 * i] = g.weight
-            grads[2 * i + 1] = g.bias
-            guard i > 0, var dh = g.input else { dInput = g.input; break }
+            // Moved out of the arrays for the call (one array cannot lend two elements at once).
+            var dw = Tensor.empty, db = Tensor.empty, dh = Tensor.empty
+            swap(&dw, &grads.parameters[2 * (c + i)])
+            swap(&db, &grads.parameters[2 * (c + i) + 1])
+            swap(&dh, &grads.layerInputGradients[i])
+            Tensor.denseBackward(input: cache.layerInputs[i], outputGradient: dy, weight: layers[i].weight, inputFromReLU: throughReLU,
+                                 weightGradient: &dw, biasGradient: &db, needInputGradient: needDx, inputGradient: &dh)
+            defer {
+                swap(&dw, &grads.parameters[2 * (c + i)])
+                swap(&db, &grads.parameters[2 * (c + i) + 1])
+                swap(&dh, &grads.layerInputGradients[i])
+            }
+            guard i > 0 else {
+                dInput = needDx ? dh : nil
+                break
+            }
             if throughReLU {
                 // An extra gradient on the activations goes through the ReLU too: (dh + e)·[x > 0] = dh·[x > 0] + e·[x > 0].
                 if let extra = hiddenGradients[i - 1] { dh += activation.backward(extra, output: cache.layerInputs[i]) }
@@ -212,7 +292,10 @@ public struct MLP: Equatable, Sendable {
             if let extra = hiddenGradients[i - 1] { dh += extra }
             dy = activation.backward(dh, output: cache.layerInputs[i])
         }
-        guard !convolutions.isEmpty, let flat = dInput else { return Gradients(parameters: grads, input: dInput) }
+        guard c > 0, let flat = dInput else {
+            grads.input = dInput
+            return
+        }
         // Back through the convolutions: dInput is dL/d(the last convolution's activated output, flattened).
         var convGrads = [Tensor](repeating: Tensor(shape: [0]), count: 2 * convolutions.count)
         let n = flat.shape[0]
@@ -227,7 +310,24 @@ public struct MLP: Equatable, Sendable {
             if let dx = g.input { d = dx }
         }
         let dx = needInputGradient ? (channelsFirst ? d.movingChannelAxis(toLast: false) : d) : nil
-        return Gradients(parameters: convGrads + grads, input: dx?.reshaped([n, inputSize]))
+        grads.parameters.replaceSubrange(0..<(2 * c), with: convGrads)
+        grads.input = dx?.reshaped([n, inputSize])
+    }
+
+    /// Calls `body` on each parameter in `parameters` order, in place: no array of them is built
+    /// (an optimizer step that allocates nothing).
+    public mutating func updateEachParameter(_ body: (_ index: Int, _ parameter: inout Tensor) -> Void) {
+        var index = 0
+        for i in convolutions.indices {
+            body(index, &convolutions[i].weight)
+            body(index + 1, &convolutions[i].bias)
+            index += 2
+        }
+        for i in layers.indices {
+            body(index, &layers[i].weight)
+            body(index + 1, &layers[i].bias)
+            index += 2
+        }
     }
 
     /// Lends the parameters to `body` for in-place changes without copying them (they are moved

@@ -74,6 +74,24 @@ public struct Adam: Optimizer {
     }
 
     public mutating func step(_ parameters: inout [Tensor], gradients: [Tensor]) {
+        let (stepSize, sqrtC2) = beginStep(gradients)
+        for i in parameters.indices {
+            update(&parameters[i], index: i, gradient: gradients[i], stepSize: stepSize, sqrtC2: sqrtC2)
+        }
+    }
+
+    /// One update of a network's parameters in place (the same bits as through `parameters`,
+    /// without building an array of them).
+    public mutating func step(_ network: inout MLP, gradients: MLP.Gradients) {
+        let (stepSize, sqrtC2) = beginStep(gradients.parameters)
+        network.updateEachParameter { i, p in
+            update(&p, index: i, gradient: gradients.parameters[i], stepSize: stepSize, sqrtC2: sqrtC2)
+        }
+    }
+
+    /// Counts the step (moments start at 0 on the first) and returns its bias-corrected step
+    /// size and √(1 − β₂ᵗ).
+    private mutating func beginStep(_ gradients: [Tensor]) -> (stepSize: Float, sqrtC2: Float) {
         if m.isEmpty {
             m = gradients.map { [Float](repeating: 0, count: $0.count) }
             v = m
@@ -81,11 +99,12 @@ public struct Adam: Optimizer {
         stepCount += 1
         let c1 = 1 - Float(Foundation.pow(Double(beta1), Double(stepCount)))
         let c2 = 1 - Float(Foundation.pow(Double(beta2), Double(stepCount)))
-        let stepSize = learningRate / c1
-        for i in parameters.indices {
-            parameters[i].adamStep(gradient: gradients[i], firstMoment: &m[i], secondMoment: &v[i], beta1: beta1,
-                                   beta2: beta2, stepSize: stepSize, sqrtC2: c2.squareRoot(), epsilon: epsilon)
-        }
+        return (learningRate / c1, c2.squareRoot())
+    }
+
+    private mutating func update(_ parameter: inout Tensor, index i: Int, gradient: Tensor, stepSize: Float, sqrtC2: Float) {
+        parameter.adamStep(gradient: gradient, firstMoment: &m[i], secondMoment: &v[i], beta1: beta1, beta2: beta2,
+                           stepSize: stepSize, sqrtC2: sqrtC2, epsilon: epsilon)
     }
 }
 
@@ -117,7 +136,7 @@ public func clipByGlobalNorm(_ gradients: inout [Tensor], maxNorm: Float) -> Flo
     let norm = gradients.reduce(Float(0)) { $0 + $1.squaredNorm() }.squareRoot()
     if norm > maxNorm, norm > 0 {
         let scale = maxNorm / (norm + 1e-6)
-        for i in gradients.indices { gradients[i] = gradients[i] * scale }
+        for i in gradients.indices { gradients[i].scale(by: scale) }
     }
     return norm
 }

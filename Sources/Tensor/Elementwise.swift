@@ -33,6 +33,13 @@ extension Tensor {
         }
     }
     public static func * (s: Float, a: Tensor) -> Tensor { a.map { $0 * s } }
+    /// x · s in place (the same bits as `x * s`).
+    public mutating func scale(by s: Float) {
+        scalars.withUnsafeMutableBufferPointer { x in
+            guard let base = x.baseAddress, x.count > 0 else { return }
+            Kernels.scale(base, by: s, base, count: x.count)
+        }
+    }
     public static func += (a: inout Tensor, b: Tensor) { a = a + b }
 
     /// max(x, 0).

@@ -44,53 +44,71 @@ extension Tensor {
     /// share their scans for zero columns.
     public static func denseBackward(input x: Tensor, outputGradient dy: Tensor, weight w: Tensor, needInputGradient: Bool,
                                      inputFromReLU: Bool = false) -> (weight: Tensor, bias: Tensor, input: Tensor?) {
+        var dw = Tensor(shape: [0]), db = Tensor(shape: [0]), dx = Tensor(shape: [0])
+        denseBackward(input: x, outputGradient: dy, weight: w, inputFromReLU: inputFromReLU,
+                      weightGradient: &dw, biasGradient: &db, needInputGradient: needInputGradient, inputGradient: &dx)
+        return (dw, db, needInputGradient ? dx : nil)
+    }
+
+    /// `denseBackward` writing into existing tensors (reshaped as needed, their storage reused:
+    /// no allocation once warm). Without `needInputGradient`, `inputGradient` is left as it is.
+    public static func denseBackward(input x: Tensor, outputGradient dy: Tensor, weight w: Tensor, inputFromReLU: Bool = false,
+                                     weightGradient dw: inout Tensor, biasGradient db: inout Tensor,
+                                     needInputGradient: Bool, inputGradient dx: inout Tensor) {
         precondition(x.rank == 2 && dy.rank == 2 && w.rank == 2 && x.shape[0] == dy.shape[0] && x.shape[1] == w.shape[0]
                      && dy.shape[1] == w.shape[1], "dense backward shapes x \(x.shape), dY \(dy.shape), W \(w.shape) do not agree")
         let (m, k, n) = (x.shape[0], x.shape[1], w.shape[1])
+        dw.prepare(rows: k, columns: n)
+        db.prepare(count: n)
+        if needInputGradient { dx.prepare(rows: m, columns: k) }
         guard m > 0, k > 0, n > 0 else {
-            let dx = needInputGradient ? Tensor(shape: [m, k]) : nil
-            return (Tensor(shape: [k, n]), dy.sumRows(), dx)
+            // Empty sums: dW and dx are 0; db is still Σ rows of dY (0 without rows).
+            dw.fill(0)
+            db.scalars = dy.sumRows().scalars
+            if needInputGradient { dx.fill(0) }
+            return
         }
-        var db: [Float] = [], dx: [Float]? = nil
-        let dw = [Float](unsafeUninitializedCapacity: k * n) { pw, filledW in
-            db = [Float](unsafeUninitializedCapacity: n) { pb, filledB in
-                x.scalars.withUnsafeBufferPointer { px in
-                    dy.scalars.withUnsafeBufferPointer { pdy in
-                        w.scalars.withUnsafeBufferPointer { pwt in
+        x.scalars.withUnsafeBufferPointer { px in
+            dy.scalars.withUnsafeBufferPointer { pdy in
+                w.scalars.withUnsafeBufferPointer { pwt in
+                    dw.scalars.withUnsafeMutableBufferPointer { pw in
+                        db.scalars.withUnsafeMutableBufferPointer { pb in
                             func run(_ pdx: UnsafeMutablePointer<Float>?) {
                                 Kernels.denseBackward(input: px.baseAddress!, outputGradient: pdy.baseAddress!, weight: pwt.baseAddress!,
                                                       weightGradient: pw.baseAddress!, biasGradient: pb.baseAddress!, inputGradient: pdx,
                                                       m: m, k: k, n: n, inputFromReLU: inputFromReLU)
                             }
                             if needInputGradient {
-                                dx = [Float](unsafeUninitializedCapacity: m * k) { pdx, filledX in
-                                    run(pdx.baseAddress!)
-                                    filledX = m * k
-                                }
+                                dx.scalars.withUnsafeMutableBufferPointer { run($0.baseAddress!) }
                             } else {
                                 run(nil)
                             }
                         }
                     }
                 }
-                filledB = n
             }
-            filledW = k * n
         }
-        return (Tensor(shape: [k, n], scalars: dw), Tensor(shape: [n], scalars: db), dx.map { Tensor(shape: [m, k], scalars: $0) })
     }
 
     /// x·W + b in one pass (each output starts as its bias and the products accumulate onto it),
     /// or max(x·W + b, 0) with `relu`, applied as the results are stored.
     public static func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor, relu: Bool = false) -> Tensor {
-        precondition(x.rank == 2 && w.rank == 2 && x.shape[1] == w.shape[0] && b.shape == [w.shape[1]],
+        var y = Tensor(shape: [0])
+        linear(x, w, b, relu: relu, into: &y)
+        return y
+    }
+
+    /// `linear` writing into `y` (reshaped as needed, its storage reused: no allocation once warm).
+    public static func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor, relu: Bool = false, into y: inout Tensor) {
+        precondition(x.rank == 2 && w.rank == 2 && x.shape[1] == w.shape[0] && b.rank == 1 && b.shape[0] == w.shape[1],
                      "linear shapes x \(x.shape), W \(w.shape), b \(b.shape) do not agree")
         let (m, k, n) = (x.shape[0], x.shape[1], w.shape[1])
-        return Tensor(shape: [m, n]) { py in
-            guard m > 0, n > 0 else { return }
-            x.scalars.withUnsafeBufferPointer { px in
-                w.scalars.withUnsafeBufferPointer { pw in
-                    b.scalars.withUnsafeBufferPointer { pb in
+        y.prepare(rows: m, columns: n)
+        guard m > 0, n > 0 else { return }
+        x.scalars.withUnsafeBufferPointer { px in
+            w.scalars.withUnsafeBufferPointer { pw in
+                b.scalars.withUnsafeBufferPointer { pb in
+                    y.scalars.withUnsafeMutableBufferPointer { py in
                         Kernels.linear(px.baseAddress, pw.baseAddress, pb.baseAddress!, py.baseAddress!, m: m, k: k, n: n, relu: relu)
                     }
                 }

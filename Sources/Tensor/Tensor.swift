@@ -61,6 +61,47 @@ public struct Tensor: Equatable, Sendable {
         Tensor(shape: newShape, scalars: scalars)
     }
 
+    /// Makes this a `rows × columns` tensor for a kernel to overwrite, reusing its storage: once it
+    /// has held that many elements, nothing is allocated (a training step's workspace). New
+    /// elements are 0; kept ones keep their values.
+    public mutating func prepare(rows: Int, columns: Int) {
+        precondition(rows >= 0 && columns >= 0, "negative dimension in [\(rows), \(columns)]")
+        if shape.count == 2 {
+            if shape[0] != rows { shape[0] = rows }
+            if shape[1] != columns { shape[1] = columns }
+        } else {
+            shape = [rows, columns]
+        }
+        resizeStorage(rows * columns)
+    }
+
+    /// As `prepare(rows:columns:)`, for a vector of `count` elements.
+    public mutating func prepare(count: Int) {
+        precondition(count >= 0, "negative dimension [\(count)]")
+        if shape.count == 1 {
+            if shape[0] != count { shape[0] = count }
+        } else {
+            shape = [count]
+        }
+        resizeStorage(count)
+    }
+
+    private mutating func resizeStorage(_ count: Int) {
+        if scalars.count > count {
+            scalars.removeLast(scalars.count - count)  // keeps the capacity
+        } else if scalars.count < count {
+            scalars.append(contentsOf: repeatElement(0, count: count - scalars.count))
+        }
+    }
+
+    /// Sets every element to `value`.
+    public mutating func fill(_ value: Float) {
+        scalars.withUnsafeMutableBufferPointer { $0.update(repeating: value) }
+    }
+
+    /// An empty vector shared by every use: a placeholder that allocates nothing.
+    public static let empty = Tensor(shape: [0])
+
     /// Row `i` of a rank-2 tensor as an array.
     public func row(_ i: Int) -> [Float] {
         Array(scalars[i * columnCount ..< (i + 1) * columnCount])
