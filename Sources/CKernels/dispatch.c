@@ -377,3 +377,16 @@ void sd_dense_forward(const float *restrict x, long in, const float *restrict w,
                       int act, float *restrict y) {
     kernels()->dense(x, in, w, b, out, act, y);
 }
+
+static _Thread_local float *thread_scratch = NULL;
+static _Thread_local long thread_scratch_floats = 0;
+
+float *sd_thread_scratch(long floats) {
+    if (floats > thread_scratch_floats) {
+        float *grown = realloc(thread_scratch, (size_t)floats * sizeof(float));
+        if (grown == NULL) return NULL;
+        thread_scratch = grown;
+        thread_scratch_floats = floats;
+    }
+    return thread_scratch;
+}

@@ -57,6 +57,11 @@ void sd_adam(float *restrict p, const float *restrict g, float *restrict m, floa
 void sd_dense_forward(const float *restrict x, long in, const float *restrict w, const float *restrict b, long out,
                       int act, float *restrict y);
 
+/// Room for `floats` values that stays with the calling thread and is reused from call to call
+/// (a single observation's activations between layers: no allocation once warm). NULL when
+/// memory runs out. The next call on the thread may move it.
+float *sd_thread_scratch(long floats);
+
 /// The instruction set in use: "avx512", "avx2" or "portable".
 const char *sd_kernel_name(void);
 
