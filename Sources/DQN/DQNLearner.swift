@@ -114,10 +114,13 @@ public struct DQNLearner: Sendable {
             : Loss.huber(chosen, y, gradient: &workspace.lossGradient)
         if batch.weights.scalars.contains(where: { $0 != 1 }) {
             // Weighted mean: the per-element loss terms and gradients scale by their weights.
-            workspace.lossGradient = workspace.lossGradient * batch.weights
-            let perElement = config.loss == .mse ? (chosen - y).map { $0 * $0 }
-                : (chosen - y).map { abs($0) < 1 ? 0.5 * $0 * $0 : abs($0) - 0.5 }
-            value = (perElement * batch.weights).mean()
+            var total: Float = 0
+            for i in 0..<chosen.count {
+                let d = chosen.scalars[i] - y.scalars[i], w = batch.weights.scalars[i]
+                workspace.lossGradient.scalars[i] *= w
+                total += (config.loss == .mse ? d * d : (abs(d) < 1 ? 0.5 * d * d : abs(d) - 0.5)) * w
+            }
+            value = chosen.count == 0 ? 0 : total / Float(chosen.count)
         }
         Tensor.scatter(workspace.lossGradient, columns: batch.actions, rows: q.rowCount, columns: q.columnCount,
                        into: &workspace.outputGradient)
@@ -141,7 +144,11 @@ public struct DQNLearner: Sendable {
         if nextTargetValues == nil {
             target.forward(batch.nextObservations, into: &workspace.nextOnline)
             workspace.nextOnline.releaseInput()
-            workspace.nextTarget = config.dueling ? DuelingHead.combine(workspace.nextOnline.output) : workspace.nextOnline.output
+            if config.dueling {
+                DuelingHead.combine(workspace.nextOnline.output, into: &workspace.nextTarget)
+            } else {
+                swap(&workspace.nextTarget, &workspace.nextOnline.output)  // the next forward writes into the other buffer
+            }
         }
         if config.doubleDQN {
             online.forward(batch.nextObservations, into: &workspace.nextOnline)
@@ -151,7 +158,6 @@ public struct DQNLearner: Sendable {
         let nextOnline = config.doubleDQN ? (config.dueling ? workspace.q : workspace.nextOnline.output) : nil
         TDTarget.values(rewards: batch.rewards, discounts: batch.bootstrapDiscounts, nextTarget: nextTargetValues ?? workspace.nextTarget,
                         nextOnline: nextOnline, into: &workspace.targets)
-        workspace.nextTarget = .empty
     }
 
     /// θ_target ← τ θ_online + (1 − τ) θ_target (a copy when τ = 1).

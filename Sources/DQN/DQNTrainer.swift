@@ -49,8 +49,11 @@ public struct DQNAlgorithm: RunAlgorithm {
     var round = RoundWorkspace()
 
     struct RoundWorkspace: Sendable {
-        /// The round's minibatches' slots, one array per gradient step.
+        /// The round's minibatches' slots, one array per gradient step (prioritized: the current one).
         var draws: [[Int]] = []
+        /// Prioritized replay's importance weights, and their values before normalising.
+        var weights: [Float] = []
+        var weightScratch: [Double] = []
         /// Slots whose next states the target network has not valued this epoch.
         var missing: [Int] = []
         var nextObservations = Tensor.empty
@@ -207,16 +210,18 @@ public struct DQNAlgorithm: RunAlgorithm {
 
     /// `gradientSteps` updates on minibatches from replay (prioritized or uniform).
     mutating func trainRound() {
-        guard let sampler = prioritized else { return trainUniformRound() }
+        guard prioritized != nil else { return trainUniformRound() }
+        if round.draws.isEmpty { round.draws = [[]] }
         for _ in 0..<config.resolvedGradientSteps {
             let beta = config.priorityBetaInitial + (1 - config.priorityBetaInitial) * Float(state.step) / Float(config.totalSteps)
-            let drawn = sampler.sample(config.batchSize, count: buffer.count, beta: beta, rng: &state.rng)
-            let batch = buffer.batch(drawn.indices, weights: drawn.weights)
-            let (loss, td) = learner.update(batch)
+            prioritized!.sample(config.batchSize, count: buffer.count, beta: beta, rng: &state.rng, indices: &round.draws[0],
+                                weights: &round.weights, scratch: &round.weightScratch)
+            buffer.batch(round.draws[0], weights: round.weights, into: &round.batch)
+            let (loss, td) = learner.update(round.batch)
             lastLoss = loss
             state.gradientSteps += 1
             guard loss.isFinite else { return }  // reported after the round; priorities stay finite
-            prioritized?.update(indices: batch.indices, tdErrors: td)
+            prioritized!.update(indices: round.batch.indices, tdErrors: td)
         }
     }
 

@@ -68,19 +68,30 @@ public struct PrioritizedSampler: Sendable {
     /// Stratified proportional sample of `batchSize` slots among the first `count`, with
     /// importance weights (N·P(i))^−β normalised by their maximum.
     public func sample(_ batchSize: Int, count: Int, beta: Float, rng: inout SeededGenerator) -> (indices: [Int], weights: [Float]) {
+        var indices: [Int] = [], weights: [Float] = [], scratch: [Double] = []
+        sample(batchSize, count: count, beta: beta, rng: &rng, indices: &indices, weights: &weights, scratch: &scratch)
+        return (indices, weights)
+    }
+
+    /// `sample` into `indices` and `weights`, with `scratch` for the unnormalised weights
+    /// (storage of all three reused: no allocation once warm).
+    public func sample(_ batchSize: Int, count: Int, beta: Float, rng: inout SeededGenerator,
+                       indices: inout [Int], weights: inout [Float], scratch raw: inout [Double]) {
         let total = tree.total
         let segment = total / Double(batchSize)
-        var indices: [Int] = [], probabilities: [Double] = []
+        indices.removeAll(keepingCapacity: true)
+        raw.removeAll(keepingCapacity: true)
         for i in 0..<batchSize {
             let mass = min((Double(i) + Double(rng.nextUnitFloat())) * segment, total.nextDown)
             var index = tree.find(mass)
             if index >= count { index = count - 1 }
             indices.append(index)
-            probabilities.append(max(tree[index], 1e-12) / total)
+            let probability = max(tree[index], 1e-12) / total
+            raw.append(Foundation_pow(Double(count) * probability, -Double(beta)))
         }
-        let raw = probabilities.map { Foundation_pow(Double(count) * $0, -Double(beta)) }
         let maxWeight = raw.max() ?? 1
-        return (indices, raw.map { Float($0 / maxWeight) })
+        weights.removeAll(keepingCapacity: true)
+        for r in raw { weights.append(Float(r / maxWeight)) }
     }
 
     /// Sets priorities from new TD errors: (|δ| + ε)^α.

@@ -6,8 +6,8 @@ import Tensor
 import Testing
 
 /// The training step allocates nothing once warm: every intermediate of an update and of a
-/// uniform round goes into tensors the learner and the run keep (`UpdateWorkspace`,
-/// `RoundWorkspace`). Counted with the test binary's malloc (`CAllocationCounter`).
+/// round (uniform or prioritized) goes into tensors the learner and the run keep
+/// (`UpdateWorkspace`, `RoundWorkspace`). Counted with the test binary's malloc (`CAllocationCounter`).
 /// Debug builds allocate inside unspecialized generic code (iterators, witnesses) that an
 /// optimized build inlines, so the counts are asserted in release builds (`make test` runs this
 /// suite in both).
@@ -19,7 +19,7 @@ private let optimizedBuild = true
 
 @Suite(.serialized, .enabled(if: optimizedBuild, "counted in optimized builds only")) struct AllocationTests {
     /// A run past learning starts, with rounds called by hand.
-    static func warmAlgorithm(doubleDQN: Bool, dueling: Bool, loss: TDLoss) throws -> DQNAlgorithm {
+    static func warmAlgorithm(doubleDQN: Bool, dueling: Bool, loss: TDLoss, prioritized: Bool = false) throws -> DQNAlgorithm {
         var cfg = DQNConfig()
         cfg.totalSteps = 1_000
         cfg.hiddenSizes = [20, 33]
@@ -30,9 +30,10 @@ private let optimizedBuild = true
         cfg.doubleDQN = doubleDQN
         cfg.dueling = dueling
         cfg.loss = loss
+        cfg.prioritizedReplay = prioritized
         var algorithm = try DQNAlgorithm(config: cfg, env: Corridor(length: 6, maxSteps: 24))
         for _ in 0..<120 { try algorithm.advance(compute: { $0() }, report: { _ in }) }
-        for _ in 0..<3 { algorithm.trainUniformRound() }  // the workspaces reach their sizes
+        for _ in 0..<3 { algorithm.trainRound() }  // the workspaces reach their sizes
         return algorithm
     }
 
@@ -42,14 +43,15 @@ private let optimizedBuild = true
         return allocation_counter_end()
     }
 
-    @Test(arguments: [(false, false, TDLoss.huber), (true, false, .huber), (false, true, .mse), (true, true, .huber)])
-    func aWarmUniformRoundAllocatesNothing(doubleDQN: Bool, dueling: Bool, loss: TDLoss) throws {
-        var algorithm = try Self.warmAlgorithm(doubleDQN: doubleDQN, dueling: dueling, loss: loss)
+    @Test(arguments: [(false, false, TDLoss.huber, false), (true, false, .huber, false), (false, true, .mse, false),
+                      (true, true, .huber, false), (false, false, .huber, true), (true, true, .mse, true)])
+    func aWarmRoundAllocatesNothing(doubleDQN: Bool, dueling: Bool, loss: TDLoss, prioritized: Bool) throws {
+        var algorithm = try Self.warmAlgorithm(doubleDQN: doubleDQN, dueling: dueling, loss: loss, prioritized: prioritized)
         // Copies of the values (a copy of the network would share its storage, and the round's
         // first Adam step would then copy the weights).
         let before = algorithm.learner.online.parameters.map { $0.scalars.map { $0 } }
         let steps = algorithm.learner.optimizer.stepCount
-        let counted = Self.allocations { algorithm.trainUniformRound() }
+        let counted = Self.allocations { algorithm.trainRound() }
         #expect(counted == 0, "a warm round allocated \(counted) times")
         #expect(algorithm.learner.optimizer.stepCount == steps + 4)
         #expect(algorithm.learner.online.parameters.map(\.scalars) != before, "the round trained")
@@ -68,7 +70,8 @@ private let optimizedBuild = true
         let algorithm = try Self.warmAlgorithm(doubleDQN: false, dueling: false, loss: .huber)
         var learner = algorithm.learner
         let batch = algorithm.replay.batch(Array(0..<16))
-        _ = learner.update(batch)  // the learner copy's workspace becomes its own
+        // The learner copy's workspace becomes its own; the target values' two buffers take turns.
+        for _ in 0..<2 { _ = learner.update(batch) }
         let counted = Self.allocations { _ = learner.update(batch) }
         #expect(counted == 0, "a warm update allocated \(counted) times")
     }
