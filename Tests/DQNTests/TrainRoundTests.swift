@@ -44,4 +44,36 @@ import Testing
         #expect(algorithm.targetEpoch == 1)
         #expect(algorithm.learner.online != algorithm.learner.target)
     }
+
+    /// Each gradient step of a prioritized round samples with the priorities the previous step
+    /// set, as in Schaul et al. and SB3 (an earlier build sampled a whole round from the
+    /// priorities it started with).
+    @Test func prioritizedStepsSampleFromTheUpdatedPriorities() throws {
+        var cfg = DQNConfig()
+        cfg.totalSteps = 1_000
+        cfg.hiddenSizes = [20, 33]
+        cfg.batchSize = 13
+        cfg.gradientSteps = 9
+        cfg.bufferSize = 40
+        cfg.learningStarts = 10_000  // `advance` only collects; the round below is called by hand
+        cfg.prioritizedReplay = true
+        var algorithm = try DQNAlgorithm(config: cfg, env: Corridor(length: 6, maxSteps: 24))
+        for _ in 0..<70 { try algorithm.advance(compute: { $0() }, report: { _ in }) }
+        var reference = algorithm.learner
+        var sampler = try #require(algorithm.prioritized)
+        var rng = algorithm.state.rng
+        let beta = cfg.priorityBetaInitial + (1 - cfg.priorityBetaInitial) * Float(algorithm.state.step) / Float(cfg.totalSteps)
+        algorithm.trainRound()
+        var drawnSets: Set<[Int]> = []
+        for _ in 0..<cfg.gradientSteps {
+            let drawn = sampler.sample(cfg.batchSize, count: algorithm.replay.count, beta: beta, rng: &rng)
+            let (_, td) = reference.update(algorithm.replay.batch(drawn.indices, weights: drawn.weights))
+            sampler.update(indices: drawn.indices, tdErrors: td)
+            drawnSets.insert(drawn.indices)
+        }
+        #expect(algorithm.learner.online == reference.online)
+        #expect(algorithm.state.rng == rng)
+        #expect(algorithm.prioritized?.tree.total == sampler.tree.total)
+        #expect(drawnSets.count > 1, "the steps drew different minibatches")
+    }
 }
