@@ -391,9 +391,11 @@ public enum ModelDirectory {
     /// 64-bit FNV-1a, hex: a cheap integrity check, not a security measure.
     static func fnv1a(_ data: Data) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in data {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
+        data.withUnsafeBytes { bytes in  // not Data's iterator: byte by byte through it costs ~10× more
+            for byte in bytes {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x100_0000_01b3
+            }
         }
         return String(hash, radix: 16)
     }

@@ -259,9 +259,7 @@ public struct DQNAlgorithm: RunAlgorithm {
         for g in 0..<steps {
             buffer.batch(round.draws[g], nextObservations: config.doubleDQN, into: &round.batch)
             round.nextTargetValues.prepare(rows: round.draws[g].count, columns: width)
-            for (row, slot) in round.draws[g].enumerated() {
-                for a in 0..<width { round.nextTargetValues.scalars[row * width + a] = targetCache[slot * width + a] }
-            }
+            round.nextTargetValues.setRows(from: targetCache, width: width, at: round.draws[g])
             let (loss, _) = learner.update(round.batch, nextTargetValues: round.nextTargetValues)
             lastLoss = loss
             state.gradientSteps += 1

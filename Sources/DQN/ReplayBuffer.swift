@@ -179,16 +179,20 @@ public struct ReplayBuffer: Sendable {
             batch.nextObservations.prepare(rows: 0, columns: observationSize)
         }
         batch.actions.removeAll(keepingCapacity: true)
+        for slot in indices { batch.actions.append(Int(actions[slot])) }
         batch.indices.removeAll(keepingCapacity: true)
+        batch.indices.append(contentsOf: indices)
         batch.rewards.prepare(count: n)
+        batch.rewards.setRows(from: rewards, width: 1, at: indices)
         batch.bootstrapDiscounts.prepare(count: n)
+        batch.bootstrapDiscounts.setRows(from: bootstrap, width: 1, at: indices)
         batch.weights.prepare(count: n)
-        for (row, slot) in indices.enumerated() {
-            batch.actions.append(Int(actions[slot]))
-            batch.indices.append(slot)
-            batch.rewards.scalars[row] = rewards[slot]
-            batch.bootstrapDiscounts.scalars[row] = bootstrap[slot]
-            batch.weights.scalars[row] = weights?[row] ?? 1
+        if let weights {
+            batch.weights.scalars.withUnsafeMutableBufferPointer { out in
+                for i in 0..<n { out[i] = weights[i] }
+            }
+        } else {
+            batch.weights.fill(1)
         }
     }
 

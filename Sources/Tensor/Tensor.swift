@@ -94,6 +94,20 @@ public struct Tensor: Equatable, Sendable {
         }
     }
 
+    /// Row `rows[i]` of `source`, a row-major table `width` values wide, into row i of this
+    /// tensor's storage, for every i (replay values by slot; the shape is the caller's to set).
+    public mutating func setRows(from source: [Float], width: Int, at rows: [Int]) {
+        precondition(count == rows.count * width, "\(rows.count) rows of \(width) do not fill \(shape)")
+        scalars.withUnsafeMutableBufferPointer { out in
+            source.withUnsafeBufferPointer { table in
+                for (i, row) in rows.enumerated() {
+                    precondition(row >= 0 && (row + 1) * width <= table.count, "row \(row) is outside the table")
+                    for a in 0..<width { out[i * width + a] = table[row * width + a] }
+                }
+            }
+        }
+    }
+
     /// Sets every element to `value`.
     public mutating func fill(_ value: Float) {
         scalars.withUnsafeMutableBufferPointer { $0.update(repeating: value) }

@@ -111,25 +111,23 @@ struct BenchNN: ParsableCommand {
         return ([input] + convs + net.hiddenSizes.map(String.init) + ["\(net.outputSize)"]).joined(separator: "→")
     }
 
+    /// The update is `DQNLearner.update`, the call training makes (workspaces reused, no
+    /// allocation once warm), with clipping off as in the PyTorch loop (its norm is still computed).
     private func measureSwift(_ network: MLP) -> [String: Any] {
-        var online = network
-        let target = online
-        let d = online.inputSize, actionCount = online.outputSize
-        var adam = Adam(learningRate: 1e-4)
+        let d = network.inputSize, actionCount = network.outputSize
+        var config = DQNConfig()
+        config.maxGradNorm = .greatestFiniteMagnitude
+        var learner = DQNLearner(online: network, target: network, optimizer: Adam(learningRate: 1e-4), actionCount: actionCount,
+                                 config: config)
         var rng = SeededGenerator(seed: 1)
         let states = Tensor(shape: [batch, d], scalars: (0..<(batch * d)).map { _ in rng.uniform(-1, 1) })
         let next = Tensor(shape: [batch, d], scalars: (0..<(batch * d)).map { _ in rng.uniform(-1, 1) })
         let actions = (0..<batch).map { _ in rng.int(below: actionCount) }
-        let rewards = Tensor(shape: [batch], repeating: 1)
-        func update() {
-            let nextQ = target(next).maxRows()
-            let targets = rewards + nextQ * 0.99
-            let cache = online.forward(states)
-            let loss = Loss.huber(cache.output.gather(columns: actions), targets)
-            let dOut = Tensor.scatter(loss.gradient, columns: actions, shape: cache.output.shape)
-            adam.step(&online, gradients: online.backward(cache, outputGradient: dOut))
-        }
-        let perUpdate = timePerCall { SubnormalMode.flushingToZero(update) }
+        let transitions = TransitionBatch(observations: states, actions: actions, rewards: Tensor(shape: [batch], repeating: 1),
+                                          nextObservations: next, bootstrapDiscounts: Tensor(shape: [batch], repeating: 0.99),
+                                          weights: Tensor(shape: [batch], repeating: 1), indices: Array(0..<batch))
+        let perUpdate = timePerCall { SubnormalMode.flushingToZero { _ = learner.update(transitions) } }
+        let online = learner.online
         let obs = Tensor(shape: [1, d], scalars: (0..<d).map { Float($0 % 7) * 0.01 })
         var sink: Float = 0
         let perInference = updatesOnly ? .nan : timePerCall { sink += online(obs).scalars[0] }
