@@ -378,6 +378,11 @@ void sd_dense_forward(const float *restrict x, long in, const float *restrict w,
     kernels()->dense(x, in, w, b, out, act, y);
 }
 
+void sd_prefetch_rows(const void *base, long stride_bytes, const long *rows, long n) {
+    const char *b = (const char *)base;
+    for (long i = 0; i < n; i++) __builtin_prefetch(b + rows[i] * stride_bytes, 0, 3);
+}
+
 static _Thread_local float *thread_scratch = NULL;
 static _Thread_local long thread_scratch_floats = 0;
 

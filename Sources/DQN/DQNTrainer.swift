@@ -242,6 +242,7 @@ public struct DQNAlgorithm: RunAlgorithm {
                 round.missing.append(slot)
             }
         }
+        if steps > 0 { buffer.prefetch(round.draws[0]) }  // arrives while the target network values the misses
         // At most about a million observation values per gather (memory stays bounded for images),
         // each cut into the slices `callAsFunction` would use (L2-sized products).
         let chunk = max(config.batchSize, (1 << 20) / max(1, buffer.observationSize))
@@ -260,11 +261,18 @@ public struct DQNAlgorithm: RunAlgorithm {
             buffer.batch(round.draws[g], nextObservations: config.doubleDQN, into: &round.batch)
             round.nextTargetValues.prepare(rows: round.draws[g].count, columns: width)
             round.nextTargetValues.setRows(from: targetCache, width: width, at: round.draws[g])
+            if g + 1 < steps { prefetchReplay(round.draws[g + 1], width: width) }  // arrives during this update
             let (loss, _) = learner.update(round.batch, nextTargetValues: round.nextTargetValues)
             lastLoss = loss
             state.gradientSteps += 1
             guard loss.isFinite else { return }  // reported after the round
         }
+    }
+
+    /// Asks the cache for everything a minibatch of `slots` reads from replay and `targetCache`.
+    private func prefetchReplay(_ slots: [Int], width: Int) {
+        buffer.prefetch(slots)
+        Kernels.prefetch(targetCache, width: width, rows: slots)
     }
 
     /// Copies the target network's values `q` of the next states of `round.missing[rows]` into

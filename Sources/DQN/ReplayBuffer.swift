@@ -196,6 +196,15 @@ public struct ReplayBuffer: Sendable {
         }
     }
 
+    /// Asks the cache for what `batch` reads of `slots` (their frame ids, actions, rewards and
+    /// discounts), to be called a minibatch ahead.
+    public func prefetch(_ slots: [Int]) {
+        Kernels.prefetch(frameIDs, width: 2 * frames, rows: slots)
+        Kernels.prefetch(actions, width: 1, rows: slots)
+        Kernels.prefetch(rewards, width: 1, rows: slots)
+        Kernels.prefetch(bootstrap, width: 1, rows: slots)
+    }
+
     /// The next observations of the transitions in `slots`, one row each.
     public func nextObservations(_ slots: [Int]) -> Tensor {
         var out = Tensor(shape: [0]), ids: [Int32] = []

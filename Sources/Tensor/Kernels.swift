@@ -92,6 +92,23 @@ public enum Kernels {
         return body(UnsafeBufferPointer(start: input, count: inputSize))
     }
 
+    /// Prefetches rows `rows` of `table` (`width` values each) into the cache; a hint, no reads.
+    /// Replay draws are random slots, each a cache miss: asked for one minibatch ahead, they
+    /// arrive while the current minibatch trains.
+    public static func prefetch(_ table: [Float], width: Int, rows: [Int]) {
+        table.withUnsafeBufferPointer { prefetch(UnsafeRawPointer($0.baseAddress), stride: width * 4, rows: rows) }
+    }
+
+    /// As above, for a table of 32-bit integers.
+    public static func prefetch(_ table: [Int32], width: Int, rows: [Int]) {
+        table.withUnsafeBufferPointer { prefetch(UnsafeRawPointer($0.baseAddress), stride: width * 4, rows: rows) }
+    }
+
+    private static func prefetch(_ base: UnsafeRawPointer?, stride: Int, rows: [Int]) {
+        guard let base, !rows.isEmpty else { return }
+        rows.withUnsafeBufferPointer { sd_prefetch_rows(base, stride, $0.baseAddress!, $0.count) }
+    }
+
     /// Index of the largest value (the first of equal maxima, as NumPy's argmax).
     public static func argmax(_ values: UnsafeBufferPointer<Float>) -> Int {
         var best = 0

@@ -62,6 +62,10 @@ void sd_dense_forward(const float *restrict x, long in, const float *restrict w,
 /// memory runs out. The next call on the thread may move it.
 float *sd_thread_scratch(long floats);
 
+/// Asks the cache for row rows[i] (stride_bytes apart from base) of a table, for every i: the
+/// replay reads of the next minibatch, issued while the current one trains. Reads nothing itself.
+void sd_prefetch_rows(const void *base, long stride_bytes, const long *rows, long n);
+
 /// The instruction set in use: "avx512", "avx2" or "portable".
 const char *sd_kernel_name(void);
 
