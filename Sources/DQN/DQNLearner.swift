@@ -18,9 +18,12 @@ public struct DQNLearner: Sendable {
     struct UpdateWorkspace: Sendable {
         var cache = MLP.Cache()
         var gradients = MLP.Gradients()
-        /// The online network's Q-values of the next observations (Double DQN), and of the batch (dueling).
-        var nextOnline = MLP.Cache()
+        /// Forward passes over the next observations: the target network's (when its values are
+        /// not given), then the online network's (Double DQN).
+        var nextForward = MLP.Cache()
+        /// A dueling head's Q-values: of the next observations for Double DQN's choice, then of the batch.
         var q = Tensor.empty
+        /// The target network's Q-values of the next observations, when not given.
         var nextTarget = Tensor.empty
         var targets = Tensor.empty
         var chosen = Tensor.empty
@@ -142,20 +145,20 @@ public struct DQNLearner: Sendable {
             return
         }
         if nextTargetValues == nil {
-            target.forward(batch.nextObservations, into: &workspace.nextOnline)
-            workspace.nextOnline.releaseInput()
+            target.forward(batch.nextObservations, into: &workspace.nextForward)
+            workspace.nextForward.releaseInput()
             if config.dueling {
-                DuelingHead.combine(workspace.nextOnline.output, into: &workspace.nextTarget)
+                DuelingHead.combine(workspace.nextForward.output, into: &workspace.nextTarget)
             } else {
-                swap(&workspace.nextTarget, &workspace.nextOnline.output)  // the next forward writes into the other buffer
+                swap(&workspace.nextTarget, &workspace.nextForward.output)  // the next forward writes into the other buffer
             }
         }
         if config.doubleDQN {
-            online.forward(batch.nextObservations, into: &workspace.nextOnline)
-            workspace.nextOnline.releaseInput()
-            if config.dueling { DuelingHead.combine(workspace.nextOnline.output, into: &workspace.q) }
+            online.forward(batch.nextObservations, into: &workspace.nextForward)
+            workspace.nextForward.releaseInput()
+            if config.dueling { DuelingHead.combine(workspace.nextForward.output, into: &workspace.q) }
         }
-        let nextOnline = config.doubleDQN ? (config.dueling ? workspace.q : workspace.nextOnline.output) : nil
+        let nextOnline = config.doubleDQN ? (config.dueling ? workspace.q : workspace.nextForward.output) : nil
         TDTarget.values(rewards: batch.rewards, discounts: batch.bootstrapDiscounts, nextTarget: nextTargetValues ?? workspace.nextTarget,
                         nextOnline: nextOnline, into: &workspace.targets)
     }

@@ -45,7 +45,7 @@ public struct DQNAlgorithm: RunAlgorithm {
     var cachedEpoch: [Int32] = []
     /// Counts target-network updates (and so tells cached values from stale ones).
     var targetEpoch: Int32 = 0
-    /// What a uniform round writes into, kept between rounds (no allocation once warm).
+    /// What a round (uniform or prioritized) writes into, kept between rounds: no allocation once warm.
     var round = RoundWorkspace()
 
     struct RoundWorkspace: Sendable {
@@ -56,6 +56,8 @@ public struct DQNAlgorithm: RunAlgorithm {
         var weightScratch: [Double] = []
         /// Slots whose next states the target network has not valued this epoch.
         var missing: [Int] = []
+        /// The target network's pass over a slice of them: their next observations (and the
+        /// frame ids they are decoded from), its activations and its Q-values.
         var nextObservations = Tensor.empty
         var frameIDs: [Int32] = []
         var targetForward = MLP.Cache()
