@@ -20,13 +20,7 @@ private let optimizedBuild = true
 @Suite(.serialized, .enabled(if: optimizedBuild, "counted in optimized builds only")) struct AllocationTests {
     /// A run past learning starts, with rounds called by hand.
     static func warmAlgorithm(doubleDQN: Bool, dueling: Bool, loss: TDLoss, prioritized: Bool = false) throws -> DQNAlgorithm {
-        var cfg = DQNConfig()
-        cfg.totalSteps = 1_000
-        cfg.hiddenSizes = [20, 33]
-        cfg.batchSize = 16
-        cfg.gradientSteps = 4
-        cfg.bufferSize = 100
-        cfg.learningStarts = 10_000  // `advance` only collects
+        var cfg = DQNConfig.handDrivenRounds(batchSize: 16, gradientSteps: 4, bufferSize: 100)
         cfg.doubleDQN = doubleDQN
         cfg.dueling = dueling
         cfg.loss = loss

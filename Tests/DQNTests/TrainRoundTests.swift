@@ -10,13 +10,7 @@ import Testing
 @Suite struct TrainRoundTests {
     @Test(arguments: [false, true])
     func batchedTargetValuesEqualStepByStep(doubleDQN: Bool) throws {
-        var cfg = DQNConfig()
-        cfg.totalSteps = 1_000
-        cfg.hiddenSizes = [20, 33]  // widths that reach the kernels' tiles and their tails
-        cfg.batchSize = 13
-        cfg.gradientSteps = 9
-        cfg.bufferSize = 40  // wraps around: slots are reused
-        cfg.learningStarts = 10_000  // `advance` only collects; the rounds below are called by hand
+        var cfg = DQNConfig.handDrivenRounds(batchSize: 13, gradientSteps: 9, bufferSize: 40)  // 40 wraps: slots are reused
         cfg.targetUpdateInterval = 80  // the target network changes after the fourth round below
         cfg.doubleDQN = doubleDQN
         var algorithm = try DQNAlgorithm(config: cfg, env: Corridor(length: 6, maxSteps: 24))
@@ -49,13 +43,7 @@ import Testing
     /// set, as in Schaul et al. and SB3 (an earlier build sampled a whole round from the
     /// priorities it started with).
     @Test func prioritizedStepsSampleFromTheUpdatedPriorities() throws {
-        var cfg = DQNConfig()
-        cfg.totalSteps = 1_000
-        cfg.hiddenSizes = [20, 33]
-        cfg.batchSize = 13
-        cfg.gradientSteps = 9
-        cfg.bufferSize = 40
-        cfg.learningStarts = 10_000  // `advance` only collects; the round below is called by hand
+        var cfg = DQNConfig.handDrivenRounds(batchSize: 13, gradientSteps: 9, bufferSize: 40)
         cfg.prioritizedReplay = true
         var algorithm = try DQNAlgorithm(config: cfg, env: Corridor(length: 6, maxSteps: 24))
         for _ in 0..<70 { try algorithm.advance(compute: { $0() }, report: { _ in }) }
