@@ -4,16 +4,15 @@ import Tensor
 /// or a batch. Evaluation, comparison, teachers and acting during training all go through it.
 public struct Policy: Sendable, Equatable {
     public let network: MLP
+    /// The layers as the single-observation kernel reads them.
+    private let layers: [(weight: Tensor, bias: Tensor)]
     private let activationCode: Int32
 
-    /// Free to make (no copies): acting during training makes one per step.
     public init(_ network: MLP) {
         self.network = network
+        layers = network.layers.map { ($0.weight, $0.bias) }
         activationCode = network.activation == .relu ? 1 : 2
     }
-
-    /// Layer `i` as the single-observation kernel reads it.
-    private func layer(_ i: Int) -> (weight: Tensor, bias: Tensor) { (network.layers[i].weight, network.layers[i].bias) }
 
     public static func == (a: Policy, b: Policy) -> Bool { a.network == b.network }
 
@@ -30,7 +29,7 @@ public struct Policy: Sendable, Equatable {
     public func qValues(_ observation: [Float]) -> [Float] {
         precondition(observation.count == network.inputSize, "observation size \(observation.count), network takes \(network.inputSize)")
         guard network.convolutions.isEmpty else { return network(Tensor(shape: [1, observation.count], scalars: observation)).scalars }
-        return Kernels.denseChain(observation, layerCount: network.layers.count, layer: { layer($0) }, activation: activationCode) { Array($0) }
+        return Kernels.denseChain(observation, layers: layers, activation: activationCode) { Array($0) }
     }
 
     /// The greedy action for one flat observation (the first of equal maxima, as argmax).
@@ -40,7 +39,7 @@ public struct Policy: Sendable, Equatable {
             let q = qValues(observation)
             return q.indices.reduce(0) { q[$1] > q[$0] ? $1 : $0 }  // the first of equal maxima
         }
-        return Kernels.denseChain(observation, layerCount: network.layers.count, layer: { layer($0) }, activation: activationCode, Kernels.argmax)
+        return Kernels.denseChain(observation, layers: layers, activation: activationCode, Kernels.argmax)
     }
 
     /// Greedy actions for a batch.

@@ -54,35 +54,28 @@ public enum Kernels {
     /// allocation once warm.
     public static func denseChain<R>(_ x: [Float], layers: [(weight: Tensor, bias: Tensor)], activation: Int32,
                                      _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
-        denseChain(x, layerCount: layers.count, layer: { layers[$0] }, activation: activation, body)
-    }
-
-    /// As above, with the layers given by index (no array of them built: a network's layers read in place).
-    public static func denseChain<R>(_ x: [Float], layerCount: Int, layer: (Int) -> (weight: Tensor, bias: Tensor), activation: Int32,
-                                     _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
         var width = x.count
-        for index in 0..<layerCount { width = max(width, layer(index).bias.count) }
+        for layer in layers { width = max(width, layer.bias.count) }
         // Two activation vectors: on the stack when small (Swift keeps up to 1 KB there), else in
         // the thread's scratch — either way nothing is allocated per call once warm.
         guard 2 * width * MemoryLayout<Float>.stride > 1024, let scratch = sd_thread_scratch(2 * width) else {
             return withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * width) { scratch in
-                chain(x, layerCount: layerCount, layer: layer, activation: activation, scratch: scratch.baseAddress!, width: width, body)
+                chain(x, layers: layers, activation: activation, scratch: scratch.baseAddress!, width: width, body)
             }
         }
-        return chain(x, layerCount: layerCount, layer: layer, activation: activation, scratch: scratch, width: width, body)
+        return chain(x, layers: layers, activation: activation, scratch: scratch, width: width, body)
     }
 
-    private static func chain<R>(_ x: [Float], layerCount: Int, layer: (Int) -> (weight: Tensor, bias: Tensor), activation: Int32,
+    private static func chain<R>(_ x: [Float], layers: [(weight: Tensor, bias: Tensor)], activation: Int32,
                                  scratch a: UnsafeMutablePointer<Float>, width: Int, _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
         let b = a + width
         x.withUnsafeBufferPointer { a.update(from: $0.baseAddress!, count: x.count) }
         var input = a, output = b, inputSize = x.count
-        for index in 0..<layerCount {
-            let (weight, bias) = layer(index)
-            let n = bias.count
-            let act: Int32 = index == layerCount - 1 ? 0 : activation
-            weight.scalars.withUnsafeBufferPointer { w in
-                bias.scalars.withUnsafeBufferPointer { bias in
+        for index in layers.indices {
+            let n = layers[index].bias.count
+            let act: Int32 = index == layers.count - 1 ? 0 : activation
+            layers[index].weight.scalars.withUnsafeBufferPointer { w in
+                layers[index].bias.scalars.withUnsafeBufferPointer { bias in
                     sd_dense_forward(input, inputSize, w.baseAddress!, bias.baseAddress!, n, act, output)
                 }
             }

@@ -69,19 +69,4 @@ private let optimizedBuild = true
         let counted = Self.allocations { _ = learner.update(batch) }
         #expect(counted == 0, "a warm update allocated \(counted) times")
     }
-
-    /// Acting during training (one greedy action per step) allocates nothing either, for a
-    /// teacher-sized network as well as a small one.
-    @Test(arguments: [[20, 33], [256, 256]])
-    func aGreedyActionAllocatesNothing(hiddenSizes: [Int]) {
-        var cfg = DQNConfig()
-        cfg.hiddenSizes = hiddenSizes
-        let learner = DQNLearner(observationSize: 4, actionCount: 2, config: cfg)
-        let observation: [Float] = [0.1, -0.2, 0.03, 0.4]
-        let expected = learner.greedyAction(observation)
-        var action = -1
-        let counted = Self.allocations { action = learner.greedyAction(observation) }
-        #expect(counted == 0, "a greedy action allocated \(counted) times")
-        #expect(action == expected)
-    }
 }
