@@ -292,15 +292,10 @@ public struct DQNAlgorithm: RunAlgorithm {
     }
 
     public func checkpointTensors() -> [String: Tensor] {
-        var tensors: [String: Tensor] = [:]
-        for (i, t) in learner.online.parameters.enumerated() { tensors["online.\(i)"] = t }
-        for (i, t) in learner.target.parameters.enumerated() { tensors["target.\(i)"] = t }
-        let adam = learner.optimizer.state
-        for (i, t) in learner.online.parameters.enumerated() where i < adam.firstMoments.count {
-            tensors["adam.m.\(i)"] = Tensor(shape: t.shape, scalars: adam.firstMoments[i])
-            tensors["adam.v.\(i)"] = Tensor(shape: t.shape, scalars: adam.secondMoments[i])
-        }
-        return tensors
+        let parameters = learner.online.parameters
+        return CheckpointTensors.parameters(parameters, as: "online")
+            .merging(CheckpointTensors.parameters(learner.target.parameters, as: "target")) { a, _ in a }
+            .merging(CheckpointTensors.adam(learner.optimizer.state, for: parameters, as: "adam")) { a, _ in a }
     }
 }
 

@@ -42,14 +42,7 @@ public struct TrainingRun {
     public func resume(from checkpoint: DQNCheckpoint? = nil, makeEnv: EnvironmentFactory,
                        changes: [(String, SettingValue)] = [], totalSteps: Int? = nil) throws -> TrainingOutcome {
         let saved = try checkpoint ?? loadCheckpoint()
-        var config = saved.config
-        for (name, value) in changes {
-            let key = DQNConfig.settings.entry(name)?.key ?? name
-            guard Self.resumableSettings.contains(key) else {
-                throw SettingError(key: key, template: "{\(key)} cannot change when a run is resumed (only " + Self.resumableSettings.map { "{\($0)}" }.joined(separator: ", ") + " can); start a new run to change it.")
-            }
-            try DQNConfig.settings.set(key, value, in: &config)
-        }
+        var config = try saved.config(changing: changes, resumable: Self.resumableSettings)
         if let totalSteps { config.totalSteps = totalSteps }
         try config.validate()
         let env = try makeEnv()
@@ -68,16 +61,11 @@ extension DQNLearner {
     public init(restoring saved: DQNCheckpoint, config: DQNConfig) throws {
         let shape = saved.policy.inputShape.isEmpty ? [saved.policy.inputSize] : saved.policy.observationShape
         let fresh = DQNLearner(observationShape: shape, actionCount: saved.policy.outputSize, config: saved.config)
+        let templates = fresh.online.parameters
         var online = fresh.online, target = fresh.target
-        let count = online.parameters.count
-        online.parameters = try (0..<count).map { try saved.tensor("online.\($0)") }
-        target.parameters = try (0..<count).map { try saved.tensor("target.\($0)") }
-        var adam = Adam(learningRate: config.learningRate)
-        if saved.state.adamSteps > 0 || saved.has("adam.m.0") {
-            let m = try (0..<count).map { try saved.tensor("adam.m.\($0)").scalars }
-            let v = try (0..<count).map { try saved.tensor("adam.v.\($0)").scalars }
-            adam.state = Adam.State(stepCount: saved.state.adamSteps, firstMoments: m, secondMoments: v)
-        }
+        online.parameters = try saved.reader.parameters("online", like: templates)
+        target.parameters = try saved.reader.parameters("target", like: templates)
+        let adam = try saved.reader.adam("adam", like: templates, stepCount: saved.state.adamSteps, learningRate: config.learningRate)
         self.init(online: online, target: target, optimizer: adam, actionCount: saved.policy.outputSize, config: config)
     }
 }

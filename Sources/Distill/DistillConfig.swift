@@ -72,6 +72,8 @@ public struct DistillConfig: Configurable {
     public var evalInterval = 2_000
     public var evalEpisodes = 10
     public var evalSeed = 10_000
+    /// Labelled states between checkpoints in last/ (0: only at the end and when stopped).
+    public var checkpointInterval = 10_000
     /// Successive students, each distilled from the one before (self-distillation); 1 is plain distillation.
     public var generations = 1
 
@@ -180,6 +182,7 @@ extension DistillConfig {
             .int("eval_interval", \.evalInterval, min: 0, help: "Steps between evaluations that keep the best student (0 = keep the final one)."),
             .int("eval_episodes", \.evalEpisodes, min: 1, help: "Episodes per evaluation."),
             .int("eval_seed", \.evalSeed, min: 0, help: "Seed of the first evaluation episode."),
+            .int("checkpoint_interval", \.checkpointInterval, min: 0, help: "Labelled states between checkpoints that --resume continues from (0 = only at the end and when stopped)."),
             .int("generations", \.generations, min: 1, max: 100,
                  help: "Self-distillation: students distilled in sequence, each from the one before, into DIR/generation-G."),
         ], crossChecks: [

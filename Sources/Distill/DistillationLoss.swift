@@ -1,5 +1,6 @@
 import DQN
 import NN
+import Runs
 import Tensor
 
 /// One term of the distillation objective L = Σ wᵢ·Lᵢ. Each loss lives in its own file and is
@@ -12,10 +13,18 @@ public protocol DistillationLoss: Sendable {
     mutating func apply(weight: Float, to context: inout LossContext) -> Float
     /// Called after each student update (e.g. to refresh a target network).
     mutating func studentUpdated(_ student: MLP, gradientSteps: Int)
+    /// What a checkpoint must keep of this loss (a target network, learned projections and their
+    /// optimisers), by name; empty for a loss without state.
+    var checkpointTensors: [String: Tensor] { get }
+    /// Takes back the state `checkpointTensors` saved (under this loss's names), after
+    /// `gradientSteps` student updates.
+    mutating func restore(from checkpoint: CheckpointReader, gradientSteps: Int) throws
 }
 
 extension DistillationLoss {
     public mutating func studentUpdated(_ student: MLP, gradientSteps: Int) {}
+    public var checkpointTensors: [String: Tensor] { [:] }
+    public mutating func restore(from checkpoint: CheckpointReader, gradientSteps: Int) throws {}
 }
 
 /// What the losses of one gradient step share: the batch, the student's forward pass, the

@@ -7,6 +7,9 @@ import Runs
 import Settings
 import Tensor
 
+/// A distillation checkpoint read back from a student directory's last/.
+public typealias DistillCheckpoint = Checkpoint<DistillConfig, DistillState>
+
 /// A distillation written to a student directory, shared by the CLI and the Python binding:
 /// loads the teachers and offline states, then runs the distiller on the shared run loop (the
 /// best student at the top level with a manifest recording teachers, losses, weights,
@@ -37,23 +40,72 @@ public struct DistillationRun {
             throw RunError.invalidSetting("the teacher's model.json records no environment; name one (--env).")
         }
         let recorded = environment == nil  // named by the teacher's model.json: data, not code
-        let collectEnv = config.regime == .offline ? nil : try makeEnv(envName, recorded)
-        let evalEnv = config.evalInterval > 0 || config.regime == .offline ? try makeEnv(envName, recorded) : nil
-        var offline: Tensor?
-        if let path = config.offlineObservations {
-            let states: Tensor
-            do { states = try NumPyFile.read(URL(fileURLWithPath: path)) } catch let e as CheckpointError {
-                throw DistillError.badObservations(path, detail: e.description)
-            }
-            guard states.rank == 2, states.columnCount == teacher.inputSize, states.rowCount > 0 else {
-                throw DistillError.badObservations(path, detail: "expected an array of shape (N, \(teacher.inputSize)), got \(states.shape)")
-            }
-            offline = states
-        }
+        let (collectEnv, evalEnv) = try Self.environments(config, recipe: envName, recorded: recorded, makeEnv: makeEnv)
+        let offline = try Self.offlineObservations(config, teacher: teacher)
         let directory = self.directory
         let prepare = { try directory.prepareNew(force: force) }
         return try distiller.run(env: collectEnv, evalEnv: evalEnv, offline: offline, hooks: hooks,
                                  directory: directory, environment: envName, beforeStart: prepare)
+    }
+
+    /// Settings a resumed distillation may change; the others are the checkpoint's.
+    public static let resumableSettings = ["steps", "learning_rate", "eval_interval", "eval_episodes", "eval_seed",
+                                           "checkpoint_interval"]
+
+    /// Reads last/ (e.g. to learn the environment before opening it).
+    public func loadCheckpoint() throws -> DistillCheckpoint {
+        try directory.loadCheckpoint(DistillConfig.self, DistillState.self)
+    }
+
+    /// Continues the distillation checkpointed in last/ (or `checkpoint`) with `changes` to the
+    /// resumable settings (more steps, a lower learning rate, …); any other setting is refused
+    /// with a `SettingError`. The student, its optimisers, the losses' state, the step, label
+    /// count and random state continue; the labelled buffer is not saved and refills from new
+    /// states (training waits for one batch of them), as a resumed DQN run refills its replay.
+    /// The teachers are read again from the paths the checkpoint records, and the environment is
+    /// the recorded one (plus `argumentOverrides`), opened as recorded data.
+    public func resume(from checkpoint: DistillCheckpoint? = nil, changes: [(String, SettingValue)] = [],
+                       argumentOverrides: [String: EnvironmentArgument] = [:],
+                       makeEnv: (_ recipe: EnvironmentRecipe, _ recorded: Bool) throws -> any Environment) throws -> DistillOutcome {
+        let saved = try checkpoint ?? loadCheckpoint()
+        if saved.has("teacher.online.0") {
+            throw RunError.invalidSetting("\(directory.url.path) holds a co-distillation, which cannot be resumed; its best student and teacher are saved there, or start it again with --force.")
+        }
+        if try Self.taskTeachers(saved.config.teachers) != nil {
+            throw RunError.invalidSetting("\(directory.url.path) holds a multi-task distillation, which cannot be resumed yet; its best student is saved there, or start it again with --force.")
+        }
+        let config = try saved.config(changing: changes, resumable: Self.resumableSettings)
+        try config.validate()
+        let teacher = try TeacherEnsemble(paths: config.teachers)
+        let distiller = try Distiller(config: config, teacher: teacher)
+        let recipe = saved.environment.with(argumentOverrides)
+        let (collectEnv, evalEnv) = try Self.environments(config, recipe: recipe, recorded: true, makeEnv: makeEnv)
+        return try distiller.run(env: collectEnv, evalEnv: evalEnv, offline: try Self.offlineObservations(config, teacher: teacher),
+                                 hooks: hooks, directory: directory, environment: recipe, resume: (saved.reader, saved.state))
+    }
+
+    /// The environments a single-task distillation opens: one to collect states from (none
+    /// offline) and one to evaluate on (when evaluating, and always offline).
+    static func environments(_ config: DistillConfig, recipe: EnvironmentRecipe, recorded: Bool,
+                             makeEnv: (_ recipe: EnvironmentRecipe, _ recorded: Bool) throws -> any Environment)
+        throws -> (collect: (any Environment)?, evaluate: (any Environment)?)
+    {
+        let collect = config.regime == .offline ? nil : try makeEnv(recipe, recorded)
+        let evaluate = config.evalInterval > 0 || config.regime == .offline ? try makeEnv(recipe, recorded) : nil
+        return (collect, evaluate)
+    }
+
+    /// The offline regime's observations (`offline_observations`), checked against the teacher.
+    static func offlineObservations(_ config: DistillConfig, teacher: TeacherEnsemble) throws -> Tensor? {
+        guard let path = config.offlineObservations else { return nil }
+        let states: Tensor
+        do { states = try NumPyFile.read(URL(fileURLWithPath: path)) } catch let e as CheckpointError {
+            throw DistillError.badObservations(path, detail: e.description)
+        }
+        guard states.rank == 2, states.columnCount == teacher.inputSize, states.rowCount > 0 else {
+            throw DistillError.badObservations(path, detail: "expected an array of shape (N, \(teacher.inputSize)), got \(states.shape)")
+        }
+        return states
     }
 
     /// Teachers named `TASK=DIR` grouped by task in order of first appearance (a task named twice

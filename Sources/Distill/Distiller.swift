@@ -12,6 +12,10 @@ public struct DistillState: RunState, Equatable {
     public var step = 0
     /// Teacher-labelled states collected.
     public var labels = 0
+    /// Student updates so far (also its optimisers' step count).
+    public var gradientSteps = 0
+    /// Episodes of the collecting environment finished (a resumed run reseeds it with seed + episodes).
+    public var episodes = 0
     public var rng: SeededGenerator
     public var bestMeanReturn: Double?
     public var elapsedSeconds = 0.0
@@ -35,7 +39,11 @@ public struct DistillationAlgorithm: RunAlgorithm {
     public let totalSteps: Int
 
     /// `env` collects states (not used offline); `offline` holds the offline regime's observations.
-    public init(config: DistillConfig, teacher: TeacherEnsemble, env: (any Environment)?, offline: Tensor?) throws {
+    /// `resume` continues from a checkpoint: the student, its optimisers and the losses' state
+    /// are restored, the state (step, labels, random state) is taken as saved, the labelled
+    /// buffer starts empty and refills, and the environment restarts an episode.
+    public init(config: DistillConfig, teacher: TeacherEnsemble, env: (any Environment)?, offline: Tensor?,
+                resume: (checkpoint: CheckpointReader, state: DistillState)? = nil) throws {
         self.config = config
         self.teacher = teacher
         self.offline = offline
@@ -55,8 +63,14 @@ public struct DistillationAlgorithm: RunAlgorithm {
             student = MLP(observationShape: shape, convolutions: config.convolutions, hiddenSizes: config.hiddenSizes,
                           outputSize: teacher.actionCount, activation: config.activation, seed: UInt64(config.seed) &+ 1)
         }
-        learner = StudentLearner(student: student, teacher: teacher, config: config)
-        state = DistillState(rng: SeededGenerator(seed: UInt64(config.seed)))
+        if let resume {
+            learner = try StudentLearner(restoring: resume.checkpoint, gradientSteps: resume.state.gradientSteps, student: student,
+                                         teacher: teacher, config: config)
+            state = resume.state
+        } else {
+            learner = StudentLearner(student: student, teacher: teacher, config: config)
+            state = DistillState(rng: SeededGenerator(seed: UInt64(config.seed)))
+        }
         buffer = DistillationBuffer(capacity: config.bufferSize, observationSize: teacher.inputSize, actionCount: teacher.actionCount,
                                     hiddenWidth: teacher.hiddenWidth(layers: config.storedTeacherLayers(teacher)),
                                     byteScale: env.flatMap { $0.spec.observationsAreBytes ? $0.spec.observationScale : nil },
@@ -67,13 +81,13 @@ public struct DistillationAlgorithm: RunAlgorithm {
             guard let env else {
                 throw DistillError.sizeMismatch("The \(config.regime.rawValue) regime needs an environment to collect states from.")
             }
-            collector = try StateCollector(env: env, config: config, seed: config.seed)
+            collector = try StateCollector(env: env, config: config, seed: config.seed, episodes: state.episodes)
         }
     }
 
     public var schedule: RunSchedule {
         RunSchedule(evalInterval: config.evalInterval, evalEpisodes: config.evalEpisodes, evalSeed: config.evalSeed,
-                    checkpointInterval: 0)
+                    checkpointInterval: config.checkpointInterval)
     }
     public var policy: MLP { learner.student }
     public var gradientSteps: Int { learner.gradientSteps }
@@ -101,6 +115,7 @@ public struct DistillationAlgorithm: RunAlgorithm {
                                    epsilon: config.actingEpsilon, rng: &state.rng, into: &buffer)
         }
         state.labels += 1
+        state.episodes = collector?.episodes ?? 0
         train(config.updatesPerStep, compute: compute)
         try checkLosses()
         state.step = step
@@ -124,9 +139,10 @@ public struct DistillationAlgorithm: RunAlgorithm {
                                             distillationScale: config.distillationScale(step: state.step))
             }
         }
+        state.gradientSteps = learner.gradientSteps
     }
 
-    public func checkpointTensors() -> [String: Tensor] { [:] }
+    public func checkpointTensors() -> [String: Tensor] { learner.checkpointTensors }
 
     /// The configuration, marked as a student's, with the losses in use by name.
     public func manifestConfig() -> [String: JSONValue] {
@@ -220,14 +236,17 @@ public struct Distiller {
         }
     }
 
-    /// Runs distillation. `env` collects data (not used offline); `evalEnv` evaluates the student.
+    /// Runs distillation. `env` collects data (not used offline); `evalEnv` evaluates the student;
+    /// `resume` continues a checkpoint (see `DistillationAlgorithm.init`).
     public func run(env: (any Environment)?, evalEnv: (any Environment)?, offline: Tensor? = nil,
                     hooks: RunHooks = RunHooks(), directory: RunDirectory? = nil, environment: EnvironmentRecipe? = nil,
+                    resume: (checkpoint: CheckpointReader, state: DistillState)? = nil,
                     beforeStart: () throws -> Void = {}) throws -> DistillOutcome {
         try config.validate()
         if let env { try check(env) }
         if let evalEnv { try check(evalEnv) }
-        var algorithm = try DistillationAlgorithm(config: config, teacher: teacher, env: offline == nil ? env : nil, offline: offline)
+        var algorithm = try DistillationAlgorithm(config: config, teacher: teacher, env: offline == nil ? env : nil, offline: offline,
+                                                  resume: resume)
         let name = environment ?? EnvironmentRecipe(name: env?.spec.name ?? evalEnv?.spec.name ?? "unknown")
         try beforeStart()
         let result = try RunLoop(directory: directory, environment: name, hooks: hooks).run(&algorithm, evalEnv: evalEnv)

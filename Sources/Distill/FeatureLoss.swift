@@ -1,4 +1,5 @@
 import NN
+import Runs
 import Tensor
 
 /// Feature (hint) distillation, as in FitNets (Romero et al., 2015): a student hidden layer,
@@ -37,6 +38,29 @@ public struct FeatureLoss: DistillationLoss {
             total += f.value
         }
         return total / Float(projections.count)
+    }
+
+    /// Each projection (`projection.K`) and its optimiser's moments (`adam.K`).
+    public var checkpointTensors: [String: Tensor] {
+        var tensors: [String: Tensor] = [:]
+        for k in projections.indices {
+            let parameters = [projections[k].weight, projections[k].bias]
+            tensors.merge(CheckpointTensors.parameters(parameters, as: "projection.\(k)")) { a, _ in a }
+            tensors.merge(CheckpointTensors.adam(optimizers[k].state, for: parameters, as: "adam.\(k)")) { a, _ in a }
+        }
+        return tensors
+    }
+
+    /// Every term steps each projection's Adam once per student update, so its step count is `gradientSteps`.
+    public mutating func restore(from checkpoint: CheckpointReader, gradientSteps: Int) throws {
+        for k in projections.indices {
+            let templates = [projections[k].weight, projections[k].bias]
+            let saved = try checkpoint.parameters("projection.\(k)", like: templates)
+            projections[k].weight = saved[0]
+            projections[k].bias = saved[1]
+            optimizers[k] = try checkpoint.adam("adam.\(k)", like: templates, stepCount: gradientSteps,
+                                                learningRate: optimizers[k].learningRate)
+        }
     }
 
     /// The loss, its gradient with respect to the student's hidden activations, and the

@@ -123,12 +123,15 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
                                   epsilon: config.actingEpsilon, rng: &state.rng, into: &buffers[k])
         state.labels += 1
         if step % tasks.count == 0 { train(config.updatesPerStep, compute: compute) }
+        state.gradientSteps = learner.gradientSteps
+        state.episodes = collectors.reduce(0) { $0 + $1.episodes }
         try checkLosses()
         state.step = step
     }
 
     public mutating func finish(compute: (() -> Void) -> Void) throws {
         train(config.finalUpdates, compute: compute)
+        state.gradientSteps = learner.gradientSteps
         try checkLosses()
     }
 

@@ -15,11 +15,14 @@ struct StateCollector {
     private(set) var episodes = 0
     private var episodeStep = 0
 
-    init(env: any Environment, config: DistillConfig, seed: Int) throws {
+    /// Starts the first episode with `seed`, or, resuming after `episodes` finished ones, with
+    /// `seed + episodes` (as a resumed DQN run does).
+    init(env: any Environment, config: DistillConfig, seed: Int, episodes: Int = 0) throws {
         self.env = env
+        self.episodes = episodes
         nstep = NStepAccumulator(n: config.nStep, gamma: config.gamma)
-        observation = try env.reset(seed: seed)
-        try NonFinite.check(observation: observation, from: env, episode: 1, stepInEpisode: 0)
+        observation = try env.reset(seed: seed &+ episodes)
+        try NonFinite.check(observation: observation, from: env, episode: episodes + 1, stepInEpisode: 0)
     }
 
     /// One environment step: the teacher acts with probability `teacherShare`, else `student`;

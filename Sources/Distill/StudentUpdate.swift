@@ -50,6 +50,21 @@ struct LossTerms: Sendable {
     mutating func studentUpdated(_ network: MLP, gradientSteps: Int) {
         for i in terms.indices { terms[i].loss.studentUpdated(network, gradientSteps: gradientSteps) }
     }
+
+    /// Each term's state, under `loss.NAME.` (e.g. `loss.task.target.0`).
+    var checkpointTensors: [String: Tensor] {
+        var tensors: [String: Tensor] = [:]
+        for term in terms {
+            for (name, t) in term.loss.checkpointTensors { tensors["loss.\(term.loss.kind.metricName).\(name)"] = t }
+        }
+        return tensors
+    }
+
+    mutating func restore(from checkpoint: CheckpointReader, gradientSteps: Int) throws {
+        for i in terms.indices {
+            try terms[i].loss.restore(from: checkpoint.prefixed("loss.\(terms[i].loss.kind.metricName)"), gradientSteps: gradientSteps)
+        }
+    }
 }
 
 /// The student, its optimiser and its losses. `update` applies L = Σ wᵢ·Lᵢ over the configured
@@ -66,6 +81,28 @@ public struct StudentLearner: Sendable {
         self.config = config
         optimizer = Adam(learningRate: config.learningRate)
         terms = LossTerms(config: config, student: student, teacher: teacher)
+    }
+
+    /// The learner of a resumed distillation: the student, its Adam and each loss's state as a
+    /// checkpoint saved them (`checkpointTensors`) after `gradientSteps` updates; `student` is
+    /// a freshly built network of the run's shape.
+    public init(restoring checkpoint: CheckpointReader, gradientSteps: Int, student fresh: MLP, teacher: TeacherEnsemble,
+                config: DistillConfig) throws {
+        self.init(student: fresh, teacher: teacher, config: config)
+        let templates = fresh.parameters
+        student.parameters = try checkpoint.parameters("student", like: templates)
+        optimizer = try checkpoint.adam("adam", like: templates, stepCount: gradientSteps, learningRate: config.learningRate)
+        self.gradientSteps = gradientSteps
+        try terms.restore(from: checkpoint, gradientSteps: gradientSteps)
+    }
+
+    /// What a checkpoint keeps to resume: the student (`student.i`), its Adam's moments
+    /// (`adam.m.i`, `adam.v.i`) and each loss's state (`loss.NAME.…`).
+    public var checkpointTensors: [String: Tensor] {
+        let parameters = student.parameters
+        return CheckpointTensors.parameters(parameters, as: "student")
+            .merging(CheckpointTensors.adam(optimizer.state, for: parameters, as: "adam")) { a, _ in a }
+            .merging(terms.checkpointTensors) { a, _ in a }
     }
 
     /// The teacher's hidden layers each label stores.

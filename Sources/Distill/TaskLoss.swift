@@ -1,5 +1,6 @@
 import DQN
 import NN
+import Runs
 import Tensor
 
 /// The student's own RL loss (λ·L_task): DQN's TD loss on the collected transitions, with
@@ -27,5 +28,11 @@ public struct TaskLoss: DistillationLoss {
 
     public mutating func studentUpdated(_ student: MLP, gradientSteps: Int) {
         if gradientSteps % targetUpdateInterval == 0 { target = student }
+    }
+
+    public var checkpointTensors: [String: Tensor] { CheckpointTensors.parameters(target.parameters, as: "target") }
+
+    public mutating func restore(from checkpoint: CheckpointReader, gradientSteps: Int) throws {
+        target.parameters = try checkpoint.parameters("target", like: target.parameters)
     }
 }

@@ -163,11 +163,10 @@ enum Bindings {
         })
 
     static let distill = Function(
-        name: "distill", parameters: ["settings", "out", "env", "env_name", "env_wrappers", "env_arguments", "force", "callback"],
-        doc: "Distils the teachers named in settings into a student in out; returns a summary dict.",
+        name: "distill", parameters: ["settings", "out", "env", "env_name", "env_wrappers", "env_arguments", "force", "callback", "resume"],
+        doc: "Distils the teachers named in settings into a student in out (or, with resume, continues its checkpoint); returns a summary dict.",
         body: { a in
-            var config = DistillConfig()
-            try DistillConfig.settings.apply(settings(a.string("settings")), to: &config)
+            let given = try settings(a.string("settings"))
             let out = try a.string("out")
             var run = DistillationRun(directory: URL(fileURLWithPath: out))
             let control = RunControl(callback: a.optional("callback"))
@@ -179,9 +178,17 @@ enum Bindings {
             let recipe: EnvironmentRecipe? = try a.optionalString("env_name").map {
                 EnvironmentRecipe(name: $0, arguments: recordedArguments, wrappers: recordedWrappers)
             }
-            let outcome = try run.start(config: config, environment: recipe, force: a.bool("force")) { recipe, recorded in
+            let makeEnv = { (recipe: EnvironmentRecipe, recorded: Bool) throws -> any Environment in
                 if let envArg { return try environment(envArg) }
                 return try makeEnvironment(recipe, recorded: recorded)
+            }
+            let outcome: DistillOutcome
+            if try a.bool("resume") {
+                outcome = try run.resume(changes: given.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, makeEnv: makeEnv)
+            } else {
+                var config = DistillConfig()
+                try DistillConfig.settings.apply(given, to: &config)
+                outcome = try run.start(config: config, environment: recipe, force: a.bool("force"), makeEnv: makeEnv)
             }
             try control.finish()
             var summary: [String: any PythonConvertible] = [

@@ -35,6 +35,8 @@ struct DistillCommand: ParsableCommand {
     var envArgs: [String] = []
     @Option(name: .customLong("wrapper"), help: "With --env: one of Gymnasium's wrappers over it, e.g. 'FrameStackObservation(stack_size=4)' (repeatable, in order).")
     var wrappers: [String] = []
+    @Flag(help: "Continue the distillation in --out from its last checkpoint (steps, learning rate and evaluation settings may change).")
+    var resume = false
     /// Every distillation setting, parsed against `DistillConfig.settings` (see --help).
     @Argument(parsing: .allUnrecognized, help: .hidden) var settingWords: [String] = []
 
@@ -51,8 +53,9 @@ struct DistillCommand: ParsableCommand {
         Allocator.retainFreedMemory()
         output.applyThreads()
         let (out, force) = (output.out, output.force)
-        let config = try makeConfig()
         var run = DistillationRun(directory: URL(fileURLWithPath: out))
+        let checkpoint = resume ? try run.loadCheckpoint() : nil
+        let config = try checkpoint?.config ?? makeConfig()
         let multiTask = (try? DistillationRun.taskTeachers(config.teachers)) != nil
         let progress = ProgressLine()
         Interrupt.install()
@@ -71,17 +74,30 @@ struct DistillCommand: ParsableCommand {
                 progress.message(String(format: "eval at step %d: student mean return %.1f ± %.1f%@", step, r.mean, r.std, isBest ? " (best so far, saved)" : ""))
             }
         }
-        print("Distilling \(config.teachers.joined(separator: " + ")) into a student \(config.hiddenSizes): losses \(config.activeLosses.joined(separator: ", ")), regime \(config.regime), \(config.steps) labelled states → \(out)")
         let overrides = try parseEnvArgs(envArgs)
         if env == nil && !wrappers.isEmpty {
             throw ValidationError("--wrapper goes with --env (the teacher's environment keeps its recorded wrappers); add --env ID or drop --wrapper.")
         }
-        let parsedWrappers = try parseWrappers(wrappers)
-        let outcome = try run.start(config: config, environment: env.map { EnvironmentRecipe(name: $0, arguments: overrides, wrappers: parsedWrappers) },
+        let outcome: DistillOutcome
+        if let checkpoint {
+            guard env == nil, self.config == nil, !force else {
+                throw ValidationError("--resume continues with the checkpoint's environment and settings; drop \(env != nil ? "--env" : self.config != nil ? "--config" : "--force") (only --steps, --learning-rate and the evaluation settings may change).")
+            }
+            let changes = try CommandLineSettings(table: DistillConfig.settings)
+                .parse(settingWords, otherOptions: ["out", "env", "env-arg", "wrapper", "force", "threads", "config", "resume"])
+            print("Resuming the distillation in \(out) at labelled state \(checkpoint.state.step) of \(config.steps): teachers \(config.teachers.joined(separator: " + ")), student \(config.hiddenSizes), losses \(config.activeLosses.joined(separator: ", "))")
+            outcome = try run.resume(from: checkpoint, changes: changes, argumentOverrides: overrides) { try makeEnvironment($0, recorded: $1) }
+        } else {
+            print("Distilling \(config.teachers.joined(separator: " + ")) into a student \(config.hiddenSizes): losses \(config.activeLosses.joined(separator: ", ")), regime \(config.regime), \(config.steps) labelled states → \(out)")
+            let parsedWrappers = try parseWrappers(wrappers)
+            outcome = try run.start(config: config, environment: env.map { EnvironmentRecipe(name: $0, arguments: overrides, wrappers: parsedWrappers) },
                                     argumentOverrides: overrides, force: force) { try makeEnvironment($0, recorded: $1) }
+        }
         progress.finish()
         if outcome.interrupted {
-            print("Interrupted after \(outcome.labels) labelled states: the student at that moment is saved in \(out)/last; \(out) holds the best evaluated student (or that one, if none was evaluated yet).")
+            let resumable = outcome.tasks.isEmpty && outcome.generations.isEmpty
+            print("Interrupted after \(outcome.labels) labelled states: the student at that moment is saved in \(out)/last; \(out) holds the best evaluated student (or that one, if none was evaluated yet)."
+                  + (resumable ? " Continue with `distill distill --out \(out) --resume`." : ""))
             throw ExitCode(Interrupt.exitCode)
         }
         print(String(format: "Done: %d teacher-labelled states, %d gradient steps in %.1f s.", outcome.labels, outcome.gradientSteps, outcome.elapsed))
@@ -118,7 +134,7 @@ struct DistillCommand: ParsableCommand {
     private func makeConfig() throws -> DistillConfig {
         let cli = CommandLineSettings(table: DistillConfig.settings)
         var config = DistillConfig()
-        let words = try cli.parse(settingWords, otherOptions: ["out", "env", "env-arg", "wrapper", "force", "threads", "config"])
+        let words = try cli.parse(settingWords, otherOptions: ["out", "env", "env-arg", "wrapper", "force", "threads", "config", "resume"])
         if let file = self.config {
             do {
                 try DistillConfig.settings.apply(try ConfigFiles.read(file, environment: env ?? ""), to: &config)

@@ -186,6 +186,29 @@ def test_ctrl_c_during_distillation_keeps_the_best_and_saves_the_current(tmp_pat
     assert "saved in" in stdout
 
 
+def test_ctrl_c_during_distillation_then_resume_finishes_it(tmp_path, corridor_teacher):
+    out = tmp_path / "student"
+    code, stdout, stderr = interrupt(["distill", "--teacher", str(corridor_teacher), "--hidden", "8", "--steps", "50000000",
+                                      "--eval-interval", "0", "--checkpoint-interval", "0", "--out", str(out)],
+                                     out / "metrics.csv", 1.0)
+    assert code == 130, stderr
+    assert f"Continue with `distill distill --out {out} --resume`" in stdout
+    state = json.loads((out / "last" / "state.json").read_text())["state"]
+    stopped_at = state["step"]
+    assert 0 < stopped_at < 50_000_000 and state["gradientSteps"] > 0
+    refused = run("distill", "--resume", "--out", str(out), "--hidden", "4")
+    assert "--hidden cannot change when a run is resumed" in error_line(refused)
+    assert "drop --env" in error_line(run("distill", "--resume", "--out", str(out), "--env", "CartPole-v1"))
+    resumed = run("distill", "--resume", "--out", str(out), "--steps", str(stopped_at + 700), "--eval-interval", "350",
+                  "--eval-episodes", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"at labelled state {stopped_at}" in resumed.stdout
+    after = json.loads((out / "last" / "state.json").read_text())["state"]
+    assert after["step"] == after["labels"] == stopped_at + 700 and after["gradientSteps"] > state["gradientSteps"]
+    assert run("eval", str(out), "--episodes", "1").returncode == 0
+    assert "has no checkpoint to resume" in error_line(run("distill", "--resume", "--out", str(tmp_path / "none")))
+
+
 def one_clean_sentence(result):
     text = result.stderr + result.stdout
     assert "Fatal error" not in text and "Traceback" not in text and result.returncode in (0, 1, 64), text

@@ -90,6 +90,15 @@ def _progress(callback: Optional[Callback], progress: bool, total: int, unit: st
     return on_event, (lambda: bar.close() if bar is not None else None)
 
 
+def _checkpointed_steps(out: PathLike) -> Optional[int]:
+    """The step count a checkpoint in ``out/last`` was configured for (for the progress bar), if readable."""
+    try:
+        with open(os.path.join(os.fspath(out), "last", "state.json"), encoding="utf-8") as f:
+            return int(json.load(f)["config"]["steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _recorded_wrappers(env: Any) -> Optional[str]:
     """The Gymnasium wrappers over an instance (``env.spec.additional_wrappers``) as the core
     records them (JSON), or None when there are none. A wrapper whose arguments are not plain
@@ -184,11 +193,11 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
     return load(out), summary
 
 
-def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Dict[str, Any]], *, out: PathLike,
+def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Dict[str, Any], None] = None, *, out: PathLike,
             hidden: Optional[Sequence[int]] = None, loss: Union[str, Dict[str, float], None] = None,
             temperature: Optional[float] = None, steps: Optional[int] = None, seed: Optional[int] = None,
             regime: Optional[str] = None, task_weight: Optional[float] = None, env: Optional[EnvSpec] = None,
-            force: bool = False, callback: Optional[Callback] = None, progress: bool = True,
+            force: bool = False, resume: bool = False, callback: Optional[Callback] = None, progress: bool = True,
             **more_settings: Any) -> Tuple[Model, Dict[str, Any]]:
     """Distils a teacher (a model directory, ``Model`` or a Stable-Baselines3 DQN object or ``.zip``,
     written once as ``OUT.teacherK``; a list is an ensemble) into a student. A dict of teachers
@@ -206,8 +215,21 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Di
     ``out/generation-G``), … ``sd.settings("distill")`` lists them all. ``env`` (an id, class,
     instance or factory) replaces the teacher's recorded environment. Returns ``(student, metrics)``
     (with ``generations``, the last generation's student).
+
+    Ctrl-C (or an exception in ``callback``) saves a checkpoint in ``out/last``, as does every
+    ``checkpoint_interval`` labelled states; ``resume=True`` continues it
+    (``sd.distill(out="runs/student", resume=True, steps=60_000)``): the student, its optimiser,
+    the losses' state, the step and random state come back, the labelled buffer refills from new
+    states. ``steps``, ``learning_rate`` and the evaluation and checkpoint settings may change then;
+    other settings are refused unless restated unchanged. Multi-task and co-distillation runs
+    cannot be resumed.
     """
     core = _core()
+    if teacher is None and not resume:
+        raise TypeError("distill() needs a teacher: a model directory, a Model, a list of them, or a dict by task "
+                        "(only resume=True continues without one)")
+    if teacher is None:
+        teacher = []
     if isinstance(teacher, dict):
         # Multi-task: {"cartpole": dir, "acrobot": [dir1, dir2]}; each task on its teacher's environment.
         if env is not None:
@@ -232,8 +254,9 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Di
     named = {"hidden_sizes": None if hidden is None else list(hidden), "temperature": temperature, "steps": steps,
              "seed": seed, "regime": regime, "loss": loss, "task_weight": task_weight}
     # Defaults live in the core's settings table: only what the caller gave is sent.
-    given = {"teachers": paths, **{k: v for k, v in named.items() if v is not None}, **more_settings}
-    total = steps if steps is not None else _default("distill", "steps")
+    given = {**({"teachers": paths} if paths else {}), **{k: v for k, v in named.items() if v is not None}, **more_settings}
+    total = steps if steps is not None else _checkpointed_steps(out) if resume else None
+    total = total if total is not None else _default("distill", "steps")
     env_arg, env_name = _environment(env, eval_needed=True) if env is not None else (None, None)
     settings_text = _settings_json(given)
     on_event, close = _progress(callback, progress, total, "state")
@@ -241,7 +264,7 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Di
         summary = core.distill(settings=settings_text, out=os.fspath(out), env=env_arg, env_name=env_name,
                                env_wrappers=None if env is None else _recorded_wrappers(env),
                                env_arguments=None if env is None else _recorded_arguments(env),
-                               force=bool(force), callback=on_event)
+                               force=bool(force), callback=on_event, resume=bool(resume))
     finally:
         close()
     if "tasks" in summary:

@@ -243,3 +243,26 @@ def test_codistillation_from_python(tmp_path):
     assert (student.predict(obs)[0] == teacher.predict(obs)[0]).all()
     with pytest.raises(ValueError, match="temperature must be positive"):
         sd.codistill("Corridor-6", out=tmp_path / "bad", temperature=0, progress=False)
+
+
+def test_an_interrupted_distillation_resumes_from_python(tmp_path, corridor_teacher):
+    out = tmp_path / "s"
+
+    def stop(event):
+        if event["kind"] == "progress" and event["step"] >= 500:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sd.distill(corridor_teacher, hidden=(8,), steps=2000, seed=0, out=out, eval_interval=0, callback=stop,
+                   progress=False)
+    state = json.loads((out / "last" / "state.json").read_text())["state"]
+    assert state["step"] == 500 and state["gradientSteps"] > 0
+    with pytest.raises(ValueError, match="cannot change when a run is resumed"):
+        sd.distill(out=out, resume=True, hidden=(4,), progress=False)
+    # Restating the teacher (unchanged) is allowed; steps and the learning rate may change.
+    student, metrics = sd.distill(corridor_teacher, out=out, resume=True, steps=1200, learning_rate=5e-4, progress=False)
+    assert metrics["labels"] == 1200 and not metrics["interrupted"]
+    assert metrics["gradient_steps"] > state["gradientSteps"]
+    assert student.manifest["config"]["learning_rate"] == 5e-4 and student.hidden_sizes == [8]
+    with pytest.raises(TypeError, match="needs a teacher"):
+        sd.distill(out=tmp_path / "other", progress=False)

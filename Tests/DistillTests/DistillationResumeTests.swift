@@ -1,0 +1,158 @@
+import Checkpoint
+import DQN
+import Distill
+import Environments
+import Foundation
+import NN
+import Runs
+import Settings
+import Tensor
+import Testing
+
+/// `distill distill --resume`: a stopped distillation continues from last/ with its student,
+/// optimisers, losses' state, step and random state.
+@Suite struct DistillationResumeTests {
+    static func temporary(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+    }
+
+    /// A Corridor teacher saved as a model directory (distillation runs read teachers from disk).
+    static func savedTeacher() throws -> URL {
+        let url = temporary("teacher")
+        try ModelDirectory.save(corridorTeacher(), to: url, environment: "Corridor-6")
+        return url
+    }
+
+    static func corridor(_: EnvironmentRecipe, _: Bool) -> any Environment { Corridor(length: 6, maxSteps: 24) }
+
+    /// Every tensor of a run's last/ checkpoint, by name.
+    static func checkpointTensors(_ run: URL) throws -> [String: Tensor] {
+        let last = run.appendingPathComponent("last")
+        let manifest = try ModelDirectory.readManifest(last)
+        return try Dictionary(uniqueKeysWithValues: manifest.tensors.map { ($0.name, try ModelDirectory.loadTensor($0.name, from: last)) })
+    }
+
+    /// The offline regime with a one-state buffer has nothing that a resume loses (no
+    /// environment, and the buffer holds only the current state), so stopping and resuming must
+    /// give the uninterrupted run's student and optimiser state bit for bit — which needs the
+    /// student, both Adams, the feature projection, the step and the random state restored.
+    @Test func anOfflineDistillationResumesToTheUninterruptedBits() throws {
+        let teacher = try Self.savedTeacher()
+        let states = Self.temporary("states.npy")
+        try NumPyFile.write(Tensor(shape: [300, 6], scalars: (0..<1_800).map { Float(($0 * 7919) % 13) / 13 }), to: states)
+        var config = DistillConfig()
+        config.teachers = [teacher.path]
+        config.hiddenSizes = [8]
+        config.regime = .offline
+        config.offlineObservations = states.path
+        config.steps = 300
+        config.bufferSize = 1
+        config.batchSize = 1
+        config.qMSEWeight = 0.5
+        config.crossEntropyWeight = 0.5
+        config.featureWeight = 1
+        config.featureStudentLayer = 0
+        config.featureTeacherLayer = 0
+        config.evalInterval = 0
+        config.evalEpisodes = 1
+        config.checkpointInterval = 0
+
+        let whole = Self.temporary("whole")
+        let uninterrupted = try DistillationRun(directory: whole).start(config: config, environment: nil, force: false, makeEnv: Self.corridor)
+
+        let split = Self.temporary("split")
+        var stopping = DistillationRun(directory: split)
+        var polls = 0
+        stopping.hooks.shouldStop = { polls += 1; return polls > 120 }
+        let stopped = try stopping.start(config: config, environment: nil, force: false, makeEnv: Self.corridor)
+        #expect(stopped.interrupted && stopped.labels == 120)
+        let resumed = try DistillationRun(directory: split).resume(makeEnv: Self.corridor)
+        #expect(!resumed.interrupted && resumed.labels == 300 && resumed.gradientSteps == uninterrupted.gradientSteps)
+        #expect(resumed.student == uninterrupted.student, "the resumed student differs from the uninterrupted one")
+
+        let a = try Self.checkpointTensors(whole), b = try Self.checkpointTensors(split)
+        #expect(a.keys.sorted() == b.keys.sorted())
+        #expect(a.keys.contains("adam.m.0") && a.keys.contains("loss.feature.projection.0.0") && a.keys.contains("loss.feature.adam.0.v.1"))
+        for (name, t) in a { #expect(b[name] == t, "\(name) differs after resuming") }
+        let stateA = try DistillationRun(directory: whole).loadCheckpoint().state
+        var stateB = try DistillationRun(directory: split).loadCheckpoint().state
+        stateB.elapsedSeconds = stateA.elapsedSeconds
+        #expect(stateA == stateB)
+    }
+
+    /// With an environment: the task loss's target network and the student's Adam come back as
+    /// saved, the run continues to its end, and settings that cannot change are refused.
+    @Test func aCollectingDistillationRestoresItsStateAndContinues() throws {
+        let teacher = try Self.savedTeacher()
+        var config = DistillConfig()
+        config.teachers = [teacher.path]
+        config.hiddenSizes = [8]
+        config.steps = 600
+        config.batchSize = 16
+        config.taskWeight = 0.2
+        config.targetUpdateInterval = 50
+        config.evalInterval = 0
+        config.evalEpisodes = 1
+        let out = Self.temporary("student")
+        var run = DistillationRun(directory: out)
+        var polls = 0
+        run.hooks.shouldStop = { polls += 1; return polls > 250 }
+        let stopped = try run.start(config: config, environment: nil, force: false, makeEnv: Self.corridor)
+        #expect(stopped.interrupted && stopped.labels == 250)
+
+        let saved = try DistillationRun(directory: out).loadCheckpoint()
+        #expect(saved.state.step == 250 && saved.state.gradientSteps == stopped.gradientSteps && saved.state.episodes > 0)
+        let tensors = try Self.checkpointTensors(out)
+        #expect(tensors.keys.contains("loss.task.target.0") && tensors.keys.contains("adam.v.3"))
+        // The task loss's target is the student of its last refresh (every 50 updates), not the current one.
+        #expect(tensors["loss.task.target.0"] != tensors["student.0"])
+        let fresh = MLP(inputSize: 6, hiddenSizes: [8], outputSize: 2, activation: config.activation, seed: 99)
+        let learner = try StudentLearner(restoring: saved.reader, gradientSteps: saved.state.gradientSteps, student: fresh,
+                                         teacher: TeacherEnsemble(paths: config.teachers), config: config)
+        #expect(learner.student == stopped.student && learner.gradientSteps == stopped.gradientSteps)
+        for (name, t) in learner.checkpointTensors { #expect(tensors[name] == t, "\(name) is not restored as saved") }
+
+        #expect { try DistillationRun(directory: out).resume(changes: [("hidden_sizes", .list([.int(4)]))], makeEnv: Self.corridor) } throws: {
+            ($0 as? SettingError)?.description.contains("cannot change when a run is resumed") ?? false
+        }
+        let finished = try DistillationRun(directory: out).resume(changes: [("steps", .int(700)), ("learning_rate", .number(5e-4))],
+                                                                  makeEnv: Self.corridor)
+        #expect(!finished.interrupted && finished.labels == 700)
+        // The buffer refills: training waits for one batch of new states after the resume.
+        #expect(finished.gradientSteps == stopped.gradientSteps + (700 - 250) - (config.batchSize - 1))
+        let last = try DistillationRun(directory: out).loadCheckpoint()
+        #expect(last.config.learningRate == 5e-4 && last.state.step == 700)
+    }
+
+    @Test func whatCannotBeResumedIsRefusedWithASentence() throws {
+        let empty = Self.temporary("empty")
+        #expect { try DistillationRun(directory: empty).resume(makeEnv: Self.corridor) } throws: {
+            ($0 as? RunError)?.description.contains("has no checkpoint to resume") ?? false
+        }
+        // A damaged checkpoint: a tensor of another shape is named, not trapped on.
+        let teacher = try Self.savedTeacher()
+        var config = DistillConfig()
+        config.teachers = [teacher.path]
+        config.hiddenSizes = [8]
+        config.steps = 100
+        config.batchSize = 16
+        config.evalInterval = 0
+        config.evalEpisodes = 1
+        let out = Self.temporary("damaged")
+        _ = try DistillationRun(directory: out).start(config: config, environment: nil, force: false, makeEnv: Self.corridor)
+        let last = out.appendingPathComponent("last")
+        // adam.m.0's entry pointed at adam.m.1's file (a consistent file of the wrong shape).
+        let manifestURL = last.appendingPathComponent(ModelDirectory.manifestName)
+        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as? [String: Any])
+        var entries = try #require(manifest["tensors"] as? [[String: Any]])
+        let i = try #require(entries.firstIndex { $0["name"] as? String == "adam.m.0" })
+        var replacement = try #require(entries.first { $0["name"] as? String == "adam.m.1" })
+        replacement["name"] = "adam.m.0"
+        entries[i] = replacement
+        manifest["tensors"] = entries
+        try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
+        #expect { try DistillationRun(directory: out).resume(changes: [("steps", .int(200))], makeEnv: Self.corridor) } throws: {
+            ($0 as? RunError)?.description.contains("adam.m.0 has shape [8] where the run's settings need [6, 8]") ?? false
+        }
+    }
+}
