@@ -53,6 +53,17 @@ public struct TransitionBatch: Sendable {
         self.init(observations: .empty, actions: [], rewards: .empty, nextObservations: .empty, bootstrapDiscounts: .empty,
                   weights: .empty, indices: [])
     }
+
+    /// Empties every field but the observations (storage kept): a batch of states alone, as
+    /// `ReplayBuffer.observations(_:into:ids:)` fills.
+    public mutating func keepObservationsOnly() {
+        actions.removeAll(keepingCapacity: true)
+        indices.removeAll(keepingCapacity: true)
+        rewards.prepare(count: 0)
+        nextObservations.prepare(rows: 0, columns: observations.shape.last ?? 0)
+        bootstrapDiscounts.prepare(count: 0)
+        weights.prepare(count: 0)
+    }
 }
 
 /// Fixed-capacity replay memory in ring storage; the oldest transition is overwritten when full.
@@ -203,6 +214,13 @@ public struct ReplayBuffer: Sendable {
         Kernels.prefetch(actions, width: 1, rows: slots)
         Kernels.prefetch(rewards, width: 1, rows: slots)
         Kernels.prefetch(bootstrap, width: 1, rows: slots)
+    }
+
+    /// The observations of the transitions in `slots` into `out`, with `ids` as scratch (storage
+    /// of both reused): what a learner that reads states alone gathers (distillation's losses
+    /// but the task loss), without touching actions, rewards or discounts.
+    public func observations(_ slots: [Int], into out: inout Tensor, ids: inout [Int32]) {
+        gather(slots, next: false, into: &out, ids: &ids)
     }
 
     /// The next observations of the transitions in `slots`, one row each.

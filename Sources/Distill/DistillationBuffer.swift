@@ -42,15 +42,46 @@ public struct DistillationBuffer: Sendable {
 
     /// A batch of transitions, their stored teacher Q-values and (when kept) hidden activations.
     public func batch(_ indices: [Int]) -> (TransitionBatch, Tensor, Tensor?) {
-        let q = Tensor(shape: [indices.count, actionCount],
-                       scalars: indices.flatMap { i in (0..<actionCount).map { teacherQ[i * actionCount + $0] } })
-        var hidden: Tensor?
-        if hiddenWidth > 0 {
-            var rows = [Float]()
-            rows.reserveCapacity(indices.count * hiddenWidth)
-            for i in indices { rows.append(contentsOf: teacherHidden[(i * hiddenWidth)..<((i + 1) * hiddenWidth)]) }
-            hidden = Tensor(shape: [indices.count, hiddenWidth], scalars: rows)
-        }
-        return (transitions.batch(indices), q, hidden)
+        var out = LabelledBatch()
+        gather(indices, transitions: true, into: &out)
+        return (out.transitions, out.teacherQ, hiddenWidth > 0 ? out.teacherHidden : nil)
     }
+
+    /// Draws `batchSize` stored states uniformly (the draws of `transitions.sampleIndices`) and
+    /// gathers them into `out`, reusing its storage. Only with `transitions` (the task loss) is
+    /// the whole transition gathered; otherwise `out.transitions` holds the observations alone,
+    /// which is all the other losses read (each other field is a random read per row).
+    public func sample(_ batchSize: Int, rng: inout SeededGenerator, transitions: Bool, into out: inout LabelledBatch) {
+        self.transitions.sampleIndices(batchSize, rng: &rng, into: &out.indices)
+        gather(out.indices, transitions: transitions, into: &out)
+    }
+
+    private func gather(_ indices: [Int], transitions whole: Bool, into out: inout LabelledBatch) {
+        if whole {
+            transitions.batch(indices, into: &out.transitions)
+        } else {
+            transitions.observations(indices, into: &out.transitions.observations, ids: &out.frameIDs)
+            out.transitions.keepObservationsOnly()
+        }
+        out.teacherQ.prepare(rows: indices.count, columns: actionCount)
+        out.teacherQ.setRows(from: teacherQ, width: actionCount, at: indices)
+        if hiddenWidth > 0 {
+            out.teacherHidden.prepare(rows: indices.count, columns: hiddenWidth)
+            out.teacherHidden.setRows(from: teacherHidden, width: hiddenWidth, at: indices)
+        }
+    }
+}
+
+/// One labelled minibatch: the transitions (or their observations alone), the
+/// teacher's stored Q-values and, when the losses keep them, its hidden activations. Kept by
+/// the learner's loop between gradient steps so that sampling reuses its storage.
+public struct LabelledBatch: Sendable {
+    public var transitions = TransitionBatch()
+    public var teacherQ = Tensor.empty
+    /// Empty when the buffer keeps no hidden activations.
+    public var teacherHidden = Tensor.empty
+    var indices: [Int] = []
+    var frameIDs: [Int32] = []
+
+    public init() {}
 }

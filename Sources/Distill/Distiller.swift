@@ -34,6 +34,8 @@ public struct DistillationAlgorithm: RunAlgorithm {
     var collector: StateCollector?
     let offline: Tensor?
     var buffer: DistillationBuffer
+    /// The minibatch of the current gradient step (its storage reused from step to step).
+    var minibatch = LabelledBatch()
     var lastLosses: LossParts = [:]
     var lastShare: Float = 0
     public let totalSteps: Int
@@ -133,9 +135,11 @@ public struct DistillationAlgorithm: RunAlgorithm {
     mutating func train(_ updates: Int, compute: (() -> Void) -> Void) {
         guard buffer.count >= min(config.batchSize, totalSteps), updates > 0 else { return }
         compute {
+            let withTransitions = config.taskWeight > 0, keepsHidden = buffer.hiddenWidth > 0
             for _ in 0..<updates {
-                let (batch, q, hidden) = buffer.batch(buffer.transitions.sampleIndices(config.batchSize, rng: &state.rng))
-                lastLosses = learner.update(batch, teacherQ: q, teacherHidden: hidden, teacher: teacher,
+                buffer.sample(config.batchSize, rng: &state.rng, transitions: withTransitions, into: &minibatch)
+                lastLosses = learner.update(minibatch.transitions, teacherQ: minibatch.teacherQ,
+                                            teacherHidden: keepsHidden ? minibatch.teacherHidden : nil, teacher: teacher,
                                             distillationScale: config.distillationScale(step: state.step))
             }
         }
