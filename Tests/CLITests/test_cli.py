@@ -243,14 +243,29 @@ def test_a_kill_at_any_file_operation_leaves_a_usable_run(tmp_path):
 
 
 def test_a_kill_during_distillation_saves_leaves_a_usable_student(tmp_path, corridor_teacher):
+    """SIGKILL at the k-th file operation of a distillation's saves (best students and
+    checkpoints every 150 states): the best student loads or is absent, and --resume finishes
+    the run or says there is no checkpoint yet."""
+    resumed_runs = 0
     for k in range(1, 40, 3):
         out = tmp_path / f"s{k}"
         r = run("distill", "--teacher", str(corridor_teacher), "--hidden", "8", "--steps", "600", "--eval-interval", "100",
-                "--eval-episodes", "1", "--out", str(out), env={"SWIFT_DISTILL_CRASH_AFTER": str(k)})
+                "--eval-episodes", "1", "--checkpoint-interval", "150", "--out", str(out),
+                env={"SWIFT_DISTILL_CRASH_AFTER": str(k)})
         assert r.returncode in (0, -signal.SIGKILL), r.stderr
         if (out / "model.json").exists():
             c = run("eval", str(out), "--episodes", "1")
             assert c.returncode == 0, f"k={k}: {c.stderr}"
+        if r.returncode == 0:
+            continue
+        resumed = run("distill", "--resume", "--out", str(out))
+        text = one_clean_sentence(resumed)
+        if resumed.returncode == 0:
+            resumed_runs += 1
+            assert json.loads((out / "last" / "state.json").read_text())["state"]["step"] == 600, f"k={k}"
+        else:
+            assert "has no checkpoint to resume" in text, f"k={k}: {text}"
+    assert resumed_runs >= 3, "some kills should have come after a checkpoint"
 
 
 @pytest.mark.parametrize("what, sentence", [("reward", "non-finite reward (nan) at episode 30, step 10"),
