@@ -63,7 +63,8 @@ public struct DistillationRun {
     /// count and random state continue; the labelled buffer is not saved and refills from new
     /// states (training waits for one batch of them), as a resumed DQN run refills its replay.
     /// The teachers are read again from the paths the checkpoint records, and the environment is
-    /// the recorded one (plus `argumentOverrides`), opened as recorded data.
+    /// the recorded one (plus `argumentOverrides`), opened as recorded data; a multi-task
+    /// distillation reopens each task's environment from its teacher's model.json.
     public func resume(from checkpoint: DistillCheckpoint? = nil, changes: [(String, SettingValue)] = [],
                        argumentOverrides: [String: EnvironmentArgument] = [:],
                        makeEnv: (_ recipe: EnvironmentRecipe, _ recorded: Bool) throws -> any Environment) throws -> DistillOutcome {
@@ -71,11 +72,14 @@ public struct DistillationRun {
         if saved.has("teacher.online.0") {
             throw RunError.invalidSetting("\(directory.url.path) holds a co-distillation, which cannot be resumed; its best student and teacher are saved there, or start it again with --force.")
         }
-        if try Self.taskTeachers(saved.config.teachers) != nil {
-            throw RunError.invalidSetting("\(directory.url.path) holds a multi-task distillation, which cannot be resumed yet; its best student is saved there, or start it again with --force.")
-        }
         let config = try saved.config(changing: changes, resumable: Self.resumableSettings)
         try config.validate()
+        if let groups = try Self.taskTeachers(config.teachers) {
+            guard argumentOverrides.isEmpty else {
+                throw RunError.invalidSetting("a multi-task distillation takes each task's environment from its teacher's model.json; drop --env-arg.")
+            }
+            return try runMultiTask(config: config, groups: groups, resume: (saved.reader, saved.state), makeEnv: makeEnv)
+        }
         let teacher = try TeacherEnsemble(paths: config.teachers)
         let distiller = try Distiller(config: config, teacher: teacher)
         let recipe = saved.environment.with(argumentOverrides)
@@ -142,6 +146,15 @@ public struct DistillationRun {
         if config.regime == .offline { throw refuse("collects states from each task's environment; the offline regime (one observation file) does not apply") }
         if config.generations > 1 { throw refuse("runs one generation; distil the multi-task student again from its tasks/NAME directories") }
         if groups.count == 1 { throw refuse("needs at least two tasks; for one, give --teacher DIR without a name") }
+        return try runMultiTask(config: config, groups: groups, makeEnv: makeEnv, beforeStart: { try directory.prepareNew(force: force) })
+    }
+
+    /// Opens each task's teacher and environments (recorded in its teacher's model.json) and
+    /// runs the multi-task algorithm, new or resumed.
+    func runMultiTask(config: DistillConfig, groups: [(name: String, paths: [String])],
+                      resume: (checkpoint: CheckpointReader, state: DistillState)? = nil,
+                      makeEnv: (_ recipe: EnvironmentRecipe, _ recorded: Bool) throws -> any Environment,
+                      beforeStart: () throws -> Void = {}) throws -> DistillOutcome {
         var tasks: [DistillationTask] = []
         for (name, paths) in groups {
             let teacher = try TeacherEnsemble(paths: paths)
@@ -152,8 +165,9 @@ public struct DistillationRun {
         }
         let collectEnvs = try tasks.map { try makeEnv($0.environment, true) }
         let evalEnvs = try tasks.map { try makeEnv($0.environment, true) }
-        var algorithm = try MultiTaskDistillationAlgorithm(config: config, tasks: tasks, collectEnvs: collectEnvs, evalEnvs: evalEnvs)
-        try directory.prepareNew(force: force)
+        var algorithm = try MultiTaskDistillationAlgorithm(config: config, tasks: tasks, collectEnvs: collectEnvs, evalEnvs: evalEnvs,
+                                                           resume: resume)
+        try beforeStart()
         let recipe = EnvironmentRecipe(name: tasks.map { "\($0.name)=\($0.environment.name)" }.joined(separator: "+"))
         let result = try RunLoop(directory: directory, environment: recipe, hooks: hooks).run(&algorithm, evalEnv: evalEnvs[0])
         return DistillOutcome(algorithm, result)

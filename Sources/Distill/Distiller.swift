@@ -16,6 +16,8 @@ public struct DistillState: RunState, Equatable {
     public var gradientSteps = 0
     /// Episodes of the collecting environment finished (a resumed run reseeds it with seed + episodes).
     public var episodes = 0
+    /// A multi-task distillation's episodes per task (empty for one task).
+    public var taskEpisodes: [Int] = []
     public var rng: SeededGenerator
     public var bestMeanReturn: Double?
     public var elapsedSeconds = 0.0

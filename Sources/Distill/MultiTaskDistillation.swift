@@ -44,6 +44,8 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
     public private(set) var learner: MultiTaskLearner
     var collectors: [StateCollector]
     var buffers: [DistillationBuffer]
+    /// Each task's minibatch of the current gradient step (storage reused).
+    var minibatches: [LabelledBatch] = []
     let evalEnvs: [any Environment]
     /// Per task: mean returns of a uniform random policy and of the teacher on the evaluation episodes.
     public let randomReturns: [Double], teacherReturns: [Double]
@@ -54,8 +56,11 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
     var lastShare: Float = 0
     public var totalSteps: Int { config.steps }
 
-    /// `collectEnvs[k]` and `evalEnvs[k]` are two instances of task k's environment.
-    public init(config: DistillConfig, tasks: [DistillationTask], collectEnvs: [any Environment], evalEnvs: [any Environment]) throws {
+    /// `collectEnvs[k]` and `evalEnvs[k]` are two instances of task k's environment. `resume`
+    /// continues a checkpoint as `DistillationAlgorithm.init` does (each task's environment
+    /// reseeded with its seed + its episodes).
+    public init(config: DistillConfig, tasks: [DistillationTask], collectEnvs: [any Environment], evalEnvs: [any Environment],
+                resume: (checkpoint: CheckpointReader, state: DistillState)? = nil) throws {
         precondition(tasks.count == collectEnvs.count && tasks.count == evalEnvs.count, "one pair of environments per task")
         try config.validate()
         for (k, task) in tasks.enumerated() {
@@ -79,13 +84,25 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
         let student = MultiTaskNetwork(inputSizes: tasks.map(\.teacher.inputSize), hiddenSizes: config.hiddenSizes,
                                        outputSizes: tasks.map(\.teacher.actionCount), activation: config.activation,
                                        seed: UInt64(config.seed) &+ 1)
-        learner = MultiTaskLearner(student: student, teachers: tasks.map(\.teacher), config: config)
-        state = DistillState(rng: SeededGenerator(seed: UInt64(config.seed)))
+        if let resume {
+            guard resume.state.taskEpisodes.count == tasks.count else {
+                throw RunError.damagedCheckpoint(resume.checkpoint.runPath, detail: "its state records \(resume.state.taskEpisodes.count) tasks' episodes for \(tasks.count) tasks")
+            }
+            learner = try MultiTaskLearner(restoring: resume.checkpoint, gradientSteps: resume.state.gradientSteps, student: student,
+                                           teachers: tasks.map(\.teacher), config: config)
+            state = resume.state
+        } else {
+            learner = MultiTaskLearner(student: student, teachers: tasks.map(\.teacher), config: config)
+            state = DistillState(rng: SeededGenerator(seed: UInt64(config.seed)))
+            state.taskEpisodes = Array(repeating: 0, count: tasks.count)
+        }
         buffers = tasks.map {
             DistillationBuffer(capacity: config.bufferSize, observationSize: $0.teacher.inputSize, actionCount: $0.teacher.actionCount,
                                hiddenWidth: $0.teacher.hiddenWidth(layers: config.storedTeacherLayers($0.teacher)), lookahead: config.nStep)
         }
-        collectors = try collectEnvs.enumerated().map { try StateCollector(env: $1, config: config, seed: config.seed + $0) }
+        minibatches = Array(repeating: LabelledBatch(), count: tasks.count)
+        let episodes = state.taskEpisodes
+        collectors = try collectEnvs.enumerated().map { try StateCollector(env: $1, config: config, seed: config.seed + $0, episodes: episodes[$0]) }
         var randoms: [Double] = [], teachers: [Double] = []
         for (k, env) in evalEnvs.enumerated() {
             var rng = SeededGenerator(seed: UInt64(config.evalSeed) &+ 99)
@@ -103,7 +120,7 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
 
     public var schedule: RunSchedule {
         RunSchedule(evalInterval: config.evalInterval, evalEpisodes: config.evalEpisodes, evalSeed: config.evalSeed,
-                    checkpointInterval: 0)
+                    checkpointInterval: config.checkpointInterval)
     }
     /// The first task's network (the run loop checkpoints it; `checkpointTensors` holds the rest).
     public var policy: MLP { learner.student.network(task: 0) }
@@ -124,7 +141,8 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
         state.labels += 1
         if step % tasks.count == 0 { train(config.updatesPerStep, compute: compute) }
         state.gradientSteps = learner.gradientSteps
-        state.episodes = collectors.reduce(0) { $0 + $1.episodes }
+        state.taskEpisodes = collectors.map(\.episodes)
+        state.episodes = state.taskEpisodes.reduce(0, +)
         try checkLosses()
         state.step = step
     }
@@ -143,10 +161,13 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
         let teachers = tasks.map(\.teacher)  // once per round, not per update
         guard updates > 0, buffers.allSatisfy({ $0.count >= min(config.batchSize, config.steps / tasks.count) && $0.count > 0 }) else { return }
         compute {
+            let withTransitions = config.taskWeight > 0
             for _ in 0..<updates {
                 var batches: [(TransitionBatch, Tensor, Tensor?)] = []
                 for k in buffers.indices {
-                    batches.append(buffers[k].batch(buffers[k].transitions.sampleIndices(config.batchSize, rng: &state.rng)))
+                    buffers[k].sample(config.batchSize, rng: &state.rng, transitions: withTransitions, into: &minibatches[k])
+                    batches.append((minibatches[k].transitions, minibatches[k].teacherQ,
+                                    buffers[k].hiddenWidth > 0 ? minibatches[k].teacherHidden : nil))
                 }
                 lastLosses = learner.update(batches, teachers: teachers, distillationScale: config.distillationScale(step: state.step))
             }
@@ -213,7 +234,7 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
     }
 
     public func checkpointTensors() -> [String: Tensor] {
-        Dictionary(uniqueKeysWithValues: zip(learner.student.parameterNames, learner.student.parameters))
+        learner.checkpointTensors
     }
 
     public func manifestConfig() -> [String: JSONValue] {

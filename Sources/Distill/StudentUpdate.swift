@@ -141,6 +141,31 @@ public struct MultiTaskLearner: Sendable {
         terms = teachers.indices.map { LossTerms(config: config, student: student.network(task: $0), teacher: teachers[$0]) }
     }
 
+    /// The learner of a resumed multi-task distillation (see `StudentLearner.init(restoring:…)`);
+    /// task k's loss state is read under `task.K.`.
+    public init(restoring checkpoint: CheckpointReader, gradientSteps: Int, student fresh: MultiTaskNetwork,
+                teachers: [TeacherEnsemble], config: DistillConfig) throws {
+        self.init(student: fresh, teachers: teachers, config: config)
+        let templates = fresh.parameters
+        let saved = try checkpoint.tensors(fresh.parameterNames, like: templates)
+        student.withParameters { $0 = saved }
+        optimizer = try checkpoint.adam("adam", like: templates, stepCount: gradientSteps, learningRate: config.learningRate)
+        self.gradientSteps = gradientSteps
+        for k in terms.indices { try terms[k].restore(from: checkpoint.prefixed("task.\(k)"), gradientSteps: gradientSteps) }
+    }
+
+    /// What a checkpoint keeps to resume: the student's parameters by name (`trunk.0.weight`, …),
+    /// its Adam's moments (`adam.m.i`, `adam.v.i`) and each task's loss state (`task.K.loss.NAME.…`).
+    public var checkpointTensors: [String: Tensor] {
+        let parameters = student.parameters
+        var tensors = Dictionary(uniqueKeysWithValues: zip(student.parameterNames, parameters))
+        tensors.merge(CheckpointTensors.adam(optimizer.state, for: parameters, as: "adam")) { a, _ in a }
+        for k in terms.indices {
+            for (name, t) in terms[k].checkpointTensors { tensors["task.\(k).\(name)"] = t }
+        }
+        return tensors
+    }
+
     /// Task k's teacher's hidden layers each of its labels stores.
     public func storedLayers(task k: Int) -> [[Int]] { terms[k].storedLayers }
 

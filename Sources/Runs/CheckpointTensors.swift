@@ -35,7 +35,7 @@ public struct CheckpointReader {
     let load: (String) throws -> Tensor
     let contains: (String) -> Bool
     /// The run directory, for messages.
-    let runPath: String
+    public let runPath: String
 
     /// The same checkpoint, with `prefix.` before every name.
     public func prefixed(_ prefix: String) -> CheckpointReader {
@@ -44,8 +44,14 @@ public struct CheckpointReader {
 
     /// The saved tensors `NAME.0`, `NAME.1`, … shaped as `templates` (e.g. a freshly built network's parameters).
     public func parameters(_ name: String, like templates: [Tensor]) throws -> [Tensor] {
-        try templates.indices.map { i in
-            let key = "\(prefix)\(name).\(i)"
+        try tensors(templates.indices.map { "\(name).\($0)" }, like: templates)
+    }
+
+    /// The saved tensors `names`, shaped as `templates`.
+    public func tensors(_ names: [String], like templates: [Tensor]) throws -> [Tensor] {
+        precondition(names.count == templates.count, "one name per template")
+        return try templates.indices.map { i in
+            let key = "\(prefix)\(names[i])"
             let t: Tensor
             do { t = try load(key) } catch let e as CheckpointError {
                 throw RunError.damagedCheckpoint(runPath, detail: e.description)

@@ -603,6 +603,12 @@ def test_multi_task_distillation_of_two_environments(tmp_path, corridor_teacher)
     assert "holds a multi-task student (tasks corridor, line); name one task's model" in error_line(run("eval", str(tmp_path / "a")))
     mixed = run("distill", "--teacher", f"corridor={corridor_teacher}", "--teacher", str(line), "--out", str(tmp_path / "c"))
     assert "Name every teacher's task or none" in error_line(mixed)
+    # A finished multi-task run continues for more labelled states from its checkpoint.
+    more = run("distill", "--resume", "--out", str(tmp_path / "b"), "--steps", "3400")
+    assert more.returncode == 0, more.stderr
+    assert "Multi-task student:" in more.stdout
+    state = json.loads((tmp_path / "b" / "last" / "state.json").read_text())["state"]
+    assert state["step"] == 3400 and len(state["taskEpisodes"]) == 2
 
 
 def test_codistillation_trains_teacher_and_student_in_one_loop(tmp_path):

@@ -124,6 +124,50 @@ import Testing
         #expect(last.config.learningRate == 5e-4 && last.state.step == 700)
     }
 
+    /// A multi-task student (two Corridors, the task loss on): stopped, its checkpoint restores
+    /// the shared network, its Adam, each task's task-loss target and each task's episode count,
+    /// and the resumed run finishes.
+    @Test func aMultiTaskDistillationResumes() throws {
+        let six = Self.temporary("six"), four = Self.temporary("four")
+        try ModelDirectory.save(corridorTeacher(length: 6), to: six, environment: "Corridor-6")
+        try ModelDirectory.save(corridorTeacher(length: 4), to: four, environment: "Corridor-4")
+        let corridors: (EnvironmentRecipe, Bool) throws -> any Environment = { recipe, _ in
+            Corridor(length: recipe.name == "Corridor-6" ? 6 : 4, maxSteps: 24)
+        }
+        var config = DistillConfig()
+        config.teachers = ["six=\(six.path)", "four=\(four.path)"]
+        config.hiddenSizes = [8]
+        config.steps = 800
+        config.batchSize = 16
+        config.taskWeight = 0.1
+        config.targetUpdateInterval = 40
+        config.evalInterval = 0
+        config.evalEpisodes = 1
+        let out = Self.temporary("multi")
+        var run = DistillationRun(directory: out)
+        var polls = 0
+        run.hooks.shouldStop = { polls += 1; return polls > 300 }
+        let stopped = try run.start(config: config, environment: nil, force: false, makeEnv: corridors)
+        #expect(stopped.interrupted && stopped.labels == 300)
+
+        let saved = try DistillationRun(directory: out).loadCheckpoint()
+        #expect(saved.state.taskEpisodes.count == 2 && saved.state.taskEpisodes.allSatisfy { $0 > 0 })
+        #expect(saved.state.gradientSteps == stopped.gradientSteps && stopped.gradientSteps > 0)
+        let tensors = try Self.checkpointTensors(out)
+        #expect(tensors.keys.contains("inputs.1.weight") && tensors.keys.contains("adam.v.7")
+                && tensors.keys.contains("task.0.loss.task.target.0") && tensors.keys.contains("task.1.loss.task.target.0"))
+        let fresh = MultiTaskNetwork(inputSizes: [6, 4], hiddenSizes: [8], outputSizes: [2, 2], activation: config.activation, seed: 5)
+        let learner = try MultiTaskLearner(restoring: saved.reader, gradientSteps: saved.state.gradientSteps, student: fresh,
+                                           teachers: [TeacherEnsemble(paths: [six.path]), TeacherEnsemble(paths: [four.path])],
+                                           config: config)
+        for (name, t) in learner.checkpointTensors { #expect(tensors[name] == t, "\(name) is not restored as saved") }
+
+        let finished = try DistillationRun(directory: out).resume(changes: [("steps", .int(900))], makeEnv: corridors)
+        #expect(!finished.interrupted && finished.labels == 900 && finished.tasks.count == 2)
+        #expect(finished.gradientSteps > stopped.gradientSteps)
+        #expect(try DistillationRun(directory: out).loadCheckpoint().state.step == 900)
+    }
+
     @Test func whatCannotBeResumedIsRefusedWithASentence() throws {
         let empty = Self.temporary("empty")
         #expect { try DistillationRun(directory: empty).resume(makeEnv: Self.corridor) } throws: {
