@@ -17,6 +17,7 @@ public struct TrainingState: RunState, Equatable {
     public var elapsedSeconds = 0.0
 
     public init(rng: SeededGenerator) { self.rng = rng }
+    public static let resumeCommand = "distill train"
 }
 
 /// The DQN learner step (Mnih et al. 2015, with SB3's scheduling of learning starts, training

@@ -42,9 +42,12 @@ public struct TrainingRun {
     public func resume(from checkpoint: DQNCheckpoint? = nil, makeEnv: EnvironmentFactory,
                        changes: [(String, SettingValue)] = [], totalSteps: Int? = nil) throws -> TrainingOutcome {
         let saved = try checkpoint ?? loadCheckpoint()
-        var config = try saved.config(changing: changes, resumable: Self.resumableSettings)
+        var config = try saved.config.resumed(changing: changes, resumable: Self.resumableSettings)
         if let totalSteps { config.totalSteps = totalSteps }
         try config.validate()
+        guard config.totalSteps >= saved.state.step else {
+            throw RunError.alreadyPast(directory.url.path, step: saved.state.step, requested: config.totalSteps)
+        }
         let env = try makeEnv()
         guard saved.policy.inputSize == env.spec.observationSize, saved.policy.outputSize == env.spec.actionCount else {
             throw RunError.invalidSetting("the checkpoint in \(directory.url.path) expects \(saved.policy.inputSize) observation values and \(saved.policy.outputSize) actions but \(saved.environment) has \(env.spec.observationSize) and \(env.spec.actionCount).")
@@ -59,14 +62,23 @@ public struct TrainingRun {
 extension DQNLearner {
     /// The networks and Adam moments of a checkpoint.
     public init(restoring saved: DQNCheckpoint, config: DQNConfig) throws {
-        let shape = saved.policy.inputShape.isEmpty ? [saved.policy.inputSize] : saved.policy.observationShape
-        let fresh = DQNLearner(observationShape: shape, actionCount: saved.policy.outputSize, config: saved.config)
+        let policy = saved.policy
+        try self.init(restoring: saved.reader, observationShape: policy.inputShape.isEmpty ? [policy.inputSize] : policy.observationShape,
+                      actionCount: policy.outputSize, adamSteps: saved.state.adamSteps, savedConfig: saved.config, config: config)
+    }
+
+    /// The networks (`online.i`, `target.i`) and Adam moments a checkpoint's `reader` holds, for
+    /// a run on observations of `observationShape` with settings `savedConfig`; `config` may
+    /// differ in the resumable settings (the learning rate).
+    public init(restoring reader: CheckpointReader, observationShape: [Int], actionCount: Int, adamSteps: Int,
+                savedConfig: DQNConfig, config: DQNConfig) throws {
+        let fresh = DQNLearner(observationShape: observationShape, actionCount: actionCount, config: savedConfig)
         let templates = fresh.online.parameters
         var online = fresh.online, target = fresh.target
-        online.parameters = try saved.reader.parameters("online", like: templates)
-        target.parameters = try saved.reader.parameters("target", like: templates)
-        let adam = try saved.reader.adam("adam", like: templates, stepCount: saved.state.adamSteps, learningRate: config.learningRate)
-        self.init(online: online, target: target, optimizer: adam, actionCount: saved.policy.outputSize, config: config)
+        online.parameters = try reader.parameters("online", like: templates)
+        target.parameters = try reader.parameters("target", like: templates)
+        let adam = try reader.adam("adam", like: templates, stepCount: adamSteps, learningRate: config.learningRate)
+        self.init(online: online, target: target, optimizer: adam, actionCount: actionCount, config: config)
     }
 }
 

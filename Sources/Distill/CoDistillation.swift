@@ -4,7 +4,37 @@ import Environments
 import Foundation
 import NN
 import Runs
+import Settings
 import Tensor
+
+/// Where a co-distillation is: the student's counters and random stream, and the teacher's own
+/// state and settings (saved with checkpoints so `--resume` can continue both).
+public struct CoDistillationState: RunState, Equatable {
+    public var step = 0
+    public var bestMeanReturn: Double?
+    public var elapsedSeconds = 0.0
+    /// Labelled states the student has trained on (batch size × gradient steps).
+    public var labels = 0
+    /// Student updates so far (also its optimisers' step count).
+    public var gradientSteps = 0
+    /// The student's random stream (the teacher draws from its own).
+    public var rng: SeededGenerator
+    public var teacher: TrainingState
+    public var teacherConfig: DQNConfig
+    /// The teacher's best evaluated mean return (its network is in `teacher/`).
+    public var teacherBestMeanReturn: Double?
+
+    public init(rng: SeededGenerator, teacher: TrainingState, teacherConfig: DQNConfig) {
+        self.rng = rng
+        self.teacher = teacher
+        self.teacherConfig = teacherConfig
+    }
+
+    public static let resumeCommand = "distill codistill"
+}
+
+/// A co-distillation checkpoint read back from a run directory's last/.
+public typealias CoDistillationCheckpoint = Checkpoint<DistillConfig, CoDistillationState>
 
 /// Online co-distillation: a DQN teacher learns as it would alone while a student, in the same
 /// loop, distils the teacher's *current* Q-values on batches from the teacher's replay (one
@@ -16,7 +46,7 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
     public let config: DistillConfig
     public private(set) var teacher: DQNAlgorithm
     public private(set) var learner: StudentLearner
-    public var state: DistillState
+    public var state: CoDistillationState
     let evalEnvForTeacher: (any Environment)?
     let teacherDirectory: URL?
     public private(set) var teacherBest: EvaluationResult?
@@ -27,23 +57,43 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
 
     /// `env` is the teacher's environment; `teacherEvalEnv` evaluates the teacher (nil: never);
     /// `directory` is the run directory whose `teacher/` keeps the teacher's best network.
+    /// `resume` continues a checkpoint: the teacher as a resumed DQN run (its replay refills),
+    /// the student, its optimiser and losses as saved.
     public init(teacherConfig: DQNConfig, studentConfig: DistillConfig, env: any Environment,
-                teacherEvalEnv: (any Environment)?, directory: URL?) throws {
+                teacherEvalEnv: (any Environment)?, directory: URL?,
+                resume: (checkpoint: CheckpointReader, state: CoDistillationState)? = nil) throws {
         try teacherConfig.validate()
         var student = studentConfig
         student.steps = teacherConfig.totalSteps
         student.regime = .teacher
         if student.teachers.isEmpty { student.teachers = [directory?.appendingPathComponent(Self.teacherFolder).path ?? Self.teacherFolder] }
         try student.validate()
-        teacher = try DQNAlgorithm(config: teacherConfig, env: env)
+        if let resume {
+            let saved = resume.state
+            let learner = try DQNLearner(restoring: resume.checkpoint.prefixed("teacher"), observationShape: env.spec.observationShape,
+                                         actionCount: env.spec.actionCount, adamSteps: saved.teacher.adamSteps,
+                                         savedConfig: saved.teacherConfig, config: teacherConfig)
+            teacher = try DQNAlgorithm(config: teacherConfig, env: env, resume: (learner, saved.teacher))
+        } else {
+            teacher = try DQNAlgorithm(config: teacherConfig, env: env)
+        }
         try DQNAlgorithm.checkConvolutions(student.convolutions, spec: env.spec)
         let net = student.convolutions.isEmpty
             ? MLP(inputSize: env.spec.observationSize, hiddenSizes: student.hiddenSizes, outputSize: env.spec.actionCount,
                   activation: student.activation, seed: UInt64(student.seed) &+ 1)
             : MLP(observationShape: env.spec.observationShape, convolutions: student.convolutions, hiddenSizes: student.hiddenSizes,
                   outputSize: env.spec.actionCount, activation: student.activation, seed: UInt64(student.seed) &+ 1)
-        learner = StudentLearner(student: net, teacher: TeacherEnsemble(networks: [teacher.policy]), config: student)
-        state = DistillState(rng: SeededGenerator(seed: UInt64(student.seed) &+ 0x5eed))
+        let labeller = TeacherEnsemble(networks: [teacher.policy])
+        if let resume {
+            learner = try StudentLearner(restoring: resume.checkpoint, gradientSteps: resume.state.gradientSteps, student: net,
+                                         teacher: labeller, config: student)
+            state = resume.state
+            state.teacherConfig = teacherConfig
+        } else {
+            learner = StudentLearner(student: net, teacher: labeller, config: student)
+            state = CoDistillationState(rng: SeededGenerator(seed: UInt64(student.seed) &+ 0x5eed), teacher: teacher.state,
+                                        teacherConfig: teacherConfig)
+        }
         config = student
         evalEnvForTeacher = teacherEvalEnv
         teacherDirectory = directory?.appendingPathComponent(Self.teacherFolder)
@@ -52,7 +102,7 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
     public var totalSteps: Int { teacher.totalSteps }
     public var schedule: RunSchedule {
         RunSchedule(evalInterval: config.evalInterval, evalEpisodes: config.evalEpisodes, evalSeed: config.evalSeed,
-                    checkpointInterval: 0)
+                    checkpointInterval: teacher.config.checkpointInterval)
     }
     public var policy: MLP { learner.student }
     public var gradientSteps: Int { learner.gradientSteps }
@@ -71,6 +121,7 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
         let before = teacher.gradientSteps
         try teacher.advance(compute: compute, report: report)
         state.step = teacher.state.step
+        state.teacher = teacher.state
         let updates = (teacher.gradientSteps - before) * config.updatesPerStep
         guard updates > 0 else { return }
         let labeller = TeacherEnsemble(networks: [teacher.policy])
@@ -83,6 +134,7 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
             }
         }
         state.labels += updates * config.batchSize
+        state.gradientSteps = learner.gradientSteps
         try checkFiniteLosses(lastLosses, gradientSteps: learner.gradientSteps, learningRate: config.learningRate)
     }
 
@@ -92,8 +144,9 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
         if let evalEnvForTeacher {
             let t = try Runs.evaluate(Policy(teacher.policy), env: evalEnvForTeacher, episodes: config.evalEpisodes, seed: config.evalSeed)
             lastTeacherEvaluation = t
-            if teacherBest.map({ t.mean > $0.mean }) ?? true {
+            if state.teacherBestMeanReturn.map({ t.mean > $0 }) ?? true {
                 teacherBest = t
+                state.teacherBestMeanReturn = t.mean
                 try saveTeacher(metrics: RunDirectory.metrics(t, step: state.step))
             }
         }
@@ -119,8 +172,9 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
     /// The environment written into the teacher's manifest (set by the run).
     public var recordedEnvironment: EnvironmentRecipe?
 
+    /// The teacher's tensors under `teacher.` (as a DQN run saves them), and the student's.
     public func checkpointTensors() -> [String: Tensor] {
-        var tensors: [String: Tensor] = [:]
+        var tensors = learner.checkpointTensors
         for (k, v) in teacher.checkpointTensors() { tensors["teacher.\(k)"] = v }
         return tensors
     }
@@ -136,7 +190,7 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
 
     /// Saves the teacher when it was never evaluated (no evaluation environment).
     public mutating func finish(compute: (() -> Void) -> Void) throws {
-        if teacherBest == nil { try saveTeacher(metrics: ["step": .number(Double(state.step))]) }
+        if state.teacherBestMeanReturn == nil { try saveTeacher(metrics: ["step": .number(Double(state.step))]) }
     }
 }
 
@@ -157,7 +211,39 @@ public struct CoDistillationRun {
                                                     teacherEvalEnv: evaluates ? try makeEnv() : nil, directory: directory.url)
         algorithm.recordedEnvironment = environment
         try directory.prepareNew(force: force)
-        let result = try RunLoop(directory: directory, environment: environment, hooks: hooks).run(&algorithm, evalEnv: studentEval)
+        return try run(&algorithm, environment: environment, evalEnv: studentEval)
+    }
+
+    /// Reads last/.
+    public func loadCheckpoint() throws -> CoDistillationCheckpoint {
+        try directory.loadCheckpoint(DistillConfig.self, CoDistillationState.self)
+    }
+
+    /// Continues the co-distillation checkpointed in last/ on its recorded environment (opened by
+    /// `makeEnv`): the teacher as `distill train --resume` continues a run (its replay refills),
+    /// the student as `distill distill --resume` does. `teacherChanges` and `studentChanges`
+    /// may change each one's resumable settings (the teacher's `total_steps` sets the run's
+    /// length); others are refused with a `SettingError`.
+    public func resume(teacherChanges: [(String, SettingValue)] = [], studentChanges: [(String, SettingValue)] = [],
+                       makeEnv: (EnvironmentRecipe) throws -> any Environment) throws -> (student: DistillOutcome, teacherBest: EvaluationResult?) {
+        let saved = try loadCheckpoint()
+        let teacherConfig = try saved.state.teacherConfig.resumed(changing: teacherChanges, resumable: TrainingRun.resumableSettings)
+        let studentConfig = try saved.config.resumed(changing: studentChanges, resumable: DistillationRun.resumableSettings)
+        guard teacherConfig.totalSteps >= saved.state.step else {
+            throw RunError.alreadyPast(directory.url.path, step: saved.state.step, requested: teacherConfig.totalSteps)
+        }
+        let env = try makeEnv(saved.environment), studentEval = try makeEnv(saved.environment)
+        let teacherEval = studentConfig.evalInterval > 0 ? try makeEnv(saved.environment) : nil
+        var algorithm = try CoDistillationAlgorithm(teacherConfig: teacherConfig, studentConfig: studentConfig, env: env,
+                                                    teacherEvalEnv: teacherEval, directory: directory.url,
+                                                    resume: (saved.reader, saved.state))
+        algorithm.recordedEnvironment = saved.environment
+        return try run(&algorithm, environment: saved.environment, evalEnv: studentEval)
+    }
+
+    private func run(_ algorithm: inout CoDistillationAlgorithm, environment: EnvironmentRecipe,
+                     evalEnv: any Environment) throws -> (student: DistillOutcome, teacherBest: EvaluationResult?) {
+        let result = try RunLoop(directory: directory, environment: environment, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
         let outcome = DistillOutcome(student: algorithm.learner.student, labels: algorithm.state.labels,
                                      gradientSteps: algorithm.learner.gradientSteps, bestEvaluation: result.bestEvaluation,
                                      interrupted: result.interrupted, elapsed: result.sessionSeconds)

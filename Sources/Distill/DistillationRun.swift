@@ -69,11 +69,11 @@ public struct DistillationRun {
                        argumentOverrides: [String: EnvironmentArgument] = [:],
                        makeEnv: (_ recipe: EnvironmentRecipe, _ recorded: Bool) throws -> any Environment) throws -> DistillOutcome {
         let saved = try checkpoint ?? loadCheckpoint()
-        if saved.has("teacher.online.0") {
-            throw RunError.invalidSetting("\(directory.url.path) holds a co-distillation, which cannot be resumed; its best student and teacher are saved there, or start it again with --force.")
-        }
-        let config = try saved.config(changing: changes, resumable: Self.resumableSettings)
+        let config = try saved.config.resumed(changing: changes, resumable: Self.resumableSettings)
         try config.validate()
+        guard config.steps >= saved.state.step else {
+            throw RunError.alreadyPast(directory.url.path, step: saved.state.step, requested: config.steps)
+        }
         if let groups = try Self.taskTeachers(config.teachers) {
             guard argumentOverrides.isEmpty else {
                 throw RunError.invalidSetting("a multi-task distillation takes each task's environment from its teacher's model.json; drop --env-arg.")

@@ -23,6 +23,7 @@ public struct DistillState: RunState, Equatable {
     public var elapsedSeconds = 0.0
 
     public init(rng: SeededGenerator) { self.rng = rng }
+    public static let resumeCommand = "distill distill"
 }
 
 /// The distillation step, run by the shared `RunLoop`: each `advance` collects one state under

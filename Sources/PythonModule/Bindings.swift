@@ -216,25 +216,35 @@ enum Bindings {
         })
 
     static let codistill = Function(
-        name: "codistill", parameters: ["env", "env_name", "env_wrappers", "env_arguments", "teacher_settings", "student_settings", "out", "force", "callback"],
-        doc: "Trains a DQN teacher and a student on its current Q-values in one loop into out; returns a summary dict.",
+        name: "codistill", parameters: ["env", "env_name", "env_wrappers", "env_arguments", "teacher_settings", "student_settings", "out", "force", "callback", "resume"],
+        doc: "Trains a DQN teacher and a student on its current Q-values in one loop into out (or, with resume, continues its checkpoint); returns a summary dict.",
         body: { a in
             let envArg = try a.object("env"), envName = try a.string("env_name"), out = try a.string("out")
-            var teacherConfig = DQNConfig.defaults(for: envName)
-            try DQNConfig.settings.apply(settings(a.optionalString("teacher_settings") ?? "{}"), to: &teacherConfig)
-            if !DQNConfig.hasTunedDefaults(envName) {
-                try Python.import("warnings").method("warn", DQNConfig.genericDefaultsNotice(envName), kwargs: ["stacklevel": 3])
-            }
-            var studentConfig = DistillConfig()
-            studentConfig.teachers = [URL(fileURLWithPath: out).appendingPathComponent(CoDistillationAlgorithm.teacherFolder).path]
-            try DistillConfig.settings.apply(settings(a.optionalString("student_settings") ?? "{}"), to: &studentConfig)
+            let teacherGiven = try settings(a.optionalString("teacher_settings") ?? "{}")
+            let studentGiven = try settings(a.optionalString("student_settings") ?? "{}")
             var run = CoDistillationRun(directory: URL(fileURLWithPath: out))
             let control = RunControl(callback: a.optional("callback"))
             control.attach(to: &run.hooks)
-            let recipe = EnvironmentRecipe(name: envName, arguments: try arguments(a.optionalString("env_arguments")),
-                                           wrappers: try wrappers(a.optionalString("env_wrappers")))
-            let (outcome, teacherBest) = try run.start(teacherConfig: teacherConfig, studentConfig: studentConfig, environment: recipe,
+            let (outcome, teacherBest): (DistillOutcome, EvaluationResult?)
+            if try a.bool("resume") {
+                let ordered = { (given: [String: SettingValue]) in given.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+                (outcome, teacherBest) = try run.resume(teacherChanges: ordered(teacherGiven), studentChanges: ordered(studentGiven)) { _ in
+                    try environment(envArg)
+                }
+            } else {
+                var teacherConfig = DQNConfig.defaults(for: envName)
+                try DQNConfig.settings.apply(teacherGiven, to: &teacherConfig)
+                if !DQNConfig.hasTunedDefaults(envName) {
+                    try Python.import("warnings").method("warn", DQNConfig.genericDefaultsNotice(envName), kwargs: ["stacklevel": 3])
+                }
+                var studentConfig = DistillConfig()
+                studentConfig.teachers = [URL(fileURLWithPath: out).appendingPathComponent(CoDistillationAlgorithm.teacherFolder).path]
+                try DistillConfig.settings.apply(studentGiven, to: &studentConfig)
+                let recipe = EnvironmentRecipe(name: envName, arguments: try arguments(a.optionalString("env_arguments")),
+                                               wrappers: try wrappers(a.optionalString("env_wrappers")))
+                (outcome, teacherBest) = try run.start(teacherConfig: teacherConfig, studentConfig: studentConfig, environment: recipe,
                                                        force: a.bool("force")) { try environment(envArg) }
+            }
             try control.finish()
             var summary: [String: any PythonConvertible] = [
                 "out": out, "teacher": URL(fileURLWithPath: out).appendingPathComponent(CoDistillationAlgorithm.teacherFolder).path,

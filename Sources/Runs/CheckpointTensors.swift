@@ -82,19 +82,19 @@ extension Checkpoint {
     }
 }
 
-extension Checkpoint where Config: Configurable {
-    /// The checkpoint's settings with `changes` applied; only the `resumable` ones may change (a
+extension Configurable {
+    /// These settings with `changes` for a resumed run; only the `resumable` ones may change (a
     /// `SettingError` names the others; restating a setting's saved value is no change).
-    public func config(changing changes: [(String, SettingValue)], resumable: [String]) throws -> Config {
-        var config = self.config
+    public func resumed(changing changes: [(String, SettingValue)], resumable: [String]) throws -> Self {
+        var config = self
         for (name, value) in changes {
-            let key = Config.settings.entry(name)?.key ?? name
+            let key = Self.settings.entry(name)?.key ?? name
             var changed = config
-            try Config.settings.set(key, value, in: &changed)
+            try Self.settings.set(key, value, in: &changed)
             guard resumable.contains(key) || changed == config else {
                 throw SettingError(key: key, template: "{\(key)} cannot change when a run is resumed (only " + resumable.map { "{\($0)}" }.joined(separator: ", ") + " can); start a new run to change it.")
             }
-            try Config.settings.set(key, value, in: &config)
+            config = changed
         }
         return config
     }

@@ -11,6 +11,8 @@ public protocol RunState: Codable, Sendable {
     var bestMeanReturn: Double? { get set }
     /// Seconds over every session of the run.
     var elapsedSeconds: Double { get set }
+    /// The command that resumes a run of this kind (`distill train`, …), for messages.
+    static var resumeCommand: String { get }
 }
 
 /// When a run evaluates and checkpoints, in steps.

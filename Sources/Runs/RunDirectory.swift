@@ -20,6 +20,10 @@ public enum RunError: Error, CustomStringConvertible {
     case nonFinite(String)
     /// A setting or input out of range: the sentence says which and what is allowed.
     case invalidSetting(String)
+    /// `--resume` of one command on another's run (its path, what it holds, the command that resumes it).
+    case otherKindOfRun(String, kind: String, command: String)
+    /// A resumed run asked for fewer steps than it has taken.
+    case alreadyPast(String, step: Int, requested: Int)
 
     public var description: String {
         switch self {
@@ -35,7 +39,12 @@ public enum RunError: Error, CustomStringConvertible {
             let shown = names.prefix(5).joined(separator: ", ") + (names.count > 5 ? ", …" : "")
             return "\(p) holds files swift-distill did not write (\(shown)); --force only replaces a run, so move them away or choose another --out."
         case .damagedCheckpoint(let p, let detail):
-            return "The checkpoint in \(p)/last cannot be resumed: \(detail). The best model in \(p) is saved separately; start a new run (--force) to train again."
+            let reason = detail.hasSuffix(".") ? String(detail.dropLast()) : detail
+            return "The checkpoint in \(p)/last cannot be resumed: \(reason). The best model in \(p) is saved separately; start a new run (--force) to train again."
+        case .otherKindOfRun(let p, let kind, let command):
+            return "\(p) holds \(kind); continue it with `\(command) --out \(p) --resume`."
+        case .alreadyPast(let p, let step, let requested):
+            return "The run in \(p) is already at step \(step), past the \(requested) steps asked for; give --steps \(step) or more (in Python, steps=)."
         case .nonFinite(let sentence):
             return sentence
         case .invalidSetting(let sentence):
@@ -152,6 +161,9 @@ public struct RunDirectory: Sendable {
         guard let data = FileManager.default.contents(atPath: stateURL.path) else { throw RunError.nothingToResume(url.path) }
         let saved: SavedState<Config, State>
         do { saved = try JSONDecoder().decode(SavedState<Config, State>.self, from: data) } catch {
+            if let other = Self.runKind(of: data), other.command != State.resumeCommand {
+                throw RunError.otherKindOfRun(url.path, kind: other.kind, command: other.command)
+            }
             throw RunError.damagedCheckpoint(url.path, detail: "last/state.json is not a readable training state")
         }
         let policy: MLP
@@ -162,6 +174,18 @@ public struct RunDirectory: Sendable {
                           environment: EnvironmentRecipe(name: saved.environment, arguments: saved.environmentArguments ?? [:],
                                                          wrappers: saved.environmentWrappers ?? []),
                           policy: policy, directory: lastURL)
+    }
+
+    /// What kind of run a state.json that did not decode belongs to, told by its keys (a
+    /// co-distillation's state holds its teacher's settings, a distillation's settings name
+    /// `teachers`, a DQN run's `total_steps`), and the command that resumes it; nil when none.
+    static func runKind(of data: Data) -> (kind: String, command: String)? {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let config = object["config"] as? [String: Any] else { return nil }
+        if (object["state"] as? [String: Any])?["teacherConfig"] != nil { return ("a co-distillation", "distill codistill") }
+        if config["teachers"] != nil { return ("a distillation", "distill distill") }
+        if config["total_steps"] != nil { return ("a DQN training run", "distill train") }
+        return nil
     }
 
     /// A manifest's metrics for an evaluation at `step`.

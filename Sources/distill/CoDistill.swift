@@ -23,12 +23,14 @@ struct CoDistill: ParsableCommand {
             directory holds the best evaluated student; teacher/ the teacher's best evaluated network.
             """)
 
-    @Option(help: "Gymnasium id (CartPole-v1) or module:attribute; Corridor-N is a built-in toy.") var env = "CartPole-v1"
+    @Option(help: "Gymnasium id (default CartPole-v1) or module:attribute; Corridor-N is a built-in toy.") var env: String?
     @Option(name: .customLong("env-arg"), help: "Keyword argument for the environment, key=value (repeatable).")
     var envArgs: [String] = []
     @Option(name: .customLong("wrapper"), help: "One of Gymnasium's wrappers over the environment, e.g. 'AtariPreprocessing(frame_skip=4)' (repeatable, applied in order; recorded in the model).")
     var wrappers: [String] = []
     @OptionGroup var output: OutputOptions
+    @Flag(help: "Continue the co-distillation in --out from its last checkpoint (--steps, learning rates and evaluation settings may change).")
+    var resume = false
     /// Teacher (DQN) settings, and student settings prefixed with --student-.
     @Argument(parsing: .allUnrecognized, help: .hidden) var settingWords: [String] = []
 
@@ -55,23 +57,31 @@ struct CoDistill: ParsableCommand {
     func run() throws {
         let (studentWords, teacherWords) = Self.split(settingWords)
         let teacherCLI = CommandLineSettings(table: DQNConfig.settings)
-        var teacherConfig = DQNConfig.defaults(for: env)
-        do {
-            try teacherCLI.apply(try teacherCLI.parse(teacherWords, otherOptions: ["env", "env-arg", "wrapper", "out", "force", "threads"]), to: &teacherConfig)
-        } catch let e as SettingError { throw teacherCLI.wording(e) }
         var studentCLI = CommandLineSettings(table: DistillConfig.settings)
         studentCLI.flagPrefix = "student-"  // errors name the flags as given
-        var studentConfig = DistillConfig()
-        studentConfig.teachers = [URL(fileURLWithPath: output.out).appendingPathComponent(CoDistillationAlgorithm.teacherFolder).path]
+        let teacherChanges: [(String, SettingValue)], studentChanges: [(String, SettingValue)]
         do {
-            try studentCLI.apply(try studentCLI.parse(studentWords), to: &studentConfig)
-        } catch let e as SettingError {
-            throw studentCLI.wording(e)
+            teacherChanges = try teacherCLI.parse(teacherWords, otherOptions: ["env", "env-arg", "wrapper", "out", "force", "threads", "resume"])
+        } catch let e as SettingError { throw teacherCLI.wording(e) }
+        do { studentChanges = try studentCLI.parse(studentWords) } catch let e as SettingError { throw studentCLI.wording(e) }
+        var run = CoDistillationRun(directory: URL(fileURLWithPath: output.out))
+        if resume {
+            guard env == nil, envArgs.isEmpty, wrappers.isEmpty, !output.force else {
+                throw ValidationError("--resume continues with the checkpoint's environment and settings; drop \(env != nil ? "--env" : !envArgs.isEmpty ? "--env-arg" : !wrappers.isEmpty ? "--wrapper" : "--force").")
+            }
+        }
+        let checkpoint = resume ? try run.loadCheckpoint() : nil
+        var teacherConfig = checkpoint?.state.teacherConfig ?? DQNConfig.defaults(for: env ?? "CartPole-v1")
+        var studentConfig = checkpoint?.config ?? DistillConfig()
+        if checkpoint == nil {
+            studentConfig.teachers = [URL(fileURLWithPath: output.out).appendingPathComponent(CoDistillationAlgorithm.teacherFolder).path]
+            do { try teacherCLI.apply(teacherChanges, to: &teacherConfig) } catch let e as SettingError { throw teacherCLI.wording(e) }
+            do { try studentCLI.apply(studentChanges, to: &studentConfig) } catch let e as SettingError { throw studentCLI.wording(e) }
         }
         Allocator.retainFreedMemory()
         output.applyThreads()
-        let recipe = EnvironmentRecipe(name: env, arguments: try parseEnvArgs(envArgs), wrappers: try parseWrappers(wrappers))
-        var run = CoDistillationRun(directory: URL(fileURLWithPath: output.out))
+        let recipe = try checkpoint?.environment
+            ?? EnvironmentRecipe(name: env ?? "CartPole-v1", arguments: try parseEnvArgs(envArgs), wrappers: try parseWrappers(wrappers))
         let progress = ProgressLine()
         Interrupt.install()
         run.hooks.shouldStop = { Interrupt.isRequested }
@@ -88,15 +98,29 @@ struct CoDistill: ParsableCommand {
                                         isBest ? " (best so far, saved)" : ""))
             }
         }
-        print("Co-distilling on \(recipe): a DQN teacher \(teacherConfig.hiddenSizes) for \(teacherConfig.totalSteps) steps and a student \(studentConfig.hiddenSizes) (losses \(studentConfig.activeLosses.joined(separator: ", "))) in one loop → \(output.out)")
-        if !DQNConfig.hasTunedDefaults(recipe.name) {
-            print(DQNConfig.genericDefaultsNotice(recipe.name))
-        }
-        let (outcome, teacherBest) = try run.start(teacherConfig: teacherConfig, studentConfig: studentConfig, environment: recipe,
+        let (outcome, teacherBest): (DistillOutcome, EvaluationResult?)
+        if let checkpoint {
+            print("Resuming the co-distillation in \(output.out) on \(recipe) at step \(checkpoint.state.step)")
+            do {
+                (outcome, teacherBest) = try run.resume(teacherChanges: teacherChanges, studentChanges: studentChanges) {
+                    try makeEnvironment($0, recorded: true)
+                }
+            } catch let e as SettingError {
+                // Worded as the flag was given: the teacher's unprefixed, the student's with --student-.
+                let teacherKeys = Set(teacherChanges.compactMap { DQNConfig.settings.entry($0.0)?.key })
+                throw teacherKeys.contains(e.key) ? teacherCLI.wording(e) : studentCLI.wording(e)
+            }
+        } else {
+            print("Co-distilling on \(recipe): a DQN teacher \(teacherConfig.hiddenSizes) for \(teacherConfig.totalSteps) steps and a student \(studentConfig.hiddenSizes) (losses \(studentConfig.activeLosses.joined(separator: ", "))) in one loop → \(output.out)")
+            if !DQNConfig.hasTunedDefaults(recipe.name) {
+                print(DQNConfig.genericDefaultsNotice(recipe.name))
+            }
+            (outcome, teacherBest) = try run.start(teacherConfig: teacherConfig, studentConfig: studentConfig, environment: recipe,
                                                    force: output.force, makeEnv: environmentFactory(recipe))
+        }
         progress.finish()
         if outcome.interrupted {
-            print("Interrupted: the best student so far is in \(output.out), the teacher's in \(output.out)/teacher; a co-distillation cannot be resumed.")
+            print("Interrupted: the best student so far is in \(output.out), the teacher's in \(output.out)/teacher, a checkpoint of both in \(output.out)/last; continue with `distill codistill --out \(output.out) --resume`.")
             throw ExitCode(Interrupt.exitCode)
         }
         print(String(format: "Done: %d student gradient steps in %.1f s.", outcome.gradientSteps, outcome.elapsed))

@@ -85,7 +85,7 @@ struct DistillCommand: ParsableCommand {
             }
             let changes = try CommandLineSettings(table: DistillConfig.settings)
                 .parse(settingWords, otherOptions: ["out", "env", "env-arg", "wrapper", "force", "threads", "config", "resume"])
-            print("Resuming the distillation in \(out) at labelled state \(checkpoint.state.step) of \(config.steps): teachers \(config.teachers.joined(separator: " + ")), student \(config.hiddenSizes), losses \(config.activeLosses.joined(separator: ", "))")
+            print("Resuming the distillation in \(out) at labelled state \(checkpoint.state.step): teachers \(config.teachers.joined(separator: " + ")), student \(config.hiddenSizes), losses \(config.activeLosses.joined(separator: ", "))")
             outcome = try run.resume(from: checkpoint, changes: changes, argumentOverrides: overrides) { try makeEnvironment($0, recorded: $1) }
         } else {
             print("Distilling \(config.teachers.joined(separator: " + ")) into a student \(config.hiddenSizes): losses \(config.activeLosses.joined(separator: ", ")), regime \(config.regime), \(config.steps) labelled states → \(out)")

@@ -629,6 +629,18 @@ def test_codistillation_trains_teacher_and_student_in_one_loop(tmp_path):
     assert "--student-temperature must be positive" in error_line(bad)
     worse = run("codistill", *CORRIDOR, "--student-hidden", "8", "--learning-rate", "-1", "--out", str(tmp_path / "bad"))
     assert "--learning-rate must be positive" in error_line(worse)
+    # The finished run continues from its checkpoint; settings that cannot change are named as given.
+    assert "--gamma cannot change when a run is resumed" in error_line(run("codistill", "--resume", "--out", str(out), "--gamma", "0.5"))
+    refused = run("codistill", "--resume", "--out", str(out), "--student-hidden", "4")
+    assert "--student-hidden cannot change when a run is resumed" in error_line(refused)
+    assert "drop --env" in error_line(run("codistill", "--resume", "--out", str(out), "--env", "CartPole-v1"))
+    more = run("codistill", "--resume", "--out", str(out), "--total-steps", "2400", "--student-learning-rate", "0.0005")
+    assert more.returncode == 0, more.stderr
+    assert "at step 2000" in more.stdout
+    state = json.loads((out / "last" / "state.json").read_text())
+    assert state["state"]["step"] == state["state"]["teacher"]["step"] == 2400 and state["config"]["learning_rate"] == 0.0005
+    assert "holds a co-distillation; continue it with `distill codistill" in error_line(run("distill", "--resume", "--out", str(out)))
+    assert "holds a co-distillation" in error_line(run("train", "--resume", "--out", str(out)))
 
 
 def test_environments_without_zoo_settings_get_sb3_defaults_and_say_so(tmp_path):

@@ -1,9 +1,11 @@
 import DQN
 import Distill
 import Environments
+import Checkpoint
 import Foundation
 import NN
 import Runs
+import Settings
 import Tensor
 import Testing
 
@@ -66,5 +68,47 @@ import Testing
         #expect(gap(algorithm.learner.student) < 0.25 * gap(initial) && gap(algorithm.learner.student) < 0.25,
                 "the student ends near the final teacher's Q-values (gap \(gap(algorithm.learner.student)), at the start \(gap(initial)))")
         #expect(algorithm.learner.gradientSteps == 4 * algorithm.teacher.gradientSteps)
+    }
+
+    /// Stopped, a co-distillation's checkpoint holds both learners as they were, and the resumed
+    /// run restores them (teacher networks, its Adam and state; student, its Adam) and finishes.
+    @Test func aStoppedCoDistillationResumes() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("codistill-\(UUID().uuidString)")
+        var run = CoDistillationRun(directory: out)
+        var polls = 0
+        run.hooks.shouldStop = { polls += 1; return polls > 1_200 }
+        var s = studentConfig()
+        s.taskWeight = 0.1
+        let (stopped, _) = try run.start(teacherConfig: teacherConfig(), studentConfig: s, environment: "Corridor-6",
+                                         force: false, makeEnv: { Corridor() })
+        #expect(stopped.interrupted && stopped.gradientSteps > 0)
+        let saved = try run.loadCheckpoint()
+        #expect(saved.state.step == 1_200 && saved.state.teacher.step == 1_200 && saved.state.gradientSteps == stopped.gradientSteps)
+        #expect(saved.state.teacherConfig == teacherConfig())
+        let teacher = try DQNLearner(restoring: saved.reader.prefixed("teacher"), observationShape: [6], actionCount: 2,
+                                     adamSteps: saved.state.teacher.adamSteps, savedConfig: teacherConfig(), config: teacherConfig())
+        #expect(teacher.optimizer.state.stepCount == saved.state.teacher.adamSteps && saved.state.teacher.adamSteps > 0)
+        let last = out.appendingPathComponent("last")
+        let savedOnline = try teacher.online.parameters.indices.map { try ModelDirectory.loadTensor("teacher.online.\($0)", from: last) }
+        #expect(teacher.online.parameters == savedOnline)
+        let student = try StudentLearner(restoring: saved.reader, gradientSteps: saved.state.gradientSteps,
+                                         student: MLP(inputSize: 6, hiddenSizes: [8], outputSize: 2, seed: 9),
+                                         teacher: TeacherEnsemble(networks: [teacher.online]), config: saved.config)
+        #expect(student.student == stopped.student)
+        for (name, t) in student.checkpointTensors {
+            #expect(try ModelDirectory.loadTensor(name, from: last) == t, "\(name) is not restored as saved")
+        }
+        #expect { try CoDistillationRun(directory: out).resume(teacherChanges: [("gamma", .number(0.5))], makeEnv: { _ in Corridor() }) } throws: {
+            ($0 as? SettingError)?.description.contains("cannot change when a run is resumed") ?? false
+        }
+        #expect { try DistillationRun(directory: out).resume(makeEnv: { _, _ in Corridor() }) } throws: {
+            ($0 as? RunError)?.description.contains("holds a co-distillation; continue it with `distill codistill --out") ?? false
+        }
+        let (finished, teacherBest) = try CoDistillationRun(directory: out).resume(teacherChanges: [("total_steps", .int(3_500))],
+                                                                                    makeEnv: { _ in Corridor() })
+        #expect(!finished.interrupted && finished.gradientSteps > stopped.gradientSteps)
+        let end = try CoDistillationRun(directory: out).loadCheckpoint()
+        #expect(end.state.step == 3_500 && end.state.teacher.step == 3_500 && end.state.teacherConfig.totalSteps == 3_500)
+        #expect(teacherBest != nil || end.state.teacherBestMeanReturn != nil)
     }
 }

@@ -173,6 +173,15 @@ import Testing
         #expect { try DistillationRun(directory: empty).resume(makeEnv: Self.corridor) } throws: {
             ($0 as? RunError)?.description.contains("has no checkpoint to resume") ?? false
         }
+        // Another command's run is named as such.
+        var dqn = DQNConfig.defaults(for: "Corridor-6")
+        dqn.totalSteps = 300
+        dqn.evalInterval = 0
+        let trained = Self.temporary("dqn")
+        _ = try TrainingRun(directory: trained).start(config: dqn, environment: "Corridor-6", makeEnv: { Corridor() }, force: false)
+        #expect { try DistillationRun(directory: trained).resume(makeEnv: Self.corridor) } throws: {
+            ($0 as? RunError)?.description == "\(trained.path) holds a DQN training run; continue it with `distill train --out \(trained.path) --resume`."
+        }
         // A damaged checkpoint: a tensor of another shape is named, not trapped on.
         let teacher = try Self.savedTeacher()
         var config = DistillConfig()
@@ -184,6 +193,12 @@ import Testing
         config.evalEpisodes = 1
         let out = Self.temporary("damaged")
         _ = try DistillationRun(directory: out).start(config: config, environment: nil, force: false, makeEnv: Self.corridor)
+        #expect { try TrainingRun(directory: out).resume(makeEnv: { Corridor() }) } throws: {
+            ($0 as? RunError)?.description.contains("holds a distillation; continue it with `distill distill --out") ?? false
+        }
+        #expect { try DistillationRun(directory: out).resume(changes: [("steps", .int(60))], makeEnv: Self.corridor) } throws: {
+            ($0 as? RunError)?.description.contains("is already at step 100, past the 60 steps asked for") ?? false
+        }
         let last = out.appendingPathComponent("last")
         // adam.m.0's entry pointed at adam.m.1's file (a consistent file of the wrong shape).
         let manifestURL = last.appendingPathComponent(ModelDirectory.manifestName)

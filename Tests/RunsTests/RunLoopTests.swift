@@ -24,6 +24,7 @@ struct ToyState: RunState, Equatable {
     var step = 0
     var bestMeanReturn: Double?
     var elapsedSeconds = 0.0
+    static let resumeCommand = "toy"
 }
 
 struct ToyAlgorithm: RunAlgorithm {

@@ -275,14 +275,16 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Di
 def codistill(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Optional[int] = None,
               teacher: Optional[Dict[str, Any]] = None, hidden: Optional[Sequence[int]] = None,
               loss: Union[str, Dict[str, float], None] = None, temperature: Optional[float] = None, force: bool = False,
-              callback: Optional[Callback] = None, progress: bool = True,
+              resume: bool = False, callback: Optional[Callback] = None, progress: bool = True,
               **student_settings: Any) -> Tuple[Model, Model, Dict[str, Any]]:
     """Online co-distillation: trains a DQN teacher on ``env`` (as ``train`` would: rl-zoo's
     defaults, ``teacher={"learning_rate": …}`` for its settings, ``steps`` and ``seed``) and, in
     the same loop, a student of ``hidden`` sizes distilling the teacher's current Q-values on its
     replay (``loss``, ``temperature`` and any distillation setting by name). The teacher's run is
     the one it would have had alone. Returns ``(teacher, student, metrics)``: the teacher's best
-    network is in ``out/teacher``, the best student in ``out``."""
+    network is in ``out/teacher``, the best student in ``out``. Ctrl-C saves a checkpoint of both
+    in ``out/last`` (as do every ``teacher={"checkpoint_interval": N}`` steps, 10,000 by default); ``resume=True``
+    continues it on ``env`` (``steps``, the learning rates and evaluation settings may change)."""
     core = _core()
     env_arg, env_name = _environment(env, eval_needed=True)
     teacher_given = dict(teacher or {})
@@ -299,7 +301,7 @@ def codistill(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed:
     try:
         summary = core.codistill(env=env_arg, env_name=env_name, env_wrappers=_recorded_wrappers(env), env_arguments=_recorded_arguments(env),
                                  teacher_settings=_settings_json(teacher_given), student_settings=_settings_json(student_given),
-                                 out=os.fspath(out), force=bool(force), callback=on_event)
+                                 out=os.fspath(out), force=bool(force), callback=on_event, resume=bool(resume))
     finally:
         close()
     return load(summary["teacher"]), load(summary["out"]), summary

@@ -243,6 +243,10 @@ def test_codistillation_from_python(tmp_path):
     assert (student.predict(obs)[0] == teacher.predict(obs)[0]).all()
     with pytest.raises(ValueError, match="temperature must be positive"):
         sd.codistill("Corridor-6", out=tmp_path / "bad", temperature=0, progress=False)
+    teacher, student, more = sd.codistill("Corridor-6", out=tmp_path / "co", resume=True, steps=2300, progress=False)
+    assert more["gradient_steps"] > metrics["gradient_steps"] and not more["interrupted"]
+    with pytest.raises(ValueError, match="cannot change when a run is resumed"):
+        sd.codistill("Corridor-6", out=tmp_path / "co", resume=True, hidden=(4,), progress=False)
 
 
 def test_an_interrupted_distillation_resumes_from_python(tmp_path, corridor_teacher):
