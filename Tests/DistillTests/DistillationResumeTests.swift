@@ -25,6 +25,21 @@ import Testing
 
     static func corridor(_: EnvironmentRecipe, _: Bool) -> any Environment { Corridor(length: 6, maxSteps: 24) }
 
+    /// An 8-unit student of `teachers` for `steps` states, batches of 16, evaluated only at the end;
+    /// `taskWeight` > 0 adds the task loss with a target refreshed every `targetUpdateInterval` updates.
+    static func config(_ teachers: [String], steps: Int, taskWeight: Float = 0, targetUpdateInterval: Int = 250) -> DistillConfig {
+        var config = DistillConfig()
+        config.teachers = teachers
+        config.hiddenSizes = [8]
+        config.steps = steps
+        config.batchSize = 16
+        config.taskWeight = taskWeight
+        config.targetUpdateInterval = targetUpdateInterval
+        config.evalInterval = 0
+        config.evalEpisodes = 1
+        return config
+    }
+
     /// Every tensor of a run's last/ checkpoint, by name.
     static func checkpointTensors(_ run: URL) throws -> [String: Tensor] {
         let last = run.appendingPathComponent("last")
@@ -84,15 +99,7 @@ import Testing
     /// saved, the run continues to its end, and settings that cannot change are refused.
     @Test func aCollectingDistillationRestoresItsStateAndContinues() throws {
         let teacher = try Self.savedTeacher()
-        var config = DistillConfig()
-        config.teachers = [teacher.path]
-        config.hiddenSizes = [8]
-        config.steps = 600
-        config.batchSize = 16
-        config.taskWeight = 0.2
-        config.targetUpdateInterval = 50
-        config.evalInterval = 0
-        config.evalEpisodes = 1
+        let config = Self.config([teacher.path], steps: 600, taskWeight: 0.2, targetUpdateInterval: 50)
         let out = Self.temporary("student")
         var run = DistillationRun(directory: out)
         var polls = 0
@@ -134,15 +141,7 @@ import Testing
         let corridors: (EnvironmentRecipe, Bool) throws -> any Environment = { recipe, _ in
             Corridor(length: recipe.name == "Corridor-6" ? 6 : 4, maxSteps: 24)
         }
-        var config = DistillConfig()
-        config.teachers = ["six=\(six.path)", "four=\(four.path)"]
-        config.hiddenSizes = [8]
-        config.steps = 800
-        config.batchSize = 16
-        config.taskWeight = 0.1
-        config.targetUpdateInterval = 40
-        config.evalInterval = 0
-        config.evalEpisodes = 1
+        let config = Self.config(["six=\(six.path)", "four=\(four.path)"], steps: 800, taskWeight: 0.1, targetUpdateInterval: 40)
         let out = Self.temporary("multi")
         var run = DistillationRun(directory: out)
         var polls = 0
@@ -184,13 +183,7 @@ import Testing
         }
         // A damaged checkpoint: a tensor of another shape is named, not trapped on.
         let teacher = try Self.savedTeacher()
-        var config = DistillConfig()
-        config.teachers = [teacher.path]
-        config.hiddenSizes = [8]
-        config.steps = 100
-        config.batchSize = 16
-        config.evalInterval = 0
-        config.evalEpisodes = 1
+        let config = Self.config([teacher.path], steps: 100)
         let out = Self.temporary("damaged")
         _ = try DistillationRun(directory: out).start(config: config, environment: nil, force: false, makeEnv: Self.corridor)
         #expect { try TrainingRun(directory: out).resume(makeEnv: { Corridor() }) } throws: {
