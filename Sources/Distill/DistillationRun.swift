@@ -52,9 +52,19 @@ public struct DistillationRun {
     public static let resumableSettings = ["steps", "learning_rate", "eval_interval", "eval_episodes", "eval_seed",
                                            "checkpoint_interval"]
 
-    /// Reads last/ (e.g. to learn the environment before opening it).
+    /// Reads last/ (e.g. to learn the environment before opening it). A `--generations` run keeps
+    /// one checkpoint per generation: asked for its top level, the sentence names the latest.
     public func loadCheckpoint() throws -> DistillCheckpoint {
-        try directory.loadCheckpoint(DistillConfig.self, DistillState.self)
+        do {
+            return try directory.loadCheckpoint(DistillConfig.self, DistillState.self)
+        } catch RunError.nothingToResume(let path) {
+            let fm = FileManager.default
+            let generations = ((try? fm.contentsOfDirectory(atPath: path)) ?? [])
+                .compactMap { name in name.hasPrefix("generation-") ? Int(name.dropFirst("generation-".count)) : nil }
+                .filter { fm.fileExists(atPath: "\(path)/generation-\($0)/last/state.json") }
+            guard let latest = generations.max() else { throw RunError.nothingToResume(path) }
+            throw RunError.invalidSetting("\(path) holds a self-distillation whose generations each have their own checkpoint; resume one with --out \(path)/generation-\(latest) --resume (later generations are then distilled afresh from it).")
+        }
     }
 
     /// Continues the distillation checkpointed in last/ (or `checkpoint`) with `changes` to the

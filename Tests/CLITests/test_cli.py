@@ -465,6 +465,9 @@ def test_self_distillation_generations(tmp_path, corridor_teacher):
     assert second["config"]["teachers"] == [str(out / "generation-1")]
     assert second["environment"] == "Corridor-6" and second["architecture"]["hidden_sizes"] == [32]
     assert f"the model in {out}/generation-3 is that student" in r.stdout
+    assert f"resume one with --out {out}/generation-3 --resume" in error_line(run("distill", "--resume", "--out", str(out)))
+    more = run("distill", "--resume", "--out", str(out / "generation-3"), "--steps", "900")
+    assert more.returncode == 0, more.stderr
 
 
 def test_export_npy_writes_plain_names(tmp_path, corridor_teacher):
