@@ -27,6 +27,8 @@ public enum DistillError: Error, CustomStringConvertible {
 /// One or more trained Q-networks that label states. An ensemble's Q-values are averaged.
 public struct TeacherEnsemble: Sendable {
     public let networks: [MLP]
+    /// The members as single-observation policies (labelling one state at a time).
+    private let policies: [Policy]
     public let paths: [String]
     /// Environment recorded in the first teacher's manifest.
     public let environment: EnvironmentRecipe?
@@ -49,6 +51,7 @@ public struct TeacherEnsemble: Sendable {
             throw DistillError.teachersDisagree("The teachers disagree: \(paths[0]) maps \(first.inputSize) inputs to \(first.outputSize) actions but \(path) maps \(net.inputSize) to \(net.outputSize); an ensemble must share one environment.")
         }
         networks = nets
+        policies = nets.map(Policy.init)
         self.paths = paths
         environment = env
     }
@@ -56,6 +59,7 @@ public struct TeacherEnsemble: Sendable {
     public init(networks: [MLP]) {
         precondition(!networks.isEmpty, "an ensemble needs a network")
         self.networks = networks
+        policies = networks.map(Policy.init)
         paths = []
         environment = nil
     }
@@ -68,6 +72,21 @@ public struct TeacherEnsemble: Sendable {
         var sum = networks[0](x)
         for net in networks.dropFirst() { sum += net(x) }
         return networks.count == 1 ? sum : sum * (1 / Float(networks.count))
+    }
+
+    /// Averaged Q-values for one observation through each member's single-observation kernel:
+    /// the batched `qValues`' values (the same sums in the same order), without batch tensors.
+    public func qValues(_ observation: [Float]) -> [Float] {
+        var sum = policies[0].qValues(observation)
+        for policy in policies.dropFirst() {
+            let q = policy.qValues(observation)
+            for a in sum.indices { sum[a] += q[a] }
+        }
+        if policies.count > 1 {
+            let share = 1 / Float(policies.count)
+            for a in sum.indices { sum[a] *= share }
+        }
+        return sum
     }
 
     /// Floats in `label(_:withHidden: true)` after the Q-values: every hidden layer of every
@@ -91,8 +110,8 @@ public struct TeacherEnsemble: Sendable {
     /// A state's label: the averaged Q-values, then member m's hidden layers `layers[m]` (in
     /// order), member by member; only what the losses in use read is stored.
     public func label(_ observation: [Float], layers: [[Int]]) -> [Float] {
+        guard layers.contains(where: { !$0.isEmpty }) else { return qValues(observation) }
         let x = Tensor(shape: [1, observation.count], scalars: observation)
-        guard layers.contains(where: { !$0.isEmpty }) else { return qValues(x).scalars }
         var row: [Float] = []
         var caches: [MLP.Cache] = []
         for net in networks { caches.append(net.forward(x)) }
