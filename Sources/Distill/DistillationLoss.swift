@@ -53,9 +53,17 @@ public struct LossContext {
     /// `TeacherEnsemble.label` writes them) when given, else computed by a teacher forward pass.
     public init(batch: TransitionBatch, studentNetwork: MLP, teacherQ: Tensor, teachers: [MLP],
                 storedTeacherHidden: Tensor? = nil, storedLayers: [[Int]]? = nil) {
+        self.init(batch: batch, studentNetwork: studentNetwork, student: studentNetwork.forward(batch.observations), teacherQ: teacherQ,
+                  teachers: teachers, storedTeacherHidden: storedTeacherHidden, storedLayers: storedLayers)
+    }
+
+    /// A context over a forward pass already made (`student`: `studentNetwork`'s over the batch,
+    /// e.g. into a cache the learner reuses).
+    init(batch: TransitionBatch, studentNetwork: MLP, student: MLP.Cache, teacherQ: Tensor, teachers: [MLP],
+         storedTeacherHidden: Tensor?, storedLayers: [[Int]]?) {
         self.batch = batch
         self.studentNetwork = studentNetwork
-        self.student = studentNetwork.forward(batch.observations)
+        self.student = student
         self.teacherQ = teacherQ
         self.teacherNetworks = teachers
         self.teacherCaches = Array(repeating: nil, count: teachers.count)

@@ -37,13 +37,26 @@ struct LossTerms: Sendable {
     /// (all but the task loss) are weighted by `distillationScale` as well.
     mutating func gradients(_ network: MLP, batch: TransitionBatch, teacherQ: Tensor, teacherHidden: Tensor?,
                             teacher: TeacherEnsemble, distillationScale: Float, parts: inout LossParts) -> MLP.Gradients {
-        var context = LossContext(batch: batch, studentNetwork: network, teacherQ: teacherQ, teachers: teacher.networks,
+        var cache = MLP.Cache(), grads = MLP.Gradients()
+        gradients(network, batch: batch, teacherQ: teacherQ, teacherHidden: teacherHidden, teacher: teacher,
+                  distillationScale: distillationScale, parts: &parts, cache: &cache, into: &grads)
+        return grads
+    }
+
+    /// `gradients` with the forward pass in `cache` and the result in `grads`, both reused from
+    /// update to update (their storage is written in place once the previous update let go).
+    mutating func gradients(_ network: MLP, batch: TransitionBatch, teacherQ: Tensor, teacherHidden: Tensor?,
+                            teacher: TeacherEnsemble, distillationScale: Float, parts: inout LossParts,
+                            cache: inout MLP.Cache, into grads: inout MLP.Gradients) {
+        network.forward(batch.observations, into: &cache)
+        var context = LossContext(batch: batch, studentNetwork: network, student: cache, teacherQ: teacherQ, teachers: teacher.networks,
                                   storedTeacherHidden: teacherHidden, storedLayers: storedLayers)
         for i in terms.indices {
             let scale: Float = terms[i].loss.kind == .task ? 1 : distillationScale
             parts[terms[i].loss.kind.metricName] = terms[i].loss.apply(weight: terms[i].weight * scale, to: &context)
         }
-        return network.backward(context.student, outputGradient: context.outputGradient, hiddenGradients: context.hiddenGradients)
+        network.backward(context.student, outputGradient: context.outputGradient, hiddenGradients: context.hiddenGradients, into: &grads)
+        cache = context.student
     }
 
     /// Tells every term the network changed (e.g. to refresh the task loss's target network).
@@ -74,6 +87,8 @@ public struct StudentLearner: Sendable {
     public private(set) var gradientSteps = 0
     private var optimizer: Adam
     private var terms: LossTerms
+    /// The forward pass and gradients of an update, kept so the next reuses their storage.
+    private var cache = MLP.Cache(), gradients = MLP.Gradients()
     public let config: DistillConfig
 
     public init(student: MLP, teacher: TeacherEnsemble, config: DistillConfig) {
@@ -114,10 +129,11 @@ public struct StudentLearner: Sendable {
     public mutating func update(_ batch: TransitionBatch, teacherQ: Tensor, teacherHidden: Tensor? = nil,
                                 teacher: TeacherEnsemble, distillationScale: Float = 1) -> LossParts {
         var parts: LossParts = [:]
-        var grads = terms.gradients(student, batch: batch, teacherQ: teacherQ, teacherHidden: teacherHidden, teacher: teacher,
-                                    distillationScale: distillationScale, parts: &parts)
-        clipByGlobalNorm(&grads.parameters, maxNorm: config.maxGradNorm)
-        optimizer.step(&student, gradients: grads)
+        terms.gradients(student, batch: batch, teacherQ: teacherQ, teacherHidden: teacherHidden, teacher: teacher,
+                        distillationScale: distillationScale, parts: &parts, cache: &cache, into: &gradients)
+        cache.releaseInput()  // the caller's batch, uniquely held again for its next gather
+        clipByGlobalNorm(&gradients.parameters, maxNorm: config.maxGradNorm)
+        optimizer.step(&student, gradients: gradients)
         gradientSteps += 1
         terms.studentUpdated(student, gradientSteps: gradientSteps)
         return parts
