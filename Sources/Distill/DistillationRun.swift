@@ -75,8 +75,10 @@ public struct DistillationRun {
     /// The teachers are read again from the paths the checkpoint records, and the environment is
     /// the recorded one (plus `argumentOverrides`), opened as recorded data; a multi-task
     /// distillation reopens each task's environment from its teacher's model.json.
+    /// `environmentGiven` says `makeEnv` opens an environment of the caller's rather than the
+    /// recipe's (Python's `env=`), which a multi-task distillation refuses.
     public func resume(from checkpoint: DistillCheckpoint? = nil, changes: [(String, SettingValue)] = [],
-                       argumentOverrides: [String: EnvironmentArgument] = [:],
+                       argumentOverrides: [String: EnvironmentArgument] = [:], environmentGiven: Bool = false,
                        makeEnv: (_ recipe: EnvironmentRecipe, _ recorded: Bool) throws -> any Environment) throws -> DistillOutcome {
         let saved = try checkpoint ?? loadCheckpoint()
         let config = try saved.config.resumed(changing: changes, resumable: Self.resumableSettings)
@@ -85,8 +87,8 @@ public struct DistillationRun {
             throw RunError.alreadyPast(directory.url.path, step: saved.state.step, requested: config.steps)
         }
         if let groups = try Self.taskTeachers(config.teachers) {
-            guard argumentOverrides.isEmpty else {
-                throw RunError.invalidSetting("a multi-task distillation takes each task's environment from its teacher's model.json; drop --env-arg.")
+            guard argumentOverrides.isEmpty, !environmentGiven else {
+                throw RunError.invalidSetting("a multi-task distillation takes each task's environment from its teacher's model.json; drop \(environmentGiven ? "env=" : "--env-arg").")
             }
             return try runMultiTask(config: config, groups: groups, resume: (saved.reader, saved.state), makeEnv: makeEnv)
         }

@@ -184,7 +184,8 @@ enum Bindings {
             }
             let outcome: DistillOutcome
             if try a.bool("resume") {
-                outcome = try run.resume(changes: given.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, makeEnv: makeEnv)
+                outcome = try run.resume(changes: given.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                                         environmentGiven: envArg != nil, makeEnv: makeEnv)
             } else {
                 var config = DistillConfig()
                 try DistillConfig.settings.apply(given, to: &config)

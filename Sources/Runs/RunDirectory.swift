@@ -42,7 +42,8 @@ public enum RunError: Error, CustomStringConvertible {
             let reason = detail.hasSuffix(".") ? String(detail.dropLast()) : detail
             return "The checkpoint in \(p)/last cannot be resumed: \(reason). The best model in \(p) is saved separately; start a new run (--force) to train again."
         case .otherKindOfRun(let p, let kind, let command):
-            return "\(p) holds \(kind); continue it with `\(command) --out \(p) --resume`."
+            let python = "sd." + (command.split(separator: " ").last.map(String.init) ?? command)
+            return "\(p) holds \(kind); continue it with `\(command) --out \(p) --resume` (in Python, \(python)(…, out=…, resume=True))."
         case .alreadyPast(let p, let step, let requested):
             return "The run in \(p) is already at step \(step), past the \(requested) steps asked for; give --steps \(step) or more (in Python, steps=)."
         case .nonFinite(let sentence):

@@ -179,7 +179,7 @@ import Testing
         let trained = Self.temporary("dqn")
         _ = try TrainingRun(directory: trained).start(config: dqn, environment: "Corridor-6", makeEnv: { Corridor() }, force: false)
         #expect { try DistillationRun(directory: trained).resume(makeEnv: Self.corridor) } throws: {
-            ($0 as? RunError)?.description == "\(trained.path) holds a DQN training run; continue it with `distill train --out \(trained.path) --resume`."
+            ($0 as? RunError)?.description == "\(trained.path) holds a DQN training run; continue it with `distill train --out \(trained.path) --resume` (in Python, sd.train(…, out=…, resume=True))."
         }
         // A damaged checkpoint: a tensor of another shape is named, not trapped on.
         let teacher = try Self.savedTeacher()

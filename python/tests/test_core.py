@@ -190,6 +190,10 @@ def test_multi_task_distillation_from_python(tmp_path, corridor_teacher):
         sd.load(tmp_path / "mt", task="c")
     with pytest.raises(ValueError, match="not a multi-task student"):
         sd.load(corridor_teacher.path, task="a")
+    more, resumed = sd.distill(out=tmp_path / "mt", resume=True, steps=3200, progress=False)
+    assert sorted(more) == ["a", "b"] and resumed["labels"] == 3200 and "tasks" in resumed
+    with pytest.raises(ValueError, match="takes each task's environment from its teacher's model.json; drop env="):
+        sd.distill(out=tmp_path / "mt", resume=True, steps=3300, env="Corridor-6", progress=False)
 
 
 def test_gymnasium_wrappers_are_recorded_and_reapplied(tmp_path):
@@ -270,3 +274,5 @@ def test_an_interrupted_distillation_resumes_from_python(tmp_path, corridor_teac
     assert student.manifest["config"]["learning_rate"] == 5e-4 and student.hidden_sizes == [8]
     with pytest.raises(TypeError, match="needs a teacher"):
         sd.distill(out=tmp_path / "other", progress=False)
+    with pytest.raises(ValueError, match=r"holds a distillation; continue it with .* \(in Python, sd.distill\(…, out=…, resume=True\)\)"):
+        sd.train("Corridor-6", out=out, resume=True, progress=False)
