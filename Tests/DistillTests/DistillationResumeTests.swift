@@ -40,6 +40,18 @@ import Testing
         return config
     }
 
+    /// A distillation into a new directory, stopped (as Ctrl-C stops it) after `step` labelled states.
+    static func stopped(_ config: DistillConfig, at step: Int, directory name: String,
+                        makeEnv: (EnvironmentRecipe, Bool) throws -> any Environment = corridor) throws -> (URL, DistillOutcome) {
+        let out = temporary(name)
+        var run = DistillationRun(directory: out)
+        var polls = 0
+        run.hooks.shouldStop = { polls += 1; return polls > step }
+        let outcome = try run.start(config: config, environment: nil, force: false, makeEnv: makeEnv)
+        #expect(outcome.interrupted && outcome.labels == step)
+        return (out, outcome)
+    }
+
     /// Every tensor of a run's last/ checkpoint, by name.
     static func checkpointTensors(_ run: URL) throws -> [String: Tensor] {
         let last = run.appendingPathComponent("last")
@@ -75,12 +87,7 @@ import Testing
         let whole = Self.temporary("whole")
         let uninterrupted = try DistillationRun(directory: whole).start(config: config, environment: nil, force: false, makeEnv: Self.corridor)
 
-        let split = Self.temporary("split")
-        var stopping = DistillationRun(directory: split)
-        var polls = 0
-        stopping.hooks.shouldStop = { polls += 1; return polls > 120 }
-        let stopped = try stopping.start(config: config, environment: nil, force: false, makeEnv: Self.corridor)
-        #expect(stopped.interrupted && stopped.labels == 120)
+        let (split, _) = try Self.stopped(config, at: 120, directory: "split")
         let resumed = try DistillationRun(directory: split).resume(makeEnv: Self.corridor)
         #expect(!resumed.interrupted && resumed.labels == 300 && resumed.gradientSteps == uninterrupted.gradientSteps)
         #expect(resumed.student == uninterrupted.student, "the resumed student differs from the uninterrupted one")
@@ -100,12 +107,7 @@ import Testing
     @Test func aCollectingDistillationRestoresItsStateAndContinues() throws {
         let teacher = try Self.savedTeacher()
         let config = Self.config([teacher.path], steps: 600, taskWeight: 0.2, targetUpdateInterval: 50)
-        let out = Self.temporary("student")
-        var run = DistillationRun(directory: out)
-        var polls = 0
-        run.hooks.shouldStop = { polls += 1; return polls > 250 }
-        let stopped = try run.start(config: config, environment: nil, force: false, makeEnv: Self.corridor)
-        #expect(stopped.interrupted && stopped.labels == 250)
+        let (out, stopped) = try Self.stopped(config, at: 250, directory: "student")
 
         let saved = try DistillationRun(directory: out).loadCheckpoint()
         #expect(saved.state.step == 250 && saved.state.gradientSteps == stopped.gradientSteps && saved.state.episodes > 0)
@@ -142,12 +144,7 @@ import Testing
             Corridor(length: recipe.name == "Corridor-6" ? 6 : 4, maxSteps: 24)
         }
         let config = Self.config(["six=\(six.path)", "four=\(four.path)"], steps: 800, taskWeight: 0.1, targetUpdateInterval: 40)
-        let out = Self.temporary("multi")
-        var run = DistillationRun(directory: out)
-        var polls = 0
-        run.hooks.shouldStop = { polls += 1; return polls > 300 }
-        let stopped = try run.start(config: config, environment: nil, force: false, makeEnv: corridors)
-        #expect(stopped.interrupted && stopped.labels == 300)
+        let (out, stopped) = try Self.stopped(config, at: 300, directory: "multi", makeEnv: corridors)
 
         let saved = try DistillationRun(directory: out).loadCheckpoint()
         #expect(saved.state.taskEpisodes.count == 2 && saved.state.taskEpisodes.allSatisfy { $0 > 0 })
