@@ -219,14 +219,15 @@ public struct CoDistillationRun {
         try directory.loadCheckpoint(DistillConfig.self, CoDistillationState.self)
     }
 
-    /// Continues the co-distillation checkpointed in last/ on its recorded environment (opened by
+    /// Continues the co-distillation checkpointed in last/ (or `checkpoint`, already read) on its recorded environment (opened by
     /// `makeEnv`): the teacher as `distill train --resume` continues a run (its replay refills),
     /// the student as `distill distill --resume` does. `teacherChanges` and `studentChanges`
     /// may change each one's resumable settings (the teacher's `total_steps` sets the run's
     /// length); others are refused with a `SettingError`.
-    public func resume(teacherChanges: [(String, SettingValue)] = [], studentChanges: [(String, SettingValue)] = [],
+    public func resume(from checkpoint: CoDistillationCheckpoint? = nil, teacherChanges: [(String, SettingValue)] = [],
+                       studentChanges: [(String, SettingValue)] = [],
                        makeEnv: (EnvironmentRecipe) throws -> any Environment) throws -> (student: DistillOutcome, teacherBest: EvaluationResult?) {
-        let saved = try loadCheckpoint()
+        let saved = try checkpoint ?? loadCheckpoint()
         let teacherConfig = try saved.state.teacherConfig.resumed(changing: teacherChanges, resumable: TrainingRun.resumableSettings)
         let studentConfig = try saved.config.resumed(changing: studentChanges, resumable: DistillationRun.resumableSettings)
         guard teacherConfig.totalSteps >= saved.state.step else {

@@ -102,7 +102,7 @@ struct CoDistill: ParsableCommand {
         if let checkpoint {
             print("Resuming the co-distillation in \(output.out) on \(recipe) at step \(checkpoint.state.step)")
             do {
-                (outcome, teacherBest) = try run.resume(teacherChanges: teacherChanges, studentChanges: studentChanges) {
+                (outcome, teacherBest) = try run.resume(from: checkpoint, teacherChanges: teacherChanges, studentChanges: studentChanges) {
                     try makeEnvironment($0, recorded: true)
                 }
             } catch let e as SettingError {
