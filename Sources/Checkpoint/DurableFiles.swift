@@ -10,10 +10,28 @@ enum DurableFiles {
     /// Writes `data` to `url` and fsyncs it.
     static func write(_ data: Data, to url: URL) throws {
         FaultInjection.step()
-        guard FileManager.default.createFile(atPath: url.path, contents: data) else {
-            throw CheckpointError.writeFailed(url.path, detail: "cannot create the file")
-        }
+        try writeBytes(data, to: url)
         try sync(url)
+    }
+
+    /// open/write/close with the errno of whatever failed, worded (a full disk, a read-only directory).
+    static func writeBytes(_ data: Data, to url: URL) throws {
+        let descriptor = open(url.path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw CheckpointError.writeFailed(url.path, detail: FileProblem.sentence(errno: errno)) }
+        defer { close(descriptor) }
+        let failure: Int32? = data.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += written
+            }
+            return nil
+        }
+        if let failure { throw CheckpointError.writeFailed(url.path, detail: FileProblem.sentence(errno: failure)) }
     }
 
     /// fsync of a file or directory.
@@ -23,7 +41,7 @@ enum DurableFiles {
         }
         defer { try? handle.close() }
         do { try handle.synchronize() } catch {
-            throw CheckpointError.writeFailed(url.path, detail: "fsync failed: \(error.localizedDescription)")
+            throw CheckpointError.writeFailed(url.path, detail: FileProblem.sentence(error))
         }
     }
 
@@ -31,7 +49,7 @@ enum DurableFiles {
     static func rename(_ from: URL, to: URL) throws {
         FaultInjection.step()
         guard Glibc.rename(from.path, to.path) == 0 else {
-            throw CheckpointError.writeFailed(to.path, detail: String(cString: strerror(errno)))
+            throw CheckpointError.writeFailed(to.path, detail: FileProblem.sentence(errno: errno))
         }
         try sync(to.deletingLastPathComponent())
     }

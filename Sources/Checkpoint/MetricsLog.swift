@@ -11,11 +11,10 @@ public final class MetricsLog {
         self.url = url
         self.columns = columns
         let header = columns.joined(separator: ",") + "\n"
-        let fm = FileManager.default
         if let existing = try? String(contentsOf: url, encoding: .utf8), existing.hasPrefix(header) {
             // keep it and append
-        } else if !fm.createFile(atPath: url.path, contents: Data(header.utf8)) {
-            throw CheckpointError.writeFailed(url.path, detail: "cannot create the file")
+        } else {
+            try DurableFiles.writeBytes(Data(header.utf8), to: url)
         }
         guard let h = FileHandle(forWritingAtPath: url.path) else {
             throw CheckpointError.writeFailed(url.path, detail: "cannot open the file for writing")

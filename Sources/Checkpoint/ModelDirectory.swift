@@ -102,6 +102,7 @@ public enum ModelDirectory {
             named.append(("layers.\(i).bias", layer.bias))
         }
         named += extraTensors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        for (name, tensor) in named { try checkFinite(tensor, name: name, file: directory) }
         var manifest = ModelManifest(
             formatVersion: ModelManifest.currentFormatVersion,
             layout: "h = activation(h @ layers.i.weight + layers.i.bias) for each hidden layer; q = h @ last.weight + last.bias; weight shape is (inputs, outputs)",
@@ -123,12 +124,12 @@ public enum ModelDirectory {
         }
         let parent = directory.deletingLastPathComponent()
         do { try fm.createDirectory(at: parent, withIntermediateDirectories: true) } catch {
-            throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
+            throw CheckpointError.writeFailed(directory.path, detail: FileProblem.directorySentence(directory, error: error))
         }
         removeLeftovers(of: directory)
         let staging = parent.appendingPathComponent(".\(directory.lastPathComponent).saving-\(UUID().uuidString.prefix(8))")
         do { try fm.createDirectory(at: staging, withIntermediateDirectories: false) } catch {
-            throw CheckpointError.writeFailed(directory.path, detail: error.localizedDescription)
+            throw CheckpointError.writeFailed(directory.path, detail: FileProblem.directorySentence(directory, error: error))
         }
         defer { try? fm.removeItem(at: staging) }
         manifest.tensors = try writeTensors(named, into: staging, suffix: "")
@@ -182,10 +183,12 @@ public enum ModelDirectory {
         try DurableFiles.write(try encode(manifest), to: temporary)
         try DurableFiles.rename(temporary, to: directory.appendingPathComponent(manifestName))
         // The previous generation, and files of saves that were killed before their manifest.
-        let keep = Set(manifest.tensors.map(\.file))
+        // Only files of this writer's names and generations: a user's file of another name stays.
+        let keep = Set(manifest.tensors.map(\.file)), names = Set(manifest.tensors.map(\.name))
         let previousFiles = Set(previous?.tensors.map(\.file).filter(isPlainFileName) ?? [])
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        where !keep.contains(entry) && (previousFiles.contains(entry) || isTensorFileName(entry) || entry.hasPrefix(".\(manifestName).saving-")) {
+        where !keep.contains(entry) && (previousFiles.contains(entry) || isTensorFile(entry, ofNames: names, generationAtMost: generation)
+                                        || entry.hasPrefix(".\(manifestName).saving-")) {
             try DurableFiles.remove(directory.appendingPathComponent(entry))
         }
     }
@@ -197,6 +200,19 @@ public enum ModelDirectory {
         let parts = name.dropLast(4).split(separator: ".", omittingEmptySubsequences: false)
         if let last = parts.last, parts.count >= 2, last.hasPrefix("g"), Int(last.dropFirst()) != nil { return true }
         return parts.count == 3 && parts[0] == "layers" && Int(parts[1]) != nil && (parts[2] == "weight" || parts[2] == "bias")
+    }
+
+    /// True for `NAME.npy` or `NAME.gG.npy` with NAME one of `names` and G at most `generationAtMost`:
+    /// a file this writer gives a tensor of that name in some generation.
+    public static func isTensorFile(_ file: String, ofNames names: Set<String>, generationAtMost limit: Int) -> Bool {
+        guard file.hasSuffix(".npy") else { return false }
+        var stem = Substring(file.dropLast(4)), generation = 0
+        if let dot = stem.lastIndex(of: "."), stem[stem.index(after: dot)...].hasPrefix("g"),
+           let g = Int(stem[stem.index(dot, offsetBy: 2)...]), g > 0 {
+            generation = g
+            stem = stem[..<dot]
+        }
+        return names.contains(String(stem)) && generation <= limit
     }
 
     static func writeTensors(_ named: [(String, Tensor)], into directory: URL, suffix: String) throws -> [ModelManifest.Entry] {
@@ -281,11 +297,19 @@ public enum ModelDirectory {
                 guard t.shape == shape, entry.shape == shape else {
                     throw CheckpointError.shapeMismatch(path.path, expected: shape, found: t.shape == shape ? entry.shape : t.shape)
                 }
+                try checkFinite(t, name: name, file: path)
                 loaded.append(t)
             }
             layers.append(Linear(weight: loaded[0], bias: loaded[1]))
         }
         return (MLP(convolutions: convolutions, layers: layers, activation: activation, channelsFirst: arch.inputLayout == "CHW"), manifest)
+    }
+
+    /// Refuses a tensor holding NaN or infinity, read or about to be written: a model with one
+    /// cannot act, and saving one would replace a usable model with it.
+    static func checkFinite(_ tensor: Tensor, name: String, file: URL) throws {
+        let finite = tensor.scalars.withUnsafeBufferPointer { values in values.allSatisfy { $0.isFinite } }
+        guard finite else { throw CheckpointError.nonFinite(file.path, tensor: name) }
     }
 
     /// A tensor the manifest must list, checked against the shape the architecture needs.
@@ -298,6 +322,7 @@ public enum ModelDirectory {
             throw CheckpointError.shapeMismatch(directory.appendingPathComponent(entry.file).path, expected: shape,
                                                 found: t.shape == shape ? entry.shape : t.shape)
         }
+        try checkFinite(t, name: name, file: directory.appendingPathComponent(entry.file))
         return t
     }
 
@@ -389,7 +414,7 @@ public enum ModelDirectory {
     }
 
     /// 64-bit FNV-1a, hex: a cheap integrity check, not a security measure.
-    static func fnv1a(_ data: Data) -> String {
+    public static func fnv1a(_ data: Data) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         data.withUnsafeBytes { bytes in  // not Data's iterator: byte by byte through it costs ~10× more
             for byte in bytes {

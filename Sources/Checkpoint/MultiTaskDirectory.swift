@@ -55,7 +55,7 @@ public enum MultiTaskDirectory {
         let staging = run.appendingPathComponent(".\(folderName).saving-\(UUID().uuidString.prefix(8))")
         let fm = FileManager.default
         do { try fm.createDirectory(at: staging, withIntermediateDirectories: true) } catch {
-            throw CheckpointError.writeFailed(target.path, detail: error.localizedDescription)
+            throw CheckpointError.writeFailed(target.path, detail: FileProblem.directorySentence(target, error: error))
         }
         defer { try? fm.removeItem(at: staging) }
         var entries: [Index.Task] = []

@@ -18,6 +18,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case tooLarge(String, bytes: Int, limit: Int)
     /// A multi-task model: one task's directory must be named.
     case multiTask(String, tasks: [String])
+    /// A tensor holding NaN or infinity: its file and tensor name.
+    case nonFinite(String, tensor: String)
 
     public var description: String {
         switch self {
@@ -45,10 +47,13 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "\(p) is not a regular file (it is a link, device, pipe or directory); give a plain file (a model directory holds only plain files)."
         case .multiTask(let p, let tasks):
             return "\(p) holds a multi-task student (tasks \(tasks.joined(separator: ", "))); name one task's model, e.g. \(p)/tasks/\(tasks.first ?? "NAME") (in Python: sd.load(path, task=\"\(tasks.first ?? "NAME")\"))."
+        case .nonFinite(let p, let tensor):
+            return "\(p) holds NaN or infinite values (tensor \(tensor)); a model with them cannot act, so retrain it or take the run's last finite checkpoint."
         case .tooLarge(let p, let bytes, let limit):
             return "\(p) has \(bytes) bytes, more than its manifest entry can need (\(limit)); the model directory is damaged or not a model, re-export it."
         case .writeFailed(let p, let detail):
-            return "Could not write \(p) (\(detail)); check the directory exists and is writable."
+            let reason = detail.hasSuffix(".") ? String(detail.dropLast()) : detail
+            return "Could not write \(p): \(reason)."
         }
     }
 }
@@ -163,7 +168,7 @@ public enum NumPyFile {
     /// Writes an `.npy` file atomically (temporary file, then rename).
     public static func write(_ tensor: Tensor, to url: URL) throws {
         do { try encode(tensor).write(to: url, options: .atomic) } catch {
-            throw CheckpointError.writeFailed(url.path, detail: error.localizedDescription)
+            throw CheckpointError.writeFailed(url.path, detail: FileProblem.sentence(error))
         }
     }
 

@@ -53,7 +53,7 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
     var lastTeacherEvaluation: EvaluationResult?
     var lastLosses: LossParts = [:]
     /// Folder of the run directory holding the co-trained teacher.
-    public static let teacherFolder = "teacher"
+    public static let teacherFolder = RunDirectory.coTrainedTeacherFolder
 
     /// `env` is the teacher's environment; `teacherEvalEnv` evaluates the teacher (nil: never);
     /// `directory` is the run directory whose `teacher/` keeps the teacher's best network.

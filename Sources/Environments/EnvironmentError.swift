@@ -6,7 +6,7 @@ public enum EnvironmentError: Error, CustomStringConvertible {
     case unsupportedActionSpace(String, detail: String)
     case invalidAction(Int, actionCount: Int)
     case badResult(String, detail: String)
-    /// A model directory records an environment that is not a Gymnasium environment class.
+    /// A model directory records an environment as `module:attribute`, which is code and is not imported from data.
     case untrustedRecord(String)
     /// A recorded environment that only existed in the process that trained the model.
     case notRebuildable(String)
@@ -33,7 +33,7 @@ public enum EnvironmentError: Error, CustomStringConvertible {
         case .badResult(let name, let detail):
             return "Environment '\(name)' returned something unexpected: \(detail)."
         case .untrustedRecord(let name):
-            return "The model records its environment as '\(name)', which is not a registered id or a gymnasium.Env class; a model directory from elsewhere never runs code, so name the environment yourself (--env, or env= in Python)."
+            return "The model records its environment as '\(name)', which names Python code, and a model directory is data that never runs code; if you trust that module, name it yourself (--trust-env \(name), or env='\(name)' in Python)."
         case .notRebuildable(let name):
             return "The model was trained on '\(name)', defined in a notebook or script (or a lambda), which cannot be rebuilt from its record; pass the environment yourself (--env module:Class, or env= in Python)."
         case .wrapperNotRebuildable(let name, let wrapper, let reason):

@@ -20,9 +20,8 @@ public final class GymEnvironment: Environment {
     /// Opens `name`: a registered id, or `module:attribute` naming a class or factory that is
     /// called with `kwargs`.
     ///
-    /// A name `recorded` in a model directory from elsewhere is data, not code: then a
-    /// `module:attribute` must name a `gymnasium.Env` (or `gym.Env`) subclass, never an
-    /// arbitrary callable.
+    /// A name `recorded` in a model directory from elsewhere is data, not code: then only a
+    /// registered id is opened, and a `module:attribute` is refused without importing anything.
     public convenience init(_ name: String, kwargs: [String: EnvironmentArgument] = [:], wrappers: [EnvironmentWrapper] = [],
                             recorded: Bool = false) throws {
         var object = try Self.open(name, kwargs: kwargs.mapValues { $0 as any PythonConvertible }, recorded: recorded)
@@ -136,6 +135,9 @@ public final class GymEnvironment: Environment {
 
     static func open(_ name: String, kwargs: [String: any PythonConvertible], recorded: Bool) throws -> PythonObject {
         if let colon = name.lastIndex(of: ":"), !name.hasPrefix(":") {
+            // A model directory is data: a module it names is never imported (importing runs
+            // the module's code), so a recorded `module:attribute` is refused before Python sees it.
+            if recorded { throw EnvironmentError.untrustedRecord(name) }
             let moduleName = String(name[..<colon]), attribute = String(name[name.index(after: colon)...])
             let module: PythonObject
             do {
@@ -148,9 +150,6 @@ public final class GymEnvironment: Environment {
                 guard factory.isCallable else {
                     throw EnvironmentError.badFactory(name, detail: "'\(attribute)' in module '\(moduleName)' is a \(factory.typeName), not a class or function")
                 }
-                if recorded, !(try isEnvironmentClass(factory)) {
-                    throw EnvironmentError.untrustedRecord(name)
-                }
                 do {
                     return try factory.call(arguments: [], kwargs: kwargs)
                 } catch let e as PythonError {
@@ -162,17 +161,6 @@ public final class GymEnvironment: Environment {
             throw EnvironmentError.badFactory(name, detail: "module '\(moduleName)' has no attribute '\(attribute)'")
         }
         return try make(name, original: name, kwargs: kwargs)
-    }
-
-    /// True for a subclass of gymnasium.Env or gym.Env.
-    static func isEnvironmentClass(_ candidate: PythonObject) throws -> Bool {
-        guard candidate.isType else { return false }
-        let builtins = try Python.import("builtins")
-        for moduleName in ["gymnasium", "gym"] {
-            guard let module = try? Python.import(moduleName), let base = try? module.attr("Env") else { continue }
-            if try Bool(python: builtins.attr("issubclass").call(candidate, base)) { return true }
-        }
-        return false
     }
 
     /// Packages whose ids Gymnasium finds only once they have registered them: the module to

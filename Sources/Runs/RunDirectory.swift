@@ -73,8 +73,8 @@ public struct RunDirectory: Sendable {
     }
 
     /// Makes the directory for a new run. An existing run is refused unless `force`, which
-    /// removes what a run writes (model.json and its tensors, last/, metrics.csv) and refuses
-    /// when the directory holds anything else.
+    /// removes exactly the files a run wrote (see `RunFiles`) and refuses, naming the first,
+    /// when the directory holds anything else anywhere inside it.
     public func prepareNew(force: Bool) throws {
         let fm = FileManager.default
         let holdsRun = holdsModel || fm.fileExists(atPath: lastURL.path) || fm.fileExists(atPath: metricsURL.path)
@@ -83,38 +83,32 @@ public struct RunDirectory: Sendable {
             guard force else { throw RunError.alreadyExists(url.path) }
             let lock = try self.lock()
             defer { lock.release() }
-            var written: Set<String> = [ModelDirectory.manifestName, "last", "metrics.csv", ".lock", "monitor.csv",
-                                        "evaluations.npz", ".evaluations.npz.saving", TensorBoardLog.folderName,
-                                        MultiTaskDirectory.folderName, "teacher"]  // teacher/: co-distillation's
-            if let manifest = try? ModelDirectory.readManifest(url) { written.formUnion(manifest.tensors.map(\.file)) }
-            let entries = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
-            let foreign = entries.filter { !written.contains($0) && !Self.isLeftover($0) }.sorted()
+            let foreign = RunFiles.foreign(in: url)
             guard foreign.isEmpty else { throw RunError.foreignFiles(url.path, names: foreign) }
-            for name in entries where name != ".lock" {
+            for name in (try? fm.contentsOfDirectory(atPath: url.path)) ?? [] where name != ".lock" {
                 try? fm.removeItem(at: url.appendingPathComponent(name))
             }
         }
         do { try fm.createDirectory(at: url, withIntermediateDirectories: true) } catch {
-            throw CheckpointError.writeFailed(url.path, detail: error.localizedDescription)
+            throw CheckpointError.writeFailed(url.path, detail: FileProblem.directorySentence(url, error: error))
         }
     }
 
-    /// Files a run writes that may be left over from a killed save.
-    static func isLeftover(_ name: String) -> Bool {
-        ModelDirectory.isTensorFileName(name) || name.hasPrefix(".last.saving-") || name.hasPrefix(".last.old-")
-            || name.hasPrefix(".model.json.saving-")
-            || name.hasPrefix(".\(MultiTaskDirectory.folderName).saving-") || name.hasPrefix(".\(MultiTaskDirectory.folderName).old-")
-            || name.hasPrefix(".teacher.saving-") || name.hasPrefix(".teacher.old-")
-    }
+    /// The folder a co-distillation keeps its co-trained teacher in.
+    public static let coTrainedTeacherFolder = "teacher"
 
     /// Holds the directory against other runs until released; the holder's pid is in `.lock`.
     public func lock() throws -> RunLock {
         let fm = FileManager.default
         do { try fm.createDirectory(at: url, withIntermediateDirectories: true) } catch {
-            throw CheckpointError.writeFailed(url.path, detail: error.localizedDescription)
+            throw CheckpointError.writeFailed(url.path, detail: FileProblem.directorySentence(url, error: error))
         }
         let path = url.appendingPathComponent(".lock").path
-        guard let lock = RunLock(path) else {
+        let lock: RunLock
+        do { lock = try RunLock(path) } catch {
+            if case .cannotOpen(let code) = error {
+                throw CheckpointError.writeFailed(url.path, detail: FileProblem.sentence(errno: code))
+            }
             let pid = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
             throw RunError.busy(url.path, pid: pid.flatMap { $0.isEmpty ? nil : $0 })
         }
@@ -123,13 +117,10 @@ public struct RunDirectory: Sendable {
     }
 
     /// Removes what killed saves left behind: staging copies of last/, unfinished manifests,
-    /// and tensor files no manifest refers to. Called with the lock held.
+    /// and tensor files of the manifest's names that it does not refer to. Called with the lock held.
     func removeLeftovers() {
-        let fm = FileManager.default
-        let referenced = Set((try? ModelDirectory.readManifest(url))?.tensors.map(\.file) ?? [])
-        for name in (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
-        where Self.isLeftover(name) && !referenced.contains(name) {
-            try? fm.removeItem(at: url.appendingPathComponent(name))
+        for name in RunFiles.leftovers(in: url) {
+            try? FileManager.default.removeItem(at: url.appendingPathComponent(name))
         }
     }
 

@@ -8,13 +8,21 @@ import Glibc
 public final class RunLock {
     private var descriptor: Int32
 
-    /// Takes the lock, or nil when another process holds it.
-    init?(_ path: String) {
+    /// Why the lock was not taken.
+    enum Failure: Error {
+        /// Another process holds it.
+        case held
+        /// The lock file cannot be opened (errno): a read-only or forbidden directory, say.
+        case cannotOpen(Int32)
+    }
+
+    /// Takes the lock.
+    init(_ path: String) throws(Failure) {
         descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { return nil }
+        guard descriptor >= 0 else { throw .cannotOpen(errno) }
         if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             close(descriptor)
-            return nil
+            throw .held
         }
         // The holder's pid, for the sentence a second writer gets.
         _ = ftruncate(descriptor, 0)

@@ -29,6 +29,7 @@ struct CoDistill: ParsableCommand {
     @Option(name: .customLong("wrapper"), help: "One of Gymnasium's wrappers over the environment, e.g. 'AtariPreprocessing(frame_skip=4)' (repeatable, applied in order; recorded in the model).")
     var wrappers: [String] = []
     @OptionGroup var output: OutputOptions
+    @OptionGroup var trust: TrustOptions
     @Flag(help: "Continue the co-distillation in --out from its last checkpoint (--steps, learning rates and evaluation settings may change).")
     var resume = false
     /// Teacher (DQN) settings, and student settings prefixed with --student-.
@@ -103,7 +104,7 @@ struct CoDistill: ParsableCommand {
             print("Resuming the co-distillation in \(output.out) on \(recipe) at step \(checkpoint.state.step)")
             do {
                 (outcome, teacherBest) = try run.resume(from: checkpoint, teacherChanges: teacherChanges, studentChanges: studentChanges) {
-                    try makeEnvironment($0, recorded: true)
+                    try makeEnvironment($0, recorded: !trust.vouches(for: $0.name))
                 }
             } catch let e as SettingError {
                 // Worded as the flag was given: the teacher's unprefixed, the student's with --student-.

@@ -29,6 +29,7 @@ struct DistillCommand: ParsableCommand {
             """)
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var trust: TrustOptions
     @Option(help: "Environment to use instead of the teacher's.") var env: String?
     @Option(help: "Settings file: JSON (snake_case keys, e.g. a tune study's best.json) or YAML; flags override it.") var config: String?
     @Option(name: .customLong("env-arg"), help: "Keyword argument for the environment, key=value (repeatable; adds to the teacher's).")
@@ -80,18 +81,20 @@ struct DistillCommand: ParsableCommand {
         }
         let outcome: DistillOutcome
         if let checkpoint {
-            guard env == nil, self.config == nil, !force else {
-                throw ValidationError("--resume continues with the checkpoint's environment and settings; drop \(env != nil ? "--env" : self.config != nil ? "--config" : "--force") (only --steps, --learning-rate and the evaluation settings may change).")
+            // Naming the checkpoint's own environment again vouches for a recorded module:attribute.
+            let sameEnvironment = env == checkpoint.environment.name
+            guard env == nil || sameEnvironment, self.config == nil, !force else {
+                throw ValidationError("--resume continues with the checkpoint's environment (\(checkpoint.environment.name)) and settings; drop \(env != nil ? "--env" : self.config != nil ? "--config" : "--force") (only --steps, --learning-rate and the evaluation settings may change).")
             }
             let changes = try CommandLineSettings(table: DistillConfig.settings)
-                .parse(settingWords, otherOptions: ["out", "env", "env-arg", "wrapper", "force", "threads", "config", "resume"])
+                .parse(settingWords, otherOptions: ["out", "env", "env-arg", "wrapper", "force", "threads", "config", "resume", "trust-env"])
             print("Resuming the distillation in \(out) at labelled state \(checkpoint.state.step): teachers \(config.teachers.joined(separator: " + ")), student \(config.hiddenSizes), losses \(config.activeLosses.joined(separator: ", "))")
-            outcome = try run.resume(from: checkpoint, changes: changes, argumentOverrides: overrides) { try makeEnvironment($0, recorded: $1) }
+            outcome = try run.resume(from: checkpoint, changes: changes, argumentOverrides: overrides) { try trust.open($0, recorded: $1 && !sameEnvironment) }
         } else {
             print("Distilling \(config.teachers.joined(separator: " + ")) into a student \(config.hiddenSizes): losses \(config.activeLosses.joined(separator: ", ")), regime \(config.regime), \(config.steps) labelled states → \(out)")
             let parsedWrappers = try parseWrappers(wrappers)
             outcome = try run.start(config: config, environment: env.map { EnvironmentRecipe(name: $0, arguments: overrides, wrappers: parsedWrappers) },
-                                    argumentOverrides: overrides, force: force) { try makeEnvironment($0, recorded: $1) }
+                                    argumentOverrides: overrides, force: force) { try trust.open($0, recorded: $1) }
         }
         progress.finish()
         if outcome.interrupted {
@@ -134,7 +137,7 @@ struct DistillCommand: ParsableCommand {
     private func makeConfig() throws -> DistillConfig {
         let cli = CommandLineSettings(table: DistillConfig.settings)
         var config = DistillConfig()
-        let words = try cli.parse(settingWords, otherOptions: ["out", "env", "env-arg", "wrapper", "force", "threads", "config", "resume"])
+        let words = try cli.parse(settingWords, otherOptions: ["out", "env", "env-arg", "wrapper", "force", "threads", "config", "resume", "trust-env"])
         if let file = self.config {
             do {
                 try DistillConfig.settings.apply(try ConfigFiles.read(file, environment: env ?? ""), to: &config)

@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import ArgumentParser
 import Environments
+import GymEnvironments
 import Tensor
 
 /// Where a run writes: `--out DIR [--force]`, shared by `train` and `distill`.
@@ -17,8 +18,8 @@ struct OutputOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if let threads, threads < 1 {
-            throw ValidationError("--threads must be 1 or more (2 uses a second core for large products), not \(threads).")
+        if let threads, threads != 1 && threads != 2 {
+            throw ValidationError("--threads must be 1 or 2 (2 uses a second core for large products), not \(threads).")
         }
         guard !out.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw ValidationError("--out needs a directory name, e.g. --out runs/teacher.")
@@ -37,6 +38,7 @@ struct EvaluationOptions: ParsableArguments {
     @Option(name: .customLong("wrapper"), help: "With --env: one of Gymnasium's wrappers over it, e.g. 'FrameStackObservation(stack_size=4)' (repeatable, in order).")
     var wrappers: [String] = []
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var trust: TrustOptions
 
     /// The environment to evaluate on: `--env` (with `--env-arg`), or the one `manifest` records.
     func recipe(recordedIn manifest: ModelManifest, model: String) throws -> (EnvironmentRecipe, recorded: Bool) {
@@ -48,11 +50,27 @@ struct EvaluationOptions: ParsableArguments {
         guard let recorded = EnvironmentRecipe(recordedIn: manifest) else {
             throw ValidationError("\(model)/model.json does not record an environment; pass --env.")
         }
-        return (recorded.with(overrides), true)
+        return (recorded.with(overrides), !trust.vouches(for: recorded.name))
     }
 
     func validate() throws {
         guard episodes >= 1 else { throw ValidationError("--episodes must be at least 1.") }
         guard seed >= 0 else { throw ValidationError("--seed must be 0 or more (got \(seed)).") }
+    }
+}
+
+/// `--trust-env MODULE:ATTR`: the user vouches for Python code a model directory records. A
+/// model directory is data, so a recorded `module:attribute` is otherwise never imported.
+struct TrustOptions: ParsableArguments {
+    @Option(name: .customLong("trust-env"),
+            help: "Open this module:attribute when a model's model.json records it (repeatable); without it a recorded module is never imported.")
+    var trusted: [String] = []
+
+    /// True when the user named `environment` as trusted.
+    func vouches(for environment: String) -> Bool { trusted.contains(environment) }
+
+    /// Opens a recipe; a `recorded` one counts as the user's own when they vouched for its name.
+    func open(_ recipe: EnvironmentRecipe, recorded: Bool) throws -> any Environment {
+        try makeEnvironment(recipe, recorded: recorded && !vouches(for: recipe.name))
     }
 }

@@ -26,8 +26,10 @@ struct Train: ParsableCommand {
             \(Train.settingsHelp)
             """)
 
-    @Option(help: "Gymnasium id (CartPole-v1) or module:attribute of your own environment; Corridor-N is a built-in toy.")
-    var env = "CartPole-v1"
+    @Option(name: .customLong("env"), help: "Gymnasium id or module:attribute of your own environment; Corridor-N is a built-in toy (default: CartPole-v1; with --resume, the run's own).")
+    var givenEnv: String?
+    /// The environment of a new run.
+    var env: String { givenEnv ?? "CartPole-v1" }
     @Option(name: .customLong("env-arg"), help: "Keyword argument for the environment, key=value (repeatable).")
     var envArgs: [String] = []
     @Option(name: .customLong("wrapper"), help: "One of Gymnasium's wrappers over the environment, e.g. 'AtariPreprocessing(frame_skip=4)' (repeatable, applied in order; recorded in the model).")
@@ -69,7 +71,12 @@ struct Train: ParsableCommand {
             try cli.apply(settings, to: &c)
             config = c
         }
-        let makeEnv = environmentFactory(recipe, recorded: resume)
+        // A resumed run reopens its recorded environment; naming it again (--env) vouches for a
+        // module:attribute the checkpoint records, and naming another one is refused.
+        if let checkpoint, let givenEnv, givenEnv != checkpoint.environment.name {
+            throw ValidationError("--resume continues the run in \(out) on its own environment, \(checkpoint.environment.name); drop --env \(givenEnv) or start a new run.")
+        }
+        let makeEnv = environmentFactory(recipe, recorded: resume && givenEnv == nil)
 
         let progress = ProgressLine()
         let start = Date()

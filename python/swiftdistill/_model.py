@@ -340,6 +340,10 @@ class Model:
         if env is None:
             if not self.environment:
                 raise ValueError("this model records no environment; pass env= (an id or a gymnasium.Env) for its spaces")
+            if ":" in self.environment:
+                # A model directory is data: a module it names is never imported.
+                raise ValueError(f"this model records its environment as {self.environment!r}, which names Python code; "
+                                 "a model directory never runs code, so pass env= yourself if you trust it")
             env = gym.make(self.environment, **self.manifest.get("environment_arguments", {}))
         elif isinstance(env, str):
             env = gym.make(env)
