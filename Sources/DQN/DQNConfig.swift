@@ -165,24 +165,27 @@ extension DQNConfig {
                 })
     }
 
+    /// The largest step count or interval a setting takes (10^12: years of environment steps).
+    public static let maxCount = 1_000_000_000_000
+
     /// The table of DQN settings: the only list of their names, kinds, ranges and help.
     public static var settings: SettingsTable<DQNConfig> {
         SettingsTable([
-            .int("total_steps", \.totalSteps, min: 1, flag: "steps", aliases: ["n_timesteps"], help: "Environment steps to train for."),
+            .int("total_steps", \.totalSteps, min: 1, max: maxCount, flag: "steps", aliases: ["n_timesteps"], help: "Environment steps to train for."),
             .int("seed", \.seed, min: 0, help: "Seed for networks, exploration, replay sampling and the environment."),
             .sizes("hidden_sizes", \.hiddenSizes, example: "256,256", flag: "hidden", aliases: ["hidden"], help: "Hidden layer sizes, e.g. 256,256."),
             ConvSpec.setting(\.convolutions,
                              help: "Convolutions before the hidden layers for image/grid observations: OUT:KERNEL[:STRIDE[:PADDING]],… or minatar (16:3:1), nature (32:8:4,64:4:2,64:3:1), none."),
             .choice("activation", \.activation, help: "Non-linearity between hidden layers."),
             .float("learning_rate", \.learningRate, .positive, aliases: ["lr"], help: "Adam learning rate."),
-            .int("batch_size", \.batchSize, min: 1, help: "Transitions per gradient step."),
-            .int("buffer_size", \.bufferSize, min: 1, help: "Replay buffer capacity (transitions)."),
-            .int("learning_starts", \.learningStarts, min: 0, help: "Steps of uniformly random actions before learning."),
+            .int("batch_size", \.batchSize, min: 1, max: 1 << 20, help: "Transitions per gradient step."),
+            .int("buffer_size", \.bufferSize, min: 1, max: maxCount, help: "Replay buffer capacity (transitions)."),
+            .int("learning_starts", \.learningStarts, min: 0, max: maxCount, help: "Steps of uniformly random actions before learning."),
             .float("gamma", \.gamma, .fractionExcludingZero, help: "Discount factor γ."),
-            .int("target_update_interval", \.targetUpdateInterval, min: 1, help: "Environment steps between target-network updates."),
+            .int("target_update_interval", \.targetUpdateInterval, min: 1, max: maxCount, help: "Environment steps between target-network updates."),
             .float("tau", \.tau, .fractionExcludingZero, help: "Polyak coefficient (1 = hard copy)."),
-            .int("train_frequency", \.trainFrequency, min: 1, aliases: ["train_freq"], help: "Environment steps between training rounds."),
-            .int("gradient_steps", \.gradientSteps, min: -1, help: "Gradient steps per round (-1 = train-frequency)."),
+            .int("train_frequency", \.trainFrequency, min: 1, max: 1_000_000, aliases: ["train_freq"], help: "Environment steps between training rounds."),
+            .int("gradient_steps", \.gradientSteps, min: -1, max: 100_000, help: "Gradient steps per round (-1 = train-frequency)."),
             .float("exploration_fraction", \.explorationFraction, .fractionExcludingZero, help: "Fraction of training over which ε falls."),
             .float("exploration_initial", \.explorationInitial, .fraction, aliases: ["exploration_initial_eps"], help: "ε at the start."),
             .float("exploration_final", \.explorationFinal, .fraction, aliases: ["exploration_final_eps"], help: "ε after the exploration fraction."),
@@ -190,16 +193,16 @@ extension DQNConfig {
             .choice("loss", \.loss, help: "TD loss."),
             .bool("double_dqn", \.doubleDQN, help: "Double DQN targets."),
             .bool("dueling", \.dueling, help: "Dueling head (saved folded into a plain Q head)."),
-            .int("n_step", \.nStep, min: 1, help: "n-step returns."),
+            .int("n_step", \.nStep, min: 1, max: 1_000, help: "n-step returns."),
             .bool("prioritized_replay", \.prioritizedReplay, flag: "prioritized", help: "Proportional prioritized replay."),
             .float("priority_alpha", \.priorityAlpha, .fraction, help: "Prioritized replay: priority exponent α."),
             .float("priority_beta_initial", \.priorityBetaInitial, .fraction, flag: "priority-beta",
                    help: "Prioritized replay: initial importance exponent β (annealed to 1)."),
             .float("priority_epsilon", \.priorityEpsilon, .positive, help: "Prioritized replay: added to every priority."),
-            .int("eval_interval", \.evalInterval, min: 0, help: "Environment steps between evaluations (0 = off)."),
-            .int("eval_episodes", \.evalEpisodes, min: 1, help: "Episodes per evaluation."),
+            .int("eval_interval", \.evalInterval, min: 0, max: maxCount, help: "Environment steps between evaluations (0 = off)."),
+            .int("eval_episodes", \.evalEpisodes, min: 1, max: 1_000_000, help: "Episodes per evaluation."),
             .int("eval_seed", \.evalSeed, min: 0, help: "Seed of the first evaluation episode (episode i uses seed + i)."),
-            .int("checkpoint_interval", \.checkpointInterval, min: 0, help: "Environment steps between checkpoints (0 = only at the end)."),
+            .int("checkpoint_interval", \.checkpointInterval, min: 0, max: maxCount, help: "Environment steps between checkpoints (0 = only at the end)."),
             sb3Policy,
             sb3PolicyKeywords,
         ], crossChecks: [
@@ -239,6 +242,11 @@ extension ConvSpec {
                     let specs = text.split(separator: ",").map { ConvSpec(parsing: String($0)) }
                     guard !specs.isEmpty, specs.allSatisfy({ $0 != nil }) else {
                         throw SettingError(key: "convolutions", template: "{convolutions} takes OUT:KERNEL[:STRIDE[:PADDING]] specs such as 16:3:1 (comma-separated), or minatar, nature or none (got '\(text)').")
+                    }
+                    // The bounds a saved model may have (the model reader's), so what trains also loads.
+                    if let big = specs.first(where: { $0!.outputChannels > ConvSpec.maxChannels || $0!.kernel > ConvSpec.maxKernel
+                                                      || $0!.stride > ConvSpec.maxKernel || $0!.padding > ConvSpec.maxKernel }) {
+                        throw SettingError(key: "convolutions", template: "{convolutions} \(big!) is too large: at most \(ConvSpec.maxChannels) output channels and kernels, strides and padding of at most \(ConvSpec.maxKernel).")
                     }
                     c[keyPath: path] = specs.map { $0! }
                 })

@@ -99,30 +99,46 @@ public struct DQNAlgorithm: RunAlgorithm {
 
     /// Convolutions need (height, width, channels) observations their kernels fit.
     static func checkConvolutions(_ config: DQNConfig, spec: EnvironmentSpec) throws {
-        try checkConvolutions(config.convolutions, spec: spec)
+        try checkConvolutions(config.convolutions, spec: spec, batchSize: config.batchSize)
     }
 
     /// Convolutions `specs` need (height, width, channels) observations their kernels fit.
-    public static func checkConvolutions(_ specs: [ConvSpec], spec: EnvironmentSpec) throws {
-        try checkConvolutions(specs, shape: spec.observationShape, name: spec.name)
+    public static func checkConvolutions(_ specs: [ConvSpec], spec: EnvironmentSpec, batchSize: Int = 32) throws {
+        try checkConvolutions(specs, shape: spec.observationShape, name: spec.name, batchSize: batchSize)
     }
 
     /// As above, for observations of `shape` from `name`: (height, width, channels), or
     /// (channels, height, width) when its smallest axis comes first (see `MLP.imageLooksChannelsFirst`).
-    public static func checkConvolutions(_ specs: [ConvSpec], shape observed: [Int], name: String) throws {
+    /// Their parameters and a batch of `batchSize` activations (outputs and im2col columns, with
+    /// gradients) must fit in the memory available.
+    public static func checkConvolutions(_ specs: [ConvSpec], shape observed: [Int], name: String, batchSize: Int = 32) throws {
         guard !specs.isEmpty else { return }
         guard observed.count == 3 else {
             throw RunError.invalidSetting("--conv needs image or grid observations of shape (height, width, channels) or (channels, height, width), but \(name) observes shape \(observed); drop --conv to train an MLP.")
         }
         let shape = MLP.imageLooksChannelsFirst(observed) ? MLP.channelsLastShape(observed) : observed
-        var (h, w) = (shape[0], shape[1])
+        var (h, w, channels) = (shape[0], shape[1], shape[2])
+        var perSample: Int? = 0, parameters: Int? = 0
+        func add(_ total: Int?, _ factors: [Int]) -> Int? {
+            guard let total, let more = MemoryCheck.bytes(factors) else { return nil }
+            let (sum, overflow) = total.addingReportingOverflow(more)
+            return overflow ? nil : sum
+        }
         for (i, c) in specs.enumerated() {
             guard h + 2 * c.padding >= c.kernel && w + 2 * c.padding >= c.kernel else {
                 throw RunError.invalidSetting("convolution \(i + 1) (\(c)) has a \(c.kernel)×\(c.kernel) kernel but its input is only \(h)×\(w); use smaller kernels, padding or fewer layers.")
             }
             h = (h + 2 * c.padding - c.kernel) / c.stride + 1
             w = (w + 2 * c.padding - c.kernel) / c.stride + 1
+            perSample = add(add(perSample, [h, w, c.outputChannels]), [h, w, c.kernel, c.kernel, channels])
+            parameters = add(parameters, [c.kernel, c.kernel, channels + 1, c.outputChannels])
+            channels = c.outputChannels
         }
+        // Weights six times over (online, target, gradient, two Adam moments, a copy); a batch's
+        // outputs and columns twice (forward and backward), 4 bytes a value.
+        let bytes = add(MemoryCheck.bytes([parameters ?? -1, 6 * 4]), [perSample ?? -1, batchSize, 2 * 4])
+        try MemoryCheck.require(bytes, for: "the convolutions on \(shape[0])×\(shape[1])×\(shape[2]) observations",
+                                key: "convolutions", value: specs.map(\.description).joined(separator: ","))
     }
 
     /// Refuses sizes (replay capacity, network width, action count) that cannot be allocated.

@@ -64,7 +64,8 @@ public struct DistillationAlgorithm: RunAlgorithm {
             guard shape.count == 3 else {
                 throw DistillError.sizeMismatch("A convolutional student (--conv) needs the observations' (height, width, channels) shape: a convolutional teacher or an environment with image observations; these are flat vectors of \(teacher.inputSize).")
             }
-            try DQNAlgorithm.checkConvolutions(config.convolutions, shape: shape, name: env?.spec.name ?? "the teacher's input")
+            try DQNAlgorithm.checkConvolutions(config.convolutions, shape: shape, name: env?.spec.name ?? "the teacher's input",
+                                               batchSize: config.batchSize)
             student = MLP(observationShape: shape, convolutions: config.convolutions, hiddenSizes: config.hiddenSizes,
                           outputSize: teacher.actionCount, activation: config.activation, seed: UInt64(config.seed) &+ 1)
         }

@@ -49,6 +49,9 @@ enum Spaces {
     }
 
     /// `(n, start)` of a Discrete action space.
+    /// The most actions a Discrete space may have: a Q-network has one output per action.
+    static let maxActions = 1 << 20
+
     static func discreteActions(_ space: PythonObject, name: String) throws -> (count: Int, start: Int) {
         let kinds = try kinds(of: space)
         guard kinds.contains("Discrete") else {
@@ -62,6 +65,9 @@ enum Spaces {
         let start = try space.hasAttr("start") ? Int(python: space.attr("start")) : 0
         guard n >= 1 else {
             throw EnvironmentError.unsupportedActionSpace(name, detail: "\(space) has no actions")
+        }
+        guard n <= maxActions else {
+            throw EnvironmentError.unsupportedActionSpace(name, detail: "\(space) has \(n) actions, and a Q-network has one output per action; at most \(maxActions) are supported, so discretise more coarsely")
         }
         return (n, start)
     }

@@ -20,6 +20,10 @@ public struct ConvSpec: Codable, Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(outputChannels):\(kernel):\(stride)" + (padding > 0 ? ":\(padding)" : "") }
 
     /// Parses `OUT:KERNEL[:STRIDE[:PADDING]]`; nil when it is not that.
+    /// Bounds a model reader accepts: output channels, and kernel, stride and padding.
+    public static let maxChannels = 1 << 16
+    public static let maxKernel = 1 << 10
+
     public init?(parsing text: String) {
         let parts = text.split(separator: ":").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard (2...4).contains(parts.count), parts.allSatisfy({ $0 != nil }) else { return nil }

@@ -34,7 +34,7 @@ final class SB3Logs {
 
     func episode(_ e: EpisodeRecord) {
         let t = Date().timeIntervalSince1970 - startTime
-        monitor?.write(Data(String(format: "%.6g,%d,%.6f\n", e.episodeReturn, e.length, t).utf8))
+        monitor?.write(Data(String(format: "%.6g,%ld,%.6f\n", e.episodeReturn, e.length, t).utf8))
     }
 
     /// Adds an evaluation and rewrites evaluations.npz (a temporary file, then a rename).

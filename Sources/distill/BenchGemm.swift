@@ -67,14 +67,14 @@ struct BenchGemm: ParsableCommand {
               + (blas == nil ? "" : "\(best)/openblas"))
         for r in rows {
             var line = (r["product"] as! String).padding(toLength: 8, withPad: " ", startingAt: 0)
-            line += String(format: " %5d %5d ", r["batch"] as! Int, r["width"] as! Int)
+            line += String(format: " %5ld %5ld ", r["batch"] as! Int, r["width"] as! Int)
             for name in columns { line += String(format: "%-10.1f", r[name] as! Double) }
             if let o = r["openblas"] as? Double { line += String(format: "%.2fx", (r[best] as! Double) / o) }
             print(line)
         }
         if blas != nil {
             let ratios = rows.map { ($0[best] as! Double) / ($0["openblas"] as! Double) }.sorted()
-            print(String(format: "%@ / OpenBLAS: median %.2fx, range %.2fx–%.2fx over %d products",
+            print(String(format: "%@ / OpenBLAS: median %.2fx, range %.2fx–%.2fx over %ld products",
                          best, ratios[ratios.count / 2], ratios.first!, ratios.last!, ratios.count))
         }
     }

@@ -95,7 +95,7 @@ struct CoDistill: ParsableCommand {
                 progress.update(p, details: details)
             case .episode: break
             case .evaluation(let step, let r, let isBest):
-                progress.message(String(format: "eval at step %d: student mean return %.1f ± %.1f%@", step, r.mean, r.std,
+                progress.message(String(format: "eval at step %ld: student mean return %.1f ± %.1f%@", step, r.mean, r.std,
                                         isBest ? " (best so far, saved)" : ""))
             }
         }
@@ -124,7 +124,7 @@ struct CoDistill: ParsableCommand {
             print("Interrupted: the best student so far is in \(output.out), the teacher's in \(output.out)/teacher, a checkpoint of both in \(output.out)/last; continue with `distill codistill --out \(output.out) --resume`.")
             throw ExitCode(Interrupt.exitCode)
         }
-        print(String(format: "Done: %d student gradient steps in %.1f s.", outcome.gradientSteps, outcome.elapsed))
+        print(String(format: "Done: %ld student gradient steps in %.1f s.", outcome.gradientSteps, outcome.elapsed))
         if let t = teacherBest { print(String(format: "Teacher: best mean return %.1f (%@/teacher).", t.mean, output.out)) }
         if let s = outcome.bestEvaluation { print(String(format: "Student: best mean return %.1f (%@).", s.mean, output.out)) }
         print("Compare them with: distill compare \(output.out)/teacher \(output.out)")

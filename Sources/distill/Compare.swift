@@ -55,6 +55,6 @@ struct Compare: ParsableCommand {
             String(format: "%.1f ± %.1f", r.student.meanReturn, r.student.stdReturn), "")
         print(String(format: "random policy return: %.1f ± %.1f (same seeds)", r.randomMeanReturn, r.randomStdReturn))
         print(String(format: "student normalised return (student − random)/(teacher − random): %.3f", r.normalizedReturn))
-        print(String(format: "action agreement with the teacher on %d held-out states: %.1f%%", r.heldOutStates, r.actionAgreement * 100))
+        print(String(format: "action agreement with the teacher on %ld held-out states: %.1f%%", r.heldOutStates, r.actionAgreement * 100))
     }
 }

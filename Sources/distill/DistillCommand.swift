@@ -65,14 +65,14 @@ struct DistillCommand: ParsableCommand {
             switch event {
             case .progress(let p):
                 let losses = LossKind.allCases.map(\.metricName).compactMap { name in p.values[name].map { String(format: "%@ %.4f", name, $0) } }
-                let details = String(format: "labels %d  teacher acts %.0f%%  ", Int(p.values["labels"] ?? 0), (p.values["teacher_share"] ?? 0) * 100)
+                let details = String(format: "labels %ld  teacher acts %.0f%%  ", Int(p.values["labels"] ?? 0), (p.values["teacher_share"] ?? 0) * 100)
                     + losses.joined(separator: " ")
                 progress.update(p, details: details)
             case .episode: break
             case .evaluation(let step, let r, let isBest) where multiTask:
-                progress.message(String(format: "eval at step %d: mean normalised return over tasks %.3f (worst task %.3f)%@", step, r.mean, r.min, isBest ? " (best so far, saved)" : ""))
+                progress.message(String(format: "eval at step %ld: mean normalised return over tasks %.3f (worst task %.3f)%@", step, r.mean, r.min, isBest ? " (best so far, saved)" : ""))
             case .evaluation(let step, let r, let isBest):
-                progress.message(String(format: "eval at step %d: student mean return %.1f ± %.1f%@", step, r.mean, r.std, isBest ? " (best so far, saved)" : ""))
+                progress.message(String(format: "eval at step %ld: student mean return %.1f ± %.1f%@", step, r.mean, r.std, isBest ? " (best so far, saved)" : ""))
             }
         }
         let overrides = try parseEnvArgs(envArgs)
@@ -103,7 +103,7 @@ struct DistillCommand: ParsableCommand {
                   + (resumable ? " Continue with `distill distill --out \(out) --resume`." : ""))
             throw ExitCode(Interrupt.exitCode)
         }
-        print(String(format: "Done: %d teacher-labelled states, %d gradient steps in %.1f s.", outcome.labels, outcome.gradientSteps, outcome.elapsed))
+        print(String(format: "Done: %ld teacher-labelled states, %ld gradient steps in %.1f s.", outcome.labels, outcome.gradientSteps, outcome.elapsed))
         for (index, best) in outcome.generations.enumerated() {
             print("generation \(index + 1): best mean return \(best.map { String(format: "%.1f", $0) } ?? "not evaluated") (\(out)/generation-\(index + 1))")
         }
@@ -121,7 +121,7 @@ struct DistillCommand: ParsableCommand {
     private func printTasks(_ tasks: [TaskOutcome], out: String) {
         let shared = MultiTaskDirectory.index(URL(fileURLWithPath: out))?.sharedParameters
         let teachers = tasks.reduce(0) { $0 + $1.teacherParameters }
-        print(String(format: "Multi-task student: %@ parameters shared by %d tasks (%@ of the teachers' %d); kept at its best mean normalised return.",
+        print(String(format: "Multi-task student: %@ parameters shared by %ld tasks (%@ of the teachers' %ld); kept at its best mean normalised return.",
                      shared.map(String.init) ?? "?", tasks.count,
                      shared.map { String(format: "%.1f%%", 100 * Double($0) / Double(teachers)) } ?? "?", teachers))
         let name = max(4, tasks.map(\.name.count).max() ?? 4)

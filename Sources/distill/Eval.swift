@@ -29,7 +29,7 @@ struct Eval: ParsableCommand {
                                           "max_return": r.max, "returns": r.returns]
             print(String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
         } else {
-            print(String(format: "%@ on %@: mean return %.2f ± %.2f (min %.1f, max %.1f) over %d episodes, seeds %d–%d",
+            print(String(format: "%@ on %@: mean return %.2f ± %.2f (min %.1f, max %.1f) over %ld episodes, seeds %ld–%ld",
                          model, envName, r.mean, r.std, r.min, r.max, r.episodes, seed, seed + episodes - 1))
         }
     }

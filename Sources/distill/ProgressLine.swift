@@ -27,7 +27,7 @@ final class ProgressLine {
         let fraction = Double(s.step) / Double(max(s.totalSteps, 1))
         let eta = s.stepsPerSecond > 0 ? Double(s.totalSteps - s.step) / s.stepsPerSecond : 0
         let rate = s.rateIsMeaningful ? String(format: "%6.0f steps/s", s.stepsPerSecond) : "     … steps/s"
-        let text = String(format: "step %d/%d (%3.0f%%)  ", s.step, s.totalSteps, fraction * 100) + rate + "  "
+        let text = String(format: "step %ld/%ld (%3.0f%%)  ", s.step, s.totalSteps, fraction * 100) + rate + "  "
             + s.details + "  ETA " + (s.rateIsMeaningful ? Self.duration(eta) : "…")
         if isTerminal {
             guard Date().timeIntervalSince(lastDraw) > 0.1 || s.step == s.totalSteps else { return }
@@ -53,6 +53,6 @@ final class ProgressLine {
 
     static func duration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+        return s >= 3600 ? String(format: "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60) : String(format: "%ld:%02ld", s / 60, s % 60)
     }
 }

@@ -91,7 +91,7 @@ struct Train: ParsableCommand {
                 progress.update(p, details: details)
             case .episode: break
             case .evaluation(let step, let r, let isBest):
-                progress.message(String(format: "eval at step %d: mean return %.1f ± %.1f over %d episodes%@",
+                progress.message(String(format: "eval at step %ld: mean return %.1f ± %.1f over %ld episodes%@",
                                         step, r.mean, r.std, r.episodes, isBest ? " (best so far, saved)" : ""))
             }
         }
@@ -113,7 +113,7 @@ struct Train: ParsableCommand {
             print("Interrupted at step \(outcome.state.step): checkpoint saved in \(run.directory.lastURL.path); continue with `distill train --out \(out) --resume`.")
             throw ExitCode(Interrupt.exitCode)
         }
-        print(String(format: "Done: %d steps in %.1f s (%.0f env steps/s, %d gradient steps, %.0f/s).",
+        print(String(format: "Done: %ld steps in %.1f s (%.0f env steps/s, %ld gradient steps, %.0f/s).",
                      outcome.state.step, wall, Double(outcome.state.step) / max(wall, 1e-9), outcome.state.gradientSteps,
                      Double(outcome.state.gradientSteps) / max(wall, 1e-9)))
         if let best = outcome.state.bestMeanReturn {

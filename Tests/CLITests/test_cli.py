@@ -289,14 +289,20 @@ def test_a_recorded_environment_is_data_not_code(tmp_path, corridor_teacher):
     import shutil
     shutil.copytree(corridor_teacher, copy)
     manifest = json.loads((copy / "model.json").read_text())
-    manifest["environment"] = "os:system"
-    (copy / "model.json").write_text(json.dumps(manifest))
-    for args in (["eval", str(copy)], ["compare", str(copy), str(copy)],
-                 ["distill", "--teacher", str(copy), "--out", str(tmp_path / "s")]):
-        r = run(*args)
-        assert "never runs code, so name the environment yourself" in error_line(r), r.stderr
+    # "this" prints the Zen of Python when imported: nothing named by a data file is imported.
+    for recorded in ("os:system", "this:X", "this:Env-v0"):
+        manifest["environment"] = recorded
+        (copy / "model.json").write_text(json.dumps(manifest))
+        for args in (["eval", str(copy)], ["compare", str(copy), str(copy)],
+                     ["distill", "--teacher", str(copy), "--out", str(tmp_path / "s")]):
+            r = run(*args)
+            assert r.returncode == 1 and f"records its environment as '{recorded}', which names Python code" in error_line(r), r.stderr
+            assert "Zen of Python" not in r.stdout + r.stderr
+            assert f"--trust-env {recorded}" in error_line(r)
     ok = run("eval", str(copy), "--env", "Corridor-6", "--episodes", "1")
     assert ok.returncode == 0, ok.stderr
+    vouched = run("eval", str(copy), "--trust-env", "this:Env-v0", "--episodes", "1")
+    assert "Zen of Python" in vouched.stdout, "the module the user names is imported"
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
@@ -368,16 +374,22 @@ def test_environment_arguments_are_recorded_and_reused(tmp_path):
     assert r.returncode == 0, r.stderr
     manifest = json.loads((teacher / "model.json").read_text())
     assert manifest["environment"] == "fixture_envs:LineWorld" and manifest["environment_arguments"] == {"n": "4"}
-    ev = run("eval", str(teacher), "--episodes", "2", "--json")
+    # The recorded module:attribute is opened only when the user names it (--trust-env, or --env on --resume).
+    assert "which names Python code" in error_line(run("eval", str(teacher), "--episodes", "2"))
+    trust = ["--trust-env", "fixture_envs:LineWorld"]
+    ev = run("eval", str(teacher), "--episodes", "2", "--json", *trust)
     assert ev.returncode == 0 and json.loads(ev.stdout)["env"] == "fixture_envs:LineWorld(n=4)", ev.stderr
     st = run("distill", "--teacher", str(teacher), "--hidden", "8", "--steps", "600", "--eval-interval", "0",
-             "--out", str(tmp_path / "s"))
+             "--out", str(tmp_path / "s"), *trust)
     assert st.returncode == 0, st.stderr
     assert json.loads((tmp_path / "s" / "model.json").read_text())["environment_arguments"] == {"n": "4"}
-    assert run("compare", str(teacher), str(tmp_path / "s"), "--episodes", "2").returncode == 0
-    other = run("eval", str(teacher), "--env-arg", "n=5", "--episodes", "1")
+    assert run("compare", str(teacher), str(tmp_path / "s"), "--episodes", "2", *trust).returncode == 0
+    other = run("eval", str(teacher), "--env-arg", "n=5", "--episodes", "1", *trust)
     assert "the model takes 4 inputs and 2 actions, but fixture_envs:LineWorld has 5 and 2" in error_line(other)
-    resumed = run("train", "--resume", "--out", str(teacher), "--steps", "1600")
+    assert "which names Python code" in error_line(run("train", "--resume", "--out", str(teacher), "--steps", "1600"))
+    elsewhere = run("train", "--resume", "--out", str(teacher), "--steps", "1600", "--env", "Acrobot-v1")
+    assert "continues the run in" in error_line(elsewhere) and "on its own environment, fixture_envs:LineWorld" in error_line(elsewhere)
+    resumed = run("train", "--resume", "--out", str(teacher), "--steps", "1600", "--env", "fixture_envs:LineWorld")
     assert resumed.returncode == 0, resumed.stderr
     manifest["environment"] = "__main__:LineWorld"
     (teacher / "model.json").write_text(json.dumps(manifest))
@@ -568,7 +580,8 @@ def test_multi_task_distillation_of_two_environments(tmp_path, corridor_teacher)
             "--eval-episodes", "2", "--out", str(line))
     assert r.returncode == 0, r.stderr
     args = ["distill", "--teacher", f"corridor={corridor_teacher}", "--teacher", f"line={line}", "--hidden", "16,16",
-            "--steps", "3000", "--eval-interval", "1000", "--eval-episodes", "2", "--epsilon", "0.3"]
+            "--steps", "3000", "--eval-interval", "1000", "--eval-episodes", "2", "--epsilon", "0.3",
+            "--trust-env", "fixture_envs:LineWorld"]
     first, second = run(*args, "--out", str(tmp_path / "a")), run(*args, "--out", str(tmp_path / "b"))
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     assert "Multi-task student:" in first.stdout and f"{tmp_path}/a/tasks/line" in first.stdout
@@ -586,7 +599,8 @@ def test_multi_task_distillation_of_two_environments(tmp_path, corridor_teacher)
         assert manifest["config"]["task"] == name and manifest["architecture"]["hidden_sizes"] == [16, 16]
         for entry in manifest["tensors"]:
             assert (a / entry["file"]).read_bytes() == (b / entry["file"]).read_bytes(), "same seed, same bytes"
-        c = run("compare", str(corridor_teacher if name == "corridor" else line), str(a), "--episodes", "2", "--json")
+        c = run("compare", str(corridor_teacher if name == "corridor" else line), str(a), "--episodes", "2", "--json",
+                "--trust-env", "fixture_envs:LineWorld")
         assert c.returncode == 0, c.stderr
     # The trunk is shared: layers.1 of both tasks are the same array.
     def array(task, layer):
@@ -598,7 +612,7 @@ def test_multi_task_distillation_of_two_environments(tmp_path, corridor_teacher)
     mixed = run("distill", "--teacher", f"corridor={corridor_teacher}", "--teacher", str(line), "--out", str(tmp_path / "c"))
     assert "Name every teacher's task or none" in error_line(mixed)
     # A finished multi-task run continues for more labelled states from its checkpoint.
-    more = run("distill", "--resume", "--out", str(tmp_path / "b"), "--steps", "3400")
+    more = run("distill", "--resume", "--out", str(tmp_path / "b"), "--steps", "3400", "--trust-env", "fixture_envs:LineWorld")
     assert more.returncode == 0, more.stderr
     assert "Multi-task student:" in more.stdout
     state = json.loads((tmp_path / "b" / "last" / "state.json").read_text())["state"]
