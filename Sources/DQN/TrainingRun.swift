@@ -100,7 +100,7 @@ extension DQNConfig {
     public func applying(_ values: [String: SettingValue], source: String) throws -> DQNConfig {
         var config = self
         do {
-            try Self.settings.apply(values, to: &config)
+            try Self.settings.applyFile(values, to: &config)
         } catch let e as ConfigFile.Problem {
             throw RunError.badConfigFile(source, detail: e.description)
         } catch let e as SettingError {

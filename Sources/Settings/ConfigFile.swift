@@ -1,7 +1,8 @@
 import Foundation
 
 /// Settings from a JSON config file: a flat object of settings, optionally with per-environment
-/// sections (`{"CartPole-v1": {"learning_rate": 0.001}}`) of which only `section` applies.
+/// sections (`{"CartPole-v1": {"learning_rate": 0.001}}`) of which only `section` applies
+/// (`SettingsTable.applyFile` applies the result).
 public enum ConfigFile {
     /// Why a config file cannot be read; the text completes "The config file X cannot be used: …".
     public struct Problem: Error, CustomStringConvertible {
@@ -14,6 +15,6 @@ public enum ConfigFile {
             throw Problem(description: "it is not a JSON object")
         }
         if let section, case .object(let chosen)? = values[section] { values = chosen }
-        return values.filter { if case .object = $0.value { return false }; return true }
+        return values  // mappings left are other sections, or misplaced values `applyFile` refuses
     }
 }

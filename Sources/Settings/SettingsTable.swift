@@ -64,6 +64,15 @@ public struct SettingsTable<Config> {
         try apply(ordered(values), to: &config)
     }
 
+    /// Applies a config file's values. A mapping under a name that is no setting is another
+    /// environment's section and is skipped; a mapping under a setting's name is refused. Each
+    /// given setting is range-checked at once, so its error names the file's key, not a flag.
+    public func applyFile(_ values: [String: SettingValue], to config: inout Config) throws {
+        let kept = values.filter { if case .object = $0.value { return entry($0.key) != nil }; return true }
+        try apply(kept, to: &config)
+        for (name, _) in ordered(kept) { if let problem = entry(name)?.check(config) { throw problem } }
+    }
+
     /// The pairs of `values` in table order, unknown names first (then by name).
     func ordered(_ values: [String: SettingValue]) -> [(String, SettingValue)] {
         func rank(_ name: String) -> Int {

@@ -140,7 +140,7 @@ struct DistillCommand: ParsableCommand {
         let words = try cli.parse(settingWords, otherOptions: ["out", "env", "env-arg", "wrapper", "force", "threads", "config", "resume", "trust-env"])
         if let file = self.config {
             do {
-                try DistillConfig.settings.apply(try ConfigFiles.read(file, environment: env ?? ""), to: &config)
+                try DistillConfig.settings.applyFile(try ConfigFiles.read(file, environment: env ?? ""), to: &config)
             } catch let e as ConfigFile.Problem {
                 throw RunError.badConfigFile(file, detail: e.description)
             } catch let e as SettingError {

@@ -87,7 +87,20 @@ struct Toy: Configurable {
     @Test func configFilesWithSections() throws {
         let data = Data(#"{"rate": 0.1, "Env-v1": {"steps": 7}, "Other-v0": {"steps": 9}}"#.utf8)
         #expect(try ConfigFile.settings(from: data, section: "Env-v1") == ["steps": .int(7)])
-        #expect(try ConfigFile.settings(from: data, section: "Missing") == ["rate": .number(0.1)])
+        var toy = Toy()
+        try Toy.settings.applyFile(try ConfigFile.settings(from: data, section: "Missing"), to: &toy)
+        #expect(toy.rate == 0.1 && toy.steps == 10, "other environments' sections are skipped")
         #expect(throws: ConfigFile.Problem.self) { try ConfigFile.settings(from: Data("[1]".utf8), section: nil) }
+    }
+
+    @Test func aFilesMappingOrOutOfRangeValueIsRefusedUnderItsKey() throws {
+        var toy = Toy()
+        #expect { try Toy.settings.applyFile(["rate": .object(["a": .int(1)])], to: &toy) } throws: {
+            ($0 as? SettingError)?.description.hasPrefix("rate must be a number") ?? false
+        }
+        // Range-checked as the file is applied, before anything else can set the value again.
+        #expect { try Toy.settings.applyFile(["steps": .int(3), "rate": .number(2)], to: &toy) } throws: {
+            ($0 as? SettingError)?.key == "rate"
+        }
     }
 }
