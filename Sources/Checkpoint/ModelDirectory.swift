@@ -351,7 +351,7 @@ public enum ModelDirectory {
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         let manifest: ModelManifest
         do { manifest = try decoder.decode(ModelManifest.self, from: data) } catch {
-            throw CheckpointError.badManifest(url.path, detail: describe(error))
+            throw CheckpointError.badManifest(url.path, detail: describe(error, data: data))
         }
         guard manifest.formatVersion <= ModelManifest.currentFormatVersion else {
             throw CheckpointError.badManifest(url.path, detail: "format version \(manifest.formatVersion) is newer than this program understands (\(ModelManifest.currentFormatVersion)); update swift-distill")
@@ -359,13 +359,82 @@ public enum ModelDirectory {
         return manifest
     }
 
-    private static func describe(_ error: Error) -> String {
+    /// A decoding error worded with the file's own JSON path (`architecture.hidden_sizes[1]`),
+    /// not the reader's Swift names.
+    static func describe(_ error: Error, data: Data? = nil) -> String {
+        func path(_ keys: [CodingKey]) -> String {
+            var text = ""
+            for key in keys {
+                if let index = key.intValue { text += "[\(index)]"; continue }
+                text += (text.isEmpty ? "" : ".") + snakeCase(key.stringValue)
+            }
+            return text
+        }
         switch error {
-        case DecodingError.keyNotFound(let key, _): return "missing key '\(key.stringValue)'"
-        case DecodingError.typeMismatch(_, let ctx), DecodingError.valueNotFound(_, let ctx):
-            return "wrong type at \(ctx.codingPath.map(\.stringValue).joined(separator: "."))"
-        case DecodingError.dataCorrupted: return "not valid JSON"
+        case DecodingError.keyNotFound(let key, let ctx):
+            let parent = path(ctx.codingPath)
+            return "missing key '\(snakeCase(key.stringValue))'" + (parent.isEmpty ? "" : " in \(parent)")
+        case DecodingError.typeMismatch(let type, let ctx), DecodingError.valueNotFound(let type, let ctx):
+            let at = path(ctx.codingPath)
+            return (at.isEmpty ? "the file" : at) + " is not " + kind(type)
+        case DecodingError.dataCorrupted(let ctx):
+            let at = path(ctx.codingPath)
+            if !at.isEmpty { return "\(at) is out of range or not of the right kind" }
+            return data.flatMap(nonInteger(in:)).map { "\($0) is not an integer of a usable size" } ?? "not valid JSON"
         default: return "\(error)"
+        }
+    }
+
+    /// Keys whose values (or list items) the manifest holds as integers.
+    static let integerKeys: Set<String> = ["format_version", "generation", "input_size", "output_size", "hidden_sizes", "shape",
+                                           "input_shape", "output_channels", "kernel", "stride", "padding"]
+
+    /// The JSON path of the first value under an integer key that is not an integer Swift can
+    /// hold (1e30, 6.5): valid JSON that the decoder refuses without saying where.
+    static func nonInteger(in data: Data) -> String? {
+        guard let root = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return nil }
+        func isInteger(_ value: Any) -> Bool {
+            guard let n = value as? NSNumber, !(value is Bool) else { return true }  // other kinds: the type check's business
+            let d = n.doubleValue
+            return d == d.rounded() && abs(d) < 9.0e18
+        }
+        func walk(_ value: Any, _ at: String, integer: Bool) -> String? {
+            if let object = value as? [String: Any] {
+                for key in object.keys.sorted() {
+                    if let found = walk(object[key]!, at.isEmpty ? key : at + "." + key, integer: integerKeys.contains(key)) { return found }
+                }
+            } else if let list = value as? [Any] {
+                for (i, item) in list.enumerated() {
+                    if let found = walk(item, at + "[\(i)]", integer: integer) { return found }
+                }
+            } else if integer && !isInteger(value) {
+                return at
+            }
+            return nil
+        }
+        return walk(root, "", integer: false)
+    }
+
+    /// `hiddenSizes` → `hidden_sizes`, as the file spells the key.
+    static func snakeCase(_ name: String) -> String {
+        var out = ""
+        for c in name {
+            if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
+        }
+        return out
+    }
+
+    private static func kind(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type: return "an integer"
+        case is Double.Type, is Float.Type: return "a number"
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        default:
+            let name = "\(type)"
+            if name.hasPrefix("Array") { return "a list" }
+            if name.hasPrefix("Dictionary") { return "an object" }
+            return "an object"
         }
     }
 

@@ -444,7 +444,10 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
     if not stat.S_ISREG(info.st_mode) or info.st_size > 16 << 20:
         raise ValueError(f"{manifest_path} is not a valid model manifest (not a regular file of at most 16 MiB); re-export the model")
     try:
-        manifest = json.loads(manifest_path.read_text())
+        # utf-8-sig: a byte-order mark is accepted, as the Swift reader accepts it.
+        manifest = json.loads(manifest_path.read_bytes().decode("utf-8-sig"))
+        if not isinstance(manifest, dict):
+            raise TypeError("the file is not an object")
         arch = manifest["architecture"]
         sizes = [int(arch["input_size"])] + [int(s) for s in arch["hidden_sizes"]] + [int(arch["output_size"])]
         if arch["activation"] not in ("relu", "tanh"):
@@ -463,7 +466,11 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
                 raise TypeError("a tensor entry needs name, file, shape and dtype")
         entries = {t["name"]: t for t in manifest["tensors"]}
         version = manifest["format_version"]
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+    except RecursionError:
+        raise ValueError(f"{manifest_path} is not a valid model manifest (it nests too deeply); re-export the model") from None
+    except KeyError as e:
+        raise ValueError(f"{manifest_path} is not a valid model manifest (missing key {e}); re-export the model") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError) as e:
         raise ValueError(f"{manifest_path} is not a valid model manifest ({e}); re-export the model") from None
     if version > FORMAT_VERSION:
         raise ValueError(f"{manifest_path} is not a valid model manifest (format version {version} is newer than this "
@@ -502,6 +509,9 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
         array = _read_npy(file, data)
         if tuple(array.shape) != shape or list(entries[name].get("shape", shape)) != list(shape):
             raise ValueError(f"{file} has shape {array.shape} but the architecture needs {shape}")
+        if not np.isfinite(array).all():
+            raise ValueError(f"{file} holds NaN or infinite values (tensor {name}); a model with them cannot act, "
+                             "so retrain it or take the run's last finite checkpoint")
         params[name] = array.astype(np.float32, copy=False)
     return Model(root, manifest, params)
 

@@ -99,6 +99,25 @@ def corpus(base, root):
         os.mkfifo(d / entry["file"])
     case("fifo", False, fifo)
     case("missing-metrics-key", False, lambda d: edit(d, "layers.0.weight", lambda m, e: m.pop("metrics")))
+    nan, inf = w0.copy(), w0.copy()
+    nan[0, 0], inf[1, 1] = np.nan, -np.inf
+    case("nan-weight", False, lambda d: edit(d, "layers.0.weight", data=npy_bytes(nan)))
+    case("inf-weight", False, lambda d: edit(d, "layers.0.weight", data=npy_bytes(inf)))
+
+    def with_bom(d):
+        edit(d, "layers.0.weight")
+        (d / "model.json").write_bytes(b"\xef\xbb\xbf" + (d / "model.json").read_bytes())
+    case("utf8-bom", True, with_bom)
+
+    def deeply_nested(d):
+        edit(d, "layers.0.weight")
+        text = (d / "model.json").read_text()
+        (d / "model.json").write_text(text.replace('"metrics": {', '"metrics": {"deep": ' + "[" * 100_000 + "]" * 100_000 + ", ", 1))
+    case("deeply-nested", False, deeply_nested)
+    case("huge-integer", False, lambda d: edit(d, "layers.0.weight",
+                                               lambda m, e: m["architecture"].update(input_size=10 ** 30)))
+    case("fractional-shape", False, lambda d: edit(d, "layers.0.weight", lambda m, e: e.update(shape=[6.5, 32])))
+    case("top-level-list", False, lambda d: (d / "model.json").write_text("[1, 2]"))
     return cases
 
 
@@ -152,3 +171,21 @@ def test_random_mutations_never_trap_or_hang(tmp_path, corridor_teacher):
     assert result.returncode == 0, f"a reader trapped or raised something else: {result.returncode} {result.stderr[-2000:]}"
     outcomes = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcomes.get("swift refused", 0) > 50 and outcomes.get("numpy refused", 0) > 50, outcomes
+
+
+def test_manifest_errors_name_the_files_own_keys(tmp_path, corridor_teacher):
+    """Both readers word a manifest problem with the JSON path as the file spells it."""
+    def hidden_text(m, e): m["architecture"]["hidden_sizes"] = "32"
+    def checksum_number(m, e): m["tensors"][0]["checksum"] = 5
+    def no_version(m, e): m.pop("format_version")
+    def huge(m, e): m["architecture"]["input_size"] = 10 ** 30
+    for i, (mutate, swift_says) in enumerate([(hidden_text, "architecture.hidden_sizes is not a list"),
+                                              (checksum_number, "tensors[0].checksum is not a string"),
+                                              (no_version, "missing key 'format_version'"),
+                                              (huge, "architecture.input_size is not an integer of a usable size")]):
+        d = tmp_path / f"m{i}"
+        shutil.copytree(corridor_teacher.path, d)
+        edit(d, "layers.0.weight", mutate, drop_checksums=False)
+        accepted, why = swift_accepts(d)
+        assert not accepted and swift_says in why, why
+        assert "Index" not in why and "hiddenSizes" not in why and "formatVersion" not in why
