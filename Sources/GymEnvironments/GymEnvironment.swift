@@ -134,10 +134,16 @@ public final class GymEnvironment: Environment {
     // MARK: - Opening
 
     static func open(_ name: String, kwargs: [String: any PythonConvertible], recorded: Bool) throws -> PythonObject {
-        if let colon = name.lastIndex(of: ":"), !name.hasPrefix(":") {
-            // A model directory is data: a module it names is never imported (importing runs
-            // the module's code), so a recorded `module:attribute` is refused before Python sees it.
-            if recorded { throw EnvironmentError.untrustedRecord(name) }
+        // A model directory is data: a module it names is never imported (importing runs the
+        // module's code), so a recorded `module:attribute` is refused before Python sees it.
+        let namesCode = name.contains(":") && !name.hasPrefix(":")
+        if recorded && namesCode { throw EnvironmentError.untrustedRecord(name) }
+        if EnvironmentIsolation.current == .process {
+            do { return try IsolatedEnvironment.open(name, kwargs: kwargs) } catch let e as PythonError {
+                throw EnvironmentError.python(name, operation: "opening it in a worker process (--env-isolation process)", e)
+            }
+        }
+        if let colon = name.lastIndex(of: ":"), namesCode {
             let moduleName = String(name[..<colon]), attribute = String(name[name.index(after: colon)...])
             let module: PythonObject
             do {

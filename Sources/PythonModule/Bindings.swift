@@ -256,6 +256,19 @@ enum Bindings {
             return try PythonObject.dictionary(summary)
         })
 
+    static let setEnvironmentIsolation = Function(
+        name: "set_env_isolation", parameters: ["mode"],
+        doc: "Sets where environments opened by id or module:attribute run (\"none\" or \"process\"); returns the previous mode.",
+        body: { a in
+            let text = try a.string("mode")
+            guard let mode = EnvironmentIsolation(rawValue: text) else {
+                throw ArgumentError.value("env_isolation must be \"none\" or \"process\" (got '\(text)').")
+            }
+            let previous = EnvironmentIsolation.current
+            EnvironmentIsolation.current = mode
+            return try previous.rawValue.pythonObject()
+        })
+
     static let compare = Function(
         name: "compare", parameters: ["teacher", "student", "episodes", "seed", "env"],
         doc: "JSON of a teacher-versus-student comparison (as `distill compare --json`).",

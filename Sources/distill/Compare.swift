@@ -21,6 +21,7 @@ struct Compare: ParsableCommand {
     }
 
     func run() throws {
+        evaluation.isolation.apply()
         let (episodes, seed, json) = (evaluation.episodes, evaluation.seed, evaluation.json)
         let tURL = URL(fileURLWithPath: teacher), sURL = URL(fileURLWithPath: student)
         let (tNet, tManifest) = try ModelDirectory.load(from: tURL)

@@ -17,6 +17,7 @@ struct Eval: ParsableCommand {
     @OptionGroup var evaluation: EvaluationOptions
 
     func run() throws {
+        evaluation.isolation.apply()
         let (episodes, seed, json) = (evaluation.episodes, evaluation.seed, evaluation.json)
         let (network, manifest) = try ModelDirectory.load(from: URL(fileURLWithPath: model))
         let (recipe, recorded) = try evaluation.recipe(recordedIn: manifest, model: model)

@@ -12,9 +12,12 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "Threads for large matrix products and Adam: 1 or 2 (the same results either way; default: SWIFT_DISTILL_THREADS, else 1).")
     var threads: Int?
 
-    /// Applies --threads to the numeric kernels (process-wide).
+    @OptionGroup var isolation: IsolationOptions
+
+    /// Applies --threads to the numeric kernels and --env-isolation to environments (process-wide).
     func applyThreads() {
         if let threads { Kernels.threads = threads }
+        isolation.apply()
     }
 
     func validate() throws {
@@ -39,6 +42,7 @@ struct EvaluationOptions: ParsableArguments {
     var wrappers: [String] = []
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var trust: TrustOptions
+    @OptionGroup var isolation: IsolationOptions
 
     /// The environment to evaluate on: `--env` (with `--env-arg`), or the one `manifest` records.
     func recipe(recordedIn manifest: ModelManifest, model: String) throws -> (EnvironmentRecipe, recorded: Bool) {
@@ -73,4 +77,16 @@ struct TrustOptions: ParsableArguments {
     func open(_ recipe: EnvironmentRecipe, recorded: Bool) throws -> any Environment {
         try makeEnvironment(recipe, recorded: recorded && !vouches(for: recipe.name))
     }
+}
+
+extension EnvironmentIsolation: ExpressibleByArgument {}
+
+/// `--env-isolation process`: each environment runs in a worker process of its own.
+struct IsolationOptions: ParsableArguments {
+    @Option(name: .customLong("env-isolation"),
+            help: "none, or process: run the environment in a worker process, so one that crashes or exits becomes an error and the run keeps its checkpoint (for untrusted or fragile environments).")
+    var isolation: EnvironmentIsolation = .none
+
+    /// Sets the process-wide isolation every environment opened by name uses.
+    func apply() { EnvironmentIsolation.current = isolation }
 }

@@ -1,6 +1,7 @@
 """Calls into the Swift core (the ``_core`` extension module) in this process."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -156,9 +157,34 @@ def _environment(env: EnvSpec, eval_needed: bool) -> Tuple[Union[str, Callable[[
     raise TypeError(f"env must be a Gymnasium id, a gymnasium.Env, or a factory returning one; got {type(env).__name__}")
 
 
+def _refuse_both(function: str, given: Dict[str, Any], settings: Dict[str, Any]) -> None:
+    """A keyword and the setting it stands for (``hidden`` and ``hidden_sizes``) both given is
+    refused: neither would silently win."""
+    for keyword, keys in (("hidden", ("hidden_sizes",)), ("steps", ("total_steps", "n_timesteps"))):
+        both = [k for k in keys if k in settings]
+        if given.get(keyword) is not None and both:
+            raise TypeError(f"{function}() got both {keyword}= and {both[0]}=, which name one setting; give one of them")
+
+
+@contextlib.contextmanager
+def _isolation(core: Any, mode: str, env_arg: Any):
+    """Runs the block with environments opened by name in worker processes (``mode="process"``)."""
+    if mode not in ("none", "process"):
+        raise ValueError(f"env_isolation must be 'none' or 'process', not {mode!r}")
+    if mode == "process" and env_arg is not None and not isinstance(env_arg, str):
+        raise ValueError("env_isolation='process' opens the environment in a worker process from its id or "
+                         "'module:attribute'; pass env as that string, not as an object or factory")
+    previous = core.set_env_isolation(mode=mode)
+    try:
+        yield
+    finally:
+        core.set_env_isolation(mode=previous)
+
+
 def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Optional[int] = None,
           hidden: Optional[Sequence[int]] = None, force: bool = False, resume: bool = False,
-          callback: Optional[Callback] = None, progress: bool = True, **hyperparameters: Any) -> Tuple[Model, Dict[str, Any]]:
+          callback: Optional[Callback] = None, progress: bool = True, env_isolation: str = "none",
+          **hyperparameters: Any) -> Tuple[Model, Dict[str, Any]]:
     """Trains a DQN teacher with the Swift core and returns ``(model, metrics)``.
 
     ``env`` is a Gymnasium id (``"CartPole-v1"``), a ``gymnasium.Env`` instance, or a factory
@@ -169,8 +195,11 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
     ``eval``). The GIL is released during gradient steps; Ctrl-C raises KeyboardInterrupt after a
     checkpoint is saved, and ``resume=True`` continues it (``steps``, ``learning_rate`` and the
     evaluation and checkpoint settings may change then; other settings are refused).
+    ``env_isolation="process"`` runs the environment (given by id or ``"module:attribute"``) in a
+    worker process, so one that crashes raises an exception here instead of killing the kernel.
     """
     core = _core()
+    _refuse_both("train", {"hidden": hidden, "steps": steps}, hyperparameters)
     env_arg, env_name = _environment(env, eval_needed=True)
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"out must be a path, got {type(out).__name__}")
@@ -185,7 +214,8 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
     settings_text = _settings_json(given)
     on_event, close = _progress(callback, progress, total, "step")
     try:
-        summary = core.train(env=env_arg, env_name=env_name, env_wrappers=_recorded_wrappers(env), env_arguments=_recorded_arguments(env), settings=settings_text, out=os.fspath(out),
+        with _isolation(core, env_isolation, env_arg):
+            summary = core.train(env=env_arg, env_name=env_name, env_wrappers=_recorded_wrappers(env), env_arguments=_recorded_arguments(env), settings=settings_text, out=os.fspath(out),
                              force=bool(force), resume=bool(resume), callback=on_event,
                              resume_steps=steps if resume else None)
     finally:
@@ -198,6 +228,7 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Di
             temperature: Optional[float] = None, steps: Optional[int] = None, seed: Optional[int] = None,
             regime: Optional[str] = None, task_weight: Optional[float] = None, env: Optional[EnvSpec] = None,
             force: bool = False, resume: bool = False, callback: Optional[Callback] = None, progress: bool = True,
+            env_isolation: str = "none",
             **more_settings: Any) -> Tuple[Model, Dict[str, Any]]:
     """Distils a teacher (a model directory, ``Model`` or a Stable-Baselines3 DQN object or ``.zip``,
     written once as ``OUT.teacherK``; a list is an ensemble) into a student. A dict of teachers
@@ -254,6 +285,7 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Di
     named = {"hidden_sizes": None if hidden is None else list(hidden), "temperature": temperature, "steps": steps,
              "seed": seed, "regime": regime, "loss": loss, "task_weight": task_weight}
     # Defaults live in the core's settings table: only what the caller gave is sent.
+    _refuse_both("distill", {"hidden": hidden}, more_settings)
     given = {**({"teachers": paths} if paths else {}), **{k: v for k, v in named.items() if v is not None}, **more_settings}
     total = steps if steps is not None else _checkpointed_steps(out) if resume else None
     total = total if total is not None else _default("distill", "steps")
@@ -261,7 +293,8 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Di
     settings_text = _settings_json(given)
     on_event, close = _progress(callback, progress, total, "state")
     try:
-        summary = core.distill(settings=settings_text, out=os.fspath(out), env=env_arg, env_name=env_name,
+        with _isolation(core, env_isolation, env_arg):
+            summary = core.distill(settings=settings_text, out=os.fspath(out), env=env_arg, env_name=env_name,
                                env_wrappers=None if env is None else _recorded_wrappers(env),
                                env_arguments=None if env is None else _recorded_arguments(env),
                                force=bool(force), callback=on_event, resume=bool(resume))
@@ -276,7 +309,7 @@ def codistill(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed:
               teacher: Optional[Dict[str, Any]] = None, hidden: Optional[Sequence[int]] = None,
               loss: Union[str, Dict[str, float], None] = None, temperature: Optional[float] = None, force: bool = False,
               resume: bool = False, callback: Optional[Callback] = None, progress: bool = True,
-              **student_settings: Any) -> Tuple[Model, Model, Dict[str, Any]]:
+              env_isolation: str = "none", **student_settings: Any) -> Tuple[Model, Model, Dict[str, Any]]:
     """Online co-distillation: trains a DQN teacher on ``env`` (as ``train`` would: rl-zoo's
     defaults, ``teacher={"learning_rate": …}`` for its settings, ``steps`` and ``seed``) and, in
     the same loop, a student of ``hidden`` sizes distilling the teacher's current Q-values on its
@@ -295,11 +328,13 @@ def codistill(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed:
     if isinstance(loss, dict):
         loss = ",".join(f"{k}:{float(v)}" for k, v in loss.items()) or "none"
     named = {"hidden_sizes": None if hidden is None else list(hidden), "temperature": temperature, "seed": seed, "loss": loss}
+    _refuse_both("codistill", {"hidden": hidden}, student_settings)
     student_given = {**{k: v for k, v in named.items() if v is not None}, **student_settings}
     total = steps if steps is not None else _default("dqn", "total_steps", env_name)
     on_event, close = _progress(callback, progress, total, "step")
     try:
-        summary = core.codistill(env=env_arg, env_name=env_name, env_wrappers=_recorded_wrappers(env), env_arguments=_recorded_arguments(env),
+        with _isolation(core, env_isolation, env_arg):
+            summary = core.codistill(env=env_arg, env_name=env_name, env_wrappers=_recorded_wrappers(env), env_arguments=_recorded_arguments(env),
                                  teacher_settings=_settings_json(teacher_given), student_settings=_settings_json(student_given),
                                  out=os.fspath(out), force=bool(force), callback=on_event, resume=bool(resume))
     finally:

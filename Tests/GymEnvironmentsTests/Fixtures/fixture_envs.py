@@ -1,4 +1,6 @@
 """Python environments for the Swift tests: well-behaved, old-API, failing and unsupported ones."""
+import os
+
 import numpy as np
 import gymnasium as gym
 from gymnasium import spaces
@@ -179,3 +181,24 @@ class LineWorld(gym.Env):
         self.pos = max(0, min(self.n - 1, self.pos + (1 if action == 1 else -1)))
         done = self.pos == self.n - 1
         return self._obs(), float(done), done, self.t >= 4 * self.n, {}
+
+
+class CrashingEnv(LineWorld):
+    """A LineWorld whose process dies at its `at`-th step of all episodes: `how` is "segfault"
+    (reads address 0), "exit" (os._exit(3), skipping every handler) or "raise"."""
+
+    def __init__(self, n=6, at=50, how="segfault"):
+        super().__init__(n=n)
+        self.at, self.how, self.steps = at, how, 0
+
+    def step(self, action):
+        self.steps += 1
+        if self.steps == self.at:
+            if self.how == "segfault":
+                import ctypes
+                ctypes.string_at(0)
+            elif self.how == "exit":
+                os._exit(3)
+            else:
+                raise RuntimeError("the plant broke")
+        return super().step(action)
