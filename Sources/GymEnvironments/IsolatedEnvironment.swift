@@ -77,7 +77,8 @@ def make(name, kwargs):
         register_envs()
     return gymnasium.make(name, **kwargs)
 
-name, kwargs = receive()
+name, kwargs, path = receive()
+sys.path[:] = path  # the parent's, so what it can import (a notebook's own modules) the worker can
 try:
     env = make(name, kwargs)
     send(("ok", (env.observation_space, env.action_space, getattr(env, "metadata", {}))))
@@ -95,7 +96,7 @@ while True:
 """#
 
     static let source = #"""
-import builtins, os, pickle, signal, struct, subprocess
+import builtins, os, pickle, signal, struct, subprocess, sys
 import gymnasium
 
 WORKER = \#(pythonLiteral(worker))
@@ -116,7 +117,7 @@ class IsolatedEnv(gymnasium.Env):
         self._commands = os.fdopen(command_write, "wb")
         self._replies = os.fdopen(reply_read, "rb")
         self._name = name
-        self._send((name, kwargs))
+        self._send((name, kwargs, list(sys.path)))
         self.observation_space, self.action_space, self.metadata = self._receive("opening it")
 
     def _send(self, message):

@@ -62,3 +62,23 @@ def test_the_extension_leaves_the_hosts_allocator_alone():
         results["growth_mb"] = (rss() - before) / 1e6
     """)
     assert results["growth_mb"] < 50, results
+
+
+def test_an_environment_that_kills_its_process_leaves_the_interpreter_alive(tmp_path):
+    """With env_isolation="process" a segfault in the environment (CrashingEnv reads address 0
+    at its 50th step) is an exception in the caller's interpreter: a Jupyter kernel lives on."""
+    results = in_child("""
+        out = sys.argv[1]
+        common = dict(steps=2000, learning_starts=100, eval_interval=0, progress=False)
+        attempt("segfault", lambda: sd.train("fixture_envs:CrashingEnv", out=out + "/s", env_isolation="process", **common))
+        attempt("object", lambda: sd.train(lambda: None, out=out + "/o", env_isolation="process", **common))
+        attempt("mode", lambda: sd.train("Corridor-6", out=out + "/m", env_isolation="thread", **common))
+        attempt("both", lambda: sd.train("Corridor-6", out=out + "/b", hidden=(8,), hidden_sizes=[0], **common))
+        attempt("after", lambda: sd.train("Corridor-6", out=out + "/after", **common))
+    """, tmp_path)
+    assert results["segfault"].startswith("EnvironmentProcessError: the worker process running fixture_envs:CrashingEnv "
+                                          "was killed by SIGSEGV during step "), results
+    assert results["object"].startswith("ValueError: env_isolation='process' opens the environment in a worker process"), results
+    assert results["mode"] == "ValueError: env_isolation must be 'none' or 'process', not 'thread'", results
+    assert results["both"].startswith("TypeError: train() got both hidden= and hidden_sizes="), results
+    assert results["after"] == "ok", "the interpreter keeps working, with isolation switched off again"
