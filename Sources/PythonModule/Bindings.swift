@@ -86,6 +86,23 @@ enum Bindings {
         return try json(SettingValue.list(entries))
     }
 
+    static let checkSettings = Function(
+        name: "check_settings", parameters: ["algorithm", "settings", "env"],
+        doc: "Raises ValueError (or TypeError for an unknown name) when a setting of the JSON object is not one the table accepts; returns None.",
+        body: { a in
+            let values = try settings(a.string("settings"))
+            switch try a.string("algorithm") {
+            case "dqn":
+                var config = DQNConfig.defaults(for: try a.optionalString("env") ?? "CartPole-v1")
+                try DQNConfig.settings.applyFile(values, to: &config)
+            case "distill":
+                var config = DistillConfig()
+                try DistillConfig.settings.applyFile(values, to: &config)
+            case let other: throw ArgumentError.value("algorithm must be 'dqn' or 'distill' (got '\(other)').")
+            }
+            return try PythonObject.none
+        })
+
     static let parseLosses = Function(
         name: "parse_losses", parameters: ["spec"],
         doc: "[(loss, weight), …] of a loss spec such as 'kl,q-mse:0.5', in summation order.",

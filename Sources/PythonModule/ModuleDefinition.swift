@@ -12,6 +12,7 @@ enum ModuleDefinition {
         let functions: [(Bindings.Function, Function)] = [
             (Bindings.settingsSchema, { _, a, k in ModuleDefinition.call(Bindings.settingsSchema, a, k) }),
             (Bindings.parseLosses, { _, a, k in ModuleDefinition.call(Bindings.parseLosses, a, k) }),
+            (Bindings.checkSettings, { _, a, k in ModuleDefinition.call(Bindings.checkSettings, a, k) }),
             (Bindings.train, { _, a, k in ModuleDefinition.call(Bindings.train, a, k) }),
             (Bindings.distill, { _, a, k in ModuleDefinition.call(Bindings.distill, a, k) }),
             (Bindings.codistill, { _, a, k in ModuleDefinition.call(Bindings.codistill, a, k) }),

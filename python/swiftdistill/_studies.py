@@ -97,13 +97,39 @@ def load_space(path: os.PathLike) -> Dict[str, Dict[str, Any]]:
 
 
 def _check_rule(name: str, rule: Any, where: str) -> None:
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    kind = next((k for k in ("float", "int") if isinstance(rule, dict) and k in rule), None)
     ok = isinstance(rule, dict) and (
-        ("choices" in rule and isinstance(rule["choices"], list) and rule["choices"])
-        or any(k in rule and isinstance(rule[k], list) and len(rule[k]) == 2 and rule[k][0] <= rule[k][1]
-               for k in ("float", "int")))
+        ("choices" in rule and isinstance(rule["choices"], list) and bool(rule["choices"]))
+        or (kind is not None and isinstance(rule[kind], list) and len(rule[kind]) == 2
+            and all(number(v) for v in rule[kind]) and rule[kind][0] <= rule[kind][1]))
     if not ok:
         raise TuneError(f"{where}: {name} needs {{\"float\": [low, high]}}, {{\"int\": [low, high]}} or "
-                        f"{{\"choices\": [...]}} (low ≤ high), got {rule!r}")
+                        f"{{\"choices\": [...]}} (numbers, low ≤ high), got {rule!r}")
+    if kind is not None and rule.get("log") and rule[kind][0] <= 0:
+        raise TuneError(f"{where}: {name} is searched on a log scale (\"log\": true), so its low end must be "
+                        f"above 0, got {rule[kind][0]!r}")
+
+
+def _check_settings(algorithm: str, settings: Mapping[str, Any], env: Optional[str], what: str) -> None:
+    """Refuses a setting the core's table would refuse, before any trial or run starts."""
+    from swiftdistill._api import _core, _settings_json
+    try:
+        _core().check_settings(algorithm=algorithm, settings=_settings_json(dict(settings)), env=env)
+    except (ValueError, TypeError) as e:
+        raise TuneError(f"{what}: {str(e).rstrip('.')}") from None
+
+
+def _refuse_other_directory(directory: Path, kind: str) -> None:
+    """A study goes into a directory of its own: not a training run's, and not a sweep's (or,
+    for a sweep, a study's)."""
+    others = {"a training run": ("model.json", "last", "metrics.csv"), "a sweep": ("sweep.json",),
+              "a study": ("study.json", "journal.log")}
+    for what, names in others.items():
+        if what != kind and any((directory / n).exists() for n in names):
+            raise TuneError(f"{directory} holds {what}; give {kind} a directory of its own")
 
 
 def suggest(trial, space: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
@@ -315,10 +341,16 @@ def tune(env: Optional[str] = None, *, study: os.PathLike, algorithm: str = "dqn
     space = dict(space or (DQN_SPACE if algorithm == "dqn" else DISTILL_SPACE))
     for name, rule in space.items():
         _check_rule(name, rule, "the search space")
+    fixed = _fixed_settings(settings, algorithm, steps)
+    _check_settings(algorithm, fixed, env, "a fixed setting (--set) cannot be used")
+    # A fixed setting is fixed: it leaves the search space (the sampler would otherwise override it).
+    space = {k: v for k, v in space.items() if k not in fixed and not (k == "subsample_steps" and "gradient_steps" in fixed)}
+    if not space:
+        raise TuneError("every setting of the search space is fixed by --set; leave one to search")
     directory = Path(study)
+    _refuse_other_directory(directory, "a study")
     lock = _lock(directory)
     try:
-        fixed = _fixed_settings(settings, algorithm, steps)
         if eval_interval is not None:
             fixed["eval_interval"] = int(eval_interval)
         elif steps is not None:
@@ -578,9 +610,16 @@ def sweep(env: Optional[str] = None, *, out: os.PathLike, seeds: Sequence[int] =
     ``ray_address`` runs each run as a Ray task, as in ``tune``."""
     if algorithm not in ("dqn", "distill"):
         raise TuneError(f"algorithm must be dqn or distill, not {algorithm!r}")
-    seeds = [int(s) for s in seeds]
+    try:
+        seeds = [int(s) for s in seeds]
+    except (TypeError, ValueError):
+        raise TuneError(f"seeds must be integers, got {list(seeds)!r}") from None
     if not seeds:
         raise TuneError("a sweep needs at least one seed")
+    if any(s < 0 for s in seeds):
+        raise TuneError(f"seeds must be 0 or more, got {seeds}")
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise TuneError(f"jobs must be a positive integer, got {jobs!r}")
     teachers = [os.fspath(t) for t in (teacher or [])]
     if algorithm == "distill" and not teachers:
         raise TuneError("a distillation sweep needs --teacher (a trained model directory)")
@@ -590,10 +629,16 @@ def sweep(env: Optional[str] = None, *, out: os.PathLike, seeds: Sequence[int] =
     for k, v in grid.items():
         if not v:
             raise TuneError(f"the grid gives {k} no values")
+    fixed = _fixed_settings(settings, algorithm, steps)
+    names = sorted(grid)
+    combos = [dict(zip(names, values)) for values in product(*(grid[n] for n in names))] or [{}]
+    for combo in combos:
+        _check_settings(algorithm, {**fixed, **resolve(combo)}, env,
+                        "a setting of the sweep (--set or --grid) cannot be used")
     directory = Path(out)
+    _refuse_other_directory(directory, "a sweep")
     lock = _lock(directory)
     try:
-        fixed = _fixed_settings(settings, algorithm, steps)
         description = {"algorithm": algorithm, "env": env, "teachers": teachers, "grid": grid, "fixed": fixed,
                        "final_episodes": final_episodes}
         described = directory / "sweep.json"
@@ -601,8 +646,6 @@ def sweep(env: Optional[str] = None, *, out: os.PathLike, seeds: Sequence[int] =
             raise TuneError(f"{directory} holds a sweep with other settings; run the same command to continue it, "
                             "or use another directory")
         _atomic_text(described, json.dumps(description, indent=1))
-        names = sorted(grid)
-        combos = [dict(zip(names, values)) for values in product(*(grid[n] for n in names))] or [{}]
         tasks = []
         for index, combo in enumerate(combos):
             for s in seeds:

@@ -103,7 +103,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     for x in v.split(",")]
             quiet_out = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
             with quiet_out:
-                rows = sweep(args.env, out=args.out, seeds=[int(x) for x in args.seeds.split(",")], grid=grid,
+                try:
+                    seeds = [int(x) for x in args.seeds.split(",")]
+                except ValueError:
+                    raise TuneError(f"--seeds takes integers separated by commas, e.g. 0,1,2 (got {args.seeds!r})") from None
+                rows = sweep(args.env, out=args.out, seeds=seeds, grid=grid,
                              algorithm=args.algorithm, teacher=args.teacher, steps=args.steps,
                              settings=_settings(args.set), jobs=args.jobs, final_episodes=args.final_episodes,
                              ray_address=args.ray_address, quiet=args.json)

@@ -270,3 +270,50 @@ def test_a_study_on_a_ray_cluster_survives_a_killed_worker(tmp_path, ray_cluster
     assert summary["complete"] == 3 and summary["failed"] == 0 and summary["trials"] == 3
     assert all(r["state"] == "complete" for r in rows(study / "trials.csv"))
     assert json.loads((study / "study.json").read_text())["pruner"] == "none"
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["tune", "--env", "Corridor-6", "--set", "gamma=2", "--trials", "1"], "a fixed setting (--set) cannot be used: gamma must be in (0, 1] (got 2.0)"),
+    (["tune", "--env", "Corridor-6", "--space", "{space}", "--trials", "1"], "is searched on a log scale"),
+    (["sweep", "--env", "Corridor-6", "--seeds", "a,b"], "--seeds takes integers separated by commas"),
+    (["sweep", "--env", "Corridor-6", "--seeds", ""], "--seeds takes integers separated by commas"),
+    (["sweep", "--env", "Corridor-6", "--jobs", "-1"], "jobs must be a positive integer, got -1"),
+    (["sweep", "--env", "Corridor-6", "--grid", "gamma=0.9,3"], "a setting of the sweep (--set or --grid) cannot be used: gamma must be in (0, 1] (got 3.0)"),
+])
+def test_bad_study_arguments_are_one_sentence_before_anything_is_written(tmp_path, capsys, argv, words):
+    from swiftdistill.study import main
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"learning_rate": {"float": [0, 0.1], "log": True}}))
+    where = tmp_path / "d"
+    argv = [a.replace("{space}", str(space)) for a in argv] + (["--study", str(where)] if argv[0] == "tune" else ["--out", str(where)])
+    assert main(argv) == 2
+    assert words in capsys.readouterr().err
+    assert not where.exists(), "nothing is written for arguments that cannot run"
+
+
+def test_studies_and_sweeps_keep_out_of_other_directories(tmp_path, capsys, corridor_teacher):
+    from swiftdistill.study import main
+    run = corridor_teacher.path
+    before = sorted(p.name for p in run.iterdir())
+    assert main(["tune", "--env", "Corridor-6", "--study", str(run), "--trials", "1"]) == 2
+    assert f"{run} holds a training run; give a study a directory of its own" in capsys.readouterr().err
+    assert main(["sweep", "--env", "Corridor-6", "--out", str(run)]) == 2
+    assert f"{run} holds a training run; give a sweep a directory of its own" in capsys.readouterr().err
+    assert sorted(p.name for p in run.iterdir()) == before
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "study.json").write_text("{}")
+    assert main(["sweep", "--env", "Corridor-6", "--out", str(study)]) == 2
+    assert "holds a study; give a sweep a directory of its own" in capsys.readouterr().err
+
+
+def test_a_fixed_setting_leaves_the_search_space(tmp_path):
+    import swiftdistill as sd
+    summary = sd.tune("CartPole-v1", study=tmp_path / "s", trials=1, steps=300, settings={"gamma": 0.5, "learning_starts": 50},
+                      space={"gamma": {"float": [0.8, 0.99]}, "learning_rate": {"float": [1e-4, 1e-3], "log": True}},
+                      quiet=True)
+    assert summary["complete"] == 1, summary
+    description = json.loads((tmp_path / "s" / "study.json").read_text())
+    assert set(description["space"]) == {"learning_rate"} and description["fixed"]["gamma"] == 0.5
+    trial = next((tmp_path / "s" / "trials").glob("*/model.json"))
+    assert json.loads(trial.read_text())["config"]["gamma"] == 0.5, "the trial trained with the fixed value"
