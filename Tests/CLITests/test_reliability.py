@@ -141,3 +141,20 @@ def test_resume_refuses_another_environment(tmp_path):
     assert run("train", *CORRIDOR, "--steps", "300", "--eval-interval", "0", "--out", str(out)).returncode == 0
     r = run("train", "--resume", "--out", str(out), "--steps", "400", "--env", "Acrobot-v1")
     assert r.returncode in (1, 64) and "on its own environment, Corridor-6; drop --env Acrobot-v1" in error_line(r), r.stderr
+
+
+def test_an_action_space_too_large_for_a_q_network_is_named(tmp_path):
+    r = run("train", "--env", "fixture_envs:HugeActionEnv", "--out", str(tmp_path / "r"))
+    line = error_line(r)
+    assert r.returncode == 1 and "has 1000000000000 actions, and a Q-network has one output per action" in line, r.stderr
+    assert "--buffer-size" not in line
+
+
+def test_force_refuses_a_foreign_file_in_a_subdirectory(tmp_path):
+    out = tmp_path / "r"
+    assert run("train", *CORRIDOR, "--steps", "300", "--out", str(out)).returncode == 0
+    mine = out / "tensorboard" / "mine.txt"
+    mine.write_text("my notes")
+    r = run("train", *CORRIDOR, "--steps", "300", "--out", str(out), "--force")
+    assert r.returncode == 1 and "holds files swift-distill did not write (tensorboard/mine.txt)" in error_line(r), r.stderr
+    assert mine.read_text() == "my notes" and (out / "model.json").exists()

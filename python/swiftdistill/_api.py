@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -100,6 +101,12 @@ def _checkpointed_steps(out: PathLike) -> Optional[int]:
         return None
 
 
+def _plain(value: Any) -> bool:
+    """A value a manifest can record and give back unchanged: a bool, an int, a string, or a
+    finite float (NaN and infinity have no JSON spelling)."""
+    return isinstance(value, (bool, int, str)) or (isinstance(value, float) and math.isfinite(value))
+
+
 def _recorded_wrappers(env: Any) -> Optional[str]:
     """The Gymnasium wrappers over an instance (``env.spec.additional_wrappers``) as the core
     records them (JSON), or None when there are none. A wrapper whose arguments are not plain
@@ -108,7 +115,7 @@ def _recorded_wrappers(env: Any) -> Optional[str]:
     wrappers = []
     for w in getattr(spec, "additional_wrappers", None) or ():
         kwargs = dict(getattr(w, "kwargs", None) or {})
-        plain = {k: v for k, v in kwargs.items() if isinstance(v, (bool, int, float, str))}
+        plain = {k: v for k, v in kwargs.items() if _plain(v)}
         wrappers.append({"name": str(w.name), "entryPoint": str(w.entry_point), "arguments": plain,
                          "recordable": len(plain) == len(kwargs)})
     return json.dumps(wrappers) if wrappers else None
@@ -128,7 +135,7 @@ def _recorded_arguments(env: Any) -> Optional[str]:
     except Exception:
         registered = {}
     changed = {k: v for k, v in given.items()
-               if k != "render_mode" and isinstance(v, (bool, int, float, str)) and (k not in registered or registered[k] != v)}
+               if k != "render_mode" and _plain(v) and (k not in registered or registered[k] != v)}
     return json.dumps(changed) if changed else None
 
 

@@ -229,6 +229,11 @@ def test_gymnasium_wrappers_are_recorded_and_reapplied(tmp_path):
     refused = subprocess.run([distill, "eval", str(tmp_path / "fn")], capture_output=True, text=True)
     assert refused.returncode != 0
     assert "wrapped in TransformReward, which cannot be rebuilt from its record (an argument is not plain data" in refused.stderr
+    # A non-finite keyword has no JSON spelling: the wrapper is recorded as not rebuildable, not as the text "inf".
+    sd.train(gym.wrappers.NormalizeObservation(gym.make("CartPole-v1"), epsilon=float("inf")), steps=200,
+             out=tmp_path / "inf", eval_interval=0, learning_starts=100, progress=False, hidden=(16,))
+    recorded = json.loads((tmp_path / "inf" / "model.json").read_text())["environment_wrappers"][0]
+    assert recorded["recordable"] is False and "epsilon" not in recorded.get("arguments", {}), recorded
 
 
 def test_the_arguments_an_instance_was_made_with_are_recorded(tmp_path):

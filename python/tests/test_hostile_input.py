@@ -82,3 +82,23 @@ def test_an_environment_that_kills_its_process_leaves_the_interpreter_alive(tmp_
     assert results["mode"] == "ValueError: env_isolation must be 'none' or 'process', not 'thread'", results
     assert results["both"].startswith("TypeError: train() got both hidden= and hidden_sizes="), results
     assert results["after"] == "ok", "the interpreter keeps working, with isolation switched off again"
+
+
+def test_a_recorded_module_is_never_imported_from_python(tmp_path, corridor_teacher):
+    """A teacher whose model.json records "this:X" (importing `this` prints the Zen of Python):
+    sd.distill and sd.compare refuse it in one sentence without importing the module."""
+    import shutil
+    copy = tmp_path / "t"
+    shutil.copytree(corridor_teacher.path, copy)
+    manifest = json.loads((copy / "model.json").read_text())
+    manifest["environment"] = "this:X"
+    (copy / "model.json").write_text(json.dumps(manifest))
+    results = in_child("""
+        teacher, out = sys.argv[1], sys.argv[2]
+        attempt("distill", lambda: sd.distill(teacher, out=out + "/s", steps=200, progress=False))
+        attempt("compare", lambda: sd.compare(teacher, teacher, episodes=1))
+        results["imported"] = "this" in sys.modules
+    """, copy, tmp_path)
+    assert results["imported"] is False
+    for name in ("distill", "compare"):
+        assert results[name].startswith("ValueError: The model records its environment as 'this:X', which names Python code"), results

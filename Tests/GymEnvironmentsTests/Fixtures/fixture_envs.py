@@ -202,3 +202,11 @@ class CrashingEnv(LineWorld):
             else:
                 raise RuntimeError("the plant broke")
         return super().step(action)
+
+
+class HugeActionEnv(LineWorld):
+    """A LineWorld with 10**12 actions: more outputs than any Q-network can have."""
+
+    def __init__(self, n=6):
+        super().__init__(n=n)
+        self.action_space = spaces.Discrete(10 ** 12)
