@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"]),
         // renameat2(RENAME_EXCHANGE) for whole-directory saves: the one call Swift cannot make (variadic syscall).
         .target(name: "CFileSystem"),
+        // A note on stderr when the `distill` process crashes (an environment's native code, say).
+        .target(name: "CCrashNote"),
         .target(name: "Checkpoint", dependencies: ["Tensor", "NN", "CFileSystem"]),
         .target(name: "Runs", dependencies: ["Settings", "Environments", "NN", "Tensor", "Checkpoint"]),
         .target(name: "DQN", dependencies: ["Runs", "Settings", "Environments", "NN", "Tensor", "Checkpoint"]),
@@ -54,7 +56,7 @@ let package = Package(
         .target(name: "PythonModule", dependencies: ["Runs", "Settings", "PythonBridge", "Environments", "GymEnvironments", "DQN", "Distill", "Checkpoint", "NN", "Tensor"]),
         .executableTarget(name: "distill", dependencies: [
             "Runs", "Settings", "Environments", "GymEnvironments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint", "DQN", "Distill",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "CCrashNote", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Test support: counts the heap allocations of a call (interposes malloc in the test binary only).
         .target(name: "CAllocationCounter", path: "Tests/Support/CAllocationCounter"),

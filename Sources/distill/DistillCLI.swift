@@ -1,4 +1,5 @@
 import ArgumentParser
+import CCrashNote
 import Foundation
 import Tensor
 
@@ -9,7 +10,14 @@ struct DistillCLI: ParsableCommand {
         abstract: "Train DQN agents in Swift against Python (Gymnasium) environments and distil them into small students.",
         subcommands: [Train.self, Eval.self, DistillCommand.self, CoDistill.self, Compare.self, Export.self, Tune.self, Sweep.self, Info.self, Bench.self])
 
+    /// What a crash of the process prints first: most often an environment's own native code.
+    nonisolated(unsafe) static let crashNote = strdup(
+        "\ndistill crashed. If the environment's own code crashed (a C extension, a simulator), run it in a worker "
+            + "process of its own with --env-isolation process: its crash then stops the run with one sentence and the "
+            + "run keeps its last checkpoint.\n\n")
+
     static func main() {
+        sd_install_crash_note(crashNote)
         if let problem = Kernels.requestProblem {
             FileHandleStandardError.write("Error: \(problem).\n")
             Foundation.exit(64)

@@ -27,6 +27,14 @@ def test_an_environment_that_kills_its_process_is_one_sentence_with_isolation(tm
     assert 0 < state["step"] < 700, "the last checkpoint before the crash is kept"
 
 
+def test_without_isolation_a_crash_says_how_to_isolate(tmp_path):
+    r = run("train", "--env", "fixture_envs:CrashingEnv", "--env-arg", "at=300", "--steps", "1000",
+            "--eval-interval", "0", "--out", str(tmp_path / "r"))
+    assert r.returncode == -signal.SIGSEGV, r.returncode
+    assert "distill crashed. If the environment's own code crashed" in r.stderr
+    assert "--env-isolation process" in r.stderr
+
+
 def test_an_isolated_environment_trains_the_same_weights(tmp_path):
     args = ["train", "--env", "fixture_envs:LineWorld", "--env-arg", "n=4", "--hidden", "16", "--steps", "800",
             "--learning-starts", "100", "--eval-interval", "400", "--eval-episodes", "2"]
