@@ -72,4 +72,15 @@ import Testing
         #expect(try ModelDirectory.readManifest(dir.url).generation ?? 0 > 0, "the best model was replaced in place")
         #expect(FileManager.default.contents(atPath: dir.url.appendingPathComponent("layers.0.weight.g9.npy").path) == Data("mine".utf8))
     }
+
+    @Test func aLockThatCannotBeOpenedIsNotCalledAnotherRun() throws {
+        // .lock is a directory here, so it cannot be opened for writing (as in a read-only
+        // directory): the sentence names the cause, not a second writer.
+        let dir = temporaryRunDirectory()
+        try FileManager.default.createDirectory(at: dir.url.appendingPathComponent(".lock"), withIntermediateDirectories: true)
+        #expect { _ = try dir.lock() } throws: { error in
+            let text = "\(error)"
+            return error is CheckpointError && text.contains("it is a directory") && !text.contains("Another run")
+        }
+    }
 }
