@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoint
+import CodeExport
 import Foundation
 import PythonBridge
 
@@ -8,22 +9,47 @@ import PythonBridge
 /// through the Python package's exporters (those libraries live in Python).
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export a saved model: npy (a plain model directory), onnx, torch (TorchScript) or sb3 (DQN .zip).")
+        abstract: "Export a saved model: npy (a plain model directory), onnx, torch (TorchScript), sb3 (DQN .zip), or code: c (NAME.h and NAME.c) or swift (one file).",
+        discussion: """
+            c and swift write the network as dependency-free code with the weights inside: \
+            NAME_q_values(observation, q_values) and NAME_act(observation) in C99 (link with -lm; \
+            no allocation, re-entrant), a struct NAME with qValues(_:) and act(_:) in Swift. Both give \
+            the core's Q-values bit for bit. NAME is --name, by default the model directory's name.
+            """)
 
     @Argument(help: "A model directory.") var model: String
-    @Option(help: "Output format: npy, onnx, torch (TorchScript) or sb3 (a Stable-Baselines3 DQN .zip).") var format = "onnx"
-    @Option(help: "Output file or directory (default: MODEL/model.onnx, MODEL/model.pt, MODEL/sb3_dqn.zip; required for npy).") var output: String?
+    @Option(help: "Output format: npy, onnx, torch (TorchScript), sb3 (a Stable-Baselines3 DQN .zip), c or swift.") var format = "onnx"
+    @Option(help: "Output file or directory (default: MODEL/model.onnx, MODEL/model.pt, MODEL/sb3_dqn.zip; required for npy and c (a directory) and swift (a .swift file)).") var output: String?
+    @Option(help: "c and swift: the name the code's symbols start with (default: the model directory's name).") var name: String?
     @Flag(help: "Replace an existing output.") var force = false
 
     func validate() throws {
-        guard ["onnx", "npy", "torch", "sb3"].contains(format) else {
-            throw ValidationError("--format must be npy, onnx, torch or sb3 (got \(format)).")
+        guard ["onnx", "npy", "torch", "sb3", "c", "swift"].contains(format) else {
+            throw ValidationError("--format must be npy, onnx, torch, sb3, c or swift (got \(format)).")
         }
         if format == "npy" && output == nil { throw ValidationError("--format npy needs --output DIR, a new directory.") }
+        if format == "c" && output == nil { throw ValidationError("--format c needs --output DIR, the directory for NAME.h and NAME.c.") }
+        if format == "swift" && output == nil { throw ValidationError("--format swift needs --output FILE.swift.") }
+        if name != nil && format != "c" && format != "swift" { throw ValidationError("--name goes with --format c or swift.") }
     }
 
     func run() throws {
-        if format == "npy" { try exportDirectory() } else { try exportThroughPython() }
+        switch format {
+        case "npy": try exportDirectory()
+        case "c", "swift": try exportCode()
+        default: try exportThroughPython()
+        }
+    }
+
+    /// C or Swift source with the weights inside (see `CodeExport`).
+    private func exportCode() throws {
+        let language = CodeExport.Language(rawValue: format)!
+        let written = try CodeExport.export(model: URL(fileURLWithPath: model), language: language,
+                                            output: URL(fileURLWithPath: output!), name: name, force: force)
+        let usage = language == .c
+            ? "C99: NAME_q_values, NAME_act; compile with cc -O2 -c, link with -lm"
+            : "a struct with qValues(_:) and act(_:)"
+        print("Wrote \(written.map(\.path).joined(separator: " and ")) (\(usage)).")
     }
 
     /// The policy network, manifest and environment, without checkpoint tensors or run files.

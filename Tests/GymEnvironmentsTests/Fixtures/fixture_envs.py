@@ -210,3 +210,14 @@ class HugeActionEnv(LineWorld):
     def __init__(self, n=6):
         super().__init__(n=n)
         self.action_space = spaces.Discrete(10 ** 12)
+
+
+class ChannelsFirstImageEnv(ImageEnv):
+    """ImageEnv's pixels as a (3, 6, 5) channels-first uint8 array, as Atari frame stacks come."""
+
+    def __init__(self, length=10):
+        super().__init__(length=length)
+        self.observation_space = spaces.Box(0, 255, shape=(3, 6, 5), dtype=np.uint8)
+
+    def image(self):
+        return np.ascontiguousarray(super().image().transpose(2, 0, 1))
