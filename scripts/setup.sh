@@ -19,6 +19,9 @@ missing=()
 packages=(python3-dev python3-numpy python3-venv python3-yaml pkg-config)
 # OpenBLAS only as the reference `distill bench gemm` measures against (SETUP_BENCH_TOOLS=1).
 [ "${SETUP_BENCH_TOOLS:-0}" = 1 ] && packages+=(libopenblas0-pthread)
+# Cross compilers and qemu for the exported C students' build checks: a Cortex-M4 object and an
+# aarch64 program run under qemu-aarch64 (SETUP_TEST_TOOLS=1).
+[ "${SETUP_TEST_TOOLS:-0}" = 1 ] && packages+=(gcc-arm-none-eabi qemu-user crossbuild-essential-arm64)
 for pkg in "${packages[@]}"; do
   [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" == *"install ok installed"* ]] || missing+=("$pkg")
 done

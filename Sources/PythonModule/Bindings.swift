@@ -1,4 +1,5 @@
 import Checkpoint
+import CodeExport
 import CPython
 import DQN
 import Distill
@@ -57,7 +58,8 @@ enum Bindings {
         case RunError.alreadyExists: type = cpy_exc_file_exists()
         case RunError.nothingToResume, CheckpointError.missingFile: type = cpy_exc_file_not_found()
         case RunError.busy: type = cpy_exc_runtime_error()
-        case is RunError, is CheckpointError, is DistillError, is EnvironmentError, is PythonError, is ArgumentError:
+        case CodeExportError.outputExists: type = cpy_exc_file_exists()
+        case is RunError, is CheckpointError, is DistillError, is EnvironmentError, is PythonError, is ArgumentError, is CodeExportError:
             type = cpy_exc_value_error()
         default: type = cpy_exc_runtime_error()
         }
@@ -271,6 +273,20 @@ enum Bindings {
             if let best = outcome.bestEvaluation { summary["best_mean_return"] = best.mean }
             if let best = teacherBest { summary["teacher_best_mean_return"] = best.mean }
             return try PythonObject.dictionary(summary)
+        })
+
+    static let exportCode = Function(
+        name: "export_code", parameters: ["model", "language", "output", "name", "force"],
+        doc: "Writes the model as C (a directory: NAME.h, NAME.c) or Swift (a file); returns the paths written.",
+        body: { a in
+            let text = try a.string("language")
+            guard let language = CodeExport.Language(rawValue: text) else {
+                throw ArgumentError.value("language must be 'c' or 'swift' (got '\(text)').")
+            }
+            let written = try CodeExport.export(model: URL(fileURLWithPath: try a.string("model")), language: language,
+                                                output: URL(fileURLWithPath: try a.string("output")),
+                                                name: try a.optionalString("name"), force: try a.bool("force"))
+            return try written.map(\.path).pythonObject()
         })
 
     static let setEnvironmentIsolation = Function(

@@ -281,6 +281,31 @@ class Model:
         onnx.save(model, str(out))
         return out
 
+    def to_c(self, directory: PathLike, name: Optional[str] = None, force: bool = False) -> List[Path]:
+        """Writes this network as dependency-free C99 into ``directory``: ``NAME.h`` and ``NAME.c``
+        with ``void NAME_q_values(const float *observation, float *q_values)`` and
+        ``int NAME_act(const float *observation)``, the weights as ``static const`` arrays, no
+        allocation, re-entrant (link with ``-lm``). The Q-values are the Swift core's, bit for bit;
+        uint8 images are scaled inside. ``name`` defaults to the model directory's name. Needs the
+        Swift core (``swiftdistill._core``)."""
+        return self._export_code("c", directory, name, force)
+
+    def to_swift(self, path: PathLike, name: Optional[str] = None, force: bool = False) -> Path:
+        """Writes this network as one Swift file: a ``struct`` (``name`` in UpperCamelCase) with
+        ``qValues(_:)`` and ``act(_:)`` and the weights inside, with no package dependency; the
+        Q-values are the Swift core's, bit for bit. Needs the Swift core (``swiftdistill._core``)."""
+        return self._export_code("swift", path, name, force)[0]
+
+    def _export_code(self, language: str, output: PathLike, name: Optional[str], force: bool) -> List[Path]:
+        try:
+            from . import _core
+        except ImportError as e:
+            raise ImportError("exporting code needs the Swift core (swiftdistill._core), which this install lacks; "
+                              "use the wheel or `make setup`") from e
+        written = _core.export_code(model=os.fspath(self.path), language=language, output=os.fspath(output),
+                                    name=name, force=bool(force))
+        return [Path(p) for p in written]
+
     def to_torch(self, path: Optional[PathLike] = None):
         """The network as a PyTorch ``nn.Sequential`` (``Conv2d``, ``Linear``, ``ReLU``/``Tanh``, …)
         holding these weights (dense ones transposed to PyTorch's (out, in) layout):

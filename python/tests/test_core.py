@@ -289,3 +289,25 @@ def test_an_interrupted_distillation_resumes_from_python(tmp_path, corridor_teac
         sd.distill(out=tmp_path / "other", progress=False)
     with pytest.raises(ValueError, match=r"holds a distillation; continue it with .* \(in Python, sd.distill\(…, out=…, resume=True\)\)"):
         sd.train("Corridor-6", out=out, resume=True, progress=False)
+
+
+def test_a_model_exports_itself_as_c_and_swift(tmp_path, corridor_teacher):
+    import subprocess
+    written = corridor_teacher.to_c(tmp_path / "c", name="teacher")
+    assert [p.name for p in written] == ["teacher.h", "teacher.c"] and all(p.exists() for p in written)
+    with pytest.raises(FileExistsError, match="exists; choose another --output or add --force"):
+        corridor_teacher.to_c(tmp_path / "c", name="teacher")
+    corridor_teacher.to_c(tmp_path / "c", name="teacher", force=True)
+    # A C program acting on the six one-hot states of the corridor takes the loader's actions.
+    (tmp_path / "main.c").write_text(
+        '#include <stdio.h>\n#include "teacher.h"\nint main(void) { int i, j; for (i = 0; i < 6; i++) {\n'
+        '  float o[TEACHER_OBSERVATION_SIZE] = {0}; o[i] = 1; printf("%d ", teacher_act(o)); (void)j; } return 0; }\n')
+    exe = tmp_path / "act"
+    subprocess.run(["cc", "-std=c99", "-O2", "-I", str(tmp_path / "c"), str(tmp_path / "c" / "teacher.c"), str(tmp_path / "main.c"),
+                    "-o", str(exe), "-lm"], check=True)
+    actions = [int(a) for a in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
+    assert actions == [int(corridor_teacher.predict(np.eye(6, dtype=np.float32)[i])[0]) for i in range(6)]
+    swift = corridor_teacher.to_swift(tmp_path / "Teacher.swift", name="teacher")
+    assert "public struct Teacher" in swift.read_text()
+    with pytest.raises(ValueError, match="cannot name exported code"):
+        corridor_teacher.to_swift(tmp_path / "X.swift", name="class")
