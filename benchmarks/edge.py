@@ -1,0 +1,155 @@
+"""Students as code: time per action of a distilled student exported as C, beside the Swift core's
+single-observation kernel and onnxruntime's per-call time, measured in one run.
+
+    .venv/bin/python benchmarks/edge.py [--teacher runs/teacher] [--hidden 16,16] [--states 100000]
+
+Without --teacher, a CartPole-v1 teacher is trained (50,000 steps, seed 0; `make demo`'s recipe)
+into runs/edge/. The student (KL at temperature 0.01, 20,000 states) is exported with
+`distill export --format c`, compiled with `cc -O2` (one core: `taskset -c 0`), and timed over
+held-out states the student visits in CartPole; each figure is the median of 7 rounds. The same
+states give the core's actions, which the C's must equal (it prints the agreement). Cortex-M4
+size (text = code and const weights) is printed when arm-none-eabi-gcc is installed.
+"""
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import DISTILL, ROOT, cpu_name, distill
+
+TIMER_C = r"""
+#define _POSIX_C_SOURCE 199309L
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include "NAME.h"
+/* argv[1]: float32 states; argv[2]: rounds. Prints ns per action of each round, then a checksum of the actions. */
+int main(int argc, char **argv) {
+    FILE *in = fopen(argv[1], "rb");
+    int rounds = atoi(argv[2]), r;
+    long n, i, checksum = 0;
+    float *states;
+    fseek(in, 0, SEEK_END);
+    n = ftell(in) / (long)(sizeof(float) * UPPER_OBSERVATION_SIZE);
+    fseek(in, 0, SEEK_SET);
+    states = malloc(sizeof(float) * UPPER_OBSERVATION_SIZE * (size_t)n);
+    if (fread(states, sizeof(float) * UPPER_OBSERVATION_SIZE, (size_t)n, in) != (size_t)n) return 2;
+    for (r = 0; r < rounds; r++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        for (i = 0; i < n; i++) checksum += NAME_act(states + i * UPPER_OBSERVATION_SIZE);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        printf("%.3f\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (double)n);
+    }
+    printf("%ld\n", checksum);
+    for (i = 0; i < n; i++) fprintf(stderr, "%d\n", NAME_act(states + i * UPPER_OBSERVATION_SIZE));
+    return 0;
+}
+"""
+
+
+def student_states(model_dir: Path, env_id: str, count: int, seed: int = 12345) -> np.ndarray:
+    """States the student visits greedily (with 10% random actions, so they spread), fresh seeds."""
+    import gymnasium as gym
+    import swiftdistill as sd
+    model = sd.load(model_dir)
+    env = gym.make(env_id)
+    rng = np.random.default_rng(seed)
+    states, episode = [], 0
+    obs, _ = env.reset(seed=seed)
+    while len(states) < count:
+        states.append(np.asarray(obs, dtype=np.float32).ravel())
+        action = int(model.predict(obs)[0]) if rng.random() > 0.1 else int(env.action_space.sample())
+        obs, _, term, trunc, _ = env.step(action)
+        if term or trunc:
+            episode += 1
+            obs, _ = env.reset(seed=seed + episode)
+    return np.stack(states)
+
+
+def onnx_per_call_ns(model_dir: Path, states: np.ndarray, calls: int = 20000) -> float:
+    try:
+        import onnxruntime as ort
+        import swiftdistill as sd
+    except ImportError:
+        return float("nan")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "student.onnx"
+        sd.load(model_dir).to_onnx(path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        rounds = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for i in range(calls):
+                session.run(None, {name: states[i % len(states)][None, :]})
+            rounds.append((time.perf_counter() - start) / calls * 1e9)
+        return statistics.median(rounds)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--teacher", type=Path)
+    parser.add_argument("--env", default="CartPole-v1")
+    parser.add_argument("--hidden", default="16,16")
+    parser.add_argument("--states", type=int, default=100_000)
+    args = parser.parse_args()
+    work = ROOT / "runs" / "edge"
+    teacher = args.teacher
+    if teacher is None:
+        teacher = work / "teacher"
+        distill("train", "--env", args.env, "--steps", "50000", "--seed", "0", "--out", str(teacher), "--force")
+    student = work / f"student-{args.hidden.replace(',', '-')}"
+    distill("distill", "--teacher", str(teacher), "--hidden", args.hidden, "--loss", "kl", "--temperature", "0.01",
+            "--steps", "20000", "--seed", "0", "--out", str(student), "--force")
+    code = work / "c"
+    distill("export", str(student), "--format", "c", "--output", str(code), "--name", "student", "--force")
+    states = student_states(student, args.env, args.states)
+    states_path = work / "states.f32"
+    states.tofile(states_path)
+    timer = work / "timer.c"
+    timer.write_text(TIMER_C.replace("UPPER", "STUDENT").replace("NAME", "student"))
+    exe = work / "timer"
+    subprocess.run(["cc", "-std=c99", "-O2", "-I", str(code), str(code / "student.c"), str(timer), "-o", str(exe), "-lm"],
+                   check=True)
+    run = subprocess.run(["taskset", "-c", "0", str(exe), str(states_path), "7"], capture_output=True, text=True, check=True)
+    c_ns = statistics.median(float(v) for v in run.stdout.split()[:7])
+    c_actions = np.array([int(v) for v in run.stderr.split()])
+    from swiftdistill import _core
+    core_actions = np.argmax(_core.q_values(model=str(student), observations=states), axis=1)
+    agreement = float(np.mean(c_actions == core_actions))
+    report = json.loads(distill("compare", str(teacher), str(student), "--episodes", "20", "--json"))
+    core_ns = report["student"]["inference_us"] * 1000
+    teacher_ns = report["teacher"]["inference_us"] * 1000
+    onnx_ns = onnx_per_call_ns(student, states)
+    weights = sum(4 * int(np.prod(t["shape"])) for t in json.loads((student / "model.json").read_text())["tensors"])
+    print(f"CPU: {cpu_name()} (one core)")
+    print(f"student {args.hidden} on {args.env}: {weights} bytes of float32 weights, normalised return "
+          f"{report['normalized_return']:.3f} over 20 episodes")
+    print(f"{'':28}{'ns per action':>14}{'vs exported C':>15}")
+    for label, ns in (("exported C (cc -O2)", c_ns), ("Swift core (single obs.)", core_ns),
+                      ("teacher in the Swift core", teacher_ns), ("onnxruntime (1 thread)", onnx_ns)):
+        print(f"{label:28}{ns:14.1f}{ns / c_ns:14.1f}x")
+    print(f"C actions equal to the core's on {len(states)} held-out states: {agreement:.4%}")
+    if shutil.which("arm-none-eabi-gcc"):
+        obj = work / "student-m4.o"
+        subprocess.run(["arm-none-eabi-gcc", "-std=c99", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
+                        "-Os", "-c", str(code / "student.c"), "-o", str(obj)], check=True)
+        size = subprocess.run(["arm-none-eabi-size", str(obj)], capture_output=True, text=True, check=True).stdout.splitlines()[1]
+        text, data, bss = size.split()[:3]
+        print(f"Cortex-M4 (-Os, hard float): text {text} B (code and weights), data {data} B, bss {bss} B")
+    return 0 if agreement == 1.0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
