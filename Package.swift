@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "DQN", targets: ["DQN"]),
         .library(name: "Distill", targets: ["Distill"]),
         .library(name: "CodeExport", targets: ["CodeExport"]),
+        .library(name: "Quantization", targets: ["Quantization"]),
         // The CPython extension module behind python/swiftdistill (not linked to libpython).
         .library(name: "SwiftDistillPython", type: .dynamic, targets: ["PythonModule"]),
     ],
@@ -50,15 +51,17 @@ let package = Package(
         .target(name: "CFileSystem"),
         // A note on stderr when the `distill` process crashes (an environment's native code, say).
         .target(name: "CCrashNote"),
-        .target(name: "Checkpoint", dependencies: ["Tensor", "NN", "CFileSystem"]),
-        .target(name: "CodeExport", dependencies: ["NN", "Tensor", "Checkpoint"]),
+        // int8 networks: the quantiser and the integer arithmetic every reader follows.
+        .target(name: "Quantization", dependencies: ["NN", "Tensor"]),
+        .target(name: "Checkpoint", dependencies: ["Tensor", "NN", "Quantization", "CFileSystem"]),
+        .target(name: "CodeExport", dependencies: ["NN", "Tensor", "Checkpoint", "Quantization"]),
         .target(name: "Runs", dependencies: ["Settings", "Environments", "NN", "Tensor", "Checkpoint"]),
         .target(name: "DQN", dependencies: ["Runs", "Settings", "Environments", "NN", "Tensor", "Checkpoint"]),
         .target(name: "Distill", dependencies: ["Runs", "Settings", "DQN", "Environments", "NN", "Tensor", "Checkpoint"]),
-        .target(name: "PythonModule", dependencies: ["CodeExport", "Runs", "Settings", "PythonBridge", "Environments", "GymEnvironments", "DQN", "Distill", "Checkpoint", "NN", "Tensor"]),
+        .target(name: "PythonModule", dependencies: ["CodeExport", "Quantization", "Runs", "Settings", "PythonBridge", "Environments", "GymEnvironments", "DQN", "Distill", "Checkpoint", "NN", "Tensor"]),
         .executableTarget(name: "distill", dependencies: [
             "Runs", "Settings", "Environments", "GymEnvironments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint", "DQN", "Distill",
-            "CCrashNote", "CodeExport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "CCrashNote", "CodeExport", "Quantization", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Test support: counts the heap allocations of a call (interposes malloc in the test binary only).
         .target(name: "CAllocationCounter", path: "Tests/Support/CAllocationCounter"),

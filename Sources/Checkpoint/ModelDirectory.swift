@@ -65,8 +65,24 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     /// g > 0 are named `NAME.gG.npy`, so a new generation never overwrites the files the current
     /// `model.json` points to.
     public var generation: Int?
+    /// Present for a quantised model (format version 2): its scheme and how it was calibrated.
+    public var quantization: Quantization?
 
-    public static let currentFormatVersion = 1
+    /// How a model's numbers are stored when they are not float32.
+    public struct Quantization: Codable, Equatable, Sendable {
+        /// "int8": see `Int8Network` for the arithmetic every reader follows.
+        public var scheme: String
+        /// States the activation scales were calibrated on.
+        public var calibrationStates: Int
+        public init(scheme: String, calibrationStates: Int) {
+            self.scheme = scheme
+            self.calibrationStates = calibrationStates
+        }
+    }
+
+    /// Float models are written as 1; quantised ones as 2 (readers before them refuse them).
+    public static let currentFormatVersion = 2
+    public static let floatFormatVersion = 1
 }
 
 /// A model on disk: a directory of `.npy` files (NumPy's format) plus `model.json`.
@@ -104,7 +120,7 @@ public enum ModelDirectory {
         named += extraTensors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         for (name, tensor) in named { try checkFinite(tensor, name: name, file: directory) }
         var manifest = ModelManifest(
-            formatVersion: ModelManifest.currentFormatVersion,
+            formatVersion: ModelManifest.floatFormatVersion,
             layout: "h = activation(h @ layers.i.weight + layers.i.bias) for each hidden layer; q = h @ last.weight + last.bias; weight shape is (inputs, outputs)",
             architecture: .init(inputSize: network.inputSize, hiddenSizes: network.hiddenSizes,
                                 activation: network.activation.rawValue, outputSize: network.outputSize, head: "q",
@@ -247,6 +263,9 @@ public enum ModelDirectory {
     /// Loads a model directory, checking every file against the manifest.
     public static func load(from directory: URL) throws -> (network: MLP, manifest: ModelManifest) {
         let manifest = try readManifest(directory)
+        if let q = manifest.quantization {
+            throw CheckpointError.quantized(directory.path, scheme: q.scheme)
+        }
         guard let activation = Activation(rawValue: manifest.architecture.activation) else {
             throw CheckpointError.badManifest(directory.appendingPathComponent(manifestName).path,
                                               detail: "unknown activation '\(manifest.architecture.activation)'")
@@ -441,6 +460,13 @@ public enum ModelDirectory {
     /// Reads one manifest entry: the file must be a regular file directly inside the directory,
     /// no larger than its shape needs, and match the manifest's checksum.
     static func readEntry(_ entry: ModelManifest.Entry, in directory: URL) throws -> Tensor {
+        let data = try checkedBytes(entry, in: directory, itemBytes: 8)
+        return try NumPyFile.decode(data, path: directory.appendingPathComponent(entry.file).path)
+    }
+
+    /// The bytes of a manifest entry's file: a regular file directly inside the directory, no
+    /// larger than its shape needs at `itemBytes` a value, matching the manifest's checksum.
+    static func checkedBytes(_ entry: ModelManifest.Entry, in directory: URL, itemBytes: Int) throws -> Data {
         let manifestPath = directory.appendingPathComponent(manifestName).path
         guard isPlainFileName(entry.file) else {
             throw CheckpointError.badManifest(manifestPath, detail: "tensor \(entry.name) names '\(entry.file)', which is not a file inside the model directory")
@@ -454,12 +480,12 @@ public enum ModelDirectory {
             }
             count = product
         }
-        try checkRegularFile(url, atMost: count * 8 + 65_600)
+        try checkRegularFile(url, atMost: count * itemBytes + 65_600)
         guard let data = FileManager.default.contents(atPath: url.path) else { throw CheckpointError.missingFile(url.path) }
         if let expected = entry.checksum, fnv1a(data) != expected {
             throw CheckpointError.checksumMismatch(url.path)
         }
-        return try NumPyFile.decode(data, path: url.path)
+        return data
     }
 
     /// A name of a file directly inside a directory: no separators, no `..`, not empty.

@@ -20,6 +20,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case multiTask(String, tasks: [String])
     /// A tensor holding NaN or infinity: its file and tensor name.
     case nonFinite(String, tensor: String)
+    /// A quantised model where only a float one can be used (training, distilling, float exports).
+    case quantized(String, scheme: String)
 
     public var description: String {
         switch self {
@@ -47,6 +49,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "\(p) is not a regular file (it is a link, device, pipe or directory); give a plain file (a model directory holds only plain files)."
         case .multiTask(let p, let tasks):
             return "\(p) holds a multi-task student (tasks \(tasks.joined(separator: ", "))); name one task's model, e.g. \(p)/tasks/\(tasks.first ?? "NAME") (in Python: sd.load(path, task=\"\(tasks.first ?? "NAME")\"))."
+        case .quantized(let p, let scheme):
+            return "\(p) holds an \(scheme) model, which runs (eval, export --format c, the NumPy loader) but does not train, teach or convert to float formats; use the float model it was quantised from."
         case .nonFinite(let p, let tensor):
             return "\(p) holds NaN or infinite values (tensor \(tensor)); a model with them cannot act, so retrain it or take the run's last finite checkpoint."
         case .tooLarge(let p, let bytes, let limit):
@@ -92,8 +96,60 @@ public enum NumPyFile {
         return data
     }
 
+    /// The bytes of a version-1.0 `.npy` file holding integers as `|i1` (`bits` 8) or `<i4` (32);
+    /// each value must fit.
+    public static func encode(integers: [Int32], shape: [Int], bits: Int) -> Data {
+        precondition(bits == 8 || bits == 32, "int8 or int32")
+        var data = header(descr: bits == 8 ? "|i1" : "<i4", shape: shape)
+        if bits == 8 {
+            data.append(contentsOf: integers.map { UInt8(bitPattern: Int8($0)) })
+        } else {
+            for v in integers { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+        }
+        return data
+    }
+
+    /// Reads an `.npy` file of integers (`|i1`, `<i1`, `<i4`): the shape, the values, and the width (8 or 32).
+    public static func decodeIntegers(_ data: Data, path: String = "<memory>") throws -> (shape: [Int], values: [Int32], bits: Int) {
+        let (fields, bytes, dataStart, count) = try layout(data, path: path)
+        let bits: Int
+        switch fields.descr {
+        case "|i1", "<i1", "i1": bits = 8
+        case "<i4", "=i4": bits = 32
+        default: throw CheckpointError.unsupportedDType(path, descr: fields.descr)
+        }
+        let available = bytes.count - dataStart
+        guard available >= count * bits / 8 else { throw CheckpointError.truncated(path, expected: count * bits / 8, found: available) }
+        var values = [Int32](repeating: 0, count: count)
+        for i in 0..<count {
+            if bits == 8 {
+                values[i] = Int32(Int8(bitPattern: bytes[dataStart + i]))
+            } else {
+                let at = dataStart + 4 * i
+                values[i] = Int32(bitPattern: UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24)
+            }
+        }
+        return (fields.shape, values, bits)
+    }
+
     /// Reads an `.npy` file's bytes (versions 1.0–3.0, `<f4` or `<f8`) into a Float32 tensor.
     public static func decode(_ data: Data, path: String = "<memory>") throws -> Tensor {
+        let (fields, bytes, dataStart, count) = try layout(data, path: path)
+        let itemSize: Int
+        switch fields.descr {
+        case "<f4", "=f4": itemSize = 4
+        case "<f8", "=f8": itemSize = 8
+        default: throw CheckpointError.unsupportedDType(path, descr: fields.descr)
+        }
+        let available = bytes.count - dataStart
+        guard available >= count * itemSize else {
+            throw CheckpointError.truncated(path, expected: count * itemSize, found: available)
+        }
+        return Tensor(shape: fields.shape, scalars: littleEndianFloats(bytes, offset: dataStart, count: count, itemSize: itemSize))
+    }
+
+    /// The header of an `.npy` file's bytes, checked: its fields, the bytes, where the data starts and how many values it holds.
+    static func layout(_ data: Data, path: String) throws -> (Header, [UInt8], Int, Int) {
         let bytes = [UInt8](data)
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw CheckpointError.badMagic(path) }
         let (major, minor) = (bytes[6], bytes[7])
@@ -127,18 +183,7 @@ public enum NumPyFile {
             }
             count = product
         }
-        let itemSize: Int
-        switch fields.descr {
-        case "<f4", "=f4": itemSize = 4
-        case "<f8", "=f8": itemSize = 8
-        default: throw CheckpointError.unsupportedDType(path, descr: fields.descr)
-        }
-        let dataStart = headerStart + headerLength
-        let available = bytes.count - dataStart
-        guard available >= count * itemSize else {
-            throw CheckpointError.truncated(path, expected: count * itemSize, found: available)
-        }
-        return Tensor(shape: fields.shape, scalars: littleEndianFloats(bytes, offset: dataStart, count: count, itemSize: itemSize))
+        return (fields, bytes, headerStart + headerLength, count)
     }
 
     /// Float32 values from little-endian `<f4` (or `<f8`, narrowed) bytes, assembled byte by byte

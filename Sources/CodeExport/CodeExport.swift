@@ -14,6 +14,9 @@ public enum CodeExport {
     /// Returns the paths written.
     @discardableResult
     public static func export(model: URL, language: Language, output: URL, name: String?, force: Bool) throws -> [URL] {
+        if try ModelDirectory.readManifest(model).quantization != nil {
+            return try exportInt8(model: model, language: language, output: output, name: name, force: force)
+        }
         let (network, manifest) = try ModelDirectory.load(from: model)
         guard manifest.architecture.head == "q" else {
             throw CodeExportError.unsupported("its head is '\(manifest.architecture.head)', and exported code computes Q-values (head \"q\")")
@@ -31,6 +34,20 @@ public enum CodeExport {
             try CodeWriter.writeFile(SwiftSource.file(plan), to: output, force: force)
             return [output]
         }
+    }
+
+    /// An int8 model as C (integer arithmetic, no library).
+    static func exportInt8(model: URL, language: Language, output: URL, name: String?, force: Bool) throws -> [URL] {
+        guard language == .c else {
+            throw CodeExportError.unsupported("an int8 model is exported as C so far (--format c); Swift takes the float model")
+        }
+        let (network, manifest) = try Int8Directory.load(from: model)
+        let scale: Float
+        if case .number(let s)? = manifest.config["observation_scale"] { scale = Float(s) } else { scale = 1 }
+        let files = try Int8CSource.files(network, name: name ?? defaultName(for: model), observationScale: scale,
+                                          source: model.standardizedFileURL.lastPathComponent + "/model.json")
+        try CodeWriter.writeDirectory(files, to: output, force: force)
+        return files.map { output.appendingPathComponent($0.name) }
     }
 
     /// `runs/cartpole-student` → `cartpole_student`: the directory's name with every character

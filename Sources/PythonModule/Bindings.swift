@@ -8,6 +8,7 @@ import Foundation
 import GymEnvironments
 import NN
 import PythonBridge
+import Quantization
 import Runs
 import Settings
 import Tensor
@@ -331,8 +332,22 @@ enum Bindings {
         name: "q_values", parameters: ["model", "observations"],
         doc: "The Swift core's Q-values (N × actions, float32) of a saved model for a 2-D array of observations.",
         body: { a in
-            let (net, _) = try ModelDirectory.load(from: URL(fileURLWithPath: try a.string("model")))
+            let directory = URL(fileURLWithPath: try a.string("model"))
             let observations = try a.object("observations")
+            if try ModelDirectory.readManifest(directory).quantization != nil {
+                // An int8 model: the core's integer arithmetic, one observation at a time.
+                let (net, _) = try Int8Directory.load(from: directory)
+                let shape = try observations.arrayShape()
+                guard shape.count == 2, shape[1] == net.inputSize else {
+                    throw ArgumentError.value("observations must have shape (N, \(net.inputSize)), got \(shape).")
+                }
+                let values = try observations.floatArray()
+                var q: [Float] = []
+                q.reserveCapacity(shape[0] * net.outputSize)
+                for r in 0..<shape[0] { q += net.qValues(Array(values[(r * shape[1])..<((r + 1) * shape[1])])) }
+                return try PythonObject.ndarray(q, shape: [shape[0], net.outputSize])
+            }
+            let (net, _) = try ModelDirectory.load(from: directory)
             let shape = try observations.arrayShape()
             guard shape.count == 2, shape[1] == net.inputSize else {
                 throw ArgumentError.value("observations must have shape (N, \(net.inputSize)), got \(shape).")

@@ -54,8 +54,13 @@ public func evaluate(_ policy: Policy, env: any Environment, episodes: Int, seed
 
 /// Throws unless `policy` takes `env`'s observations and has one output per action.
 public func checkFits(_ policy: Policy, _ env: any Environment) throws {
-    guard policy.observationSize == env.spec.observationSize, policy.actionCount == env.spec.actionCount else {
-        throw RunError.invalidSetting("the model takes \(policy.observationSize) inputs and \(policy.actionCount) actions, but \(env.spec.name) has \(env.spec.observationSize) and \(env.spec.actionCount); use the model's own environment (and its keyword arguments).")
+    try checkFits(inputs: policy.observationSize, actions: policy.actionCount, env)
+}
+
+/// Throws unless a model of `inputs` inputs and `actions` outputs fits `env`.
+public func checkFits(inputs: Int, actions: Int, _ env: any Environment) throws {
+    guard inputs == env.spec.observationSize, actions == env.spec.actionCount else {
+        throw RunError.invalidSetting("the model takes \(inputs) inputs and \(actions) actions, but \(env.spec.name) has \(env.spec.observationSize) and \(env.spec.actionCount); use the model's own environment (and its keyword arguments).")
     }
 }
 

@@ -64,8 +64,9 @@ enum RunFiles {
             let child = url.appendingPathComponent(name)
             if isDirectory(child) {
                 found += stagingForeign(child, prefix: prefix + "/" + name)
-            } else if !([ModelDirectory.manifestName, "state.json", MultiTaskDirectory.indexName].contains(name)
-                        || ModelDirectory.isTensorFileName(name)) {
+            } else if !(name.hasSuffix(".npy") || name.hasSuffix(".json")) {
+                // A save's staging copy holds a model's files: tensors of any name (a checkpoint's
+                // adam.m.0.npy, target.0.npy), model.json, state.json, tasks.json.
                 found.append(prefix + "/" + name)
             }
         }

@@ -19,11 +19,21 @@ struct Eval: ParsableCommand {
     func run() throws {
         evaluation.isolation.apply()
         let (episodes, seed, json) = (evaluation.episodes, evaluation.seed, evaluation.json)
-        let (network, manifest) = try ModelDirectory.load(from: URL(fileURLWithPath: model))
+        let directory = URL(fileURLWithPath: model)
+        let manifest = try ModelDirectory.readManifest(directory)
         let (recipe, recorded) = try evaluation.recipe(recordedIn: manifest, model: model)
         let envName = recipe.description
         let environment = try makeEnvironment(recipe, recorded: recorded)
-        let r = try evaluate(Policy(network), env: environment, episodes: episodes, seed: seed)
+        let r: EvaluationResult
+        if manifest.quantization != nil {
+            // An int8 model runs with the integer arithmetic every reader of it follows.
+            let (network, _) = try Int8Directory.load(from: directory)
+            try checkFits(inputs: network.inputSize, actions: network.outputSize, environment)
+            r = try evaluate(environment, episodes: episodes, seed: seed) { network.action($0) }
+        } else {
+            let (network, _) = try ModelDirectory.load(from: directory)
+            r = try evaluate(Policy(network), env: environment, episodes: episodes, seed: seed)
+        }
         if json {
             let payload: [String: Any] = ["model": model, "env": envName, "episodes": r.episodes, "seed": seed,
                                           "mean_return": r.mean, "std_return": r.std, "min_return": r.min,

@@ -13,7 +13,7 @@ import numpy as np
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: float models; 2: quantised ones (they carry "quantization")
 
 
 def _tensor_file(root: Path, manifest_path: Path, entry: Dict[str, Any], shape: tuple) -> Path:
@@ -60,9 +60,10 @@ def _read_header(stream: Any, version: tuple) -> tuple:
     return shape, header["fortran_order"], np.dtype(header["descr"])
 
 
-def _read_npy(file: Path, data: bytes) -> np.ndarray:
+def _read_npy(file: Path, data: bytes, integers: bool = False) -> np.ndarray:
     """Reads .npy bytes as the Swift reader does: versions 1.0–3.0, little-endian float32 or
-    float64, C order, data not cut short; anything else is refused with the same reasons."""
+    float64 (with ``integers``: int8 or int32, as int64), C order, data not cut short; anything
+    else is refused with the same reasons."""
     import io
     from numpy.lib import format as npformat
 
@@ -80,7 +81,9 @@ def _read_npy(file: Path, data: bytes) -> np.ndarray:
         shape, fortran, dtype = _read_header(stream, version)
     except Exception as e:
         raise refuse(f"a malformed header ({e}); re-save it with numpy.save") from None
-    if dtype.str not in ("<f4", "<f8"):
+    if integers and dtype.str not in ("|i1", "<i4"):
+        raise refuse(f"dtype '{dtype.str}'; an int8 model's integer tensors are int8 ('|i1') or int32 ('<i4')")
+    if not integers and dtype.str not in ("<f4", "<f8"):
         raise refuse(f"dtype '{dtype.str}'; only little-endian float32 ('<f4') and float64 ('<f8') are supported, "
                      "so convert with arr.astype('float32')")
     if fortran and len(shape) > 1:
@@ -90,7 +93,8 @@ def _read_npy(file: Path, data: bytes) -> np.ndarray:
     if len(data) - offset < count * dtype.itemsize:
         raise refuse(f"truncated: its header promises {count * dtype.itemsize} data bytes but only "
                      f"{len(data) - offset} follow; the file is damaged, re-save it")
-    return np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape).astype(np.float32)
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape)
+    return array.astype(np.int64) if integers else array.astype(np.float32)
 
 
 def _fnv1a(data: bytes) -> str:
@@ -126,6 +130,8 @@ class Model:
         self.input_shape: Tuple[int, ...] = tuple(arch.get("input_shape") or ())
         # "CHW": observations arrive (C, H, W) (Atari frame stacks) and are moved to (H, W, C) first.
         self.channels_first: bool = arch.get("input_layout") == "CHW"
+        # {"scheme": "int8", …} for a quantised model (integer weights: see _int8_q_values).
+        self.quantization: Optional[Dict[str, Any]] = manifest.get("quantization")
 
     @property
     def observation_shape(self) -> Tuple[int, ...]:
@@ -199,12 +205,39 @@ class Model:
     def q_values(self, obs: Any) -> np.ndarray:
         """Q-values for one observation (shape (actions,)) or a batch (shape (N, actions))."""
         h, single = self._batch(obs)
+        if self.quantization:
+            q = self._int8_q_values(h)
+            return q[0] if single else q
         h = self._features(h)
         for i, (w, b) in enumerate(self._layers):
             h = h @ w + b
             if i < len(self._layers) - 1:
                 h = self._act(h)
         return h[0] if single else h
+
+    def _float_only(self) -> None:
+        if self.quantization:
+            raise ValueError(f"{self.path} holds an {self.quantization.get('scheme')} model, which runs here and exports "
+                             "as C (to_c) but has no float form for ONNX, PyTorch or SB3; export the float model it was "
+                             "quantised from")
+
+    def _int8_q_values(self, x: np.ndarray) -> np.ndarray:
+        """The int8 model's arithmetic, the reference for the core and the exported C: the
+        observation to int8 (float32 product, clamped, rounded half to even), int32 accumulators
+        (exact here in int64), each hidden layer's ReLU and fixed-point requantisation
+        ((acc · multiplier + 2^(shift−1)) >> shift, at most 127), the last layer's float32(acc) ·
+        output scale."""
+        v = x.astype(np.float32) * self.params["quant.input_inverse_scale"][0]
+        v = np.clip(np.where(np.isnan(v), np.float32(0), v), np.float32(-127), np.float32(127))
+        q = np.rint(v).astype(np.int64)
+        last = len(self._layers) - 1
+        for i, (w, b) in enumerate(self._layers):
+            acc = q @ w + b
+            if i == last:
+                return acc.astype(np.float32) * self.params["quant.output_scale"]
+            m, s = self.params[f"quant.layers.{i}.multiplier"], self.params[f"quant.layers.{i}.shift"]
+            q = np.where(acc <= 0, 0, np.minimum(127, (acc * m + np.left_shift(1, s - 1)) >> s))
+        return q  # not reached: a model has a last layer
 
     def act(self, obs: Any) -> Union[int, np.ndarray]:
         """Greedy action(s): an int for one observation, an int array for a batch."""
@@ -223,6 +256,7 @@ class Model:
         convolutional model), outputs ``q_values`` (batch × actions) and ``action`` (greedy,
         int64). uint8 images are scaled inside the graph as here. Needs the ``onnx`` package
         (``pip install "swiftdistill[export]"``)."""
+        self._float_only()
         try:
             import onnx
             from onnx import TensorProto, helper, numpy_helper
@@ -313,6 +347,7 @@ class Model:
         the observation's shape for a convolutional model; uint8 images scaled inside). With
         ``path``, also saved there as TorchScript (``torch.jit.load(path)`` needs no Python class).
         Needs torch (install it for your platform)."""
+        self._float_only()
         try:
             import torch
         except ImportError:
@@ -353,6 +388,7 @@ class Model:
         Q-networks hold these weights, so its greedy actions are this model's. ``env`` (an id or
         ``gymnasium.Env``) defaults to the recorded environment; it only gives SB3 the spaces.
         Needs stable-baselines3 (and torch)."""
+        self._float_only()
         if self._convs:
             raise ValueError("to_sb3 exports MLP models: SB3's CnnPolicy builds its own fixed network (NatureCNN), "
                              "so a convolutional model goes out through to_torch or to_onnx instead")
@@ -500,6 +536,8 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
     if version > FORMAT_VERSION:
         raise ValueError(f"{manifest_path} is not a valid model manifest (format version {version} is newer than this "
                          f"loader understands ({FORMAT_VERSION}); update swiftdistill)")
+    if manifest.get("quantization") is not None:
+        return _load_int8(root, manifest_path, manifest, sizes, entries)
     # Convolutions (weights in PyTorch's (O, C, KH, KW) layout) before the dense layers: their
     # output, flattened, is the first dense layer's input.
     expected: List[Tuple[str, tuple]] = []
@@ -538,6 +576,48 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
             raise ValueError(f"{file} holds NaN or infinite values (tensor {name}); a model with them cannot act, "
                              "so retrain it or take the run's last finite checkpoint")
         params[name] = array.astype(np.float32, copy=False)
+    return Model(root, manifest, params)
+
+
+def _load_int8(root: Path, manifest_path: Path, manifest: Dict[str, Any], sizes: List[int],
+               entries: Dict[str, Dict[str, Any]]) -> Model:
+    """An int8 model directory (format version 2): the integer tensors with their ranges and
+    shapes checked as the Swift reader checks them."""
+    def refuse(detail: str) -> ValueError:
+        return ValueError(f"{manifest_path} is not a valid model manifest ({detail}); re-export the model")
+
+    q = manifest["quantization"]
+    if not isinstance(q, dict) or q.get("scheme") != "int8":
+        raise refuse(f"quantization.scheme is {q.get('scheme') if isinstance(q, dict) else q!r}; this loader reads int8")
+    if manifest["architecture"]["activation"] != "relu" or manifest["architecture"].get("convolutions"):
+        raise refuse("an int8 model is a ReLU MLP")
+    params: Dict[str, np.ndarray] = {}
+
+    def tensor(name: str, shape: tuple, integers: bool, low: int = 0, high: int = 0) -> None:
+        if name not in entries:
+            raise ValueError(f"{manifest_path} lists no tensor {name}; re-export the model")
+        file = _tensor_file(root, manifest_path, entries[name], shape)
+        data = file.read_bytes()
+        checksum = entries[name].get("checksum")
+        if checksum is not None and _fnv1a(data) != checksum:
+            raise ValueError(f"{file} does not match the checksum in model.json: it was changed or a save was interrupted")
+        array = _read_npy(file, data, integers=integers)
+        if tuple(array.shape) != shape or list(entries[name].get("shape", shape)) != list(shape):
+            raise ValueError(f"{file} has shape {array.shape} but the architecture needs {shape}")
+        if integers and array.size and (array.min() < low or array.max() > high):
+            raise refuse(f"{name} holds values outside {low}…{high}")
+        if not integers and not np.isfinite(array).all():
+            raise ValueError(f"{file} holds NaN or infinite values (tensor {name}); a model with them cannot act")
+        params[name] = array
+
+    for i in range(len(sizes) - 1):
+        tensor(f"layers.{i}.weight", (sizes[i], sizes[i + 1]), True, -127, 127)
+        tensor(f"layers.{i}.bias", (sizes[i + 1],), True, -(2 ** 31 - 1) // 2, (2 ** 31 - 1) // 2)
+        if i < len(sizes) - 2:
+            tensor(f"quant.layers.{i}.multiplier", (sizes[i + 1],), True, 0, 2 ** 31 - 1)
+            tensor(f"quant.layers.{i}.shift", (sizes[i + 1],), True, 1, 62)
+    tensor("quant.output_scale", (sizes[-1],), False)
+    tensor("quant.input_inverse_scale", (1,), False)
     return Model(root, manifest, params)
 
 

@@ -1,0 +1,109 @@
+/// A ReLU MLP in int8: int8 weights with one scale per output unit, int8 activations with one
+/// scale per layer input, int32 accumulation. Every step is integer arithmetic or one IEEE
+/// float32 operation, so NumPy, C and Swift that follow `qValues` compute the same bits:
+///
+/// 1. the observation (as the environment gives it, scaled) to int8:
+///    `x = clamp(x · inputInverseScale, −127, 127)` in float32, rounded half to even;
+/// 2. each layer: `acc[j] = bias[j] + Σᵢ x[i] · weight[i][j]` in int32;
+/// 3. a hidden layer's ReLU and requantisation to the next layer's int8:
+///    `x'[j] = acc[j] ≤ 0 ? 0 : min(127, (acc[j] · multiplier[j] + 2^(shift[j]−1)) >> shift[j])` in int64;
+/// 4. the last layer's Q-values: `Float(acc[j]) · outputScale[j]` in float32.
+public struct Int8Network: Equatable, Sendable {
+    /// One dense layer.
+    public struct Layer: Equatable, Sendable {
+        public var inputSize: Int
+        public var outputSize: Int
+        /// (inputs, outputs) row-major, each in −127…127.
+        public var weight: [Int32]
+        /// In units of the input scale times the output unit's weight scale.
+        public var bias: [Int32]
+        /// Hidden layers: the requantisation of each output to the next layer's int8 input
+        /// (a Q-format multiplier in 2^30…2^31 and a right shift); empty for the last layer.
+        public var multiplier: [Int32]
+        public var shift: [Int32]
+
+        public init(inputSize: Int, outputSize: Int, weight: [Int32], bias: [Int32], multiplier: [Int32] = [], shift: [Int32] = []) {
+            self.inputSize = inputSize
+            self.outputSize = outputSize
+            self.weight = weight
+            self.bias = bias
+            self.multiplier = multiplier
+            self.shift = shift
+        }
+    }
+
+    /// 1 / the observation's scale: one int8 step of the input is 1 / inputInverseScale.
+    public var inputInverseScale: Float
+    public var layers: [Layer]
+    /// Q-value of one unit of the last layer's accumulator, per action.
+    public var outputScale: [Float]
+
+    public init(inputInverseScale: Float, layers: [Layer], outputScale: [Float]) {
+        self.inputInverseScale = inputInverseScale
+        self.layers = layers
+        self.outputScale = outputScale
+    }
+
+    public var inputSize: Int { layers.first?.inputSize ?? 0 }
+    public var outputSize: Int { layers.last?.outputSize ?? 0 }
+    /// The number of actions (one Q-value each).
+    public var actionCount: Int { outputSize }
+    public var hiddenSizes: [Int] { layers.dropLast().map(\.outputSize) }
+
+    /// Bytes of the deployed arrays: int8 weights, int32 biases, multipliers and shifts, float scales.
+    public var bytes: Int {
+        layers.reduce(0) { $0 + $1.weight.count + 4 * ($1.bias.count + $1.multiplier.count + $1.shift.count) } + 4 * (outputScale.count + 1)
+    }
+
+    /// Step 1: an observation value to int8.
+    @inline(__always)
+    public func quantizeInput(_ value: Float) -> Int32 {
+        var v = value * inputInverseScale
+        if v.isNaN { return 0 }
+        if v > 127 { v = 127 }
+        if v < -127 { v = -127 }
+        return Int32(v.rounded(.toNearestOrEven))
+    }
+
+    /// Step 3: a hidden accumulator through ReLU to the next layer's int8.
+    @inline(__always)
+    public static func requantize(_ acc: Int32, multiplier: Int32, shift: Int32) -> Int32 {
+        guard acc > 0 else { return 0 }
+        let product = Int64(acc) * Int64(multiplier) + (Int64(1) << (shift - 1))
+        return Int32(min(127, product >> shift))
+    }
+
+    /// The int32 accumulators of `layer` for int8 inputs `x`.
+    @inline(__always)
+    static func accumulate(_ layer: Layer, _ x: [Int32]) -> [Int32] {
+        var acc = layer.bias
+        let out = layer.outputSize
+        layer.weight.withUnsafeBufferPointer { w in
+            acc.withUnsafeMutableBufferPointer { a in
+                for i in 0..<layer.inputSize where x[i] != 0 {
+                    let xi = x[i], row = i * out
+                    for j in 0..<out { a[j] &+= xi &* w[row + j] }
+                }
+            }
+        }
+        return acc
+    }
+
+    /// The Q-values of one observation (as the environment gives it).
+    public func qValues(_ observation: [Float]) -> [Float] {
+        precondition(observation.count == inputSize, "observation size \(observation.count), network takes \(inputSize)")
+        var x = observation.map(quantizeInput)
+        for (k, layer) in layers.enumerated() {
+            let acc = Self.accumulate(layer, x)
+            if k == layers.count - 1 { return (0..<layer.outputSize).map { Float(acc[$0]) * outputScale[$0] } }
+            x = (0..<layer.outputSize).map { Self.requantize(acc[$0], multiplier: layer.multiplier[$0], shift: layer.shift[$0]) }
+        }
+        return []
+    }
+
+    /// The greedy action: the first of equal largest Q-values.
+    public func action(_ observation: [Float]) -> Int {
+        let q = qValues(observation)
+        return q.indices.reduce(0) { q[$1] > q[$0] ? $1 : $0 }
+    }
+}

@@ -1,0 +1,105 @@
+"""int8 students (issue 29): `distill quantize` writes an int8 model whose Q-values the Swift core,
+the NumPy loader and the exported C compute identically, bit for bit."""
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import swiftdistill as sd
+from test_cli import corridor_teacher, error_line, run  # noqa: F401 (a fixture)
+from test_code_export import build_c, core_q_values, evaluate_with, held_out_states
+
+
+@pytest.fixture(scope="module")
+def students(tmp_path_factory, corridor_teacher):
+    """A float 6 → 16 → 8 → 2 ReLU student and its int8 quantisation."""
+    root = tmp_path_factory.mktemp("quantize")
+    student = root / "float"
+    r = run("distill", "--teacher", str(corridor_teacher), "--hidden", "16,8", "--steps", "1500", "--eval-interval", "0",
+            "--out", str(student))
+    assert r.returncode == 0, r.stderr
+    int8 = root / "int8"
+    q = run("quantize", str(student), "--out", str(int8), "--calibration-states", "3000", "--episodes", "5", "--json")
+    assert q.returncode == 0, q.stderr
+    return student, int8, json.loads(q.stdout)
+
+
+def test_quantize_reports_both_students_side_by_side(students):
+    _, int8, report = students
+    assert report["int8"]["int8_weight_bytes"] == 6 * 16 + 16 * 8 + 8 * 2
+    assert report["int8"]["weight_bytes"] < report["float"]["weight_bytes"] / 1.5
+    assert report["action_agreement"] > 0.9 and report["int8"]["mean_return"] == report["float"]["mean_return"] == 1.0
+    manifest = json.loads((int8 / "model.json").read_text())
+    assert manifest["format_version"] == 2 and manifest["quantization"] == {"scheme": "int8", "calibration_states": 3000}
+    weight = next(t for t in manifest["tensors"] if t["name"] == "layers.0.weight")
+    assert weight["dtype"] == "int8" and np.load(int8 / weight["file"]).dtype == np.int8
+
+
+def test_the_numpy_loader_and_the_core_compute_the_same_int8_q_values(students):
+    _, int8, _ = students
+    model = sd.load(int8)
+    states = held_out_states(100_000, 6, seed=7) * np.float32(3)  # some beyond the calibrated range: clamped
+    reference = model.q_values(states)
+    assert reference.dtype == np.float32
+    assert np.array_equal(reference, core_q_values(int8, states)), "the core follows the NumPy reference bit for bit"
+    ev = run("eval", str(int8), "--episodes", "3", "--json")
+    assert ev.returncode == 0 and json.loads(ev.stdout)["mean_return"] == 1.0, ev.stderr
+
+
+def test_the_int8_c_export_needs_no_library_and_matches_the_reference(tmp_path, students):
+    _, int8, _ = students
+    code = tmp_path / "code"
+    r = run("export", str(int8), "--format", "c", "--output", str(code), "--name", "tiny")
+    assert r.returncode == 0, r.stderr
+    obj = tmp_path / "tiny.o"
+    subprocess.run(["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", "-c", str(code / "tiny.c"), "-o", str(obj)],
+                   check=True)
+    assert subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True, check=True).stdout.split() == [], "no library"
+    states = held_out_states(100_000, 6, seed=8) * np.float32(3)
+    results = evaluate_with(build_c(code, "tiny", tmp_path), states, tmp_path, 2)
+    reference = sd.load(int8).q_values(states)
+    assert np.array_equal(results["q"], reference)
+    assert np.array_equal(results["action"], np.argmax(reference, axis=1))
+    if shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64"):
+        command = build_c(code, "tiny", tmp_path, compiler=("aarch64-linux-gnu-gcc",),
+                          run_with=("qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"))
+        arm = evaluate_with(command, states[:20_000], tmp_path, 2)
+        assert np.array_equal(arm["q"], reference[:20_000]), "the same integers and floats on aarch64"
+    if shutil.which("arm-none-eabi-gcc"):
+        m4 = tmp_path / "tiny-m4.o"
+        subprocess.run(["arm-none-eabi-gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-mcpu=cortex-m4",
+                        "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-Os", "-c", str(code / "tiny.c"), "-o", str(m4)],
+                       check=True)
+        size = subprocess.run(["arm-none-eabi-size", str(m4)], capture_output=True, text=True, check=True).stdout
+        text, data, bss = (int(v) for v in size.splitlines()[1].split()[:3])
+        print(f"Cortex-M4 object of the int8 6-16-8-2 student: text {text} B, data {data} B, bss {bss} B")
+        assert data == 0 and bss == 0
+
+
+def test_an_int8_model_is_refused_where_a_float_one_is_needed(tmp_path, students):
+    _, int8, _ = students
+    for args in (["distill", "--teacher", str(int8), "--out", str(tmp_path / "s")],
+                 ["export", str(int8), "--format", "onnx", "--output", str(tmp_path / "m.onnx")],
+                 ["export", str(int8), "--format", "swift", "--output", str(tmp_path / "M.swift")]):
+        r = run(*args)
+        line = error_line(r)
+        assert r.returncode in (1, 64) and ("holds an int8 model" in line or "an int8 model is exported as C" in line), (args, r.stderr)
+    with pytest.raises(ValueError, match="holds an int8 model"):
+        sd.load(int8).to_onnx(tmp_path / "x.onnx")
+
+
+def test_bad_quantize_requests_are_one_sentence(tmp_path, students, corridor_teacher):
+    student, int8, _ = students
+    zero = run("quantize", str(student), "--out", str(tmp_path / "z"), "--calibration-states", "0")
+    assert "--calibration-states must be between 1 and 10,000,000" in error_line(zero)
+    again = run("quantize", str(student), "--out", str(int8))
+    assert "exists; choose a new --out or add --force" in error_line(again)
+    into_float = run("quantize", str(student), "--out", str(corridor_teacher), "--force")
+    assert "is not an int8 model; --force only replaces one" in error_line(into_float)
+    tanh = tmp_path / "tanh"
+    assert run("distill", "--teacher", str(corridor_teacher), "--hidden", "8", "--activation", "tanh", "--steps", "300",
+               "--eval-interval", "0", "--out", str(tanh)).returncode == 0
+    refused = run("quantize", str(tanh), "--out", str(tmp_path / "t8"))
+    assert "int8 needs ReLU" in error_line(refused) and not (tmp_path / "t8").exists()
