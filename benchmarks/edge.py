@@ -112,22 +112,31 @@ def main() -> int:
     student = work / f"student-{args.hidden.replace(',', '-')}"
     distill("distill", "--teacher", str(teacher), "--hidden", args.hidden, "--loss", "kl", "--temperature", "0.01",
             "--steps", "20000", "--seed", "0", "--out", str(student), "--force")
-    code = work / "c"
-    distill("export", str(student), "--format", "c", "--output", str(code), "--name", "student", "--force")
+    int8 = work / f"int8-{args.hidden.replace(',', '-')}"
+    quantized = json.loads(distill("quantize", str(student), "--out", str(int8), "--force", "--calibration-states", "10000",
+                                   "--json"))
     states = student_states(student, args.env, args.states)
     states_path = work / "states.f32"
     states.tofile(states_path)
-    timer = work / "timer.c"
-    timer.write_text(TIMER_C.replace("UPPER", "STUDENT").replace("NAME", "student"))
-    exe = work / "timer"
-    subprocess.run(["cc", "-std=c99", "-O2", "-I", str(code), str(code / "student.c"), str(timer), "-o", str(exe), "-lm"],
-                   check=True)
-    run = subprocess.run(["taskset", "-c", "0", str(exe), str(states_path), "7"], capture_output=True, text=True, check=True)
-    c_ns = statistics.median(float(v) for v in run.stdout.split()[:7])
-    c_actions = np.array([int(v) for v in run.stderr.split()])
     from swiftdistill import _core
-    core_actions = np.argmax(_core.q_values(model=str(student), observations=states), axis=1)
-    agreement = float(np.mean(c_actions == core_actions))
+
+    def time_c(model: Path, label: str):
+        """Exports `model` as C, times it, and returns (ns per action, agreement with the core's actions)."""
+        code = work / f"c-{label}"
+        distill("export", str(model), "--format", "c", "--output", str(code), "--name", "student", "--force")
+        timer = work / "timer.c"
+        timer.write_text(TIMER_C.replace("UPPER", "STUDENT").replace("NAME", "student"))
+        exe = work / f"timer-{label}"
+        subprocess.run(["cc", "-std=c99", "-O2", "-I", str(code), str(code / "student.c"), str(timer), "-o", str(exe), "-lm"],
+                       check=True)
+        run = subprocess.run(["taskset", "-c", "0", str(exe), str(states_path), "7"], capture_output=True, text=True, check=True)
+        ns = statistics.median(float(v) for v in run.stdout.split()[:7])
+        c_actions = np.array([int(v) for v in run.stderr.split()])
+        core_actions = np.argmax(_core.q_values(model=str(model), observations=states), axis=1)
+        return ns, float(np.mean(c_actions == core_actions)), code
+
+    c_ns, agreement, code = time_c(student, "float")
+    int8_ns, int8_agreement, int8_code = time_c(int8, "int8")
     report = json.loads(distill("compare", str(teacher), str(student), "--episodes", "20", "--json"))
     core_ns = report["student"]["inference_us"] * 1000
     teacher_ns = report["teacher"]["inference_us"] * 1000
@@ -137,18 +146,25 @@ def main() -> int:
     print(f"student {args.hidden} on {args.env}: {weights} bytes of float32 weights, normalised return "
           f"{report['normalized_return']:.3f} over 20 episodes")
     print(f"{'':28}{'ns per action':>14}{'vs exported C':>15}")
-    for label, ns in (("exported C (cc -O2)", c_ns), ("Swift core (single obs.)", core_ns),
+    for label, ns in (("exported C (cc -O2)", c_ns), ("exported int8 C (cc -O2)", int8_ns), ("Swift core (single obs.)", core_ns),
                       ("teacher in the Swift core", teacher_ns), ("onnxruntime (1 thread)", onnx_ns)):
         print(f"{label:28}{ns:14.1f}{ns / c_ns:14.1f}x")
-    print(f"C actions equal to the core's on {len(states)} held-out states: {agreement:.4%}")
+    print(f"C actions equal to the core's on {len(states)} held-out states: float {agreement:.4%}, int8 {int8_agreement:.4%}")
+    print(f"int8 (post-training, 10,000 calibration states): {quantized['int8']['int8_weight_bytes']} bytes of int8 weights, "
+          f"{quantized['int8']['weight_bytes']} bytes with biases, requantisation and scales (float: "
+          f"{quantized['float']['weight_bytes']}); return {quantized['int8']['mean_return']:.1f} vs float "
+          f"{quantized['float']['mean_return']:.1f} over {quantized['episodes']} episodes; agreement "
+          f"{quantized['action_agreement']:.4f}")
     if shutil.which("arm-none-eabi-gcc"):
-        obj = work / "student-m4.o"
-        subprocess.run(["arm-none-eabi-gcc", "-std=c99", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
-                        "-Os", "-c", str(code / "student.c"), "-o", str(obj)], check=True)
-        size = subprocess.run(["arm-none-eabi-size", str(obj)], capture_output=True, text=True, check=True).stdout.splitlines()[1]
-        text, data, bss = size.split()[:3]
-        print(f"Cortex-M4 (-Os, hard float): text {text} B (code and weights), data {data} B, bss {bss} B")
-    return 0 if agreement == 1.0 else 1
+        for label, source in (("float", code), ("int8", int8_code)):
+            obj = work / f"student-m4-{label}.o"
+            subprocess.run(["arm-none-eabi-gcc", "-std=c99", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard",
+                            "-mfpu=fpv4-sp-d16", "-Os", "-c", str(source / "student.c"), "-o", str(obj)], check=True)
+            size = subprocess.run(["arm-none-eabi-size", str(obj)], capture_output=True, text=True,
+                                  check=True).stdout.splitlines()[1]
+            text, data, bss = size.split()[:3]
+            print(f"Cortex-M4 {label} (-Os, hard float): text {text} B (code and weights), data {data} B, bss {bss} B")
+    return 0 if agreement == 1.0 and int8_agreement == 1.0 else 1
 
 
 if __name__ == "__main__":
