@@ -75,6 +75,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
         .testTarget(name: "DQNTests", dependencies: ["Runs", "DQN", "Environments", "NN", "Tensor", "Checkpoint", "CAllocationCounter"]),
         .testTarget(name: "DistillTests", dependencies: ["Runs", "Distill", "DQN", "Environments", "NN", "Tensor"]),
+        .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "Checkpoint", "NN", "Tensor"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
     ]
 )

@@ -81,7 +81,7 @@ public enum Int8Quantizer {
     }
 
     /// `ratio` as multiplier · 2^−shift with the multiplier in 2^30…2^31 − 1 (rounded), shift ≤ 62.
-    static func fixedPoint(_ ratio: Double) -> (Int32, Int32) {
+    public static func fixedPoint(_ ratio: Double) -> (Int32, Int32) {
         guard ratio > 0, ratio.isFinite else { return (0, 1) }
         var shift = 0
         var scaled = ratio

@@ -19,21 +19,23 @@ struct Eval: ParsableCommand {
     func run() throws {
         evaluation.isolation.apply()
         let (episodes, seed, json) = (evaluation.episodes, evaluation.seed, evaluation.json)
+        // The model is read (and checked) before its environment is opened.
         let directory = URL(fileURLWithPath: model)
-        let manifest = try ModelDirectory.readManifest(directory)
+        let manifest: ModelManifest, inputs: Int, actions: Int, act: ([Float]) -> Int
+        if try ModelDirectory.readManifest(directory).quantization != nil {
+            // An int8 model runs with the integer arithmetic every reader of it follows.
+            let (network, m) = try Int8Directory.load(from: directory)
+            (manifest, inputs, actions, act) = (m, network.inputSize, network.outputSize, network.action)
+        } else {
+            let (network, m) = try ModelDirectory.load(from: directory)
+            let policy = Policy(network)
+            (manifest, inputs, actions, act) = (m, policy.observationSize, policy.actionCount, policy.action)
+        }
         let (recipe, recorded) = try evaluation.recipe(recordedIn: manifest, model: model)
         let envName = recipe.description
         let environment = try makeEnvironment(recipe, recorded: recorded)
-        let r: EvaluationResult
-        if manifest.quantization != nil {
-            // An int8 model runs with the integer arithmetic every reader of it follows.
-            let (network, _) = try Int8Directory.load(from: directory)
-            try checkFits(inputs: network.inputSize, actions: network.outputSize, environment)
-            r = try evaluate(environment, episodes: episodes, seed: seed) { network.action($0) }
-        } else {
-            let (network, _) = try ModelDirectory.load(from: directory)
-            r = try evaluate(Policy(network), env: environment, episodes: episodes, seed: seed)
-        }
+        try checkFits(inputs: inputs, actions: actions, environment)
+        let r = try evaluate(environment, episodes: episodes, seed: seed, policy: act)
         if json {
             let payload: [String: Any] = ["model": model, "env": envName, "episodes": r.episodes, "seed": seed,
                                           "mean_return": r.mean, "std_return": r.std, "min_return": r.min,
