@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import Tensor
 
@@ -71,10 +72,15 @@ public enum CSource {
             out += array("\(n)_conv\(i)_bias", c.layer.bias.scalars, "convs.\(i).bias")
         }
         for (i, l) in plan.layers.enumerated() {
-            out += array("\(n)_layer\(i)_weight", l.weight.scalars, "layers.\(i).weight as (inputs, outputs) = (\(l.inputSize), \(l.outputSize)), row-major")
+            if isSparse(l) {
+                out += sparseArrays(n, i, l)
+            } else {
+                out += array("\(n)_layer\(i)_weight", l.weight.scalars, "layers.\(i).weight as (inputs, outputs) = (\(l.inputSize), \(l.outputSize)), row-major")
+            }
             out += array("\(n)_layer\(i)_bias", l.bias.scalars, "layers.\(i).bias")
         }
-        let denseSizes = plan.convolutions.map(\.layer.outputChannels) + plan.layers.map(\.outputSize)
+        let denseSizes = plan.convolutions.map(\.layer.outputChannels) + plan.layers.filter { !isSparse($0) }.map(\.outputSize)
+        if plan.layers.contains(where: isSparse) { out += sparseFunction(n, upper) }
         if denseSizes.contains(where: ExportPlan.isWide) { out += wideFunction(n, upper) }
         if denseSizes.contains(where: { !ExportPlan.isWide($0) }) { out += narrowFunction(n, upper) }
         if !plan.convolutions.isEmpty || plan.layers.count > 1 { out += activationFunction(n, plan.activation) }
@@ -104,6 +110,64 @@ public enum CSource {
             start = end
         }
         return "/* \(comment) */\nstatic const float \(name)[\(values.count)] = {\n" + lines.joined(separator: "\n") + "\n};\n\n"
+    }
+
+    /// A wide layer at least half of whose weights are exactly zero (a pruned student's) is
+    /// written by its nonzero weights only: skipping a term x·0 leaves the sum as it was.
+    static func isSparse(_ layer: Linear) -> Bool {
+        ExportPlan.isWide(layer.outputSize) && 2 * layer.weight.scalars.filter { $0 == 0 }.count >= layer.weight.count
+    }
+
+    /// Row starts (inputs + 1), columns and values of a sparse layer's nonzero weights, row by row.
+    static func sparseArrays(_ n: String, _ i: Int, _ layer: Linear) -> String {
+        var starts = [0], columns: [Int] = [], values: [Float] = []
+        for r in 0..<layer.inputSize {
+            for c in 0..<layer.outputSize {
+                let w = layer.weight.scalars[r * layer.outputSize + c]
+                if w != 0 { columns.append(c); values.append(w) }
+            }
+            starts.append(values.count)
+        }
+        let small = values.count <= 65_535 && layer.outputSize <= 65_535
+        let type = small ? "unsigned short" : "long"
+        func ints(_ name: String, _ xs: [Int], _ comment: String) -> String {
+            var lines: [String] = []
+            var k = 0
+            while k < xs.count {
+                lines.append("    " + xs[k..<min(k + 16, xs.count)].map(String.init).joined(separator: ", ") + ",")
+                k += 16
+            }
+            return "/* \(comment) */\nstatic const \(type) \(name)[\(xs.count)] = {\n" + lines.joined(separator: "\n") + "\n};\n\n"
+        }
+        let density = Double(values.count) / Double(max(layer.weight.count, 1))
+        return ints("\(n)_layer\(i)_start", starts, "layers.\(i).weight, pruned: \(values.count) of \(layer.weight.count) weights kept (\(String(format: "%.1f", 100 * density))%); input r's start at start[r]")
+            + ints("\(n)_layer\(i)_column", columns.isEmpty ? [0] : columns, "their output units")
+            + array("\(n)_layer\(i)_value", values.isEmpty ? [0] : values, "their values")
+    }
+
+    static func sparseFunction(_ n: String, _ upper: String) -> String {
+        """
+        /* y = x.W + b over W's nonzero weights, input by input in order (zero inputs skipped): the
+           wide layer's order with the pruned weights' terms, which add nothing, left out. */
+        static void \(n)_dense_sparse(const float *x, int in, const void *starts, const void *columns, int small,
+                                       const float *value, const float *b, int out, float *y) {
+            int i, j;
+            long k;
+            for (j = 0; j < out; j++) y[j] = b[j];
+            for (i = 0; i < in; i++) {
+                const float xi = x[i];
+                const long from = small ? ((const unsigned short *)starts)[i] : ((const long *)starts)[i];
+                const long to = small ? ((const unsigned short *)starts)[i + 1] : ((const long *)starts)[i + 1];
+                if (xi == 0.0f) continue;
+                for (k = from; k < to; k++) {
+                    const long c = small ? ((const unsigned short *)columns)[k] : ((const long *)columns)[k];
+                    y[c] = \(upper)_FMA(xi, value[k], y[c]);
+                }
+            }
+        }
+
+
+        """
     }
 
     static func wideFunction(_ n: String, _ upper: String) -> String {
@@ -214,8 +278,13 @@ public enum CSource {
         for (i, l) in plan.layers.enumerated() {
             let last = i == plan.layers.count - 1
             let target = last ? "q_values" : spare
-            let form = ExportPlan.isWide(l.outputSize) ? "wide" : "narrow"
-            body.append("\(n)_dense_\(form)(\(current), \(l.inputSize), \(n)_layer\(i)_weight, \(n)_layer\(i)_bias, \(l.outputSize), \(target));")
+            if isSparse(l) {
+                let small = l.weight.scalars.filter { $0 != 0 }.count <= 65_535 && l.outputSize <= 65_535
+                body.append("\(n)_dense_sparse(\(current), \(l.inputSize), \(n)_layer\(i)_start, \(n)_layer\(i)_column, \(small ? 1 : 0), \(n)_layer\(i)_value, \(n)_layer\(i)_bias, \(l.outputSize), \(target));")
+            } else {
+                let form = ExportPlan.isWide(l.outputSize) ? "wide" : "narrow"
+                body.append("\(n)_dense_\(form)(\(current), \(l.inputSize), \(n)_layer\(i)_weight, \(n)_layer\(i)_bias, \(l.outputSize), \(target));")
+            }
             if !last {
                 body.append("\(n)_activate(\(spare), \(l.outputSize));")
                 swap(&current, &spare)

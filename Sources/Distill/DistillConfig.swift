@@ -76,6 +76,21 @@ public struct DistillConfig: Configurable {
     public var checkpointInterval = 10_000
     /// Successive students, each distilled from the one before (self-distillation); 1 is plain distillation.
     public var generations = 1
+    /// Pruning by distillation: the fraction of each dense weight matrix set to exactly zero by the
+    /// end (gradual magnitude pruning, Zhu & Gupta 2017); 0 keeps the student dense.
+    public var prune: Float = 0
+    /// Fractions of the run over which the pruned share rises from 0 to `prune` (cubically).
+    public var pruneStart: Float = 0.1
+    public var pruneEnd: Float = 0.7
+
+    /// The share of each dense weight matrix pruned after `step` of `total` labelled states:
+    /// s · (1 − (1 − p)³) with p the progress through [pruneStart, pruneEnd] (Zhu & Gupta's schedule).
+    public func pruneTarget(step: Int, total: Int) -> Float {
+        guard prune > 0, total > 0 else { return 0 }
+        let fraction = Float(step) / Float(total)
+        let p = min(1, max(0, (fraction - pruneStart) / max(pruneEnd - pruneStart, 1e-6)))
+        return prune * (1 - (1 - p) * (1 - p) * (1 - p))
+    }
 
     public init() {}
     public init(from decoder: Decoder) throws { self = try Self.decoded(from: decoder) }
@@ -183,9 +198,17 @@ extension DistillConfig {
             .int("eval_episodes", \.evalEpisodes, min: 1, max: 1_000_000, help: "Episodes per evaluation."),
             .int("eval_seed", \.evalSeed, min: 0, help: "Seed of the first evaluation episode."),
             .int("checkpoint_interval", \.checkpointInterval, min: 0, max: DQNConfig.maxCount, help: "Labelled states between checkpoints that --resume continues from (0 = only at the end and when stopped)."),
+            .float("prune", \.prune, .fraction, flag: "prune",
+                   help: "Pruning by distillation: the share of each dense weight matrix set to exactly zero by the end (e.g. 0.9; 0 = dense)."),
+            .float("prune_start", \.pruneStart, .fraction, help: "Pruning: fraction of the run at which it starts."),
+            .float("prune_end", \.pruneEnd, .fraction, help: "Pruning: fraction of the run by which the share is reached."),
             .int("generations", \.generations, min: 1, max: 100,
                  help: "Self-distillation: students distilled in sequence, each from the one before, into DIR/generation-G."),
         ], crossChecks: [
+            { c in c.prune >= 1
+                ? SettingError(key: "prune", template: "{prune} is the share of weights pruned, in (0, 1) (0 keeps the student dense); got \(c.prune).") : nil },
+            { c in c.prune > 0 && c.pruneStart >= c.pruneEnd
+                ? SettingError(key: "prune_start", template: "{prune_start} (\(c.pruneStart)) must come before {prune_end} (\(c.pruneEnd)).") : nil },
             { c in c.teachers.isEmpty ? SettingError(key: "teachers", template: "{teachers} is required: the directory of a trained model (repeat it for an ensemble).") : nil },
             { c in c.regime == .offline && c.offlineObservations == nil
                 ? SettingError(key: "regime", template: "{regime} offline needs {offline_observations} FILE.npy.") : nil },

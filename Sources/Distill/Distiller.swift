@@ -122,12 +122,17 @@ public struct DistillationAlgorithm: RunAlgorithm {
         }
         state.labels += 1
         state.episodes = collector?.episodes ?? 0
+        // Pruning by distillation: the masks follow the schedule in a hundred steps over the run.
+        if config.prune > 0, step % max(1, totalSteps / 100) == 0 {
+            learner.prune(to: config.pruneTarget(step: step, total: totalSteps))
+        }
         train(config.updatesPerStep, compute: compute)
         try checkLosses()
         state.step = step
     }
 
     public mutating func finish(compute: (() -> Void) -> Void) throws {
+        if config.prune > 0 { learner.prune(to: config.prune) }  // the full share, whatever the schedule reached
         train(config.finalUpdates, compute: compute)
         try checkLosses()
     }
@@ -152,11 +157,20 @@ public struct DistillationAlgorithm: RunAlgorithm {
 
     public func checkpointTensors() -> [String: Tensor] { learner.checkpointTensors }
 
+    /// A pruned student becomes the run's model only once its masks reached the full share: from
+    /// the first mask update after `prune_end`, and after the last step (when `finish` prunes fully).
+    public var evaluationMayBeBest: Bool {
+        guard config.prune > 0 else { return true }
+        let interval = max(1, totalSteps / 100)
+        return state.step >= totalSteps || state.step >= Int((config.pruneEnd * Float(totalSteps)).rounded(.up)) + interval
+    }
+
     /// The configuration, marked as a student's, with the losses in use by name.
     public func manifestConfig() -> [String: JSONValue] {
         var cfg = JSONValue.object(encoding: config)
         cfg["kind"] = .string("student")
         cfg["losses"] = .array(config.activeLosses.map { .string($0) })
+        if config.prune > 0 { cfg["sparsity"] = .number(Double(learner.sparsity)) }
         if let spec = collector?.env.spec { cfg.merge(ObservationLayout.manifestEntries(spec)) { _, new in new } }
         return cfg
     }

@@ -89,6 +89,8 @@ public struct StudentLearner: Sendable {
     private var terms: LossTerms
     /// The forward pass and gradients of an update, kept so the next reuses their storage.
     private var cache = MLP.Cache(), gradients = MLP.Gradients()
+    /// Pruning: per dense layer, 1 where a weight survives and 0 where it was pruned (empty: dense).
+    private var masks: [[Float]] = []
     public let config: DistillConfig
 
     public init(student: MLP, teacher: TeacherEnsemble, config: DistillConfig) {
@@ -109,6 +111,45 @@ public struct StudentLearner: Sendable {
         optimizer = try checkpoint.adam("adam", like: templates, stepCount: gradientSteps, learningRate: config.learningRate)
         self.gradientSteps = gradientSteps
         try terms.restore(from: checkpoint, gradientSteps: gradientSteps)
+        // A pruned student's masks are its zero weights (a surviving weight is never exactly 0).
+        if config.prune > 0 {
+            masks = student.layers.map { layer in layer.weight.scalars.map { $0 == 0 ? 0 : 1 } }
+        }
+    }
+
+    /// The share of the dense weights that are pruned (exactly zero and held there).
+    public var sparsity: Float {
+        let total = masks.reduce(0) { $0 + $1.count }
+        guard total > 0 else { return 0 }
+        return Float(masks.reduce(0) { $0 + $1.filter { $0 == 0 }.count }) / Float(total)
+    }
+
+    /// Prunes each dense layer's weights to at least `share` zeros: the smallest |weight|s (the
+    /// earlier index first among equals) join those already pruned, which stay pruned.
+    public mutating func prune(to share: Float) {
+        guard share > 0 else { return }
+        if masks.isEmpty { masks = student.layers.map { [Float](repeating: 1, count: $0.weight.count) } }
+        for k in student.layers.indices {
+            let weights = student.layers[k].weight.scalars
+            let target = Int((share * Float(weights.count)).rounded(.down))
+            let pruned = masks[k].filter { $0 == 0 }.count
+            guard target > pruned else { continue }
+            let order = weights.indices.filter { masks[k][$0] == 1 }.sorted { (abs(weights[$0]), $0) < (abs(weights[$1]), $1) }
+            for i in order.prefix(target - pruned) { masks[k][i] = 0 }
+        }
+        applyMasks()
+    }
+
+    /// Holds pruned weights at exactly zero (after every optimiser step).
+    private mutating func applyMasks() {
+        guard !masks.isEmpty else { return }
+        for k in student.layers.indices {
+            masks[k].withUnsafeBufferPointer { mask in
+                student.layers[k].weight.scalars.withUnsafeMutableBufferPointer { w in
+                    for i in w.indices where mask[i] == 0 { w[i] = 0 }
+                }
+            }
+        }
     }
 
     /// What a checkpoint keeps to resume: the student (`student.i`), its Adam's moments
@@ -134,6 +175,7 @@ public struct StudentLearner: Sendable {
         cache.releaseInput()  // the caller's batch, uniquely held again for its next gather
         clipByGlobalNorm(&gradients.parameters, maxNorm: config.maxGradNorm)
         optimizer.step(&student, gradients: gradients)
+        applyMasks()
         gradientSteps += 1
         terms.studentUpdated(student, gradientSteps: gradientSteps)
         return parts

@@ -76,9 +76,14 @@ public protocol RunAlgorithm {
     func saveModel(in directory: RunDirectory, environment: EnvironmentRecipe, metrics: [String: JSONValue]) throws
     /// Throws a plain sentence when a parameter of the model is not finite.
     func checkFinite(what: String) throws
+    /// False while the current policy may not become the run's model whatever its return (a
+    /// student still being pruned towards its share); default true.
+    var evaluationMayBeBest: Bool { get }
 }
 
 extension RunAlgorithm {
+    public var evaluationMayBeBest: Bool { true }
+
     public mutating func evaluate(on env: any Environment) throws -> EvaluationResult {
         try Runs.evaluate(Policy(policy), env: env, episodes: schedule.evalEpisodes, seed: schedule.evalSeed)
     }

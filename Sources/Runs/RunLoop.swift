@@ -73,7 +73,7 @@ public struct RunLoop {
             let result = try algorithm.evaluate(on: env)
             evaluationExtras = algorithm.evaluationValues
             last = result
-            let isBest = algorithm.state.bestMeanReturn.map { result.mean > $0 } ?? true
+            let isBest = algorithm.evaluationMayBeBest && (algorithm.state.bestMeanReturn.map { result.mean > $0 } ?? true)
             if isBest {
                 try algorithm.checkFinite(what: "policy evaluated at step \(step)")
                 algorithm.state.bestMeanReturn = result.mean

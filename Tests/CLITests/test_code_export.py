@@ -218,3 +218,37 @@ def test_an_existing_output_is_replaced_only_by_force_and_only_if_it_is_an_expor
     assert "holds other files than student.c and student.h" in error_line(refused)
     assert (out / "notes.txt").read_text() == "mine"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".code.saving")], "no staging left behind"
+
+
+def test_a_pruned_student_keeps_its_return_and_its_c_skips_the_zeros(tmp_path, corridor_teacher):
+    """--prune 0.9: each dense weight matrix ends 90% exact zeros (the saved model is the pruned one,
+    kept at its best evaluation after pruning finished), the return holds, and the C export stores
+    only the kept weights while computing the core's Q-values bit for bit."""
+    student = tmp_path / "pruned"
+    r = run("distill", "--teacher", str(corridor_teacher), "--hidden", "32,32", "--steps", "6000", "--prune", "0.9",
+            "--eval-interval", "2000", "--eval-episodes", "3", "--out", str(student))
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((student / "model.json").read_text())
+    assert manifest["config"]["prune"] == pytest.approx(0.9) and manifest["config"]["sparsity"] == pytest.approx(0.9, abs=0.01)
+    for t in manifest["tensors"]:
+        if t["name"].endswith("weight"):
+            zeros = float((np.load(student / t["file"]) == 0).mean())
+            assert zeros == pytest.approx(0.9, abs=0.02), (t["name"], zeros)
+    ev = run("eval", str(student), "--episodes", "5", "--json")
+    assert json.loads(ev.stdout)["mean_return"] == 1.0, ev.stderr
+    code = export_c(student, tmp_path / "code", "pruned")
+    source = (code / "pruned.c").read_text()
+    assert "103 of 1024 weights kept" in source or "of 1024 weights kept" in source
+    assert "pruned_layer1_weight[" not in source, "the pruned layer is stored by its nonzero weights"
+    states = held_out_states(50_000, 6, seed=5)
+    results = evaluate_with(build_c(code, "pruned", tmp_path), states, tmp_path, 2)
+    assert_same_as_core(results, core_q_values(student, states))
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--prune", "1"], "--prune is the share of weights pruned, in (0, 1)"),
+    (["--prune", "0.5", "--prune-start", "0.8", "--prune-end", "0.5"], "--prune-start (0.8) must come before --prune-end (0.5)"),
+])
+def test_bad_pruning_settings_are_one_sentence(tmp_path, corridor_teacher, args, words):
+    r = run("distill", "--teacher", str(corridor_teacher), *args, "--out", str(tmp_path / "s"))
+    assert r.returncode in (1, 64) and words in error_line(r), r.stderr
