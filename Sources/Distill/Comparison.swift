@@ -2,6 +2,7 @@ import DQN
 import Environments
 import Foundation
 import NN
+import Quantization
 import Runs
 import Tensor
 
@@ -9,16 +10,68 @@ import Tensor
 public struct ModelReport: Codable, Sendable {
     public var parameters: Int
     public var bytesOnDisk: Int
+    /// Float operations per action; for an int8 model, its integer operations (2 per multiply-add).
     public var flopsPerAction: Int
     public var inferenceMicroseconds: Double
     public var meanReturn: Double
     public var stdReturn: Double
     public var hiddenSizes: [Int]
+    /// "float32" or "int8".
+    public var precision: String
+    /// The share of dense weights that are exactly zero (a pruned student's).
+    public var sparsity: Double
 
     enum CodingKeys: String, CodingKey {
         case parameters, bytesOnDisk = "bytes_on_disk", flopsPerAction = "flops_per_action"
         case inferenceMicroseconds = "inference_us", meanReturn = "mean_return", stdReturn = "std_return"
-        case hiddenSizes = "hidden_sizes"
+        case hiddenSizes = "hidden_sizes", precision, sparsity
+    }
+}
+
+/// A model `compare` measures: its sizes, its arithmetic's cost and its greedy action.
+public struct ComparedModel {
+    public var parameters: Int
+    public var bytesOnDisk: Int
+    public var flopsPerAction: Int
+    public var hiddenSizes: [Int]
+    public var inputSize: Int
+    public var actionCount: Int
+    public var precision: String
+    public var sparsity: Double
+    /// The greedy action for one observation.
+    public var act: ([Float]) -> Int
+
+    /// A float network (its single-observation kernel acts).
+    public init(_ network: MLP, bytesOnDisk: Int) {
+        let policy = Policy(network)
+        let weights = network.layers.flatMap(\.weight.scalars)
+        self.init(parameters: network.parameterCount, bytesOnDisk: bytesOnDisk, flopsPerAction: network.flopsPerSample,
+                  hiddenSizes: network.hiddenSizes, inputSize: network.inputSize, actionCount: network.outputSize,
+                  precision: "float32", sparsity: Double(weights.filter { $0 == 0 }.count) / Double(max(weights.count, 1)),
+                  act: policy.action)
+    }
+
+    /// An int8 network (its integer arithmetic acts).
+    public init(_ network: Int8Network, bytesOnDisk: Int) {
+        let weights = network.layers.flatMap(\.weight)
+        let macs = network.layers.reduce(0) { $0 + $1.inputSize * $1.outputSize }
+        self.init(parameters: network.layers.reduce(0) { $0 + $1.weight.count + $1.bias.count }, bytesOnDisk: bytesOnDisk,
+                  flopsPerAction: 2 * macs, hiddenSizes: network.hiddenSizes, inputSize: network.inputSize,
+                  actionCount: network.outputSize, precision: "int8",
+                  sparsity: Double(weights.filter { $0 == 0 }.count) / Double(max(weights.count, 1)), act: network.action)
+    }
+
+    public init(parameters: Int, bytesOnDisk: Int, flopsPerAction: Int, hiddenSizes: [Int], inputSize: Int, actionCount: Int,
+                precision: String, sparsity: Double, act: @escaping ([Float]) -> Int) {
+        self.parameters = parameters
+        self.bytesOnDisk = bytesOnDisk
+        self.flopsPerAction = flopsPerAction
+        self.hiddenSizes = hiddenSizes
+        self.inputSize = inputSize
+        self.actionCount = actionCount
+        self.precision = precision
+        self.sparsity = sparsity
+        self.act = act
     }
 }
 
@@ -83,13 +136,17 @@ public func collectStates(_ env: any Environment, count: Int, seed: Int, epsilon
 /// Median wall time of choosing one action for one observation (the deployed per-step path:
 /// the single-observation kernel and the argmax), in microseconds.
 public func inferenceMicroseconds(_ network: MLP, observation: [Float], repeats: Int = 2_000) -> Double {
-    let policy = Policy(network)
+    inferenceMicroseconds(Policy(network).action, observation: observation, repeats: repeats)
+}
+
+/// Median wall time of `act` on one observation, in microseconds.
+public func inferenceMicroseconds(_ act: ([Float]) -> Int, observation: [Float], repeats: Int = 2_000) -> Double {
     var sink = 0
-    for _ in 0..<200 { sink &+= policy.action(observation) }
+    for _ in 0..<200 { sink &+= act(observation) }
     var samples: [Double] = []
     for _ in 0..<9 {
         let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<repeats { sink &+= policy.action(observation) }
+        for _ in 0..<repeats { sink &+= act(observation) }
         samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(repeats))
     }
     if sink == Int.min { print("") }
@@ -101,27 +158,39 @@ public func inferenceMicroseconds(_ network: MLP, observation: [Float], repeats:
 /// ε-greedy distribution with other seeds, size, FLOPs and measured inference time).
 public func compare(teacher: MLP, teacherBytes: Int, student: MLP, studentBytes: Int, env: any Environment,
                     episodes: Int, seed: Int, heldOut: Int = 2_000) throws -> ComparisonReport {
-    let teacherPolicy = Policy(teacher), studentPolicy = Policy(student)
-    try checkFits(teacherPolicy, env)
-    try checkFits(studentPolicy, env)
-    let t = try evaluate(teacherPolicy, env: env, episodes: episodes, seed: seed)
-    let s = try evaluate(studentPolicy, env: env, episodes: episodes, seed: seed)
+    try compare(teacher: ComparedModel(teacher, bytesOnDisk: teacherBytes), student: ComparedModel(student, bytesOnDisk: studentBytes),
+                env: env, episodes: episodes, seed: seed, heldOut: heldOut)
+}
+
+/// `compare` of any two models (float or int8): each acts through its own arithmetic.
+public func compare(teacher: ComparedModel, student: ComparedModel, env: any Environment,
+                    episodes: Int, seed: Int, heldOut: Int = 2_000) throws -> ComparisonReport {
+    try checkFits(inputs: teacher.inputSize, actions: teacher.actionCount, env)
+    try checkFits(inputs: student.inputSize, actions: student.actionCount, env)
+    let t = try evaluate(env, episodes: episodes, seed: seed, policy: teacher.act)
+    let s = try evaluate(env, episodes: episodes, seed: seed, policy: student.act)
     var rng = SeededGenerator(seed: UInt64(seed) &+ 99)
     let random = try evaluate(env, episodes: episodes, seed: seed) { _ in rng.int(below: env.spec.actionCount) }
-    let states = try collectStates(env, count: heldOut, seed: seed &+ 50_000, epsilon: 0.1) { teacherPolicy.action($0) }
-    let probe = Array(states.scalars.prefix(teacher.inputSize))
-    func report(_ net: MLP, _ bytes: Int, _ e: EvaluationResult) -> ModelReport {
-        ModelReport(parameters: net.parameterCount, bytesOnDisk: bytes, flopsPerAction: net.flopsPerSample,
-                    inferenceMicroseconds: inferenceMicroseconds(net, observation: probe),
-                    meanReturn: e.mean, stdReturn: e.std, hiddenSizes: net.hiddenSizes)
+    let states = try collectStates(env, count: heldOut, seed: seed &+ 50_000, epsilon: 0.1, policy: teacher.act)
+    let n = teacher.inputSize
+    let probe = Array(states.scalars.prefix(n))
+    func report(_ m: ComparedModel, _ e: EvaluationResult) -> ModelReport {
+        ModelReport(parameters: m.parameters, bytesOnDisk: m.bytesOnDisk, flopsPerAction: m.flopsPerAction,
+                    inferenceMicroseconds: inferenceMicroseconds(m.act, observation: probe),
+                    meanReturn: e.mean, stdReturn: e.std, hiddenSizes: m.hiddenSizes, precision: m.precision, sparsity: m.sparsity)
     }
-    let tr = report(teacher, teacherBytes, t), sr = report(student, studentBytes, s)
+    let tr = report(teacher, t), sr = report(student, s)
+    var agree = 0
+    for r in 0..<heldOut {
+        let row = Array(states.scalars[(r * n)..<((r + 1) * n)])
+        if teacher.act(row) == student.act(row) { agree += 1 }
+    }
     let span = t.mean - random.mean
     return ComparisonReport(
         environment: env.spec.name, episodes: episodes, seed: seed, teacher: tr, student: sr,
         randomMeanReturn: random.mean, randomStdReturn: random.std,
         normalizedReturn: span != 0 ? (s.mean - random.mean) / span : 0,
-        actionAgreement: actionAgreement(teacher, student, states: states), heldOutStates: heldOut,
+        actionAgreement: heldOut > 0 ? Double(agree) / Double(heldOut) : 0, heldOutStates: heldOut,
         parameterRatio: Double(sr.parameters) / Double(tr.parameters),
         bytesRatio: Double(sr.bytesOnDisk) / Double(max(tr.bytesOnDisk, 1)),
         flopsRatio: Double(sr.flopsPerAction) / Double(tr.flopsPerAction),

@@ -5,6 +5,7 @@ import Distill
 import Environments
 import Foundation
 import GymEnvironments
+import Quantization
 
 /// `distill compare`: what the student kept and what it saves.
 struct Compare: ParsableCommand {
@@ -16,6 +17,17 @@ struct Compare: ParsableCommand {
     @OptionGroup var evaluation: EvaluationOptions
     @Option(help: "Held-out states for action agreement (from other seeds).") var heldOut = 2_000
 
+    /// A model directory as compare measures it: float, or int8 (its integer arithmetic).
+    static func model(_ url: URL) throws -> (ComparedModel, ModelManifest) {
+        let bytes = try ModelDirectory.modelBytes(url)
+        if try ModelDirectory.readManifest(url).quantization != nil {
+            let (network, manifest) = try Int8Directory.load(from: url)
+            return (ComparedModel(network, bytesOnDisk: bytes), manifest)
+        }
+        let (network, manifest) = try ModelDirectory.load(from: url)
+        return (ComparedModel(network, bytesOnDisk: bytes), manifest)
+    }
+
     func validate() throws {
         guard heldOut >= 1 && heldOut <= 10_000_000 else { throw ValidationError("--held-out must be between 1 and 10,000,000 (got \(heldOut)).") }
     }
@@ -24,16 +36,15 @@ struct Compare: ParsableCommand {
         evaluation.isolation.apply()
         let (episodes, seed, json) = (evaluation.episodes, evaluation.seed, evaluation.json)
         let tURL = URL(fileURLWithPath: teacher), sURL = URL(fileURLWithPath: student)
-        let (tNet, tManifest) = try ModelDirectory.load(from: tURL)
-        let (sNet, _) = try ModelDirectory.load(from: sURL)
-        guard tNet.inputSize == sNet.inputSize, tNet.outputSize == sNet.outputSize else {
-            throw ValidationError("the teacher maps \(tNet.inputSize) inputs to \(tNet.outputSize) actions but the student \(sNet.inputSize) to \(sNet.outputSize); compare models of one environment.")
+        let (t, tManifest) = try Self.model(tURL)
+        let (s, _) = try Self.model(sURL)
+        guard t.inputSize == s.inputSize, t.actionCount == s.actionCount else {
+            throw ValidationError("the teacher maps \(t.inputSize) inputs to \(t.actionCount) actions but the student \(s.inputSize) to \(s.actionCount); compare models of one environment.")
         }
         let (recipe, recorded) = try evaluation.recipe(recordedIn: tManifest, model: teacher)
         let envName = recipe.description
         let environment = try makeEnvironment(recipe, recorded: recorded)
-        let r = try Distill.compare(teacher: tNet, teacherBytes: try ModelDirectory.modelBytes(tURL), student: sNet, studentBytes: try ModelDirectory.modelBytes(sURL),
-                                    env: environment, episodes: episodes, seed: seed, heldOut: heldOut)
+        let r = try Distill.compare(teacher: t, student: s, env: environment, episodes: episodes, seed: seed, heldOut: heldOut)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -47,6 +58,10 @@ struct Compare: ParsableCommand {
         }
         row("", "teacher", "student", "student/teacher")
         row("hidden sizes", "\(r.teacher.hiddenSizes)", "\(r.student.hiddenSizes)", "")
+        if r.teacher.precision != "float32" || r.student.precision != "float32" || r.teacher.sparsity > 0.01 || r.student.sparsity > 0.01 {
+            row("precision", r.teacher.precision, r.student.precision, "")
+            row("weights pruned", String(format: "%.1f%%", 100 * r.teacher.sparsity), String(format: "%.1f%%", 100 * r.student.sparsity), "")
+        }
         row("parameters", "\(r.teacher.parameters)", "\(r.student.parameters)", String(format: "%.2f%%", r.parameterRatio * 100))
         row("bytes on disk", "\(r.teacher.bytesOnDisk)", "\(r.student.bytesOnDisk)", String(format: "%.2f%%", r.bytesRatio * 100))
         row("FLOPs per action", "\(r.teacher.flopsPerAction)", "\(r.student.flopsPerAction)", String(format: "%.2f%%", r.flopsRatio * 100))

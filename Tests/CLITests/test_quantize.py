@@ -103,3 +103,16 @@ def test_bad_quantize_requests_are_one_sentence(tmp_path, students, corridor_tea
                "--eval-interval", "0", "--out", str(tanh)).returncode == 0
     refused = run("quantize", str(tanh), "--out", str(tmp_path / "t8"))
     assert "int8 needs ReLU" in error_line(refused) and not (tmp_path / "t8").exists()
+
+
+def test_compare_measures_an_int8_student_by_its_own_arithmetic(students):
+    student, int8, _ = students
+    r = run("compare", str(student), str(int8), "--episodes", "3", "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["teacher"]["precision"] == "float32" and report["student"]["precision"] == "int8"
+    assert report["student"]["flops_per_action"] == 2 * (6 * 16 + 16 * 8 + 8 * 2)
+    assert report["student"]["bytes_on_disk"] < report["teacher"]["bytes_on_disk"]
+    assert report["action_agreement"] > 0.9 and report["normalized_return"] == 1.0
+    text = run("compare", str(student), str(int8), "--episodes", "2")
+    assert "precision                 float32           int8" in text.stdout, text.stdout
