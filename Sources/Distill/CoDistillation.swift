@@ -63,6 +63,9 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
                 teacherEvalEnv: (any Environment)?, directory: URL?,
                 resume: (checkpoint: CheckpointReader, state: CoDistillationState)? = nil) throws {
         try teacherConfig.validate()
+        guard studentConfig.quantize == .none else {
+            throw RunError.invalidSetting("co-distillation trains its student in float; distil it again from the co-trained teacher with --quantize int8.")
+        }
         guard studentConfig.prune == 0 else {
             throw RunError.invalidSetting("co-distillation keeps its student dense; prune it afterwards by distilling it from the co-trained teacher with --prune.")
         }

@@ -79,6 +79,8 @@ public struct DistillConfig: Configurable {
     /// Pruning by distillation: the fraction of each dense weight matrix set to exactly zero by the
     /// end (gradual magnitude pruning, Zhu & Gupta 2017); 0 keeps the student dense.
     public var prune: Float = 0
+    /// Quantisation-aware distillation: train through the student's int8 arithmetic (then `distill quantize`).
+    public var quantize = StudentQuantization.none
     /// Fractions of the run over which the pruned share rises from 0 to `prune` (cubically).
     public var pruneStart: Float = 0.1
     public var pruneEnd: Float = 0.7
@@ -200,11 +202,14 @@ extension DistillConfig {
             .int("checkpoint_interval", \.checkpointInterval, min: 0, max: DQNConfig.maxCount, help: "Labelled states between checkpoints that --resume continues from (0 = only at the end and when stopped)."),
             .float("prune", \.prune, .fraction, flag: "prune",
                    help: "Pruning by distillation: the share of each dense weight matrix set to exactly zero by the end (e.g. 0.9; 0 = dense)."),
+            .choice("quantize", \.quantize, help: "Quantisation-aware distillation: int8 trains through int8-rounded weights and activations (straight-through gradients); then run distill quantize."),
             .float("prune_start", \.pruneStart, .fraction, help: "Pruning: fraction of the run at which it starts."),
             .float("prune_end", \.pruneEnd, .fraction, help: "Pruning: fraction of the run by which the share is reached."),
             .int("generations", \.generations, min: 1, max: 100,
                  help: "Self-distillation: students distilled in sequence, each from the one before, into DIR/generation-G."),
         ], crossChecks: [
+            { c in c.quantize == .int8 && (c.activation != .relu || !c.convolutions.isEmpty)
+                ? SettingError(key: "quantize", template: "{quantize} int8 trains ReLU MLP students (no convolutions, no tanh), the ones distill quantize converts.") : nil },
             { c in c.prune >= 1
                 ? SettingError(key: "prune", template: "{prune} is the share of weights pruned, in (0, 1) (0 keeps the student dense); got \(c.prune).") : nil },
             { c in c.prune > 0 && c.pruneStart >= c.pruneEnd

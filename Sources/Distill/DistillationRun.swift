@@ -157,6 +157,7 @@ public struct DistillationRun {
         if environment != nil || !argumentOverrides.isEmpty { throw refuse("takes each task's environment from its teacher's model.json, so --env and --env-arg do not apply; retrain a teacher on the environment you want") }
         if config.regime == .offline { throw refuse("collects states from each task's environment; the offline regime (one observation file) does not apply") }
         if config.generations > 1 { throw refuse("runs one generation; distil the multi-task student again from its tasks/NAME directories") }
+        if config.quantize != .none { throw refuse("trains its shared student in float; quantise one task's student by distilling it again from tasks/NAME with --quantize int8") }
         if config.prune > 0 { throw refuse("keeps its shared student dense; prune one task's student by distilling it again from tasks/NAME with --prune") }
         if groups.count == 1 { throw refuse("needs at least two tasks; for one, give --teacher DIR without a name") }
         return try runMultiTask(config: config, groups: groups, makeEnv: makeEnv, beforeStart: { try directory.prepareNew(force: force) })

@@ -38,8 +38,9 @@ struct LossTerms: Sendable {
     mutating func gradients(_ network: MLP, batch: TransitionBatch, teacherQ: Tensor, teacherHidden: Tensor?,
                             teacher: TeacherEnsemble, distillationScale: Float, parts: inout LossParts) -> MLP.Gradients {
         var cache = MLP.Cache(), grads = MLP.Gradients()
+        var noQuantizer: FakeQuantizer? = nil
         gradients(network, batch: batch, teacherQ: teacherQ, teacherHidden: teacherHidden, teacher: teacher,
-                  distillationScale: distillationScale, parts: &parts, cache: &cache, into: &grads)
+                  distillationScale: distillationScale, parts: &parts, cache: &cache, into: &grads, quantizer: &noQuantizer)
         return grads
     }
 
@@ -47,8 +48,12 @@ struct LossTerms: Sendable {
     /// update to update (their storage is written in place once the previous update let go).
     mutating func gradients(_ network: MLP, batch: TransitionBatch, teacherQ: Tensor, teacherHidden: Tensor?,
                             teacher: TeacherEnsemble, distillationScale: Float, parts: inout LossParts,
-                            cache: inout MLP.Cache, into grads: inout MLP.Gradients) {
-        network.forward(batch.observations, into: &cache)
+                            cache: inout MLP.Cache, into grads: inout MLP.Gradients, quantizer: inout FakeQuantizer?) {
+        if quantizer != nil {
+            quantizer!.forward(network, batch.observations, into: &cache)
+        } else {
+            network.forward(batch.observations, into: &cache)
+        }
         var context = LossContext(batch: batch, studentNetwork: network, student: cache, teacherQ: teacherQ, teachers: teacher.networks,
                                   storedTeacherHidden: teacherHidden, storedLayers: storedLayers)
         for i in terms.indices {
@@ -91,6 +96,8 @@ public struct StudentLearner: Sendable {
     private var cache = MLP.Cache(), gradients = MLP.Gradients()
     /// Pruning: per dense layer, 1 where a weight survives and 0 where it was pruned (empty: dense).
     private var masks: [[Float]] = []
+    /// Quantisation-aware distillation (`quantize int8`): the int8 forward pass's running ranges.
+    private var quantizer: FakeQuantizer?
     public let config: DistillConfig
 
     public init(student: MLP, teacher: TeacherEnsemble, config: DistillConfig) {
@@ -98,6 +105,7 @@ public struct StudentLearner: Sendable {
         self.config = config
         optimizer = Adam(learningRate: config.learningRate)
         terms = LossTerms(config: config, student: student, teacher: teacher)
+        quantizer = config.quantize == .int8 ? FakeQuantizer() : nil
     }
 
     /// The learner of a resumed distillation: the student, its Adam and each loss's state as a
@@ -170,8 +178,10 @@ public struct StudentLearner: Sendable {
     public mutating func update(_ batch: TransitionBatch, teacherQ: Tensor, teacherHidden: Tensor? = nil,
                                 teacher: TeacherEnsemble, distillationScale: Float = 1) -> LossParts {
         var parts: LossParts = [:]
-        terms.gradients(student, batch: batch, teacherQ: teacherQ, teacherHidden: teacherHidden, teacher: teacher,
-                        distillationScale: distillationScale, parts: &parts, cache: &cache, into: &gradients)
+        // Quantisation-aware: the losses see the int8-rounded student; its gradient updates the float weights.
+        let forwardNetwork = quantizer == nil ? student : FakeQuantizer.quantizedWeights(student)
+        terms.gradients(forwardNetwork, batch: batch, teacherQ: teacherQ, teacherHidden: teacherHidden, teacher: teacher,
+                        distillationScale: distillationScale, parts: &parts, cache: &cache, into: &gradients, quantizer: &quantizer)
         cache.releaseInput()  // the caller's batch, uniquely held again for its next gather
         clipByGlobalNorm(&gradients.parameters, maxNorm: config.maxGradNorm)
         optimizer.step(&student, gradients: gradients)

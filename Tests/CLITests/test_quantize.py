@@ -116,3 +116,16 @@ def test_compare_measures_an_int8_student_by_its_own_arithmetic(students):
     assert report["action_agreement"] > 0.9 and report["normalized_return"] == 1.0
     text = run("compare", str(student), str(int8), "--episodes", "2")
     assert "precision                 float32           int8" in text.stdout, text.stdout
+
+
+def test_quantisation_aware_distillation_then_quantize(tmp_path, corridor_teacher):
+    qat = tmp_path / "qat"
+    r = run("distill", "--teacher", str(corridor_teacher), "--hidden", "16,16", "--steps", "3000", "--quantize", "int8",
+            "--eval-interval", "0", "--out", str(qat))
+    assert r.returncode == 0, r.stderr
+    assert json.loads((qat / "model.json").read_text())["config"]["quantize"] == "int8"
+    q = run("quantize", str(qat), "--out", str(tmp_path / "int8"), "--calibration-states", "2000", "--episodes", "3", "--json")
+    report = json.loads(q.stdout)
+    assert report["int8"]["mean_return"] == 1.0 and report["action_agreement"] > 0.95, report
+    tanh = run("distill", "--teacher", str(corridor_teacher), "--activation", "tanh", "--quantize", "int8", "--out", str(tmp_path / "t"))
+    assert "--quantize int8 trains ReLU MLP students" in error_line(tanh)
