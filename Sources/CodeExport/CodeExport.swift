@@ -36,18 +36,22 @@ public enum CodeExport {
         }
     }
 
-    /// An int8 model as C (integer arithmetic, no library).
+    /// An int8 model as C (integer arithmetic, no library) or Swift.
     static func exportInt8(model: URL, language: Language, output: URL, name: String?, force: Bool) throws -> [URL] {
-        guard language == .c else {
-            throw CodeExportError.unsupported("an int8 model is exported as C so far (--format c); Swift takes the float model")
-        }
         let (network, manifest) = try Int8Directory.load(from: model)
         let scale: Float
         if case .number(let s)? = manifest.config["observation_scale"] { scale = Float(s) } else { scale = 1 }
-        let files = try Int8CSource.files(network, name: name ?? defaultName(for: model), observationScale: scale,
-                                          source: model.standardizedFileURL.lastPathComponent + "/model.json")
-        try CodeWriter.writeDirectory(files, to: output, force: force)
-        return files.map { output.appendingPathComponent($0.name) }
+        let source = model.standardizedFileURL.lastPathComponent + "/model.json"
+        switch language {
+        case .c:
+            let files = try Int8CSource.files(network, name: name ?? defaultName(for: model), observationScale: scale, source: source)
+            try CodeWriter.writeDirectory(files, to: output, force: force)
+            return files.map { output.appendingPathComponent($0.name) }
+        case .swift:
+            try CodeWriter.writeFile(try Int8SwiftSource.file(network, name: name ?? defaultName(for: model), observationScale: scale,
+                                                              source: source), to: output, force: force)
+            return [output]
+        }
     }
 
     /// `runs/cartpole-student` → `cartpole_student`: the directory's name with every character
