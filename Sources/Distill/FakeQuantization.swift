@@ -23,6 +23,9 @@ public struct FakeQuantizer: Sendable {
 
     public init() {}
 
+    /// A quantizer continuing with `ranges` (a resumed run's).
+    public init(ranges: [Float]) { self.ranges = ranges }
+
     /// `network` with every dense weight on its int8 grid.
     public static func quantizedWeights(_ network: MLP) -> MLP {
         var q = network

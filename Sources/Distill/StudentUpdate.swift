@@ -119,6 +119,10 @@ public struct StudentLearner: Sendable {
         optimizer = try checkpoint.adam("adam", like: templates, stepCount: gradientSteps, learningRate: config.learningRate)
         self.gradientSteps = gradientSteps
         try terms.restore(from: checkpoint, gradientSteps: gradientSteps)
+        // A quantisation-aware run continues with its running ranges.
+        if quantizer != nil, let ranges = try? checkpoint.tensors(["quantizer.ranges"], like: [Tensor(shape: [fresh.layers.count])])[0] {
+            quantizer = FakeQuantizer(ranges: ranges.scalars)  // none saved before the first update: it starts afresh
+        }
         // A pruned student's masks are its zero weights (a surviving weight is never exactly 0).
         if config.prune > 0 {
             masks = student.layers.map { layer in layer.weight.scalars.map { $0 == 0 ? 0 : 1 } }
@@ -164,9 +168,13 @@ public struct StudentLearner: Sendable {
     /// (`adam.m.i`, `adam.v.i`) and each loss's state (`loss.NAME.…`).
     public var checkpointTensors: [String: Tensor] {
         let parameters = student.parameters
-        return CheckpointTensors.parameters(parameters, as: "student")
+        var tensors = CheckpointTensors.parameters(parameters, as: "student")
             .merging(CheckpointTensors.adam(optimizer.state, for: parameters, as: "adam")) { a, _ in a }
             .merging(terms.checkpointTensors) { a, _ in a }
+        if let quantizer, quantizer.ranges.count == student.layers.count {
+            tensors["quantizer.ranges"] = Tensor(shape: [quantizer.ranges.count], scalars: quantizer.ranges)
+        }
+        return tensors
     }
 
     /// The teacher's hidden layers each label stores.

@@ -102,6 +102,37 @@ import Testing
         #expect(stateA == stateB)
     }
 
+    /// A pruned, quantisation-aware offline distillation resumes to the uninterrupted bits too:
+    /// the masks come back from the zero weights and the running ranges from the checkpoint.
+    @Test func aPrunedQuantisationAwareDistillationResumesToTheUninterruptedBits() throws {
+        let teacher = try Self.savedTeacher()
+        let states = Self.temporary("pq-states.npy")
+        try NumPyFile.write(Tensor(shape: [400, 6], scalars: (0..<2_400).map { Float(($0 * 7919) % 13) / 13 }), to: states)
+        var config = DistillConfig()
+        config.teachers = [teacher.path]
+        config.hiddenSizes = [32]
+        config.regime = .offline
+        config.offlineObservations = states.path
+        config.steps = 400
+        config.bufferSize = 1
+        config.batchSize = 1
+        config.prune = 0.75
+        config.quantize = .int8
+        config.evalInterval = 0
+        config.evalEpisodes = 1
+        config.checkpointInterval = 0
+
+        let whole = Self.temporary("pq-whole")
+        let uninterrupted = try DistillationRun(directory: whole).start(config: config, environment: nil, force: false, makeEnv: Self.corridor)
+        let zeros = uninterrupted.student.layers[0].weight.scalars.filter { $0 == 0 }.count
+        #expect(zeros == 6 * 32 * 3 / 4, "the full share is pruned by the end")
+        let (split, _) = try Self.stopped(config, at: 230, directory: "pq-split")
+        let resumed = try DistillationRun(directory: split).resume(makeEnv: Self.corridor)
+        #expect(resumed.student == uninterrupted.student, "the resumed pruned, quantisation-aware student differs")
+        let a = try Self.checkpointTensors(whole), b = try Self.checkpointTensors(split)
+        #expect(a["quantizer.ranges"] != nil && a["quantizer.ranges"] == b["quantizer.ranges"])
+    }
+
     /// With an environment: the task loss's target network and the student's Adam come back as
     /// saved, the run continues to its end, and settings that cannot change are refused.
     @Test func aCollectingDistillationRestoresItsStateAndContinues() throws {
