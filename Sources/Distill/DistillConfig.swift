@@ -81,6 +81,9 @@ public struct DistillConfig: Configurable {
     public var prune: Float = 0
     /// Quantisation-aware distillation: train through the student's int8 arithmetic (then `distill quantize`).
     public var quantize = StudentQuantization.none
+    /// Structured pruning: `prune` is the share of each hidden layer's units removed whole (their
+    /// incoming weights, bias and outgoing weights), rather than of single weights.
+    public var pruneUnits = false
     /// Fractions of the run over which the pruned share rises from 0 to `prune` (cubically).
     public var pruneStart: Float = 0.1
     public var pruneEnd: Float = 0.7
@@ -203,6 +206,7 @@ extension DistillConfig {
             .float("prune", \.prune, .fraction, flag: "prune",
                    help: "Pruning by distillation: the share of each dense weight matrix set to exactly zero by the end (e.g. 0.9; 0 = dense)."),
             .choice("quantize", \.quantize, help: "Quantisation-aware distillation: int8 trains through int8-rounded weights and activations (straight-through gradients); then run distill quantize."),
+            .bool("prune_units", \.pruneUnits, help: "Pruning: remove whole hidden units (incoming weights, bias, outgoing weights) instead of single weights."),
             .float("prune_start", \.pruneStart, .fraction, help: "Pruning: fraction of the run at which it starts."),
             .float("prune_end", \.pruneEnd, .fraction, help: "Pruning: fraction of the run by which the share is reached."),
             .int("generations", \.generations, min: 1, max: 100,

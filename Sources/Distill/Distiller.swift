@@ -171,6 +171,7 @@ public struct DistillationAlgorithm: RunAlgorithm {
         cfg["kind"] = .string("student")
         cfg["losses"] = .array(config.activeLosses.map { .string($0) })
         if config.prune > 0 { cfg["sparsity"] = .number(Double(learner.sparsity)) }
+        if config.prune > 0 && config.pruneUnits { cfg["removed_units"] = .array(learner.removedUnits.map { .number(Double($0)) }) }
         if let spec = collector?.env.spec { cfg.merge(ObservationLayout.manifestEntries(spec)) { _, new in new } }
         return cfg
     }

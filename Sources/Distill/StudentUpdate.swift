@@ -94,8 +94,9 @@ public struct StudentLearner: Sendable {
     private var terms: LossTerms
     /// The forward pass and gradients of an update, kept so the next reuses their storage.
     private var cache = MLP.Cache(), gradients = MLP.Gradients()
-    /// Pruning: per dense layer, 1 where a weight survives and 0 where it was pruned (empty: dense).
-    private var masks: [[Float]] = []
+    /// Pruning: per dense layer, 1 where a weight survives and 0 where it was pruned (empty: dense),
+    /// and for structured pruning the same for the biases.
+    private var masks: [[Float]] = [], biasMasks: [[Float]] = []
     /// Quantisation-aware distillation (`quantize int8`): the int8 forward pass's running ranges.
     private var quantizer: FakeQuantizer?
     public let config: DistillConfig
@@ -126,6 +127,15 @@ public struct StudentLearner: Sendable {
         // A pruned student's masks are its zero weights (a surviving weight is never exactly 0).
         if config.prune > 0 {
             masks = student.layers.map { layer in layer.weight.scalars.map { $0 == 0 ? 0 : 1 } }
+            // A removed unit: its bias is zero and so is every incoming weight.
+            biasMasks = student.layers.indices.map { k in
+                let layer = student.layers[k]
+                return (0..<layer.outputSize).map { j in
+                    let dead = config.pruneUnits && k < student.layers.count - 1 && layer.bias.scalars[j] == 0
+                        && (0..<layer.inputSize).allSatisfy { layer.weight.scalars[$0 * layer.outputSize + j] == 0 }
+                    return dead ? 0 : 1
+                }
+            }
         }
     }
 
@@ -140,7 +150,15 @@ public struct StudentLearner: Sendable {
     /// earlier index first among equals) join those already pruned, which stay pruned.
     public mutating func prune(to share: Float) {
         guard share > 0 else { return }
-        if masks.isEmpty { masks = student.layers.map { [Float](repeating: 1, count: $0.weight.count) } }
+        if masks.isEmpty {
+            masks = student.layers.map { [Float](repeating: 1, count: $0.weight.count) }
+            biasMasks = student.layers.map { [Float](repeating: 1, count: $0.outputSize) }
+        }
+        if config.pruneUnits {
+            pruneUnits(to: share)
+            applyMasks()
+            return
+        }
         for k in student.layers.indices {
             let weights = student.layers[k].weight.scalars
             let target = Int((share * Float(weights.count)).rounded(.down))
@@ -152,7 +170,32 @@ public struct StudentLearner: Sendable {
         applyMasks()
     }
 
-    /// Holds pruned weights at exactly zero (after every optimiser step).
+    /// Structured pruning: each hidden layer keeps its units of largest norm (incoming weights,
+    /// bias and outgoing weights together; the earlier unit first among equals), removing whole
+    /// units until `share` of them are gone; removed units stay removed.
+    private mutating func pruneUnits(to share: Float) {
+        for k in 0..<(student.layers.count - 1) {
+            let layer = student.layers[k], next = student.layers[k + 1]
+            let width = layer.outputSize
+            let target = Int((share * Float(width)).rounded(.down))
+            let live = (0..<width).filter { biasMasks[k][$0] == 1 }
+            guard target > width - live.count else { continue }
+            func norm(_ j: Int) -> Float {
+                var total = layer.bias.scalars[j] * layer.bias.scalars[j]
+                for i in 0..<layer.inputSize { let w = layer.weight.scalars[i * width + j]; total += w * w }
+                for o in 0..<next.outputSize { let w = next.weight.scalars[j * next.outputSize + o]; total += w * w }
+                return total
+            }
+            let order = live.map { ($0, norm($0)) }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map(\.0)
+            for j in order.prefix(target - (width - live.count)) {
+                biasMasks[k][j] = 0
+                for i in 0..<layer.inputSize { masks[k][i * width + j] = 0 }
+                for o in 0..<next.outputSize { masks[k + 1][j * next.outputSize + o] = 0 }
+            }
+        }
+    }
+
+    /// Holds pruned weights (and removed units' biases) at exactly zero (after every optimiser step).
     private mutating func applyMasks() {
         guard !masks.isEmpty else { return }
         for k in student.layers.indices {
@@ -161,7 +204,20 @@ public struct StudentLearner: Sendable {
                     for i in w.indices where mask[i] == 0 { w[i] = 0 }
                 }
             }
+            if k < biasMasks.count {
+                biasMasks[k].withUnsafeBufferPointer { mask in
+                    student.layers[k].bias.scalars.withUnsafeMutableBufferPointer { b in
+                        for j in b.indices where mask[j] == 0 { b[j] = 0 }
+                    }
+                }
+            }
         }
+    }
+
+    /// Hidden units removed whole by structured pruning, per hidden layer.
+    public var removedUnits: [Int] {
+        guard config.pruneUnits, !biasMasks.isEmpty else { return [] }
+        return biasMasks.dropLast().map { $0.filter { $0 == 0 }.count }
     }
 
     /// What a checkpoint keeps to resume: the student (`student.i`), its Adam's moments

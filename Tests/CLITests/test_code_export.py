@@ -252,3 +252,22 @@ def test_a_pruned_student_keeps_its_return_and_its_c_skips_the_zeros(tmp_path, c
 def test_bad_pruning_settings_are_one_sentence(tmp_path, corridor_teacher, args, words):
     r = run("distill", "--teacher", str(corridor_teacher), *args, "--out", str(tmp_path / "s"))
     assert r.returncode in (1, 64) and words in error_line(r), r.stderr
+
+
+def test_structured_pruning_removes_whole_units(tmp_path, corridor_teacher):
+    student = tmp_path / "units"
+    r = run("distill", "--teacher", str(corridor_teacher), "--hidden", "32,32", "--steps", "6000", "--prune", "0.5",
+            "--prune-units", "--eval-interval", "2000", "--eval-episodes", "3", "--out", str(student))
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((student / "model.json").read_text())
+    assert manifest["config"]["removed_units"] == [16, 16]
+    arrays = {t["name"]: np.load(student / t["file"]) for t in manifest["tensors"]}
+    for k in (0, 1):
+        dead = np.flatnonzero((arrays[f"layers.{k}.weight"] == 0).all(axis=0) & (arrays[f"layers.{k}.bias"] == 0))
+        assert len(dead) == 16, (k, dead)
+        assert (arrays[f"layers.{k + 1}.weight"][dead] == 0).all(), "a removed unit's outgoing weights are zero"
+    assert json.loads(run("eval", str(student), "--episodes", "5", "--json").stdout)["mean_return"] == 1.0
+    code = export_c(student, tmp_path / "code", "units")
+    assert "pruned: " in (code / "units.c").read_text()
+    states = held_out_states(20_000, 6, seed=6)
+    assert_same_as_core(evaluate_with(build_c(code, "units", tmp_path), states, tmp_path, 2), core_q_values(student, states))
