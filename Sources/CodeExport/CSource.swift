@@ -14,17 +14,23 @@ public enum CSource {
     }
 
     static func header(_ plan: ExportPlan) -> String {
-        let n = plan.name, upper = plan.name.uppercased()
         let scale = plan.observationScale == 1 ? "" : " (the code scales them by \(ExportPlan.literal(plan.observationScale)), as the environment's uint8 values are)"
         let layout = plan.channelsFirstShape.map { " as (channels, height, width) = (\($0.map(String.init).joined(separator: ", ")))" } ?? ""
+        return header(name: plan.name, kind: "a Q-network", source: plan.source, observationSize: plan.observationSize,
+                      actionCount: plan.actionCount, inputs: "\(plan.observationSize) observation values\(layout)\(scale)")
+    }
+
+    /// `NAME.h` of any exported network: the sizes and the two functions' declarations.
+    static func header(name n: String, kind: String, source: String, observationSize: Int, actionCount: Int, inputs: String) -> String {
+        let upper = n.uppercased()
         return """
-            /* \(n).h: a Q-network exported by swift-distill from \(plan.source).
-               \(plan.observationSize) observation values\(layout)\(scale) -> \(plan.actionCount) Q-values; the greedy action is the policy. */
+            /* \(n).h: \(kind) exported by swift-distill from \(source).
+               \(inputs) -> \(actionCount) Q-values; the greedy action is the policy. */
             #ifndef \(upper)_H
             #define \(upper)_H
 
-            #define \(upper)_OBSERVATION_SIZE \(plan.observationSize)
-            #define \(upper)_ACTION_COUNT \(plan.actionCount)
+            #define \(upper)_OBSERVATION_SIZE \(observationSize)
+            #define \(upper)_ACTION_COUNT \(actionCount)
 
             #ifdef __cplusplus
             extern "C" {
@@ -89,7 +95,14 @@ public enum CSource {
         if !plan.convolutions.isEmpty || plan.layers.count > 1 { out += activationFunction(n, plan.activation) }
         if !plan.convolutions.isEmpty { out += convolutionFunction(n) }
         out += qValuesFunction(plan)
-        out += """
+        out += actFunction(n)
+        return out
+    }
+
+    /// `NAME_act`: the first of the largest Q-values `NAME_q_values` gives.
+    static func actFunction(_ n: String) -> String {
+        let upper = n.uppercased()
+        return """
             int \(n)_act(const float *observation) {
                 float q[\(upper)_ACTION_COUNT];
                 int best = 0, a;
@@ -100,19 +113,18 @@ public enum CSource {
             }
 
             """
-        return out
     }
 
     /// A `static const float` array, eight values a line.
     static func array(_ name: String, _ values: [Float], _ comment: String) -> String {
-        var lines: [String] = []
-        var start = 0
-        while start < values.count {
-            let end = min(start + 8, values.count)
-            lines.append("    " + values[start..<end].map { ExportPlan.literal($0) + "f" }.joined(separator: ", ") + ",")
-            start = end
-        }
-        return "/* \(comment) */\nstatic const float \(name)[\(values.count)] = {\n" + lines.joined(separator: "\n") + "\n};\n\n"
+        "/* \(comment) */\nstatic const float \(name)[\(values.count)] = {\n"
+            + ExportPlan.literalLines(values.map { ExportPlan.literal($0) + "f" }, perLine: 8) + "\n};\n\n"
+    }
+
+    /// A `static const` integer array of `type`, sixteen values a line.
+    static func integers(_ type: String, _ name: String, _ values: [Int], _ comment: String) -> String {
+        "/* \(comment) */\nstatic const \(type) \(name)[\(values.count)] = {\n"
+            + ExportPlan.literalLines(values.map(String.init), perLine: 16) + "\n};\n\n"
     }
 
     /// A wide layer at least half of whose weights are exactly zero (a pruned student's) is
@@ -133,15 +145,7 @@ public enum CSource {
         }
         let small = values.count <= 65_535 && layer.outputSize <= 65_535
         let type = small ? "unsigned short" : "long"
-        func ints(_ name: String, _ xs: [Int], _ comment: String) -> String {
-            var lines: [String] = []
-            var k = 0
-            while k < xs.count {
-                lines.append("    " + xs[k..<min(k + 16, xs.count)].map(String.init).joined(separator: ", ") + ",")
-                k += 16
-            }
-            return "/* \(comment) */\nstatic const \(type) \(name)[\(xs.count)] = {\n" + lines.joined(separator: "\n") + "\n};\n\n"
-        }
+        func ints(_ name: String, _ xs: [Int], _ comment: String) -> String { integers(type, name, xs, comment) }
         let density = Double(values.count) / Double(max(layer.weight.count, 1))
         return ints("\(n)_layer\(i)_start", starts, "layers.\(i).weight, pruned: \(values.count) of \(layer.weight.count) weights kept (\(String(format: "%.1f", 100 * density))%); input r's start at start[r]")
             + ints("\(n)_layer\(i)_column", columns.isEmpty ? [0] : columns, "their output units")

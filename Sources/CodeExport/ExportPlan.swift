@@ -112,6 +112,13 @@ public struct ExportPlan: Sendable {
         "open", "operator", "subscript", "associatedtype", "true", "false", "nil", "Any", "Type", "some", "any",
     ]
 
+    /// `items` as the lines of an array literal, `perLine` a line, each line indented and ending with a comma.
+    static func literalLines(_ items: [String], perLine: Int) -> String {
+        stride(from: 0, to: items.count, by: perLine).map { start in
+            "    " + items[start..<min(start + perLine, items.count)].joined(separator: ", ") + ","
+        }.joined(separator: "\n")
+    }
+
     /// `value` as a literal both C (with an `f`) and Swift read back to the same float: the
     /// shortest decimal that round-trips.
     static func literal(_ value: Float) -> String {

@@ -13,34 +13,8 @@ public enum Int8CSource {
     }
 
     static func header(_ network: Int8Network, name n: String, source: String) -> String {
-        let upper = n.uppercased()
-        return """
-            /* \(n).h: an int8 Q-network exported by swift-distill from \(source).
-               \(network.inputSize) observation values -> \(network.actionCount) Q-values; the greedy action is the policy. */
-            #ifndef \(upper)_H
-            #define \(upper)_H
-
-            #define \(upper)_OBSERVATION_SIZE \(network.inputSize)
-            #define \(upper)_ACTION_COUNT \(network.actionCount)
-
-            #ifdef __cplusplus
-            extern "C" {
-            #endif
-
-            /* The Q-values of one observation (\(upper)_OBSERVATION_SIZE floats, as the environment gives
-               them) into q_values (\(upper)_ACTION_COUNT floats). Re-entrant; allocates nothing. */
-            void \(n)_q_values(const float *observation, float *q_values);
-
-            /* The greedy action for one observation: the first of equal largest Q-values. */
-            int \(n)_act(const float *observation);
-
-            #ifdef __cplusplus
-            }
-            #endif
-
-            #endif
-
-            """
+        CSource.header(name: n, kind: "an int8 Q-network", source: source, observationSize: network.inputSize,
+                       actionCount: network.actionCount, inputs: "\(network.inputSize) observation values")
     }
 
     static func body(_ network: Int8Network, name n: String, observationScale: Float, source: String) -> String {
@@ -128,28 +102,11 @@ public enum Int8CSource {
         lines.append("for (i = 0; i < \(network.outputSize); i++) q_values[i] = (float)acc[i] * \(n)_output_scale[i];")
         if network.layers.count == 1 { lines.append("(void)b;") }
         out += "void \(n)_q_values(const float *observation, float *q_values) {\n" + lines.map { "    " + $0 }.joined(separator: "\n") + "\n}\n\n"
-        out += """
-            int \(n)_act(const float *observation) {
-                float q[\(upper)_ACTION_COUNT];
-                int best = 0, a;
-                \(n)_q_values(observation, q);
-                for (a = 1; a < \(upper)_ACTION_COUNT; a++)
-                    if (q[a] > q[best]) best = a;
-                return best;
-            }
-
-            """
+        out += CSource.actFunction(n)
         return out
     }
 
     static func integers(_ type: String, _ name: String, _ values: [Int32], _ comment: String) -> String {
-        var lines: [String] = []
-        var start = 0
-        while start < values.count {
-            let end = min(start + 16, values.count)
-            lines.append("    " + values[start..<end].map(String.init).joined(separator: ", ") + ",")
-            start = end
-        }
-        return "/* \(comment) */\nstatic const \(type) \(name)[\(values.count)] = {\n" + lines.joined(separator: "\n") + "\n};\n\n"
+        CSource.integers(type, name, values.map(Int.init), comment)
     }
 }

@@ -76,13 +76,7 @@ public enum Int8SwiftSource {
 
             """
         func ints(_ label: String, _ type: String, _ values: [Int32]) -> String {
-            var lines: [String] = []
-            var k = 0
-            while k < values.count {
-                lines.append("    " + values[k..<min(k + 16, values.count)].map(String.init).joined(separator: ", ") + ",")
-                k += 16
-            }
-            return "private let \(label): [\(type)] = [\n" + lines.joined(separator: "\n") + "\n]\n\n"
+            "private let \(label): [\(type)] = [\n" + ExportPlan.literalLines(values.map(String.init), perLine: 16) + "\n]\n\n"
         }
         for (i, layer) in network.layers.enumerated() {
             out += ints("\(name)Layer\(i)Weight", "Int8", layer.weight)

@@ -68,14 +68,7 @@ public enum SwiftSource {
     }
 
     static func array(_ name: String, _ values: [Float], _ comment: String) -> String {
-        var lines: [String] = []
-        var start = 0
-        while start < values.count {
-            let end = min(start + 8, values.count)
-            lines.append("    " + values[start..<end].map { ExportPlan.literal($0) }.joined(separator: ", ") + ",")
-            start = end
-        }
-        return "/// \(comment)\nprivate let \(name): [Float] = [\n" + lines.joined(separator: "\n") + "\n]\n\n"
+        "/// \(comment)\nprivate let \(name): [Float] = [\n" + ExportPlan.literalLines(values.map(ExportPlan.literal), perLine: 8) + "\n]\n\n"
     }
 
     static func forwardFunction(_ plan: ExportPlan) -> String {

@@ -560,23 +560,28 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
         sizes = [int(np.prod(current))] + sizes[1:]
     for i in range(len(sizes) - 1):
         expected += [(f"layers.{i}.weight", (sizes[i], sizes[i + 1])), (f"layers.{i}.bias", (sizes[i + 1],))]
-    params: Dict[str, np.ndarray] = {}
-    for name, shape in expected:
-        if name not in entries:
-            raise ValueError(f"{manifest_path} lists no tensor {name}; re-export the model")
-        file = _tensor_file(root, manifest_path, entries[name], shape)
-        data = file.read_bytes()
-        checksum = entries[name].get("checksum")
-        if checksum is not None and _fnv1a(data) != checksum:
-            raise ValueError(f"{file} does not match the checksum in model.json: it was changed or a save was interrupted")
-        array = _read_npy(file, data)
-        if tuple(array.shape) != shape or list(entries[name].get("shape", shape)) != list(shape):
-            raise ValueError(f"{file} has shape {array.shape} but the architecture needs {shape}")
-        if not np.isfinite(array).all():
-            raise ValueError(f"{file} holds NaN or infinite values (tensor {name}); a model with them cannot act, "
-                             "so retrain it or take the run's last finite checkpoint")
-        params[name] = array.astype(np.float32, copy=False)
+    params = {name: _entry_array(root, manifest_path, entries, name, shape) for name, shape in expected}
     return Model(root, manifest, params)
+
+
+def _entry_array(root: Path, manifest_path: Path, entries: Dict[str, Dict[str, Any]], name: str, shape: tuple,
+                 integers: bool = False) -> np.ndarray:
+    """Tensor `name` as the manifest lists it: a file inside the directory, matching its checksum
+    and the shape the architecture needs; floats finite (float32), integers as int64."""
+    if name not in entries:
+        raise ValueError(f"{manifest_path} lists no tensor {name}; re-export the model")
+    file = _tensor_file(root, manifest_path, entries[name], shape)
+    data = file.read_bytes()
+    checksum = entries[name].get("checksum")
+    if checksum is not None and _fnv1a(data) != checksum:
+        raise ValueError(f"{file} does not match the checksum in model.json: it was changed or a save was interrupted")
+    array = _read_npy(file, data, integers=integers)
+    if tuple(array.shape) != shape or list(entries[name].get("shape", shape)) != list(shape):
+        raise ValueError(f"{file} has shape {array.shape} but the architecture needs {shape}")
+    if not integers and not np.isfinite(array).all():
+        raise ValueError(f"{file} holds NaN or infinite values (tensor {name}); a model with them cannot act, "
+                         "so retrain it or take the run's last finite checkpoint")
+    return array if integers else array.astype(np.float32, copy=False)
 
 
 def _load_int8(root: Path, manifest_path: Path, manifest: Dict[str, Any], sizes: List[int],
@@ -594,20 +599,9 @@ def _load_int8(root: Path, manifest_path: Path, manifest: Dict[str, Any], sizes:
     params: Dict[str, np.ndarray] = {}
 
     def tensor(name: str, shape: tuple, integers: bool, low: int = 0, high: int = 0) -> None:
-        if name not in entries:
-            raise ValueError(f"{manifest_path} lists no tensor {name}; re-export the model")
-        file = _tensor_file(root, manifest_path, entries[name], shape)
-        data = file.read_bytes()
-        checksum = entries[name].get("checksum")
-        if checksum is not None and _fnv1a(data) != checksum:
-            raise ValueError(f"{file} does not match the checksum in model.json: it was changed or a save was interrupted")
-        array = _read_npy(file, data, integers=integers)
-        if tuple(array.shape) != shape or list(entries[name].get("shape", shape)) != list(shape):
-            raise ValueError(f"{file} has shape {array.shape} but the architecture needs {shape}")
+        array = _entry_array(root, manifest_path, entries, name, shape, integers=integers)
         if integers and array.size and (array.min() < low or array.max() > high):
             raise refuse(f"{name} holds values outside {low}…{high}")
-        if not integers and not np.isfinite(array).all():
-            raise ValueError(f"{file} holds NaN or infinite values (tensor {name}); a model with them cannot act")
         params[name] = array
 
     for i in range(len(sizes) - 1):
