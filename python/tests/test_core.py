@@ -111,13 +111,19 @@ def test_the_gil_is_released_during_training(tmp_path):
 
 
 def test_ctrl_c_raises_keyboard_interrupt_after_a_checkpoint(tmp_path):
+    # Ctrl-C (as interrupt_main delivers it) once the run is 20,000 steps in, whatever the
+    # machine's speed: the run saves a checkpoint and raises KeyboardInterrupt.
     out = tmp_path / "i"
-    timer = threading.Timer(1.0, _thread.interrupt_main)
-    timer.start()
+    interrupted = []
+
+    def press_ctrl_c(event):
+        if event["kind"] == "progress" and event["step"] >= 20_000 and not interrupted:
+            interrupted.append(event["step"])
+            _thread.interrupt_main()
+
     with pytest.raises(KeyboardInterrupt):
         sd.train("Corridor-6", steps=5_000_000, seed=0, out=out, eval_interval=0, checkpoint_interval=0,
-                 progress=False, **CORRIDOR)
-    timer.cancel()
+                 progress=False, callback=press_ctrl_c, **CORRIDOR)
     state = json.loads((out / "last" / "state.json").read_text())["state"]
     assert 0 < state["step"] < 5_000_000
     model, metrics = sd.train("Corridor-6", out=out, resume=True, steps=state["step"] + 300, progress=False)
