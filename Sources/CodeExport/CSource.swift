@@ -88,9 +88,14 @@ public enum CSource {
             }
             out += array("\(n)_layer\(i)_bias", l.bias.scalars, "layers.\(i).bias")
         }
-        let denseSizes = plan.convolutions.map(\.layer.outputChannels) + plan.layers.filter { !isSparse($0) }.map(\.outputSize)
+        // Wide dense layers get a function each, with their sizes as constants (the compiler then
+        // vectorises the inner loop); convolutions share the general one.
+        let denseSizes = plan.convolutions.map(\.layer.outputChannels) + plan.layers.filter { !isSparse($0) && !ExportPlan.isWide($0.outputSize) }.map(\.outputSize)
         if plan.layers.contains(where: isSparse) { out += sparseFunction(n, upper) }
-        if denseSizes.contains(where: ExportPlan.isWide) { out += wideFunction(n, upper) }
+        if plan.convolutions.contains(where: { ExportPlan.isWide($0.layer.outputChannels) }) { out += wideFunction(n, upper) }
+        for (i, l) in plan.layers.enumerated() where ExportPlan.isWide(l.outputSize) && !isSparse(l) {
+            out += wideLayerFunction(n, upper, i, l)
+        }
         if denseSizes.contains(where: { !ExportPlan.isWide($0) }) { out += narrowFunction(n, upper) }
         if !plan.convolutions.isEmpty || plan.layers.count > 1 { out += activationFunction(n, plan.activation) }
         if !plan.convolutions.isEmpty { out += convolutionFunction(n) }
@@ -196,6 +201,25 @@ public enum CSource {
         """
     }
 
+    /// Dense layer `i` in the wide form (as `wideFunction`), its sizes written in.
+    static func wideLayerFunction(_ n: String, _ upper: String, _ i: Int, _ l: Linear) -> String {
+        """
+        /* layers.\(i): y = x.W + b, \(l.inputSize) inputs -> \(l.outputSize) outputs, each y[j] from b[j] through x[i] W[i][j] for i in order, zero inputs skipped. */
+        static void \(n)_layer\(i)(const float *x, float *y) {
+            int i, j;
+            for (j = 0; j < \(l.outputSize); j++) y[j] = \(n)_layer\(i)_bias[j];
+            for (i = 0; i < \(l.inputSize); i++) {
+                const float xi = x[i];
+                const float *row = \(n)_layer\(i)_weight + (long)i * \(l.outputSize);
+                if (xi == 0.0f) continue;
+                for (j = 0; j < \(l.outputSize); j++) y[j] = \(upper)_FMA(xi, row[j], y[j]);
+            }
+        }
+
+
+        """
+    }
+
     static func narrowFunction(_ n: String, _ upper: String) -> String {
         """
         /* y = x.W + b for fewer than 16 outputs: eight partial sums (input p into sum p mod 8), added
@@ -219,7 +243,9 @@ public enum CSource {
     }
 
     static func activationFunction(_ n: String, _ activation: Activation) -> String {
-        let body = activation == .relu ? "if (y[j] < 0.0f) y[j] = 0.0f;" : "y[j] = tanhf(y[j]);"
+        // The ReLU as a select that always stores (the same values, -0 and NaN kept): compilers
+        // vectorise it where a conditional store stays a branch.
+        let body = activation == .relu ? "y[j] = y[j] < 0.0f ? 0.0f : y[j];" : "y[j] = tanhf(y[j]);"
         return """
             static void \(n)_activate(float *y, int count) {
                 int j;
@@ -289,8 +315,11 @@ public enum CSource {
                 let small = l.weight.scalars.filter { $0 != 0 }.count <= 65_535 && l.outputSize <= 65_535
                 body.append("\(n)_dense_sparse(\(current), \(l.inputSize), \(n)_layer\(i)_start, \(n)_layer\(i)_column, \(small ? 1 : 0), \(n)_layer\(i)_value, \(n)_layer\(i)_bias, \(l.outputSize), \(target));")
             } else {
-                let form = ExportPlan.isWide(l.outputSize) ? "wide" : "narrow"
-                body.append("\(n)_dense_\(form)(\(current), \(l.inputSize), \(n)_layer\(i)_weight, \(n)_layer\(i)_bias, \(l.outputSize), \(target));")
+                if ExportPlan.isWide(l.outputSize) {
+                    body.append("\(n)_layer\(i)(\(current), \(target));")
+                } else {
+                    body.append("\(n)_dense_narrow(\(current), \(l.inputSize), \(n)_layer\(i)_weight, \(n)_layer\(i)_bias, \(l.outputSize), \(target));")
+                }
             }
             if !last {
                 body.append("\(n)_activate(\(spare), \(l.outputSize));")

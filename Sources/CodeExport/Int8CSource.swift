@@ -57,20 +57,26 @@ public enum Int8CSource {
                 return (int8_t)v;
             }
 
-            /* acc = b + x.W in int32, skipping zero inputs. */
-            static void \(n)_dense(const int8_t *x, int in, const int8_t *w, const int32_t *b, int out, int32_t *acc) {
-                int i, j;
-                for (j = 0; j < out; j++) acc[j] = b[j];
-                for (i = 0; i < in; i++) {
-                    const int32_t xi = x[i];
-                    const int8_t *row = w + (long)i * out;
-                    if (xi == 0) continue;
-                    for (j = 0; j < out; j++) acc[j] += xi * (int32_t)row[j];
-                }
-            }
-
 
             """
+        // One function a layer, its sizes written in (the compiler vectorises the inner loop).
+        for (i, layer) in network.layers.enumerated() {
+            out += """
+                /* layers.\(i): acc = b + x.W in int32 (\(layer.inputSize) -> \(layer.outputSize)), zero inputs skipped. */
+                static void \(n)_layer\(i)(const int8_t *x, int32_t *acc) {
+                    int i, j;
+                    for (j = 0; j < \(layer.outputSize); j++) acc[j] = \(n)_layer\(i)_bias[j];
+                    for (i = 0; i < \(layer.inputSize); i++) {
+                        const int32_t xi = x[i];
+                        const int8_t *row = \(n)_layer\(i)_weight + (long)i * \(layer.outputSize);
+                        if (xi == 0) continue;
+                        for (j = 0; j < \(layer.outputSize); j++) acc[j] += xi * (int32_t)row[j];
+                    }
+                }
+
+
+                """
+        }
         if network.layers.count > 1 {
             out += """
                 /* ReLU, then the next layer's int8: (acc * m + 2^(s-1)) >> s, at most 127. */
@@ -93,7 +99,7 @@ public enum Int8CSource {
                      "for (i = 0; i < \(network.inputSize); i++) a[i] = \(n)_quantize(observation[i]);"]
         var current = "a", spare = "b"
         for (i, layer) in network.layers.enumerated() {
-            lines.append("\(n)_dense(\(current), \(layer.inputSize), \(n)_layer\(i)_weight, \(n)_layer\(i)_bias, \(layer.outputSize), acc);")
+            lines.append("\(n)_layer\(i)(\(current), acc);")
             if i < network.layers.count - 1 {
                 lines.append("\(n)_requantize(acc, \(n)_layer\(i)_multiplier, \(n)_layer\(i)_shift, \(layer.outputSize), \(spare));")
                 swap(&current, &spare)

@@ -124,7 +124,7 @@ public enum SwiftSource {
     }
 
     static func kernels(_ plan: ExportPlan) -> String {
-        let activation = plan.activation == .relu ? "if y[j] < 0 { y[j] = 0 }" : "y[j] = tanh(y[j])"
+        let activation = plan.activation == .relu ? "y[j] = y[j] < 0 ? 0 : y[j]" : "y[j] = tanh(y[j])"
         var out = """
                 /// 16 or more outputs: each y[j] starts from b[j] and adds x[i]·W[i][j] for i in order, skipping zero inputs.
                 private static func denseWide(_ x: UnsafeMutableBufferPointer<Float>, _ inputs: Int, _ w: UnsafeBufferPointer<Float>,
