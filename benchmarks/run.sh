@@ -11,3 +11,5 @@ SETUP_BENCH_TOOLS=1 scripts/setup.sh
 # DQN teachers against stable-baselines3 (compared when it is installed) and the distillation table.
 .venv/bin/python benchmarks/dqn.py --envs CartPole-v1:50000,Acrobot-v1:100000 --seeds 0,1,2
 .venv/bin/python benchmarks/distill.py --envs CartPole-v1:50000:20000 --seeds 0,1,2
+# Students as code: the exported C (float and int8) against the core and onnxruntime.
+.venv/bin/python benchmarks/edge.py
