@@ -24,7 +24,18 @@ public final class GymEnvironment: Environment {
     /// registered id is opened, and a `module:attribute` is refused without importing anything.
     public convenience init(_ name: String, kwargs: [String: EnvironmentArgument] = [:], wrappers: [EnvironmentWrapper] = [],
                             recorded: Bool = false) throws {
-        var object = try Self.open(name, kwargs: kwargs.mapValues { $0 as any PythonConvertible }, recorded: recorded)
+        let arguments = kwargs.mapValues { $0 as any PythonConvertible }
+        if EnvironmentIsolation.current == .process {
+            // The wrappers go into the worker with the environment (some reach into its internals).
+            if recorded && Self.namesCode(name) { throw EnvironmentError.untrustedRecord(name) }
+            let object: PythonObject
+            do { object = try IsolatedEnvironment.open(name, kwargs: arguments, wrappers: wrappers) } catch let e as PythonError {
+                throw EnvironmentError.python(name, operation: "opening it in a worker process (--env-isolation process)", e)
+            }
+            try self.init(object: object, name: name)
+            return
+        }
+        var object = try Self.open(name, kwargs: arguments, recorded: recorded)
         for wrapper in wrappers { object = try Self.wrap(object, in: wrapper, environment: name) }
         try self.init(object: object, name: name)
     }
@@ -136,13 +147,8 @@ public final class GymEnvironment: Environment {
     static func open(_ name: String, kwargs: [String: any PythonConvertible], recorded: Bool) throws -> PythonObject {
         // A model directory is data: a module it names is never imported (importing runs the
         // module's code), so a recorded `module:attribute` is refused before Python sees it.
-        let namesCode = name.contains(":") && !name.hasPrefix(":")
+        let namesCode = Self.namesCode(name)
         if recorded && namesCode { throw EnvironmentError.untrustedRecord(name) }
-        if EnvironmentIsolation.current == .process {
-            do { return try IsolatedEnvironment.open(name, kwargs: kwargs) } catch let e as PythonError {
-                throw EnvironmentError.python(name, operation: "opening it in a worker process (--env-isolation process)", e)
-            }
-        }
         if let colon = name.lastIndex(of: ":"), namesCode {
             let moduleName = String(name[..<colon]), attribute = String(name[name.index(after: colon)...])
             let module: PythonObject
@@ -168,6 +174,9 @@ public final class GymEnvironment: Environment {
         }
         return try make(name, original: name, kwargs: kwargs)
     }
+
+    /// True for `module:attribute` (code to import), false for a registered id.
+    static func namesCode(_ name: String) -> Bool { name.contains(":") && !name.hasPrefix(":") }
 
     /// Packages whose ids Gymnasium finds only once they have registered them: the module to
     /// import for a namespace, and the function in it that registers (nil: importing does).

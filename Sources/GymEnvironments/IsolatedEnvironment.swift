@@ -1,3 +1,4 @@
+import Environments
 import PythonBridge
 
 /// Where an environment's Python code runs.
@@ -21,12 +22,16 @@ public enum EnvironmentIsolation: String, CaseIterable, Sendable {
 /// in the child is raised again here with its type (where it is a built-in), message and the
 /// child's traceback as a note.
 enum IsolatedEnvironment {
-    /// Opens `name` with `kwargs` in a new worker process; returns the proxy object.
-    static func open(_ name: String, kwargs: [String: any PythonConvertible]) throws -> PythonObject {
+    /// Opens `name` with `kwargs`, under `wrappers` (entry point and keyword arguments, applied
+    /// in the worker, in order), in a new worker process; returns the proxy object.
+    static func open(_ name: String, kwargs: [String: any PythonConvertible], wrappers: [EnvironmentWrapper] = []) throws -> PythonObject {
         let proxy = try proxyClass()
         let sys = try Python.import("sys")
         let arguments = try PythonObject.dictionary(kwargs)
-        return try proxy.call(name, arguments, try sys.attr("executable"))
+        let wrapping = try wrappers.map { w in
+            PythonTuple(w.entryPoint, try PythonObject.dictionary(w.arguments.mapValues { $0 as any PythonConvertible }))
+        }.pythonObject()
+        return try proxy.call(name, arguments, try sys.attr("executable"), wrapping)
     }
 
     nonisolated(unsafe) private static var cached: PythonObject?
@@ -77,10 +82,13 @@ def make(name, kwargs):
         register_envs()
     return gymnasium.make(name, **kwargs)
 
-name, kwargs, path = receive()
+name, kwargs, path, wrappers = receive()
 sys.path[:] = path  # the parent's, so what it can import (a notebook's own modules) the worker can
 try:
     env = make(name, kwargs)
+    for entry_point, wrapper_kwargs in wrappers:
+        module, attribute = entry_point.split(":", 1)
+        env = getattr(importlib.import_module(module), attribute)(env, **wrapper_kwargs)
     send(("ok", (env.observation_space, env.action_space, getattr(env, "metadata", {}))))
 except BaseException as e:
     send(failure(e))
@@ -105,7 +113,7 @@ class EnvironmentProcessError(RuntimeError):
     """The worker process running an isolated environment died."""
 
 class IsolatedEnv(gymnasium.Env):
-    def __init__(self, name, kwargs, executable):
+    def __init__(self, name, kwargs, executable, wrappers=()):
         command_read, command_write = os.pipe()
         reply_read, reply_write = os.pipe()
         try:
@@ -117,7 +125,7 @@ class IsolatedEnv(gymnasium.Env):
         self._commands = os.fdopen(command_write, "wb")
         self._replies = os.fdopen(reply_read, "rb")
         self._name = name
-        self._send((name, kwargs, list(sys.path)))
+        self._send((name, kwargs, list(sys.path), [tuple(w) for w in wrappers]))
         self.observation_space, self.action_space, self.metadata = self._receive("opening it")
 
     def _send(self, message):

@@ -46,6 +46,17 @@ def test_an_isolated_environment_trains_the_same_weights(tmp_path):
         assert (plain / entry["file"]).read_bytes() == (isolated / entry["file"]).read_bytes()
 
 
+def test_an_isolated_environment_keeps_its_wrappers_in_the_worker(tmp_path):
+    args = ["train", "--env", "MountainCar-v0", "--wrapper", "RescaleObservation(max_obs=1, min_obs=-1)", "--hidden", "16",
+            "--steps", "600", "--learning-starts", "100", "--eval-interval", "300", "--eval-episodes", "1"]
+    plain, isolated = tmp_path / "plain", tmp_path / "isolated"
+    assert run(*args, "--out", str(plain)).returncode == 0
+    r = run(*args, "--env-isolation", "process", "--out", str(isolated))
+    assert r.returncode == 0, r.stderr
+    for entry in json.loads((plain / "model.json").read_text())["tensors"]:
+        assert (plain / entry["file"]).read_bytes() == (isolated / entry["file"]).read_bytes()
+
+
 @pytest.mark.parametrize("flag, words", [
     (["--gradient-steps=1e12"], "--gradient-steps must be at most 100000"),
     (["--n-step=1e12"], "--n-step must be at most 1000"),
