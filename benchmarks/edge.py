@@ -108,15 +108,16 @@ def main() -> int:
     parser.add_argument("--env", default="CartPole-v1")
     parser.add_argument("--hidden", default="16,16")
     parser.add_argument("--states", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the teacher (when trained here) and the student")
     args = parser.parse_args()
-    work = ROOT / "runs" / "edge"
+    work = ROOT / "runs" / "edge" / f"seed{args.seed}"
     teacher = args.teacher
     if teacher is None:
         teacher = work / "teacher"
-        distill("train", "--env", args.env, "--steps", "50000", "--seed", "0", "--out", str(teacher), "--force")
+        distill("train", "--env", args.env, "--steps", "50000", "--seed", str(args.seed), "--out", str(teacher), "--force")
     student = work / f"student-{args.hidden.replace(',', '-')}"
     distill("distill", "--teacher", str(teacher), "--hidden", args.hidden, "--loss", "kl", "--temperature", "0.01",
-            "--steps", "20000", "--seed", "0", "--out", str(student), "--force")
+            "--steps", "20000", "--seed", str(args.seed), "--out", str(student), "--force")
     int8 = work / f"int8-{args.hidden.replace(',', '-')}"
     quantized = json.loads(distill("quantize", str(student), "--out", str(int8), "--force", "--calibration-states", "10000",
                                    "--json"))

@@ -20,11 +20,13 @@ public struct ModelReport: Codable, Sendable {
     public var precision: String
     /// The share of dense weights that are exactly zero (a pruned student's).
     public var sparsity: Double
+    /// Nanoseconds per action of the model exported as C, where the front end compiled and timed it.
+    public var cNanosecondsPerAction: Double?
 
     enum CodingKeys: String, CodingKey {
         case parameters, bytesOnDisk = "bytes_on_disk", flopsPerAction = "flops_per_action"
         case inferenceMicroseconds = "inference_us", meanReturn = "mean_return", stdReturn = "std_return"
-        case hiddenSizes = "hidden_sizes", precision, sparsity
+        case hiddenSizes = "hidden_sizes", precision, sparsity, cNanosecondsPerAction = "c_ns_per_action"
     }
 }
 
@@ -93,6 +95,8 @@ public struct ComparisonReport: Codable, Sendable {
     public var bytesRatio: Double
     public var flopsRatio: Double
     public var inferenceSpeedup: Double
+    /// The held-out states (not written to JSON): what a front end times exported code on.
+    public var heldOut: Tensor?
 
     enum CodingKeys: String, CodingKey {
         case environment, episodes, seed, teacher, student
@@ -194,5 +198,5 @@ public func compare(teacher: ComparedModel, student: ComparedModel, env: any Env
         parameterRatio: Double(sr.parameters) / Double(tr.parameters),
         bytesRatio: Double(sr.bytesOnDisk) / Double(max(tr.bytesOnDisk, 1)),
         flopsRatio: Double(sr.flopsPerAction) / Double(tr.flopsPerAction),
-        inferenceSpeedup: tr.inferenceMicroseconds / sr.inferenceMicroseconds)
+        inferenceSpeedup: tr.inferenceMicroseconds / sr.inferenceMicroseconds, heldOut: states)
 }

@@ -44,7 +44,12 @@ struct Compare: ParsableCommand {
         let (recipe, recorded) = try evaluation.recipe(recordedIn: tManifest, model: teacher)
         let envName = recipe.description
         let environment = try makeEnvironment(recipe, recorded: recorded)
-        let r = try Distill.compare(teacher: t, student: s, env: environment, episodes: episodes, seed: seed, heldOut: heldOut)
+        var r = try Distill.compare(teacher: t, student: s, env: environment, episodes: episodes, seed: seed, heldOut: heldOut)
+        // Where a C compiler is present: each model exported as C, compiled and timed on the held-out states.
+        if let states = r.heldOut {
+            r.teacher.cNanosecondsPerAction = CTiming.nanosecondsPerAction(model: tURL, states: states)
+            r.student.cNanosecondsPerAction = CTiming.nanosecondsPerAction(model: sURL, states: states)
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -67,6 +72,9 @@ struct Compare: ParsableCommand {
         row("FLOPs per action", "\(r.teacher.flopsPerAction)", "\(r.student.flopsPerAction)", String(format: "%.2f%%", r.flopsRatio * 100))
         row("inference µs per action", String(format: "%.2f", r.teacher.inferenceMicroseconds), String(format: "%.2f", r.student.inferenceMicroseconds),
             String(format: "%.1f× faster", r.inferenceSpeedup))
+        if let tc = r.teacher.cNanosecondsPerAction, let sc = r.student.cNanosecondsPerAction {
+            row("exported C ns per action", String(format: "%.1f", tc), String(format: "%.1f", sc), String(format: "%.1f× faster", tc / sc))
+        }
         row("greedy return", String(format: "%.1f ± %.1f", r.teacher.meanReturn, r.teacher.stdReturn),
             String(format: "%.1f ± %.1f", r.student.meanReturn, r.student.stdReturn), "")
         print(String(format: "random policy return: %.1f ± %.1f (same seeds)", r.randomMeanReturn, r.randomStdReturn))

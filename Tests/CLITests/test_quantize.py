@@ -113,6 +113,8 @@ def test_compare_measures_an_int8_student_by_its_own_arithmetic(students):
     assert report["student"]["flops_per_action"] == 2 * (6 * 16 + 16 * 8 + 8 * 2)
     assert report["student"]["bytes_on_disk"] < report["teacher"]["bytes_on_disk"]
     assert report["action_agreement"] > 0.9 and report["normalized_return"] == 1.0
+    if shutil.which("cc"):  # each model exported as C, compiled and timed by compare itself
+        assert report["teacher"]["c_ns_per_action"] > 0 and report["student"]["c_ns_per_action"] > 0, report
     text = run("compare", str(student), str(int8), "--episodes", "2")
     assert "precision                 float32           int8" in text.stdout, text.stdout
 
