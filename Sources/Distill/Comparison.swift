@@ -1,3 +1,4 @@
+import Checkpoint
 import DQN
 import Environments
 import Foundation
@@ -61,6 +62,17 @@ public struct ComparedModel {
                   flopsPerAction: 2 * macs, hiddenSizes: network.hiddenSizes, inputSize: network.inputSize,
                   actionCount: network.outputSize, precision: "int8",
                   sparsity: Double(weights.filter { $0 == 0 }.count) / Double(max(weights.count, 1)), act: network.action)
+    }
+
+    /// The model in `directory` as compare measures it: float, or int8 (its integer arithmetic).
+    public static func load(_ directory: URL) throws -> (ComparedModel, ModelManifest) {
+        let bytes = try ModelDirectory.modelBytes(directory)
+        if try ModelDirectory.readManifest(directory).quantization != nil {
+            let (network, manifest) = try Int8Directory.load(from: directory)
+            return (ComparedModel(network, bytesOnDisk: bytes), manifest)
+        }
+        let (network, manifest) = try ModelDirectory.load(from: directory)
+        return (ComparedModel(network, bytesOnDisk: bytes), manifest)
     }
 
     public init(parameters: Int, bytesOnDisk: Int, flopsPerAction: Int, hiddenSizes: [Int], inputSize: Int, actionCount: Int,

@@ -308,8 +308,8 @@ enum Bindings {
         doc: "JSON of a teacher-versus-student comparison (as `distill compare --json`).",
         body: { a in
             let tURL = URL(fileURLWithPath: try a.string("teacher")), sURL = URL(fileURLWithPath: try a.string("student"))
-            let (t, tm) = try ModelDirectory.load(from: tURL)
-            let (s, _) = try ModelDirectory.load(from: sURL)
+            let (t, tm) = try ComparedModel.load(tURL)
+            let (s, _) = try ComparedModel.load(sURL)
             // env: an id, a factory from the Python package, or None for the teacher's recorded one.
             let envArg = a.optional("env")
             let given = envArg.flatMap { try? String(python: $0) }
@@ -322,10 +322,43 @@ enum Bindings {
             guard seed >= 0 else { throw ArgumentError.value("seed must be 0 or more (got \(seed)).") }
             let env = try envArg.map { try environment($0) } ?? makeEnvironment(recipe, recorded: true)
             let report = try Python.withoutGIL {
-                try Distill.compare(teacher: t, teacherBytes: try ModelDirectory.modelBytes(tURL), student: s,
-                                    studentBytes: try ModelDirectory.modelBytes(sURL), env: env, episodes: episodes, seed: seed)
+                try Distill.compare(teacher: t, student: s, env: env, episodes: episodes, seed: seed)
             }
             return try json(report)
+        })
+
+    static let quantize = Function(
+        name: "quantize", parameters: ["model", "out", "calibration_states", "env", "force"],
+        doc: "Quantises a ReLU MLP student to int8 in out, calibrated on states it visits in its environment (or env); returns out.",
+        body: { a in
+            let source = URL(fileURLWithPath: try a.string("model")), target = URL(fileURLWithPath: try a.string("out"))
+            let count = try a.int("calibration_states") ?? 10_000
+            guard (1...10_000_000).contains(count) else {
+                throw ArgumentError.value("calibration_states must be between 1 and 10,000,000 (got \(count)); the activation scales need states the student visits.")
+            }
+            let (network, manifest) = try ModelDirectory.load(from: source)
+            let envArg = a.optional("env")
+            guard envArg != nil || manifest.environment != nil else {
+                throw RunError.invalidSetting("the model records no environment; pass env=.")
+            }
+            let env = try envArg.map { try environment($0) } ?? makeEnvironment(EnvironmentRecipe(recordedIn: manifest)!, recorded: true)
+            let float = Policy(network)
+            try checkFits(float, env)
+            let calibration = try collectStates(env, count: count, seed: 10_000, epsilon: 0.1) { float.action($0) }
+            let int8 = try Int8Quantizer.quantize(network, calibration: calibration)
+            if FileManager.default.fileExists(atPath: target.path) {
+                guard try a.bool("force") else { throw RunError.alreadyExists(target.path) }
+                guard (try? ModelDirectory.readManifest(target))?.quantization != nil else {
+                    throw RunError.invalidSetting("\(target.path) exists and is not an int8 model; force=True only replaces one.")
+                }
+                try FileManager.default.removeItem(at: target)
+            }
+            var config = manifest.config
+            config["quantized_from"] = .string(source.standardizedFileURL.path)
+            try Int8Directory.save(int8, to: target, calibrationStates: count, environment: manifest.environment,
+                                   environmentArguments: manifest.environmentArguments ?? [:],
+                                   environmentWrappers: manifest.environmentWrappers ?? [], config: config, metrics: [:])
+            return try target.path.pythonObject()
         })
 
     static let qValues = Function(

@@ -18,6 +18,7 @@ enum ModuleDefinition {
             (Bindings.codistill, { _, a, k in ModuleDefinition.call(Bindings.codistill, a, k) }),
             (Bindings.qValues, { _, a, k in ModuleDefinition.call(Bindings.qValues, a, k) }),
             (Bindings.compare, { _, a, k in ModuleDefinition.call(Bindings.compare, a, k) }),
+            (Bindings.quantize, { _, a, k in ModuleDefinition.call(Bindings.quantize, a, k) }),
             (Bindings.exportCode, { _, a, k in ModuleDefinition.call(Bindings.exportCode, a, k) }),
             (Bindings.setEnvironmentIsolation, { _, a, k in ModuleDefinition.call(Bindings.setEnvironmentIsolation, a, k) }),
         ]

@@ -17,17 +17,6 @@ struct Compare: ParsableCommand {
     @OptionGroup var evaluation: EvaluationOptions
     @Option(help: "Held-out states for action agreement (from other seeds).") var heldOut = 2_000
 
-    /// A model directory as compare measures it: float, or int8 (its integer arithmetic).
-    static func model(_ url: URL) throws -> (ComparedModel, ModelManifest) {
-        let bytes = try ModelDirectory.modelBytes(url)
-        if try ModelDirectory.readManifest(url).quantization != nil {
-            let (network, manifest) = try Int8Directory.load(from: url)
-            return (ComparedModel(network, bytesOnDisk: bytes), manifest)
-        }
-        let (network, manifest) = try ModelDirectory.load(from: url)
-        return (ComparedModel(network, bytesOnDisk: bytes), manifest)
-    }
-
     func validate() throws {
         guard heldOut >= 1 && heldOut <= 10_000_000 else { throw ValidationError("--held-out must be between 1 and 10,000,000 (got \(heldOut)).") }
     }
@@ -36,8 +25,8 @@ struct Compare: ParsableCommand {
         evaluation.isolation.apply()
         let (episodes, seed, json) = (evaluation.episodes, evaluation.seed, evaluation.json)
         let tURL = URL(fileURLWithPath: teacher), sURL = URL(fileURLWithPath: student)
-        let (t, tManifest) = try Self.model(tURL)
-        let (s, _) = try Self.model(sURL)
+        let (t, tManifest) = try ComparedModel.load(tURL)
+        let (s, _) = try ComparedModel.load(sURL)
         guard t.inputSize == s.inputSize, t.actionCount == s.actionCount else {
             throw ValidationError("the teacher maps \(t.inputSize) inputs to \(t.actionCount) actions but the student \(s.inputSize) to \(s.actionCount); compare models of one environment.")
         }

@@ -400,6 +400,19 @@ def compare(teacher: Union[PathLike, Model], student: Union[PathLike, Model], *,
     return json.loads(_core().compare(teacher=t, student=s, episodes=episodes, seed=seed, env=env_arg))
 
 
+def quantize(model: Union[PathLike, Model], out: PathLike, *, calibration_states: int = 10_000,
+             env: Optional[EnvSpec] = None, force: bool = False) -> Model:
+    """Quantises a ReLU MLP student to int8 (as ``distill quantize``): int8 weights with a scale per
+    output unit, activations calibrated on ``calibration_states`` states the student visits in its
+    recorded environment (or ``env``), int32 sums. Returns the int8 model, which ``load``,
+    ``distill eval`` and ``Model.to_c`` run with the same integer arithmetic."""
+    path = os.fspath(model.path if isinstance(model, Model) else model)
+    env_arg = None if env is None else _environment(env, eval_needed=False)[0]
+    written = _core().quantize(model=path, out=os.fspath(out), calibration_states=calibration_states, env=env_arg,
+                               force=bool(force))
+    return load(written)
+
+
 def core_q_values(model: Union[PathLike, Model], observations: Any):
     """The Swift core's Q-values for a batch (for checking the NumPy loader against it)."""
     import numpy as np

@@ -317,3 +317,18 @@ def test_a_model_exports_itself_as_c_and_swift(tmp_path, corridor_teacher):
     assert "public struct Teacher" in swift.read_text()
     with pytest.raises(ValueError, match="cannot name exported code"):
         corridor_teacher.to_swift(tmp_path / "X.swift", name="class")
+
+
+def test_quantize_from_python_and_compare_an_int8_student(tmp_path, corridor_teacher):
+    student, _ = sd.distill(corridor_teacher, out=tmp_path / "s", hidden=(16, 8), steps=1500, eval_interval=0, progress=False)
+    int8 = sd.quantize(student, tmp_path / "int8", calibration_states=2000)
+    assert int8.quantization == {"scheme": "int8", "calibration_states": 2000}
+    states = np.random.default_rng(0).normal(size=(1000, 6)).astype(np.float32)
+    assert np.array_equal(int8.q_values(states), sd.core_q_values(int8, states))
+    report = sd.compare(student, int8, episodes=3)
+    assert report["student"]["precision"] == "int8" and report["normalized_return"] == 1.0
+    with pytest.raises(FileExistsError):
+        sd.quantize(student, tmp_path / "int8")
+    sd.quantize(student, tmp_path / "int8", calibration_states=500, force=True)
+    with pytest.raises(ValueError, match="calibration_states must be between 1 and 10,000,000"):
+        sd.quantize(student, tmp_path / "z", calibration_states=0)
