@@ -1,6 +1,7 @@
 """The Swift core in process: training, distillation, errors, the GIL and Ctrl-C."""
 import _thread
 import json
+import signal
 import threading
 import time
 
@@ -121,9 +122,15 @@ def test_ctrl_c_raises_keyboard_interrupt_after_a_checkpoint(tmp_path):
             interrupted.append(event["step"])
             _thread.interrupt_main()
 
-    with pytest.raises(KeyboardInterrupt):
-        sd.train("Corridor-6", steps=5_000_000, seed=0, out=out, eval_interval=0, checkpoint_interval=0,
-                 progress=False, callback=press_ctrl_c, **CORRIDOR)
+    # A shell starts background jobs with SIGINT ignored, and Python then leaves it ignored (so
+    # interrupt_main does nothing): the test takes the handler an interactive session has.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sd.train("Corridor-6", steps=5_000_000, seed=0, out=out, eval_interval=0, checkpoint_interval=0,
+                     progress=False, callback=press_ctrl_c, **CORRIDOR)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     state = json.loads((out / "last" / "state.json").read_text())["state"]
     assert 0 < state["step"] < 5_000_000
     model, metrics = sd.train("Corridor-6", out=out, resume=True, steps=state["step"] + 300, progress=False)
