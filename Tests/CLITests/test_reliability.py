@@ -35,20 +35,14 @@ def test_without_isolation_a_crash_says_how_to_isolate(tmp_path):
     assert "--env-isolation process" in r.stderr
 
 
-def test_an_isolated_environment_trains_the_same_weights(tmp_path):
-    args = ["train", "--env", "fixture_envs:LineWorld", "--env-arg", "n=4", "--hidden", "16", "--steps", "800",
-            "--learning-starts", "100", "--eval-interval", "400", "--eval-episodes", "2"]
-    plain, isolated = tmp_path / "plain", tmp_path / "isolated"
-    assert run(*args, "--out", str(plain)).returncode == 0
-    r = run(*args, "--env-isolation", "process", "--out", str(isolated))
-    assert r.returncode == 0, r.stderr
-    for entry in json.loads((plain / "model.json").read_text())["tensors"]:
-        assert (plain / entry["file"]).read_bytes() == (isolated / entry["file"]).read_bytes()
-
-
-def test_an_isolated_environment_keeps_its_wrappers_in_the_worker(tmp_path):
-    args = ["train", "--env", "MountainCar-v0", "--wrapper", "RescaleObservation(max_obs=1, min_obs=-1)", "--hidden", "16",
-            "--steps", "600", "--learning-starts", "100", "--eval-interval", "300", "--eval-episodes", "1"]
+@pytest.mark.parametrize("env", [
+    ["--env", "fixture_envs:LineWorld", "--env-arg", "n=4"],
+    # Wrappers are applied in the worker, beside the environment they wrap.
+    ["--env", "MountainCar-v0", "--wrapper", "RescaleObservation(max_obs=1, min_obs=-1)"],
+])
+def test_an_isolated_environment_trains_the_same_weights(tmp_path, env):
+    args = ["train", *env, "--hidden", "16", "--steps", "600", "--learning-starts", "100", "--eval-interval", "300",
+            "--eval-episodes", "1"]
     plain, isolated = tmp_path / "plain", tmp_path / "isolated"
     assert run(*args, "--out", str(plain)).returncode == 0
     r = run(*args, "--env-isolation", "process", "--out", str(isolated))
