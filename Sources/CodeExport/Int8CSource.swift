@@ -35,7 +35,12 @@ public enum Int8CSource {
 
             """
         for (i, layer) in network.layers.enumerated() {
-            out += integers("int8_t", "\(n)_layer\(i)_weight", layer.weight, "layers.\(i).weight, int8, (inputs, outputs) = (\(layer.inputSize), \(layer.outputSize)), row-major")
+            if ExportPlan.isWide(layer.outputSize) {
+                out += integers("int8_t", "\(n)_layer\(i)_weight", layer.weight, "layers.\(i).weight, int8, (inputs, outputs) = (\(layer.inputSize), \(layer.outputSize)), row-major")
+            } else {
+                let transposed = (0..<layer.outputSize).flatMap { j in (0..<layer.inputSize).map { layer.weight[$0 * layer.outputSize + j] } }
+                out += integers("int8_t", "\(n)_layer\(i)_weight", transposed, "layers.\(i).weight, int8, transposed: (outputs, inputs) = (\(layer.outputSize), \(layer.inputSize)), each output's weights in one row")
+            }
             out += integers("int32_t", "\(n)_layer\(i)_bias", layer.bias, "layers.\(i).bias, int32")
             if !layer.multiplier.isEmpty {
                 out += integers("int32_t", "\(n)_layer\(i)_multiplier", layer.multiplier, "requantisation multipliers")
@@ -59,23 +64,41 @@ public enum Int8CSource {
 
 
             """
-        // One function a layer, its sizes written in (the compiler vectorises the inner loop).
+        // One function a layer, its sizes written in, without branches on the data (the compiler
+        // vectorises the inner loop; integer sums do not depend on their order). A narrow layer
+        // is a dot product per output over its transposed weights.
         for (i, layer) in network.layers.enumerated() {
-            out += """
-                /* layers.\(i): acc = b + x.W in int32 (\(layer.inputSize) -> \(layer.outputSize)), zero inputs skipped. */
-                static void \(n)_layer\(i)(const int8_t *x, int32_t *acc) {
-                    int i, j;
-                    for (j = 0; j < \(layer.outputSize); j++) acc[j] = \(n)_layer\(i)_bias[j];
-                    for (i = 0; i < \(layer.inputSize); i++) {
-                        const int32_t xi = x[i];
-                        const int8_t *row = \(n)_layer\(i)_weight + (long)i * \(layer.outputSize);
-                        if (xi == 0) continue;
-                        for (j = 0; j < \(layer.outputSize); j++) acc[j] += xi * (int32_t)row[j];
+            if ExportPlan.isWide(layer.outputSize) {
+                out += """
+                    /* layers.\(i): acc = b + x.W in int32 (\(layer.inputSize) -> \(layer.outputSize)). */
+                    static void \(n)_layer\(i)(const int8_t *x, int32_t *acc) {
+                        int i, j;
+                        for (j = 0; j < \(layer.outputSize); j++) acc[j] = \(n)_layer\(i)_bias[j];
+                        for (i = 0; i < \(layer.inputSize); i++) {
+                            const int32_t xi = x[i];
+                            const int8_t *row = \(n)_layer\(i)_weight + (long)i * \(layer.outputSize);
+                            for (j = 0; j < \(layer.outputSize); j++) acc[j] += xi * (int32_t)row[j];
+                        }
                     }
-                }
 
 
-                """
+                    """
+            } else {
+                out += """
+                    /* layers.\(i): acc = b + x.W in int32 (\(layer.inputSize) -> \(layer.outputSize)), one dot product per output. */
+                    static void \(n)_layer\(i)(const int8_t *x, int32_t *acc) {
+                        int i, j;
+                        for (j = 0; j < \(layer.outputSize); j++) {
+                            const int8_t *w = \(n)_layer\(i)_weight + (long)j * \(layer.inputSize);
+                            int32_t sum = 0;
+                            for (i = 0; i < \(layer.inputSize); i++) sum += (int32_t)x[i] * (int32_t)w[i];
+                            acc[j] = \(n)_layer\(i)_bias[j] + sum;
+                        }
+                    }
+
+
+                    """
+            }
         }
         if network.layers.count > 1 {
             out += """
@@ -83,12 +106,8 @@ public enum Int8CSource {
                 static void \(n)_requantize(const int32_t *acc, const int32_t *m, const int32_t *s, int out, int8_t *x) {
                     int j;
                     for (j = 0; j < out; j++) {
-                        if (acc[j] <= 0) {
-                            x[j] = 0;
-                        } else {
-                            const int64_t p = ((int64_t)acc[j] * m[j] + ((int64_t)1 << (s[j] - 1))) >> s[j];
-                            x[j] = (int8_t)(p > 127 ? 127 : p);
-                        }
+                        const int64_t p = ((int64_t)acc[j] * m[j] + ((int64_t)1 << (s[j] - 1))) >> s[j];
+                        x[j] = (int8_t)(acc[j] <= 0 ? 0 : p > 127 ? 127 : p);
                     }
                 }
 
