@@ -6,9 +6,11 @@ import Tensor
 /// An int8 model on disk: `model.json` (format version 2, with `quantization`) and `.npy` files —
 /// `layers.i.weight` int8 (inputs, outputs), `layers.i.bias` int32, `quant.layers.i.multiplier`
 /// and `quant.layers.i.shift` int32 for hidden layers, `quant.output_scale` and
-/// `quant.input_inverse_scale` float32. Written whole into a new directory, as `last/` is.
+/// `quant.input_inverse_scale` float32; a convolutional model's `convs.i.weight` int8 in PyTorch's
+/// (O, C, KH, KW) layout (as the float model's), `convs.i.bias` int32 and
+/// `quant.convs.i.multiplier`/`shift`. Written whole into a new directory, as `last/` is.
 public enum Int8Directory {
-    public static let layout = "int8: x = rint(clamp(obs * quant.input_inverse_scale, -127, 127)) (float32, half to even; NaN to 0); per layer acc = layers.i.bias + x @ layers.i.weight (int32); hidden: x = acc <= 0 ? 0 : min(127, (acc * quant.layers.i.multiplier + 2^(shift-1)) >> quant.layers.i.shift) (int64); last: q = float32(acc) * quant.output_scale"
+    public static let layout = "int8: x = rint(clamp(obs * quant.input_inverse_scale, -127, 127)) (float32, half to even; NaN to 0); per layer acc = layers.i.bias + x @ layers.i.weight (int32); hidden: x = acc <= 0 ? 0 : min(127, (acc * quant.layers.i.multiplier + 2^(shift-1)) >> quant.layers.i.shift) (int64); last: q = float32(acc) * quant.output_scale; convolutions first (x as (H, W, C), moved from (C, H, W) when input_layout is CHW): per output position acc = convs.i.bias + patch . convs.i.weight (zeros outside the image), requantised with quant.convs.i.*, flattened (y, x, c)"
 
     /// Saves `network` into a new directory `directory` (refused when it exists).
     public static func save(_ network: Int8Network, to directory: URL, calibrationStates: Int, environment: String?,
@@ -25,6 +27,13 @@ public enum Int8Directory {
             files.append((name, data, .init(name: name, file: name + ".npy", shape: [floats.count], dtype: "float32",
                                             checksum: ModelDirectory.fnv1a(data))))
         }
+        for (i, conv) in network.convolutions.enumerated() {
+            let shape = [conv.outputChannels, conv.channels, conv.kernel, conv.kernel]
+            add("convs.\(i).weight", integers: oihw(conv), shape: shape, bits: 8)
+            add("convs.\(i).bias", integers: conv.layer.bias, shape: [conv.outputChannels], bits: 32)
+            add("quant.convs.\(i).multiplier", integers: conv.layer.multiplier, shape: [conv.outputChannels], bits: 32)
+            add("quant.convs.\(i).shift", integers: conv.layer.shift, shape: [conv.outputChannels], bits: 32)
+        }
         for (i, layer) in network.layers.enumerated() {
             add("layers.\(i).weight", integers: layer.weight, shape: [layer.inputSize, layer.outputSize], bits: 8)
             add("layers.\(i).bias", integers: layer.bias, shape: [layer.outputSize], bits: 32)
@@ -38,7 +47,12 @@ public enum Int8Directory {
         let manifest = ModelManifest(
             formatVersion: ModelManifest.currentFormatVersion, layout: layout,
             architecture: .init(inputSize: network.inputSize, hiddenSizes: network.hiddenSizes, activation: "relu",
-                                outputSize: network.outputSize, head: "q"),
+                                outputSize: network.outputSize, head: "q",
+                                convolutions: network.convolutions.isEmpty ? nil : network.convolutions.map {
+                                    ConvSpec(outputChannels: $0.outputChannels, kernel: $0.kernel, stride: $0.stride, padding: $0.padding)
+                                },
+                                inputShape: network.convolutions.first.map { [$0.height, $0.width, $0.channels] },
+                                inputLayout: network.convolutions.isEmpty ? nil : (network.channelsFirst ? "CHW" : "HWC")),
             tensors: files.map(\.entry), environment: environment,
             environmentArguments: environmentArguments.isEmpty ? nil : environmentArguments,
             environmentWrappers: environmentWrappers.isEmpty ? nil : environmentWrappers, config: config, metrics: metrics,
@@ -71,7 +85,7 @@ public enum Int8Directory {
         guard let q = manifest.quantization else { throw bad("it is a float model, not a quantised one") }
         guard q.scheme == "int8" else { throw bad("quantization.scheme is '\(q.scheme)'; this program reads int8") }
         let arch = manifest.architecture
-        guard arch.activation == "relu", arch.convolutions == nil else { throw bad("an int8 model is a ReLU MLP") }
+        guard arch.activation == "relu" else { throw bad("an int8 model is a ReLU network") }
         var byName: [String: ModelManifest.Entry] = [:]
         for e in manifest.tensors { byName[e.name] = e }
         func integers(_ name: String, shape: [Int], bits: Int, range: ClosedRange<Int32>) throws -> [Int32] {
@@ -94,7 +108,39 @@ public enum Int8Directory {
             try ModelDirectory.checkFinite(t, name: name, file: file)
             return t.scalars
         }
-        let sizes = [arch.inputSize] + arch.hiddenSizes + [arch.outputSize]
+        var convolutions: [Int8Network.Convolution] = []
+        var firstInputs = arch.inputSize
+        if let specs = arch.convolutions, !specs.isEmpty {
+            guard let shape = arch.inputShape, shape.count == 3, shape.allSatisfy({ $0 > 0 && $0 <= 1 << 16 }),
+                  shape.reduce(1, *) == arch.inputSize else {
+                throw bad("convolutions need input_shape (height, width, channels) matching input_size")
+            }
+            guard arch.inputLayout == nil || arch.inputLayout == "HWC" || arch.inputLayout == "CHW" else {
+                throw bad("input_layout must be \"HWC\" or \"CHW\"")
+            }
+            var current = shape
+            for (i, spec) in specs.enumerated() {
+                guard spec.outputChannels > 0, spec.outputChannels <= 1 << 16, spec.kernel > 0, spec.kernel <= 1 << 10,
+                      spec.stride > 0, spec.padding >= 0, spec.padding <= 1 << 10,
+                      current[0] + 2 * spec.padding >= spec.kernel, current[1] + 2 * spec.padding >= spec.kernel else {
+                    throw bad("convolution \(i) (\(spec)) does not fit its input \(current)")
+                }
+                let (o, c, k) = (spec.outputChannels, current[2], spec.kernel)
+                let weight = try integers("convs.\(i).weight", shape: [o, c, k, k], bits: 8, range: -127...127)
+                let layer = Int8Network.Layer(
+                    inputSize: k * k * c, outputSize: o, weight: patchMajor(weight, outputs: o, channels: c, kernel: k),
+                    bias: try integers("convs.\(i).bias", shape: [o], bits: 32, range: (-Int32.max / 2)...(Int32.max / 2)),
+                    multiplier: try integers("quant.convs.\(i).multiplier", shape: [o], bits: 32, range: 0...Int32.max),
+                    shift: try integers("quant.convs.\(i).shift", shape: [o], bits: 32, range: 1...62))
+                let conv = Int8Network.Convolution(height: current[0], width: current[1], channels: c, kernel: k, stride: spec.stride,
+                                                   padding: spec.padding, layer: layer)
+                guard Int64(k * k * c) * 127 * 127 + Int64(Int32.max / 2) < Int64(Int32.max) * 2 else { throw bad("convolution \(i) is too wide for int32") }
+                convolutions.append(conv)
+                current = [conv.outputHeight, conv.outputWidth, o]
+            }
+            firstInputs = current.reduce(1, *)
+        }
+        let sizes = [firstInputs] + arch.hiddenSizes + [arch.outputSize]
         guard sizes.allSatisfy({ $0 > 0 && $0 <= 1 << 20 }) else { throw bad("layer sizes \(sizes) are not usable") }
         var layers: [Int8Network.Layer] = []
         for i in 0..<(sizes.count - 1) {
@@ -112,6 +158,26 @@ public enum Int8Directory {
         }
         let outputScale = try floats("quant.output_scale", count: arch.outputSize)
         let inverse = try floats("quant.input_inverse_scale", count: 1)[0]
-        return (Int8Network(inputInverseScale: inverse, layers: layers, outputScale: outputScale), manifest)
+        return (Int8Network(inputInverseScale: inverse, convolutions: convolutions, channelsFirst: arch.inputLayout == "CHW",
+                            layers: layers, outputScale: outputScale), manifest)
+    }
+
+    /// A convolution's (KH·KW·C, O) weights in PyTorch's (O, C, KH, KW) order.
+    static func oihw(_ conv: Int8Network.Convolution) -> [Int32] {
+        let (o, c, k) = (conv.outputChannels, conv.channels, conv.kernel)
+        var out = [Int32](repeating: 0, count: o * c * k * k)
+        for ky in 0..<k { for kx in 0..<k { for ch in 0..<c { for j in 0..<o {
+            out[((j * c + ch) * k + ky) * k + kx] = conv.layer.weight[((ky * k + kx) * c + ch) * o + j]
+        } } } }
+        return out
+    }
+
+    /// (O, C, KH, KW) weights as the (KH·KW·C, O) rows a patch multiplies.
+    static func patchMajor(_ w: [Int32], outputs o: Int, channels c: Int, kernel k: Int) -> [Int32] {
+        var out = [Int32](repeating: 0, count: w.count)
+        for ky in 0..<k { for kx in 0..<k { for ch in 0..<c { for j in 0..<o {
+            out[((ky * k + kx) * c + ch) * o + j] = w[((j * c + ch) * k + ky) * k + kx]
+        } } } }
+        return out
     }
 }

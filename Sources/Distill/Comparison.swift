@@ -56,10 +56,10 @@ public struct ComparedModel {
 
     /// An int8 network (its integer arithmetic acts).
     public init(_ network: Int8Network, bytesOnDisk: Int) {
-        let weights = network.layers.flatMap(\.weight)
-        let macs = network.layers.reduce(0) { $0 + $1.inputSize * $1.outputSize }
-        self.init(parameters: network.layers.reduce(0) { $0 + $1.weight.count + $1.bias.count }, bytesOnDisk: bytesOnDisk,
-                  flopsPerAction: 2 * macs, hiddenSizes: network.hiddenSizes, inputSize: network.inputSize,
+        let all = network.convolutions.map(\.layer) + network.layers
+        let weights = all.flatMap(\.weight)
+        self.init(parameters: all.reduce(0) { $0 + $1.weight.count + $1.bias.count }, bytesOnDisk: bytesOnDisk,
+                  flopsPerAction: 2 * network.multiplyAdds, hiddenSizes: network.hiddenSizes, inputSize: network.inputSize,
                   actionCount: network.outputSize, precision: "int8",
                   sparsity: Double(weights.filter { $0 == 0 }.count) / Double(max(weights.count, 1)), act: network.action)
     }

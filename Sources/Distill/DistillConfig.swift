@@ -212,8 +212,8 @@ extension DistillConfig {
             .int("generations", \.generations, min: 1, max: 100,
                  help: "Self-distillation: students distilled in sequence, each from the one before, into DIR/generation-G."),
         ], crossChecks: [
-            { c in c.quantize == .int8 && (c.activation != .relu || !c.convolutions.isEmpty)
-                ? SettingError(key: "quantize", template: "{quantize} int8 trains ReLU MLP students (no convolutions, no tanh), the ones distill quantize converts.") : nil },
+            { c in c.quantize == .int8 && c.activation != .relu
+                ? SettingError(key: "quantize", template: "{quantize} int8 trains ReLU students (not tanh), the ones distill quantize converts.") : nil },
             { c in c.prune >= 1
                 ? SettingError(key: "prune", template: "{prune} is the share of weights pruned, in (0, 1) (0 keeps the student dense); got \(c.prune).") : nil },
             { c in c.prune > 0 && c.pruneStart >= c.pruneEnd

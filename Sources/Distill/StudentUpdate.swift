@@ -121,7 +121,7 @@ public struct StudentLearner: Sendable {
         self.gradientSteps = gradientSteps
         try terms.restore(from: checkpoint, gradientSteps: gradientSteps)
         // A quantisation-aware run continues with its running ranges.
-        if quantizer != nil, let ranges = try? checkpoint.tensors(["quantizer.ranges"], like: [Tensor(shape: [fresh.layers.count])])[0] {
+        if quantizer != nil, let ranges = try? checkpoint.tensors(["quantizer.ranges"], like: [Tensor(shape: [fresh.convolutions.count + fresh.layers.count])])[0] {
             quantizer = FakeQuantizer(ranges: ranges.scalars)  // none saved before the first update: it starts afresh
         }
         // A pruned student's masks are its zero weights (a surviving weight is never exactly 0).
@@ -227,7 +227,7 @@ public struct StudentLearner: Sendable {
         var tensors = CheckpointTensors.parameters(parameters, as: "student")
             .merging(CheckpointTensors.adam(optimizer.state, for: parameters, as: "adam")) { a, _ in a }
             .merging(terms.checkpointTensors) { a, _ in a }
-        if let quantizer, quantizer.ranges.count == student.layers.count {
+        if let quantizer, quantizer.ranges.count == student.convolutions.count + student.layers.count {
             tensors["quantizer.ranges"] = Tensor(shape: [quantizer.ranges.count], scalars: quantizer.ranges)
         }
         return tensors

@@ -329,7 +329,7 @@ enum Bindings {
 
     static let quantize = Function(
         name: "quantize", parameters: ["model", "out", "calibration_states", "env", "force"],
-        doc: "Quantises a ReLU MLP student to int8 in out, calibrated on states it visits in its environment (or env); returns out.",
+        doc: "Quantises a ReLU student (dense or convolutional) to int8 in out, calibrated on states it visits in its environment (or env); returns out.",
         body: { a in
             let source = URL(fileURLWithPath: try a.string("model")), target = URL(fileURLWithPath: try a.string("out"))
             let count = try a.int("calibration_states") ?? 10_000

@@ -8,7 +8,62 @@
 /// 3. a hidden layer's ReLU and requantisation to the next layer's int8:
 ///    `x'[j] = acc[j] ≤ 0 ? 0 : min(127, (acc[j] · multiplier[j] + 2^(shift[j]−1)) >> shift[j])` in int64;
 /// 4. the last layer's Q-values: `Float(acc[j]) · outputScale[j]` in float32.
+///
+/// A convolutional network runs its convolutions first, over the int8 image in (height, width,
+/// channels) order (moved there from (channels, height, width) when `channelsFirst`): each output
+/// position is step 2 over its receptive field — (ky, kx, channel) in order, 0 outside the
+/// image — then step 3 with the output channel's multiplier and shift. The last convolution's
+/// int8 output, flattened as (y, x, channel), is the first dense layer's input.
 public struct Int8Network: Equatable, Sendable {
+    /// One convolution: a dense `layer` (inputs = kernel·kernel·channels, outputs = output
+    /// channels, always requantised) applied at every output position of a (height, width,
+    /// channels) image.
+    public struct Convolution: Equatable, Sendable {
+        public var height: Int
+        public var width: Int
+        public var channels: Int
+        public var kernel: Int
+        public var stride: Int
+        public var padding: Int
+        public var layer: Layer
+
+        public init(height: Int, width: Int, channels: Int, kernel: Int, stride: Int, padding: Int, layer: Layer) {
+            (self.height, self.width, self.channels, self.kernel, self.stride, self.padding) = (height, width, channels, kernel, stride, padding)
+            self.layer = layer
+        }
+
+        public var outputHeight: Int { (height + 2 * padding - kernel) / stride + 1 }
+        public var outputWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
+        public var outputChannels: Int { layer.outputSize }
+        public var outputCount: Int { outputHeight * outputWidth * outputChannels }
+
+        /// The requantised int8 output (outputHeight, outputWidth, outputChannels) of `image`.
+        func apply(_ image: [Int32]) -> [Int32] {
+            var out = [Int32](repeating: 0, count: outputCount)
+            var field = [Int32](repeating: 0, count: layer.inputSize)
+            let o = outputChannels
+            for y in 0..<outputHeight {
+                for x in 0..<outputWidth {
+                    var f = 0
+                    for ky in 0..<kernel {
+                        for kx in 0..<kernel {
+                            let iy = y * stride + ky - padding, ix = x * stride + kx - padding
+                            let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
+                            for ch in 0..<channels {
+                                field[f] = inside ? image[(iy * width + ix) * channels + ch] : 0
+                                f += 1
+                            }
+                        }
+                    }
+                    let acc = Int8Network.accumulate(layer, field)
+                    let at = (y * outputWidth + x) * o
+                    for j in 0..<o { out[at + j] = Int8Network.requantize(acc[j], multiplier: layer.multiplier[j], shift: layer.shift[j]) }
+                }
+            }
+            return out
+        }
+    }
+
     /// One dense layer.
     public struct Layer: Equatable, Sendable {
         public var inputSize: Int
@@ -34,17 +89,23 @@ public struct Int8Network: Equatable, Sendable {
 
     /// 1 / the observation's scale: one int8 step of the input is 1 / inputInverseScale.
     public var inputInverseScale: Float
+    public var convolutions: [Convolution]
+    /// Observations arrive (channels, height, width) and are moved to (height, width, channels).
+    public var channelsFirst: Bool
     public var layers: [Layer]
     /// Q-value of one unit of the last layer's accumulator, per action.
     public var outputScale: [Float]
 
-    public init(inputInverseScale: Float, layers: [Layer], outputScale: [Float]) {
+    public init(inputInverseScale: Float, convolutions: [Convolution] = [], channelsFirst: Bool = false, layers: [Layer],
+                outputScale: [Float]) {
         self.inputInverseScale = inputInverseScale
+        self.convolutions = convolutions
+        self.channelsFirst = channelsFirst && !convolutions.isEmpty
         self.layers = layers
         self.outputScale = outputScale
     }
 
-    public var inputSize: Int { layers.first?.inputSize ?? 0 }
+    public var inputSize: Int { convolutions.first.map { $0.height * $0.width * $0.channels } ?? layers.first?.inputSize ?? 0 }
     public var outputSize: Int { layers.last?.outputSize ?? 0 }
     /// The number of actions (one Q-value each).
     public var actionCount: Int { outputSize }
@@ -52,7 +113,16 @@ public struct Int8Network: Equatable, Sendable {
 
     /// Bytes of the deployed arrays: int8 weights, int32 biases, multipliers and shifts, float scales.
     public var bytes: Int {
-        layers.reduce(0) { $0 + $1.weight.count + 4 * ($1.bias.count + $1.multiplier.count + $1.shift.count) } + 4 * (outputScale.count + 1)
+        (convolutions.map(\.layer) + layers).reduce(0) { $0 + $1.weight.count + 4 * ($1.bias.count + $1.multiplier.count + $1.shift.count) }
+            + 4 * (outputScale.count + 1)
+    }
+
+    /// int8 weights, convolutions and dense layers.
+    public var weightCount: Int { (convolutions.map(\.layer) + layers).reduce(0) { $0 + $1.weight.count } }
+
+    /// Integer multiply-adds per observation.
+    public var multiplyAdds: Int {
+        convolutions.reduce(0) { $0 + $1.outputHeight * $1.outputWidth * $1.layer.weight.count } + layers.reduce(0) { $0 + $1.weight.count }
     }
 
     /// Step 1: an observation value to int8.
@@ -93,6 +163,14 @@ public struct Int8Network: Equatable, Sendable {
     public func qValues(_ observation: [Float]) -> [Float] {
         precondition(observation.count == inputSize, "observation size \(observation.count), network takes \(inputSize)")
         var x = observation.map(quantizeInput)
+        if let first = convolutions.first, channelsFirst {
+            // (c, y, x) to (y, x, c).
+            let (h, w, c) = (first.height, first.width, first.channels)
+            var moved = x
+            for ch in 0..<c { for y in 0..<h { for xx in 0..<w { moved[(y * w + xx) * c + ch] = x[(ch * h + y) * w + xx] } } }
+            x = moved
+        }
+        for convolution in convolutions { x = convolution.apply(x) }
         for (k, layer) in layers.enumerated() {
             let acc = Self.accumulate(layer, x)
             if k == layers.count - 1 { return (0..<layer.outputSize).map { Float(acc[$0]) * outputScale[$0] } }

@@ -8,11 +8,11 @@ import NN
 import Quantization
 import Runs
 
-/// `distill quantize`: post-training int8 quantisation of a ReLU MLP student, calibrated on
+/// `distill quantize`: post-training int8 quantisation of a ReLU student (dense or convolutional), calibrated on
 /// states it visits, with the float and int8 students compared side by side.
 struct Quantize: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Quantise a ReLU MLP student to int8 (weights per output unit, activations calibrated on states it visits).",
+        abstract: "Quantise a ReLU student to int8 (weights per output unit or channel, activations calibrated on states it visits).",
         discussion: """
             The student acts greedily (ε = 0.1) in its recorded environment for --calibration-states \
             states (seeds from 10,000); each layer input's int8 scale is its largest |value| there. The \
@@ -74,7 +74,7 @@ struct Quantize: ParsableCommand {
         let report: [String: Any] = [
             "float": ["mean_return": floatResult.mean, "std_return": floatResult.std, "weight_bytes": floatBytes],
             "int8": ["mean_return": intResult.mean, "std_return": intResult.std, "weight_bytes": int8.bytes,
-                     "int8_weight_bytes": int8.layers.reduce(0) { $0 + $1.weight.count }],
+                     "int8_weight_bytes": int8.weightCount],
             "action_agreement": Double(agree) / Double(heldOut), "held_out_states": heldOut,
             "calibration_states": calibrationStates, "episodes": episodes, "out": target.path,
         ]
@@ -86,7 +86,7 @@ struct Quantize: ParsableCommand {
         print("         mean return ± std over \(episodes) episodes   bytes of weights")
         print(String(format: "float    %10.2f ± %-8.2f                       %8ld", floatResult.mean, floatResult.std, floatBytes))
         print(String(format: "int8     %10.2f ± %-8.2f                       %8ld (%ld of them int8 weights)",
-                     intResult.mean, intResult.std, int8.bytes, int8.layers.reduce(0) { $0 + $1.weight.count }))
+                     intResult.mean, intResult.std, int8.bytes, int8.weightCount))
         print(String(format: "the int8 student takes the float student's action on %.1f%% of %ld held-out states", 100 * Double(agree) / Double(heldOut), heldOut))
     }
 }

@@ -129,7 +129,7 @@ def test_quantisation_aware_distillation_then_quantize(tmp_path, corridor_teache
     report = json.loads(q.stdout)
     assert report["int8"]["mean_return"] == 1.0 and report["action_agreement"] > 0.95, report
     tanh = run("distill", "--teacher", str(corridor_teacher), "--activation", "tanh", "--quantize", "int8", "--out", str(tmp_path / "t"))
-    assert "--quantize int8 trains ReLU MLP students" in error_line(tanh)
+    assert "--quantize int8 trains ReLU students" in error_line(tanh)
 
 
 def test_the_int8_swift_export_matches_the_reference(tmp_path, students):
@@ -146,3 +146,67 @@ def test_the_int8_swift_export_matches_the_reference(tmp_path, students):
     states = held_out_states(20_000, 6, seed=9) * np.float32(3)
     results = evaluate_with([str(exe)], states, tmp_path, 2)
     assert np.array_equal(results["q"], sd.load(int8).q_values(states))
+
+
+@pytest.fixture(scope="module")
+def conv_students(tmp_path_factory):
+    """A convolutional teacher over (3, 6, 5) channels-first uint8 frames (two convolutions, one
+    padded and narrow, one strided and wide), a quantisation-aware student of it, and both in int8."""
+    root = tmp_path_factory.mktemp("conv-int8")
+    teacher = root / "conv"
+    r = run("train", "--env", "fixture_envs:ChannelsFirstImageEnv", "--conv", "4:3:1:1,16:3:2", "--hidden", "16",
+            "--steps", "400", "--learning-starts", "50", "--eval-interval", "0", "--out", str(teacher))
+    assert r.returncode == 0, r.stderr
+    trust = ("--trust-env", "fixture_envs:ChannelsFirstImageEnv")
+    qat = root / "qat"
+    r = run("distill", "--teacher", str(teacher), *trust, "--conv", "4:3:1:1", "--hidden", "8", "--quantize", "int8",
+            "--steps", "600", "--eval-interval", "0", "--out", str(qat))
+    assert r.returncode == 0, r.stderr
+    int8s = []
+    for model in (teacher, qat):
+        out = root / f"{model.name}-int8"
+        q = run("quantize", str(model), "--out", str(out), "--calibration-states", "500", "--episodes", "2", *trust, "--json")
+        assert q.returncode == 0, q.stderr
+        int8s.append(out)
+    return teacher, int8s
+
+
+def uint8_frames(n, seed):
+    rng = np.random.default_rng(seed)
+    frames = rng.integers(0, 256, size=(n, 90)).astype(np.float32)
+    frames[rng.random(frames.shape) < 0.2] = 0
+    return frames
+
+
+def test_convolutional_int8_students_compute_the_same_bits_everywhere(tmp_path, conv_students):
+    """The NumPy reference, the core, the exported C and the exported Swift of an int8
+    convolutional student (channels-first uint8 frames, scaled by 1/255 inside) agree bit for bit."""
+    from test_code_export import SWIFT_DRIVER, SWIFTC
+    teacher, int8s = conv_students
+    for int8 in int8s:
+        manifest = json.loads((int8 / "model.json").read_text())
+        assert manifest["architecture"]["input_layout"] == "CHW"
+        weight = next(t for t in manifest["tensors"] if t["name"] == "convs.0.weight")
+        assert weight["dtype"] == "int8" and np.load(int8 / weight["file"]).shape == (4, 3, 3, 3)
+        model = sd.load(int8)
+        frames = uint8_frames(5_000, seed=4)
+        reference = model.q_values(frames.reshape(-1, 3, 6, 5))  # the loader scales uint8 values by 1/255
+        scaled = frames * np.float32(manifest["config"]["observation_scale"])
+        assert np.array_equal(reference, core_q_values(int8, scaled)), "the core follows the NumPy reference"
+        code = tmp_path / f"{int8.name}-c"
+        assert run("export", str(int8), "--format", "c", "--output", str(code), "--name", "frames").returncode == 0
+        results = evaluate_with(build_c(code, "frames", tmp_path), frames, tmp_path, model.action_count)
+        assert np.array_equal(results["q"], reference)
+        assert np.array_equal(results["action"], np.argmax(reference, axis=1))
+        path = tmp_path / "Frames.swift"
+        assert run("export", str(int8), "--format", "swift", "--output", str(path), "--name", "frames", "--force").returncode == 0
+        (tmp_path / "main.swift").write_text(SWIFT_DRIVER.replace("TYPE", "Frames"))
+        exe = tmp_path / "frames-swift"
+        built = subprocess.run([SWIFTC, "-O", "-warnings-as-errors", str(path), str(tmp_path / "main.swift"), "-o", str(exe)],
+                               capture_output=True, text=True, timeout=600)
+        assert built.returncode == 0, built.stderr
+        assert np.array_equal(evaluate_with([str(exe)], frames[:1000], tmp_path, model.action_count)["q"], reference[:1000])
+    # The int8 teacher acts as its float self on most frames.
+    float_actions = np.argmax(sd.load(teacher).q_values(uint8_frames(2_000, seed=5).reshape(-1, 3, 6, 5)), axis=1)
+    int8_actions = np.argmax(sd.load(int8s[0]).q_values(uint8_frames(2_000, seed=5).reshape(-1, 3, 6, 5)), axis=1)
+    assert np.mean(float_actions == int8_actions) > 0.8

@@ -402,7 +402,7 @@ def compare(teacher: Union[PathLike, Model], student: Union[PathLike, Model], *,
 
 def quantize(model: Union[PathLike, Model], out: PathLike, *, calibration_states: int = 10_000,
              env: Optional[EnvSpec] = None, force: bool = False) -> Model:
-    """Quantises a ReLU MLP student to int8 (as ``distill quantize``): int8 weights with a scale per
+    """Quantises a ReLU student (dense or convolutional) to int8 (as ``distill quantize``): int8 weights with a scale per
     output unit, activations calibrated on ``calibration_states`` states the student visits in its
     recorded environment (or ``env``), int32 sums. Returns the int8 model, which ``load``,
     ``distill eval`` and ``Model.to_c`` run with the same integer arithmetic."""

@@ -230,6 +230,23 @@ class Model:
         v = x.astype(np.float32) * self.params["quant.input_inverse_scale"][0]
         v = np.clip(np.where(np.isnan(v), np.float32(0), v), np.float32(-127), np.float32(127))
         q = np.rint(v).astype(np.int64)
+        if self._convs:
+            # The convolutions over the int8 image (H, W, C): each position's sums over its
+            # receptive field (zeros outside), requantised as a hidden layer's, then flattened.
+            height, width, channels = self.input_shape
+            if self.channels_first:
+                q = q.reshape((q.shape[0], channels, height, width)).transpose(0, 2, 3, 1)
+            else:
+                q = q.reshape((q.shape[0], height, width, channels))
+            for i, (w, b, stride, pad) in enumerate(self._convs):
+                if pad:
+                    q = np.pad(q, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+                k = w.shape[2]
+                windows = np.lib.stride_tricks.sliding_window_view(q, (k, k), axis=(1, 2))[:, ::stride, ::stride]
+                acc = np.einsum("nyxcij,ocij->nyxo", windows, w) + b
+                m, s = self.params[f"quant.convs.{i}.multiplier"], self.params[f"quant.convs.{i}.shift"]
+                q = np.where(acc <= 0, 0, np.minimum(127, (acc * m + np.left_shift(1, s - 1)) >> s))
+            q = q.reshape(q.shape[0], -1)
         last = len(self._layers) - 1
         for i, (w, b) in enumerate(self._layers):
             acc = q @ w + b
@@ -536,8 +553,6 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
     if version > FORMAT_VERSION:
         raise ValueError(f"{manifest_path} is not a valid model manifest (format version {version} is newer than this "
                          f"loader understands ({FORMAT_VERSION}); update swiftdistill)")
-    if manifest.get("quantization") is not None:
-        return _load_int8(root, manifest_path, manifest, sizes, entries)
     # Convolutions (weights in PyTorch's (O, C, KH, KW) layout) before the dense layers: their
     # output, flattened, is the first dense layer's input.
     expected: List[Tuple[str, tuple]] = []
@@ -558,6 +573,8 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"{manifest_path} is not a valid model manifest (convolutions: {e}); re-export the model") from None
         sizes = [int(np.prod(current))] + sizes[1:]
+    if manifest.get("quantization") is not None:
+        return _load_int8(root, manifest_path, manifest, sizes, entries, conv_shapes=expected)
     for i in range(len(sizes) - 1):
         expected += [(f"layers.{i}.weight", (sizes[i], sizes[i + 1])), (f"layers.{i}.bias", (sizes[i + 1],))]
     params = {name: _entry_array(root, manifest_path, entries, name, shape) for name, shape in expected}
@@ -585,17 +602,18 @@ def _entry_array(root: Path, manifest_path: Path, entries: Dict[str, Dict[str, A
 
 
 def _load_int8(root: Path, manifest_path: Path, manifest: Dict[str, Any], sizes: List[int],
-               entries: Dict[str, Dict[str, Any]]) -> Model:
+               entries: Dict[str, Dict[str, Any]], conv_shapes: List[Tuple[str, tuple]]) -> Model:
     """An int8 model directory (format version 2): the integer tensors with their ranges and
-    shapes checked as the Swift reader checks them."""
+    shapes checked as the Swift reader checks them. `conv_shapes`: the convolutions' weight and
+    bias names and shapes; `sizes`: the dense layers' (the first is the convolutions' output)."""
     def refuse(detail: str) -> ValueError:
         return ValueError(f"{manifest_path} is not a valid model manifest ({detail}); re-export the model")
 
     q = manifest["quantization"]
     if not isinstance(q, dict) or q.get("scheme") != "int8":
         raise refuse(f"quantization.scheme is {q.get('scheme') if isinstance(q, dict) else q!r}; this loader reads int8")
-    if manifest["architecture"]["activation"] != "relu" or manifest["architecture"].get("convolutions"):
-        raise refuse("an int8 model is a ReLU MLP")
+    if manifest["architecture"]["activation"] != "relu":
+        raise refuse("an int8 model is a ReLU network")
     params: Dict[str, np.ndarray] = {}
 
     def tensor(name: str, shape: tuple, integers: bool, low: int = 0, high: int = 0) -> None:
@@ -604,6 +622,14 @@ def _load_int8(root: Path, manifest_path: Path, manifest: Dict[str, Any], sizes:
             raise refuse(f"{name} holds values outside {low}…{high}")
         params[name] = array
 
+    for name, shape in conv_shapes:
+        i = name.split(".")[1]
+        if name.endswith(".weight"):
+            tensor(name, shape, True, -127, 127)
+        else:
+            tensor(name, shape, True, -(2 ** 31 - 1) // 2, (2 ** 31 - 1) // 2)
+            tensor(f"quant.convs.{i}.multiplier", shape, True, 0, 2 ** 31 - 1)
+            tensor(f"quant.convs.{i}.shift", shape, True, 1, 62)
     for i in range(len(sizes) - 1):
         tensor(f"layers.{i}.weight", (sizes[i], sizes[i + 1]), True, -127, 127)
         tensor(f"layers.{i}.bias", (sizes[i + 1],), True, -(2 ** 31 - 1) // 2, (2 ** 31 - 1) // 2)
