@@ -1,7 +1,22 @@
-"""Students as code: time per action of a distilled student exported as C, beside the Swift core's
-single-observation kernel and onnxruntime's per-call time, measured in one run.
+"""Students that leave the lab (issue 29), two modes.
 
-    .venv/bin/python benchmarks/edge.py [--teacher runs/teacher] [--hidden 16,16] [--states 100000]
+The table (default): for each environment and seed, a teacher from the existing recipe and four
+students distilled from it (KL at temperature 0.01, student-driven states) — float, int8
+post-training (10,000 calibration states), int8 quantisation-aware (`--quantize int8`, then
+quantised), and 90%-pruned (`--prune 0.9`) — each measured by `distill compare` against its
+teacher on 20 fresh episodes (seeds 100–119): normalised return, action agreement on 2,000
+held-out states, ns per action of its exported C (`cc -O2`, timed by compare over those states)
+and of the Swift core; plus the Cortex-M4 object size (`arm-none-eabi-gcc -Os`; text = code and
+constant weights) and, for the float student, onnxruntime's per-call time. Everything runs on
+one core (this process pins itself to --core; its children inherit it).
+
+    .venv/bin/python benchmarks/edge.py [--envs cartpole,acrobot,lunarlander,breakout] [--seeds 0,1,2] [--core 0]
+
+Teachers and students are kept in runs/edge/ENV-SEED/; a teacher already there is reused.
+
+The detail mode (--detail): one CartPole student in depth.
+
+    .venv/bin/python benchmarks/edge.py --detail [--teacher runs/teacher] [--hidden 16,16] [--states 100000]
 
 Without --teacher, a CartPole-v1 teacher is trained (50,000 steps, seed 0; `make demo`'s recipe)
 into runs/edge/. The student (KL at temperature 0.01, 20,000 states) is exported with
@@ -12,6 +27,7 @@ size (text = code and const weights) is printed when arm-none-eabi-gcc is instal
 """
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -102,14 +118,8 @@ def onnx_per_call_ns(model_dir: Path, states: np.ndarray, calls: int = 20000) ->
         return statistics.median(rounds)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--teacher", type=Path)
-    parser.add_argument("--env", default="CartPole-v1")
-    parser.add_argument("--hidden", default="16,16")
-    parser.add_argument("--states", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the teacher (when trained here) and the student")
-    args = parser.parse_args()
+def detail(args) -> int:
+    """One student in depth (the --detail mode): C, int8 C, the core, the teacher and onnxruntime."""
     work = ROOT / "runs" / "edge" / f"seed{args.seed}"
     teacher = args.teacher
     if teacher is None:
@@ -172,6 +182,106 @@ def main() -> int:
             text, data, bss = size.split()[:3]
             print(f"Cortex-M4 {label} (-Os, hard float): text {text} B (code and weights), data {data} B, bss {bss} B")
     return 0 if agreement == 1.0 and int8_agreement == 1.0 else 1
+
+
+# Teacher recipes (`distill train` arguments) and students (architecture, labelled states).
+RECIPES = {
+    "cartpole": ("CartPole-v1", ["--steps", "50000"], ["--hidden", "16,16"], 20_000),
+    "acrobot": ("Acrobot-v1", [], ["--hidden", "16,16"], 30_000),
+    "lunarlander": ("LunarLander-v3", [], ["--hidden", "16,16"], 30_000),
+    # MinAtar's network and the MinAtar paper's settings (benchmarks/minatar_dqn.py), 100k steps.
+    "breakout": ("MinAtar/Breakout-v1", ["--conv", "minatar", "--hidden", "128", "--steps", "100000", "--learning-rate", "2.5e-4",
+                                         "--batch-size", "32", "--buffer-size", "100000", "--learning-starts", "5000",
+                                         "--target-update-interval", "1000", "--train-frequency", "1", "--gradient-steps", "1",
+                                         "--exploration-final", "0.1", "--exploration-fraction", "1.0", "--max-grad-norm", "10"],
+                 ["--conv", "8:3:1", "--hidden", "16"], 60_000),
+}
+
+
+def m4_text_bytes(model: Path, work: Path) -> int | None:
+    """Text (code and constant weights) of the model's C built for a Cortex-M4, or None without the compiler."""
+    if not shutil.which("arm-none-eabi-gcc"):
+        return None
+    code = work / "m4-code"
+    distill("export", str(model), "--format", "c", "--output", str(code), "--name", "student", "--force")
+    obj = work / "m4.o"
+    subprocess.run(["arm-none-eabi-gcc", "-std=c99", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
+                    "-Os", "-c", str(code / "student.c"), "-o", str(obj)], check=True)
+    size = subprocess.run(["arm-none-eabi-size", str(obj)], capture_output=True, text=True, check=True).stdout.splitlines()[1]
+    return int(size.split()[0])
+
+
+def weight_bytes(model: Path) -> int:
+    """Bytes of the deployed arrays: float32 weights and biases, or the int8 model's int8 weights
+    with its int32 biases, requantisation constants and float scales."""
+    manifest = json.loads((model / "model.json").read_text())
+    size = {"float32": 4, "int32": 4, "int8": 1}
+    return sum(size[t["dtype"]] * int(np.prod(t["shape"])) for t in manifest["tensors"])
+
+
+def table(args) -> int:
+    os.sched_setaffinity(0, {args.core})
+    print(f"CPU: {cpu_name()} (one core, {args.core}); C compiled with cc {' '.join(C_FLAGS)}")
+    print("| env | seed | student | weight bytes | sparsity | M4 text B | C ns/action | core ns/action | onnxruntime ns/call "
+          "| return | normalised | agreement |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    summary = []
+    for name in args.envs.split(","):
+        env, teacher_args, student_args, states = RECIPES[name]
+        for seed in (int(s) for s in args.seeds.split(",")):
+            work = ROOT / "runs" / "edge" / f"{name}-{seed}"
+            teacher = work / "teacher"
+            if not (teacher / "model.json").exists():
+                distill("train", "--env", env, *teacher_args, "--seed", str(seed), "--eval-interval", "0", "--out", str(teacher),
+                        "--force")
+            common = ["--teacher", str(teacher), *student_args, "--loss", "kl", "--temperature", "0.01", "--steps", str(states),
+                      "--seed", str(seed), "--force"]
+            students = {}
+            for label, extra in (("float", []), ("qat", ["--quantize", "int8"]), ("pruned 90%", ["--prune", "0.9"])):
+                out = work / label.split()[0]
+                distill("distill", *common, *extra, "--out", str(out))
+                students[label] = out
+            for label, source in (("int8 post-training", students["float"]), ("int8 quantisation-aware", students.pop("qat"))):
+                out = work / label.replace(" ", "-")
+                distill("quantize", str(source), "--out", str(out), "--force", "--calibration-states", "10000", "--episodes", "1")
+                students[label] = out
+            order = ["float", "int8 post-training", "int8 quantisation-aware", "pruned 90%"]
+            scores = {}
+            for label in order:
+                model = students[label]
+                report = json.loads(distill("compare", str(teacher), str(model), "--episodes", "20", "--seed", "100", "--json"))
+                s = report["student"]
+                onnx = onnx_per_call_ns(model, student_states(model, env, 2000)) if label == "float" else float("nan")
+                m4 = m4_text_bytes(model, work)
+                scores[label] = report["normalized_return"]
+                print(f"| {env} | {seed} | {label} | {weight_bytes(model):,} | {s['sparsity']:.2f} | {m4 if m4 else ''} "
+                      f"| {s.get('c_ns_per_action', float('nan')):.1f} | {s['inference_us'] * 1000:.1f} "
+                      f"| {'' if onnx != onnx else f'{onnx:,.0f}'} | {s['mean_return']:.1f} | {report['normalized_return']:.3f} "
+                      f"| {report['action_agreement']:.3f} |", flush=True)
+            summary.append((env, seed, scores))
+    print()
+    print("Against the float student's normalised return (issue 29's target: ≥ 0.98):")
+    for env, seed, scores in summary:
+        base = scores["float"]
+        print(f"  {env} seed {seed}: float {base:.3f}; " + ", ".join(
+            f"{label} {scores[label]:.3f} ({scores[label] / base:.3f}×)" if base > 0 else f"{label} {scores[label]:.3f}"
+            for label in ("int8 post-training", "int8 quantisation-aware", "pruned 90%")))
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--envs", default=",".join(RECIPES), help="of " + ", ".join(RECIPES))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--core", type=int, default=0)
+    parser.add_argument("--detail", action="store_true", help="one CartPole student in depth instead of the table")
+    parser.add_argument("--teacher", type=Path)
+    parser.add_argument("--env", default="CartPole-v1")
+    parser.add_argument("--hidden", default="16,16")
+    parser.add_argument("--states", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=0, help="(--detail) seed of the teacher (when trained here) and the student")
+    args = parser.parse_args()
+    return detail(args) if args.detail else table(args)
 
 
 if __name__ == "__main__":
