@@ -96,7 +96,13 @@ public enum CSource {
         if plan.convolutions.contains(where: { ExportPlan.isWide($0.layer.outputChannels) }) { out += wideFunction(n, upper) }
         if plan.convolutions.contains(where: { !ExportPlan.isWide($0.layer.outputChannels) }) { out += narrowFunction(n, upper) }
         for (i, l) in plan.layers.enumerated() where !isSparse(l) {
-            out += ExportPlan.isWide(l.outputSize) ? wideLayerFunction(n, upper, i, l) : narrowLayerFunction(n, upper, i, l)
+            if ExportPlan.isWide(l.outputSize) {
+                out += wideLayerFunction(n, upper, i, l)
+            } else if let positions = plan.inputPositions[i] {
+                out += narrowLayerFunction(n, upper, i, l, positions: positions, originalInputs: plan.originalInputSizes[i])
+            } else {
+                out += narrowLayerFunction(n, upper, i, l)
+            }
         }
         if !plan.convolutions.isEmpty || plan.layers.count > 1 { out += activationFunction(n, plan.activation) }
         if !plan.convolutions.isEmpty { out += convolutionFunction(n) }
@@ -248,6 +254,37 @@ public enum CSource {
                     float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
                     float t;\(blocks)
                     t = ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));\(rest)
+                    y[j] = \(n)_layer\(i)_bias[j] + t;
+                }
+            }
+
+
+            """
+    }
+
+    /// A narrow layer some of whose inputs were removed (`ExportPlan.removeDeadUnits`): each
+    /// remaining input goes into the partial sum of its original position (or the tail when that
+    /// was past the last multiple of 8), so the sums are the full layer's.
+    static func narrowLayerFunction(_ n: String, _ upper: String, _ i: Int, _ l: Linear, positions: [Int], originalInputs: Int) -> String {
+        let in8 = originalInputs / 8 * 8
+        let lanes = positions.filter { $0 < in8 }.count
+        return CSource.integers("unsigned short", "\(n)_layer\(i)_position", positions.map { $0 % 8 + ($0 < in8 ? 0 : 8) },
+                                "layers.\(i): the partial sum each remaining input goes into (its original position mod 8; 8 and up: after them)")
+            + """
+            /* layers.\(i): y = x.W + b, \(l.inputSize) inputs (\(originalInputs) before pruning removed units) -> \(l.outputSize) outputs:
+               eight partial sums by original position, added pairwise, then the last inputs one by one, then the bias. */
+            static void \(n)_layer\(i)(const float *x, float *y) {
+                int i, j;
+                for (j = 0; j < \(l.outputSize); j++) {
+                    const float *w = \(n)_layer\(i)_weight + (long)j * \(l.inputSize);
+                    float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+                    float t;
+                    for (i = 0; i < \(lanes); i++) {
+                        const int lane = \(n)_layer\(i)_position[i];
+                        s[lane] = \(upper)_FMA(x[i], w[i], s[lane]);
+                    }
+                    t = ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+                    for (i = \(lanes); i < \(l.inputSize); i++) t = \(upper)_FMA(x[i], w[i], t);
                     y[j] = \(n)_layer\(i)_bias[j] + t;
                 }
             }

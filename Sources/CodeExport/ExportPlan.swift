@@ -54,7 +54,13 @@ public struct ExportPlan: Sendable {
     /// (C, H, W) of an observation that arrives channels-first, else nil.
     public var channelsFirstShape: [Int]?
     public var convolutions: [Convolution]
+    /// The dense layers, without the hidden units pruning removed (see `removeDeadUnits`).
     public var layers: [Linear]
+    /// Per dense layer: when units of the layer before were removed, the original position of
+    /// each remaining input (increasing), else nil.
+    public var inputPositions: [[Int]?]
+    /// Per dense layer: its number of inputs before any were removed.
+    public var originalInputSizes: [Int]
     public var activation: Activation
     /// Where the weights came from (for the generated file's first comment).
     public var source: String
@@ -75,9 +81,40 @@ public struct ExportPlan: Sendable {
             defer { shape = conv.outputShape }
             return Convolution(layer: conv, input: shape)
         }
-        layers = network.layers
+        (layers, inputPositions) = Self.removeDeadUnits(network.layers, activation: network.activation)
+        originalInputSizes = network.layers.map(\.inputSize)
         activation = network.activation
         self.source = source
+    }
+
+    /// Hidden units removed: those whose output is always exactly +0 — every incoming weight
+    /// zero and a bias of +0 (or, behind a ReLU, below 0), as whole-unit pruning leaves them.
+    /// Their products add nothing: a wide layer's chains keep their value, and a narrow layer
+    /// keeps each remaining input in the partial sum of its original position, so the Q-values
+    /// keep their bits while the arrays shrink.
+    public var removedUnits: Int { zip(originalInputSizes, layers).reduce(0) { $0 + $1.0 - $1.1.inputSize } }
+
+    static func removeDeadUnits(_ original: [Linear], activation: Activation) -> ([Linear], [[Int]?]) {
+        var layers = original
+        var positions = [[Int]?](repeating: nil, count: layers.count)
+        for k in 0..<max(layers.count - 1, 0) {
+            let l = layers[k]
+            let (inputs, outputs) = (l.inputSize, l.outputSize)
+            let keep = (0..<outputs).filter { u in
+                let b = l.bias.scalars[u]
+                let silent = (b == 0 && b.sign == .plus) || (activation == .relu && b < 0)
+                return !(silent && (0..<inputs).allSatisfy { l.weight.scalars[$0 * outputs + u] == 0 })
+            }
+            guard keep.count < outputs, !keep.isEmpty else { continue }
+            layers[k] = Linear(weight: Tensor(shape: [inputs, keep.count], scalars: (0..<inputs).flatMap { i in keep.map { l.weight.scalars[i * outputs + $0] } }),
+                               bias: Tensor(shape: [keep.count], scalars: keep.map { l.bias.scalars[$0] }))
+            let next = layers[k + 1]
+            layers[k + 1] = Linear(weight: Tensor(shape: [keep.count, next.outputSize],
+                                                  scalars: keep.flatMap { Array(next.weight.scalars[($0 * next.outputSize)..<(($0 + 1) * next.outputSize)]) }),
+                                   bias: next.bias)
+            positions[k + 1] = keep
+        }
+        return (layers, positions)
     }
 
     /// The most floats any activation (the observation included) holds.

@@ -56,6 +56,11 @@ public enum SwiftSource {
         for (i, l) in plan.layers.enumerated() {
             out += array("\(p)Layer\(i)Weight", l.weight.scalars, "layers.\(i).weight as (inputs, outputs) = (\(l.inputSize), \(l.outputSize)), row-major")
             out += array("\(p)Layer\(i)Bias", l.bias.scalars, "layers.\(i).bias")
+            if let positions = plan.inputPositions[i] {
+                let in8 = plan.originalInputSizes[i] / 8 * 8
+                out += "/// layers.\(i): the partial sum each remaining input goes into (its original position mod 8; 8: after them).\n"
+                    + "private let \(p)Layer\(i)Lane: [Int] = [\n" + ExportPlan.literalLines(positions.map { String($0 < in8 ? $0 % 8 : 8) }, perLine: 16) + "\n]\n\n"
+            }
         }
         return out
     }
@@ -95,9 +100,14 @@ public enum SwiftSource {
         for (i, l) in plan.layers.enumerated() {
             let last = i == plan.layers.count - 1
             let target = last ? "q" : spare
-            let form = ExportPlan.isWide(l.outputSize) ? "denseWide" : "denseNarrow"
             body.append("\(p)Layer\(i)Weight.withUnsafeBufferPointer { w in \(p)Layer\(i)Bias.withUnsafeBufferPointer { bias in")
-            body.append("    \(form)(\(current), \(l.inputSize), w, bias, \(l.outputSize), into: \(target))")
+            if ExportPlan.isWide(l.outputSize) {
+                body.append("    denseWide(\(current), \(l.inputSize), w, bias, \(l.outputSize), into: \(target))")
+            } else if plan.inputPositions[i] != nil {
+                body.append("    denseNarrow(\(current), \(l.inputSize), w, bias, \(l.outputSize), lanes: \(p)Layer\(i)Lane, into: \(target))")
+            } else {
+                body.append("    denseNarrow(\(current), \(l.inputSize), w, bias, \(l.outputSize), into: \(target))")
+            }
             body.append("} }")
             if !last {
                 body.append("activate(\(spare), \(l.outputSize))")
@@ -154,6 +164,31 @@ public enum SwiftSource {
                             s.6 = s.6.addingProduct(x[i + 6], w[(i + 6) * outputs + j])
                             s.7 = s.7.addingProduct(x[i + 7], w[(i + 7) * outputs + j])
                             i += 8
+                        }
+                        var t = ((s.0 + s.4) + (s.2 + s.6)) + ((s.1 + s.5) + (s.3 + s.7))
+                        while i < inputs {
+                            t = t.addingProduct(x[i], w[i * outputs + j])
+                            i += 1
+                        }
+                        y[j] = b[j] + t
+                    }
+                }
+
+                /// A narrow layer some of whose inputs pruning removed: each remaining input goes into the
+                /// partial sum of its original position (lanes[i] < 8), or after them (lanes[i] = 8), as the full layer's.
+                private static func denseNarrow(_ x: UnsafeMutableBufferPointer<Float>, _ inputs: Int, _ w: UnsafeBufferPointer<Float>,
+                                                _ b: UnsafeBufferPointer<Float>, _ outputs: Int, lanes: [Int],
+                                                into y: UnsafeMutableBufferPointer<Float>) {
+                    for j in 0..<outputs {
+                        var s: (Float, Float, Float, Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0, 0, 0, 0)
+                        var i = 0
+                        withUnsafeMutablePointer(to: &s) { tuple in
+                            tuple.withMemoryRebound(to: Float.self, capacity: 8) { sums in
+                                while i < inputs && lanes[i] < 8 {
+                                    sums[lanes[i]] = sums[lanes[i]].addingProduct(x[i], w[i * outputs + j])
+                                    i += 1
+                                }
+                            }
                         }
                         var t = ((s.0 + s.4) + (s.2 + s.6)) + ((s.1 + s.5) + (s.3 + s.7))
                         while i < inputs {

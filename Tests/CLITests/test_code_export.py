@@ -267,7 +267,20 @@ def test_structured_pruning_removes_whole_units(tmp_path, corridor_teacher):
         assert len(dead) == 16, (k, dead)
         assert (arrays[f"layers.{k + 1}.weight"][dead] == 0).all(), "a removed unit's outgoing weights are zero"
     assert json.loads(run("eval", str(student), "--episodes", "5", "--json").stdout)["mean_return"] == 1.0
+    # The exports drop the removed units from their arrays (6-32-32-2 becomes 6-16-16-2) and keep
+    # the core's bits: the head (narrow) keeps each remaining input in its original partial sum.
     code = export_c(student, tmp_path / "code", "units")
-    assert "pruned: " in (code / "units.c").read_text()
+    source = (code / "units.c").read_text()
+    assert "layers.0.weight as (inputs, outputs) = (6, 16)" in source and "layers.1.weight as (inputs, outputs) = (16, 16)" in source
+    assert "16 inputs (32 before pruning removed units) -> 2 outputs" in source
     states = held_out_states(20_000, 6, seed=6)
-    assert_same_as_core(evaluate_with(build_c(code, "units", tmp_path), states, tmp_path, 2), core_q_values(student, states))
+    core = core_q_values(student, states)
+    assert_same_as_core(evaluate_with(build_c(code, "units", tmp_path), states, tmp_path, 2), core)
+    path = tmp_path / "Units.swift"
+    assert run("export", str(student), "--format", "swift", "--output", str(path), "--name", "units").returncode == 0
+    (tmp_path / "main.swift").write_text(SWIFT_DRIVER.replace("TYPE", "Units"))
+    exe = tmp_path / "units-swift"
+    built = subprocess.run([SWIFTC, "-O", "-warnings-as-errors", str(path), str(tmp_path / "main.swift"), "-o", str(exe)],
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    assert_same_as_core(evaluate_with([str(exe)], states[:5000], tmp_path, 2), core[:5000])
