@@ -1,6 +1,15 @@
 import NN
 import Tensor
 
+/// Which weights magnitude pruning ranks against each other.
+public enum PruneScope: String, Sendable, CaseIterable, Codable {
+    /// Each dense matrix loses the share of its own smallest weights.
+    case layer
+    /// One ranking over every dense weight (one threshold): the share is of all of them, and a
+    /// small input or output layer whose weights are large keeps more of them.
+    case global
+}
+
 /// How a student is trained for its deployed arithmetic.
 public enum StudentQuantization: String, Sendable, CaseIterable, Codable {
     /// Float training (the default).

@@ -159,6 +159,11 @@ public struct StudentLearner: Sendable {
             applyMasks()
             return
         }
+        if config.pruneScope == .global {
+            pruneGlobally(to: share)
+            applyMasks()
+            return
+        }
         for k in student.layers.indices {
             let weights = student.layers[k].weight.scalars
             let target = Int((share * Float(weights.count)).rounded(.down))
@@ -168,6 +173,22 @@ public struct StudentLearner: Sendable {
             for i in order.prefix(target - pruned) { masks[k][i] = 0 }
         }
         applyMasks()
+    }
+
+    /// Global magnitude pruning: the smallest |weight|s over all dense layers (the earlier layer,
+    /// then index, first among equals) join those already pruned until `share` of all are zero.
+    private mutating func pruneGlobally(to share: Float) {
+        let total = masks.reduce(0) { $0 + $1.count }
+        let target = Int((share * Float(total)).rounded(.down))
+        let pruned = masks.reduce(0) { $0 + $1.filter { $0 == 0 }.count }
+        guard target > pruned else { return }
+        var live: [(magnitude: Float, layer: Int, index: Int)] = []
+        for k in student.layers.indices {
+            let weights = student.layers[k].weight.scalars
+            for i in weights.indices where masks[k][i] == 1 { live.append((abs(weights[i]), k, i)) }
+        }
+        live.sort { ($0.magnitude, $0.layer, $0.index) < ($1.magnitude, $1.layer, $1.index) }
+        for w in live.prefix(target - pruned) { masks[w.layer][w.index] = 0 }
     }
 
     /// Structured pruning: each hidden layer keeps its units of largest norm (incoming weights,

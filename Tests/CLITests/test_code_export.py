@@ -221,12 +221,12 @@ def test_an_existing_output_is_replaced_only_by_force_and_only_if_it_is_an_expor
 
 
 def test_a_pruned_student_keeps_its_return_and_its_c_skips_the_zeros(tmp_path, corridor_teacher):
-    """--prune 0.9: each dense weight matrix ends 90% exact zeros (the saved model is the pruned one,
-    kept at its best evaluation after pruning finished), the return holds, and the C export stores
-    only the kept weights while computing the core's Q-values bit for bit."""
+    """--prune 0.9 --prune-scope layer: each dense weight matrix ends 90% exact zeros (the saved
+    model is the pruned one, kept at its best evaluation after pruning finished), the return holds,
+    and the C export stores only the kept weights while computing the core's Q-values bit for bit."""
     student = tmp_path / "pruned"
     r = run("distill", "--teacher", str(corridor_teacher), "--hidden", "32,32", "--steps", "6000", "--prune", "0.9",
-            "--eval-interval", "2000", "--eval-episodes", "3", "--out", str(student))
+            "--prune-scope", "layer", "--eval-interval", "2000", "--eval-episodes", "3", "--out", str(student))
     assert r.returncode == 0, r.stderr
     manifest = json.loads((student / "model.json").read_text())
     assert manifest["config"]["prune"] == pytest.approx(0.9) and manifest["config"]["sparsity"] == pytest.approx(0.9, abs=0.01)
@@ -245,6 +245,25 @@ def test_a_pruned_student_keeps_its_return_and_its_c_skips_the_zeros(tmp_path, c
     states = held_out_states(50_000, 6, seed=5)
     results = evaluate_with(build_c(code, "pruned", tmp_path), states, tmp_path, 2)
     assert_same_as_core(results, core_q_values(student, states))
+
+
+def test_global_pruning_ranks_all_weights_together(tmp_path, corridor_teacher):
+    """The default scope: 90% of all dense weights are zero, the smallest |w| across layers first,
+    so the matrices keep different shares (the ranking itself is checked in the Swift tests)."""
+    student = tmp_path / "global"
+    r = run("distill", "--teacher", str(corridor_teacher), "--hidden", "32,32", "--steps", "6000", "--prune", "0.9",
+            "--eval-interval", "2000", "--eval-episodes", "3", "--out", str(student))
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((student / "model.json").read_text())
+    assert manifest["config"]["prune_scope"] == "global"
+    weights = {t["name"]: np.load(student / t["file"]) for t in manifest["tensors"] if t["name"].endswith("weight")}
+    total = sum(w.size for w in weights.values())
+    zeros = sum(int((w == 0).sum()) for w in weights.values())
+    assert zeros == int(0.9 * total), (zeros, total)
+    kept = {name: float((w != 0).mean()) for name, w in weights.items()}
+    assert max(kept.values()) - min(kept.values()) > 0.2, ("one ranking, not one share per matrix", kept)
+    ev = run("eval", str(student), "--episodes", "5", "--json")
+    assert json.loads(ev.stdout)["mean_return"] == 1.0, ev.stderr
 
 
 @pytest.mark.parametrize("args, words", [

@@ -177,3 +177,34 @@ import Testing
         #expect(abs(value - expected) < 1e-6)
     }
 }
+
+@Suite struct PruningScopeTests {
+    /// Global magnitude pruning ranks every dense weight together: after `prune(to:)` the zeros are
+    /// exactly the smallest |w|s over all layers (no surviving weight smaller than a pruned one),
+    /// while per-layer pruning gives each matrix its own share.
+    @Test func globalPruningZeroesTheSmallestWeightsOfAllLayers() {
+        let teacher = TeacherEnsemble(networks: [corridorTeacher()])
+        var student = MLP(inputSize: 6, hiddenSizes: [16], outputSize: 2, seed: 5)
+        student.layers[1].weight.scalars = student.layers[1].weight.scalars.map { $0 * 8 }  // a head of large weights
+        let original = student.layers.flatMap { $0.weight.scalars.map(abs) }
+        var config = DistillConfig()
+        config.prune = 0.5
+        var global = StudentLearner(student: student, teacher: teacher, config: config)
+        global.prune(to: 0.5)
+        let after = global.student.layers.flatMap(\.weight.scalars)
+        let pruned = after.indices.filter { after[$0] == 0 }
+        #expect(pruned.count == original.count / 2)
+        let largestPruned = pruned.map { original[$0] }.max() ?? 0
+        let smallestKept = after.indices.filter { after[$0] != 0 }.map { original[$0] }.min() ?? 0
+        #expect(largestPruned <= smallestKept, "a kept weight is smaller than a pruned one")
+        let keptShare = global.student.layers.map { Double($0.weight.scalars.filter { $0 != 0 }.count) / Double($0.weight.count) }
+        #expect(keptShare[1] > 0.8 && keptShare[0] < 0.5, "the large head keeps most of its weights: \(keptShare)")
+
+        config.pruneScope = .layer
+        var perLayer = StudentLearner(student: student, teacher: teacher, config: config)
+        perLayer.prune(to: 0.5)
+        for layer in perLayer.student.layers {
+            #expect(layer.weight.scalars.filter { $0 == 0 }.count == layer.weight.count / 2)
+        }
+    }
+}
