@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
         .library(name: "DQN", targets: ["DQN"]),
         .library(name: "Distill", targets: ["Distill"]),
+        .library(name: "Robustness", targets: ["Robustness"]),
         .library(name: "CodeExport", targets: ["CodeExport"]),
         .library(name: "Quantization", targets: ["Quantization"]),
         // The CPython extension module behind python/swiftdistill (not linked to libpython).
@@ -58,10 +59,11 @@ let package = Package(
         .target(name: "Runs", dependencies: ["Settings", "Environments", "NN", "Tensor", "Checkpoint"]),
         .target(name: "DQN", dependencies: ["Runs", "Settings", "Environments", "NN", "Tensor", "Checkpoint"]),
         .target(name: "Distill", dependencies: ["Runs", "Settings", "DQN", "Environments", "NN", "Tensor", "Checkpoint", "Quantization"]),
-        .target(name: "PythonModule", dependencies: ["CodeExport", "Quantization", "Runs", "Settings", "PythonBridge", "Environments", "GymEnvironments", "DQN", "Distill", "Checkpoint", "NN", "Tensor"]),
+        .target(name: "Robustness", dependencies: ["Runs", "Environments", "NN"]),
+        .target(name: "PythonModule", dependencies: ["Robustness", "CodeExport", "Quantization", "Runs", "Settings", "PythonBridge", "Environments", "GymEnvironments", "DQN", "Distill", "Checkpoint", "NN", "Tensor"]),
         .executableTarget(name: "distill", dependencies: [
             "Runs", "Settings", "Environments", "GymEnvironments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint", "DQN", "Distill",
-            "CCrashNote", "CodeExport", "Quantization", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "CCrashNote", "CodeExport", "Quantization", "Robustness", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Test support: counts the heap allocations of a call (interposes malloc in the test binary only).
         .target(name: "CAllocationCounter", path: "Tests/Support/CAllocationCounter"),
@@ -75,6 +77,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
         .testTarget(name: "DQNTests", dependencies: ["Runs", "DQN", "Environments", "NN", "Tensor", "Checkpoint", "CAllocationCounter"]),
         .testTarget(name: "DistillTests", dependencies: ["Runs", "Distill", "DQN", "Environments", "NN", "Tensor"]),
+        .testTarget(name: "RobustnessTests", dependencies: ["Robustness", "Runs", "Environments", "NN"]),
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "Checkpoint", "NN", "Tensor"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "NN", "Tensor", "PythonBridge", "CPythonEmbed"]),
     ]

@@ -1,0 +1,112 @@
+import Environments
+import NN
+import Robustness
+import Runs
+import Testing
+
+/// Ten steps; the observation is (step, 1, 0); the reward is the action taken (0 or 1). It
+/// records what it was given, so a test sees the actions the perturbation let through.
+final class Probe: Environment {
+    let spec = EnvironmentSpec(name: "Probe", observationShape: [3], actionCount: 2)
+    var t = 0
+    var taken: [Int] = []
+    /// A dynamics parameter: added to every reward.
+    var bonus = 0.0
+
+    func reset(seed: Int?) throws -> [Float] {
+        t = 0
+        return [0, 1, 0]
+    }
+
+    func step(_ action: Int) throws -> Step {
+        t += 1
+        taken.append(action)
+        return Step(observation: [Float(t), 1, 0], reward: Double(action) + bonus, terminated: t == 10, truncated: false)
+    }
+}
+
+@Suite struct PerturbedEnvironmentTests {
+    @Test func noiseIsScaledPerValueAndTheSameForEveryPolicyOnAnEpisodeSeed() throws {
+        let a = PerturbedEnvironment(Probe(), observationNoise: [0.5, 0, 2])
+        let b = PerturbedEnvironment(Probe(), observationNoise: [0.5, 0, 2])
+        let first = try a.reset(seed: 7), again = try b.reset(seed: 7), other = try b.reset(seed: 8)
+        #expect(first == again, "the same seed, the same noise")
+        #expect(first != other)
+        #expect(first[1] == 1, "a value with σ 0 is left as it is")
+        // Twice the σ: twice the deviation, from the same draws (common random numbers).
+        let c = PerturbedEnvironment(Probe(), observationNoise: [1, 0, 4])
+        let doubled = try c.reset(seed: 7)
+        #expect(abs(doubled[0] - 2 * first[0]) < 1e-6 && abs(doubled[2] - 2 * first[2]) < 1e-6)
+    }
+
+    @Test func randomActionsAtProbabilityOneIgnoreThePolicyAndZeroKeepsIt() throws {
+        func actions(_ p: Double, policy: Int) throws -> [Int] {
+            let probe = Probe()
+            let env = PerturbedEnvironment(probe, actionNoise: p)
+            _ = try env.reset(seed: 3)
+            for _ in 0..<10 { _ = try env.step(policy) }
+            return probe.taken
+        }
+        #expect(try actions(1, policy: 0) == actions(1, policy: 1), "p = 1: the random stream decides")
+        #expect(Set(try actions(1, policy: 0)).count == 2)
+        #expect(try actions(0, policy: 1) == [Int](repeating: 1, count: 10))
+    }
+
+    @Test func stickyActionsRepeatTheActionTaken() throws {
+        let probe = Probe()
+        let env = PerturbedEnvironment(probe, actionNoise: 1, sticky: true)
+        _ = try env.reset(seed: 3)
+        for a in [1, 0, 0, 1, 0] { _ = try env.step(a) }
+        #expect(probe.taken == [1, 1, 1, 1, 1], "the first action is the policy's; then it sticks")
+    }
+}
+
+@Suite struct RobustnessStudyTests {
+    @Test func cleanLevelsEqualAPlainEvaluationAndScoresFollowTheCurve() throws {
+        let study = RobustnessStudy(axes: [.init(.randomActions, levels: [0, 0.5, 1]), .init(.observationNoise, levels: [0, 1])],
+                                    episodes: 6, seed: 40)
+        let ones: ([Float]) -> Int = { _ in 1 }
+        let zeros: ([Float]) -> Int = { _ in 0 }
+        let report = try study.run(models: [("ones", ones), ("zeros", zeros)], environment: "Probe") { _ in Probe() }
+        #expect(report.referenceMeanReturn == 10, "the reference (first model) earns 1 a step, clean")
+        let random = try evaluate(Probe(), episodes: 6, seed: 40) { _ in 0 }
+        #expect(random.mean == 0)
+        let actions = report.axes[0]
+        #expect(actions.results[0][0].mean == 10 && actions.results[0][0].normalizedReturn == 1)
+        #expect(actions.results[0][1].mean < 10 && actions.results[1][1].mean > 0, "half the actions are random")
+        #expect(actions.results[0][2].returns == actions.results[1][2].returns, "p = 1: both models meet the same random actions")
+        let expected = RobustnessStudy.area(levels: [0, 0.5, 1], values: actions.results[0].map(\.normalizedReturn))
+        #expect(actions.scores[0] == expected && actions.scores[0] < 1 && actions.scores[0] > 0)
+        // The policies here ignore observations: noise changes nothing.
+        #expect(report.axes[1].results[0].map(\.mean) == [10, 10])
+        for r in actions.results.joined() { #expect(r.low <= r.mean && r.mean <= r.high) }
+        #expect(report.csv.split(separator: "\n").count == 1 + 2 * (3 + 2))
+    }
+
+    @Test func dynamicsLevelsOpenTheirOwnEnvironment() throws {
+        let study = RobustnessStudy(axes: [.init(.dynamics, levels: [0, 1, 2], parameter: "bonus")], episodes: 2, seed: 0)
+        var opened: [Double] = []
+        let report = try study.run(models: [("ones", { _ in 1 })], environment: "Probe") { change in
+            let probe = Probe()
+            if let change {
+                #expect(change.name == "bonus")
+                opened.append(change.value)
+                probe.bonus = change.value
+            }
+            return probe
+        }
+        #expect(opened == [0, 1, 2])
+        #expect(report.axes[0].results[0].map(\.mean) == [10, 20, 30])
+    }
+
+    @Test func areaIsTheMeanOverTheLevelsSpan() {
+        #expect(RobustnessStudy.area(levels: [0, 1], values: [1, 0]) == 0.5)
+        #expect(RobustnessStudy.area(levels: [0, 0.1, 0.3], values: [1, 1, 1]) == 1)
+        #expect(RobustnessStudy.area(levels: [2], values: [0.7]) == 0.7)
+    }
+
+    @Test func badLevelsAreOneSentence() {
+        let bad = RobustnessStudy(axes: [.init(.stickyActions, levels: [0, 1.5])])
+        #expect(throws: RobustnessError.badLevels("sticky_actions levels are probabilities from 0 to 1 (got [0.0, 1.5])")) { try bad.validate() }
+    }
+}
