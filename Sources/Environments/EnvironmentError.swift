@@ -10,6 +10,8 @@ public enum EnvironmentError: Error, CustomStringConvertible {
     case untrustedRecord(String)
     /// A recorded environment that only existed in the process that trained the model.
     case notRebuildable(String)
+    /// A parameter to change in place on an environment that is not a Gymnasium object here.
+    case parameterNotSettable(String, parameter: String)
     /// A recorded wrapper that cannot be applied from the record: the environment, the wrapper, why.
     case wrapperNotRebuildable(String, wrapper: String, reason: String)
     /// A wrapper named (`--wrapper`) that the module it names does not have.
@@ -34,6 +36,8 @@ public enum EnvironmentError: Error, CustomStringConvertible {
             return "Environment '\(name)' returned something unexpected: \(detail)."
         case .untrustedRecord(let name):
             return "The model records its environment as '\(name)', which names Python code, and a model directory is data that never runs code; if you trust that module, name it yourself (--trust-env \(name), or env='\(name)' in Python)."
+        case .parameterNotSettable(let name, let parameter):
+            return "\(name) is not a Gymnasium environment in this process, so its attribute \(parameter) cannot be set; run without --env-isolation process (or vary a gymnasium.make keyword instead)."
         case .notRebuildable(let name):
             return "The model was trained on '\(name)', defined in a notebook or script (or a lambda), which cannot be rebuilt from its record; pass the environment yourself (--env module:Class, or env= in Python)."
         case .wrapperNotRebuildable(let name, let wrapper, let reason):

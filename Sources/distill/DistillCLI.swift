@@ -8,7 +8,7 @@ struct DistillCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distill",
         abstract: "Train DQN agents in Swift against Python (Gymnasium) environments and distil them into small students.",
-        subcommands: [Train.self, Eval.self, DistillCommand.self, CoDistill.self, Compare.self, Export.self, Quantize.self, Tune.self, Sweep.self, Info.self, Bench.self])
+        subcommands: [Train.self, Eval.self, DistillCommand.self, CoDistill.self, Compare.self, RobustnessCommand.self, Export.self, Quantize.self, Tune.self, Sweep.self, Info.self, Bench.self])
 
     /// What a crash of the process prints first: most often an environment's own native code.
     nonisolated(unsafe) static let crashNote = strdup(

@@ -1,0 +1,110 @@
+"""Robust students (issue 30): `distill robustness` measures every model on the same episodes and
+noise at each perturbation level, with bootstrap intervals, normalised returns and area scores,
+and changes dynamics as Gymnasium would have them (checked against a pure-Python rollout)."""
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from test_cli import corridor_teacher, error_line, run  # noqa: F401 (a fixture)
+
+
+@pytest.fixture(scope="module")
+def cartpole(tmp_path_factory):
+    """A small CartPole-v1 Q-network (a few thousand steps: it balances for a while, not for 500)."""
+    out = tmp_path_factory.mktemp("cartpole") / "t"
+    r = run("train", "--env", "CartPole-v1", "--steps", "3000", "--hidden", "32", "--learning-starts", "500",
+            "--eval-interval", "0", "--seed", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_every_model_meets_the_same_noise(tmp_path, corridor_teacher):
+    """The reference twice: identical results at every level (common random numbers); the clean
+    level normalises to 1; the files hold what the table says."""
+    out = tmp_path / "study"
+    r = run("robustness", str(corridor_teacher), str(corridor_teacher), "--episodes", "8", "--obs-noise", "0,0.5,3",
+            "--random-actions", "0,1", "--sticky-actions", "none", "--out", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report == json.loads((out / "robustness.json").read_text())
+    assert [a["axis"]["kind"] for a in report["axes"]] == ["observation_noise", "random_actions"]
+    for axis in report["axes"]:
+        assert axis["results"][0] == axis["results"][1], "the same model, the same noise: the same returns"
+        clean = axis["results"][0][0]
+        assert clean["mean"] == report["reference_mean_return"] and clean["normalized_return"] == 1.0
+        for level in axis["results"][0]:
+            assert level["ci_low"] <= level["mean"] <= level["ci_high"] and len(level["returns"]) == 8
+    random = report["axes"][1]["results"][0][1]
+    assert abs(random["normalized_return"]) < 0.5, "all-random actions earn about what a random policy does"
+    rows = list(csv.DictReader((out / "robustness.csv").open()))
+    assert len(rows) == 2 * (3 + 2) and rows[0]["perturbation"] == "observation_noise"
+    assert float(rows[0]["mean_return"]) == report["reference_mean_return"]
+    png = (out / "robustness.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_attribute_level_changes_the_dynamics_as_gymnasium_would(tmp_path, cartpole):
+    """--vary length=…: each level's returns equal a pure-Python rollout of the same model (the
+    NumPy loader's greedy actions) on CartPole with that pole length, the same seeds."""
+    import gymnasium as gym
+    import swiftdistill as sd
+    r = run("robustness", str(cartpole), "--episodes", "4", "--obs-noise", "none", "--random-actions", "none",
+            "--sticky-actions", "none", "--vary", "length=0.5,1.5", "--json")
+    assert r.returncode == 0, r.stderr
+    axis = json.loads(r.stdout)["axes"][0]
+    assert axis["axis"] == {"kind": "dynamics", "levels": [0.5, 1.5], "parameter": "length"}
+    model = sd.load(cartpole)
+    for level, result in zip([0.5, 1.5], axis["results"][0]):
+        env = gym.make("CartPole-v1")
+        u = env.unwrapped
+        u.length = level
+        u.total_mass = u.masspole + u.masscart
+        u.polemass_length = u.masspole * u.length
+        returns = []
+        for seed in range(100, 104):
+            obs, _ = env.reset(seed=seed)
+            total, done = 0.0, False
+            while not done:
+                obs, reward, terminated, truncated, _ = env.step(model.act(obs))
+                total += reward
+                done = terminated or truncated
+            returns.append(total)
+        assert result["returns"] == returns, level
+    assert axis["results"][0][0]["returns"] != axis["results"][0][1]["returns"], "a longer pole changes the episodes"
+
+
+def test_a_keyword_level_remakes_the_environment(tmp_path, cartpole):
+    """A name that is not an attribute goes to gymnasium.make: max_episode_steps=5 cuts every episode to 5."""
+    r = run("robustness", str(cartpole), "--episodes", "3", "--obs-noise", "none", "--random-actions", "none",
+            "--sticky-actions", "none", "--vary", "max_episode_steps=5,8", "--json")
+    assert r.returncode == 0, r.stderr
+    results = json.loads(r.stdout)["axes"][0]["results"][0]
+    assert [max(x["returns"]) for x in results] == [5.0, 8.0]
+
+
+def test_the_preset_the_table_and_noise_that_costs_return(cartpole):
+    r = run("robustness", str(cartpole), "--episodes", "4", "--preset", "--obs-noise", "0,3", "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    noise = report["axes"][0]["results"][0]
+    assert noise[1]["returns"] != noise[0]["returns"], "three spreads of noise change the episodes"
+    assert report["axes"][-1]["axis"]["parameter"] == "length"
+    assert len(report["observation_spread"]) == 4 and min(report["observation_spread"]) > 0
+    table = run("robustness", str(cartpole), "--episodes", "2", "--preset", "--obs-noise", "0,0.1")
+    assert "dynamics:length (length)" in table.stdout and "observation_noise (σ / spread)" in table.stdout
+    assert "score" in table.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--sticky-actions", "0,1.5"], "sticky_actions levels are probabilities from 0 to 1"),
+    (["--obs-noise", "a,b"], "--obs-noise takes comma-separated numbers (or none)"),
+    (["--vary", "length"], "--vary takes NAME=v1,v2,…"),
+    (["--preset"], "there is no preset dynamics change for Corridor-6"),
+    (["--obs-noise", "none", "--random-actions", "none", "--sticky-actions", "none"], "every perturbation is 'none'"),
+    (["--vary", "length=0.5,1"], "Corridor-6 is built in and has no parameters to vary"),
+])
+def test_bad_requests_are_one_sentence(corridor_teacher, args, words):
+    r = run("robustness", str(corridor_teacher), "--episodes", "2", *args)
+    assert words in error_line(r), r.stderr
