@@ -47,4 +47,23 @@ public enum EnvironmentParameters {
             }
         }
     }
+
+    /// What a robustness study opens per dynamics level: `nominal` for none; for a parameter
+    /// that is an attribute of the environment, a fresh one with it set; otherwise the recipe
+    /// remade with it as a `gymnasium.make` keyword. `texts` holds each parameter's levels as
+    /// the user wrote them, so a keyword gets an int where an int was written.
+    public static func opener(recipe: EnvironmentRecipe, recorded: Bool, nominal: any Environment,
+                              texts: [String: [String]]) -> ((name: String, value: Double)?) throws -> any Environment {
+        { change in
+            guard let change else { return nominal }
+            let text = texts[change.name]?.first { Double($0) == change.value } ?? "\(change.value)"
+            let value = EnvironmentArgument(parsing: text)
+            if try isAttribute(change.name, of: nominal) {
+                let env = try makeEnvironment(recipe, recorded: recorded)
+                try set(change.name, to: value, on: env)
+                return env
+            }
+            return try makeEnvironment(recipe.with([change.name: value]), recorded: recorded)
+        }
+    }
 }

@@ -9,6 +9,7 @@ import GymEnvironments
 import NN
 import PythonBridge
 import Quantization
+import Robustness
 import Runs
 import Settings
 import Tensor
@@ -323,6 +324,59 @@ enum Bindings {
             let env = try envArg.map { try environment($0) } ?? makeEnvironment(recipe, recorded: true)
             let report = try Python.withoutGIL {
                 try Distill.compare(teacher: t, student: s, env: env, episodes: episodes, seed: seed)
+            }
+            return try json(report)
+        })
+
+    static let robustness = Function(
+        name: "robustness", parameters: ["models", "env", "episodes", "seed", "obs_noise", "random_actions", "sticky_actions", "vary", "preset"],
+        doc: "JSON of a robustness study (as `distill robustness --json`): levels as lists of numbers (empty: left out), vary as {name: [level texts]}.",
+        body: { a in
+            let paths = try [String](python: try a.object("models"))
+            guard !paths.isEmpty else { throw ArgumentError.value("models must name at least one model directory; the first is the reference.") }
+            let loaded = try paths.map { try ComparedModel.load(URL(fileURLWithPath: $0)) }
+            let manifest = loaded[0].1
+            let envArg = a.optional("env")
+            let given = envArg.flatMap { try? String(python: $0) }
+            guard envArg != nil || manifest.environment != nil else {
+                throw RunError.invalidSetting("the first model records no environment; pass env=.")
+            }
+            let recipe = given.map { EnvironmentRecipe(name: $0) } ?? EnvironmentRecipe(recordedIn: manifest) ?? EnvironmentRecipe(name: "")
+            let episodes = try a.int("episodes") ?? 20, seed = try a.int("seed") ?? 100
+            guard episodes >= 1 else { throw ArgumentError.value("episodes must be a positive integer (got \(episodes)).") }
+            guard seed >= 0 else { throw ArgumentError.value("seed must be 0 or more (got \(seed)).") }
+            var axes: [PerturbationAxis] = []
+            for (key, kind) in [("obs_noise", PerturbationKind.observationNoise), ("random_actions", .randomActions), ("sticky_actions", .stickyActions)] {
+                let levels = try a.optional(key).map { try [Double](python: $0) } ?? []
+                if !levels.isEmpty { axes.append(.init(kind, levels: levels)) }
+            }
+            var texts = try a.optional("vary").map { try [String: [String]](python: $0) } ?? [:]
+            for name in texts.keys.sorted() {
+                let values = texts[name]!.map(Double.init)
+                guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
+                    throw ArgumentError.value("vary[\(name)] must be a list of numbers (got \(texts[name]!)).")
+                }
+                axes.append(.init(.dynamics, levels: values.map { $0! }, parameter: name))
+            }
+            if try a.bool("preset") {
+                guard let p = EnvironmentParameters.presets[recipe.name] else {
+                    throw ArgumentError.value("there is no preset dynamics change for \(recipe.name); name one with vary={name: [levels]}.")
+                }
+                texts[p.name] = p.levels
+                axes.append(.init(.dynamics, levels: p.levels.map { Double($0)! }, parameter: p.name))
+            }
+            guard !axes.isEmpty else { throw ArgumentError.value("every perturbation is empty; give at least one list of levels.") }
+            let study = RobustnessStudy(axes: axes, episodes: episodes, seed: seed)
+            do { try study.validate() } catch let e as RobustnessError { throw ArgumentError.value(e.description) }
+            let nominal = try envArg.map { try environment($0) } ?? makeEnvironment(recipe, recorded: true)
+            for (m, _) in loaded { try checkFits(inputs: m.inputSize, actions: m.actionCount, nominal) }
+            if axes.contains(where: { $0.kind == .dynamics }), !(nominal is GymEnvironment) {
+                throw ArgumentError.value("\(nominal.spec.name) is not a Gymnasium environment in this process; vary and preset need one.")
+            }
+            let open = EnvironmentParameters.opener(recipe: recipe, recorded: given == nil, nominal: nominal, texts: texts)
+            let names = paths.map { URL(fileURLWithPath: $0).standardizedFileURL.lastPathComponent }
+            let report = try Python.withoutGIL {
+                try study.run(models: zip(names, loaded).map { ($0.0, $0.1.0.act) }, environment: recipe.description, open: open)
             }
             return try json(report)
         })

@@ -19,6 +19,7 @@ enum ModuleDefinition {
             (Bindings.qValues, { _, a, k in ModuleDefinition.call(Bindings.qValues, a, k) }),
             (Bindings.compare, { _, a, k in ModuleDefinition.call(Bindings.compare, a, k) }),
             (Bindings.quantize, { _, a, k in ModuleDefinition.call(Bindings.quantize, a, k) }),
+            (Bindings.robustness, { _, a, k in ModuleDefinition.call(Bindings.robustness, a, k) }),
             (Bindings.exportCode, { _, a, k in ModuleDefinition.call(Bindings.exportCode, a, k) }),
             (Bindings.setEnvironmentIsolation, { _, a, k in ModuleDefinition.call(Bindings.setEnvironmentIsolation, a, k) }),
         ]

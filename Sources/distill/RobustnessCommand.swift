@@ -95,18 +95,10 @@ struct RobustnessCommand: ParsableCommand {
             throw ValidationError("\(recipe.name) is built in and has no parameters to vary; --vary and --preset need a Gymnasium environment.")
         }
         for (m, _) in loaded { try checkFits(inputs: m.inputSize, actions: m.actionCount, nominal) }
-        let report = try study.run(models: zip(models, loaded).map { (Self.name($0.0), $0.1.0.act) }, environment: recipe.description) { change in
-            guard let change else { return nominal }
-            let texts = dynamics.first { $0.name == change.name }?.texts ?? []
-            let text = texts.first { Double($0) == change.value } ?? "\(change.value)"
-            let value = EnvironmentArgument(parsing: text)
-            if try EnvironmentParameters.isAttribute(change.name, of: nominal) {
-                let env = try makeEnvironment(recipe, recorded: recorded)
-                try EnvironmentParameters.set(change.name, to: value, on: env)
-                return env
-            }
-            return try makeEnvironment(recipe.with([change.name: value]), recorded: recorded)
-        }
+        let open = EnvironmentParameters.opener(recipe: recipe, recorded: recorded, nominal: nominal,
+                                                texts: Dictionary(dynamics.map { ($0.name, $0.texts) }, uniquingKeysWith: { a, _ in a }))
+        let report = try study.run(models: zip(models, loaded).map { (Self.name($0.0), $0.1.0.act) }, environment: recipe.description,
+                                   open: open)
         if let out { try write(report, to: URL(fileURLWithPath: out)) }
         if evaluation.json {
             let encoder = JSONEncoder()

@@ -108,3 +108,19 @@ def test_the_preset_the_table_and_noise_that_costs_return(cartpole):
 def test_bad_requests_are_one_sentence(corridor_teacher, args, words):
     r = run("robustness", str(corridor_teacher), "--episodes", "2", *args)
     assert words in error_line(r), r.stderr
+
+
+def test_the_python_api_returns_arrays_and_the_clis_numbers(cartpole):
+    import swiftdistill as sd
+    report = sd.robustness([cartpole, sd.load(cartpole)], episodes=3, obs_noise=[0, 1], random_actions=None,
+                           sticky_actions=[], vary={"length": [0.5, 1.5]})
+    assert [a["kind"] for a in report["axes"]] == ["observation_noise", "dynamics"]
+    noise, length = report["axes"]
+    assert noise["mean"].shape == (2, 2) and noise["returns"].shape == (2, 2, 3) and noise["score"].shape == (2,)
+    assert np.array_equal(noise["returns"][0], noise["returns"][1]), "one model twice: the same episodes"
+    assert length["parameter"] == "length" and np.array_equal(length["levels"], [0.5, 1.5])
+    cli = json.loads(run("robustness", str(cartpole), "--episodes", "3", "--obs-noise", "0,1", "--random-actions", "none",
+                         "--sticky-actions", "none", "--vary", "length=0.5,1.5", "--json").stdout)
+    assert [[r["returns"] for r in a["results"][0]] for a in cli["axes"]] == [a["returns"][0].tolist() for a in report["axes"]]
+    with pytest.raises(ValueError, match="sticky_actions levels are probabilities from 0 to 1"):
+        sd.robustness([cartpole], sticky_actions=[2])

@@ -9,9 +9,9 @@ the Swift core in this process (the ``_core`` extension built by the project's s
     >>> sd.compare(teacher, student)["normalized_return"]
 """
 from ._model import Model, from_sb3, load, tasks
-from ._api import codistill, compare, core_q_values, distill, evaluate, parse_losses, quantize, settings, train
+from ._api import codistill, compare, core_q_values, distill, evaluate, parse_losses, quantize, robustness, settings, train
 from ._studies import sweep, tune
 
-__all__ = ["Model", "load", "tasks", "from_sb3", "train", "distill", "codistill", "compare", "quantize", "core_q_values", "settings", "parse_losses", "evaluate",
+__all__ = ["Model", "load", "tasks", "from_sb3", "train", "distill", "codistill", "compare", "quantize", "robustness", "core_q_values", "settings", "parse_losses", "evaluate",
            "tune", "sweep"]
 __version__ = "0.1.0"

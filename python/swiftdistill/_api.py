@@ -400,6 +400,50 @@ def compare(teacher: Union[PathLike, Model], student: Union[PathLike, Model], *,
     return json.loads(_core().compare(teacher=t, student=s, episodes=episodes, seed=seed, env=env_arg))
 
 
+def robustness(models: Sequence[Union[PathLike, Model]], env: Optional[EnvSpec] = None, *, episodes: int = 20,
+               seed: int = 100, obs_noise: Optional[Sequence[float]] = (0, 0.01, 0.03, 0.1, 0.3),
+               random_actions: Optional[Sequence[float]] = (0, 0.1, 0.25),
+               sticky_actions: Optional[Sequence[float]] = (0, 0.1, 0.25),
+               vary: Optional[Dict[str, Sequence[float]]] = None, preset: bool = False) -> Dict[str, Any]:
+    """How ``models`` degrade under perturbation (as ``distill robustness``): each model on the
+    same episodes (seeds ``seed``…) with the same noise at every level. The first model is the
+    reference (usually the teacher): normalised returns are (R − random) / (reference − random),
+    both clean, and observation noise levels are fractions of each value's spread on its states.
+
+    ``obs_noise``, ``random_actions``, ``sticky_actions``: levels (None or empty leaves one out);
+    ``vary``: ``{name: levels}`` of environment attributes (CartPole ``length``) or
+    ``gymnasium.make`` keywords (LunarLander ``gravity``); ``preset``: the environment's preset.
+
+    Returns the report as a dict (``environment``, ``models``, ``reference_mean_return``,
+    ``random_mean_return``, ``observation_spread``) with ``axes``: one dict per perturbation with
+    ``kind``, ``parameter``, ``levels`` (array) and, per model × level, ``mean``, ``ci_low``,
+    ``ci_high``, ``normalized_return`` (arrays of shape (models, levels)), ``returns`` (models,
+    levels, episodes) and ``score`` (models,): the area under each model's normalised-return curve
+    divided by the levels' span."""
+    paths = [os.fspath(m.path if isinstance(m, Model) else m) for m in models]
+    if not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    env_arg = None if env is None else _environment(env, eval_needed=False)[0]
+    levels = {name: [float(v) for v in (given or [])] for name, given in
+              (("obs_noise", obs_noise), ("random_actions", random_actions), ("sticky_actions", sticky_actions))}
+    texts = {str(name): [repr(v) if isinstance(v, (int, float)) else str(v) for v in values] for name, values in (vary or {}).items()}
+    raw = json.loads(_core().robustness(models=paths, env=env_arg, episodes=episodes, seed=seed, vary=texts,
+                                        preset=bool(preset), **levels))
+    axes = []
+    for a in raw["axes"]:
+        results = a["results"]
+        field = lambda key: np.array([[level[key] for level in model] for model in results], dtype=np.float64)  # noqa: E731
+        axes.append({"kind": a["axis"]["kind"], "parameter": a["axis"].get("parameter"),
+                     "levels": np.array(a["axis"]["levels"], dtype=np.float64),
+                     "mean": field("mean"), "ci_low": field("ci_low"), "ci_high": field("ci_high"),
+                     "normalized_return": field("normalized_return"),
+                     "returns": np.array([[level["returns"] for level in model] for model in results], dtype=np.float64),
+                     "score": np.array(a["scores"], dtype=np.float64)})
+    raw["axes"] = axes
+    raw["observation_spread"] = np.array(raw["observation_spread"], dtype=np.float32)
+    return raw
+
+
 def quantize(model: Union[PathLike, Model], out: PathLike, *, calibration_states: int = 10_000,
              env: Optional[EnvSpec] = None, force: bool = False) -> Model:
     """Quantises a ReLU student (dense or convolutional) to int8 (as ``distill quantize``): int8 weights with a scale per
