@@ -64,6 +64,21 @@ struct LossTerms: Sendable {
         cache = context.student
     }
 
+    /// dL/d(observations) of the distillation terms (the task loss left out) at `batch`: the
+    /// direction adversarial states move in.
+    mutating func inputGradient(_ network: MLP, batch: TransitionBatch, teacherQ: Tensor, teacherHidden: Tensor?,
+                                teacher: TeacherEnsemble) -> Tensor {
+        let cache = network.forward(batch.observations)
+        var context = LossContext(batch: batch, studentNetwork: network, student: cache, teacherQ: teacherQ, teachers: teacher.networks,
+                                  storedTeacherHidden: teacherHidden, storedLayers: storedLayers)
+        for i in terms.indices where terms[i].loss.kind != .task {
+            _ = terms[i].loss.apply(weight: terms[i].weight, to: &context)
+        }
+        let grads = network.backward(context.student, outputGradient: context.outputGradient, hiddenGradients: context.hiddenGradients,
+                                     needInputGradient: true)
+        return grads.input ?? Tensor(shape: batch.observations.shape, scalars: [Float](repeating: 0, count: batch.observations.count))
+    }
+
     /// Tells every term the network changed (e.g. to refresh the task loss's target network).
     mutating func studentUpdated(_ network: MLP, gradientSteps: Int) {
         for i in terms.indices { terms[i].loss.studentUpdated(network, gradientSteps: gradientSteps) }
@@ -263,6 +278,24 @@ public struct StudentLearner: Sendable {
     public mutating func update(_ batch: TransitionBatch, teacherQ: Tensor, teacherHidden: Tensor? = nil,
                                 teacher: TeacherEnsemble, distillationScale: Float = 1) -> LossParts {
         var parts: LossParts = [:]
+        // Robust distillation: the student sees noised or adversarial states; noised ones keep
+        // the clean state's labels, adversarial ones are labelled by the teacher where they are.
+        var batch = batch, teacherQ = teacherQ
+        if config.stateNoise > 0 || config.adversarialEpsilon > 0 {
+            let spread = RobustStates.spread(batch.observations)
+            var rng = RobustStates.generator(seed: config.seed, step: gradientSteps)
+            var x = batch.observations
+            if config.stateNoise > 0 { x = RobustStates.noised(x, spread: spread, level: config.stateNoise, rng: &rng) }
+            if config.adversarialEpsilon > 0 {
+                var probe = batch
+                x = RobustStates.adversarial(x, spread: spread, epsilon: config.adversarialEpsilon, steps: config.adversarialSteps) { z in
+                    probe.observations = z
+                    return terms.inputGradient(student, batch: probe, teacherQ: teacherQ, teacherHidden: teacherHidden, teacher: teacher)
+                }
+                teacherQ = teacher.qValues(x)
+            }
+            batch.observations = x
+        }
         // Quantisation-aware: the losses see the int8-rounded student; its gradient updates the float weights.
         let forwardNetwork = quantizer == nil ? student : FakeQuantizer.quantizedWeights(student)
         terms.gradients(forwardNetwork, batch: batch, teacherQ: teacherQ, teacherHidden: teacherHidden, teacher: teacher,

@@ -124,3 +124,31 @@ def test_the_python_api_returns_arrays_and_the_clis_numbers(cartpole):
     assert [[r["returns"] for r in a["results"][0]] for a in cli["axes"]] == [a["returns"][0].tolist() for a in report["axes"]]
     with pytest.raises(ValueError, match="sticky_actions levels are probabilities from 0 to 1"):
         sd.robustness([cartpole], sticky_actions=[2])
+
+
+def student_weights(path):
+    manifest = json.loads((path / "model.json").read_text())
+    return [np.load(path / t["file"]) for t in manifest["tensors"]], manifest["config"]
+
+
+@pytest.mark.parametrize("robust", [["--state-noise", "0.3"], ["--adversarial-epsilon", "0.1", "--adversarial-steps", "3"]])
+def test_robust_distillation_is_reproducible_and_changes_the_student(tmp_path, corridor_teacher, robust):
+    common = ["distill", "--teacher", str(corridor_teacher), "--hidden", "16", "--steps", "800", "--eval-interval", "0",
+              "--seed", "4"]
+    for name, extra in (("a", robust), ("b", robust), ("plain", [])):
+        r = run(*common, *extra, "--out", str(tmp_path / name))
+        assert r.returncode == 0, r.stderr
+    a, config = student_weights(tmp_path / "a")
+    b, _ = student_weights(tmp_path / "b")
+    plain, _ = student_weights(tmp_path / "plain")
+    assert all(np.array_equal(x, y) for x, y in zip(a, b)), "the same seed, the same robust student"
+    assert not all(np.array_equal(x, y) for x, y in zip(a, plain)), "the perturbed states change the student"
+    key = robust[0][2:].replace("-", "_")
+    assert config[key] == float(robust[1])
+
+
+def test_adversarial_states_refuse_hidden_layer_losses(tmp_path, corridor_teacher):
+    r = run("distill", "--teacher", str(corridor_teacher), "--loss", "kl,feature", "--adversarial-epsilon", "0.1",
+            "--out", str(tmp_path / "x"))
+    assert "--adversarial-epsilon relabels moved states by the teacher's outputs only" in error_line(r)
+    assert not (tmp_path / "x").exists()
