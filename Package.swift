@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "CodeExport", dependencies: ["NN", "Tensor", "Checkpoint", "Quantization"]),
         .target(name: "Runs", dependencies: ["Settings", "Environments", "NN", "Tensor", "Checkpoint"]),
         .target(name: "DQN", dependencies: ["Runs", "Settings", "Environments", "NN", "Tensor", "Checkpoint"]),
-        .target(name: "Distill", dependencies: ["Runs", "Settings", "DQN", "Environments", "NN", "Tensor", "Checkpoint", "Quantization"]),
+        .target(name: "Distill", dependencies: ["Robustness", "Runs", "Settings", "DQN", "Environments", "NN", "Tensor", "Checkpoint", "Quantization"]),
         .target(name: "Robustness", dependencies: ["Runs", "Environments", "NN"]),
         .target(name: "PythonModule", dependencies: ["Robustness", "CodeExport", "Quantization", "Runs", "Settings", "PythonBridge", "Environments", "GymEnvironments", "DQN", "Distill", "Checkpoint", "NN", "Tensor"]),
         .executableTarget(name: "distill", dependencies: [

@@ -93,6 +93,20 @@ public struct DistillConfig: Configurable {
     public var adversarialEpsilon: Float = 0
     /// Gradient-sign steps per adversarial state: 1 is FGSM, more is PGD.
     public var adversarialSteps = 1
+    /// Robust distillation (DAgger under perturbation): collection steps through actions that
+    /// slip as a deployment's do, `random_actions:P` or `sticky_actions:P`, so the states
+    /// labelled are those a perturbed deployment reaches (nil = none).
+    public var collectPerturbation: String?
+
+    /// `collectPerturbation` read: sticky or not, and the probability; nil when it is unset.
+    public var collectActionNoise: (sticky: Bool, probability: Double)? {
+        guard let text = collectPerturbation else { return nil }
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, ["random_actions", "sticky_actions"].contains(parts[0]), let p = Double(parts[1]), p >= 0, p <= 1 else {
+            return nil
+        }
+        return (parts[0] == "sticky_actions", p)
+    }
     /// Whether `prune` applies to all dense weights together or to each matrix (single-weight
     /// pruning; `pruneUnits` removes each hidden layer's share of units). Global kept CartPole
     /// and LunarLander 64-64 students at 90% far better (normalised 1.00 and 0.95 against 0.74
@@ -226,6 +240,8 @@ extension DistillConfig {
             .float("adversarial_epsilon", \.adversarialEpsilon, .nonNegative,
                    help: "Robust distillation: states moved within this many spreads (L-infinity) to maximise the student's loss, labelled by the teacher there (0 = none)."),
             .int("adversarial_steps", \.adversarialSteps, min: 1, max: 100, help: "Robust distillation: gradient-sign steps per adversarial state (1 = FGSM, more = PGD)."),
+            .optionalString("collect_perturbation", \.collectPerturbation,
+                            help: "Robust distillation: collect through slipping actions, random_actions:P or sticky_actions:P (the student visits what a perturbed deployment reaches)."),
             .choice("prune_scope", \.pruneScope, help: "Pruning single weights: global ranks all dense weights together (small input and output layers keep more); layer prunes each matrix to the share."),
             .float("prune_start", \.pruneStart, .fraction, help: "Pruning: fraction of the run at which it starts."),
             .float("prune_end", \.pruneEnd, .fraction, help: "Pruning: fraction of the run by which the share is reached."),
@@ -238,6 +254,10 @@ extension DistillConfig {
                 ? SettingError(key: "prune", template: "{prune} is the share of weights pruned, in (0, 1) (0 keeps the student dense); got \(c.prune).") : nil },
             { c in c.adversarialEpsilon > 0 && (c.featureWeight > 0 || c.relationalWeight > 0 || c.flowWeight > 0)
                 ? SettingError(key: "adversarial_epsilon", template: "{adversarial_epsilon} relabels moved states by the teacher's outputs only; the feature, relational and flow losses compare hidden layers stored for the clean states, so use output losses (kl, ce, q-mse) with it.") : nil },
+            { c in c.collectPerturbation != nil && c.collectActionNoise == nil
+                ? SettingError(key: "collect_perturbation", template: "{collect_perturbation} takes random_actions:P or sticky_actions:P with P from 0 to 1 (got '\(c.collectPerturbation!)').") : nil },
+            { c in c.collectPerturbation != nil && c.regime == .offline
+                ? SettingError(key: "collect_perturbation", template: "{collect_perturbation} changes how states are collected; the offline regime collects none.") : nil },
             { c in c.stateNoise > 100 || c.adversarialEpsilon > 100
                 ? SettingError(key: "state_noise", template: "{state_noise} and {adversarial_epsilon} are measured in spreads of each observation value; keep them at most 100 (e.g. 0.1).") : nil },
             { c in c.prune > 0 && c.pruneStart >= c.pruneEnd

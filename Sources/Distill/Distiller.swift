@@ -3,6 +3,7 @@ import DQN
 import Environments
 import Foundation
 import NN
+import Robustness
 import Runs
 import Settings
 import Tensor
@@ -87,7 +88,9 @@ public struct DistillationAlgorithm: RunAlgorithm {
             guard let env else {
                 throw DistillError.sizeMismatch("The \(config.regime.rawValue) regime needs an environment to collect states from.")
             }
-            collector = try StateCollector(env: env, config: config, seed: config.seed, episodes: state.episodes)
+            // DAgger under perturbation: the collector steps through slipping actions.
+            let collectEnv = config.collectActionNoise.map { PerturbedEnvironment(env, actionNoise: $0.probability, sticky: $0.sticky) } ?? env
+            collector = try StateCollector(env: collectEnv, config: config, seed: config.seed, episodes: state.episodes)
         }
     }
 

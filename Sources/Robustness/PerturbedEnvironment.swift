@@ -33,8 +33,9 @@ public final class PerturbedEnvironment: Environment {
     }
 
     public func reset(seed: Int?) throws -> [Float] {
-        // A stream per episode seed, apart from the environment's own (the seed's golden-ratio mix).
-        rng = SeededGenerator(seed: UInt64(truncatingIfNeeded: seed ?? 0) &* 0x9E37_79B9_7F4A_7C15 ^ Self.streamSalt)
+        // A stream per episode seed, apart from the environment's own (the seed's golden-ratio
+        // mix); without a seed the stream goes on, as the environment's own generator does.
+        if let seed { rng = SeededGenerator(seed: UInt64(truncatingIfNeeded: seed) &* 0x9E37_79B9_7F4A_7C15 ^ Self.streamSalt) }
         previous = nil
         return perturbed(try base.reset(seed: seed))
     }

@@ -131,7 +131,8 @@ def student_weights(path):
     return [np.load(path / t["file"]) for t in manifest["tensors"]], manifest["config"]
 
 
-@pytest.mark.parametrize("robust", [["--state-noise", "0.3"], ["--adversarial-epsilon", "0.1", "--adversarial-steps", "3"]])
+@pytest.mark.parametrize("robust", [["--state-noise", "0.3"], ["--adversarial-epsilon", "0.1", "--adversarial-steps", "3"],
+                                    ["--collect-perturbation", "sticky_actions:0.5"]])
 def test_robust_distillation_is_reproducible_and_changes_the_student(tmp_path, corridor_teacher, robust):
     common = ["distill", "--teacher", str(corridor_teacher), "--hidden", "16", "--steps", "800", "--eval-interval", "0",
               "--seed", "4"]
@@ -144,11 +145,16 @@ def test_robust_distillation_is_reproducible_and_changes_the_student(tmp_path, c
     assert all(np.array_equal(x, y) for x, y in zip(a, b)), "the same seed, the same robust student"
     assert not all(np.array_equal(x, y) for x, y in zip(a, plain)), "the perturbed states change the student"
     key = robust[0][2:].replace("-", "_")
-    assert config[key] == float(robust[1])
+    assert config[key] == (robust[1] if key == "collect_perturbation" else float(robust[1]))
 
 
-def test_adversarial_states_refuse_hidden_layer_losses(tmp_path, corridor_teacher):
-    r = run("distill", "--teacher", str(corridor_teacher), "--loss", "kl,feature", "--adversarial-epsilon", "0.1",
-            "--out", str(tmp_path / "x"))
-    assert "--adversarial-epsilon relabels moved states by the teacher's outputs only" in error_line(r)
+@pytest.mark.parametrize("args, words", [
+    (["--loss", "kl,feature", "--adversarial-epsilon", "0.1"], "--adversarial-epsilon relabels moved states by the teacher's outputs only"),
+    (["--collect-perturbation", "sticky:0.2"], "--collect-perturbation takes random_actions:P or sticky_actions:P"),
+    (["--collect-perturbation", "random_actions:2"], "--collect-perturbation takes random_actions:P or sticky_actions:P"),
+    (["--state-noise", "-1"], "--state-noise"),
+])
+def test_bad_robust_settings_are_one_sentence(tmp_path, corridor_teacher, args, words):
+    r = run("distill", "--teacher", str(corridor_teacher), *args, "--out", str(tmp_path / "x"))
+    assert words in error_line(r), r.stderr
     assert not (tmp_path / "x").exists()
