@@ -20,7 +20,8 @@ def small_models(tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize("name", ["01_load_with_numpy.ipynb", "02_train_and_distill.ipynb", "03_read_a_study.ipynb"])
+@pytest.mark.parametrize("name", ["01_load_with_numpy.ipynb", "02_train_and_distill.ipynb", "03_read_a_study.ipynb",
+                                  "04_robustness.ipynb"])
 def test_notebook_runs(small_models, name, monkeypatch):
     monkeypatch.setenv("SWIFT_DISTILL_TEACHER", str(small_models / "teacher"))
     monkeypatch.setenv("SWIFT_DISTILL_STUDENT", str(small_models / "student"))
