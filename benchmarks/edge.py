@@ -81,7 +81,8 @@ def student_states(model_dir: Path, env_id: str, count: int, seed: int = 12345) 
     import gymnasium as gym
     import swiftdistill as sd
     if env_id.startswith("MinAtar/"):
-        import minatar  # noqa: F401 (registers the MinAtar/ ids)
+        from minatar.gym import register_envs  # the MinAtar/ ids, as distill registers them
+        register_envs()
     model = sd.load(model_dir)
     env = gym.make(env_id)
     rng = np.random.default_rng(seed)

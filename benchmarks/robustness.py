@@ -1,0 +1,74 @@
+"""Robust students (issue 30): a teacher, a plain KL student and students distilled for
+robustness, each measured by `distill robustness` on the same episodes and noise — observation
+noise, sticky actions and the environment's preset dynamics change — with one score per model and
+perturbation (the area under its normalised-return curve over the levels, divided by their span).
+
+    .venv/bin/python benchmarks/robustness.py [--envs cartpole,acrobot,lunarlander] [--seeds 0,1,2] [--episodes 20]
+
+Teachers come from benchmarks/edge.py's recipes and directories (runs/edge/ENV-SEED/teacher,
+trained here when missing); students are 16-16 (≤ 1% of a 256-256 teacher's parameters), KL at
+temperature 0.01, with the same states and seed:
+
+    plain        no robustness setting
+    noise        --state-noise 0.3
+    adversarial  --adversarial-epsilon 0.1 --adversarial-steps 3
+    dagger       --collect-perturbation sticky_actions:0.25
+    noise+dagger both
+
+The issue's target: a robust student whose score is ≥ the teacher's on every perturbation kind
+on all three environments, with clean normalised return ≥ 0.99, on seeds 0–2.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from common import ROOT, cpu_name, distill
+
+TEACHERS = {"cartpole": ("CartPole-v1", ["--steps", "50000"], 20_000), "acrobot": ("Acrobot-v1", [], 30_000),
+            "lunarlander": ("LunarLander-v3", [], 30_000)}
+RECIPES = {"plain": [], "noise": ["--state-noise", "0.3"],
+           "adversarial": ["--adversarial-epsilon", "0.1", "--adversarial-steps", "3"],
+           "dagger": ["--collect-perturbation", "sticky_actions:0.25"],
+           "noise+dagger": ["--state-noise", "0.3", "--collect-perturbation", "sticky_actions:0.25"]}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--envs", default=",".join(TEACHERS))
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--episodes", type=int, default=20)
+    args = p.parse_args()
+    print(f"CPU: {cpu_name()}")
+    print("| env | seed | model | clean normalised | observation noise | sticky actions | dynamics | meets the target |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in args.envs.split(","):
+        env, teacher_args, states = TEACHERS[name]
+        for seed in (int(s) for s in args.seeds.split(",")):
+            work = ROOT / "runs" / "edge" / f"{name}-{seed}"
+            teacher = work / "teacher"
+            if not (teacher / "model.json").exists():
+                distill("train", "--env", env, *teacher_args, "--seed", str(seed), "--out", str(teacher), "--force")
+            models = [teacher]
+            for label, extra in RECIPES.items():
+                out = work / "robust" / label
+                distill("distill", "--teacher", str(teacher), "--hidden", "16,16", "--loss", "kl", "--temperature", "0.01",
+                        "--steps", str(states), "--seed", str(seed), *extra, "--out", str(out), "--force")
+                models.append(out)
+            report = json.loads(distill("robustness", *map(str, models), "--random-actions", "none", "--preset",
+                                        "--episodes", str(args.episodes), "--out", str(work / "robust" / "study"), "--json"))
+            names = ["teacher"] + list(RECIPES)
+            scores = {a["axis"]["kind"]: a["scores"] for a in report["axes"]}
+            clean = [a["results"] for a in report["axes"] if a["axis"]["kind"] == "observation_noise"][0]
+            for m, label in enumerate(names):
+                per_kind = [scores["observation_noise"][m], scores["sticky_actions"][m], scores["dynamics"][m]]
+                teacher_kinds = [scores["observation_noise"][0], scores["sticky_actions"][0], scores["dynamics"][0]]
+                normalised = clean[m][0]["normalized_return"]
+                meets = "" if m == 0 else ("yes" if normalised >= 0.99 and all(s >= t for s, t in zip(per_kind, teacher_kinds)) else "no")
+                print(f"| {env} | {seed} | {label} | {normalised:.3f} | " + " | ".join(f"{s:.3f}" for s in per_kind) + f" | {meets} |",
+                      flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
