@@ -190,19 +190,29 @@ public struct StudentLearner: Sendable {
         applyMasks()
     }
 
-    /// Global magnitude pruning: the smallest |weight|s over all dense layers (the earlier layer,
-    /// then index, first among equals) join those already pruned until `share` of all are zero.
+    /// Global pruning by LAMP score (Lee et al. 2021): a weight's square over the sum of squares
+    /// of its layer's surviving weights at least as large. The lowest scores over all dense
+    /// layers (the earlier layer, then index, first among equals) join those already pruned
+    /// until `share` of all weights are zero. Plain magnitudes would rank a layer of small
+    /// weights away whole — a KL student's head, whose Q-values need only their order, lost
+    /// every weight on Acrobot; LAMP keeps each layer's largest weight last.
     private mutating func pruneGlobally(to share: Float) {
         let total = masks.reduce(0) { $0 + $1.count }
         let target = Int((share * Float(total)).rounded(.down))
         let pruned = masks.reduce(0) { $0 + $1.filter { $0 == 0 }.count }
         guard target > pruned else { return }
-        var live: [(magnitude: Float, layer: Int, index: Int)] = []
+        var live: [(score: Double, layer: Int, index: Int)] = []
         for k in student.layers.indices {
             let weights = student.layers[k].weight.scalars
-            for i in weights.indices where masks[k][i] == 1 { live.append((abs(weights[i]), k, i)) }
+            let order = weights.indices.filter { masks[k][$0] == 1 }.sorted { (abs(weights[$0]), $0) > (abs(weights[$1]), $1) }
+            var larger = 0.0  // the sum of squares of this weight and every larger surviving one
+            for i in order {
+                let square = Double(weights[i]) * Double(weights[i])
+                larger += square
+                live.append((larger > 0 ? square / larger : 0, k, i))
+            }
         }
-        live.sort { ($0.magnitude, $0.layer, $0.index) < ($1.magnitude, $1.layer, $1.index) }
+        live.sort { ($0.score, $0.layer, $0.index) < ($1.score, $1.layer, $1.index) }
         for w in live.prefix(target - pruned) { masks[w.layer][w.index] = 0 }
     }
 

@@ -179,26 +179,28 @@ import Testing
 }
 
 @Suite struct PruningScopeTests {
-    /// Global magnitude pruning ranks every dense weight together: after `prune(to:)` the zeros are
-    /// exactly the smallest |w|s over all layers (no surviving weight smaller than a pruned one),
-    /// while per-layer pruning gives each matrix its own share.
-    @Test func globalPruningZeroesTheSmallestWeightsOfAllLayers() {
+    /// Global pruning ranks every dense weight together by LAMP score: half of all weights go,
+    /// within each layer the smallest first (every kept weight larger than every pruned one of
+    /// its layer), each layer keeps its largest weight, and a layer whose weights are all small
+    /// is not emptied; per-layer pruning gives each matrix its own share.
+    @Test func globalPruningRanksAllLayersByLAMPScore() {
         let teacher = TeacherEnsemble(networks: [corridorTeacher()])
         var student = MLP(inputSize: 6, hiddenSizes: [16], outputSize: 2, seed: 5)
-        student.layers[1].weight.scalars = student.layers[1].weight.scalars.map { $0 * 8 }  // a head of large weights
-        let original = student.layers.flatMap { $0.weight.scalars.map(abs) }
+        student.layers[1].weight.scalars = student.layers[1].weight.scalars.map { $0 / 100 }  // a head of tiny weights
         var config = DistillConfig()
         config.prune = 0.5
         var global = StudentLearner(student: student, teacher: teacher, config: config)
         global.prune(to: 0.5)
-        let after = global.student.layers.flatMap(\.weight.scalars)
-        let pruned = after.indices.filter { after[$0] == 0 }
-        #expect(pruned.count == original.count / 2)
-        let largestPruned = pruned.map { original[$0] }.max() ?? 0
-        let smallestKept = after.indices.filter { after[$0] != 0 }.map { original[$0] }.min() ?? 0
-        #expect(largestPruned <= smallestKept, "a kept weight is smaller than a pruned one")
-        let keptShare = global.student.layers.map { Double($0.weight.scalars.filter { $0 != 0 }.count) / Double($0.weight.count) }
-        #expect(keptShare[1] > 0.8 && keptShare[0] < 0.5, "the large head keeps most of its weights: \(keptShare)")
+        let total = student.layers.reduce(0) { $0 + $1.weight.count }
+        #expect(global.student.layers.reduce(0) { $0 + $1.weight.scalars.filter { $0 == 0 }.count } == total / 2)
+        for (before, after) in zip(student.layers, global.student.layers) {
+            let kept = after.weight.scalars.indices.filter { after.weight.scalars[$0] != 0 }.map { abs(before.weight.scalars[$0]) }
+            let pruned = after.weight.scalars.indices.filter { after.weight.scalars[$0] == 0 }.map { abs(before.weight.scalars[$0]) }
+            #expect((pruned.max() ?? 0) <= (kept.min() ?? .infinity), "within a layer, the smallest go first")
+            #expect(kept.count >= 1 && kept.max() == before.weight.scalars.map(abs).max(), "a layer keeps its largest weight")
+        }
+        let headKept = global.student.layers[1].weight.scalars.filter { $0 != 0 }.count
+        #expect(headKept >= 8, "the tiny head is not pruned away: \(headKept) of 32 kept")
 
         config.pruneScope = .layer
         var perLayer = StudentLearner(student: student, teacher: teacher, config: config)
