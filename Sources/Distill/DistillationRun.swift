@@ -159,6 +159,9 @@ public struct DistillationRun {
         if config.generations > 1 { throw refuse("runs one generation; distil the multi-task student again from its tasks/NAME directories") }
         if config.quantize != .none { throw refuse("trains its shared student in float; quantise one task's student by distilling it again from tasks/NAME with --quantize int8") }
         if config.prune > 0 { throw refuse("keeps its shared student dense; prune one task's student by distilling it again from tasks/NAME with --prune") }
+        if config.stateNoise > 0 || config.adversarialEpsilon > 0 || config.collectPerturbation != nil {
+            throw refuse("trains on its tasks' clean states; distil one task's student again from tasks/NAME with --state-noise, --adversarial-epsilon or --collect-perturbation")
+        }
         if groups.count == 1 { throw refuse("needs at least two tasks; for one, give --teacher DIR without a name") }
         return try runMultiTask(config: config, groups: groups, makeEnv: makeEnv, beforeStart: { try directory.prepareNew(force: force) })
     }

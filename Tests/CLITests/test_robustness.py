@@ -158,3 +158,9 @@ def test_bad_robust_settings_are_one_sentence(tmp_path, corridor_teacher, args, 
     r = run("distill", "--teacher", str(corridor_teacher), *args, "--out", str(tmp_path / "x"))
     assert words in error_line(r), r.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_multi_task_distillation_refuses_robust_settings(tmp_path, corridor_teacher):
+    r = run("distill", "--teacher", f"a={corridor_teacher}", "--teacher", f"b={corridor_teacher}", "--state-noise", "0.2",
+            "--out", str(tmp_path / "mt"))
+    assert "trains on its tasks' clean states" in error_line(r), r.stderr
