@@ -108,16 +108,18 @@ def test_a_killed_or_interrupted_study_marks_running_trials_failed(tmp_path):
             "--space", str(tmp_path / "space.json")]
     (tmp_path / "space.json").write_text(json.dumps({"learning_rate": {"float": [1e-3, 2e-3]}}))
 
-    def start_and_wait_for_a_trial():
+    def start_and_wait_for_a_trial(number):
+        """Starts a session and waits until trial `number` (counting from 1) writes its metrics:
+        on a busy machine a session can take seconds to start its own trial."""
         proc = subprocess.Popen([sys.executable, "-m", "swiftdistill.study", *args], cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 60
-        while time.time() < deadline and not list((study / "trials").glob("*/metrics.csv")):
+        deadline = time.time() + 120
+        while time.time() < deadline and len(list((study / "trials").glob("*/metrics.csv"))) < number:
             time.sleep(0.2)
         time.sleep(1.0)
         return proc
 
-    proc = start_and_wait_for_a_trial()
+    proc = start_and_wait_for_a_trial(1)
     proc.kill()                                              # SIGKILL: no chance to clean up
     proc.wait()
     deadline = time.time() + 20                              # the trial process follows its study (PDEATHSIG)
@@ -125,7 +127,7 @@ def test_a_killed_or_interrupted_study_marks_running_trials_failed(tmp_path):
         time.sleep(0.2)
     assert subprocess.run(["pgrep", "-f", str(study)], capture_output=True).returncode != 0, "an orphaned trial runs on"
     # Ctrl-C on the next session: the running trial stops, is marked failed, the command says how to continue.
-    proc = start_and_wait_for_a_trial()
+    proc = start_and_wait_for_a_trial(2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
