@@ -14,6 +14,7 @@ temperature 0.01, with the same states and seed:
     adversarial  --adversarial-epsilon 0.1 --adversarial-steps 3
     dagger       --collect-perturbation sticky_actions:0.25
     noise+dagger both
+    noise+noisy-dagger  --state-noise 0.3 --collect-perturbation observation_noise:0.3
 
 The issue's target: a robust student whose score is ≥ the teacher's on every perturbation kind
 on all three environments, with clean normalised return ≥ 0.99, on seeds 0–2.
@@ -30,7 +31,8 @@ TEACHERS = {"cartpole": ("CartPole-v1", ["--steps", "50000"], 20_000), "acrobot"
 RECIPES = {"plain": [], "noise": ["--state-noise", "0.3"],
            "adversarial": ["--adversarial-epsilon", "0.1", "--adversarial-steps", "3"],
            "dagger": ["--collect-perturbation", "sticky_actions:0.25"],
-           "noise+dagger": ["--state-noise", "0.3", "--collect-perturbation", "sticky_actions:0.25"]}
+           "noise+dagger": ["--state-noise", "0.3", "--collect-perturbation", "sticky_actions:0.25"],
+           "noise+noisy-dagger": ["--state-noise", "0.3", "--collect-perturbation", "observation_noise:0.3"]}
 
 
 def main() -> int:

@@ -93,19 +93,23 @@ public struct DistillConfig: Configurable {
     public var adversarialEpsilon: Float = 0
     /// Gradient-sign steps per adversarial state: 1 is FGSM, more is PGD.
     public var adversarialSteps = 1
-    /// Robust distillation (DAgger under perturbation): collection steps through actions that
-    /// slip as a deployment's do, `random_actions:P` or `sticky_actions:P`, so the states
-    /// labelled are those a perturbed deployment reaches (nil = none).
+    /// Robust distillation (DAgger under perturbation): collection steps through a perturbed
+    /// environment — `random_actions:P` or `sticky_actions:P` (actions that slip), or
+    /// `observation_noise:S` (S spreads of Gaussian noise on what the acting policy sees, the
+    /// teacher labelling those observations) — so the states labelled are those a perturbed
+    /// deployment reaches (nil = none).
     public var collectPerturbation: String?
 
-    /// `collectPerturbation` read: sticky or not, and the probability; nil when it is unset.
-    public var collectActionNoise: (sticky: Bool, probability: Double)? {
+    /// `collectPerturbation` read: its kind and level; nil when it is unset or malformed.
+    public var collectPerturbationSpec: (kind: String, level: Double)? {
         guard let text = collectPerturbation else { return nil }
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-        guard parts.count == 2, ["random_actions", "sticky_actions"].contains(parts[0]), let p = Double(parts[1]), p >= 0, p <= 1 else {
-            return nil
+        guard parts.count == 2, let level = Double(parts[1]), level >= 0 else { return nil }
+        switch parts[0] {
+        case "random_actions", "sticky_actions": return level <= 1 ? (parts[0], level) : nil
+        case "observation_noise": return level <= 100 ? (parts[0], level) : nil
+        default: return nil
         }
-        return (parts[0] == "sticky_actions", p)
     }
     /// Whether `prune` applies to all dense weights together (ranked by LAMP score) or to each
     /// matrix (single-weight pruning; `pruneUnits` removes each hidden layer's share of units).
@@ -242,7 +246,7 @@ extension DistillConfig {
                    help: "Robust distillation: states moved within this many spreads (L-infinity) to maximise the student's loss, labelled by the teacher there (0 = none)."),
             .int("adversarial_steps", \.adversarialSteps, min: 1, max: 100, help: "Robust distillation: gradient-sign steps per adversarial state (1 = FGSM, more = PGD)."),
             .optionalString("collect_perturbation", \.collectPerturbation,
-                            help: "Robust distillation: collect through slipping actions, random_actions:P or sticky_actions:P (the student visits what a perturbed deployment reaches)."),
+                            help: "Robust distillation: collect through a perturbed environment, random_actions:P, sticky_actions:P or observation_noise:S (the student visits what a perturbed deployment reaches)."),
             .choice("prune_scope", \.pruneScope, help: "Pruning single weights: global ranks all dense weights together by LAMP score (small layers keep more); layer prunes each matrix to the share."),
             .float("prune_start", \.pruneStart, .fraction, help: "Pruning: fraction of the run at which it starts."),
             .float("prune_end", \.pruneEnd, .fraction, help: "Pruning: fraction of the run by which the share is reached."),
@@ -255,8 +259,8 @@ extension DistillConfig {
                 ? SettingError(key: "prune", template: "{prune} is the share of weights pruned, in (0, 1) (0 keeps the student dense); got \(c.prune).") : nil },
             { c in c.adversarialEpsilon > 0 && (c.featureWeight > 0 || c.relationalWeight > 0 || c.flowWeight > 0)
                 ? SettingError(key: "adversarial_epsilon", template: "{adversarial_epsilon} relabels moved states by the teacher's outputs only; the feature, relational and flow losses compare hidden layers stored for the clean states, so use output losses (kl, ce, q-mse) with it.") : nil },
-            { c in c.collectPerturbation != nil && c.collectActionNoise == nil
-                ? SettingError(key: "collect_perturbation", template: "{collect_perturbation} takes random_actions:P or sticky_actions:P with P from 0 to 1 (got '\(c.collectPerturbation!)').") : nil },
+            { c in c.collectPerturbation != nil && c.collectPerturbationSpec == nil
+                ? SettingError(key: "collect_perturbation", template: "{collect_perturbation} takes random_actions:P or sticky_actions:P with P from 0 to 1, or observation_noise:S with S spreads from 0 to 100 (got '\(c.collectPerturbation!)').") : nil },
             { c in c.collectPerturbation != nil && c.regime == .offline
                 ? SettingError(key: "collect_perturbation", template: "{collect_perturbation} changes how states are collected; the offline regime collects none.") : nil },
             { c in c.stateNoise > 100 || c.adversarialEpsilon > 100

@@ -88,8 +88,18 @@ public struct DistillationAlgorithm: RunAlgorithm {
             guard let env else {
                 throw DistillError.sizeMismatch("The \(config.regime.rawValue) regime needs an environment to collect states from.")
             }
-            // DAgger under perturbation: the collector steps through slipping actions.
-            let collectEnv = config.collectActionNoise.map { PerturbedEnvironment(env, actionNoise: $0.probability, sticky: $0.sticky) } ?? env
+            // DAgger under perturbation: the collector steps through a perturbed environment.
+            var collectEnv: any Environment = env
+            if let p = config.collectPerturbationSpec {
+                switch p.kind {
+                case "observation_noise":
+                    // Spreads measured on the teacher's own states (ε = 0.1), seeded: a resumed run measures the same.
+                    let spread = try observationSpread(env, states: 2_000, seed: config.seed &+ 50_000) { StateCollector.argmax(teacher.qValues($0)[...]) }
+                    collectEnv = PerturbedEnvironment(env, observationNoise: spread.map { $0 * Float(p.level) })
+                default:
+                    collectEnv = PerturbedEnvironment(env, actionNoise: p.level, sticky: p.kind == "sticky_actions")
+                }
+            }
             collector = try StateCollector(env: collectEnv, config: config, seed: config.seed, episodes: state.episodes)
         }
     }

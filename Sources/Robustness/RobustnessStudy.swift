@@ -197,26 +197,7 @@ public struct RobustnessStudy: Sendable {
 
     /// Per observation value, the population standard deviation over states `policy` visits.
     func observationSpread(_ env: any Environment, policy: ([Float]) -> Int) throws -> [Float] {
-        let n = env.spec.observationSize
-        var rng = SeededGenerator(seed: UInt64(seed) &+ 50_000)
-        var sum = [Double](repeating: 0, count: n), squares = sum
-        var obs = try env.reset(seed: seed + 50_000), episode = 0
-        for _ in 0..<spreadStates {
-            for i in 0..<n { let v = Double(obs[i]); sum[i] += v; squares[i] += v * v }
-            let action = rng.nextUnitFloat() < 0.1 ? rng.int(below: env.spec.actionCount) : policy(obs)
-            let s = try env.step(action)
-            if s.isDone {
-                episode += 1
-                obs = try env.reset(seed: seed + 50_000 + episode)
-            } else {
-                obs = s.observation
-            }
-        }
-        let count = Double(spreadStates)
-        return (0..<n).map { i in
-            let mean = sum[i] / count
-            return Float(max(0, squares[i] / count - mean * mean).squareRoot())
-        }
+        try Robustness.observationSpread(env, states: spreadStates, seed: seed &+ 50_000, policy: policy)
     }
 
     /// The 2.5th and 97.5th percentiles of the means of `bootstrapSamples` resamples (seeded).
@@ -244,5 +225,31 @@ public struct RobustnessStudy: Sendable {
         var total = 0.0
         for (a, b) in zip(points, points.dropFirst()) { total += (b.0 - a.0) * (a.1 + b.1) / 2 }
         return total / (last.0 - first.0)
+    }
+}
+
+/// Per observation value, the population standard deviation over `states` states `policy`
+/// visits acting ε-greedily (ε = 0.1) from episodes seeded `seed`, `seed + 1`, …: the spread
+/// observation noise is measured in.
+public func observationSpread(_ env: any Environment, states: Int, seed: Int, policy: ([Float]) -> Int) throws -> [Float] {
+    let n = env.spec.observationSize
+    var rng = SeededGenerator(seed: UInt64(seed))
+    var sum = [Double](repeating: 0, count: n), squares = sum
+    var obs = try env.reset(seed: seed), episode = 0
+    for _ in 0..<states {
+        for i in 0..<n { let v = Double(obs[i]); sum[i] += v; squares[i] += v * v }
+        let action = rng.nextUnitFloat() < 0.1 ? rng.int(below: env.spec.actionCount) : policy(obs)
+        let s = try env.step(action)
+        if s.isDone {
+            episode += 1
+            obs = try env.reset(seed: seed + episode)
+        } else {
+            obs = s.observation
+        }
+    }
+    let count = Double(max(states, 1))
+    return (0..<n).map { i in
+        let mean = sum[i] / count
+        return Float(max(0, squares[i] / count - mean * mean).squareRoot())
     }
 }

@@ -132,7 +132,8 @@ def student_weights(path):
 
 
 @pytest.mark.parametrize("robust", [["--state-noise", "0.3"], ["--adversarial-epsilon", "0.1", "--adversarial-steps", "3"],
-                                    ["--collect-perturbation", "sticky_actions:0.5"]])
+                                    ["--collect-perturbation", "sticky_actions:0.5"],
+                                    ["--collect-perturbation", "observation_noise:0.5"]])
 def test_robust_distillation_is_reproducible_and_changes_the_student(tmp_path, corridor_teacher, robust):
     common = ["distill", "--teacher", str(corridor_teacher), "--hidden", "16", "--steps", "800", "--eval-interval", "0",
               "--seed", "4"]
@@ -152,6 +153,7 @@ def test_robust_distillation_is_reproducible_and_changes_the_student(tmp_path, c
     (["--loss", "kl,feature", "--adversarial-epsilon", "0.1"], "--adversarial-epsilon relabels moved states by the teacher's outputs only"),
     (["--collect-perturbation", "sticky:0.2"], "--collect-perturbation takes random_actions:P or sticky_actions:P"),
     (["--collect-perturbation", "random_actions:2"], "--collect-perturbation takes random_actions:P or sticky_actions:P"),
+    (["--collect-perturbation", "observation_noise:-1"], "or observation_noise:S with S spreads from 0 to 100"),
     (["--state-noise", "-1"], "--state-noise"),
 ])
 def test_bad_robust_settings_are_one_sentence(tmp_path, corridor_teacher, args, words):
