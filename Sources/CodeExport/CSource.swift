@@ -92,7 +92,7 @@ public enum CSource {
         }
         // Wide dense layers get a function each, with their sizes as constants (the compiler then
         // vectorises the inner loop); convolutions share the general one.
-        if plan.layers.contains(where: isSparse) { out += sparseFunction(n, upper) }
+        for (i, l) in plan.layers.enumerated() where isSparse(l) { out += sparseLayerFunction(n, upper, i, l) }
         if plan.convolutions.contains(where: { ExportPlan.isWide($0.layer.outputChannels) }) { out += wideFunction(n, upper) }
         if plan.convolutions.contains(where: { !ExportPlan.isWide($0.layer.outputChannels) }) { out += narrowFunction(n, upper) }
         for (i, l) in plan.layers.enumerated() where !isSparse(l) {
@@ -164,29 +164,27 @@ public enum CSource {
             + array("\(n)_layer\(i)_value", values.isEmpty ? [0] : values, "their values")
     }
 
-    static func sparseFunction(_ n: String, _ upper: String) -> String {
-        """
-        /* y = x.W + b over W's nonzero weights, input by input in order (zero inputs skipped): the
-           wide layer's order with the pruned weights' terms, which add nothing, left out. */
-        static void \(n)_dense_sparse(const float *x, int in, const void *starts, const void *columns, int small,
-                                       const float *value, const float *b, int out, float *y) {
-            int i, j;
-            long k;
-            for (j = 0; j < out; j++) y[j] = b[j];
-            for (i = 0; i < in; i++) {
-                const float xi = x[i];
-                const long from = small ? ((const unsigned short *)starts)[i] : ((const long *)starts)[i];
-                const long to = small ? ((const unsigned short *)starts)[i + 1] : ((const long *)starts)[i + 1];
-                if (xi == 0.0f) continue;
-                for (k = from; k < to; k++) {
-                    const long c = small ? ((const unsigned short *)columns)[k] : ((const long *)columns)[k];
-                    y[c] = \(upper)_FMA(xi, value[k], y[c]);
+    /// Sparse layer `i`: y = x.W + b over W's nonzero weights, input by input in order — the wide
+    /// layer's chains with the pruned weights' terms, which add nothing, left out. Its sizes and
+    /// index type are written in, and zero inputs are multiplied, not tested (as the wide layer).
+    static func sparseLayerFunction(_ n: String, _ upper: String, _ i: Int, _ l: Linear) -> String {
+        let negativeZeroBias = l.bias.scalars.contains { $0 == 0 && $0.sign == .minus }
+        let skip = negativeZeroBias ? "\n            if (xi == 0.0f) continue;" : ""
+        return """
+            /* layers.\(i), pruned: y = x.W + b over the kept weights, each y[j] from b[j] through x[i] W[i][j] for i in order. */
+            static void \(n)_layer\(i)(const float *x, float *y) {
+                int i, j;
+                long k;
+                for (j = 0; j < \(l.outputSize); j++) y[j] = \(n)_layer\(i)_bias[j];
+                for (i = 0; i < \(l.inputSize); i++) {
+                    const float xi = x[i];\(skip)
+                    for (k = \(n)_layer\(i)_start[i]; k < \(n)_layer\(i)_start[i + 1]; k++)
+                        y[\(n)_layer\(i)_column[k]] = \(upper)_FMA(xi, \(n)_layer\(i)_value[k], y[\(n)_layer\(i)_column[k]]);
                 }
             }
-        }
 
 
-        """
+            """
     }
 
     static func wideFunction(_ n: String, _ upper: String) -> String {
@@ -389,12 +387,7 @@ public enum CSource {
         for (i, l) in plan.layers.enumerated() {
             let last = i == plan.layers.count - 1
             let target = last ? "q_values" : spare
-            if isSparse(l) {
-                let small = l.weight.scalars.filter { $0 != 0 }.count <= 65_535 && l.outputSize <= 65_535
-                body.append("\(n)_dense_sparse(\(current), \(l.inputSize), \(n)_layer\(i)_start, \(n)_layer\(i)_column, \(small ? 1 : 0), \(n)_layer\(i)_value, \(n)_layer\(i)_bias, \(l.outputSize), \(target));")
-            } else {
-                body.append("\(n)_layer\(i)(\(current), \(target));")
-            }
+            body.append("\(n)_layer\(i)(\(current), \(target));")
             if !last {
                 body.append("\(n)_activate(\(spare), \(l.outputSize));")
                 swap(&current, &spare)
