@@ -37,7 +37,7 @@ public enum EnvironmentError: Error, CustomStringConvertible {
         case .untrustedRecord(let name):
             return "The model records its environment as '\(name)', which names Python code, and a model directory is data that never runs code; if you trust that module, name it yourself (--trust-env \(name), or env='\(name)' in Python)."
         case .parameterNotSettable(let name, let parameter):
-            return "\(name) is not a Gymnasium environment in this process, so its attribute \(parameter) cannot be set; run without --env-isolation process (or vary a gymnasium.make keyword instead)."
+            return "\(name) is not a Gymnasium environment in this process, so \(parameter) can only be a gymnasium.make keyword, and \(name) does not take it as one; to set the attribute in place, run without --env-isolation process."
         case .notRebuildable(let name):
             return "The model was trained on '\(name)', defined in a notebook or script (or a lambda), which cannot be rebuilt from its record; pass the environment yourself (--env module:Class, or env= in Python)."
         case .wrapperNotRebuildable(let name, let wrapper, let reason):

@@ -63,7 +63,12 @@ public enum EnvironmentParameters {
                 try set(change.name, to: value, on: env)
                 return env
             }
-            return try makeEnvironment(recipe.with([change.name: value]), recorded: recorded)
+            do {
+                return try makeEnvironment(recipe.with([change.name: value]), recorded: recorded)
+            } catch where EnvironmentIsolation.current == .process {
+                // In a worker process the attribute could not be looked for: say so, not only that the keyword failed.
+                throw EnvironmentError.parameterNotSettable(nominal.spec.name, parameter: change.name)
+            }
         }
     }
 }

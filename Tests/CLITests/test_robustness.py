@@ -166,3 +166,12 @@ def test_multi_task_distillation_refuses_robust_settings(tmp_path, corridor_teac
     r = run("distill", "--teacher", f"a={corridor_teacher}", "--teacher", f"b={corridor_teacher}", "--state-noise", "0.2",
             "--out", str(tmp_path / "mt"))
     assert "trains on its tasks' clean states" in error_line(r), r.stderr
+
+
+def test_an_attribute_with_environment_isolation_is_one_sentence(cartpole):
+    r = run("robustness", str(cartpole), "--episodes", "2", "--obs-noise", "none", "--random-actions", "none",
+            "--sticky-actions", "none", "--vary", "length=0.5,1", "--env-isolation", "process")
+    assert "so length can only be a gymnasium.make keyword" in error_line(r), r.stderr
+    keyword = run("robustness", str(cartpole), "--episodes", "2", "--obs-noise", "none", "--random-actions", "none",
+                  "--sticky-actions", "none", "--vary", "max_episode_steps=5", "--env-isolation", "process", "--json")
+    assert keyword.returncode == 0 and max(json.loads(keyword.stdout)["axes"][0]["results"][0][0]["returns"]) == 5.0
