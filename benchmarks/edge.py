@@ -106,7 +106,9 @@ def onnx_per_call_ns(model_dir: Path, states: np.ndarray, calls: int = 20000) ->
         return float("nan")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "student.onnx"
-        sd.load(model_dir).to_onnx(path)
+        model = sd.load(model_dir)
+        model.to_onnx(path)
+        states = states.reshape((len(states),) + model.observation_shape)  # images keep their shape
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
@@ -116,7 +118,7 @@ def onnx_per_call_ns(model_dir: Path, states: np.ndarray, calls: int = 20000) ->
         for _ in range(5):
             start = time.perf_counter()
             for i in range(calls):
-                session.run(None, {name: states[i % len(states)][None, :]})
+                session.run(None, {name: states[i % len(states)][None, ...]})
             rounds.append((time.perf_counter() - start) / calls * 1e9)
         return statistics.median(rounds)
 
