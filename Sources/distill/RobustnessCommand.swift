@@ -38,10 +38,13 @@ struct RobustnessCommand: ParsableCommand {
     @Flag(help: "Add the environment's preset dynamics change (CartPole length, Acrobot LINK_MASS_1, MountainCar force, LunarLander gravity).")
     var preset = false
     @Option(help: "Directory for robustness.json, robustness.csv and robustness.png.") var out: String?
+    @Option(help: "Processes measuring the models after the first side by side (each also plays the reference, whose states set the spreads).")
+    var jobs = 1
     @OptionGroup var evaluation: EvaluationOptions
 
     func validate() throws {
         guard !models.isEmpty else { throw ValidationError("name at least one model directory; the first is the reference.") }
+        guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 64 (got \(jobs)).") }
     }
 
     /// `text` as levels: comma-separated numbers, or "none" for no axis.
@@ -90,6 +93,10 @@ struct RobustnessCommand: ParsableCommand {
         let study = RobustnessStudy(axes: axes, episodes: evaluation.episodes, seed: evaluation.seed)
         do { try study.validate() } catch let e as RobustnessError { throw ValidationError(e.description) }
 
+        if jobs > 1 && models.count > 2 {
+            try finish(try runInProcesses())
+            return
+        }
         let nominal = try makeEnvironment(recipe, recorded: recorded)
         if axes.contains(where: { $0.kind == .dynamics }), Corridor.named(recipe.name) != nil {
             throw ValidationError("\(recipe.name) is built in and has no parameters to vary; --vary and --preset need a Gymnasium environment.")
@@ -99,6 +106,11 @@ struct RobustnessCommand: ParsableCommand {
                                                 texts: Dictionary(dynamics.map { ($0.name, $0.texts) }, uniquingKeysWith: { a, _ in a }))
         let report = try study.run(models: zip(models, loaded).map { (Self.name($0.0), $0.1.0.act) }, environment: recipe.description,
                                    open: open)
+        try finish(report)
+    }
+
+    /// Writes, then prints, the report.
+    func finish(_ report: RobustnessReport) throws {
         if let out { try write(report, to: URL(fileURLWithPath: out)) }
         if evaluation.json {
             let encoder = JSONEncoder()
@@ -107,6 +119,63 @@ struct RobustnessCommand: ParsableCommand {
         } else {
             printTable(report)
         }
+    }
+
+    /// `--jobs`: the models after the first split into groups, each measured with the reference
+    /// by a `distill robustness … --json` process of its own; the reports merged. Every process
+    /// plays the same episodes with the same noise, so the merged report is the one-process one.
+    func runInProcesses() throws -> RobustnessReport {
+        var common: [String] = ["--obs-noise", observationNoise, "--random-actions", randomActions, "--sticky-actions", stickyActions,
+                                "--episodes", "\(evaluation.episodes)", "--seed", "\(evaluation.seed)", "--json",
+                                "--env-isolation", evaluation.isolation.isolation.rawValue]
+        for v in vary { common += ["--vary", v] }
+        if preset { common.append("--preset") }
+        if let env = evaluation.env { common += ["--env", env] }
+        for a in evaluation.envArgs { common += ["--env-arg", a] }
+        for w in evaluation.wrappers { common += ["--wrapper", w] }
+        for t in evaluation.trust.trusted { common += ["--trust-env", t] }
+        let rest = Array(models.dropFirst())
+        let groups = (0..<min(jobs, rest.count)).map { g in stride(from: g, to: rest.count, by: min(jobs, rest.count)).map { rest[$0] } }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        var processes: [(Process, Pipe, Pipe)] = []
+        for group in groups {
+            let process = Process(), output = Pipe(), errors = Pipe()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = ["robustness", models[0]] + group + common
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            processes.append((process, output, errors))
+        }
+        var reports: [RobustnessReport] = []
+        for (process, output, errors) in processes {
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                throw ValidationError(message.split(separator: "\n").first.map { String($0).replacingOccurrences(of: "Error: ", with: "") }
+                                      ?? "a --jobs worker failed with status \(process.terminationStatus).")
+            }
+            reports.append(try JSONDecoder().decode(RobustnessReport.self, from: data))
+        }
+        // Group g holds the models after the first at g, g + k, g + 2k, … (k groups).
+        let k = groups.count
+        var merged = reports[0]
+        for a in merged.axes.indices {
+            var results = [[LevelResult]](repeating: [], count: models.count), scores = [Double](repeating: 0, count: models.count)
+            results[0] = reports[0].axes[a].results[0]
+            scores[0] = reports[0].axes[a].scores[0]
+            for (g, report) in reports.enumerated() {
+                for j in 0..<groups[g].count {
+                    results[1 + g + j * k] = report.axes[a].results[1 + j]
+                    scores[1 + g + j * k] = report.axes[a].scores[1 + j]
+                }
+            }
+            merged.axes[a].results = results
+            merged.axes[a].scores = scores
+        }
+        merged.models = models.map(Self.name)
+        return merged
     }
 
     /// A model's name in tables: its directory's last component.

@@ -175,3 +175,19 @@ def test_an_attribute_with_environment_isolation_is_one_sentence(cartpole):
     keyword = run("robustness", str(cartpole), "--episodes", "2", "--obs-noise", "none", "--random-actions", "none",
                   "--sticky-actions", "none", "--vary", "max_episode_steps=5", "--env-isolation", "process", "--json")
     assert keyword.returncode == 0 and max(json.loads(keyword.stdout)["axes"][0]["results"][0][0]["returns"]) == 5.0
+
+
+def test_jobs_give_the_one_process_report(tmp_path, corridor_teacher):
+    """--jobs 2: the models after the first measured in two processes, merged in the order given."""
+    students = []
+    for seed in (1, 2, 3):
+        out = tmp_path / f"s{seed}"
+        assert run("distill", "--teacher", str(corridor_teacher), "--hidden", "8", "--steps", "300", "--eval-interval", "0",
+                   "--seed", str(seed), "--out", str(out)).returncode == 0
+        students.append(str(out))
+    args = ["robustness", str(corridor_teacher), *students, "--episodes", "4", "--obs-noise", "0,1", "--sticky-actions", "none",
+            "--random-actions", "0,0.5", "--json"]
+    one = run(*args)
+    two = run(*args, "--jobs", "2")
+    assert one.returncode == 0 and two.returncode == 0, two.stderr
+    assert json.loads(one.stdout) == json.loads(two.stdout)
