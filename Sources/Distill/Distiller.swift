@@ -80,7 +80,9 @@ public struct DistillationAlgorithm: RunAlgorithm {
         }
         buffer = DistillationBuffer(capacity: config.bufferSize, observationSize: teacher.inputSize, actionCount: teacher.actionCount,
                                     hiddenWidth: teacher.hiddenWidth(layers: config.storedTeacherLayers(teacher)),
-                                    byteScale: env.flatMap { $0.spec.observationsAreBytes ? $0.spec.observationScale : nil },
+                                    // Noisy observations (collect_perturbation observation_noise) are not bytes any more.
+                                    byteScale: env.flatMap { $0.spec.observationsAreBytes && config.collectPerturbationSpec?.kind != "observation_noise"
+                                        ? $0.spec.observationScale : nil },
                                     frames: env.map { DQNAlgorithm.framesPerObservation($0.spec.observationShape) } ?? 1,
                                     lookahead: config.nStep)
         totalSteps = offline.map { min(config.steps, $0.rowCount) } ?? config.steps

@@ -11,7 +11,8 @@ import NN
 /// meets the same noise, scaled — differences between them are the models', not the draws'.
 public final class PerturbedEnvironment: Environment {
     public let base: any Environment
-    public var spec: EnvironmentSpec { base.spec }
+    /// The base's, except that noisy observations are not bytes any more (a buffer must keep floats).
+    public let spec: EnvironmentSpec
     /// Standard deviation of the noise added to each observation value (0: none).
     public let observationNoise: [Float]
     /// Probability that the action taken is not the policy's.
@@ -27,6 +28,9 @@ public final class PerturbedEnvironment: Environment {
     public init(_ base: any Environment, observationNoise: [Float] = [], actionNoise: Double = 0, sticky: Bool = false) {
         precondition(observationNoise.isEmpty || observationNoise.count == base.spec.observationSize, "one noise level per observation value")
         self.base = base
+        var spec = base.spec
+        if observationNoise.contains(where: { $0 != 0 }) { spec.observationsAreBytes = false }
+        self.spec = spec
         self.observationNoise = observationNoise
         self.actionNoise = actionNoise
         self.sticky = sticky

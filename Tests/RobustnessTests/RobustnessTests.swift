@@ -110,3 +110,17 @@ final class Probe: Environment {
         #expect(throws: RobustnessError.badLevels("sticky_actions levels are probabilities from 0 to 1 (got [0.0, 1.5])")) { try bad.validate() }
     }
 }
+
+/// A grid of 0/1 values, kept as bytes by replay.
+final class Grid: Environment {
+    let spec = EnvironmentSpec(name: "Grid", observationShape: [2, 2], actionCount: 2, observationsAreBytes: true)
+    func reset(seed: Int?) throws -> [Float] { [0, 1, 1, 0] }
+    func step(_ action: Int) throws -> Step { Step(observation: [1, 0, 0, 1], reward: 0, terminated: true, truncated: false) }
+}
+
+@Suite struct PerturbedSpecTests {
+    @Test func noisyObservationsAreNotBytes() {
+        #expect(!PerturbedEnvironment(Grid(), observationNoise: [Float](repeating: 0.1, count: 4)).spec.observationsAreBytes)
+        #expect(PerturbedEnvironment(Grid(), actionNoise: 0.5).spec.observationsAreBytes, "slipping actions leave observations as they were")
+    }
+}
