@@ -75,9 +75,15 @@ public enum CSource {
 
             """
         for (i, c) in plan.convolutions.enumerated() {
-            let g = c.layer.geometry
-            out += array("\(n)_conv\(i)_weight", c.layer.weight.scalars,
-                         "convs.\(i).weight as (kernel height, kernel width, input channels, output channels) = (\(g.kernelHeight), \(g.kernelWidth), \(g.channels), \(c.layer.outputChannels))")
+            let g = c.layer.geometry, o = c.layer.outputChannels
+            if ExportPlan.isWide(o) {
+                out += array("\(n)_conv\(i)_weight", c.layer.weight.scalars,
+                             "convs.\(i).weight as (kernel height, kernel width, input channels, output channels) = (\(g.kernelHeight), \(g.kernelWidth), \(g.channels), \(o))")
+            } else {
+                let patch = g.patchSize, w = c.layer.weight.scalars
+                out += array("\(n)_conv\(i)_weight", (0..<o).flatMap { j in (0..<patch).map { w[$0 * o + j] } },
+                             "convs.\(i).weight transposed: each output channel's (kernel height, kernel width, input channels) = (\(g.kernelHeight), \(g.kernelWidth), \(g.channels)) weights in one row")
+            }
             out += array("\(n)_conv\(i)_bias", c.layer.bias.scalars, "convs.\(i).bias")
         }
         for (i, l) in plan.layers.enumerated() {
@@ -93,8 +99,7 @@ public enum CSource {
         // Wide dense layers get a function each, with their sizes as constants (the compiler then
         // vectorises the inner loop); convolutions share the general one.
         for (i, l) in plan.layers.enumerated() where isSparse(l) { out += sparseLayerFunction(n, upper, i, l) }
-        if plan.convolutions.contains(where: { ExportPlan.isWide($0.layer.outputChannels) }) { out += wideFunction(n, upper) }
-        if plan.convolutions.contains(where: { !ExportPlan.isWide($0.layer.outputChannels) }) { out += narrowFunction(n, upper) }
+        for (i, c) in plan.convolutions.enumerated() { out += convolutionFunction(n, upper, i, c) }
         for (i, l) in plan.layers.enumerated() where !isSparse(l) {
             if ExportPlan.isWide(l.outputSize) {
                 out += wideLayerFunction(n, upper, i, l)
@@ -105,7 +110,6 @@ public enum CSource {
             }
         }
         if !plan.convolutions.isEmpty || plan.layers.count > 1 { out += activationFunction(n, plan.activation) }
-        if !plan.convolutions.isEmpty { out += convolutionFunction(n) }
         out += qValuesFunction(plan)
         out += actFunction(n)
         return out
@@ -187,26 +191,8 @@ public enum CSource {
             """
     }
 
-    static func wideFunction(_ n: String, _ upper: String) -> String {
-        """
-        /* y = x.W + b for 16 or more outputs: each y[j] starts from b[j] and adds x[i] W[i][j] for i in
-           order, skipping zero inputs (the order swift-distill's kernels keep). */
-        static void \(n)_dense_wide(const float *x, int in, const float *w, const float *b, int out, float *y) {
-            int i, j;
-            for (j = 0; j < out; j++) y[j] = b[j];
-            for (i = 0; i < in; i++) {
-                const float xi = x[i];
-                const float *row = w + (long)i * out;
-                if (xi == 0.0f) continue;
-                for (j = 0; j < out; j++) y[j] = \(upper)_FMA(xi, row[j], y[j]);
-            }
-        }
-
-
-        """
-    }
-
-    /// Dense layer `i` in the wide form (as `wideFunction`), its sizes written in.
+    /// Dense layer `i` in the wide form (each output a chain of fused multiply-adds from its
+    /// bias, inputs in order), its sizes written in.
     ///
     /// Zero inputs are multiplied rather than skipped: a test per input is a branch the CPU
     /// mispredicts on half of a ReLU layer's outputs (the 16-16 CartPole student took 93 ns per
@@ -231,7 +217,7 @@ public enum CSource {
             """
     }
 
-    /// Dense layer `i` with fewer than 16 outputs, in the narrow form's order (as `narrowFunction`)
+    /// Dense layer `i` with fewer than 16 outputs, in the narrow form's order (see `ExportPlan`)
     /// over its transposed weights: the eight partial sums then load eight adjacent weights, one
     /// vector (the 16-16 CartPole student: 66 ns per action with strided loads, 28 with these).
     static func narrowLayerFunction(_ n: String, _ upper: String, _ i: Int, _ l: Linear) -> String {
@@ -296,28 +282,6 @@ public enum CSource {
         (0..<l.outputSize).flatMap { j in (0..<l.inputSize).map { i in l.weight.scalars[i * l.outputSize + j] } }
     }
 
-    static func narrowFunction(_ n: String, _ upper: String) -> String {
-        """
-        /* y = x.W + b for fewer than 16 outputs: eight partial sums (input p into sum p mod 8), added
-           pairwise, then the last in mod 8 products one by one, then the bias (swift-distill's order). */
-        static void \(n)_dense_narrow(const float *x, int in, const float *w, const float *b, int out, float *y) {
-            const int in8 = in / 8 * 8;
-            int i, j, l;
-            for (j = 0; j < out; j++) {
-                float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-                float t;
-                for (i = 0; i < in8; i += 8)
-                    for (l = 0; l < 8; l++) s[l] = \(upper)_FMA(x[i + l], w[(long)(i + l) * out + j], s[l]);
-                t = ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
-                for (i = in8; i < in; i++) t = \(upper)_FMA(x[i], w[(long)i * out + j], t);
-                y[j] = b[j] + t;
-            }
-        }
-
-
-        """
-    }
-
     static func activationFunction(_ n: String, _ activation: Activation) -> String {
         // The ReLU as a select that always stores (the same values, -0 and NaN kept): compilers
         // vectorise it where a conditional store stays a branch.
@@ -332,31 +296,65 @@ public enum CSource {
             """
     }
 
-    static func convolutionFunction(_ n: String) -> String {
-        """
-        /* A convolution of an (h, w, c) image (channels last): each output position is a dense layer of
-           its receptive field, (ky, kx, channel) in order with zeros outside the image, written to
-           out at (y, x, 0..o-1). field holds k*k*c floats. */
-        static void \(n)_convolve(const float *image, int h, int w, int c, const float *weight, const float *bias, int o,
-                                  int k, int stride, int pad, float *field, float *out) {
-            const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
-            int y, x, ky, kx, ch;
-            for (y = 0; y < oh; y++)
-                for (x = 0; x < ow; x++) {
-                    float *f = field;
-                    for (ky = 0; ky < k; ky++)
-                        for (kx = 0; kx < k; kx++) {
-                            const int iy = y * stride + ky - pad, ix = x * stride + kx - pad;
-                            const int inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
-                            for (ch = 0; ch < c; ch++) *f++ = inside ? image[((long)iy * w + ix) * c + ch] : 0.0f;
-                        }
-                    if (o >= 16) \(n)_dense_wide(field, k * k * c, weight, bias, o, out + ((long)y * ow + x) * o);
-                    else \(n)_dense_narrow(field, k * k * c, weight, bias, o, out + ((long)y * ow + x) * o);
-                }
+    /// Convolution `i` with its sizes written in: an (h, w, c) image (channels last) to
+    /// (oh, ow, o), each output position a dense layer of its receptive field ((ky, kx, channel)
+    /// in order, zeros outside the image) in the core's order — a chain from the bias per output
+    /// channel for 16 or more channels (zero inputs multiplied, unless a bias is −0: see
+    /// `wideLayerFunction`), else eight partial sums over the field read from transposed
+    /// weights, as `narrowLayerFunction`. `field` holds k·k·c floats.
+    static func convolutionFunction(_ n: String, _ upper: String, _ i: Int, _ c: ExportPlan.Convolution) -> String {
+        let g = c.layer.geometry, o = c.layer.outputChannels
+        let (h, w, ch) = (c.input[0], c.input[1], c.input[2]), (oh, ow) = (c.output[0], c.output[1])
+        let patch = g.patchSize, patch8 = patch / 8 * 8
+        let wide = ExportPlan.isWide(o)
+        var lines = [
+            "/* convs.\(i): (\(h), \(w), \(ch)) -> (\(oh), \(ow), \(o)), kernel \(g.kernelHeight), stride \(g.stride), padding \(g.padding). */",
+            "static void \(n)_conv\(i)(const float *image, float *field, float *out) {",
+            wide || patch8 == 0 ? "    int y, x, ky, kx, ch, j, p;" : "    int y, x, ky, kx, ch, j, p, l;",
+            "    for (y = 0; y < \(oh); y++)",
+            "        for (x = 0; x < \(ow); x++) {",
+            "            float *y_ = out + ((long)y * \(ow) + x) * \(o);",
+            "            float *f = field;",
+            "            for (ky = 0; ky < \(g.kernelHeight); ky++)",
+            "                for (kx = 0; kx < \(g.kernelWidth); kx++) {",
+            "                    const int iy = y * \(g.stride) + ky - \(g.padding), ix = x * \(g.stride) + kx - \(g.padding);",
+            "                    const int inside = iy >= 0 && iy < \(h) && ix >= 0 && ix < \(w);",
+            "                    for (ch = 0; ch < \(ch); ch++) *f++ = inside ? image[((long)iy * \(w) + ix) * \(ch) + ch] : 0.0f;",
+            "                }",
+        ]
+        if wide {
+            let skip = c.layer.bias.scalars.contains { $0 == 0 && $0.sign == .minus }
+            lines += [
+                "            for (j = 0; j < \(o); j++) y_[j] = \(n)_conv\(i)_bias[j];",
+                "            for (p = 0; p < \(patch); p++) {",
+                "                const float xp = field[p];",
+                "                const float *row = \(n)_conv\(i)_weight + (long)p * \(o);",
+            ] + (skip ? ["                if (xp == 0.0f) continue;"] : []) + [
+                "                for (j = 0; j < \(o); j++) y_[j] = \(upper)_FMA(xp, row[j], y_[j]);",
+                "            }",
+            ]
+        } else {
+            lines += [
+                "            for (j = 0; j < \(o); j++) {",
+                "                const float *wj = \(n)_conv\(i)_weight + (long)j * \(patch);",
+                "                float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};",
+                "                float t;",
+            ]
+            if patch8 > 0 {
+                lines += [
+                    "                for (p = 0; p < \(patch8); p += 8)",
+                    "                    for (l = 0; l < 8; l++) s[l] = \(upper)_FMA(field[p + l], wj[p + l], s[l]);",
+                ]
+            }
+            lines.append("                t = ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));")
+            if patch8 < patch { lines.append("                for (p = \(patch8); p < \(patch); p++) t = \(upper)_FMA(field[p], wj[p], t);") }
+            lines += [
+                "                y_[j] = \(n)_conv\(i)_bias[j] + t;",
+                "            }",
+            ]
         }
-
-
-        """
+        lines += ["        }", "}", "", ""]
+        return lines.joined(separator: "\n")
     }
 
     static func qValuesFunction(_ plan: ExportPlan) -> String {
@@ -380,7 +378,7 @@ public enum CSource {
         var current = "a", spare = "b"
         for (i, c) in plan.convolutions.enumerated() {
             let g = c.layer.geometry
-            body.append("\(n)_convolve(\(current), \(c.input[0]), \(c.input[1]), \(c.input[2]), \(n)_conv\(i)_weight, \(n)_conv\(i)_bias, \(c.layer.outputChannels), \(g.kernelHeight), \(g.stride), \(g.padding), field, \(spare));")
+            body.append("\(n)_conv\(i)(\(current), field, \(spare));")
             body.append("\(n)_activate(\(spare), \(c.output.reduce(1, *)));")
             swap(&current, &spare)
         }

@@ -135,11 +135,13 @@ def test_without_fma_the_c_needs_no_library_and_stays_close(tmp_path, mlp_studen
     assert "fmaf" not in undefined and "tanhf" not in undefined, undefined
 
 
-def test_a_convolutional_channels_first_uint8_student_as_c(tmp_path):
-    """Two convolutions (4 channels: narrow, 16: wide) over (3, 6, 5) uint8 frames: the export scales
-    by 1/255 and moves channels last inside, as the core does."""
+@pytest.mark.parametrize("convs", ["4:3:1:1,16:3:2", "8:3:1"])
+def test_a_convolutional_channels_first_uint8_student_as_c(tmp_path, convs):
+    """Convolutions over (3, 6, 5) uint8 frames — two (4 channels: narrow, padded; 16: wide,
+    strided), or one narrow as MinAtar's students have — as strict C99: the export scales by
+    1/255 and moves channels last inside, as the core does."""
     teacher = tmp_path / "conv"
-    r = run("train", "--env", "fixture_envs:ChannelsFirstImageEnv", "--conv", "4:3:1:1,16:3:2", "--hidden", "16",
+    r = run("train", "--env", "fixture_envs:ChannelsFirstImageEnv", "--conv", convs, "--hidden", "16",
             "--steps", "400", "--learning-starts", "50", "--eval-interval", "0", "--out", str(teacher))
     assert r.returncode == 0, r.stderr
     config = json.loads((teacher / "model.json").read_text())["config"]
