@@ -186,6 +186,7 @@ public struct DistillationAlgorithm: RunAlgorithm {
         cfg["kind"] = .string("student")
         cfg["losses"] = .array(config.activeLosses.map { .string($0) })
         if config.prune > 0 { cfg["sparsity"] = .number(Double(learner.sparsity)) }
+        if let ranges = learner.quantizerRanges { cfg["quantizer_ranges"] = .array(ranges.map { .number(Double($0)) }) }
         if config.prune > 0 && config.pruneUnits { cfg["removed_units"] = .array(learner.removedUnits.map { .number(Double($0)) }) }
         if let spec = collector?.env.spec { cfg.merge(ObservationLayout.manifestEntries(spec)) { _, new in new } }
         return cfg
@@ -289,5 +290,15 @@ public struct Distiller {
         try beforeStart()
         let result = try RunLoop(directory: directory, environment: name, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
         return DistillOutcome(algorithm, result)
+    }
+}
+
+extension ModelManifest {
+    /// The layer-input ranges a quantisation-aware distillation trained with (`quantizer_ranges`
+    /// in its config): the scales `distill quantize` keeps for it.
+    public var quantizerRanges: [Float]? {
+        guard case .array(let values)? = config["quantizer_ranges"] else { return nil }
+        let ranges = values.compactMap { v -> Float? in if case .number(let x) = v { return Float(x) } else { return nil } }
+        return ranges.count == values.count && !ranges.isEmpty ? ranges : nil
     }
 }

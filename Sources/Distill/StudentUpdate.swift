@@ -279,6 +279,13 @@ public struct StudentLearner: Sendable {
         return tensors
     }
 
+    /// Quantisation-aware distillation: the running range of each layer input (convolutions'
+    /// first) that the student trained on; `distill quantize` uses them as its int8 scales.
+    public var quantizerRanges: [Float]? {
+        guard let quantizer, quantizer.ranges.count == student.convolutions.count + student.layers.count else { return nil }
+        return quantizer.ranges
+    }
+
     /// The teacher's hidden layers each label stores.
     public var storedLayers: [[Int]] { terms.storedLayers }
 

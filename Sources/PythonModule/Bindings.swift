@@ -382,7 +382,7 @@ enum Bindings {
         })
 
     static let quantize = Function(
-        name: "quantize", parameters: ["model", "out", "calibration_states", "env", "force"],
+        name: "quantize", parameters: ["model", "out", "calibration_states", "env", "force", "recalibrate"],
         doc: "Quantises a ReLU student (dense or convolutional) to int8 in out, calibrated on states it visits in its environment (or env); returns out.",
         body: { a in
             let source = URL(fileURLWithPath: try a.string("model")), target = URL(fileURLWithPath: try a.string("out"))
@@ -398,8 +398,11 @@ enum Bindings {
             let env = try envArg.map { try environment($0) } ?? makeEnvironment(EnvironmentRecipe(recordedIn: manifest)!, recorded: true)
             let float = Policy(network)
             try checkFits(float, env)
-            let calibration = try collectStates(env, count: count, seed: 10_000, epsilon: 0.1) { float.action($0) }
-            let int8 = try Int8Quantizer.quantize(network, calibration: calibration)
+            // A quantisation-aware student keeps the grid it trained on, unless recalibrate=True.
+            let trained = try a.bool("recalibrate") ? nil : manifest.quantizerRanges
+            let calibration = trained != nil ? Tensor.empty
+                : try collectStates(env, count: count, seed: 10_000, epsilon: 0.1) { float.action($0) }
+            let int8 = try Int8Quantizer.quantize(network, calibration: calibration, ranges: trained)
             if FileManager.default.fileExists(atPath: target.path) {
                 guard try a.bool("force") else { throw RunError.alreadyExists(target.path) }
                 guard (try? ModelDirectory.readManifest(target))?.quantization != nil else {
@@ -409,7 +412,8 @@ enum Bindings {
             }
             var config = manifest.config
             config["quantized_from"] = .string(source.standardizedFileURL.path)
-            try Int8Directory.save(int8, to: target, calibrationStates: count, environment: manifest.environment,
+            config["scales_from"] = .string(trained != nil ? "quantizer_ranges" : "calibration")
+            try Int8Directory.save(int8, to: target, calibrationStates: trained != nil ? 0 : count, environment: manifest.environment,
                                    environmentArguments: manifest.environmentArguments ?? [:],
                                    environmentWrappers: manifest.environmentWrappers ?? [], config: config, metrics: [:])
             return try target.path.pythonObject()

@@ -24,22 +24,32 @@ public enum QuantizationError: Error, CustomStringConvertible, Equatable {
 /// `calibration` (the observation, then each convolution's and hidden layer's ReLU output, of
 /// the float network).
 public enum Int8Quantizer {
-    public static func quantize(_ network: MLP, calibration: Tensor) throws -> Int8Network {
+    /// `ranges`: the largest |value| of each layer input (convolutions' first), as a
+    /// quantisation-aware distillation recorded them; then `calibration` is not used.
+    public static func quantize(_ network: MLP, calibration: Tensor, ranges given: [Float]? = nil) throws -> Int8Network {
         guard network.activation == .relu else {
             throw QuantizationError.unsupported("its activation is \(network.activation.rawValue); int8 needs ReLU (tanh has no integer form here)")
         }
-        guard calibration.rowCount > 0 else { throw QuantizationError.noCalibrationStates }
-        guard calibration.rank == 2, calibration.columnCount == network.inputSize else {
-            throw QuantizationError.badCalibrationStates("expected shape (N, \(network.inputSize)), got \(calibration.shape)")
-        }
-        guard calibration.scalars.allSatisfy(\.isFinite) else {
-            throw QuantizationError.badCalibrationStates("they hold NaN or infinite values")
-        }
-        // The largest |value| of each layer's input over the calibration states: the
-        // convolutions' inputs, then the dense layers'.
-        let cache = network.forward(calibration)
-        let ranges: [Double] = (cache.convolutionInputs + cache.layerInputs).map { input in
-            Double(input.scalars.reduce(Float(0)) { max($0, abs($1)) })
+        let ranges: [Double]
+        if let given {
+            guard given.count == network.convolutions.count + network.layers.count, given.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                throw QuantizationError.badCalibrationStates("the recorded ranges (\(given.count)) do not fit the network's \(network.convolutions.count + network.layers.count) layer inputs")
+            }
+            ranges = given.map(Double.init)
+        } else {
+            guard calibration.rowCount > 0 else { throw QuantizationError.noCalibrationStates }
+            guard calibration.rank == 2, calibration.columnCount == network.inputSize else {
+                throw QuantizationError.badCalibrationStates("expected shape (N, \(network.inputSize)), got \(calibration.shape)")
+            }
+            guard calibration.scalars.allSatisfy(\.isFinite) else {
+                throw QuantizationError.badCalibrationStates("they hold NaN or infinite values")
+            }
+            // The largest |value| of each layer's input over the calibration states: the
+            // convolutions' inputs, then the dense layers'.
+            let cache = network.forward(calibration)
+            ranges = (cache.convolutionInputs + cache.layerInputs).map { input in
+                Double(input.scalars.reduce(Float(0)) { max($0, abs($1)) })
+            }
         }
         let inputScales = ranges.map { $0 > 0 ? $0 / 127 : 1 }
         var convolutions: [Int8Network.Convolution] = []

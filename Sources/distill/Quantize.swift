@@ -7,6 +7,7 @@ import GymEnvironments
 import NN
 import Quantization
 import Runs
+import Tensor
 
 /// `distill quantize`: post-training int8 quantisation of a ReLU student (dense or convolutional), calibrated on
 /// states it visits, with the float and int8 students compared side by side.
@@ -28,6 +29,8 @@ struct Quantize: ParsableCommand {
     @Option(name: .customLong("held-out"), help: "States (other seeds) on which the float and int8 actions are compared.")
     var heldOut = 2_000
     @Flag(help: "Replace an int8 model in --out.") var force = false
+    @Flag(help: "Calibrate on visited states even when the model records the ranges it was trained with (--quantize int8).")
+    var recalibrate = false
     @OptionGroup var evaluation: EvaluationOptions
 
     func validate() throws {
@@ -45,8 +48,11 @@ struct Quantize: ParsableCommand {
         let environment = try makeEnvironment(recipe, recorded: recorded)
         let float = Policy(network)
         try checkFits(float, environment)
-        let calibration = try collectStates(environment, count: calibrationStates, seed: 10_000, epsilon: 0.1) { float.action($0) }
-        let int8 = try Int8Quantizer.quantize(network, calibration: calibration)
+        // A quantisation-aware student trained on its own int8 grid: keep it, unless told otherwise.
+        let trained = recalibrate ? nil : manifest.quantizerRanges
+        let calibration = trained != nil ? Tensor.empty
+            : try collectStates(environment, count: calibrationStates, seed: 10_000, epsilon: 0.1) { float.action($0) }
+        let int8 = try Int8Quantizer.quantize(network, calibration: calibration, ranges: trained)
         if FileManager.default.fileExists(atPath: target.path) {
             guard force else { throw ValidationError("\(out) exists; choose a new --out or add --force.") }
             guard (try? ModelDirectory.readManifest(target))?.quantization != nil else {
@@ -56,7 +62,8 @@ struct Quantize: ParsableCommand {
         }
         var config = manifest.config
         config["quantized_from"] = .string(source.standardizedFileURL.path)
-        try Int8Directory.save(int8, to: target, calibrationStates: calibrationStates, environment: manifest.environment,
+        config["scales_from"] = .string(trained != nil ? "quantizer_ranges" : "calibration")
+        try Int8Directory.save(int8, to: target, calibrationStates: trained != nil ? 0 : calibrationStates, environment: manifest.environment,
                                environmentArguments: manifest.environmentArguments ?? [:],
                                environmentWrappers: manifest.environmentWrappers ?? [], config: config, metrics: [:])
         // Side by side: returns on the same episodes, agreement on held-out states, bytes.

@@ -124,10 +124,21 @@ def test_quantisation_aware_distillation_then_quantize(tmp_path, corridor_teache
     r = run("distill", "--teacher", str(corridor_teacher), "--hidden", "16,16", "--steps", "3000", "--quantize", "int8",
             "--eval-interval", "0", "--out", str(qat))
     assert r.returncode == 0, r.stderr
-    assert json.loads((qat / "model.json").read_text())["config"]["quantize"] == "int8"
+    config = json.loads((qat / "model.json").read_text())["config"]
+    assert config["quantize"] == "int8" and len(config["quantizer_ranges"]) == 3, "the ranges it trained with, per layer input"
     q = run("quantize", str(qat), "--out", str(tmp_path / "int8"), "--calibration-states", "2000", "--episodes", "3", "--json")
     report = json.loads(q.stdout)
     assert report["int8"]["mean_return"] == 1.0 and report["action_agreement"] > 0.95, report
+    # The int8 model keeps the trained grid: its input scale is the first recorded range's.
+    int8 = json.loads((tmp_path / "int8" / "model.json").read_text())
+    assert int8["config"]["scales_from"] == "quantizer_ranges" and int8["quantization"]["calibration_states"] == 0
+    inverse = float(sd.load(tmp_path / "int8").params["quant.input_inverse_scale"][0])
+    assert inverse == pytest.approx(127 / config["quantizer_ranges"][0], rel=1e-6)
+    again = run("quantize", str(qat), "--out", str(tmp_path / "int8-calibrated"), "--calibration-states", "2000", "--episodes", "1",
+                "--recalibrate", "--json")
+    assert again.returncode == 0, again.stderr
+    calibrated = json.loads((tmp_path / "int8-calibrated" / "model.json").read_text())
+    assert calibrated["config"]["scales_from"] == "calibration" and calibrated["quantization"]["calibration_states"] == 2000
     tanh = run("distill", "--teacher", str(corridor_teacher), "--activation", "tanh", "--quantize", "int8", "--out", str(tmp_path / "t"))
     assert "--quantize int8 trains ReLU students" in error_line(tanh)
 

@@ -445,15 +445,17 @@ def robustness(models: Sequence[Union[PathLike, Model]], env: Optional[EnvSpec] 
 
 
 def quantize(model: Union[PathLike, Model], out: PathLike, *, calibration_states: int = 10_000,
-             env: Optional[EnvSpec] = None, force: bool = False) -> Model:
+             env: Optional[EnvSpec] = None, force: bool = False, recalibrate: bool = False) -> Model:
     """Quantises a ReLU student (dense or convolutional) to int8 (as ``distill quantize``): int8 weights with a scale per
     output unit, activations calibrated on ``calibration_states`` states the student visits in its
     recorded environment (or ``env``), int32 sums. Returns the int8 model, which ``load``,
-    ``distill eval`` and ``Model.to_c`` run with the same integer arithmetic."""
+    ``distill eval`` and ``Model.to_c`` run with the same integer arithmetic. A student distilled
+    with ``quantize="int8"`` keeps the activation ranges it trained with (``recalibrate=True``
+    calibrates anyway)."""
     path = os.fspath(model.path if isinstance(model, Model) else model)
     env_arg = None if env is None else _environment(env, eval_needed=False)[0]
     written = _core().quantize(model=path, out=os.fspath(out), calibration_states=calibration_states, env=env_arg,
-                               force=bool(force))
+                               force=bool(force), recalibrate=bool(recalibrate))
     return load(written)
 
 
