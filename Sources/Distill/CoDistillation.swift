@@ -69,6 +69,9 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
         guard studentConfig.prune == 0 else {
             throw RunError.invalidSetting("co-distillation keeps its student dense; prune it afterwards by distilling it from the co-trained teacher with --prune.")
         }
+        guard studentConfig.collectPerturbation == nil else {
+            throw RunError.invalidSetting("co-distillation labels the states its teacher's own training visits, so --student-collect-perturbation has no collection to perturb; distil again from the co-trained teacher with --collect-perturbation.")
+        }
         var student = studentConfig
         student.steps = teacherConfig.totalSteps
         student.regime = .teacher

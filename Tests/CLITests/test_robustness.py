@@ -191,3 +191,10 @@ def test_jobs_give_the_one_process_report(tmp_path, corridor_teacher):
     two = run(*args, "--jobs", "2")
     assert one.returncode == 0 and two.returncode == 0, two.stderr
     assert json.loads(one.stdout) == json.loads(two.stdout)
+
+
+def test_codistillation_refuses_a_perturbed_collection(tmp_path):
+    from test_cli import CORRIDOR
+    r = run("codistill", *CORRIDOR, "--total-steps", "500", "--student-collect-perturbation", "sticky_actions:0.2",
+            "--out", str(tmp_path / "co"))
+    assert "--student-collect-perturbation has no collection to perturb" in error_line(r), r.stderr
