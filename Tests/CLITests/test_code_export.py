@@ -245,8 +245,12 @@ def test_a_pruned_student_keeps_its_return_and_its_c_skips_the_zeros(tmp_path, c
     assert "layers.1.weight, pruned: " in source and " weights kept (" in source
     assert "pruned_layer1_weight[" not in source, "the pruned layer is stored by its nonzero weights"
     states = held_out_states(50_000, 6, seed=5)
-    results = evaluate_with(build_c(code, "pruned", tmp_path), states, tmp_path, 2)
-    assert_same_as_core(results, core_q_values(student, states))
+    core = core_q_values(student, states)
+    # Straight-line code by default, loops over index arrays with PRUNED_COMPACT: the same bits.
+    assert_same_as_core(evaluate_with(build_c(code, "pruned", tmp_path), states, tmp_path, 2), core)
+    compact = tmp_path / "compact"
+    compact.mkdir()
+    assert_same_as_core(evaluate_with(build_c(code, "pruned", compact, flags=("-O2", "-DPRUNED_COMPACT")), states, compact, 2), core)
 
 
 def test_global_pruning_ranks_all_weights_together(tmp_path, corridor_teacher):
