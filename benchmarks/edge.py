@@ -294,7 +294,8 @@ def table(args) -> int:
             held_out = student_states(students["float"], env, args.held_out) if args.held_out else None
             for label in order:
                 model = students[label]
-                report = json.loads(distill("compare", str(teacher), str(model), "--episodes", "20", "--seed", "100", "--json"))
+                report = json.loads(distill("compare", str(teacher), str(model), "--episodes", str(args.episodes), "--seed", "100",
+                                            "--json"))
                 s = report["student"]
                 onnx = onnx_per_call_ns(model, student_states(model, env, 2000)) if label == "float" else float("nan")
                 m4 = m4_text_bytes(model, work)
@@ -324,6 +325,7 @@ def main() -> int:
     parser.add_argument("--core", type=int, default=0)
     parser.add_argument("--held-out", type=int, default=100_000,
                         help="states (the float student's, 10%% random actions) on which each student's C must act as the core does; 0 skips it")
+    parser.add_argument("--episodes", type=int, default=20, help="fresh episodes (seeds 100…) per return")
     parser.add_argument("--reuse", action="store_true", help="measure students already in runs/edge rather than distilling them again")
     parser.add_argument("--only", help="students to (re)make and measure, of float, int8, pruned (default: all)")
     parser.add_argument("--detail", action="store_true", help="one CartPole student in depth instead of the table")
