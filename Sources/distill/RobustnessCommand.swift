@@ -91,7 +91,15 @@ struct RobustnessCommand: ParsableCommand {
         }
         guard !axes.isEmpty else { throw ValidationError("every perturbation is 'none'; give at least one list of levels.") }
         let study = RobustnessStudy(axes: axes, episodes: evaluation.episodes, seed: evaluation.seed)
-        do { try study.validate() } catch let e as RobustnessError { throw ValidationError(e.description) }
+        do { try study.validate() } catch let e as RobustnessError {
+            // The library names perturbations by their keys; the command line by its flags.
+            var sentence = e.description
+            for (key, flag) in [("observation noise levels", "--obs-noise levels"), ("random_actions levels", "--random-actions levels"),
+                                ("sticky_actions levels", "--sticky-actions levels")] {
+                sentence = sentence.replacingOccurrences(of: key, with: flag)
+            }
+            throw ValidationError(sentence)
+        }
 
         if jobs > 1 && models.count > 2 {
             try finish(try runInProcesses())

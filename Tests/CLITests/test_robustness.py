@@ -98,7 +98,8 @@ def test_the_preset_the_table_and_noise_that_costs_return(cartpole):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--sticky-actions", "0,1.5"], "sticky_actions levels are probabilities from 0 to 1"),
+    (["--sticky-actions", "0,1.5"], "--sticky-actions levels are probabilities from 0 to 1"),
+    (["--obs-noise", "0,200"], "--obs-noise levels are fractions of each value's spread, from 0 to 100"),
     (["--obs-noise", "a,b"], "--obs-noise takes comma-separated numbers (or none)"),
     (["--vary", "length"], "--vary takes NAME=v1,v2,…"),
     (["--preset"], "there is no preset dynamics change for Corridor-6"),
