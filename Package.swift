@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "Runs", dependencies: ["Settings", "Environments", "NN", "Tensor", "Checkpoint"]),
         .target(name: "DQN", dependencies: ["Runs", "Settings", "Environments", "NN", "Tensor", "Checkpoint"]),
         .target(name: "Distill", dependencies: ["Robustness", "Runs", "Settings", "DQN", "Environments", "NN", "Tensor", "Checkpoint", "Quantization"]),
-        .target(name: "Robustness", dependencies: ["Runs", "Environments", "NN"]),
+        .target(name: "Robustness", dependencies: ["Runs", "Environments", "NN", "Tensor"]),
         .target(name: "PythonModule", dependencies: ["Robustness", "CodeExport", "Quantization", "Runs", "Settings", "PythonBridge", "Environments", "GymEnvironments", "DQN", "Distill", "Checkpoint", "NN", "Tensor"]),
         .executableTarget(name: "distill", dependencies: [
             "Runs", "Settings", "Environments", "GymEnvironments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint", "DQN", "Distill",

@@ -126,29 +126,6 @@ public func actionAgreement(_ a: MLP, _ b: MLP, states: Tensor) -> Double {
     return Double(zip(x, y).filter { $0 == $1 }.count) / Double(states.rowCount)
 }
 
-/// States visited by `policy` acting ε-greedily from episodes seeded `seed`, `seed + 1`, …
-public func collectStates(_ env: any Environment, count: Int, seed: Int, epsilon: Float,
-                          policy: ([Float]) -> Int) throws -> Tensor {
-    try MemoryCheck.require(MemoryCheck.bytes([count, env.spec.observationSize, 4]), for: "the held-out states",
-                            key: "held_out", value: count)
-    var rng = SeededGenerator(seed: UInt64(seed))
-    var rows: [Float] = []
-    var episode = 0
-    var obs = try env.reset(seed: seed)
-    for _ in 0..<count {
-        rows += obs
-        let action = rng.nextUnitFloat() < epsilon ? rng.int(below: env.spec.actionCount) : policy(obs)
-        let s = try env.step(action)
-        if s.isDone {
-            episode += 1
-            obs = try env.reset(seed: seed + episode)
-        } else {
-            obs = s.observation
-        }
-    }
-    return Tensor(shape: [count, env.spec.observationSize], scalars: rows)
-}
-
 /// Median wall time of choosing one action for one observation (the deployed per-step path:
 /// the single-observation kernel and the argmax), in microseconds.
 public func inferenceMicroseconds(_ network: MLP, observation: [Float], repeats: Int = 2_000) -> Double {

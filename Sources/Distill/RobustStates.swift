@@ -1,4 +1,5 @@
 import NN
+import Runs
 import Tensor
 
 /// The states a robust student trains on (issue 30): each state with Gaussian noise
@@ -7,25 +8,8 @@ import Tensor
 /// Both measure size in spreads: per observation value, the batch's standard deviation, so one
 /// setting fits observations of any scale, as `distill robustness` measures noise.
 enum RobustStates {
-    /// Per column of `x` (rows × values), the population standard deviation over the rows.
-    static func spread(_ x: Tensor) -> [Float] {
-        let (rows, columns) = (x.rowCount, x.columnCount)
-        guard rows > 0 else { return [Float](repeating: 0, count: columns) }
-        var sum = [Double](repeating: 0, count: columns), squares = sum
-        x.scalars.withUnsafeBufferPointer { v in
-            for r in 0..<rows {
-                for c in 0..<columns {
-                    let value = Double(v[r * columns + c])
-                    sum[c] += value
-                    squares[c] += value * value
-                }
-            }
-        }
-        return (0..<columns).map { c in
-            let mean = sum[c] / Double(rows)
-            return Float(max(0, squares[c] / Double(rows) - mean * mean).squareRoot())
-        }
-    }
+    /// Per column of `x`, the population standard deviation over the rows (`columnSpread`).
+    static func spread(_ x: Tensor) -> [Float] { columnSpread(x) }
 
     /// A stream for gradient step `step` of a run seeded `seed`: resumed runs draw the same noise.
     static func generator(seed: Int, step: Int) -> SeededGenerator {

@@ -2,6 +2,7 @@ import Environments
 import Foundation
 import NN
 import Runs
+import Tensor
 
 /// How a deployment can differ from training.
 public enum PerturbationKind: String, Codable, Sendable, CaseIterable {
@@ -232,24 +233,5 @@ public struct RobustnessStudy: Sendable {
 /// visits acting ε-greedily (ε = 0.1) from episodes seeded `seed`, `seed + 1`, …: the spread
 /// observation noise is measured in.
 public func observationSpread(_ env: any Environment, states: Int, seed: Int, policy: ([Float]) -> Int) throws -> [Float] {
-    let n = env.spec.observationSize
-    var rng = SeededGenerator(seed: UInt64(seed))
-    var sum = [Double](repeating: 0, count: n), squares = sum
-    var obs = try env.reset(seed: seed), episode = 0
-    for _ in 0..<states {
-        for i in 0..<n { let v = Double(obs[i]); sum[i] += v; squares[i] += v * v }
-        let action = rng.nextUnitFloat() < 0.1 ? rng.int(below: env.spec.actionCount) : policy(obs)
-        let s = try env.step(action)
-        if s.isDone {
-            episode += 1
-            obs = try env.reset(seed: seed + episode)
-        } else {
-            obs = s.observation
-        }
-    }
-    let count = Double(max(states, 1))
-    return (0..<n).map { i in
-        let mean = sum[i] / count
-        return Float(max(0, squares[i] / count - mean * mean).squareRoot())
-    }
+    columnSpread(try collectStates(env, count: states, seed: seed, epsilon: 0.1, policy: policy))
 }

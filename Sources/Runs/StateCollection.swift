@@ -1,0 +1,47 @@
+import Environments
+import NN
+import Tensor
+
+/// States visited by `policy` acting ε-greedily from episodes seeded `seed`, `seed + 1`, …
+public func collectStates(_ env: any Environment, count: Int, seed: Int, epsilon: Float,
+                          policy: ([Float]) -> Int) throws -> Tensor {
+    try MemoryCheck.require(MemoryCheck.bytes([count, env.spec.observationSize, 4]), for: "the held-out states",
+                            key: "held_out", value: count)
+    var rng = SeededGenerator(seed: UInt64(seed))
+    var rows: [Float] = []
+    var episode = 0
+    var obs = try env.reset(seed: seed)
+    for _ in 0..<count {
+        rows += obs
+        let action = rng.nextUnitFloat() < epsilon ? rng.int(below: env.spec.actionCount) : policy(obs)
+        let s = try env.step(action)
+        if s.isDone {
+            episode += 1
+            obs = try env.reset(seed: seed + episode)
+        } else {
+            obs = s.observation
+        }
+    }
+    return Tensor(shape: [count, env.spec.observationSize], scalars: rows)
+}
+
+/// Per column of `x` (rows × values), the population standard deviation over the rows: the
+/// spread observation noise is measured in (`distill robustness`, robust distillation).
+public func columnSpread(_ x: Tensor) -> [Float] {
+    let (rows, columns) = (x.rowCount, x.columnCount)
+    guard rows > 0 else { return [Float](repeating: 0, count: columns) }
+    var sum = [Double](repeating: 0, count: columns), squares = sum
+    x.scalars.withUnsafeBufferPointer { v in
+        for r in 0..<rows {
+            for c in 0..<columns {
+                let value = Double(v[r * columns + c])
+                sum[c] += value
+                squares[c] += value * value
+            }
+        }
+    }
+    return (0..<columns).map { c in
+        let mean = sum[c] / Double(rows)
+        return Float(max(0, squares[c] / Double(rows) - mean * mean).squareRoot())
+    }
+}
