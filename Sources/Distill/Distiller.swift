@@ -3,6 +3,7 @@ import DQN
 import Environments
 import Foundation
 import NN
+import Quantization
 import Robustness
 import Runs
 import Settings
@@ -171,6 +172,19 @@ public struct DistillationAlgorithm: RunAlgorithm {
     }
 
     public func checkpointTensors() -> [String: Tensor] { learner.checkpointTensors }
+
+    /// A quantisation-aware student is scored as it will run: as the int8 network `distill
+    /// quantize` makes of it on the ranges it trains with, so the run keeps the best int8
+    /// student rather than the best float one (their returns differ most on the runs that
+    /// need it). Other students are scored greedily in float.
+    public mutating func evaluate(on env: any Environment) throws -> EvaluationResult {
+        guard let ranges = learner.quantizerRanges else {
+            return try Runs.evaluate(Policy(policy), env: env, episodes: schedule.evalEpisodes, seed: schedule.evalSeed)
+        }
+        let int8 = try Int8Quantizer.quantize(policy, calibration: .empty, ranges: ranges)
+        try checkFits(inputs: int8.inputSize, actions: int8.outputSize, env)
+        return try Runs.evaluate(env, episodes: schedule.evalEpisodes, seed: schedule.evalSeed) { int8.action($0) }
+    }
 
     /// A pruned student becomes the run's model only once its masks reached the full share: from
     /// the first mask update after `prune_end`, and after the last step (when `finish` prunes fully).
