@@ -1,3 +1,4 @@
+import Foundation
 import DQN
 import NN
 import Settings
@@ -94,23 +95,23 @@ public struct DistillConfig: Configurable {
     /// Gradient-sign steps per adversarial state: 1 is FGSM, more is PGD.
     public var adversarialSteps = 1
     /// Robust distillation (DAgger under perturbation): collection steps through a perturbed
-    /// environment — `random_actions:P` or `sticky_actions:P` (actions that slip), or
+    /// environment — `random_actions:P` or `sticky_actions:P` (actions that slip),
     /// `observation_noise:S` (S spreads of Gaussian noise on what the acting policy sees, the
-    /// teacher labelling those observations) — so the states labelled are those a perturbed
-    /// deployment reaches (nil = none).
+    /// teacher labelling those observations), or `dynamics:NAME=V1,V2,…` (each episode the next
+    /// value of a parameter, as `distill robustness --vary` sets it), several joined by `+` —
+    /// so the states labelled are those a perturbed deployment reaches (nil = none).
     public var collectPerturbation: String?
 
-    /// `collectPerturbation` read: its kind and level; nil when it is unset or malformed.
-    public var collectPerturbationSpec: (kind: String, level: Double)? {
-        guard let text = collectPerturbation else { return nil }
-        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-        guard parts.count == 2, let level = Double(parts[1]), level >= 0 else { return nil }
-        switch parts[0] {
-        case "random_actions", "sticky_actions": return level <= 1 ? (parts[0], level) : nil
-        case "observation_noise": return level <= 100 ? (parts[0], level) : nil
-        default: return nil
-        }
+    /// `collectPerturbation` read; nil when it is unset or malformed.
+    public var collectPerturbations: [CollectPerturbation]? { collectPerturbation.flatMap(CollectPerturbation.parse) }
+    /// Collection adds noise to observations (so they are not bytes any more).
+    var collectsNoisyObservations: Bool { (collectPerturbations ?? []).contains { $0.group == 1 } }
+    /// The parameter and values collection varies (`dynamics:`), if any.
+    public var collectDynamics: (name: String, values: [String])? {
+        for p in collectPerturbations ?? [] { if case .dynamics(let name, let values) = p { return (name, values) } }
+        return nil
     }
+
     /// Whether `prune` applies to all dense weights together (ranked by LAMP score) or to each
     /// matrix (single-weight pruning; `pruneUnits` removes each hidden layer's share of units).
     /// Global kept 64-64 students at 90% far better: normalised 1.00, 1.01 and 0.99 on CartPole,
@@ -246,7 +247,7 @@ extension DistillConfig {
                    help: "Robust distillation: states moved within this many spreads (L-infinity) to maximise the student's loss, labelled by the teacher there (0 = none)."),
             .int("adversarial_steps", \.adversarialSteps, min: 1, max: 100, help: "Robust distillation: gradient-sign steps per adversarial state (1 = FGSM, more = PGD)."),
             .optionalString("collect_perturbation", \.collectPerturbation,
-                            help: "Robust distillation: collect through a perturbed environment, random_actions:P, sticky_actions:P or observation_noise:S (the student visits what a perturbed deployment reaches)."),
+                            help: "Robust distillation: collect through a perturbed environment, random_actions:P, sticky_actions:P, observation_noise:S or dynamics:NAME=V1,V2,... (each episode the next value of an environment parameter), joined by + (the student visits what a perturbed deployment reaches)."),
             .choice("prune_scope", \.pruneScope, help: "Pruning single weights: global ranks all dense weights together by LAMP score (small layers keep more); layer prunes each matrix to the share."),
             .float("prune_start", \.pruneStart, .fraction, help: "Pruning: fraction of the run at which it starts."),
             .float("prune_end", \.pruneEnd, .fraction, help: "Pruning: fraction of the run by which the share is reached."),
@@ -259,8 +260,8 @@ extension DistillConfig {
                 ? SettingError(key: "prune", template: "{prune} is the share of weights pruned, in (0, 1) (0 keeps the student dense); got \(c.prune).") : nil },
             { c in c.adversarialEpsilon > 0 && (c.featureWeight > 0 || c.relationalWeight > 0 || c.flowWeight > 0)
                 ? SettingError(key: "adversarial_epsilon", template: "{adversarial_epsilon} relabels moved states by the teacher's outputs only; the feature, relational and flow losses compare hidden layers stored for the clean states, so use output losses (kl, ce, q-mse) with it.") : nil },
-            { c in c.collectPerturbation != nil && c.collectPerturbationSpec == nil
-                ? SettingError(key: "collect_perturbation", template: "{collect_perturbation} takes random_actions:P or sticky_actions:P with P from 0 to 1, or observation_noise:S with S spreads from 0 to 100 (got '\(c.collectPerturbation!)').") : nil },
+            { c in c.collectPerturbation != nil && c.collectPerturbations == nil
+                ? SettingError(key: "collect_perturbation", template: "{collect_perturbation} takes random_actions:P or sticky_actions:P with P from 0 to 1, observation_noise:S with S spreads from 0 to 100, or dynamics:NAME=V1,V2,… (at most one of each kind, joined by +); got '\(c.collectPerturbation!)'.") : nil },
             { c in c.collectPerturbation != nil && c.regime == .offline
                 ? SettingError(key: "collect_perturbation", template: "{collect_perturbation} changes how states are collected; the offline regime collects none.") : nil },
             { c in c.stateNoise > 100 || c.adversarialEpsilon > 100
@@ -331,5 +332,55 @@ extension DistillConfig {
                     c.featureTeacherLayer = t
                     if c.featureWeight == 0 { c.featureWeight = 1 }
                 })
+    }
+}
+
+/// One way `collect_perturbation` perturbs the collecting environment.
+public enum CollectPerturbation: Equatable, Sendable {
+    /// With probability P a random action replaces the acting policy's.
+    case randomActions(Double)
+    /// With probability P the previous action repeats.
+    case stickyActions(Double)
+    /// Gaussian noise of S spreads per observation value on what the acting policy sees.
+    case observationNoise(Double)
+    /// Episode e of collection plays the environment with parameter `name` at `values[e mod n]`
+    /// (as written: a keyword gets an int where an int was written).
+    case dynamics(name: String, values: [String])
+
+    /// Perturbations joined by `+`, at most one of actions, observations and dynamics; nil
+    /// when a part is malformed or a kind repeats.
+    public static func parse(_ text: String) -> [CollectPerturbation]? {
+        var parsed: [CollectPerturbation] = []
+        for part in text.split(separator: "+", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            let pieces = part.split(separator: ":", maxSplits: 1).map(String.init)
+            guard pieces.count == 2 else { return nil }
+            let (kind, argument) = (pieces[0], pieces[1])
+            if kind == "dynamics" {
+                let assignment = argument.split(separator: "=", maxSplits: 1).map(String.init)
+                guard assignment.count == 2, !assignment[0].isEmpty, assignment[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return nil }
+                let values = assignment[1].split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard !values.contains(where: \.isEmpty) else { return nil }
+                parsed.append(.dynamics(name: assignment[0], values: values))
+                continue
+            }
+            guard let level = Double(argument), level >= 0 else { return nil }
+            switch kind {
+            case "random_actions" where level <= 1: parsed.append(.randomActions(level))
+            case "sticky_actions" where level <= 1: parsed.append(.stickyActions(level))
+            case "observation_noise" where level <= 100: parsed.append(.observationNoise(level))
+            default: return nil
+            }
+        }
+        let kinds = parsed.map(\.group)
+        return Set(kinds).count == kinds.count ? parsed : nil
+    }
+
+    /// Perturbations of one group cannot be combined (one action rule, one noise, one parameter).
+    var group: Int {
+        switch self {
+        case .randomActions, .stickyActions: return 0
+        case .observationNoise: return 1
+        case .dynamics: return 2
+        }
     }
 }

@@ -3,6 +3,7 @@ import DQN
 import Environments
 import Foundation
 import NN
+import Robustness
 import Runs
 import Settings
 import Tensor
@@ -106,7 +107,17 @@ public struct DistillationRun {
                              makeEnv: (_ recipe: EnvironmentRecipe, _ recorded: Bool) throws -> any Environment)
         throws -> (collect: (any Environment)?, evaluate: (any Environment)?)
     {
-        let collect = config.regime == .offline ? nil : try makeEnv(recipe, recorded)
+        let collect: (any Environment)?
+        if config.regime == .offline {
+            collect = nil
+        } else if let dynamics = config.collectDynamics {
+            // One environment per value, opened now: a parameter the environment lacks fails before any step.
+            collect = try VaryingEnvironment(levels: dynamics.values.map {
+                try openVaried(recipe, recorded: recorded, parameter: dynamics.name, value: EnvironmentArgument(parsing: $0), makeEnv: makeEnv)
+            })
+        } else {
+            collect = try makeEnv(recipe, recorded)
+        }
         let evaluate = config.evalInterval > 0 || config.regime == .offline ? try makeEnv(recipe, recorded) : nil
         return (collect, evaluate)
     }

@@ -82,7 +82,7 @@ public struct DistillationAlgorithm: RunAlgorithm {
         buffer = DistillationBuffer(capacity: config.bufferSize, observationSize: teacher.inputSize, actionCount: teacher.actionCount,
                                     hiddenWidth: teacher.hiddenWidth(layers: config.storedTeacherLayers(teacher)),
                                     // Noisy observations (collect_perturbation observation_noise) are not bytes any more.
-                                    byteScale: env.flatMap { $0.spec.observationsAreBytes && config.collectPerturbationSpec?.kind != "observation_noise"
+                                    byteScale: env.flatMap { $0.spec.observationsAreBytes && !config.collectsNoisyObservations
                                         ? $0.spec.observationScale : nil },
                                     frames: env.map { DQNAlgorithm.framesPerObservation($0.spec.observationShape) } ?? 1,
                                     lookahead: config.nStep)
@@ -91,17 +91,24 @@ public struct DistillationAlgorithm: RunAlgorithm {
             guard let env else {
                 throw DistillError.sizeMismatch("The \(config.regime.rawValue) regime needs an environment to collect states from.")
             }
-            // DAgger under perturbation: the collector steps through a perturbed environment.
+            // DAgger under perturbation: the collector steps through a perturbed environment
+            // (dynamics levels are already in `env`: DistillationRun opens them).
             var collectEnv: any Environment = env
-            if let p = config.collectPerturbationSpec {
-                switch p.kind {
-                case "observation_noise":
+            let perturbations = config.collectPerturbations ?? []
+            var noise: [Float] = [], actionNoise = 0.0, sticky = false
+            for p in perturbations {
+                switch p {
+                case .observationNoise(let level):
                     // Spreads measured on the teacher's own states (ε = 0.1), seeded: a resumed run measures the same.
                     let spread = try observationSpread(env, states: 2_000, seed: config.seed &+ 50_000) { StateCollector.argmax(teacher.qValues($0)[...]) }
-                    collectEnv = PerturbedEnvironment(env, observationNoise: spread.map { $0 * Float(p.level) })
-                default:
-                    collectEnv = PerturbedEnvironment(env, actionNoise: p.level, sticky: p.kind == "sticky_actions")
+                    noise = spread.map { $0 * Float(level) }
+                case .randomActions(let level): actionNoise = level
+                case .stickyActions(let level): (actionNoise, sticky) = (level, true)
+                case .dynamics: break
                 }
+            }
+            if !noise.isEmpty || actionNoise > 0 {
+                collectEnv = PerturbedEnvironment(env, observationNoise: noise, actionNoise: actionNoise, sticky: sticky)
             }
             collector = try StateCollector(env: collectEnv, config: config, seed: config.seed, episodes: state.episodes)
         }

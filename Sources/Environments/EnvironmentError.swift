@@ -12,6 +12,8 @@ public enum EnvironmentError: Error, CustomStringConvertible {
     case notRebuildable(String)
     /// A parameter to change in place on an environment that is not a Gymnasium object here.
     case parameterNotSettable(String, parameter: String)
+    /// A parameter that is neither an attribute of the environment nor a keyword its constructor takes.
+    case unknownParameter(String, parameter: String, detail: String)
     /// A recorded wrapper that cannot be applied from the record: the environment, the wrapper, why.
     case wrapperNotRebuildable(String, wrapper: String, reason: String)
     /// A wrapper named (`--wrapper`) that the module it names does not have.
@@ -37,7 +39,9 @@ public enum EnvironmentError: Error, CustomStringConvertible {
         case .untrustedRecord(let name):
             return "The model records its environment as '\(name)', which names Python code, and a model directory is data that never runs code; if you trust that module, name it yourself (--trust-env \(name), or env='\(name)' in Python)."
         case .parameterNotSettable(let name, let parameter):
-            return "\(name) is not a Gymnasium environment in this process, so \(parameter) can only be a gymnasium.make keyword, and \(name) does not take it as one; to set the attribute in place, run without --env-isolation process."
+            return "\(name) cannot change \(parameter): it is not a Gymnasium environment in this process (a built-in one, or one run with --env-isolation process), so \(parameter) could only be a gymnasium.make keyword, and \(name) does not take it as one; vary a Gymnasium environment's parameter, without --env-isolation process."
+        case .unknownParameter(let name, let parameter, let detail):
+            return "\(name) has no attribute '\(parameter)' and does not take it as a gymnasium.make keyword (\(detail)); name an attribute of its unwrapped environment (e.g. CartPole's length) or a keyword of its constructor (e.g. LunarLander's gravity)."
         case .notRebuildable(let name):
             return "The model was trained on '\(name)', defined in a notebook or script (or a lambda), which cannot be rebuilt from its record; pass the environment yourself (--env module:Class, or env= in Python)."
         case .wrapperNotRebuildable(let name, let wrapper, let reason):

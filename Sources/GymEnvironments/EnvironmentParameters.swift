@@ -48,27 +48,23 @@ public enum EnvironmentParameters {
         }
     }
 
-    /// What a robustness study opens per dynamics level: `nominal` for none; for a parameter
-    /// that is an attribute of the environment, a fresh one with it set; otherwise the recipe
-    /// remade with it as a `gymnasium.make` keyword. `texts` holds each parameter's levels as
-    /// the user wrote them, so a keyword gets an int where an int was written.
+    /// What a robustness study opens per dynamics level: `nominal` for none; otherwise a fresh
+    /// environment with the parameter set in place or passed as a `gymnasium.make` keyword
+    /// (`openVaried`). `texts` holds each parameter's levels as the user wrote them, so a
+    /// keyword gets an int where an int was written.
     public static func opener(recipe: EnvironmentRecipe, recorded: Bool, nominal: any Environment,
                               texts: [String: [String]]) -> ((name: String, value: Double)?) throws -> any Environment {
         { change in
             guard let change else { return nominal }
             let text = texts[change.name]?.first { Double($0) == change.value } ?? "\(change.value)"
-            let value = EnvironmentArgument(parsing: text)
-            if try isAttribute(change.name, of: nominal) {
-                let env = try makeEnvironment(recipe, recorded: recorded)
-                try set(change.name, to: value, on: env)
-                return env
-            }
-            do {
-                return try makeEnvironment(recipe.with([change.name: value]), recorded: recorded)
-            } catch where EnvironmentIsolation.current == .process {
-                // In a worker process the attribute could not be looked for: say so, not only that the keyword failed.
-                throw EnvironmentError.parameterNotSettable(nominal.spec.name, parameter: change.name)
-            }
+            return try openVaried(recipe, recorded: recorded, parameter: change.name, value: EnvironmentArgument(parsing: text),
+                                  makeEnv: { try makeEnvironment($0, recorded: $1) })
         }
     }
+}
+
+extension GymEnvironment: AdjustableEnvironment {
+    public var canSetParameters: Bool { EnvironmentIsolation.current != .process }
+    public func hasParameter(_ name: String) throws -> Bool { try EnvironmentParameters.isAttribute(name, of: self) }
+    public func setParameter(_ name: String, to value: EnvironmentArgument) throws { try EnvironmentParameters.set(name, to: value, on: self) }
 }

@@ -200,7 +200,17 @@ enum Bindings {
                 EnvironmentRecipe(name: $0, arguments: recordedArguments, wrappers: recordedWrappers)
             }
             let makeEnv = { (recipe: EnvironmentRecipe, recorded: Bool) throws -> any Environment in
-                if let envArg { return try environment(envArg) }
+                if let envArg, let name = try? String(python: envArg) {
+                    // An id: opened as the recipe says (with collect_perturbation's dynamics keyword, if any).
+                    return try makeEnvironment(EnvironmentRecipe(name: name, arguments: recipe.arguments, wrappers: recipe.wrappers), recorded: false)
+                }
+                if let envArg {
+                    // A keyword of collect_perturbation's dynamics cannot reach an environment the caller makes.
+                    if let extra = recipe.arguments.keys.sorted().first(where: { recordedArguments[$0] == nil }) {
+                        throw RunError.invalidSetting("collect_perturbation varies \(extra) as a gymnasium.make keyword, which cannot reach an environment you make yourself (env=); pass env as an id, e.g. env=\"LunarLander-v3\", or vary an attribute of your environment.")
+                    }
+                    return try environment(envArg)
+                }
                 return try makeEnvironment(recipe, recorded: recorded)
             }
             let outcome: DistillOutcome

@@ -154,7 +154,8 @@ def test_robust_distillation_is_reproducible_and_changes_the_student(tmp_path, c
     (["--loss", "kl,feature", "--adversarial-epsilon", "0.1"], "--adversarial-epsilon relabels moved states by the teacher's outputs only"),
     (["--collect-perturbation", "sticky:0.2"], "--collect-perturbation takes random_actions:P or sticky_actions:P"),
     (["--collect-perturbation", "random_actions:2"], "--collect-perturbation takes random_actions:P or sticky_actions:P"),
-    (["--collect-perturbation", "observation_noise:-1"], "or observation_noise:S with S spreads from 0 to 100"),
+    (["--collect-perturbation", "observation_noise:-1"], "observation_noise:S with S spreads from 0 to 100"),
+    (["--collect-perturbation", "dynamics:length"], "or dynamics:NAME=V1,V2,… (at most one of each kind, joined by +)"),
     (["--state-noise", "-1"], "--state-noise"),
 ])
 def test_bad_robust_settings_are_one_sentence(tmp_path, corridor_teacher, args, words):
@@ -172,7 +173,7 @@ def test_multi_task_distillation_refuses_robust_settings(tmp_path, corridor_teac
 def test_an_attribute_with_environment_isolation_is_one_sentence(cartpole):
     r = run("robustness", str(cartpole), "--episodes", "2", "--obs-noise", "none", "--random-actions", "none",
             "--sticky-actions", "none", "--vary", "length=0.5,1", "--env-isolation", "process")
-    assert "so length can only be a gymnasium.make keyword" in error_line(r), r.stderr
+    assert "so length could only be a gymnasium.make keyword" in error_line(r), r.stderr
     keyword = run("robustness", str(cartpole), "--episodes", "2", "--obs-noise", "none", "--random-actions", "none",
                   "--sticky-actions", "none", "--vary", "max_episode_steps=5", "--env-isolation", "process", "--json")
     assert keyword.returncode == 0 and max(json.loads(keyword.stdout)["axes"][0]["results"][0][0]["returns"]) == 5.0
@@ -199,3 +200,45 @@ def test_codistillation_refuses_a_perturbed_collection(tmp_path):
     r = run("codistill", *CORRIDOR, "--total-steps", "500", "--student-collect-perturbation", "sticky_actions:0.2",
             "--out", str(tmp_path / "co"))
     assert "--student-collect-perturbation has no collection to perturb" in error_line(r), r.stderr
+
+
+def test_collection_under_changed_dynamics(tmp_path, cartpole):
+    """`dynamics:length=…` collects each episode at the next pole length: reproducible, a different
+    student from plain collection, recorded; a parameter CartPole lacks is one sentence before any step."""
+    common = ["distill", "--teacher", str(cartpole), "--hidden", "8", "--steps", "600", "--eval-interval", "0", "--seed", "2"]
+    varied = ["--collect-perturbation", "dynamics:length=0.5,2.0+sticky_actions:0.1"]
+    for name, extra in (("a", varied), ("b", varied), ("plain", ["--collect-perturbation", "sticky_actions:0.1"])):
+        r = run(*common, *extra, "--out", str(tmp_path / name))
+        assert r.returncode == 0, r.stderr
+    a, config = student_weights(tmp_path / "a")
+    b, _ = student_weights(tmp_path / "b")
+    plain, _ = student_weights(tmp_path / "plain")
+    assert all(np.array_equal(x, y) for x, y in zip(a, b)), "the same seed, the same student"
+    assert not all(np.array_equal(x, y) for x, y in zip(a, plain)), "the longer pole's states change the student"
+    assert config["collect_perturbation"] == varied[1]
+    r = run(*common, "--collect-perturbation", "dynamics:lenght=0.5,1", "--out", str(tmp_path / "bad"))
+    assert "CartPole-v1 has no attribute 'lenght' and does not take it as a gymnasium.make keyword" in error_line(r), r.stderr
+    assert not (tmp_path / "bad").exists()
+
+
+def test_python_collects_under_changed_dynamics_as_the_cli_does(tmp_path, cartpole):
+    """The same student from the CLI, from Python with the recorded environment, and from Python
+    with a Gymnasium instance (copied once per level); a dynamics keyword cannot reach a factory's
+    environment, and says so."""
+    import gymnasium
+    import swiftdistill as sd
+    perturbation = "dynamics:length=0.5,2.0"
+    r = run("distill", "--teacher", str(cartpole), "--hidden", "8", "--steps", "400", "--eval-interval", "0", "--seed", "3",
+            "--collect-perturbation", perturbation, "--out", str(tmp_path / "cli"))
+    assert r.returncode == 0, r.stderr
+    settings = dict(hidden=[8], steps=400, eval_interval=0, seed=3, collect_perturbation=perturbation, progress=False)
+    sd.distill(cartpole, out=tmp_path / "py", **settings)
+    sd.distill(cartpole, env=gymnasium.make("CartPole-v1"), out=tmp_path / "instance", **settings)
+    cli, _ = student_weights(tmp_path / "cli")
+    for name in ("py", "instance"):
+        weights, config = student_weights(tmp_path / name)
+        assert all(np.array_equal(x, y) for x, y in zip(cli, weights)), name
+        assert config["collect_perturbation"] == perturbation
+    with pytest.raises(Exception, match="cannot reach an environment you make yourself"):
+        sd.distill(cartpole, env=lambda: gymnasium.make("CartPole-v1"), out=tmp_path / "factory",
+                   **{**settings, "collect_perturbation": "dynamics:sutton_barto_reward=True,False"})

@@ -1,3 +1,4 @@
+import Environments
 import NN
 import Tensor
 import Testing
@@ -36,5 +37,36 @@ import Testing
                 #expect(i % 2 == 0 ? delta > 0 : delta < 0)
             }
         }
+    }
+}
+
+/// `collect_perturbation` read: kinds joined by +, at most one of each group.
+@Suite struct CollectPerturbationTests {
+    @Test func kindsJoinedByPlusAreRead() {
+        #expect(CollectPerturbation.parse("sticky_actions:0.25") == [.stickyActions(0.25)])
+        #expect(CollectPerturbation.parse("dynamics:length=0.5,1.0, 2 + observation_noise:0.3")
+                == [.dynamics(name: "length", values: ["0.5", "1.0", "2"]), .observationNoise(0.3)])
+        for bad in ["sticky:0.2", "random_actions:2", "observation_noise:-1", "dynamics:length", "dynamics:=1", "dynamics:length=1,,2",
+                    "sticky_actions:0.1+random_actions:0.1", "dynamics:a=1+dynamics:b=2", "sticky_actions:0.1+"] {
+            #expect(CollectPerturbation.parse(bad) == nil, "\(bad)")
+        }
+    }
+
+    /// The collecting environment is one per value, opened through `makeEnv` with the value as a
+    /// keyword (a built-in environment has no attribute to set); the student then trains as usual.
+    @Test func aDynamicsCollectionOpensOneEnvironmentPerValue() throws {
+        let teacher = try DistillationResumeTests.savedTeacher()
+        var config = DistillationResumeTests.config([teacher.path], steps: 200)
+        config.collectPerturbation = "dynamics:max_steps=3,24"
+        var opened: [String] = []
+        let out = DistillationResumeTests.temporary("dynamics-collect")
+        let outcome = try DistillationRun(directory: out).start(config: config, environment: nil, force: false) { recipe, _ in
+            opened.append(recipe.arguments["max_steps"].map { "\($0)" } ?? "nominal")
+            let steps = recipe.arguments["max_steps"].flatMap { if case .int(let v) = $0 { v } else { nil } } ?? 24
+            return Corridor(length: 6, maxSteps: steps)
+        }
+        // Each value: the nominal environment looked at, then the one made with the keyword; plus the evaluation's.
+        #expect(opened.filter { $0 != "nominal" } == ["3", "24"])
+        #expect(outcome.labels == 200)
     }
 }

@@ -124,3 +124,36 @@ final class Grid: Environment {
         #expect(PerturbedEnvironment(Grid(), actionNoise: 0.5).spec.observationsAreBytes, "slipping actions leave observations as they were")
     }
 }
+
+/// Collection under changed dynamics: episodes cycle through the levels by their seeds.
+@Suite struct VaryingEnvironmentTests {
+    /// Records the seeds it was reset with.
+    final class Seeds: Environment {
+        let spec: EnvironmentSpec
+        var seeds: [Int?] = []
+        init(actions: Int = 2) { spec = EnvironmentSpec(name: "Seeds", observationShape: [1], actionCount: actions) }
+        func reset(seed: Int?) throws -> [Float] { seeds.append(seed); return [0] }
+        func step(_ action: Int) throws -> Step { Step(observation: [0], reward: 0, terminated: true, truncated: false) }
+    }
+
+    @Test func episodesCycleThroughTheLevelsEachWithItsOwnSeed() throws {
+        let levels = [Seeds(), Seeds(), Seeds()]
+        let env = try VaryingEnvironment(levels: levels)
+        _ = try env.reset(seed: 7)
+        for _ in 0..<5 { _ = try env.reset(seed: nil) }
+        // Episodes 7…12: level (seed mod 3), every reset seeded.
+        #expect(levels[1].seeds == [7, 10] && levels[2].seeds == [8, 11] && levels[0].seeds == [9, 12])
+        // A resumed collection reseeds with seed + episodes and plays the same levels and seeds.
+        let again = [Seeds(), Seeds(), Seeds()]
+        let resumed = try VaryingEnvironment(levels: again)
+        _ = try resumed.reset(seed: 10)
+        for _ in 0..<2 { _ = try resumed.reset(seed: nil) }
+        #expect(again[1].seeds == [10] && again[2].seeds == [11] && again[0].seeds == [12])
+    }
+
+    @Test func levelsThatChangeTheActionsAreOneSentence() {
+        #expect { try VaryingEnvironment(levels: [Seeds(), Seeds(actions: 3)]) } throws: {
+            "\($0)".contains("a dynamics level changes the observations or actions")
+        }
+    }
+}

@@ -160,7 +160,20 @@ def _environment(env: EnvSpec, eval_needed: bool) -> Tuple[Union[str, Callable[[
                 import gymnasium
                 copies.append(gymnasium.make(spec.id))
         remaining = iter(copies)
-        return (lambda: next(remaining)), name
+
+        def another() -> Any:
+            # The instance, then its copy; more (one per collect_perturbation dynamics level) are copies too.
+            for made in remaining:
+                return made
+            try:
+                return copy.deepcopy(env)
+            except Exception:
+                if spec is None:
+                    raise ValueError("the environment instance cannot be copied for another environment; pass its id or a "
+                                     "factory (a class or function)") from None
+                import gymnasium
+                return gymnasium.make(spec.id)
+        return another, name
     raise TypeError(f"env must be a Gymnasium id, a gymnasium.Env, or a factory returning one; got {type(env).__name__}")
 
 
