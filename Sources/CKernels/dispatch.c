@@ -128,6 +128,10 @@ int sd_kernel_select_for_thread(const char *name) {
     return 1;
 }
 
+int sd_portable_fuses(void);
+
+int sd_kernel_fuses(const char *name) { return strcmp(name, "portable") != 0 || sd_portable_fuses(); }
+
 const char *sd_kernel_names(void) {
 #if defined(__x86_64__)
     return "portable, avx2, avx512";

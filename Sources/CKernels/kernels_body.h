@@ -5,11 +5,23 @@
 
    Every output element is computed in the same order on every instruction set — a product
    C[i,j] is fma(A[i,p], B[p,j], ·) over p = 0, 1, …, k-1; a dot product keeps 8 running lanes and
-   reduces them in one fixed tree — so the portable, AVX2 and AVX-512 kernels give the same bits
-   (the test suite checks it). Built with -ffp-contract=off: only the explicit fmas fuse. */
+   reduces them in one fixed tree — so the AVX2 and AVX-512 kernels, and the portable ones where
+   the target has FMA (arm64), give the same bits (the test suite checks it). Built with
+   -ffp-contract=off: only the explicit fmas fuse. */
 #include <math.h>
 #include "products.h"
 #include <stddef.h>
+
+/* The fused multiply-add every chain is made of. A set built for CPUs without FMA (the portable
+   set on x86-64, where fmaf is a slow libm call) multiplies and adds instead: two roundings per
+   term, so its bits differ from the FMA sets' (which agree with each other), at SSE2 speed. */
+#ifdef SD_PLAIN_MULTIPLY_ADD
+#define SD_VFMA(a, b, c) ((a) * (b) + (c))
+#define SD_FMAF(a, b, c) ((a) * (b) + (c))
+#else
+#define SD_VFMA(a, b, c) __builtin_elementwise_fma(a, b, c)
+#define SD_FMAF(a, b, c) fmaf(a, b, c)
+#endif
 
 #define SD_CAT2(a, b) a##_##b
 #define SD_CAT(a, b) SD_CAT2(a, b)
@@ -58,7 +70,7 @@ typedef struct {
         const float *ap = a + (pa) * cs;                                                                   \
         for (int r = 0; r < mr; r++) {                                                                     \
             VEC av = SD_FN(splat)(ap[r * rs]);                                                             \
-            for (int v = 0; v < nv; v++) acc[r][v] = __builtin_elementwise_fma(av, bv[v], acc[r][v]);      \
+            for (int v = 0; v < nv; v++) acc[r][v] = SD_VFMA(av, bv[v], acc[r][v]);      \
         }                                                                                                  \
     }
 SD_INLINE void SD_FN(tile)(const int mr, const int nv, const float *a, const float *b, float *c,
@@ -93,7 +105,7 @@ SD_INLINE void SD_FN(tail)(const int mr, const float *a, const float *b, float *
         VEC bv = SD_FN(splat)(0.0f);
         for (long j = 0; j < w; j++) bv[j] = bp[j];
         const float *ap = a + q * cs;
-        for (int r = 0; r < mr; r++) acc[r] = __builtin_elementwise_fma(SD_FN(splat)(ap[r * rs]), bv, acc[r]);
+        for (int r = 0; r < mr; r++) acc[r] = SD_VFMA(SD_FN(splat)(ap[r * rs]), bv, acc[r]);
     }
     for (int r = 0; r < mr; r++) {
         if (e.relu) acc[r] = SD_FN(relu_vec)(acc[r]);
@@ -283,9 +295,9 @@ SD_INLINE float SD_FN(reduce8)(V8 s) {
 SD_INLINE float SD_FN(dot_one)(const float *x, const float *y, long k) {
     V8 s = {0};
     long p = 0;
-    for (; p + 8 <= k; p += 8) s = __builtin_elementwise_fma(*(const V8 *)(x + p), *(const V8 *)(y + p), s);
+    for (; p + 8 <= k; p += 8) s = SD_VFMA(*(const V8 *)(x + p), *(const V8 *)(y + p), s);
     float t = SD_FN(reduce8)(s);
-    for (; p < k; p++) t = fmaf(x[p], y[p], t);
+    for (; p < k; p++) t = SD_FMAF(x[p], y[p], t);
     return t;
 }
 
@@ -300,14 +312,14 @@ SD_TARGET float SD_FN(sd_sum_squares)(const float *x, long n) {
     for (; p + 32 <= n; p += 32)
         for (int u = 0; u < 4; u++) {
             const V8 v = *(const V8 *)(x + p + 8 * u);
-            s[u] = __builtin_elementwise_fma(v, v, s[u]);
+            s[u] = SD_VFMA(v, v, s[u]);
         }
     for (; p + 8 <= n; p += 8) {
         const V8 v = *(const V8 *)(x + p);
-        s[0] = __builtin_elementwise_fma(v, v, s[0]);
+        s[0] = SD_VFMA(v, v, s[0]);
     }
     float t = SD_FN(reduce8)((s[0] + s[1]) + (s[2] + s[3]));
-    for (; p < n; p++) t = fmaf(x[p], x[p], t);
+    for (; p < n; p++) t = SD_FMAF(x[p], x[p], t);
     return t;
 }
 
@@ -349,7 +361,7 @@ SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, co
         for (int t = 0; t < nb; t++) bv[t] = *(const V8 *)(bt[t] + p);
         for (int r = 0; r < 4; r++) {
             V8 ar = *(const V8 *)(a + r * k + p);
-            for (int t = 0; t < nb; t++) s[r][t] = __builtin_elementwise_fma(ar, bv[t], s[r][t]);
+            for (int t = 0; t < nb; t++) s[r][t] = SD_VFMA(ar, bv[t], s[r][t]);
         }
     }
     float totals[16];
@@ -360,7 +372,7 @@ SD_INLINE void SD_FN(dot_block)(const int nb, const float *a, const float *b, co
         for (int t = 0; t < nb; t++) {
             float total = totals[r * nb + t];
             const float *ar = a + r * k;
-            for (long q = p; q < k; q++) total = fmaf(ar[q], bt[t][q], total);
+            for (long q = p; q < k; q++) total = SD_FMAF(ar[q], bt[t][q], total);
             float *to = c + r * ldc + to_col[t];
             *to = (accumulate ? *to : 0.0f) + total;
         }
@@ -498,7 +510,7 @@ SD_INLINE void SD_FN(dense_block)(const int nv, const float *x, const int *live,
         const long i = live[q];
         const VEC xi = SD_FN(splat)(x[i]);
         const float *row = w + i * out;
-        for (int v = 0; v < nv; v++) acc[v] = __builtin_elementwise_fma(xi, *(const VEC *)(row + v * SD_LANES), acc[v]);
+        for (int v = 0; v < nv; v++) acc[v] = SD_VFMA(xi, *(const VEC *)(row + v * SD_LANES), acc[v]);
     }
     for (int v = 0; v < nv; v++) *(VEC *)(y + v * SD_LANES) = acc[v];
 }
@@ -528,7 +540,7 @@ SD_TARGET void SD_FN(sd_dense_forward)(const float *restrict x, long in, const f
                     j += nv * SD_LANES;
                 }
             for (; j < out; j++)
-                for (long q = 0; q < count; q++) y[j] = fmaf(x[live[q]], w[(long)live[q] * out + j], y[j]);
+                for (long q = 0; q < count; q++) y[j] = SD_FMAF(x[live[q]], w[(long)live[q] * out + j], y[j]);
         }
     } else {
         const long in8 = in / 8 * 8;
@@ -537,10 +549,10 @@ SD_TARGET void SD_FN(sd_dense_forward)(const float *restrict x, long in, const f
             for (long p = 0; p < in8; p += 8) {
                 V8 column;
                 for (int l = 0; l < 8; l++) column[l] = w[(p + l) * out + j];
-                s = __builtin_elementwise_fma(*(const V8 *)(x + p), column, s);
+                s = SD_VFMA(*(const V8 *)(x + p), column, s);
             }
             float t = SD_FN(reduce8)(s);
-            for (long p = in8; p < in; p++) t = fmaf(x[p], w[p * out + j], t);
+            for (long p = in8; p < in; p++) t = SD_FMAF(x[p], w[p * out + j], t);
             y[j] = b[j] + t;
         }
     }

@@ -13,6 +13,11 @@ public enum Kernels {
     /// The widest instruction set this CPU runs.
     public static var bestInstructionSet: String { String(cString: sd_kernel_best_name()) }
 
+    /// Whether `instructionSet` fuses each multiply-add (one rounding). The FMA sets do and agree
+    /// bit for bit; the portable set does where the target has FMA (arm64), and on x86-64
+    /// multiplies and adds instead (fmaf would be a libm call), so its bits differ there.
+    public static func fusesMultiplyAdd(_ instructionSet: String) -> Bool { sd_kernel_fuses(instructionSet) != 0 }
+
     /// The instruction sets this build carries.
     public static var availableInstructionSets: [String] {
         String(cString: sd_kernel_names()).split(separator: ",").map { String($0.drop { $0 == " " }) }

@@ -23,6 +23,10 @@ struct Info: ParsableCommand {
             print("\(module):\(String(repeating: " ", count: 12 - module.count))\(version)")
         }
         print("kernels:     \(Kernels.instructionSet) (this build: \(Kernels.availableInstructionSets.joined(separator: ", ")); SWIFT_DISTILL_KERNELS picks one)")
+        let (fused, plain) = (Kernels.availableInstructionSets.filter(Kernels.fusesMultiplyAdd), Kernels.availableInstructionSets.filter { !Kernels.fusesMultiplyAdd($0) })
+        if !plain.isEmpty {
+            print("             \(plain.joined(separator: ", ")) multiplies and adds without fusing (no FMA in this target's baseline), so its results differ in the last bits from \(fused.isEmpty ? "a fused set's" : fused.joined(separator: " and ") + "'s, which agree")")
+        }
         if let env {
             let e = try GymEnvironment(env)
             print("env:         \(e.spec.name): observation shape \(e.spec.observationShape), \(e.spec.actionCount) actions\(e.usesOldAPI ? " (old gym API)" : "")")

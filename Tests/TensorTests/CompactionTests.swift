@@ -20,13 +20,14 @@ import Testing
         return x
     }
 
-    /// C = A·B with each element one fma chain over p = 0, 1, …, k-1 (the tiles' order).
-    static func chain(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
+    /// C = A·B with each element one fma chain over p = 0, 1, …, k-1 (the tiles' order); `fused`
+    /// false: each multiply-add rounded twice, as a set without FMA computes it.
+    static func chain(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int, fused: Bool = true) -> [Float] {
         var c = [Float](repeating: 0, count: m * n)
         for i in 0..<m {
             for j in 0..<n {
                 var s: Float = 0
-                for p in 0..<k { s.addProduct(a[i * k + p], b[p * n + j]) }
+                for p in 0..<k { multiplyAdd(&s, a[i * k + p], b[p * n + j], fused: fused) }
                 c[i * n + j] = s
             }
         }
@@ -35,15 +36,15 @@ import Testing
 
     /// C = A·Bᵀ as the dot products sum: eight lanes (p to lane p mod 8), reduced in the fixed tree,
     /// then the k mod 8 last terms in order, then added to a zero C.
-    static func dots(_ a: [Float], _ bt: [Float], m: Int, k: Int, n: Int) -> [Float] {
+    static func dots(_ a: [Float], _ bt: [Float], m: Int, k: Int, n: Int, fused: Bool = true) -> [Float] {
         var c = [Float](repeating: 0, count: m * n)
         let k8 = k / 8 * 8
         for i in 0..<m {
             for j in 0..<n {
                 var lane = [Float](repeating: 0, count: 8)
-                for p in 0..<k8 { lane[p % 8].addProduct(a[i * k + p], bt[j * k + p]) }
+                for p in 0..<k8 { multiplyAdd(&lane[p % 8], a[i * k + p], bt[j * k + p], fused: fused) }
                 var total = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]))
-                for p in k8..<k { total.addProduct(a[i * k + p], bt[j * k + p]) }
+                for p in k8..<k { multiplyAdd(&total, a[i * k + p], bt[j * k + p], fused: fused) }
                 c[i * n + j] = 0 + total
             }
         }
@@ -61,28 +62,33 @@ import Testing
             // Narrow outputs (n < 16, Q-value heads) go through the dot products, the rest through the tiles.
             var bT = [Float](repeating: 0, count: s.k * s.n)
             for p in 0..<s.k { for j in 0..<s.n { bT[j * s.k + p] = b[p * s.n + j] } }
-            let expected = s.n < 16 ? Self.dots(a, bT, m: s.m, k: s.k, n: s.n) : Self.chain(a, b, m: s.m, k: s.k, n: s.n)
+            func expected(_ f: Bool) -> [Float] { s.n < 16 ? Self.dots(a, bT, m: s.m, k: s.k, n: s.n, fused: f) : Self.chain(a, b, m: s.m, k: s.k, n: s.n, fused: f) }
             // Aᵀ·B with both operands sparse by column (a weight gradient Xᵀ·dY).
             let x = Self.sparse(rows: s.k, cols: s.m, seed: 3), dy = Self.sparse(rows: s.k, cols: s.n, seed: 5)
             var xt = [Float](repeating: 0, count: s.m * s.k)
             for p in 0..<s.k { for i in 0..<s.m { xt[i * s.k + p] = x[p * s.m + i] } }
             var dyT = [Float](repeating: 0, count: s.k * s.n)
             for p in 0..<s.k { for j in 0..<s.n { dyT[j * s.k + p] = dy[p * s.n + j] } }
-            let expectedGradient = s.n < 16 ? Self.dots(xt, dyT, m: s.m, k: s.k, n: s.n) : Self.chain(xt, dy, m: s.m, k: s.k, n: s.n)
+            func expectedGradient(_ f: Bool) -> [Float] {
+                s.n < 16 ? Self.dots(xt, dyT, m: s.m, k: s.k, n: s.n, fused: f) : Self.chain(xt, dy, m: s.m, k: s.k, n: s.n, fused: f)
+            }
             // A·Bᵀ: the tiles' chain when B is transposed first (short k, small B), else the dot products.
             let viaTiles = s.n >= 16 && (s.k < 16 || s.k * s.n <= 8192 || (s.k * s.n <= 65536 && s.m >= 128))
             var bOfBt = [Float](repeating: 0, count: s.k * s.n)
             for j in 0..<s.n { for p in 0..<s.k { bOfBt[p * s.n + j] = bt[j * s.k + p] } }
-            let expectedBt = viaTiles ? Self.chain(a, bOfBt, m: s.m, k: s.k, n: s.n) : Self.dots(a, bt, m: s.m, k: s.k, n: s.n)
+            func expectedBt(_ f: Bool) -> [Float] {
+                viaTiles ? Self.chain(a, bOfBt, m: s.m, k: s.k, n: s.n, fused: f) : Self.dots(a, bt, m: s.m, k: s.k, n: s.n, fused: f)
+            }
             for name in Kernels.availableInstructionSets {
                 guard let (ab, gradient, abt) = Kernels.with(instructionSet: name, {
                     (Tensor.matmul(Tensor(shape: [s.m, s.k], scalars: a), Tensor(shape: [s.k, s.n], scalars: b)).scalars,
                      Tensor.matmul(Tensor(shape: [s.k, s.m], scalars: x), Tensor(shape: [s.k, s.n], scalars: dy), transposeA: true).scalars,
                      Tensor.matmul(Tensor(shape: [s.m, s.k], scalars: a), Tensor(shape: [s.n, s.k], scalars: bt), transposeB: true).scalars)
                 }) else { continue }
-                #expect(ab.elementsEqual(expected, by: Self.sameBits), "\(name): sparse A·B of \(s) differs from the full product")
-                #expect(gradient.elementsEqual(expectedGradient, by: Self.sameBits), "\(name): sparse Xᵀ·dY of \(s) differs")
-                #expect(abt.elementsEqual(expectedBt, by: Self.sameBits), "\(name): sparse A·Bᵀ of \(s) differs")
+                let fused = Kernels.fusesMultiplyAdd(name)
+                #expect(ab.elementsEqual(expected(fused), by: Self.sameBits), "\(name): sparse A·B of \(s) differs from the full product")
+                #expect(gradient.elementsEqual(expectedGradient(fused), by: Self.sameBits), "\(name): sparse Xᵀ·dY of \(s) differs")
+                #expect(abt.elementsEqual(expectedBt(fused), by: Self.sameBits), "\(name): sparse A·Bᵀ of \(s) differs")
             }
         }
     }
@@ -175,7 +181,7 @@ import Testing
                 for i in 0..<m {
                     for j in 0..<n {
                         var c = b.scalars[j]
-                        for p in 0..<k where xs[i * k + p] != 0 { c.addProduct(xs[i * k + p], w.scalars[p * n + j]) }
+                        for p in 0..<k where xs[i * k + p] != 0 { multiplyAdd(&c, xs[i * k + p], w.scalars[p * n + j], fused: Kernels.fusesMultiplyAdd(name)) }
                         chain[i * n + j] = c
                     }
                 }

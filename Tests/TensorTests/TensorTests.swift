@@ -18,6 +18,12 @@ func naiveMatmul(_ a: Tensor, _ b: Tensor) -> Tensor {
     return c
 }
 
+/// c + a·b as a kernel set computes it: fused (one rounding) or, where the set multiplies and
+/// adds (the portable set on x86-64), with two roundings.
+func multiplyAdd(_ c: inout Float, _ a: Float, _ b: Float, fused: Bool) {
+    if fused { c.addProduct(a, b) } else { c = c + a * b }
+}
+
 func close(_ a: Tensor, _ b: Tensor, tolerance: Float = 1e-4) -> Bool {
     a.shape == b.shape && zip(a.scalars, b.scalars).allSatisfy { abs($0 - $1) <= tolerance * max(1, abs($1)) }
 }

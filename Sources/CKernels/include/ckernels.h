@@ -90,6 +90,11 @@ int sd_threads(void);
 /// Sets the thread count (values above 2 mean 2); 0 for a count below 1.
 int sd_set_threads(int count);
 
+/// 1 when the named set fuses each multiply-add (one rounding: the FMA sets, and the portable set
+/// where the target has FMA, e.g. arm64), 0 when it multiplies and adds (the portable set on
+/// x86-64: other bits than the FMA sets').
+int sd_kernel_fuses(const char *name);
+
 /// The kernel names this build carries, comma-separated.
 const char *sd_kernel_names(void);
 
