@@ -1,8 +1,8 @@
 // im2col and its adjoint for channels-last (N, H, W, C) images: each output position's receptive
 // field becomes one row of KH·KW·C values. In HWC, the kx-neighbours of a field row are contiguous
-// in memory, so each (position, ky) copies one run of (valid kx)·C floats. Padding positions are
-// left as they are in `cols` (zero-initialised by the caller). Plain copies and adds: the same bits
-// on every instruction set.
+// in memory, so each (position, ky) copies one run of (valid kx)·C floats; im2col writes zeros
+// where the field covers padding, so `cols` needs no zero fill first. Plain copies and adds: the
+// same bits on every instruction set.
 #include "ckernels.h"
 #include <string.h>
 
@@ -26,9 +26,15 @@ void sd_im2col(const float *images, float *cols, long n, long h, long w, long c,
                 for (long ky = 0; ky < kh; ky++) {
                     long iy, kx0, kx1;
                     field_run(y, x, ky, h, w, kw, stride, pad, &iy, &kx0, &kx1);
-                    if (iy < 0 || iy >= h || kx1 <= kx0) continue;
+                    float *run = row + ky * kw * c;
+                    if (iy < 0 || iy >= h || kx1 <= kx0) {
+                        memset(run, 0, (size_t)(kw * c) * sizeof(float));
+                        continue;
+                    }
                     long ix = x * stride - pad + kx0;
-                    memcpy(row + (ky * kw + kx0) * c, images + ((b * h + iy) * w + ix) * c, (size_t)((kx1 - kx0) * c) * sizeof(float));
+                    if (kx0 > 0) memset(run, 0, (size_t)(kx0 * c) * sizeof(float));
+                    memcpy(run + kx0 * c, images + ((b * h + iy) * w + ix) * c, (size_t)((kx1 - kx0) * c) * sizeof(float));
+                    if (kx1 < kw) memset(run + kx1 * c, 0, (size_t)((kw - kx1) * c) * sizeof(float));
                 }
             }
 }

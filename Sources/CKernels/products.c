@@ -302,6 +302,20 @@ void sd_linear(const float *x, const float *w, const float *bias, float *y, long
         for (long i = 0; i < m * n; i++) y[i] = y[i] < 0 ? 0.0f : y[i];
 }
 
+/* The products without looking for zero columns, for dense operands (a convolution's im2col
+   columns), where the scan and the packing cost more than they save: the same bits as sd_gemm and
+   sd_linear, which skip only terms that add exact zeros. */
+void sd_gemm_dense(const float *a, const float *b, float *c, long m, long k, long n, int accumulate, int transposed_a) {
+    if (m <= 0 || n < 16 || k <= 0) return sd_gemm(a, b, c, m, k, n, accumulate, transposed_a);
+    if (transposed_a) sd_products(0, a, b, c, m, k, n, 1, m, 6, accumulate, 0, NULL);
+    else sd_products(0, a, b, c, m, k, n, k, 1, 6, accumulate, 0, NULL);
+}
+
+void sd_linear_dense(const float *x, const float *w, const float *bias, float *y, long m, long k, long n, int relu) {
+    if (m > 0 && k > 0 && n >= 16) return sd_products(0, x, w, y, m, k, n, k, 1, 6, 0, relu, bias);
+    sd_linear(x, w, bias, y, m, k, n, relu);
+}
+
 /* The inner indices a compacted A·Bᵀ walks, into pos; returns how many. The tiles' chains run over p
    in order: the live indices as they are. A dot product keeps 8 lanes, p going to lane p mod 8,
    then adds the k mod 8 last terms one by one: each live index keeps its lane (position

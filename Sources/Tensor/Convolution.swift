@@ -3,6 +3,11 @@
 /// a (N·OH·OW) × (KH·KW·C) matrix, so the convolution is `linear(cols, W, b)` on the same tiled
 /// products as the dense layers, and its backward pass is two more products and a col2im.
 /// Weights are (KH, KW, C, O) here; PyTorch's (O, C, KH, KW) is a transpose of it.
+///
+/// The column products skip the dense layers' search for zero columns (`compact: false`): a
+/// patch column is zero only where a channel is zero at every position of the batch, which
+/// images almost never are, so the search and packing cost without saving (Nature DQN update
+/// 44–49 → 38–39 ms, MinAtar 0.82 → 0.74–0.77 ms on AMD EPYC Zen 3, one core; the same bits).
 public struct ConvolutionGeometry: Equatable, Sendable {
     public let height: Int, width: Int, channels: Int
     public let kernelHeight: Int, kernelWidth: Int
@@ -35,16 +40,15 @@ extension Tensor {
         precondition(images.rank == 4 && Array(images.shape[1...]) == [g.height, g.width, g.channels],
                      "images \(images.shape) do not match the convolution's (N, \(g.height), \(g.width), \(g.channels))")
         let batch = images.shape[0], k = g.patchSize
-        var cols = Tensor(shape: [batch * g.outputHeight * g.outputWidth, k])
-        guard batch > 0 else { return cols }
-        images.scalars.withUnsafeBufferPointer { src in
-            cols.scalars.withUnsafeMutableBufferPointer { dst in
+        // im2col writes every entry (zeros over padding): no zero fill first.
+        return Tensor(shape: [batch * g.outputHeight * g.outputWidth, k]) { dst in
+            guard batch > 0, k > 0 else { return }
+            images.scalars.withUnsafeBufferPointer { src in
                 Kernels.im2col(src.baseAddress!, dst.baseAddress!, batch: batch, height: g.height, width: g.width, channels: g.channels,
                                kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride, padding: g.padding,
                                outputHeight: g.outputHeight, outputWidth: g.outputWidth)
             }
         }
-        return cols
     }
 
     /// The adjoint of `im2col`: sums each column entry back onto the input pixel it came from.
@@ -69,7 +73,7 @@ extension Tensor {
         precondition(weight.shape.count == 4 && Array(weight.shape[0..<3]) == [g.kernelHeight, g.kernelWidth, g.channels]
                      && bias.shape == [weight.shape[3]], "weight \(weight.shape) and bias \(bias.shape) do not match the convolution")
         let out = weight.shape[3], batch = images.shape[0]
-        let y = linear(im2col(images, g), weight.reshaped([g.patchSize, out]), bias)
+        let y = linear(im2col(images, g), weight.reshaped([g.patchSize, out]), bias, compact: false)
         return y.reshaped([batch, g.outputHeight, g.outputWidth, out])
     }
 
@@ -79,7 +83,7 @@ extension Tensor {
                                       needInputGradient: Bool = true) -> (weight: Tensor, bias: Tensor, input: Tensor?) {
         let out = weight.shape[3], batch = images.shape[0]
         let rows = dy.reshaped([batch * g.outputHeight * g.outputWidth, out])
-        let dW = matmul(im2col(images, g), rows, transposeA: true).reshaped(weight.shape)
+        let dW = matmul(im2col(images, g), rows, transposeA: true, compact: false).reshaped(weight.shape)
         let db = rows.sumRows()
         let dx = needInputGradient
             ? col2im(matmul(rows, weight.reshaped([g.patchSize, out]), transposeB: true), batch: batch, g) : nil

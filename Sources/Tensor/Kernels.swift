@@ -116,11 +116,13 @@ public enum Kernels {
 
     /// C = A·B (+ C when `accumulate`), A is m×k, B is k×n, all row-major.
     /// With `transposedA`, `a` holds Aᵀ (k×m) and is read in place: weight gradients Xᵀ·dY
-    /// need no transposed copy. Runs the C kernels for this CPU (`instructionSet`).
+    /// need no transposed copy. Runs the C kernels for this CPU (`instructionSet`). `compact`
+    /// false skips the search for zero columns (dense operands; the same bits).
     @inline(__always)
     public static func matmul(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                              m: Int, k: Int, n: Int, accumulate: Bool = false, transposedA: Bool = false) {
-        sd_gemm(a, b, c, m, k, n, accumulate ? 1 : 0, transposedA ? 1 : 0)
+                              m: Int, k: Int, n: Int, accumulate: Bool = false, transposedA: Bool = false, compact: Bool = true) {
+        if compact { sd_gemm(a, b, c, m, k, n, accumulate ? 1 : 0, transposedA ? 1 : 0) }
+        else { sd_gemm_dense(a, b, c, m, k, n, accumulate ? 1 : 0, transposedA ? 1 : 0) }
     }
 
     /// C = A·Bᵀ (+ C when `accumulate`), A is m×k, B is n×k (input gradients dY·Wᵀ without
@@ -137,8 +139,8 @@ public enum Kernels {
     /// y = x·W + b (x m×k, W k×n), through a ReLU when `relu`; x and W may be nil when k is 0.
     @inline(__always)
     public static func linear(_ x: UnsafePointer<Float>?, _ w: UnsafePointer<Float>?, _ bias: UnsafePointer<Float>,
-                              _ y: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int, relu: Bool) {
-        sd_linear(x, w, bias, y, m, k, n, relu ? 1 : 0)
+                              _ y: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int, relu: Bool, compact: Bool = true) {
+        if compact { sd_linear(x, w, bias, y, m, k, n, relu ? 1 : 0) } else { sd_linear_dense(x, w, bias, y, m, k, n, relu ? 1 : 0) }
     }
 
     /// A dense layer's backward pass for y = x·W + b (x m×k, W k×n): dW = xᵀ·dY, db = Σ rows of dY,

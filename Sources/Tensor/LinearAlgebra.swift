@@ -7,7 +7,7 @@ extension Tensor {
     /// result's columns where it holds a nonzero in some row, the others left 0: the input gradient
     /// of a layer behind a ReLU, whose units inactive for the whole batch pass no gradient on.
     public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false,
-                              liveColumnsOf live: Tensor? = nil) -> Tensor {
+                              liveColumnsOf live: Tensor? = nil, compact: Bool = true) -> Tensor {
         precondition(a.rank == 2 && b.rank == 2, "matmul needs rank-2 tensors, got \(a.shape) and \(b.shape)")
         if transposeA && transposeB { return matmul(a.transposed(), b, transposeB: true) }
         let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
@@ -30,7 +30,8 @@ extension Tensor {
                             Kernels.matmulTransposedB(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, m: m, k: k, n: n)
                         }
                     } else {
-                        Kernels.matmul(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, m: m, k: k, n: n, transposedA: transposeA)
+                        Kernels.matmul(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, m: m, k: k, n: n, transposedA: transposeA,
+                                       compact: compact)
                     }
                 }
             }
@@ -92,10 +93,21 @@ extension Tensor {
 
     /// x·W + b in one pass (each output starts as its bias and the products accumulate onto it),
     /// or max(x·W + b, 0) with `relu`, applied as the results are stored.
-    public static func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor, relu: Bool = false) -> Tensor {
-        var y = Tensor(shape: [0])
-        linear(x, w, b, relu: relu, into: &y)
-        return y
+    public static func linear(_ x: Tensor, _ w: Tensor, _ b: Tensor, relu: Bool = false, compact: Bool = true) -> Tensor {
+        precondition(x.rank == 2 && w.rank == 2 && x.shape[1] == w.shape[0] && b.rank == 1 && b.shape[0] == w.shape[1],
+                     "linear shapes x \(x.shape), W \(w.shape), b \(b.shape) do not agree")
+        let (m, k, n) = (x.shape[0], x.shape[1], w.shape[1])
+        return Tensor(shape: [m, n]) { py in
+            guard m > 0, n > 0 else { return }
+            x.scalars.withUnsafeBufferPointer { px in
+                w.scalars.withUnsafeBufferPointer { pw in
+                    b.scalars.withUnsafeBufferPointer { pb in
+                        Kernels.linear(px.baseAddress, pw.baseAddress, pb.baseAddress!, py.baseAddress!, m: m, k: k, n: n, relu: relu,
+                                       compact: compact)
+                    }
+                }
+            }
+        }
     }
 
     /// `linear` writing into `y` (reshaped as needed, its storage reused: no allocation once warm).

@@ -191,6 +191,23 @@ import Testing
         }
     }
 
+    /// Without the search for zero columns (convolutions' products) the bits are the same.
+    @Test func denseProductsGiveTheCompactedBits() {
+        for s in Self.shapes {
+            let x = Tensor(shape: [s.m, s.k], scalars: Self.sparse(rows: s.m, cols: s.k, seed: s.m))
+            let w = Tensor(shape: [s.k, s.n], scalars: values(s.k * s.n, seed: s.n))
+            let b = Tensor(shape: [s.n], scalars: values(s.n, seed: 2))
+            let xt = Tensor(shape: [s.k, s.m], scalars: Self.sparse(rows: s.k, cols: s.m, seed: 3))
+            let dy = Tensor(shape: [s.k, s.n], scalars: Self.sparse(rows: s.k, cols: s.n, seed: 5))
+            for relu in [false, true] {
+                let dense = Tensor.linear(x, w, b, relu: relu, compact: false), compacted = Tensor.linear(x, w, b, relu: relu)
+                #expect(dense.scalars.elementsEqual(compacted.scalars, by: Self.sameBits), "\(s) relu \(relu): x·W + b")
+            }
+            let dense = Tensor.matmul(xt, dy, transposeA: true, compact: false), compacted = Tensor.matmul(xt, dy, transposeA: true)
+            #expect(dense.scalars.elementsEqual(compacted.scalars, by: Self.sameBits), "\(s): Xᵀ·dY")
+        }
+    }
+
     @Test func aNaNKeepsItsColumnLive() {
         // A NaN is not a zero: the product must still see it.
         var a = [Float](repeating: 0, count: 64 * 256)

@@ -19,6 +19,11 @@ void sd_gemm(const float *a, const float *b, float *c, long m, long k, long n, i
 /// accumulating onto it, then the ReLU pass.
 void sd_linear(const float *x, const float *w, const float *bias, float *y, long m, long k, long n, int relu);
 
+/// sd_gemm and sd_linear without the search for zero columns (the same bits): for dense operands
+/// such as a convolution's im2col columns.
+void sd_gemm_dense(const float *a, const float *b, float *c, long m, long k, long n, int accumulate, int transposed_a);
+void sd_linear_dense(const float *x, const float *w, const float *bias, float *y, long m, long k, long n, int relu);
+
 /// C (m×n) = A·Bᵀ, or += when `accumulate`; A m×k, B n×k, row-major.
 void sd_gemm_bt(const float *a, const float *b, float *c, long m, long k, long n, int accumulate);
 
