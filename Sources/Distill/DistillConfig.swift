@@ -99,7 +99,8 @@ public struct DistillConfig: Configurable {
     /// `observation_noise:S` (S spreads of Gaussian noise on what the acting policy sees, the
     /// teacher labelling those observations), or `dynamics:NAME=V1,V2,…` (each episode the next
     /// value of a parameter, as `distill robustness --vary` sets it), several joined by `+` —
-    /// so the states labelled are those a perturbed deployment reaches (nil = none).
+    /// so the states labelled are those a perturbed deployment reaches (nil = none). The
+    /// evaluations that pick the run's model run under the same perturbations.
     public var collectPerturbation: String?
 
     /// `collectPerturbation` read; nil when it is unset or malformed.
@@ -247,7 +248,7 @@ extension DistillConfig {
                    help: "Robust distillation: states moved within this many spreads (L-infinity) to maximise the student's loss, labelled by the teacher there (0 = none)."),
             .int("adversarial_steps", \.adversarialSteps, min: 1, max: 100, help: "Robust distillation: gradient-sign steps per adversarial state (1 = FGSM, more = PGD)."),
             .optionalString("collect_perturbation", \.collectPerturbation,
-                            help: "Robust distillation: collect through a perturbed environment, random_actions:P, sticky_actions:P, observation_noise:S or dynamics:NAME=V1,V2,... (each episode the next value of an environment parameter), joined by + (the student visits what a perturbed deployment reaches)."),
+                            help: "Robust distillation: collect through a perturbed environment, random_actions:P, sticky_actions:P, observation_noise:S or dynamics:NAME=V1,V2,... (each episode the next value of an environment parameter), joined by + (the student visits what a perturbed deployment reaches; the evaluations that keep the best student run under it too)."),
             .choice("prune_scope", \.pruneScope, help: "Pruning single weights: global ranks all dense weights together by LAMP score (small layers keep more); layer prunes each matrix to the share."),
             .float("prune_start", \.pruneStart, .fraction, help: "Pruning: fraction of the run at which it starts."),
             .float("prune_end", \.pruneEnd, .fraction, help: "Pruning: fraction of the run by which the share is reached."),

@@ -107,18 +107,17 @@ public struct DistillationRun {
                              makeEnv: (_ recipe: EnvironmentRecipe, _ recorded: Bool) throws -> any Environment)
         throws -> (collect: (any Environment)?, evaluate: (any Environment)?)
     {
-        let collect: (any Environment)?
-        if config.regime == .offline {
-            collect = nil
-        } else if let dynamics = config.collectDynamics {
-            // One environment per value, opened now: a parameter the environment lacks fails before any step.
-            collect = try VaryingEnvironment(levels: dynamics.values.map {
+        // Collection under changed dynamics (and the evaluations that keep the run's model):
+        // one environment per value, opened now, so a parameter the environment lacks fails before any step.
+        func open() throws -> any Environment {
+            guard let dynamics = config.collectDynamics else { return try makeEnv(recipe, recorded) }
+            return try VaryingEnvironment(levels: dynamics.values.map {
                 try openVaried(recipe, recorded: recorded, parameter: dynamics.name, value: EnvironmentArgument(parsing: $0), makeEnv: makeEnv)
             })
-        } else {
-            collect = try makeEnv(recipe, recorded)
         }
-        let evaluate = config.evalInterval > 0 || config.regime == .offline ? try makeEnv(recipe, recorded) : nil
+        let collect = config.regime == .offline ? nil : try open()
+        let evaluate = config.evalInterval > 0 || config.regime == .offline
+            ? (config.regime == .offline ? try makeEnv(recipe, recorded) : try open()) : nil
         return (collect, evaluate)
     }
 

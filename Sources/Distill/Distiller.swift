@@ -91,27 +91,33 @@ public struct DistillationAlgorithm: RunAlgorithm {
             guard let env else {
                 throw DistillError.sizeMismatch("The \(config.regime.rawValue) regime needs an environment to collect states from.")
             }
-            // DAgger under perturbation: the collector steps through a perturbed environment
-            // (dynamics levels are already in `env`: DistillationRun opens them).
-            var collectEnv: any Environment = env
-            let perturbations = config.collectPerturbations ?? []
-            var noise: [Float] = [], actionNoise = 0.0, sticky = false
-            for p in perturbations {
-                switch p {
-                case .observationNoise(let level):
-                    // Spreads measured on the teacher's own states (ε = 0.1), seeded: a resumed run measures the same.
-                    let spread = try observationSpread(env, states: 2_000, seed: config.seed &+ 50_000) { StateCollector.argmax(teacher.qValues($0)[...]) }
-                    noise = spread.map { $0 * Float(level) }
-                case .randomActions(let level): actionNoise = level
-                case .stickyActions(let level): (actionNoise, sticky) = (level, true)
-                case .dynamics: break
-                }
-            }
-            if !noise.isEmpty || actionNoise > 0 {
-                collectEnv = PerturbedEnvironment(env, observationNoise: noise, actionNoise: actionNoise, sticky: sticky)
-            }
+            // DAgger under perturbation: the collector steps through a perturbed environment.
+            let collectEnv = try Self.perturbed(env, config: config, teacher: teacher)
             collector = try StateCollector(env: collectEnv, config: config, seed: config.seed, episodes: state.episodes)
         }
+    }
+
+    /// `env` as robust distillation meets it (`collect_perturbation`): observation noise and
+    /// slipping actions wrapped around it — dynamics levels are already in `env`, which
+    /// DistillationRun opens as a VaryingEnvironment — or `env` itself without them. Collection
+    /// steps through it, and so do the evaluations that pick the run's model, so a robust
+    /// student is kept for its return where it is meant to act (on CartPole the clean return
+    /// saturates at 500, and the first student to reach it would be kept).
+    static func perturbed(_ env: any Environment, config: DistillConfig, teacher: TeacherEnsemble) throws -> any Environment {
+        var noise: [Float] = [], actionNoise = 0.0, sticky = false
+        for p in config.collectPerturbations ?? [] {
+            switch p {
+            case .observationNoise(let level):
+                // Spreads measured on the teacher's own states (ε = 0.1), seeded: a resumed run measures the same.
+                let spread = try observationSpread(env, states: 2_000, seed: config.seed &+ 50_000) { StateCollector.argmax(teacher.qValues($0)[...]) }
+                noise = spread.map { $0 * Float(level) }
+            case .randomActions(let level): actionNoise = level
+            case .stickyActions(let level): (actionNoise, sticky) = (level, true)
+            case .dynamics: break
+            }
+        }
+        guard !noise.isEmpty || actionNoise > 0 else { return env }
+        return PerturbedEnvironment(env, observationNoise: noise, actionNoise: actionNoise, sticky: sticky)
     }
 
     public var schedule: RunSchedule {
@@ -308,8 +314,10 @@ public struct Distiller {
         var algorithm = try DistillationAlgorithm(config: config, teacher: teacher, env: offline == nil ? env : nil, offline: offline,
                                                   resume: resume)
         let name = environment ?? EnvironmentRecipe(name: env?.spec.name ?? evalEnv?.spec.name ?? "unknown")
+        // A robust student is evaluated under the perturbations it is distilled for.
+        let evaluation = try evalEnv.map { offline == nil ? try DistillationAlgorithm.perturbed($0, config: config, teacher: teacher) : $0 }
         try beforeStart()
-        let result = try RunLoop(directory: directory, environment: name, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
+        let result = try RunLoop(directory: directory, environment: name, hooks: hooks).run(&algorithm, evalEnv: evaluation)
         return DistillOutcome(algorithm, result)
     }
 }

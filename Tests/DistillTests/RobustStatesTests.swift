@@ -1,5 +1,8 @@
+import Checkpoint
 import Environments
 import NN
+import Robustness
+import Runs
 import Tensor
 import Testing
 
@@ -68,5 +71,26 @@ import Testing
         // Each value: the nominal environment looked at, then the one made with the keyword; plus the evaluation's.
         #expect(opened.filter { $0 != "nominal" } == ["3", "24"])
         #expect(outcome.labels == 200)
+    }
+}
+
+/// A robust distillation keeps its model by evaluations under the perturbations it collects through.
+@Suite struct PerturbedEvaluationTests {
+    @Test func theRunsEvaluationsMeetItsCollectPerturbation() throws {
+        let teacher = try DistillationResumeTests.savedTeacher()
+        var config = DistillationResumeTests.config([teacher.path], steps: 300)
+        config.collectPerturbation = "random_actions:1"
+        config.evalInterval = 100
+        config.evalEpisodes = 6
+        let out = DistillationResumeTests.temporary("perturbed-eval")
+        let outcome = try DistillationRun(directory: out).start(config: config, environment: nil, force: false,
+                                                                makeEnv: DistillationResumeTests.corridor)
+        let student = try ModelDirectory.load(from: out).network
+        let perturbed = try evaluateGreedy(student, env: PerturbedEnvironment(Corridor(length: 6, maxSteps: 24), actionNoise: 1),
+                                           episodes: 6, seed: config.evalSeed)
+        let clean = try evaluateGreedy(student, env: Corridor(length: 6, maxSteps: 24), episodes: 6, seed: config.evalSeed)
+        #expect(perturbed.returns != clean.returns, "the test needs a perturbation that changes the returns")
+        // Every action random: the run measured the random walks' returns, not the student's own.
+        #expect(outcome.bestEvaluation?.returns == perturbed.returns)
     }
 }
