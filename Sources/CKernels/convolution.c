@@ -4,6 +4,8 @@
 // where the field covers padding, so `cols` needs no zero fill first. Plain copies and adds: the
 // same bits on every instruction set.
 #include "ckernels.h"
+#include "products.h"
+#include <stdlib.h>
 #include <string.h>
 
 static inline void field_run(long y, long x, long ky, long h, long w, long kw, long stride, long pad,
@@ -16,27 +18,86 @@ static inline void field_run(long y, long x, long ky, long h, long w, long kw, l
     (void)h;
 }
 
+/* Rows [row0, row0 + rows) of the im2col matrix into cols (row r: image r / (oh·ow), output
+   position r mod (oh·ow)), zeros where the field covers padding. */
+static void im2col_rows(const float *images, float *cols, long row0, long rows, long h, long w, long c, long kh, long kw,
+                        long stride, long pad, long oh, long ow) {
+    long k = kh * kw * c;
+    for (long r = row0; r < row0 + rows; r++) {
+        long b = r / (oh * ow), y = r / ow % oh, x = r % ow;
+        float *row = cols + (r - row0) * k;
+        for (long ky = 0; ky < kh; ky++) {
+            long iy, kx0, kx1;
+            field_run(y, x, ky, h, w, kw, stride, pad, &iy, &kx0, &kx1);
+            float *run = row + ky * kw * c;
+            if (iy < 0 || iy >= h || kx1 <= kx0) {
+                memset(run, 0, (size_t)(kw * c) * sizeof(float));
+                continue;
+            }
+            long ix = x * stride - pad + kx0;
+            if (kx0 > 0) memset(run, 0, (size_t)(kx0 * c) * sizeof(float));
+            memcpy(run + kx0 * c, images + ((b * h + iy) * w + ix) * c, (size_t)((kx1 - kx0) * c) * sizeof(float));
+            if (kx1 < kw) memset(run + kx1 * c, 0, (size_t)((kw - kx1) * c) * sizeof(float));
+        }
+    }
+}
+
 void sd_im2col(const float *images, float *cols, long n, long h, long w, long c, long kh, long kw, long stride,
                long pad, long oh, long ow) {
-    long k = kh * kw * c;
-    for (long b = 0; b < n; b++)
-        for (long y = 0; y < oh; y++)
-            for (long x = 0; x < ow; x++) {
-                float *row = cols + ((b * oh + y) * ow + x) * k;
-                for (long ky = 0; ky < kh; ky++) {
-                    long iy, kx0, kx1;
-                    field_run(y, x, ky, h, w, kw, stride, pad, &iy, &kx0, &kx1);
-                    float *run = row + ky * kw * c;
-                    if (iy < 0 || iy >= h || kx1 <= kx0) {
-                        memset(run, 0, (size_t)(kw * c) * sizeof(float));
-                        continue;
-                    }
-                    long ix = x * stride - pad + kx0;
-                    if (kx0 > 0) memset(run, 0, (size_t)(kx0 * c) * sizeof(float));
-                    memcpy(run + kx0 * c, images + ((b * h + iy) * w + ix) * c, (size_t)((kx1 - kx0) * c) * sizeof(float));
-                    if (kx1 < kw) memset(run + kx1 * c, 0, (size_t)((kw - kx1) * c) * sizeof(float));
-                }
-            }
+    im2col_rows(images, cols, 0, n * oh * ow, h, w, c, kh, kw, stride, pad, oh, ow);
+}
+
+/* The columns a strip at a time: rows of about 64 KB (they stay in L2 between their im2col and
+   their product), a multiple of the tiles' 6 rows. Per thread, reused from call to call. */
+static _Thread_local float *strip_buffer;
+static _Thread_local long strip_floats;
+
+static long strip_rows(long k) {
+    long r = 16384 / k / 6 * 6;
+    return r < 6 ? 6 : r;
+}
+
+static float *strip_scratch(long floats) {
+    if (floats > strip_floats) {
+        float *grown = realloc(strip_buffer, (size_t)floats * sizeof(float));
+        if (grown == NULL) return NULL;
+        strip_buffer = grown;
+        strip_floats = floats;
+    }
+    return strip_buffer;
+}
+
+/* Whether the strip products apply: one thread (two split whole products instead) and outputs
+   wide enough for the tiles (narrower ones are dot products). */
+static int strips_apply(long out) { return out >= 16 && sd_threads() == 1; }
+
+int sd_conv_forward(const float *images, const float *weight, const float *bias, float *y, long n, long h, long w,
+                    long c, long kh, long kw, long stride, long pad, long oh, long ow, long out, int relu) {
+    const long k = kh * kw * c, total = n * oh * ow, step = strip_rows(k);
+    if (!strips_apply(out) || total <= 0) return 0;
+    float *strip = strip_scratch(step * k);
+    if (strip == NULL) return 0;
+    for (long r0 = 0; r0 < total; r0 += step) {
+        const long rows = total - r0 < step ? total - r0 : step;
+        im2col_rows(images, strip, r0, rows, h, w, c, kh, kw, stride, pad, oh, ow);
+        sd_products(0, strip, weight, y + r0 * out, rows, k, out, k, 1, 6, 0, relu, bias);
+    }
+    return 1;
+}
+
+int sd_conv_weight_gradient(const float *images, const float *dy, float *dw, long n, long h, long w, long c, long kh,
+                            long kw, long stride, long pad, long oh, long ow, long out) {
+    const long k = kh * kw * c, total = n * oh * ow, step = strip_rows(k);
+    if (!strips_apply(out) || total <= 0) return 0;
+    float *strip = strip_scratch(step * k);
+    if (strip == NULL) return 0;
+    for (long r0 = 0; r0 < total; r0 += step) {
+        const long rows = total - r0 < step ? total - r0 : step;
+        im2col_rows(images, strip, r0, rows, h, w, c, kh, kw, stride, pad, oh, ow);
+        /* dW (k × out) += stripᵀ·dY's rows: each element's chain goes on over the rows in order */
+        sd_products(0, strip, dy + r0 * out, dw, k, rows, out, 1, k, 6, r0 > 0, 0, NULL);
+    }
+    return 1;
 }
 
 void sd_col2im(const float *cols, float *images, long n, long h, long w, long c, long kh, long kw, long stride,

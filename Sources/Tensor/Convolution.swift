@@ -72,9 +72,29 @@ extension Tensor {
     public static func conv2d(_ images: Tensor, weight: Tensor, bias: Tensor, _ g: ConvolutionGeometry) -> Tensor {
         precondition(weight.shape.count == 4 && Array(weight.shape[0..<3]) == [g.kernelHeight, g.kernelWidth, g.channels]
                      && bias.shape == [weight.shape[3]], "weight \(weight.shape) and bias \(bias.shape) do not match the convolution")
+        precondition(images.rank == 4 && Array(images.shape[1...]) == [g.height, g.width, g.channels],
+                     "images \(images.shape) do not match the convolution's (N, \(g.height), \(g.width), \(g.channels))")
         let out = weight.shape[3], batch = images.shape[0]
-        let y = linear(im2col(images, g), weight.reshaped([g.patchSize, out]), bias, compact: false)
-        return y.reshaped([batch, g.outputHeight, g.outputWidth, out])
+        var written = false
+        let y = Tensor(shape: [batch, g.outputHeight, g.outputWidth, out]) { py in
+            guard py.count > 0 else { return written = true }
+            images.scalars.withUnsafeBufferPointer { pi in
+                weight.scalars.withUnsafeBufferPointer { pw in
+                    bias.scalars.withUnsafeBufferPointer { pb in
+                        written = Kernels.convolutionForward(pi.baseAddress!, weight: pw.baseAddress!, bias: pb.baseAddress!, py.baseAddress!,
+                                                             batch: batch, height: g.height, width: g.width, channels: g.channels,
+                                                             kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride,
+                                                             padding: g.padding, outputHeight: g.outputHeight, outputWidth: g.outputWidth,
+                                                             outputs: out)
+                    }
+                }
+            }
+            if !written { py.initialize(repeating: 0) }
+        }
+        if written { return y }
+        // Narrow outputs or two threads: the whole columns, then one product.
+        return linear(im2col(images, g), weight.reshaped([g.patchSize, out]), bias, compact: false)
+            .reshaped([batch, g.outputHeight, g.outputWidth, out])
     }
 
     /// Gradients of `conv2d` given dL/d(output) (N, OH, OW, O): of the weight, the bias and
@@ -83,7 +103,20 @@ extension Tensor {
                                       needInputGradient: Bool = true) -> (weight: Tensor, bias: Tensor, input: Tensor?) {
         let out = weight.shape[3], batch = images.shape[0]
         let rows = dy.reshaped([batch * g.outputHeight * g.outputWidth, out])
-        let dW = matmul(im2col(images, g), rows, transposeA: true, compact: false).reshaped(weight.shape)
+        var dW = Tensor(shape: weight.shape)
+        let strips = images.scalars.withUnsafeBufferPointer { pi in
+            rows.scalars.withUnsafeBufferPointer { pd in
+                dW.scalars.withUnsafeMutableBufferPointer { pw in
+                    pi.count > 0 && pw.count > 0
+                        && Kernels.convolutionWeightGradient(pi.baseAddress!, outputGradient: pd.baseAddress!, pw.baseAddress!, batch: batch,
+                                                             height: g.height, width: g.width, channels: g.channels,
+                                                             kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride,
+                                                             padding: g.padding, outputHeight: g.outputHeight, outputWidth: g.outputWidth,
+                                                             outputs: out)
+                }
+            }
+        }
+        if !strips { dW = matmul(im2col(images, g), rows, transposeA: true, compact: false).reshaped(weight.shape) }
         let db = rows.sumRows()
         let dx = needInputGradient
             ? col2im(matmul(rows, weight.reshaped([g.patchSize, out]), transposeB: true), batch: batch, g) : nil

@@ -260,11 +260,31 @@ extension Kernels {
         return out
     }
 
-    /// im2col of channels-last images into zero-initialised `cols` (see ckernels.h).
+    /// im2col of channels-last images into `cols`, every entry written (see ckernels.h).
     public static func im2col(_ images: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, batch: Int, height: Int, width: Int,
                               channels: Int, kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int,
                               outputHeight: Int, outputWidth: Int) {
         sd_im2col(images, cols, batch, height, width, channels, kernelHeight, kernelWidth, stride, padding, outputHeight, outputWidth)
+    }
+
+    /// A convolution's forward product into `y` a strip of columns at a time (see ckernels.h);
+    /// false, with nothing written, where that does not apply.
+    public static func convolutionForward(_ images: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                                          _ y: UnsafeMutablePointer<Float>, batch: Int, height: Int, width: Int, channels: Int,
+                                          kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int, outputHeight: Int,
+                                          outputWidth: Int, outputs: Int, relu: Bool = false) -> Bool {
+        sd_conv_forward(images, weight, bias, y, batch, height, width, channels, kernelHeight, kernelWidth, stride, padding,
+                        outputHeight, outputWidth, outputs, relu ? 1 : 0) != 0
+    }
+
+    /// A convolution's weight gradient into `dw` a strip of columns at a time (see ckernels.h);
+    /// false, with nothing written, where that does not apply.
+    public static func convolutionWeightGradient(_ images: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                                                 _ dw: UnsafeMutablePointer<Float>, batch: Int, height: Int, width: Int, channels: Int,
+                                                 kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int, outputHeight: Int,
+                                                 outputWidth: Int, outputs: Int) -> Bool {
+        sd_conv_weight_gradient(images, dy, dw, batch, height, width, channels, kernelHeight, kernelWidth, stride, padding,
+                                outputHeight, outputWidth, outputs) != 0
     }
 
     /// The adjoint of `im2col`: adds `cols` onto `images`.

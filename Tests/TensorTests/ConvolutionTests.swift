@@ -48,6 +48,29 @@ import Testing
         check(bias, grads.bias) { loss(images, weight, $0) }
     }
 
+    /// Wide convolutions build their columns a strip of rows at a time: the same products, so the
+    /// bits of the whole columns' products, forward and weight gradient — over many strips, with
+    /// padding and a last partial strip.
+    @Test(arguments: [(20, 20, 4, 8, 4, 0, 32), (9, 9, 32, 3, 1, 1, 16), (10, 10, 7, 3, 1, 0, 64)])
+    func stripsGiveTheWholeColumnsBits(size: Int, width: Int, channels: Int, kernel: Int, stride: Int, padding: Int, outputs: Int) {
+        let g = ConvolutionGeometry(height: size, width: width, channels: channels, kernelHeight: kernel, kernelWidth: kernel,
+                                    stride: stride, padding: padding)
+        let batch = 20
+        let images = Tensor(shape: [batch, size, width, channels], scalars: values(batch * size * width * channels, seed: 6).map { max($0, 0) })
+        let weight = Tensor(shape: [kernel, kernel, channels, outputs], scalars: values(g.patchSize * outputs, seed: 7))
+        let bias = Tensor(shape: [outputs], scalars: values(outputs, seed: 8))
+        let rows = batch * g.outputHeight * g.outputWidth
+        let dy = Tensor(shape: [batch, g.outputHeight, g.outputWidth, outputs], scalars: values(rows * outputs, seed: 9))
+        let cols = Tensor.im2col(images, g)
+        #expect(rows * g.patchSize > 4 * 16_384, "several strips of columns")
+        let whole = Tensor.linear(cols, weight.reshaped([g.patchSize, outputs]), bias, compact: false)
+        let wholeGradient = Tensor.matmul(cols, dy.reshaped([rows, outputs]), transposeA: true, compact: false)
+        let y = Tensor.conv2d(images, weight: weight, bias: bias, g)
+        let grads = Tensor.conv2dBackward(images, weight: weight, outputGradient: dy, g, needInputGradient: false)
+        #expect(y.scalars.map(\.bitPattern) == whole.scalars.map(\.bitPattern))
+        #expect(grads.weight.shape == weight.shape && grads.weight.scalars.map(\.bitPattern) == wholeGradient.scalars.map(\.bitPattern))
+    }
+
     @Test func col2imIsTheAdjointOfIm2col() {
         // ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for any x and c: the backward pass's scatter is exact.
         let g = ConvolutionGeometry(height: 4, width: 4, channels: 3, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)

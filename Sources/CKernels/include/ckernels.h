@@ -122,10 +122,21 @@ float sd_rkd_angle(const float *gs, const float *gt, int n, int m, float scale, 
 void sd_symmetrize(float *a, int n);
 
 // im2col for channels-last images (n, h, w, c) and a kh×kw kernel: cols is (n·oh·ow) × (kh·kw·c),
-// zero-initialised by the caller (padding stays zero). col2im adds cols back onto images (its adjoint).
+// every entry written (zeros where the field covers padding). col2im adds cols back onto images (its adjoint).
 void sd_im2col(const float *images, float *cols, long n, long h, long w, long c, long kh, long kw, long stride,
                long pad, long oh, long ow);
 void sd_col2im(const float *cols, float *images, long n, long h, long w, long c, long kh, long kw, long stride,
                long pad, long oh, long ow);
+
+// A convolution's forward product y = im2col(images)·W + b (through a ReLU when relu) and its
+// weight gradient dW = im2col(images)ᵀ·dY, building the columns a strip of rows at a time in a
+// cache-sized buffer instead of whole: the same products, so the same bits as sd_linear_dense
+// and sd_gemm_dense on the whole columns. W and dW are (kh·kw·c) × out. 0 (nothing written)
+// where they do not apply — outputs narrower than 16, two threads, no memory for the strip —
+// and the caller multiplies whole columns instead.
+int sd_conv_forward(const float *images, const float *weight, const float *bias, float *y, long n, long h, long w,
+                    long c, long kh, long kw, long stride, long pad, long oh, long ow, long out, int relu);
+int sd_conv_weight_gradient(const float *images, const float *dy, float *dw, long n, long h, long w, long c, long kh,
+                            long kw, long stride, long pad, long oh, long ow, long out);
 
 #endif
