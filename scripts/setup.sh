@@ -110,7 +110,7 @@ say "building distill (release)"
 scripts/swift.sh build -c release --product distill
 say "building the Python extension (swiftdistill._core) and installing python/ into .venv"
 scripts/build-python-module.sh
-if ! .venv/bin/python -m pip show -q swiftdistill >/dev/null 2>&1; then
+if ! .venv/bin/python -m pip show -q swiftdistill >/dev/null 2>&1 || [ ! -x .venv/bin/distill ]; then
   .venv/bin/python -m pip install -q "${constraints[@]}" -e python
 fi
 if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then

@@ -30,3 +30,10 @@ assert list(actions) == [1, 1, 1, 1, 1], actions
 assert np.allclose(sd.core_q_values(loaded, np.eye(6, dtype=np.float32)), loaded.q_values(np.eye(6, dtype=np.float32)), atol=1e-5)
 print(f"wheel test: trained ({metrics['best_mean_return']}), distilled, loaded and predicted without the Swift toolchain")
 PY
+# The wheel's distill command: the version the package says, and a run with the venv's packages.
+version=$("$work/venv/bin/python" -c 'import swiftdistill; print(swiftdistill.__version__)')
+env -u LD_LIBRARY_PATH -u VIRTUAL_ENV "$work/venv/bin/distill" --version | grep -qx "$version" \
+  || { echo "wheel test: distill --version does not print $version"; exit 1; }
+env -u LD_LIBRARY_PATH -u VIRTUAL_ENV "$work/venv/bin/distill" eval student --episodes 2 --json | grep -q '"mean_return":1' \
+  || { echo "wheel test: the wheel's distill command could not evaluate the student"; exit 1; }
+echo "wheel test: the wheel's distill command runs (distill $version)"

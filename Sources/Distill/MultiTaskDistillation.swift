@@ -26,7 +26,7 @@ public struct TaskOutcome: Sendable {
     public var teacherReturn: Double
     public var randomReturn: Double
     /// (student − random) / (teacher − random) on the same evaluation episodes.
-    public var normalisedReturn: Double?
+    public var normalizedReturn: Double?
     /// Parameters of this task's network (shared trunk included).
     public var parameters: Int
     public var teacherParameters: Int
@@ -213,7 +213,7 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
             var m: [String: JSONValue] = ["teacher_mean_return": .number(teacherReturns[k]), "random_mean_return": .number(randomReturns[k])]
             if evaluated {
                 m.merge(RunDirectory.metrics(keptEvaluations[k], step: state.step)) { a, _ in a }
-                m["normalised_return"] = .number(normalised(keptEvaluations[k].mean, task: k))
+                m["normalized_return"] = .number(normalised(keptEvaluations[k].mean, task: k))
             }
             return MultiTaskDirectory.TaskRecord(name: task.name, environment: task.environment.name,
                                                  environmentArguments: task.environment.argumentTexts,
@@ -222,8 +222,8 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
         var overall: [String: JSONValue] = ["step": metrics["step"] ?? .number(Double(state.step))]
         if evaluated {
             let scores = tasks.indices.map { normalised(keptEvaluations[$0].mean, task: $0) }
-            overall["mean_normalised_return"] = .number(scores.reduce(0, +) / Double(scores.count))
-            overall["min_normalised_return"] = .number(scores.min() ?? 0)
+            overall["mean_normalized_return"] = .number(scores.reduce(0, +) / Double(scores.count))
+            overall["min_normalized_return"] = .number(scores.min() ?? 0)
             overall["eval_episodes"] = .number(Double(config.evalEpisodes))
         }
         try MultiTaskDirectory.save(learner.student, tasks: records, config: manifestConfig(), metrics: overall, in: directory.url)
@@ -250,7 +250,7 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
         tasks.enumerated().map { k, task in
             let kept = keptEvaluations.count == tasks.count ? keptEvaluations[k] : nil
             return TaskOutcome(name: task.name, studentReturn: kept, teacherReturn: teacherReturns[k], randomReturn: randomReturns[k],
-                               normalisedReturn: kept.map { normalised($0.mean, task: k) },
+                               normalizedReturn: kept.map { normalised($0.mean, task: k) },
                                parameters: learner.student.network(task: k).parameterCount,
                                teacherParameters: task.teacher.networks.reduce(0) { $0 + $1.parameterCount })
         }

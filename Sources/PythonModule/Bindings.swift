@@ -227,14 +227,14 @@ enum Bindings {
                 "out": out, "labels": outcome.labels, "gradient_steps": outcome.gradientSteps,
                 "wall_time": outcome.elapsed, "interrupted": outcome.interrupted,
             ]
-            if let best = outcome.bestEvaluation { summary[outcome.tasks.isEmpty ? "best_mean_return" : "mean_normalised_return"] = best.mean }
+            if let best = outcome.bestEvaluation { summary[outcome.tasks.isEmpty ? "best_mean_return" : "mean_normalized_return"] = best.mean }
             if !outcome.tasks.isEmpty {
                 var tasks: [String: PythonObject] = [:]
                 for t in outcome.tasks {
                     tasks[t.name] = try PythonObject.dictionary([
                         "mean_return": t.studentReturn?.mean ?? .nan, "std_return": t.studentReturn?.std ?? .nan,
                         "teacher_mean_return": t.teacherReturn, "random_mean_return": t.randomReturn,
-                        "normalised_return": t.normalisedReturn ?? .nan, "parameters": t.parameters,
+                        "normalized_return": t.normalizedReturn ?? .nan, "parameters": t.parameters,
                         "teacher_parameters": t.teacherParameters,
                     ])
                 }

@@ -8,7 +8,11 @@ struct DistillCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distill",
         abstract: "Train DQN agents in Swift against Python (Gymnasium) environments and distil them into small students.",
+        version: DistillCLI.version,
         subcommands: [Train.self, Eval.self, DistillCommand.self, CoDistill.self, Compare.self, RobustnessCommand.self, Export.self, Quantize.self, Tune.self, Sweep.self, Info.self, Bench.self])
+
+    /// The release: the Python package's `swiftdistill.__version__` (a test keeps them equal).
+    static let version = "0.1.0"
 
     /// What a crash of the process prints first: most often an environment's own native code.
     nonisolated(unsafe) static let crashNote = strdup(

@@ -130,7 +130,7 @@ struct DistillCommand: ParsableCommand {
             let student = t.studentReturn.map { String(format: "%8.1f ± %5.1f", $0.mean, $0.std) } ?? "  not evaluated "
             print(t.name.padding(toLength: name, withPad: " ", startingAt: 0)
                   + String(format: "  %8.1f  %8.1f  %@  %10@   %@/tasks/%@", t.teacherReturn, t.randomReturn, student,
-                           t.normalisedReturn.map { String(format: "%.3f", $0) } ?? "-", out, t.name))
+                           t.normalizedReturn.map { String(format: "%.3f", $0) } ?? "-", out, t.name))
         }
     }
 

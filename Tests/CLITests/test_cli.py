@@ -850,3 +850,15 @@ def test_bench_nn_measures_a_convolutional_network():
     assert row["net"] == "10×10×4→conv16:3:1→16→3" and row["updates_per_s"] > 0 and row["gflops"] > 0
     bad = run("bench", "nn", "--conv", "8:20", "--no-torch")
     assert "has a 20×20 kernel but its input is only 10×10" in error_line(bad)
+
+
+def test_version_and_the_packages_distill_command():
+    """`distill --version` prints the Python package's version, and the package's `distill`
+    console script (what `pip install` puts beside the venv's python) runs the same tool."""
+    import swiftdistill
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.strip() == swiftdistill.__version__, r
+    script = ROOT / ".venv" / "bin" / "distill"
+    assert script.exists(), "set-up installs python/ with its console script"
+    via = subprocess.run([str(script), "--version"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert via.returncode == 0 and via.stdout.strip() == swiftdistill.__version__, via

@@ -83,7 +83,7 @@ import Testing
         for (k, n) in [6, 4].enumerated() {
             let states = Tensor(shape: [n, n], scalars: (0..<(n * n)).map { $0 % (n + 1) == 0 ? 1 : 0 })
             #expect(actionAgreement(algorithm.learner.student.network(task: k), tasks[k].teacher.networks[0], states: states) == 1)
-            #expect(algorithm.outcomes[k].normalisedReturn == 1)
+            #expect(algorithm.outcomes[k].normalizedReturn == 1)
         }
         #expect(algorithm.state.labels == 3_000)
         #expect(try run().learner.student == algorithm.learner.student, "same seed, same student")
