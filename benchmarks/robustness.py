@@ -15,6 +15,10 @@ temperature 0.01, with the same states and seed:
     dagger       --collect-perturbation sticky_actions:0.25
     noise+dagger both
     noise+noisy-dagger  --state-noise 0.3 --collect-perturbation observation_noise:0.3
+    dynamics     --collect-perturbation dynamics:NAME=… (collection cycles through values of the
+                 preset's parameter between its evaluation levels: see COLLECT_DYNAMICS)
+    noise+dynamics          --state-noise 0.3 and dynamics
+    noise+dynamics+sticky   --state-noise 0.3 and dynamics:…+sticky_actions:0.25
 
 The issue's target: a robust student whose score is ≥ the teacher's on every perturbation kind
 on all three environments, with clean normalised return ≥ 0.99, on seeds 0–2.
@@ -26,13 +30,21 @@ from pathlib import Path
 
 from common import ROOT, cpu_name, distill
 
+# Collection under changed dynamics visits values of the preset's parameter other than the ones
+# `distill robustness --preset` evaluates at (but the nominal one), spread over the same range.
+COLLECT_DYNAMICS = {"cartpole": "dynamics:length=0.5,0.625,0.875,1.25,1.75",
+                    "acrobot": "dynamics:LINK_MASS_1=1.0,1.125,1.375,1.75",
+                    "lunarlander": "dynamics:gravity=-10.0,-9.0,-7.0,-11.0"}
 TEACHERS = {"cartpole": ("CartPole-v1", ["--steps", "50000"], 20_000), "acrobot": ("Acrobot-v1", [], 30_000),
             "lunarlander": ("LunarLander-v3", [], 30_000)}
 RECIPES = {"plain": [], "noise": ["--state-noise", "0.3"],
            "adversarial": ["--adversarial-epsilon", "0.1", "--adversarial-steps", "3"],
            "dagger": ["--collect-perturbation", "sticky_actions:0.25"],
            "noise+dagger": ["--state-noise", "0.3", "--collect-perturbation", "sticky_actions:0.25"],
-           "noise+noisy-dagger": ["--state-noise", "0.3", "--collect-perturbation", "observation_noise:0.3"]}
+           "noise+noisy-dagger": ["--state-noise", "0.3", "--collect-perturbation", "observation_noise:0.3"],
+           "dynamics": ["--collect-perturbation", "{dynamics}"],
+           "noise+dynamics": ["--state-noise", "0.3", "--collect-perturbation", "{dynamics}"],
+           "noise+dynamics+sticky": ["--state-noise", "0.3", "--collect-perturbation", "{dynamics}+sticky_actions:0.25"]}
 
 
 def main() -> int:
@@ -40,6 +52,8 @@ def main() -> int:
     p.add_argument("--envs", default=",".join(TEACHERS))
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--episodes", type=int, default=20)
+    p.add_argument("--recipes", default=",".join(RECIPES), help="students to distil and measure beside the teacher, of " + ", ".join(RECIPES))
+    p.add_argument("--reuse", action="store_true", help="measure students already in runs/edge/ENV-SEED/robust rather than distilling them again")
     args = p.parse_args()
     print(f"CPU: {cpu_name()}")
     print("| env | seed | model | clean normalised | observation noise | sticky actions | dynamics | meets the target |")
@@ -52,14 +66,18 @@ def main() -> int:
             if not (teacher / "model.json").exists():
                 distill("train", "--env", env, *teacher_args, "--seed", str(seed), "--out", str(teacher), "--force")
             models = [teacher]
-            for label, extra in RECIPES.items():
+            recipes = args.recipes.split(",")
+            for label in recipes:
+                extra = [a.replace("{dynamics}", COLLECT_DYNAMICS[name]) for a in RECIPES[label]]
                 out = work / "robust" / label
+                models.append(out)
+                if args.reuse and (out / "model.json").exists():
+                    continue
                 distill("distill", "--teacher", str(teacher), "--hidden", "16,16", "--loss", "kl", "--temperature", "0.01",
                         "--steps", str(states), "--seed", str(seed), *extra, "--out", str(out), "--force")
-                models.append(out)
             report = json.loads(distill("robustness", *map(str, models), "--random-actions", "none", "--preset",
                                         "--episodes", str(args.episodes), "--out", str(work / "robust" / "study"), "--json"))
-            names = ["teacher"] + list(RECIPES)
+            names = ["teacher"] + recipes
             scores = {a["axis"]["kind"]: a["scores"] for a in report["axes"]}
             clean = [a["results"] for a in report["axes"] if a["axis"]["kind"] == "observation_noise"][0]
             for m, label in enumerate(names):
