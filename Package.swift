@@ -60,11 +60,14 @@ let package = Package(
         .target(name: "DQN", dependencies: ["Runs", "Settings", "Environments", "NN", "Tensor", "Checkpoint"]),
         .target(name: "Distill", dependencies: ["Robustness", "Runs", "Settings", "DQN", "Environments", "NN", "Tensor", "Checkpoint", "Quantization"]),
         .target(name: "Robustness", dependencies: ["Runs", "Environments", "NN", "Tensor"]),
-        .target(name: "PythonModule", dependencies: ["Robustness", "CodeExport", "Quantization", "Runs", "Settings", "PythonBridge", "Environments", "GymEnvironments", "DQN", "Distill", "Checkpoint", "NN", "Tensor"]),
-        .executableTarget(name: "distill", dependencies: [
-            "Runs", "Settings", "Environments", "GymEnvironments", "PythonBridge", "CPythonEmbed", "Tensor", "NN", "Checkpoint", "DQN", "Distill",
+        .target(name: "PythonModule", dependencies: ["DistillCommandLine", "Robustness", "CodeExport", "Quantization", "Runs", "Settings", "PythonBridge", "Environments", "GymEnvironments", "DQN", "Distill", "Checkpoint", "NN", "Tensor"]),
+        // The command tree, run by the executable and, inside the extension, by the package's console script.
+        .target(name: "DistillCommandLine", dependencies: [
+            "Runs", "Settings", "Environments", "GymEnvironments", "PythonBridge", "Tensor", "NN", "Checkpoint", "DQN", "Distill",
             "CCrashNote", "CodeExport", "Quantization", "Robustness", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The executable: the command tree with libpython linked in to embed CPython.
+        .executableTarget(name: "distill", dependencies: ["DistillCommandLine", "CPythonEmbed"]),
         // Test support: counts the heap allocations of a call (interposes malloc in the test binary only).
         .target(name: "CAllocationCounter", path: "Tests/Support/CAllocationCounter"),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "CPythonEmbed"]),

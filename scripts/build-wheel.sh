@@ -8,8 +8,6 @@ PYTHON="${PYTHON:-/usr/bin/python3.11}"
 say() { printf '\033[1m[wheel]\033[0m %s\n' "$*" >&2; }
 say "building the extension with the Swift runtime linked in (scratch path .build-wheel)"
 scripts/swift.sh build -c release --product SwiftDistillPython --scratch-path .build-wheel -Xswiftc -static-stdlib
-say "building the distill command the same way (the wheel's \`distill\`)"
-scripts/swift.sh build -c release --product distill --scratch-path .build-wheel -Xswiftc -static-stdlib
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 cp -r python/pyproject.toml python/setup.py python/swiftdistill "$stage/"
@@ -17,13 +15,9 @@ rm -f "$stage"/swiftdistill/_core*.so
 suffix=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
 cp .build-wheel/release/libSwiftDistillPython.so "$stage/swiftdistill/_core$suffix"
 strip --strip-unneeded "$stage/swiftdistill/_core$suffix"
-mkdir -p "$stage/swiftdistill/bin"
-cp .build-wheel/release/distill "$stage/swiftdistill/bin/distill"
-strip "$stage/swiftdistill/bin/distill"
 dynamic=$(readelf -d "$stage/swiftdistill/_core$suffix")  # captured: `| grep -q` under pipefail can SIGPIPE
-tool=$(readelf -d "$stage/swiftdistill/bin/distill")
-if grep -E 'NEEDED|R(UN)?PATH' <<<"$dynamic$tool" | grep 'swift\|Foundation\|dispatch' >/dev/null; then
-  say "the extension or the distill command still needs the Swift toolchain's libraries"; exit 1
+if grep -E 'NEEDED|R(UN)?PATH' <<<"$dynamic" | grep 'swift\|Foundation\|dispatch' >/dev/null; then
+  say "the extension still needs the Swift toolchain's libraries"; exit 1
 fi
 say "packaging"
 .venv/bin/python -m pip wheel -q --no-deps --no-build-isolation -w "$stage/dist" "$stage"

@@ -22,6 +22,7 @@ enum ModuleDefinition {
             (Bindings.robustness, { _, a, k in ModuleDefinition.call(Bindings.robustness, a, k) }),
             (Bindings.exportCode, { _, a, k in ModuleDefinition.call(Bindings.exportCode, a, k) }),
             (Bindings.setEnvironmentIsolation, { _, a, k in ModuleDefinition.call(Bindings.setEnvironmentIsolation, a, k) }),
+            (Bindings.runCommandLine, { _, a, k in ModuleDefinition.call(Bindings.runCommandLine, a, k) }),
         ]
         // The tables must outlive the module: allocated once per process, never freed.
         let methods = UnsafeMutablePointer<PyMethodDef>.allocate(capacity: functions.count + 1)

@@ -199,8 +199,8 @@ def test_multi_task_distillation_from_python(tmp_path, corridor_teacher):
     models, metrics = sd.distill({"a": corridor_teacher, "b": corridor_teacher.path}, hidden=(16, 16), steps=3000,
                                  out=tmp_path / "mt", eval_interval=1000, eval_episodes=2, acting_epsilon=0.3, progress=False)
     assert sorted(models) == ["a", "b"] and sd.tasks(tmp_path / "mt") == ["a", "b"]
-    assert metrics["mean_normalised_return"] == 1.0
-    assert {k: v["normalised_return"] for k, v in metrics["tasks"].items()} == {"a": 1.0, "b": 1.0}
+    assert metrics["mean_normalized_return"] == 1.0
+    assert {k: v["normalized_return"] for k, v in metrics["tasks"].items()} == {"a": 1.0, "b": 1.0}
     loaded = sd.load(tmp_path / "mt", task="b")
     obs = np.eye(6, dtype=np.float32)
     assert np.allclose(loaded.q_values(obs), models["b"].q_values(obs))

@@ -3,9 +3,10 @@ import CCrashNote
 import Foundation
 import Tensor
 
-@main
-struct DistillCLI: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The `distill` command tree. The executable (Sources/distill) and the Python package's console
+/// script (through the extension module) both run it with `main(arguments:)`.
+public struct DistillCLI: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "distill",
         abstract: "Train DQN agents in Swift against Python (Gymnasium) environments and distil them into small students.",
         version: DistillCLI.version,
@@ -20,17 +21,27 @@ struct DistillCLI: ParsableCommand {
             + "process of its own with --env-isolation process: its crash then stops the run with one sentence and the "
             + "run keeps its last checkpoint.\n\n")
 
-    static func main() {
+    public init() {}
+
+    /// Parses `arguments` (without the program name) and runs the command; returns the exit
+    /// status, having printed what ArgumentParser's `exit(withError:)` prints (help and version
+    /// on stdout, errors with the usage on stderr), so a host process decides how to exit.
+    public static func main(arguments: [String]) -> Int32 {
         sd_install_crash_note(crashNote)
         if let problem = Kernels.requestProblem {
             FileHandleStandardError.write("Error: \(problem).\n")
-            Foundation.exit(64)
+            return 64
         }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(arguments)
             try command.run()
+            return 0
         } catch {
-            exit(withError: error)
+            let code = exitCode(for: error), message = fullMessage(for: error)
+            if !message.isEmpty {
+                if code == .success { print(message) } else { FileHandleStandardError.write(message + "\n") }
+            }
+            return code.rawValue
         }
     }
 }

@@ -15,8 +15,11 @@ struct Info: ParsableCommand {
     func run() throws {
         let startup = try Python.initialize()
         print("python:      \(startup.version.split(separator: "\n").first ?? "")")
-        print("venv:        \(startup.virtualEnvironment ?? "none (system site-packages)")")
         let sys = try Python.import("sys")
+        // Run by the package's console script, Python is the host's: its venv is sys.prefix.
+        let prefix = try String(python: sys.attr("prefix")), base = try String(python: sys.attr("base_prefix"))
+        let venv = startup.virtualEnvironment ?? (startup.hosted && prefix != base ? prefix : nil)
+        print("venv:        \(venv ?? "none (system site-packages)")\(startup.hosted ? " (in the swiftdistill package's Python)" : "")")
         print("executable:  \(try sys.attr("executable"))")
         for module in ["numpy", "gymnasium"] {
             let version = (try? Python.import(module).attr("__version__").description) ?? "not installed"
