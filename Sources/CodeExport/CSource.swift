@@ -412,7 +412,6 @@ public enum CSource {
         // Ping-pong between a and b; `current` names the buffer holding the latest activation.
         var current = "a", spare = "b"
         for (i, c) in plan.convolutions.enumerated() {
-            let g = c.layer.geometry
             body.append("\(n)_conv\(i)(\(current), field, \(spare));")
             body.append("\(n)_activate(\(spare), \(c.output.reduce(1, *)));")
             swap(&current, &spare)
