@@ -174,10 +174,13 @@ class Model:
 
     @property
     def metrics(self) -> Dict[str, Any]:
+        """What the run that saved the model measured (``model.json``'s ``metrics``: the best
+        evaluation's mean return, its step, and for a multi-task student each task's)."""
         return self.manifest.get("metrics", {})
 
     @property
     def parameter_count(self) -> int:
+        """Weights and biases of the network, dense and convolutional."""
         return sum(int(w.size + b.size) for w, b in self._layers) + sum(int(w.size + b.size) for w, b, _, _ in self._convs)
 
     def _batch(self, obs: Any) -> tuple[np.ndarray, bool]:

@@ -339,3 +339,20 @@ def test_quantize_from_python_and_compare_an_int8_student(tmp_path, corridor_tea
     sd.quantize(student, tmp_path / "int8", calibration_states=500, force=True)
     with pytest.raises(ValueError, match="calibration_states must be between 1 and 10,000,000"):
         sd.quantize(student, tmp_path / "z", calibration_states=0)
+
+
+def test_every_public_name_is_documented():
+    """Every name in ``swiftdistill.__all__``, and every public method and property of its
+    classes, has a docstring (what ``help()`` and the API reference show)."""
+    import inspect
+    import swiftdistill as sd
+    missing = []
+    for name in sd.__all__:
+        obj = getattr(sd, name)
+        if not inspect.getdoc(obj):
+            missing.append(name)
+        if inspect.isclass(obj):
+            for member, value in vars(obj).items():
+                if not member.startswith("_") and (callable(value) or isinstance(value, property)) and not inspect.getdoc(value):
+                    missing.append(f"{name}.{member}")
+    assert not missing, f"public names without a docstring: {missing}"
