@@ -15,6 +15,11 @@ public struct DistillCLI: ParsableCommand {
     /// The release: the Python package's `swiftdistill.__version__` (a test keeps them equal).
     static let version = "0.1.0"
 
+    /// How to run this tool again in a worker process (`distill robustness --jobs`): this
+    /// executable, or — set by the package's console script, whose process is Python — that
+    /// Python with `-m swiftdistill._cli`.
+    nonisolated(unsafe) public static var relaunchCommand = [URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path]
+
     /// What a crash of the process prints first: most often an environment's own native code.
     nonisolated(unsafe) static let crashNote = strdup(
         "\ndistill crashed. If the environment's own code crashed (a C extension, a simulator), run it in a worker "

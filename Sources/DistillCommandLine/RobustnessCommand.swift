@@ -144,12 +144,12 @@ struct RobustnessCommand: ParsableCommand {
         for t in evaluation.trust.trusted { common += ["--trust-env", t] }
         let rest = Array(models.dropFirst())
         let groups = (0..<min(jobs, rest.count)).map { g in stride(from: g, to: rest.count, by: min(jobs, rest.count)).map { rest[$0] } }
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let command = DistillCLI.relaunchCommand
         var processes: [(Process, Pipe, Pipe)] = []
         for group in groups {
             let process = Process(), output = Pipe(), errors = Pipe()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["robustness", models[0]] + group + common
+            process.executableURL = URL(fileURLWithPath: command[0])
+            process.arguments = Array(command.dropFirst()) + ["robustness", models[0]] + group + common
             process.standardOutput = output
             process.standardError = errors
             try process.run()

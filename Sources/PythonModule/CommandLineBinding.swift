@@ -12,6 +12,9 @@ extension Bindings {
         doc: "Runs `distill ARGUMENTS` (a list of strings) in this process and returns its exit status (for the distill console script).",
         body: { a in
             let arguments = try a.object("arguments").elements().map { try String(python: $0) }
+            // Worker processes run this Python's console-script module, not /proc/self/exe (Python).
+            let python = try String(python: Python.import("sys").attr("executable"))
+            DistillCLI.relaunchCommand = [python, "-m", "swiftdistill._cli"]
             let status = Python.withoutGIL { DistillCLI.main(arguments: arguments) }
             fflush(nil)
             return try Int(status).pythonObject()

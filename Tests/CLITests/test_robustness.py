@@ -193,6 +193,13 @@ def test_jobs_give_the_one_process_report(tmp_path, corridor_teacher):
     two = run(*args, "--jobs", "2")
     assert one.returncode == 0 and two.returncode == 0, two.stderr
     assert json.loads(one.stdout) == json.loads(two.stdout)
+    # The package's console script runs in Python: its workers are that Python's, not a `distill` binary.
+    import subprocess
+    from test_cli import ROOT
+    via = subprocess.run([str(ROOT / ".venv" / "bin" / "distill"), *args, "--jobs", "2"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300)
+    assert via.returncode == 0, via.stderr
+    assert json.loads(via.stdout) == json.loads(one.stdout)
 
 
 def test_codistillation_refuses_a_perturbed_collection(tmp_path):
