@@ -19,6 +19,7 @@ temperature 0.01, with the same states and seed:
                  preset's parameter between its evaluation levels: see COLLECT_DYNAMICS)
     noise+dynamics          --state-noise 0.3 and dynamics
     noise+dynamics+sticky   --state-noise 0.3 and dynamics:…+sticky_actions:0.25
+    dynamics+sticky         dynamics:…+sticky_actions:0.25
 
 The issue's target: a robust student whose score is ≥ the teacher's on every perturbation kind
 on all three environments, with clean normalised return ≥ 0.99, on seeds 0–2.
@@ -44,7 +45,8 @@ RECIPES = {"plain": [], "noise": ["--state-noise", "0.3"],
            "noise+noisy-dagger": ["--state-noise", "0.3", "--collect-perturbation", "observation_noise:0.3"],
            "dynamics": ["--collect-perturbation", "{dynamics}"],
            "noise+dynamics": ["--state-noise", "0.3", "--collect-perturbation", "{dynamics}"],
-           "noise+dynamics+sticky": ["--state-noise", "0.3", "--collect-perturbation", "{dynamics}+sticky_actions:0.25"]}
+           "noise+dynamics+sticky": ["--state-noise", "0.3", "--collect-perturbation", "{dynamics}+sticky_actions:0.25"],
+           "dynamics+sticky": ["--collect-perturbation", "{dynamics}+sticky_actions:0.25"]}
 
 
 def main() -> int:
@@ -54,6 +56,7 @@ def main() -> int:
     p.add_argument("--episodes", type=int, default=20)
     p.add_argument("--recipes", default=",".join(RECIPES), help="students to distil and measure beside the teacher, of " + ", ".join(RECIPES))
     p.add_argument("--reuse", action="store_true", help="measure students already in runs/edge/ENV-SEED/robust rather than distilling them again")
+    p.add_argument("--out", default="study", help="directory name (under runs/edge/ENV-SEED/robust) of the study's files")
     args = p.parse_args()
     print(f"CPU: {cpu_name()}")
     print("| env | seed | model | clean normalised | observation noise | sticky actions | dynamics | meets the target |")
@@ -76,7 +79,7 @@ def main() -> int:
                 distill("distill", "--teacher", str(teacher), "--hidden", "16,16", "--loss", "kl", "--temperature", "0.01",
                         "--steps", str(states), "--seed", str(seed), *extra, "--out", str(out), "--force")
             report = json.loads(distill("robustness", *map(str, models), "--random-actions", "none", "--preset",
-                                        "--episodes", str(args.episodes), "--out", str(work / "robust" / "study"), "--json"))
+                                        "--episodes", str(args.episodes), "--out", str(work / "robust" / args.out), "--json"))
             names = ["teacher"] + recipes
             scores = {a["axis"]["kind"]: a["scores"] for a in report["axes"]}
             clean = [a["results"] for a in report["axes"] if a["axis"]["kind"] == "observation_noise"][0]

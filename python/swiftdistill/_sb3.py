@@ -1,0 +1,257 @@
+"""``swiftdistill.DQN``: Stable-Baselines3's DQN class — its constructor, defaults and methods —
+trained by the Swift core. A user of SB3 changes the import, not the code:
+
+    >>> from swiftdistill import DQN
+    >>> model = DQN("MlpPolicy", "CartPole-v1", learning_rate=2.3e-3, seed=0).learn(50_000)
+    >>> action, _ = model.predict(obs, deterministic=True)
+    >>> model.save("dqn_cartpole"); model = DQN.load("dqn_cartpole")
+
+Training runs in a run directory of its own (``tensorboard_log/DQN_N`` as SB3 names them, or a
+temporary one), which a second ``learn`` continues. What SB3 has and this class does not yet:
+callback objects (``BaseCallback``; a function of event dicts works, as in ``sd.train``), vector
+environments, schedules for the learning rate, and episode-based ``train_freq``; each is refused
+with a sentence rather than ignored.
+"""
+import json
+import os
+import shutil
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Tuple, Union
+
+import numpy as np
+
+from ._model import Model, load
+
+__all__ = ["DQN"]
+
+
+def _activation_name(activation_fn: Any) -> str:
+    """``torch.nn.ReLU`` or ``torch.nn.Tanh`` (the class, an instance, or its name) as a setting."""
+    name = activation_fn if isinstance(activation_fn, str) else getattr(activation_fn, "__name__", type(activation_fn).__name__)
+    if name.lower() in ("relu", "tanh"):
+        return name.lower()
+    raise ValueError(f"policy_kwargs activation_fn={name} is not supported; use torch.nn.ReLU or torch.nn.Tanh")
+
+
+class DQN:
+    """Stable-Baselines3's ``DQN`` with the Swift core doing the training.
+
+    The arguments are SB3's, with its defaults and meanings; ``policy`` is ``"MlpPolicy"`` (a
+    ``[64, 64]`` Q-network unless ``policy_kwargs=dict(net_arch=[…])``) or ``"CnnPolicy"`` (the
+    Nature DQN network for image observations). ``env`` is a Gymnasium id, a ``gymnasium.Env``
+    or a factory. ``seed=None`` draws a seed, as SB3 does; ``device`` may be ``"auto"`` or
+    ``"cpu"`` (anything else runs on the CPU with a warning).
+    """
+
+    def __init__(self, policy: str, env: Any, learning_rate: Union[float, Callable[[float], float]] = 1e-4,
+                 buffer_size: int = 1_000_000, learning_starts: int = 100, batch_size: int = 32, tau: float = 1.0,
+                 gamma: float = 0.99, train_freq: Union[int, Tuple[int, str]] = 4, gradient_steps: int = 1,
+                 replay_buffer_class: Any = None, replay_buffer_kwargs: Optional[Dict[str, Any]] = None,
+                 optimize_memory_usage: bool = False, target_update_interval: int = 10_000,
+                 exploration_fraction: float = 0.1, exploration_initial_eps: float = 1.0,
+                 exploration_final_eps: float = 0.05, max_grad_norm: float = 10, stats_window_size: int = 100,
+                 tensorboard_log: Optional[str] = None, policy_kwargs: Optional[Dict[str, Any]] = None,
+                 verbose: int = 0, seed: Optional[int] = None, device: str = "auto", _init_setup_model: bool = True) -> None:
+        if policy not in ("MlpPolicy", "CnnPolicy"):
+            raise ValueError(f"policy={policy!r} is not supported; use 'MlpPolicy' or 'CnnPolicy'")
+        if callable(learning_rate):
+            raise ValueError("learning_rate must be a number here: learning-rate schedules are not supported yet")
+        if replay_buffer_class is not None or replay_buffer_kwargs:
+            raise ValueError("replay_buffer_class and replay_buffer_kwargs are not supported: the Swift core has its own "
+                             "replay buffer (prioritized_replay=True is its prioritized one)")
+        if optimize_memory_usage:
+            warnings.warn("optimize_memory_usage=True is ignored: the Swift core's replay buffer keeps its own layout",
+                          stacklevel=2)
+        if isinstance(train_freq, tuple):
+            frequency, unit = train_freq
+            if unit != "step":
+                raise ValueError(f"train_freq={train_freq!r}: only steps are supported, e.g. (4, 'step') or 4")
+            train_freq = int(frequency)
+        if str(device) not in ("auto", "cpu"):
+            warnings.warn(f"device={device!r}: swift-distill trains on the CPU", stacklevel=2)
+        if stats_window_size != 100:
+            warnings.warn("stats_window_size has no effect: episode returns go to the run's monitor.csv and logs",
+                          stacklevel=2)
+        self._check_env(env)
+        self.policy_name = policy
+        self.env = env
+        self.learning_rate = float(learning_rate)
+        self.buffer_size, self.learning_starts, self.batch_size = buffer_size, learning_starts, batch_size
+        self.tau, self.gamma, self.train_freq, self.gradient_steps = tau, gamma, int(train_freq), gradient_steps
+        self.target_update_interval = target_update_interval
+        self.exploration_fraction = exploration_fraction
+        self.exploration_initial_eps, self.exploration_final_eps = exploration_initial_eps, exploration_final_eps
+        self.exploration_rate = exploration_initial_eps
+        self.max_grad_norm = max_grad_norm
+        self.tensorboard_log, self.verbose = tensorboard_log, verbose
+        self.policy_kwargs = dict(policy_kwargs or {})
+        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**31 - 1))
+        self.device = "cpu"
+        self.num_timesteps = 0
+        self._run: Optional[Path] = None
+        self._temporary: Optional[tempfile.TemporaryDirectory] = None
+        self._model: Optional[Model] = None
+        self._rng = np.random.default_rng(self.seed)
+        self._settings()  # refuses what policy_kwargs cannot say, now rather than at learn
+
+    @staticmethod
+    def _check_env(env: Any) -> None:
+        if hasattr(env, "num_envs") and hasattr(env, "step_async"):
+            raise ValueError("vector environments (VecEnv) are not supported yet; pass one environment: an id, a "
+                             "gymnasium.Env or a factory")
+
+    def _settings(self) -> Dict[str, Any]:
+        """The core's settings for SB3's arguments."""
+        kwargs = dict(self.policy_kwargs)
+        cnn = self.policy_name == "CnnPolicy"
+        hidden = list(kwargs.pop("net_arch", [512] if cnn else [64, 64]))
+        if cnn and "net_arch" in self.policy_kwargs:
+            hidden = [512] + hidden  # NatureCNN's 512 features, then the Q-network's own layers
+        settings: Dict[str, Any] = {
+            "hidden_sizes": hidden, "learning_rate": self.learning_rate, "buffer_size": self.buffer_size,
+            "learning_starts": self.learning_starts, "batch_size": self.batch_size, "tau": self.tau, "gamma": self.gamma,
+            "train_frequency": self.train_freq, "gradient_steps": self.gradient_steps,
+            "target_update_interval": self.target_update_interval, "exploration_fraction": self.exploration_fraction,
+            "exploration_initial": self.exploration_initial_eps, "exploration_final": self.exploration_final_eps,
+            "max_grad_norm": self.max_grad_norm, "seed": self.seed,
+            # SB3 evaluates only through an EvalCallback, and its model is the last one trained.
+            "eval_interval": 0,
+        }
+        if "activation_fn" in kwargs:
+            settings["activation"] = _activation_name(kwargs.pop("activation_fn"))
+        if cnn:
+            settings["convolutions"] = "nature"
+        for key in ("normalize_images", "optimizer_class", "optimizer_kwargs", "features_extractor_class"):
+            if key in kwargs and key != "normalize_images":
+                raise ValueError(f"policy_kwargs {key} is not supported (Adam, and the network the policy names, are the core's)")
+            kwargs.pop(key, None)
+        if kwargs:
+            raise ValueError(f"policy_kwargs {', '.join(sorted(kwargs))} not supported; net_arch and activation_fn are")
+        return settings
+
+    def _run_directory(self, tb_log_name: str) -> Path:
+        if self._run is not None:
+            return self._run
+        if self.tensorboard_log:
+            root = Path(self.tensorboard_log)
+            root.mkdir(parents=True, exist_ok=True)
+            index = 1 + max([int(p.name.rsplit("_", 1)[1]) for p in root.glob(f"{tb_log_name}_*")
+                             if p.name.rsplit("_", 1)[1].isdigit()] or [0])
+            self._run = root / f"{tb_log_name}_{index}"
+        else:
+            self._temporary = tempfile.TemporaryDirectory(prefix="swiftdistill-dqn-")
+            self._run = Path(self._temporary.name) / "run"
+        return self._run
+
+    def learn(self, total_timesteps: int, callback: Any = None, log_interval: int = 4, tb_log_name: str = "DQN",
+              reset_num_timesteps: bool = True, progress_bar: bool = False) -> "DQN":
+        """Trains for ``total_timesteps`` more environment steps and returns ``self``. A second
+        call continues the same run (weights, optimiser and exploration schedule; the replay
+        buffer refills, as a resumed run's does). ``callback`` is a function of event dicts
+        (``sd.train``'s); SB3 callback objects are not supported yet."""
+        from ._api import train
+        if callback is not None and (not callable(callback) or hasattr(callback, "_on_step")):
+            raise ValueError("SB3 callback objects are not supported yet; pass a function of event dicts (see sd.train)")
+        run = self._run_directory(tb_log_name)
+        resume = (run / "last" / "state.json").exists()
+        target = self.num_timesteps + int(total_timesteps)
+        if resume:
+            train(self.env, out=run, steps=target, resume=True, callback=callback, progress=bool(progress_bar or self.verbose))
+        else:
+            settings = self._settings()
+            train(self.env, out=run, steps=target, callback=callback, progress=bool(progress_bar or self.verbose),
+                  force=True, **settings)
+        self._after_training(run)
+        return self
+
+    def _after_training(self, run: Path) -> None:
+        state = json.loads((run / "last" / "state.json").read_text())["state"]
+        self.num_timesteps = int(state["step"])
+        self._model = load(run / "last")
+        # ε where SB3's linear schedule leaves it at the end of learn: the final value, or on the
+        # way there when the exploration fraction is over 1.
+        fraction = self.exploration_fraction
+        reached = 1.0 if fraction <= 1 else 1.0 / fraction
+        self.exploration_rate = self.exploration_initial_eps + reached * (self.exploration_final_eps - self.exploration_initial_eps)
+
+    @property
+    def policy(self) -> Model:
+        """The trained Q-network as a NumPy ``Model`` (``q_values``, ``predict``, exports)."""
+        if self._model is None:
+            raise RuntimeError("the model has not been trained yet: call learn() first")
+        return self._model
+
+    q_net = policy
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
+                deterministic: bool = False) -> Tuple[Union[int, np.ndarray], None]:
+        """SB3's ``predict``: the greedy action, or with ``deterministic=False`` a random one with
+        probability ``exploration_rate`` (for the whole batch, as SB3's DQN does)."""
+        model = self.policy
+        action, _ = model.predict(observation, deterministic=True)
+        if not deterministic and self._rng.random() < self.exploration_rate:
+            actions = self._rng.integers(0, model.action_count, size=np.shape(action))
+            action = actions if np.ndim(action) else int(actions)
+        return action, None
+
+    def get_env(self) -> Any:
+        """The environment ``learn`` trains on (as given)."""
+        return self.env
+
+    def set_env(self, env: Any, force_reset: bool = True) -> None:
+        """Trains the next ``learn`` on ``env`` (same spaces)."""
+        self._check_env(env)
+        self.env = env
+
+    def get_parameters(self) -> Dict[str, Dict[str, np.ndarray]]:
+        """``{"policy": {name: array}}``, the Q-network's weights by name (NumPy, not torch)."""
+        return {"policy": dict(self.policy.params)}
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Writes the run (model, checkpoint and logs) to ``path`` as a zip (``.zip`` added as SB3
+        does), which ``DQN.load`` reads back and a later ``learn`` continues."""
+        if self._run is None or not (self._run / "last" / "state.json").exists():
+            raise RuntimeError("nothing to save yet: call learn() first")
+        target = Path(path)
+        if target.suffix != ".zip":
+            target = target.with_name(target.name + ".zip")
+        with tempfile.TemporaryDirectory() as staging:
+            archive = shutil.make_archive(str(Path(staging) / "run"), "zip", root_dir=self._run)
+            shutil.move(archive, target)
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike], env: Any = None, **kwargs: Any) -> "DQN":
+        """Reads a ``save``d model; ``env`` (else the recorded environment id) is what a later
+        ``learn`` trains on. The archive is data: only its model files are read."""
+        source = Path(path)
+        if not source.exists() and source.suffix != ".zip":
+            source = source.with_name(source.name + ".zip")
+        temporary = tempfile.TemporaryDirectory(prefix="swiftdistill-dqn-")
+        run = Path(temporary.name) / "run"
+        with zipfile.ZipFile(source) as archive:
+            for member in archive.namelist():
+                resolved = (run / member).resolve()
+                if not str(resolved).startswith(str(run.resolve())):
+                    raise ValueError(f"{source} is not a saved swiftdistill DQN: it names a file outside itself ({member})")
+            archive.extractall(run)
+        if not (run / "last" / "state.json").exists():
+            raise ValueError(f"{source} is not a saved swiftdistill DQN: it holds no last/state.json")
+        config = json.loads((run / "last" / "state.json").read_text())["config"]
+        recorded = load(run / "last").environment
+        cnn = config.get("convolutions", "none") != "none"
+        net_arch = config["hidden_sizes"][1:] if cnn else config["hidden_sizes"]  # CnnPolicy's first layer is NatureCNN's
+        model = cls("CnnPolicy" if cnn else "MlpPolicy", env if env is not None else recorded,
+                    learning_rate=config["learning_rate"], buffer_size=config["buffer_size"],
+                    learning_starts=config["learning_starts"], batch_size=config["batch_size"], tau=config["tau"],
+                    gamma=config["gamma"], train_freq=config["train_frequency"], gradient_steps=config["gradient_steps"],
+                    target_update_interval=config["target_update_interval"],
+                    exploration_fraction=config["exploration_fraction"], exploration_initial_eps=config["exploration_initial"],
+                    exploration_final_eps=config["exploration_final"], max_grad_norm=config["max_grad_norm"],
+                    policy_kwargs={"net_arch": net_arch, "activation_fn": config.get("activation", "relu")},
+                    seed=config["seed"], **kwargs)
+        model._temporary, model._run = temporary, run
+        model._after_training(run)
+        return model

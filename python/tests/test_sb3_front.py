@@ -1,0 +1,98 @@
+"""``swiftdistill.DQN``: Stable-Baselines3's DQN class over the Swift core — SB3's arguments mean
+what they mean there, learn continues, predict takes one observation or a batch, save/load round
+trips, and what is not supported is refused in a sentence."""
+import warnings
+
+import numpy as np
+import pytest
+
+import swiftdistill as sd
+from swiftdistill import DQN
+
+CORRIDOR = dict(learning_rate=1e-3, buffer_size=5000, learning_starts=100, batch_size=32, gamma=0.9,
+                train_freq=4, gradient_steps=1, target_update_interval=100, exploration_fraction=0.3,
+                policy_kwargs=dict(net_arch=[16]))
+
+
+def params(model):
+    return {k: v.copy() for k, v in model.get_parameters()["policy"].items()}
+
+
+def test_sb3_arguments_train_what_sd_train_trains(tmp_path):
+    """The class maps SB3's arguments onto the core's settings: the same weights as sd.train given
+    those settings by their own names."""
+    dqn = DQN("MlpPolicy", "Corridor-6", seed=3, **CORRIDOR).learn(1500)
+    assert dqn.num_timesteps == 1500
+    direct, _ = sd.train("Corridor-6", out=tmp_path / "direct", steps=1500, seed=3, hidden=[16], learning_rate=1e-3,
+                         buffer_size=5000, learning_starts=100, batch_size=32, gamma=0.9, train_frequency=4,
+                         gradient_steps=1, target_update_interval=100, exploration_fraction=0.3, tau=1.0,
+                         exploration_initial=1.0, exploration_final=0.05, max_grad_norm=10, eval_interval=0, progress=False)
+    last = sd.load(tmp_path / "direct" / "last")
+    assert params(dqn).keys() == last.params.keys()
+    assert all(np.array_equal(params(dqn)[k], last.params[k]) for k in last.params)
+
+
+def test_learn_continues_predict_and_save_load_round_trip(tmp_path):
+    dqn = DQN("MlpPolicy", "Corridor-6", seed=1, **CORRIDOR).learn(1200)
+    first = params(dqn)
+    assert dqn.learn(600) is dqn and dqn.num_timesteps == 1800, "a second learn continues the run"
+    assert any(not np.array_equal(first[k], v) for k, v in params(dqn).items())
+    eye = np.eye(6, dtype=np.float32)
+    action, state = dqn.predict(eye[0], deterministic=True)
+    assert isinstance(action, (int, np.integer)) and state is None
+    batch, _ = dqn.predict(eye, deterministic=True)
+    assert batch.shape == (6,) and batch[0] == action
+    assert dqn.exploration_rate == pytest.approx(0.05), "ε at the end of SB3's schedule"
+    dqn.save(tmp_path / "dqn_corridor")
+    assert (tmp_path / "dqn_corridor.zip").exists(), ".zip added as SB3 does"
+    loaded = DQN.load(tmp_path / "dqn_corridor")
+    assert loaded.num_timesteps == 1800 and params(loaded).keys() == params(dqn).keys()
+    assert all(np.array_equal(params(loaded)[k], v) for k, v in params(dqn).items())
+    assert np.array_equal(loaded.predict(eye, deterministic=True)[0], batch)
+    loaded.learn(300)
+    assert loaded.num_timesteps == 2100, "a loaded model continues training"
+
+
+def test_non_deterministic_predict_explores_at_the_rate():
+    dqn = DQN("MlpPolicy", "Corridor-6", seed=2, exploration_final_eps=1.0, **{k: v for k, v in CORRIDOR.items()}).learn(400)
+    assert dqn.exploration_rate == 1.0
+    eye = np.eye(6, dtype=np.float32)
+    actions = {int(dqn.predict(eye[0], deterministic=False)[0]) for _ in range(50)}
+    assert actions == {0, 1}, "with ε = 1 every action is random"
+
+
+class FakeVecEnv:
+    num_envs = 2
+
+    def step_async(self, actions):
+        pass
+
+
+class FakeCallback:
+    def _on_step(self):
+        return True
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(policy="MultiInputPolicy"), "policy='MultiInputPolicy' is not supported"),
+    (dict(learning_rate=lambda progress: 1e-3), "learning-rate schedules are not supported yet"),
+    (dict(replay_buffer_class=object), "replay_buffer_class and replay_buffer_kwargs are not supported"),
+    (dict(train_freq=(1, "episode")), "only steps are supported"),
+    (dict(env=FakeVecEnv()), "vector environments (VecEnv) are not supported yet"),
+    (dict(policy_kwargs=dict(dueling=True)), "policy_kwargs dueling not supported"),
+])
+def test_what_is_not_supported_is_one_sentence(kwargs, words):
+    arguments = dict(policy="MlpPolicy", env="Corridor-6")
+    arguments.update(kwargs)
+    with pytest.raises(ValueError) as e:
+        DQN(**arguments)
+    assert words in str(e.value)
+
+
+def test_sb3_callback_objects_and_cuda_are_said():
+    with pytest.raises(ValueError, match="SB3 callback objects are not supported yet"):
+        DQN("MlpPolicy", "Corridor-6", **CORRIDOR).learn(200, callback=FakeCallback())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        DQN("MlpPolicy", "Corridor-6", device="cuda", **CORRIDOR)
+    assert any("trains on the CPU" in str(w.message) for w in caught)
