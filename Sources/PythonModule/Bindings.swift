@@ -149,7 +149,8 @@ enum Bindings {
     // MARK: - Runs
 
     static let train = Function(
-        name: "train", parameters: ["env", "env_name", "env_wrappers", "env_arguments", "settings", "out", "force", "resume", "callback", "resume_steps"],
+        name: "train", parameters: ["env", "env_name", "env_wrappers", "env_arguments", "settings", "out", "force", "resume", "callback", "resume_steps",
+                                    "event_interval", "share_policy"],
         doc: "Trains a DQN teacher into out; returns a summary dict.",
         body: { a in
             let envArg = try a.object("env"), envName = try a.string("env_name"), out = try a.string("out")
@@ -157,6 +158,12 @@ enum Bindings {
             var run = TrainingRun(directory: URL(fileURLWithPath: out))
             let control = RunControl(callback: a.optional("callback"))
             control.attach(to: &run.hooks)
+            if let interval = try a.int("event_interval") {
+                guard interval >= 1 else { throw ArgumentError.value("event_interval must be at least 1 (got \(interval)).") }
+                run.hooks.progressInterval = interval
+            }
+            if try a.bool("share_policy") { run.hooks.onPolicy = { Bindings.livePolicy = $0 } }
+            defer { Bindings.livePolicy = nil }
             let makeEnv: EnvironmentFactory = { try environment(envArg) }
             let outcome: TrainingOutcome
             if try a.bool("resume") {
@@ -429,6 +436,25 @@ enum Bindings {
             return try target.path.pythonObject()
         })
 
+    /// The policy of the training run in progress, while its callback runs (`share_policy`).
+    nonisolated(unsafe) static var livePolicy: MLP?
+
+    static let liveQValues = Function(
+        name: "live_q_values", parameters: ["observations"],
+        doc: "The Q-values (N × actions) of the policy a train(share_policy=True) run is training, from its callback.",
+        body: { a in
+            guard let net = livePolicy else {
+                throw ArgumentError.value("no training run is sharing its policy: call this from the callback of train(share_policy=True).")
+            }
+            let observations = try a.object("observations")
+            let shape = try observations.arrayShape()
+            guard shape.count == 2, shape[1] == net.inputSize else {
+                throw ArgumentError.value("observations must have shape (N, \(net.inputSize)), got \(shape).")
+            }
+            let q = Policy(net).qValues(Tensor(shape: shape, scalars: try observations.floatArray()))
+            return try PythonObject.ndarray(q.scalars, shape: q.shape)
+        })
+
     static let qValues = Function(
         name: "q_values", parameters: ["model", "observations"],
         doc: "The Swift core's Q-values (N × actions, float32) of a saved model for a 2-D array of observations.",
@@ -486,6 +512,10 @@ final class RunControl {
     func attach(to hooks: inout RunHooks) {
         hooks.shouldStop = { [self] in shouldStop() }
         hooks.onEvent = { [self] in send($0.dictionary) }
+        hooks.wantsCheckpoint = { [self] in
+            defer { checkpointAsked = false }
+            return checkpointAsked
+        }
         hooks.aroundCompute = { body in Python.withoutGIL(body) }
     }
 
@@ -497,9 +527,15 @@ final class RunControl {
         return caught != nil
     }
 
+    /// The callback returned "checkpoint": the run saves one after this event.
+    private var checkpointAsked = false
+
     func send(_ event: [String: any PythonConvertible]) {
         guard let callback, caught == nil else { return }
-        do { try callback.call(PythonObject.dictionary(event)) } catch let e as PythonError { caught = e } catch {}
+        do {
+            let answer = try callback.call(PythonObject.dictionary(event))
+            if (try? String(python: answer)) == "checkpoint" { checkpointAsked = true }
+        } catch let e as PythonError { caught = e } catch {}
     }
 
     /// Raises what stopped the run, after the run's checkpoint.

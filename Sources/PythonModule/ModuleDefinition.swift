@@ -17,6 +17,7 @@ enum ModuleDefinition {
             (Bindings.distill, { _, a, k in ModuleDefinition.call(Bindings.distill, a, k) }),
             (Bindings.codistill, { _, a, k in ModuleDefinition.call(Bindings.codistill, a, k) }),
             (Bindings.qValues, { _, a, k in ModuleDefinition.call(Bindings.qValues, a, k) }),
+            (Bindings.liveQValues, { _, a, k in ModuleDefinition.call(Bindings.liveQValues, a, k) }),
             (Bindings.compare, { _, a, k in ModuleDefinition.call(Bindings.compare, a, k) }),
             (Bindings.quantize, { _, a, k in ModuleDefinition.call(Bindings.quantize, a, k) }),
             (Bindings.robustness, { _, a, k in ModuleDefinition.call(Bindings.robustness, a, k) }),

@@ -1,3 +1,4 @@
+import NN
 /// What a run reports while it goes: the one event type of every algorithm.
 public enum RunEvent: Sendable {
     /// Every `RunHooks.progressInterval` steps and at the last step.
@@ -59,5 +60,11 @@ public struct RunHooks {
     /// Wraps each round of gradient steps (the Python binding releases the GIL here).
     public var aroundCompute: (() -> Void) -> Void = { $0() }
     public var progressInterval = 500
+    /// Polled after each progress event; true saves a checkpoint there (a Python callback that
+    /// saves the model mid-run asks for one: SB3's CheckpointCallback).
+    public var wantsCheckpoint: () -> Bool = { false }
+    /// Given the current policy before each progress event, when set (a Python callback that
+    /// acts during training — SB3's EvalCallback — predicts with it).
+    public var onPolicy: ((MLP) -> Void)? = nil
     public init() {}
 }

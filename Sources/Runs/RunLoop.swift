@@ -110,7 +110,9 @@ public struct RunLoop {
                                            elapsed: elapsed(), stepsPerSecond: session > 0 ? Double(step - startStep) / session : 0,
                                            values: algorithm.progressValues)
                 progress.sessionSeconds = session
+                hooks.onPolicy?(algorithm.policy)
                 emit(.progress(progress))
+                if hooks.wantsCheckpoint(), step < total { try checkpoint() }
             }
             if schedule.checkpointInterval > 0, step % schedule.checkpointInterval == 0, step < total { try checkpoint() }
         }

@@ -80,14 +80,14 @@ def _progress(callback: Optional[Callback], progress: bool, total: int, unit: st
         except ImportError:
             bar = None
 
-    def on_event(event: Dict[str, Any]) -> None:
+    def on_event(event: Dict[str, Any]) -> Any:
         if bar is not None and event.get("kind") == "progress":
             bar.update(event["step"] - bar.n)
             post = {k: f"{event[k]:.3g}" for k in ("recent_mean_return", "epsilon", "loss", "kl") if k in event}
             if post:
                 bar.set_postfix(post, refresh=False)
-        if callback is not None:
-            callback(event)
+        # A callback may return "checkpoint": the run then saves one after this event.
+        return callback(event) if callback is not None else None
 
     return on_event, (lambda: bar.close() if bar is not None else None)
 
@@ -204,7 +204,7 @@ def _isolation(core: Any, mode: str, env_arg: Any):
 def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Optional[int] = None,
           hidden: Optional[Sequence[int]] = None, force: bool = False, resume: bool = False,
           callback: Optional[Callback] = None, progress: bool = True, env_isolation: str = "none",
-          **hyperparameters: Any) -> Tuple[Model, Dict[str, Any]]:
+          event_interval: Optional[int] = None, _share_policy: bool = False, **hyperparameters: Any) -> Tuple[Model, Dict[str, Any]]:
     """Trains a DQN teacher with the Swift core and returns ``(model, metrics)``.
 
     ``env`` is a Gymnasium id (``"CartPole-v1"``), a ``gymnasium.Env`` instance, or a factory
@@ -212,7 +212,8 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
     environment (Stable-Baselines3's DQN defaults, with a warning, where rl-zoo has none); any DQN setting may be given by name (``learning_rate=1e-3``, ``double_dqn=True``,
     …). ``out`` is the run directory (the best model at its top level, ``last/`` a checkpoint,
     ``metrics.csv``). ``callback`` receives event dicts (``kind`` is ``progress``, ``episode`` or
-    ``eval``). The GIL is released during gradient steps; Ctrl-C raises KeyboardInterrupt after a
+    ``eval``; a progress event every ``event_interval`` steps, 500 by default); one that returns
+    ``"checkpoint"`` has the run save its checkpoint (``out/last``) right after that event. The GIL is released during gradient steps; Ctrl-C raises KeyboardInterrupt after a
     checkpoint is saved, and ``resume=True`` continues it (``steps``, ``learning_rate`` and the
     evaluation and checkpoint settings may change then; other settings are refused).
     ``env_isolation="process"`` runs the environment (given by id or ``"module:attribute"``) in a
@@ -237,7 +238,8 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
         with _isolation(core, env_isolation, env_arg):
             summary = core.train(env=env_arg, env_name=env_name, env_wrappers=_recorded_wrappers(env), env_arguments=_recorded_arguments(env), settings=settings_text, out=os.fspath(out),
                              force=bool(force), resume=bool(resume), callback=on_event,
-                             resume_steps=steps if resume else None)
+                             resume_steps=steps if resume else None, event_interval=event_interval,
+                             share_policy=bool(_share_policy))
     finally:
         close()
     return load(out), summary

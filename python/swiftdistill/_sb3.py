@@ -7,11 +7,14 @@ trained by the Swift core. A user of SB3 changes the import, not the code:
     >>> model.save("dqn_cartpole"); model = DQN.load("dqn_cartpole")
 
 Training runs in a run directory of its own (``tensorboard_log/DQN_N`` as SB3 names them, or a
-temporary one), which a second ``learn`` continues. What SB3 has and this class does not yet:
-callback objects (``BaseCallback``; a function of event dicts works, as in ``sd.train``), vector
-environments, schedules for the learning rate, and episode-based ``train_freq``; each is refused
-with a sentence rather than ignored.
+temporary one), which a second ``learn`` continues. Callbacks follow SB3's protocol (``_on_step``
+returning False stops training), so SB3's own ``CheckpointCallback``, ``EvalCallback``,
+``StopTrainingOnRewardThreshold``, ``CallbackList`` and ``ProgressBarCallback`` work when SB3 is
+installed. What SB3 has and this class does not yet: vector environments, schedules for the
+learning rate, and episode-based ``train_freq``; each is refused with a sentence rather than
+ignored.
 """
+import copy
 import json
 import os
 import shutil
@@ -26,6 +29,63 @@ import numpy as np
 from ._model import Model, load
 
 __all__ = ["DQN"]
+
+
+class _StopTraining(Exception):
+    """A callback's ``on_step`` returned False: the run stops after its checkpoint."""
+
+
+class _Logger:
+    """The part of SB3's ``Logger`` callbacks use when SB3 is not installed: ``record`` keeps
+    the last value of each key in ``name_to_value``; ``dump`` does nothing else."""
+
+    def __init__(self) -> None:
+        self.name_to_value: Dict[str, Any] = {}
+
+    def record(self, key: str, value: Any, exclude: Any = None) -> None:
+        """Keeps ``value`` under ``key``."""
+        self.name_to_value[key] = value
+
+    def record_mean(self, key: str, value: Any, exclude: Any = None) -> None:
+        """As ``record`` (one value per key)."""
+        self.name_to_value[key] = value
+
+    def dump(self, step: int = 0) -> None:
+        """Nothing to write: the run's own logs are metrics.csv and TensorBoard files."""
+
+
+class _CallbackList:
+    """SB3's ``CallbackList`` when SB3 is not installed: each callback in turn; training stops
+    when any ``on_step`` returns False."""
+
+    def __init__(self, callbacks: list) -> None:
+        self.callbacks = callbacks
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def each(*args: Any) -> Any:
+            results = [getattr(c, name)(*args) for c in self.callbacks]
+            return all(r is not False for r in results) if name == "on_step" else None
+        return each
+
+
+def _protocol_callback(callback: Any, progress_bar: bool) -> Any:
+    """``callback`` (an SB3-style callback, a list of them, or None) as one object, with SB3's
+    ``ProgressBarCallback`` added for ``progress_bar`` when SB3 is installed."""
+    try:
+        from stable_baselines3.common.callbacks import CallbackList, ProgressBarCallback
+    except ImportError:
+        CallbackList, ProgressBarCallback = _CallbackList, None
+    callbacks = list(callback) if isinstance(callback, (list, tuple)) else ([] if callback is None else [callback])
+    if progress_bar and ProgressBarCallback is not None:
+        callbacks.append(ProgressBarCallback())
+    if not callbacks:
+        return None
+    return callbacks[0] if len(callbacks) == 1 else CallbackList(callbacks)
+
+
+def _is_protocol_callback(callback: Any) -> bool:
+    items = callback if isinstance(callback, (list, tuple)) else [callback]
+    return callback is not None and all(hasattr(c, "on_step") and hasattr(c, "init_callback") for c in items)
 
 
 def _activation_name(activation_fn: Any) -> str:
@@ -95,6 +155,10 @@ class DQN:
         self._temporary: Optional[tempfile.TemporaryDirectory] = None
         self._model: Optional[Model] = None
         self._rng = np.random.default_rng(self.seed)
+        self._training = False
+        self._pending_saves: list = []
+        self._logger: Any = None
+        self._vec_env: Any = None
         self._settings()  # refuses what policy_kwargs cannot say, now rather than at learn
 
     @staticmethod
@@ -150,22 +214,73 @@ class DQN:
               reset_num_timesteps: bool = True, progress_bar: bool = False) -> "DQN":
         """Trains for ``total_timesteps`` more environment steps and returns ``self``. A second
         call continues the same run (weights, optimiser and exploration schedule; the replay
-        buffer refills, as a resumed run's does). ``callback`` is a function of event dicts
-        (``sd.train``'s); SB3 callback objects are not supported yet."""
+        buffer refills, as a resumed run's does). ``callback`` is an SB3 callback (or a list of
+        them): ``on_training_start``, ``on_rollout_start``, ``on_step`` after every environment
+        step (False stops training, after a checkpoint), ``on_rollout_end`` and
+        ``on_training_end``; or a function of event dicts, as ``sd.train`` takes."""
         from ._api import train
-        if callback is not None and (not callable(callback) or hasattr(callback, "_on_step")):
-            raise ValueError("SB3 callback objects are not supported yet; pass a function of event dicts (see sd.train)")
+        protocol = _is_protocol_callback(callback) or (progress_bar and callback is None)
+        if callback is not None and not protocol and not callable(callback):
+            raise ValueError("callback must be an SB3 callback (with on_step and init_callback), a list of them, or a "
+                             "function of event dicts")
         run = self._run_directory(tb_log_name)
         resume = (run / "last" / "state.json").exists()
         target = self.num_timesteps + int(total_timesteps)
-        if resume:
-            train(self.env, out=run, steps=target, resume=True, callback=callback, progress=bool(progress_bar or self.verbose))
-        else:
-            settings = self._settings()
-            train(self.env, out=run, steps=target, callback=callback, progress=bool(progress_bar or self.verbose),
-                  force=True, **settings)
+        on_event: Any = callback
+        hooks: Any = None
+        if protocol:
+            hooks = _protocol_callback(callback, progress_bar)
+        if hooks is not None:
+            locals_: Dict[str, Any] = {"self": self, "total_timesteps": target, "callback": hooks, "log_interval": log_interval,
+                                      "tb_log_name": tb_log_name, "reset_num_timesteps": reset_num_timesteps}
+            hooks.init_callback(self)
+            hooks.on_training_start(locals_, globals())
+            hooks.on_rollout_start()
+
+            def on_event(event: Dict[str, Any]) -> Optional[str]:
+                if event.get("kind") != "progress":
+                    return None
+                self._write_pending_saves()  # the checkpoint they asked for is there now
+                self.num_timesteps = int(event["step"])
+                if hasattr(hooks, "update_locals"):
+                    hooks.update_locals({"num_collected_steps": self.num_timesteps})
+                if not hooks.on_step():
+                    raise _StopTraining()
+                return "checkpoint" if self._pending_saves else None
+        progress = bool(self.verbose) and hooks is None
+        self._training = True
+        try:
+            if resume:
+                train(self.env, out=run, steps=target, resume=True, callback=on_event, progress=progress,
+                      event_interval=1 if hooks is not None else None, _share_policy=hooks is not None)
+            else:
+                train(self.env, out=run, steps=target, callback=on_event, progress=progress, force=True,
+                      event_interval=1 if hooks is not None else None, _share_policy=hooks is not None, **self._settings())
+        except _StopTraining:
+            pass  # the run checkpointed where the callback stopped it
+        finally:
+            self._training = False
+        self._write_pending_saves()
         self._after_training(run)
+        if hooks is not None:
+            hooks.on_rollout_end()
+            hooks.on_training_end()
         return self
+
+    @property
+    def logger(self) -> Any:
+        """SB3's ``Logger`` (its ``record`` is what callbacks write to), or a minimal stand-in."""
+        if self._logger is None:
+            try:
+                from stable_baselines3.common.logger import Logger
+                self._logger = Logger(folder=None, output_formats=[])
+            except ImportError:
+                self._logger = _Logger()
+        return self._logger
+
+    def get_vec_normalize_env(self) -> None:
+        """No ``VecNormalize`` here (SB3's callbacks ask)."""
+        return None
 
     def _after_training(self, run: Path) -> None:
         state = json.loads((run / "last" / "state.json").read_text())["state"]
@@ -190,21 +305,42 @@ class DQN:
                 deterministic: bool = False) -> Tuple[Union[int, np.ndarray], None]:
         """SB3's ``predict``: the greedy action, or with ``deterministic=False`` a random one with
         probability ``exploration_rate`` (for the whole batch, as SB3's DQN does)."""
-        model = self.policy
-        action, _ = model.predict(observation, deterministic=True)
+        if self._training:
+            # A callback acting mid-run (SB3's EvalCallback): the policy the core is training now.
+            from ._core import live_q_values
+            x = np.asarray(observation, dtype=np.float32)
+            single = x.ndim == 1
+            q = live_q_values(observations=np.ascontiguousarray(x.reshape(1, -1) if single else x.reshape(len(x), -1)))
+            greedy = np.argmax(q, axis=1)
+            action: Any = int(greedy[0]) if single else greedy
+            count = q.shape[1]
+        else:
+            model = self.policy
+            action, _ = model.predict(observation, deterministic=True)
+            count = model.action_count
         if not deterministic and self._rng.random() < self.exploration_rate:
-            actions = self._rng.integers(0, model.action_count, size=np.shape(action))
+            actions = self._rng.integers(0, count, size=np.shape(action))
             action = actions if np.ndim(action) else int(actions)
         return action, None
 
     def get_env(self) -> Any:
-        """The environment ``learn`` trains on (as given)."""
-        return self.env
+        """The training environment as SB3 gives it, a one-environment ``DummyVecEnv`` (a fresh
+        copy: training itself steps its own), when SB3 is installed; otherwise as given."""
+        if self._vec_env is None:
+            try:
+                from stable_baselines3.common.env_util import make_vec_env
+            except ImportError:
+                return self.env
+            env = self.env
+            self._vec_env = make_vec_env(env if isinstance(env, str) or callable(env) and not hasattr(env, "step")
+                                         else (lambda: copy.deepcopy(env)), n_envs=1, seed=self.seed)
+        return self._vec_env
 
     def set_env(self, env: Any, force_reset: bool = True) -> None:
         """Trains the next ``learn`` on ``env`` (same spaces)."""
         self._check_env(env)
         self.env = env
+        self._vec_env = None
 
     def get_parameters(self) -> Dict[str, Dict[str, np.ndarray]]:
         """``{"policy": {name: array}}``, the Q-network's weights by name (NumPy, not torch)."""
@@ -212,12 +348,26 @@ class DQN:
 
     def save(self, path: Union[str, os.PathLike]) -> None:
         """Writes the run (model, checkpoint and logs) to ``path`` as a zip (``.zip`` added as SB3
-        does), which ``DQN.load`` reads back and a later ``learn`` continues."""
-        if self._run is None or not (self._run / "last" / "state.json").exists():
-            raise RuntimeError("nothing to save yet: call learn() first")
+        does), which ``DQN.load`` reads back and a later ``learn`` continues. Called during
+        ``learn`` (SB3's CheckpointCallback), it has the run save a checkpoint at this step and
+        writes the zip from it before the next step."""
         target = Path(path)
         if target.suffix != ".zip":
             target = target.with_name(target.name + ".zip")
+        if self._training:
+            self._pending_saves.append(target)
+            return
+        if self._run is None or not (self._run / "last" / "state.json").exists():
+            raise RuntimeError("nothing to save yet: call learn() first")
+        self._archive(target)
+
+    def _write_pending_saves(self) -> None:
+        pending, self._pending_saves = self._pending_saves, []
+        for target in pending:
+            self._archive(target)
+
+    def _archive(self, target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as staging:
             archive = shutil.make_archive(str(Path(staging) / "run"), "zip", root_dir=self._run)
             shutil.move(archive, target)

@@ -89,10 +89,78 @@ def test_what_is_not_supported_is_one_sentence(kwargs, words):
     assert words in str(e.value)
 
 
-def test_sb3_callback_objects_and_cuda_are_said():
-    with pytest.raises(ValueError, match="SB3 callback objects are not supported yet"):
-        DQN("MlpPolicy", "Corridor-6", **CORRIDOR).learn(200, callback=FakeCallback())
+def test_cuda_is_said():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         DQN("MlpPolicy", "Corridor-6", device="cuda", **CORRIDOR)
     assert any("trains on the CPU" in str(w.message) for w in caught)
+
+
+class Counting:
+    """A callback with SB3's protocol (duck-typed, no SB3 needed) that stops at `stop` calls."""
+
+    def __init__(self, stop):
+        self.stop, self.n_calls, self.events, self.seen = stop, 0, [], []
+
+    def init_callback(self, model):
+        self.model = model
+        self.events.append("init")
+
+    def on_training_start(self, locals_, globals_):
+        self.events.append(("start", locals_["total_timesteps"], self.model.num_timesteps))
+
+    def on_rollout_start(self):
+        self.events.append("rollout_start")
+
+    def on_step(self):
+        self.n_calls += 1
+        self.seen.append(self.model.num_timesteps)
+        return self.n_calls < self.stop
+
+    def on_rollout_end(self):
+        self.events.append("rollout_end")
+
+    def on_training_end(self):
+        self.events.append("end")
+
+
+def test_a_protocol_callback_sees_every_step_and_stops_training():
+    dqn = DQN("MlpPolicy", "Corridor-6", seed=4, **CORRIDOR)
+    callback = Counting(stop=250)
+    dqn.learn(1000, callback=callback)
+    assert callback.seen == list(range(1, 251)), "on_step after every environment step, num_timesteps as SB3 counts"
+    assert dqn.num_timesteps == 250, "False from on_step stops training there (after a checkpoint)"
+    assert callback.events == ["init", ("start", 1000, 0), "rollout_start", "rollout_end", "end"]
+    dqn.learn(100)
+    assert dqn.num_timesteps == 350, "the stopped run continues"
+
+
+def test_sb3s_own_callbacks(tmp_path):
+    """SB3's CheckpointCallback, EvalCallback with StopTrainingOnRewardThreshold, CallbackList and
+    ProgressBarCallback, unchanged, on swiftdistill.DQN."""
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.callbacks import (CallbackList, CheckpointCallback, EvalCallback,
+                                                    StopTrainingOnRewardThreshold)
+    import gymnasium
+    checkpoints = CheckpointCallback(save_freq=400, save_path=str(tmp_path / "checkpoints"), name_prefix="dqn")
+    dqn = DQN("MlpPolicy", "Corridor-6", seed=5, **CORRIDOR)
+    dqn.learn(1200, callback=checkpoints)
+    saved = sorted(p.name for p in (tmp_path / "checkpoints").glob("*.zip"))
+    assert saved == ["dqn_1200_steps.zip", "dqn_400_steps.zip", "dqn_800_steps.zip"], saved
+    assert DQN.load(tmp_path / "checkpoints" / "dqn_1200_steps.zip").num_timesteps >= 400
+
+    try:
+        import rich  # noqa: F401 (SB3's ProgressBarCallback needs rich and tqdm)
+        import tqdm  # noqa: F401
+        progress_bar = True
+    except ImportError:
+        progress_bar = False
+    stop = StopTrainingOnRewardThreshold(reward_threshold=150, verbose=0)
+    cartpole = DQN("MlpPolicy", "CartPole-v1", learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000,
+                   target_update_interval=10, train_freq=256, gradient_steps=128, exploration_fraction=0.16,
+                   exploration_final_eps=0.04, policy_kwargs=dict(net_arch=[256, 256]), seed=0)
+    evaluation = EvalCallback(gymnasium.make("CartPole-v1"), eval_freq=1000, n_eval_episodes=3, callback_on_new_best=stop,
+                              verbose=0)
+    cartpole.learn(40_000, callback=CallbackList([evaluation]), progress_bar=progress_bar)
+    assert evaluation.best_mean_reward >= 150, "EvalCallback predicted with the policy being trained"
+    assert cartpole.num_timesteps < 40_000 and cartpole.num_timesteps % 1000 == 0, "stopped at an evaluation"
