@@ -247,7 +247,7 @@ class DQN:
                 if not hooks.on_step():
                     raise _StopTraining()
                 return "checkpoint" if self._pending_saves else None
-        progress = bool(self.verbose) and hooks is None
+        progress = bool(self.verbose or progress_bar) and hooks is None  # SB3's own bar, when installed, is a callback
         self._training = True
         try:
             if resume:
