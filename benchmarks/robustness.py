@@ -6,7 +6,8 @@ perturbation (the area under its normalised-return curve over the levels, divide
     .venv/bin/python benchmarks/robustness.py [--envs cartpole,acrobot,lunarlander] [--seeds 0,1,2] [--episodes 20]
 
 Teachers come from benchmarks/edge.py's recipes and directories (runs/edge/ENV-SEED/teacher,
-trained here when missing); students are 16-16 (≤ 1% of a 256-256 teacher's parameters), KL at
+trained here when missing); students are 16-16 (≤ 1% of a 256-256 teacher's parameters; --hidden
+and --state-factor choose others, kept in directories named RECIPE@WIDTHSxFACTOR), KL at
 temperature 0.01, with the same states and seed:
 
     plain        no robustness setting
@@ -57,6 +58,8 @@ def main() -> int:
     p.add_argument("--recipes", default=",".join(RECIPES), help="students to distil and measure beside the teacher, of " + ", ".join(RECIPES))
     p.add_argument("--reuse", action="store_true", help="measure students already in runs/edge/ENV-SEED/robust rather than distilling them again")
     p.add_argument("--out", default="study", help="directory name (under runs/edge/ENV-SEED/robust) of the study's files")
+    p.add_argument("--hidden", default="16,16", help="the students' hidden widths (16,16 and 20,20 are ≤ 1%% of a 256-256 teacher's parameters)")
+    p.add_argument("--state-factor", type=float, default=1.0, help="multiplies each environment's number of distillation states")
     args = p.parse_args()
     print(f"CPU: {cpu_name()}")
     print("| env | seed | model | clean normalised | observation noise | sticky actions | dynamics | meets the target |")
@@ -70,17 +73,18 @@ def main() -> int:
                 distill("train", "--env", env, *teacher_args, "--seed", str(seed), "--out", str(teacher), "--force")
             models = [teacher]
             recipes = args.recipes.split(",")
+            variant = "" if (args.hidden, args.state_factor) == ("16,16", 1.0) else f"@{args.hidden.replace(',', '-')}x{args.state_factor:g}"
             for label in recipes:
                 extra = [a.replace("{dynamics}", COLLECT_DYNAMICS[name]) for a in RECIPES[label]]
-                out = work / "robust" / label
+                out = work / "robust" / (label + variant)
                 models.append(out)
                 if args.reuse and (out / "model.json").exists():
                     continue
-                distill("distill", "--teacher", str(teacher), "--hidden", "16,16", "--loss", "kl", "--temperature", "0.01",
-                        "--steps", str(states), "--seed", str(seed), *extra, "--out", str(out), "--force")
+                distill("distill", "--teacher", str(teacher), "--hidden", args.hidden, "--loss", "kl", "--temperature", "0.01",
+                        "--steps", str(round(states * args.state_factor)), "--seed", str(seed), *extra, "--out", str(out), "--force")
             report = json.loads(distill("robustness", *map(str, models), "--random-actions", "none", "--preset",
                                         "--episodes", str(args.episodes), "--out", str(work / "robust" / args.out), "--json"))
-            names = ["teacher"] + recipes
+            names = ["teacher"] + [label + variant for label in recipes]
             scores = {a["axis"]["kind"]: a["scores"] for a in report["axes"]}
             clean = [a["results"] for a in report["axes"] if a["axis"]["kind"] == "observation_noise"][0]
             for m, label in enumerate(names):

@@ -200,6 +200,16 @@ def test_jobs_give_the_one_process_report(tmp_path, corridor_teacher):
                          cwd=ROOT, timeout=300)
     assert via.returncode == 0, via.stderr
     assert json.loads(via.stdout) == json.loads(one.stdout)
+    # And from Python: sd.robustness(jobs=2) gives the one-process report's arrays.
+    import swiftdistill as sd
+    kwargs = dict(episodes=4, obs_noise=[0, 1], sticky_actions=None, random_actions=[0, 0.5])
+    alone, split = sd.robustness([corridor_teacher, *students], **kwargs), sd.robustness([corridor_teacher, *students], jobs=2, **kwargs)
+    assert [a["kind"] for a in split["axes"]] == ["observation_noise", "random_actions"]
+    for a, b in zip(alone["axes"], split["axes"]):
+        assert np.array_equal(a["returns"], b["returns"]) and np.array_equal(a["score"], b["score"])
+        assert a["returns"].shape == (4, 2, 4)
+    with pytest.raises(ValueError, match="jobs must be an integer from 1 to 64"):
+        sd.robustness([corridor_teacher], jobs=0)
 
 
 def test_codistillation_refuses_a_perturbed_collection(tmp_path):

@@ -419,7 +419,7 @@ def robustness(models: Sequence[Union[PathLike, Model]], env: Optional[EnvSpec] 
                seed: int = 100, obs_noise: Optional[Sequence[float]] = (0, 0.01, 0.03, 0.1, 0.3),
                random_actions: Optional[Sequence[float]] = (0, 0.1, 0.25),
                sticky_actions: Optional[Sequence[float]] = (0, 0.1, 0.25),
-               vary: Optional[Dict[str, Sequence[float]]] = None, preset: bool = False) -> Dict[str, Any]:
+               vary: Optional[Dict[str, Sequence[float]]] = None, preset: bool = False, jobs: int = 1) -> Dict[str, Any]:
     """How ``models`` degrade under perturbation (as ``distill robustness``): each model on the
     same episodes (seeds ``seed``…) with the same noise at every level. The first model is the
     reference (usually the teacher): normalised returns are (R − random) / (reference − random),
@@ -427,7 +427,10 @@ def robustness(models: Sequence[Union[PathLike, Model]], env: Optional[EnvSpec] 
 
     ``obs_noise``, ``random_actions``, ``sticky_actions``: levels (None or empty leaves one out);
     ``vary``: ``{name: levels}`` of environment attributes (CartPole ``length``) or
-    ``gymnasium.make`` keywords (LunarLander ``gravity``); ``preset``: the environment's preset.
+    ``gymnasium.make`` keywords (LunarLander ``gravity``); ``preset``: the environment's preset;
+    ``jobs``: worker processes measuring the models after the first side by side (as ``--jobs``;
+    the report is the one-process one, as every worker plays the same episodes and noise). Workers
+    open the environment by id, so with ``jobs`` > 1 ``env`` is an id or left to the models.
 
     Returns the report as a dict (``environment``, ``models``, ``reference_mean_return``,
     ``random_mean_return``, ``observation_spread``) with ``axes``: one dict per perturbation with
@@ -442,8 +445,13 @@ def robustness(models: Sequence[Union[PathLike, Model]], env: Optional[EnvSpec] 
     levels = {name: [float(v) for v in (given or [])] for name, given in
               (("obs_noise", obs_noise), ("random_actions", random_actions), ("sticky_actions", sticky_actions))}
     texts = {str(name): [repr(v) if isinstance(v, (int, float)) else str(v) for v in values] for name, values in (vary or {}).items()}
-    raw = json.loads(_core().robustness(models=paths, env=env_arg, episodes=episodes, seed=seed, vary=texts,
-                                        preset=bool(preset), **levels))
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= 64:
+        raise ValueError(f"jobs must be an integer from 1 to 64, got {jobs!r}")
+    if jobs > 1 and len(paths) > 2:
+        raw = _robustness_in_processes(paths, env_arg, episodes, seed, levels, texts, bool(preset), jobs)
+    else:
+        raw = json.loads(_core().robustness(models=paths, env=env_arg, episodes=episodes, seed=seed, vary=texts,
+                                            preset=bool(preset), **levels))
     axes = []
     for a in raw["axes"]:
         results = a["results"]
@@ -457,6 +465,33 @@ def robustness(models: Sequence[Union[PathLike, Model]], env: Optional[EnvSpec] 
     raw["axes"] = axes
     raw["observation_spread"] = np.array(raw["observation_spread"], dtype=np.float32)
     return raw
+
+
+def _robustness_in_processes(paths: List[str], env: Any, episodes: int, seed: int, levels: Dict[str, List[float]],
+                             texts: Dict[str, List[str]], preset: bool, jobs: int) -> Dict[str, Any]:
+    """``robustness(jobs=N)``: ``distill robustness --jobs N --json`` run by this interpreter (the
+    package's own command, so the same core and the same packages), its JSON report returned."""
+    import subprocess
+    import sys
+    if env is not None and not isinstance(env, str):
+        raise ValueError("robustness(jobs > 1) measures in worker processes, which open the environment by its id; "
+                         "pass env as a Gymnasium id, or jobs=1 for an environment instance or factory")
+    argv = [sys.executable, "-m", "swiftdistill._cli", "robustness", *paths, "--episodes", str(episodes), "--seed", str(seed),
+            "--jobs", str(jobs), "--json"]
+    for flag, key in (("--obs-noise", "obs_noise"), ("--random-actions", "random_actions"), ("--sticky-actions", "sticky_actions")):
+        argv += [flag, ",".join(repr(v) for v in levels[key]) or "none"]
+    for name, values in texts.items():
+        argv += ["--vary", f"{name}={','.join(values)}"]
+    if preset:
+        argv.append("--preset")
+    if env is not None:
+        argv += ["--env", env]
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        message = lines[0].removeprefix("Error: ") if lines else f"the robustness workers failed with status {proc.returncode}"
+        raise ValueError(message)
+    return json.loads(proc.stdout)
 
 
 def quantize(model: Union[PathLike, Model], out: PathLike, *, calibration_states: int = 10_000,
