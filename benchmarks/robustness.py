@@ -21,6 +21,8 @@ temperature 0.01, with the same states and seed:
     noise+dynamics          --state-noise 0.3 and dynamics
     noise+dynamics+sticky   --state-noise 0.3 and dynamics:…+sticky_actions:0.25
     dynamics+sticky         dynamics:…+sticky_actions:0.25
+    dynamics+sticky+task    and the student's own TD loss at λ = 0.1 on the transitions it collects
+    q-mse+dynamics+sticky+task  the same with the Q-value MSE in place of KL
 
 The issue's target: a robust student whose score is ≥ the teacher's on every perturbation kind
 on all three environments, with clean normalised return ≥ 0.99, on seeds 0–2.
@@ -47,7 +49,10 @@ RECIPES = {"plain": [], "noise": ["--state-noise", "0.3"],
            "dynamics": ["--collect-perturbation", "{dynamics}"],
            "noise+dynamics": ["--state-noise", "0.3", "--collect-perturbation", "{dynamics}"],
            "noise+dynamics+sticky": ["--state-noise", "0.3", "--collect-perturbation", "{dynamics}+sticky_actions:0.25"],
-           "dynamics+sticky": ["--collect-perturbation", "{dynamics}+sticky_actions:0.25"]}
+           "dynamics+sticky": ["--collect-perturbation", "{dynamics}+sticky_actions:0.25"],
+           "dynamics+sticky+task": ["--collect-perturbation", "{dynamics}+sticky_actions:0.25", "--lambda", "0.1"],
+           "q-mse+dynamics+sticky+task": ["--collect-perturbation", "{dynamics}+sticky_actions:0.25", "--loss", "q-mse",
+                                          "--lambda", "0.1"]}
 
 
 def main() -> int:

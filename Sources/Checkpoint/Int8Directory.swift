@@ -15,7 +15,7 @@ public enum Int8Directory {
     /// Saves `network` into a new directory `directory` (refused when it exists).
     public static func save(_ network: Int8Network, to directory: URL, calibrationStates: Int, environment: String?,
                             environmentArguments: [String: String], environmentWrappers: [ModelManifest.Wrapper],
-                            config: [String: JSONValue], metrics: [String: JSONValue]) throws {
+                            config: [String: JSONValue], metrics: [String: JSONValue], head: String = OutputHead.q.rawValue) throws {
         var files: [(name: String, data: Data, entry: ModelManifest.Entry)] = []
         func add(_ name: String, integers: [Int32], shape: [Int], bits: Int) {
             let data = NumPyFile.encode(integers: integers, shape: shape, bits: bits)
@@ -47,7 +47,7 @@ public enum Int8Directory {
         let manifest = ModelManifest(
             formatVersion: ModelManifest.currentFormatVersion, layout: layout,
             architecture: .init(inputSize: network.inputSize, hiddenSizes: network.hiddenSizes, activation: "relu",
-                                outputSize: network.outputSize, head: "q",
+                                outputSize: network.outputSize, head: head,
                                 convolutions: network.convolutions.isEmpty ? nil : network.convolutions.map {
                                     ConvSpec(outputChannels: $0.outputChannels, kernel: $0.kernel, stride: $0.stride, padding: $0.padding)
                                 },
@@ -86,6 +86,9 @@ public enum Int8Directory {
         guard q.scheme == "int8" else { throw bad("quantization.scheme is '\(q.scheme)'; this program reads int8") }
         let arch = manifest.architecture
         guard arch.activation == "relu" else { throw bad("an int8 model is a ReLU network") }
+        guard OutputHead(rawValue: arch.head) != nil else {
+            throw bad("its head is '\(arch.head)', and this version runs " + OutputHead.allCases.map { "'\($0.rawValue)'" }.joined(separator: " and "))
+        }
         var byName: [String: ModelManifest.Entry] = [:]
         for e in manifest.tensors { byName[e.name] = e }
         func integers(_ name: String, shape: [Int], bits: Int, range: ClosedRange<Int32>) throws -> [Int32] {

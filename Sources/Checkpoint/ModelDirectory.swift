@@ -10,7 +10,8 @@ public struct ModelManifest: Codable, Equatable, Sendable {
         public var hiddenSizes: [Int]
         public var activation: String
         public var outputSize: Int
-        /// "q": the output is one Q-value per action.
+        /// What the outputs mean (`OutputHead`): "q", one Q-value per action, or "categorical",
+        /// one logit per action of a categorical policy.
         public var head: String
         /// Convolutions before the hidden layers (absent for an MLP), reading the flat
         /// observation as a channels-last image of `inputShape` (height, width, channels).
@@ -123,7 +124,7 @@ public enum ModelDirectory {
             formatVersion: ModelManifest.floatFormatVersion,
             layout: "h = activation(h @ layers.i.weight + layers.i.bias) for each hidden layer; q = h @ last.weight + last.bias; weight shape is (inputs, outputs)",
             architecture: .init(inputSize: network.inputSize, hiddenSizes: network.hiddenSizes,
-                                activation: network.activation.rawValue, outputSize: network.outputSize, head: "q",
+                                activation: network.activation.rawValue, outputSize: network.outputSize, head: network.head.rawValue,
                                 convolutions: network.convolutions.isEmpty ? nil : network.convolutions.map(\.spec),
                                 inputShape: network.convolutions.isEmpty ? nil : network.inputShape,
                                 inputLayout: network.convolutions.isEmpty ? nil : (network.channelsFirst ? "CHW" : "HWC")),
@@ -271,6 +272,11 @@ public enum ModelDirectory {
                                               detail: "unknown activation '\(manifest.architecture.activation)'")
         }
         let arch = manifest.architecture
+        guard let head = OutputHead(rawValue: arch.head) else {
+            let known = OutputHead.allCases.map { "'\($0.rawValue)' (\($0.phrase))" }.joined(separator: " and ")
+            throw CheckpointError.badManifest(directory.appendingPathComponent(manifestName).path,
+                                              detail: "its head is '\(arch.head)', and this version runs \(known); a newer swift-distill may read it")
+        }
         var byName: [String: ModelManifest.Entry] = [:]
         for e in manifest.tensors { byName[e.name] = e }
         let manifestPath = directory.appendingPathComponent(manifestName).path
@@ -321,7 +327,9 @@ public enum ModelDirectory {
             }
             layers.append(Linear(weight: loaded[0], bias: loaded[1]))
         }
-        return (MLP(convolutions: convolutions, layers: layers, activation: activation, channelsFirst: arch.inputLayout == "CHW"), manifest)
+        var network = MLP(convolutions: convolutions, layers: layers, activation: activation, channelsFirst: arch.inputLayout == "CHW")
+        network.head = head
+        return (network, manifest)
     }
 
     /// Refuses a tensor holding NaN or infinity, read or about to be written: a model with one

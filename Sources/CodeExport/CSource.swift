@@ -16,7 +16,7 @@ public enum CSource {
     static func header(_ plan: ExportPlan) -> String {
         let scale = plan.observationScale == 1 ? "" : " (the code scales them by \(ExportPlan.literal(plan.observationScale)), as the environment's uint8 values are)"
         let layout = plan.channelsFirstShape.map { " as (channels, height, width) = (\($0.map(String.init).joined(separator: ", ")))" } ?? ""
-        return header(name: plan.name, kind: "a Q-network", source: plan.source, observationSize: plan.observationSize,
+        return header(name: plan.name, kind: plan.kind, source: plan.source, observationSize: plan.observationSize,
                       actionCount: plan.actionCount, inputs: "\(plan.observationSize) observation values\(layout)\(scale)")
     }
 

@@ -18,9 +18,6 @@ public enum CodeExport {
             return try exportInt8(model: model, language: language, output: output, name: name, force: force)
         }
         let (network, manifest) = try ModelDirectory.load(from: model)
-        guard manifest.architecture.head == "q" else {
-            throw CodeExportError.unsupported("its head is '\(manifest.architecture.head)', and exported code computes Q-values (head \"q\")")
-        }
         let scale: Float
         if case .number(let s)? = manifest.config["observation_scale"] { scale = Float(s) } else { scale = 1 }
         let plan = try ExportPlan(network: network, name: name ?? defaultName(for: model), observationScale: scale,

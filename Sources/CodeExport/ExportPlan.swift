@@ -62,6 +62,10 @@ public struct ExportPlan: Sendable {
     /// Per dense layer: its number of inputs before any were removed.
     public var originalInputSizes: [Int]
     public var activation: Activation
+    /// What the network is, for the generated file's comments: its outputs are Q-values, or a
+    /// categorical policy's logits (the `q_values` functions then give the logits; acting is
+    /// their argmax either way).
+    public var kind: String
     /// Where the weights came from (for the generated file's first comment).
     public var source: String
 
@@ -72,6 +76,7 @@ public struct ExportPlan: Sendable {
             throw CodeExportError.unsupported("its activation \(network.activation.rawValue) has no exported form")
         }
         self.name = name
+        kind = network.head == .q ? "a Q-network" : "a categorical policy network (its q_values are the policy's logits)"
         observationSize = network.inputSize
         actionCount = network.outputSize
         self.observationScale = observationScale

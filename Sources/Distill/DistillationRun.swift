@@ -185,6 +185,9 @@ public struct DistillationRun {
         var tasks: [DistillationTask] = []
         for (name, paths) in groups {
             let teacher = try TeacherEnsemble(paths: paths)
+            guard teacher.head == .q else {
+                throw DistillError.teachersDisagree("Multi-task distillation takes Q-value teachers, and task \(name)'s teacher \(paths[0]) outputs \(teacher.head.phrase); distil it on its own.")
+            }
             guard let recipe = teacher.environment else {
                 throw DistillError.teacherUnreadable(paths[0], detail: "its model.json records no environment, which task \(name) needs")
             }

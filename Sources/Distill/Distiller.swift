@@ -56,7 +56,10 @@ public struct DistillationAlgorithm: RunAlgorithm {
         self.offline = offline
         try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, 2 * teacher.inputSize + 4 + teacher.actionCount, 4]),
                                 for: "the labelled-state buffer", key: "buffer_size", value: config.bufferSize)
-        let student: MLP
+        if teacher.head != .q && config.taskWeight > 0 {
+            throw SettingError(key: "task_weight", template: "the task loss ({task_weight}) trains Q-values by TD, and this teacher outputs \(teacher.head.phrase); distil it with kl, ce or q-mse (and feature or relational losses) alone.")
+        }
+        var student: MLP
         if config.convolutions.isEmpty {
             student = MLP(inputSize: teacher.inputSize, hiddenSizes: config.hiddenSizes, outputSize: teacher.actionCount,
                           activation: config.activation, seed: UInt64(config.seed) &+ 1)
@@ -71,6 +74,8 @@ public struct DistillationAlgorithm: RunAlgorithm {
             student = MLP(observationShape: shape, convolutions: config.convolutions, hiddenSizes: config.hiddenSizes,
                           outputSize: teacher.actionCount, activation: config.activation, seed: UInt64(config.seed) &+ 1)
         }
+        // The student imitates the teacher's outputs, so they mean what the teacher's mean.
+        student.head = teacher.head
         if let resume {
             learner = try StudentLearner(restoring: resume.checkpoint, gradientSteps: resume.state.gradientSteps, student: student,
                                          teacher: teacher, config: config)

@@ -50,6 +50,9 @@ public struct TeacherEnsemble: Sendable {
         for (net, path) in zip(nets, paths) where net.inputSize != first.inputSize || net.outputSize != first.outputSize {
             throw DistillError.teachersDisagree("The teachers disagree: \(paths[0]) maps \(first.inputSize) inputs to \(first.outputSize) actions but \(path) maps \(net.inputSize) to \(net.outputSize); an ensemble must share one environment.")
         }
+        for (net, path) in zip(nets, paths) where net.head != first.head {
+            throw DistillError.teachersDisagree("The teachers disagree: \(paths[0]) outputs \(first.head.phrase) but \(path) \(net.head.phrase); an ensemble averages its members' outputs, so they must mean the same thing.")
+        }
         networks = nets
         policies = nets.map(Policy.init)
         self.paths = paths
@@ -65,6 +68,8 @@ public struct TeacherEnsemble: Sendable {
     }
 
     public var inputSize: Int { networks[0].inputSize }
+    /// What the teachers' outputs mean; the student imitates them and is saved with the same head.
+    public var head: OutputHead { networks[0].head }
     public var actionCount: Int { networks[0].outputSize }
 
     /// Averaged Q-values for a batch.

@@ -10,7 +10,7 @@ public struct DistillCLI: ParsableCommand {
         commandName: "distill",
         abstract: "Train DQN agents in Swift against Python (Gymnasium) environments and distil them into small students.",
         version: DistillCLI.version,
-        subcommands: [Train.self, Eval.self, DistillCommand.self, CoDistill.self, Compare.self, RobustnessCommand.self, Export.self, Quantize.self, Tune.self, Sweep.self, Info.self, Bench.self])
+        subcommands: [Train.self, Eval.self, DistillCommand.self, CoDistill.self, Compare.self, RobustnessCommand.self, Export.self, ImportSB3.self, Quantize.self, Tune.self, Sweep.self, Info.self, Bench.self])
 
     /// The release: the Python package's `swiftdistill.__version__` (a test keeps them equal).
     static let version = "0.1.0"

@@ -65,7 +65,8 @@ struct Quantize: ParsableCommand {
         config["scales_from"] = .string(trained != nil ? "quantizer_ranges" : "calibration")
         try Int8Directory.save(int8, to: target, calibrationStates: trained != nil ? 0 : calibrationStates, environment: manifest.environment,
                                environmentArguments: manifest.environmentArguments ?? [:],
-                               environmentWrappers: manifest.environmentWrappers ?? [], config: config, metrics: [:])
+                               environmentWrappers: manifest.environmentWrappers ?? [], config: config, metrics: [:],
+                                   head: manifest.architecture.head)
         // Side by side: returns on the same episodes, agreement on held-out states, bytes.
         let (episodes, seed) = (evaluation.episodes, evaluation.seed)
         let floatResult = try evaluate(float, env: environment, episodes: episodes, seed: seed)

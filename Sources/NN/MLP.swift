@@ -12,6 +12,9 @@ public struct MLP: Equatable, Sendable {
     public var convolutions: [Conv2D] = []
     /// True when observations arrive as (C, H, W) images.
     public var channelsFirst = false
+    /// What the outputs mean (Q-values unless the network came from a policy-gradient teacher or
+    /// imitates one); model directories record it.
+    public var head: OutputHead = .q
 
     /// A network inputSize → hiddenSizes… → outputSize, initialised from `seed`.
     public init(inputSize: Int, hiddenSizes: [Int], outputSize: Int, activation: Activation = .relu,

@@ -432,7 +432,8 @@ enum Bindings {
             config["scales_from"] = .string(trained != nil ? "quantizer_ranges" : "calibration")
             try Int8Directory.save(int8, to: target, calibrationStates: trained != nil ? 0 : count, environment: manifest.environment,
                                    environmentArguments: manifest.environmentArguments ?? [:],
-                                   environmentWrappers: manifest.environmentWrappers ?? [], config: config, metrics: [:])
+                                   environmentWrappers: manifest.environmentWrappers ?? [], config: config, metrics: [:],
+                                   head: manifest.architecture.head)
             return try target.path.pythonObject()
         })
 

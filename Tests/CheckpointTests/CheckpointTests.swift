@@ -125,6 +125,28 @@ func temporaryDirectory() throws -> URL {
         #expect(try Int(python: q[1]) == 4 && Int(python: q[2]) == 1)
     }
 
+    @Test func theHeadIsSavedAndReadBack() throws {
+        // A categorical policy's network (a PPO teacher or its student) keeps its head; an
+        // unknown head is refused with the ones this version runs.
+        let dir = try temporaryDirectory().appendingPathComponent("policy")
+        var net = MLP(inputSize: 4, hiddenSizes: [8], outputSize: 2, activation: .tanh, seed: 3)
+        net.head = .categorical
+        try ModelDirectory.save(net, to: dir)
+        let (loaded, manifest) = try ModelDirectory.load(from: dir)
+        #expect(loaded == net && loaded.head == .categorical && manifest.architecture.head == "categorical")
+        let plain = try temporaryDirectory().appendingPathComponent("q")
+        try ModelDirectory.save(MLP(inputSize: 4, hiddenSizes: [8], outputSize: 2, seed: 3), to: plain)
+        #expect(try ModelDirectory.load(from: plain).network.head == .q)
+        let file = dir.appendingPathComponent(ModelDirectory.manifestName)
+        let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "\"categorical\"", with: "\"gaussian\"")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        #expect {
+            try ModelDirectory.load(from: dir)
+        } throws: { error in
+            "\(error)".contains("its head is 'gaussian', and this version runs 'q' (Q-values) and 'categorical'")
+        }
+    }
+
     @Test func sameSeedGivesByteIdenticalCheckpoints() throws {
         let root = try temporaryDirectory()
         for name in ["a", "b"] {

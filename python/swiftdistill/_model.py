@@ -105,13 +105,21 @@ def _fnv1a(data: bytes) -> str:
     return format(h, "x")
 
 
+# What a model's outputs mean (``architecture.head``); the greedy action is their argmax for each.
+HEADS = {"q": "Q-values", "categorical": "a categorical policy's logits"}
+
+
 class Model:
-    """A Q-network saved by swift-distill: ``q = h @ W + b`` layer by layer, ReLU or tanh between.
+    """A network saved by swift-distill: ``out = h @ W + b`` layer by layer, ReLU or tanh between.
+    Its ``head`` says what the outputs are: ``"q"``, one Q-value per action (DQN teachers and
+    their students), or ``"categorical"``, one logit per action of a categorical policy (PPO and
+    A2C teachers from ``from_sb3``, and their students). Either way ``act`` is their argmax.
 
     Attributes:
         path: the model directory.
         manifest: the parsed ``model.json``.
         params: tensor name (``layers.0.weight``, …) → float32 array; weights are (inputs, outputs).
+        head: ``"q"`` or ``"categorical"``.
     """
 
     def __init__(self, path: Path, manifest: Dict[str, Any], params: Dict[str, np.ndarray]):
@@ -123,6 +131,7 @@ class Model:
         self.hidden_sizes: List[int] = list(arch["hidden_sizes"])
         self.action_count: int = arch["output_size"]
         self.activation: str = arch["activation"]
+        self.head: str = arch["head"]
         self._layers = [(params[f"layers.{i}.weight"], params[f"layers.{i}.bias"]) for i in range(len(self.hidden_sizes) + 1)]
         # Convolutions: (weight (O, C, KH, KW), bias, stride, padding); the input is (H, W, C).
         self._convs = [(params[f"convs.{i}.weight"], params[f"convs.{i}.bias"], int(c.get("stride", 1)), int(c.get("padding", 0)))
@@ -206,7 +215,8 @@ class Model:
         return np.maximum(z, 0) if self.activation == "relu" else np.tanh(z)
 
     def q_values(self, obs: Any) -> np.ndarray:
-        """Q-values for one observation (shape (actions,)) or a batch (shape (N, actions))."""
+        """The outputs for one observation (shape (actions,)) or a batch (shape (N, actions)):
+        Q-values, or a categorical head's logits (``logits`` is the same call under that name)."""
         h, single = self._batch(obs)
         if self.quantization:
             q = self._int8_q_values(h)
@@ -259,6 +269,19 @@ class Model:
             q = np.where(acc <= 0, 0, np.minimum(127, (acc * m + np.left_shift(1, s - 1)) >> s))
         return q  # not reached: a model has a last layer
 
+    def logits(self, obs: Any) -> np.ndarray:
+        """A categorical head's logits for one observation or a batch (``q_values`` by its name)."""
+        if self.head != "categorical":
+            raise ValueError(f"{self.path} outputs {HEADS[self.head]}, not a policy's logits; use q_values")
+        return self.q_values(obs)
+
+    def probabilities(self, obs: Any) -> np.ndarray:
+        """A categorical head's action probabilities (the softmax of its logits), one
+        observation (shape (actions,)) or a batch (shape (N, actions))."""
+        z = self.logits(obs).astype(np.float64)
+        z = np.exp(z - z.max(axis=-1, keepdims=True))
+        return (z / z.sum(axis=-1, keepdims=True)).astype(np.float32)
+
     def act(self, obs: Any) -> Union[int, np.ndarray]:
         """Greedy action(s): an int for one observation, an int array for a batch."""
         q = self.q_values(obs)
@@ -266,9 +289,16 @@ class Model:
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
                 deterministic: bool = True) -> Tuple[Union[int, np.ndarray], None]:
-        """Stable-Baselines3's ``predict``: ``(action, None)``, greedy (a Q-network's policy is
-        deterministic; ``deterministic=False`` is accepted and gives the same action)."""
-        return self.act(observation), None
+        """Stable-Baselines3's ``predict``: ``(action, None)``. Greedy for a Q-network (its policy
+        is deterministic; ``deterministic=False`` gives the same action); a categorical head
+        samples from its probabilities when ``deterministic=False``, as SB3's PPO does."""
+        if deterministic or self.head != "categorical":
+            return self.act(observation), None
+        p = self.probabilities(observation)
+        rng = np.random.default_rng()
+        if p.ndim == 1:
+            return int(rng.choice(len(p), p=p / p.sum())), None
+        return np.array([rng.choice(p.shape[1], p=row / row.sum()) for row in p]), None
 
     def to_onnx(self, path: PathLike, opset: int = 17) -> Path:
         """Writes the network as an ONNX model: input ``observation`` (float32, raw as the
@@ -409,6 +439,9 @@ class Model:
         ``gymnasium.Env``) defaults to the recorded environment; it only gives SB3 the spaces.
         Needs stable-baselines3 (and torch)."""
         self._float_only()
+        if self.head != "q":
+            raise ValueError(f"to_sb3 writes a DQN, whose network outputs Q-values, and this model outputs {HEADS[self.head]}; "
+                             "export it with to_onnx, to_torch or to_c instead")
         if self._convs:
             raise ValueError("to_sb3 exports MLP models: SB3's CnnPolicy builds its own fixed network (NatureCNN), "
                              "so a convolutional model goes out through to_torch or to_onnx instead")
@@ -533,6 +566,10 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
         sizes = [int(arch["input_size"])] + [int(s) for s in arch["hidden_sizes"]] + [int(arch["output_size"])]
         if arch["activation"] not in ("relu", "tanh"):
             raise ValueError(f"unknown activation {arch['activation']!r}")
+        if arch.get("head") not in HEADS:
+            raise ValueError(f"its head is {arch.get('head')!r}, and this version runs "
+                             + " and ".join(f"{h!r} ({meaning})" for h, meaning in HEADS.items())
+                             + "; a newer swiftdistill may read it")
         # The same required fields and types as the Swift reader's ModelManifest.
         for key, kind in (("format_version", int), ("layout", str), ("architecture", dict), ("tensors", list),
                           ("config", dict), ("metrics", dict)):
@@ -644,27 +681,79 @@ def _load_int8(root: Path, manifest_path: Path, manifest: Dict[str, Any], sizes:
     return Model(root, manifest, params)
 
 
-def from_sb3(sb3_model: Any, out: PathLike, *, environment: Optional[str] = None, force: bool = False) -> Model:
-    """Writes a Stable-Baselines3 DQN (a ``DQN`` object or a ``.zip`` path) as a model directory
-    that distillation takes as a teacher (``distill distill --teacher OUT``), and loads it.
+def _sb3_algorithm(path: PathLike) -> str:
+    """Which SB3 algorithm saved the ``.zip`` at ``path``, read from its ``data`` entry (JSON)
+    without unpickling anything: DQN, PPO or A2C, else the policy's module in a sentence."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(os.fspath(path)) as archive:
+            data = json.loads(archive.read("data"))
+        module = data["policy_class"]["__module__"]
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{os.fspath(path)} does not exist; give the .zip a Stable-Baselines3 model was saved to") from None
+    except (zipfile.BadZipFile, KeyError, TypeError, ValueError, UnicodeDecodeError):
+        raise ValueError(f"{os.fspath(path)} is not a Stable-Baselines3 model (.zip with a data entry naming its policy); "
+                         "save one with model.save(path)") from None
+    if module == "stable_baselines3.dqn.policies":
+        return "DQN"
+    if module == "stable_baselines3.common.policies":
+        # PPO and A2C share ActorCriticPolicy; only PPO saves n_epochs.
+        return "PPO" if "n_epochs" in data else "A2C"
+    algorithm = module.split(".")[1].upper() if module.startswith("stable_baselines3.") and module.count(".") >= 2 else module
+    raise ValueError(f"{os.fspath(path)} holds a {algorithm} model; from_sb3 reads DQN, PPO and A2C models with discrete "
+                     "actions (continuous-action teachers such as SAC and TD3 are not supported yet)")
 
-    The online Q-network's ``Linear`` weights are transposed to this format's (inputs, outputs);
-    ReLU and Tanh MLPs (SB3's ``MlpPolicy``) are supported. ``environment`` (an id) is recorded
-    for later commands; by default SB3's ``env.spec.id`` when the model holds an environment.
-    Needs stable-baselines3 (and torch)."""
+
+def from_sb3(sb3_model: Any, out: PathLike, *, environment: Optional[str] = None, force: bool = False) -> Model:
+    """Writes a Stable-Baselines3 model (the object or the path of its ``.zip``) as a model
+    directory that distillation takes as a teacher (``distill distill --teacher OUT``), and
+    loads it.
+
+    - DQN: the online Q-network, head ``"q"``.
+    - PPO and A2C with discrete actions: the actor (``mlp_extractor.policy_net`` then
+      ``action_net``), head ``"categorical"``: the outputs are the policy's logits, so the
+      greedy action equals SB3's ``predict(obs, deterministic=True)``, and distilling with
+      ``loss="kl", temperature=1`` matches the student to the policy itself.
+
+    Every ``Linear`` weight is transposed to this format's (inputs, outputs); MlpPolicy networks
+    of ReLU or Tanh layers over a flat Box observation are supported, and anything else (a
+    CnnPolicy, a MultiInputPolicy, continuous actions) is refused in a sentence. A VecNormalize
+    wrapper's statistics live outside the model and are not applied. ``environment`` (an id) is
+    recorded for later commands; by default SB3's ``env.spec.id`` when the model holds an
+    environment. Needs stable-baselines3 (and torch)."""
     try:
         import torch
-        from stable_baselines3 import DQN
+        from stable_baselines3 import A2C, DQN, PPO
     except ImportError:
         raise ImportError("reading an SB3 model needs stable-baselines3 and torch: pip install stable-baselines3") from None
-    model = DQN.load(os.fspath(sb3_model), device="cpu") if isinstance(sb3_model, (str, os.PathLike)) else sb3_model
-    if not hasattr(model, "q_net") or not hasattr(model.q_net, "q_net"):
-        raise TypeError(f"expected a stable_baselines3 DQN or the path of its .zip, got {type(model).__name__}")
-    layers = [m for m in model.q_net.q_net]
-    linears = [m for m in layers if isinstance(m, torch.nn.Linear)]
-    activations = {type(m).__name__ for m in layers if not isinstance(m, torch.nn.Linear)}
+    if isinstance(sb3_model, (str, os.PathLike)):
+        classes = {"DQN": DQN, "PPO": PPO, "A2C": A2C}
+        model = classes[_sb3_algorithm(sb3_model)].load(os.fspath(sb3_model), device="cpu")
+    else:
+        model = sb3_model
+    algorithm = type(model).__name__
+    policy = getattr(model, "policy", None)
+    if isinstance(model, DQN):
+        algorithm, head = "DQN", "q"
+        extractor = model.q_net.features_extractor
+        modules = list(model.q_net.q_net)
+    elif isinstance(model, (PPO, A2C)):
+        algorithm, head = ("PPO" if isinstance(model, PPO) else "A2C"), "categorical"
+        import gymnasium as gym
+        if not isinstance(model.action_space, gym.spaces.Discrete):
+            raise ValueError(f"this {algorithm} model has {type(model.action_space).__name__} actions; from_sb3 reads discrete "
+                             "(categorical) policies (continuous actions are not supported yet)")
+        extractor = getattr(policy, "pi_features_extractor", None) or policy.features_extractor
+        modules = list(policy.mlp_extractor.policy_net) + [policy.action_net]
+    else:
+        raise TypeError(f"expected a stable_baselines3 DQN, PPO or A2C (or the path of its .zip), got {algorithm}")
+    if type(extractor).__name__ != "FlattenExtractor":
+        raise ValueError(f"this {algorithm} model reads its observations with {type(extractor).__name__}; from_sb3 reads "
+                         "MlpPolicy models (a FlattenExtractor over a Box observation), not CnnPolicy or MultiInputPolicy")
+    linears = [m for m in modules if isinstance(m, torch.nn.Linear)]
+    activations = {type(m).__name__ for m in modules if not isinstance(m, torch.nn.Linear)}
     if not linears or not activations <= {"ReLU", "Tanh"} or len(activations) > 1:
-        raise ValueError(f"only MLP Q-networks of Linear layers with ReLU or Tanh are supported, got {[type(m).__name__ for m in layers]}")
+        raise ValueError(f"only MLP networks of Linear layers with ReLU or Tanh are supported, got {[type(m).__name__ for m in modules]}")
     activation = "tanh" if activations == {"Tanh"} else "relu"
     env_id = environment
     if env_id is None:
@@ -695,8 +784,8 @@ def from_sb3(sb3_model: Any, out: PathLike, *, environment: Optional[str] = None
         "layout": "h = activation(h @ layers.i.weight + layers.i.bias) for each hidden layer; q = h @ last.weight + "
                   "last.bias; weight shape is (inputs, outputs)",
         "architecture": {"input_size": int(linears[0].in_features), "hidden_sizes": [int(l.out_features) for l in linears[:-1]],
-                         "activation": activation, "output_size": int(linears[-1].out_features), "head": "q"},
-        "tensors": tensors, "config": {"source": "stable-baselines3 DQN"}, "metrics": {},
+                         "activation": activation, "output_size": int(linears[-1].out_features), "head": head},
+        "tensors": tensors, "config": {"source": f"stable-baselines3 {algorithm}"}, "metrics": {},
     }
     if env_id:
         manifest["environment"] = env_id

@@ -1,0 +1,122 @@
+"""Policy-gradient teachers (issue 31): SB3's PPO and A2C with discrete actions become models with
+a categorical head, whose actions equal SB3's deterministic ones on 10,000 states in the NumPy
+loader and in the Swift core, and which distil into students that keep the head."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import swiftdistill as sd
+
+torch = pytest.importorskip("torch")
+sb3 = pytest.importorskip("stable_baselines3")
+import gymnasium as gym  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+DISTILL = os.environ.get("DISTILL", str(ROOT / ".build" / "release" / "distill"))
+
+
+def states(count=10_000, size=4, seed=0):
+    """Observations spread wider than CartPole's visited ones, so both actions occur."""
+    return np.random.default_rng(seed).uniform(-3, 3, size=(count, size)).astype(np.float32)
+
+
+@pytest.fixture(scope="module", params=["PPO", "A2C"])
+def sb3_policy(request, tmp_path_factory):
+    """A few hundred steps of SB3 training on CartPole (ReLU for A2C, SB3's Tanh for PPO), saved."""
+    tmp = tmp_path_factory.mktemp(request.param.lower())
+    if request.param == "PPO":
+        model = sb3.PPO("MlpPolicy", gym.make("CartPole-v1"), n_steps=128, batch_size=64, n_epochs=2, seed=0, device="cpu",
+                        policy_kwargs=dict(net_arch=dict(pi=[32, 32], vf=[16])))
+    else:
+        model = sb3.A2C("MlpPolicy", gym.make("CartPole-v1"), n_steps=8, seed=0, device="cpu",
+                        policy_kwargs=dict(net_arch=dict(pi=[24], vf=[24]), activation_fn=torch.nn.ReLU))
+    model.learn(256)
+    model.save(str(tmp / "agent"))
+    return request.param, model, tmp / "agent.zip"
+
+
+def test_conversion_gives_sb3s_actions_and_probabilities(sb3_policy, tmp_path):
+    name, model, path = sb3_policy
+    teacher = sd.from_sb3(path, tmp_path / "teacher", environment="CartPole-v1")
+    assert teacher.head == "categorical" and teacher.manifest["config"]["source"] == f"stable-baselines3 {name}"
+    obs = states()
+    expected, _ = model.predict(obs, deterministic=True)
+    assert len(set(expected.tolist())) == 2, "both actions occur on these states"
+    assert np.array_equal(teacher.act(obs), expected)
+    with torch.no_grad():
+        probabilities = model.policy.get_distribution(torch.from_numpy(obs)).distribution.probs.numpy()
+    assert np.allclose(teacher.probabilities(obs), probabilities, atol=1e-5)
+    # The Swift core reads the directory and computes the same logits, so the same actions.
+    core = sd.core_q_values(teacher, obs)
+    assert np.allclose(core, teacher.logits(obs), atol=1e-5) and np.array_equal(core.argmax(axis=1), expected)
+    # predict(deterministic=False) samples from the policy, as SB3's does.
+    sampled = [teacher.predict(obs[0], deterministic=False)[0] for _ in range(200)]
+    assert set(sampled) <= {0, 1}
+    assert abs(np.mean(sampled) - teacher.probabilities(obs[0])[1]) < 0.15
+
+
+def test_the_command_line_import_writes_the_same_model(sb3_policy, tmp_path):
+    _, _, path = sb3_policy
+    r = subprocess.run([DISTILL, "import-sb3", str(path), "--out", str(tmp_path / "cli"), "--env", "CartPole-v1"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "head categorical" in r.stdout
+    here = sd.from_sb3(path, tmp_path / "python", environment="CartPole-v1")
+    there = sd.load(tmp_path / "cli")
+    assert there.head == "categorical" and there.environment == "CartPole-v1"
+    assert all(np.array_equal(here.params[k], there.params[k]) for k in here.params)
+
+
+def test_a_categorical_teacher_distils_into_a_categorical_student(sb3_policy, tmp_path):
+    _, model, path = sb3_policy
+    student, _ = sd.distill(path, env="CartPole-v1", hidden=(8,), loss="kl", temperature=1.0, steps=600, eval_interval=0,
+                            seed=0, out=tmp_path / "student", progress=False)
+    assert student.head == "categorical"
+    assert json.loads((tmp_path / "student" / "model.json").read_text())["architecture"]["head"] == "categorical"
+    # The task (TD) loss needs Q-values: refused in one sentence, in Python's and the command line's words.
+    with pytest.raises(ValueError, match=r"the task loss \(task_weight\) trains Q-values by TD"):
+        sd.distill(path, env="CartPole-v1", hidden=(8,), steps=300, task_weight=0.1, eval_interval=0,
+                   out=tmp_path / "with-task", progress=False)
+    teacher = sd.from_sb3(path, tmp_path / "teacher", environment="CartPole-v1")
+    r = subprocess.run([DISTILL, "distill", "--teacher", str(teacher.path), "--hidden", "8", "--steps", "300", "--lambda", "0.1",
+                        "--out", str(tmp_path / "cli-task")], capture_output=True, text=True)
+    assert r.returncode != 0 and "the task loss (--lambda) trains Q-values by TD" in r.stderr
+    # An ensemble must agree on what its outputs mean.
+    dqn = sb3.DQN("MlpPolicy", gym.make("CartPole-v1"), policy_kwargs=dict(net_arch=[8]), device="cpu", seed=0)
+    q_teacher = sd.from_sb3(dqn, tmp_path / "q-teacher")
+    r = subprocess.run([DISTILL, "distill", "--teacher", str(teacher.path), "--teacher", str(q_teacher.path), "--hidden", "8",
+                        "--steps", "300", "--out", str(tmp_path / "mixed")], capture_output=True, text=True)
+    assert r.returncode != 0 and "must mean the same thing" in r.stderr
+
+
+def test_unsupported_agents_are_one_sentence(tmp_path):
+    sac = sb3.SAC("MlpPolicy", gym.make("Pendulum-v1"), seed=0, device="cpu")
+    sac.save(str(tmp_path / "sac"))
+    with pytest.raises(ValueError, match="holds a SAC model; from_sb3 reads DQN, PPO and A2C models with discrete actions"):
+        sd.from_sb3(tmp_path / "sac.zip", tmp_path / "sac-model")
+    continuous = sb3.PPO("MlpPolicy", gym.make("Pendulum-v1"), n_steps=64, batch_size=32, seed=0, device="cpu")
+    with pytest.raises(ValueError, match="has Box actions; from_sb3 reads discrete"):
+        sd.from_sb3(continuous, tmp_path / "continuous")
+    (tmp_path / "not-a-model.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    with pytest.raises(ValueError, match="is not a Stable-Baselines3 model"):
+        sd.from_sb3(tmp_path / "not-a-model.zip", tmp_path / "nothing")
+    r = subprocess.run([DISTILL, "import-sb3", str(tmp_path / "sac.zip"), "--out", str(tmp_path / "cli")], capture_output=True,
+                       text=True)
+    assert r.returncode != 0 and "holds a SAC model" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_head_this_version_does_not_know_is_refused(corridor_teacher, tmp_path):
+    import shutil
+    copy = tmp_path / "gaussian"
+    shutil.copytree(corridor_teacher.path, copy)
+    manifest = json.loads((copy / "model.json").read_text())
+    manifest["architecture"]["head"] = "gaussian"
+    (copy / "model.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="its head is 'gaussian', and this version runs 'q'"):
+        sd.load(copy)
+    r = subprocess.run([DISTILL, "eval", str(copy), "--episodes", "1"], capture_output=True, text=True)
+    assert r.returncode != 0 and "its head is 'gaussian'" in r.stderr and "'categorical'" in r.stderr
