@@ -4,7 +4,7 @@ PYTHON ?= /usr/bin/python3.11
 export PYTHON
 DISTILL := .build/release/distill
 
-.PHONY: demo test setup bench wheel clean
+.PHONY: demo test setup bench wheel docs clean
 
 setup:
 	@scripts/setup.sh
@@ -23,6 +23,12 @@ test:
 	# the wheel, installed where the Swift toolchain is out of reach
 	scripts/test-wheel.sh
 	.venv/bin/python -m pytest -q Tests/CLITests python/tests
+	# the documentation site, strict (a broken link or a stale command-line reference fails), notebooks executed
+	scripts/build-docs.sh
+
+docs:
+	@SETUP_TEST_TOOLS=1 scripts/setup.sh
+	scripts/build-docs.sh
 
 wheel: setup
 	scripts/build-wheel.sh
@@ -31,4 +37,4 @@ bench:
 	benchmarks/run.sh
 
 clean:
-	rm -rf .build .build-wheel dist
+	rm -rf .build .build-wheel .build-docs dist

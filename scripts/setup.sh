@@ -67,9 +67,10 @@ if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
   # swig to build) and pygame for LunarLander (the "box2d" extra).
   # minatar for the grid-observation tests; ale-py (Atari, ROMs included) and OpenCV (Gymnasium's
   # AtariPreprocessing resizes with it) for the pixel tests (the "atari" extra).
+  # mkdocs-material, mkdocstrings and mkdocs-jupyter build the documentation site (the package's "docs" extra).
   reqs+=(pytest nbclient nbformat ipykernel ipywidgets matplotlib tqdm onnx onnxruntime optuna ray tensorboard "Box2D>=2.3.10" pygame minatar
-         ale-py opencv-python-headless)
-  check="$check, pytest, nbclient, nbformat, ipykernel, ipywidgets, matplotlib, tqdm, onnx, onnxruntime, optuna, ray, tensorboard, Box2D, pygame, minatar, ale_py, cv2"
+         ale-py opencv-python-headless mkdocs-material "mkdocstrings[python]" mkdocs-jupyter)
+  check="$check, pytest, nbclient, nbformat, ipykernel, ipywidgets, matplotlib, tqdm, onnx, onnxruntime, optuna, ray, tensorboard, Box2D, pygame, minatar, ale_py, cv2, mkdocs, material, mkdocstrings_handlers.python, mkdocs_jupyter"
 fi
 # Keep the NumPy the venv already sees (Debian's, through the system site packages): a later
 # install (matplotlib for the notebooks) must not swap it, or the same seed would give other

@@ -1,0 +1,99 @@
+"""Policy-gradient teachers (issue 31): SB3 PPO agents trained with rl-zoo's settings, converted
+with `distill import-sb3` (their actor: a categorical head), distilled into students under 5% of
+the actor's parameters, and compared on the same 20 fresh episodes.
+
+    .venv/bin/python benchmarks/policy_teachers.py [--envs cartpole,acrobot] [--seeds 0,1,2] [--core 0]
+
+The teachers are trained here (SB3 and torch are the test environment's, never a user's set-up),
+one core, torch on one thread, with rl-zoo's PPO hyper-parameters, except that Acrobot trains
+without VecNormalize (its statistics live outside the model and are not converted) and for
+--acrobot-steps (200k by default instead of 1M). LunarLander-v3 (1M steps, ~20 minutes a seed on
+one core) runs when named in --envs. Students: one hidden layer of 16 ReLU units, KL on the
+teacher's policy at temperature 1 (its own probabilities), 30,000 student-driven states.
+Normalised return is (student − random) / (teacher − random), every model on the seeds 100–119.
+"""
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import DISTILL, cpu_name, distill
+
+# rl-zoo's PPO settings (hyperparams/ppo.yml); lin_X is a linear schedule from X to 0.
+ZOO = {
+    "cartpole": ("CartPole-v1", 100_000, dict(n_envs=8, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20,
+                                              ent_coef=0.0, learning_rate="lin_0.001", clip_range="lin_0.2")),
+    "acrobot": ("Acrobot-v1", 200_000, dict(n_envs=16, n_steps=256, gae_lambda=0.94, gamma=0.99, n_epochs=4, ent_coef=0.0)),
+    "lunarlander": ("LunarLander-v3", 1_000_000, dict(n_envs=16, n_steps=1024, batch_size=64, gae_lambda=0.98, gamma=0.999,
+                                                      n_epochs=4, ent_coef=0.01)),
+}
+
+TRAIN = r"""
+import json, sys, time
+import torch
+torch.set_num_threads(1)
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+env_id, steps, seed, settings, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
+n_envs = settings.pop("n_envs")
+for key in ("learning_rate", "clip_range"):
+    if isinstance(settings.get(key), str) and settings[key].startswith("lin_"):
+        start = float(settings[key][4:])
+        settings[key] = lambda progress, start=start: progress * start
+model = PPO("MlpPolicy", make_vec_env(env_id, n_envs=n_envs, seed=seed), seed=seed, device="cpu", verbose=0, **settings)
+begin = time.perf_counter()
+model.learn(total_timesteps=steps)
+wall = time.perf_counter() - begin
+model.save(out)
+print(json.dumps({"wall": wall}))
+"""
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--envs", default="cartpole,acrobot")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--core", type=int, default=0)
+    p.add_argument("--acrobot-steps", type=int, default=200_000)
+    p.add_argument("--states", type=int, default=30_000)
+    p.add_argument("--keep", help="Directory to keep the teachers and students in.")
+    args = p.parse_args()
+    print(f"CPU: {cpu_name()}; one core (taskset -c {args.core}); students: 16 ReLU units, KL at temperature 1, "
+          f"{args.states} states")
+    print("| env | seed | teacher (SB3 PPO) return | SB3 training s | actor parameters | student parameters (share) | "
+          "student return | normalised | agreement | distillation s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(args.keep or tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        for name in args.envs.split(","):
+            env_id, steps, settings = ZOO[name]
+            if name == "acrobot":
+                steps = args.acrobot_steps
+            for seed in (int(s) for s in args.seeds.split(",")):
+                work = root / f"{name}-{seed}"
+                work.mkdir(exist_ok=True)
+                r = subprocess.run(["taskset", "-c", str(args.core), sys.executable, "-c", TRAIN, env_id, str(steps), str(seed),
+                                    json.dumps(settings), str(work / "ppo")], capture_output=True, text=True)
+                if r.returncode != 0:
+                    raise SystemExit(f"SB3 PPO training failed: {r.stderr.strip().splitlines()[-1:]}")
+                trained = json.loads(r.stdout.strip().splitlines()[-1])
+                distill("import-sb3", str(work / "ppo.zip"), "--out", str(work / "teacher"), "--env", env_id, "--force")
+                start = time.perf_counter()
+                subprocess.run(["taskset", "-c", str(args.core), DISTILL, "distill", "--teacher", str(work / "teacher"),
+                                "--hidden", "16", "--loss", "kl", "--temperature", "1", "--steps", str(args.states),
+                                "--seed", str(seed), "--out", str(work / "student"), "--force"], check=True, capture_output=True)
+                wall = time.perf_counter() - start
+                c = json.loads(distill("compare", str(work / "teacher"), str(work / "student"), "--episodes", "20", "--json"))
+                t, s = c["teacher"], c["student"]
+                print(f"| {env_id} | {seed} | {t['mean_return']:.1f} | {trained['wall']:.0f} | {t['parameters']:,} | "
+                      f"{s['parameters']:,} ({c['parameter_ratio']:.1%}) | {s['mean_return']:.1f} | {c['normalized_return']:.3f} | "
+                      f"{c['action_agreement']:.1%} | {wall:.1f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
