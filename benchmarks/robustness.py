@@ -23,6 +23,8 @@ temperature 0.01, with the same states and seed:
     dynamics+sticky         dynamics:…+sticky_actions:0.25
     dynamics+sticky+task    and the student's own TD loss at λ = 0.1 on the transitions it collects
     q-mse+dynamics+sticky+task  the same with the Q-value MSE in place of KL
+    kickstart+dynamics+sticky   Q-value MSE fading to 0 over the first half, the TD loss (λ = 1)
+                                taking over: the student may improve on its teacher there
 
 The issue's target: a robust student whose score is ≥ the teacher's on every perturbation kind
 on all three environments, with clean normalised return ≥ 0.99, on seeds 0–2.
@@ -51,6 +53,9 @@ RECIPES = {"plain": [], "noise": ["--state-noise", "0.3"],
            "noise+dynamics+sticky": ["--state-noise", "0.3", "--collect-perturbation", "{dynamics}+sticky_actions:0.25"],
            "dynamics+sticky": ["--collect-perturbation", "{dynamics}+sticky_actions:0.25"],
            "dynamics+sticky+task": ["--collect-perturbation", "{dynamics}+sticky_actions:0.25", "--lambda", "0.1"],
+           "kickstart+dynamics+sticky": ["--collect-perturbation", "{dynamics}+sticky_actions:0.25", "--loss", "q-mse",
+                                         "--lambda", "1", "--distillation-schedule", "linear",
+                                         "--distillation-decay-fraction", "0.5"],
            "q-mse+dynamics+sticky+task": ["--collect-perturbation", "{dynamics}+sticky_actions:0.25", "--loss", "q-mse",
                                           "--lambda", "0.1"]}
 

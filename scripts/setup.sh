@@ -69,8 +69,8 @@ if [ "${SETUP_TEST_TOOLS:-0}" = 1 ]; then
   # AtariPreprocessing resizes with it) for the pixel tests (the "atari" extra).
   # mkdocs-material, mkdocstrings and mkdocs-jupyter build the documentation site (the package's "docs" extra).
   reqs+=(pytest nbclient nbformat ipykernel ipywidgets matplotlib tqdm onnx onnxruntime optuna ray tensorboard "Box2D>=2.3.10" pygame minatar
-         ale-py opencv-python-headless mkdocs-material "mkdocstrings[python]" mkdocs-jupyter)
-  check="$check, pytest, nbclient, nbformat, ipykernel, ipywidgets, matplotlib, tqdm, onnx, onnxruntime, optuna, ray, tensorboard, Box2D, pygame, minatar, ale_py, cv2, mkdocs, material, mkdocstrings_handlers.python, mkdocs_jupyter"
+         ale-py opencv-python-headless mkdocs-material "mkdocstrings[python]" mkdocs-jupyter mypy)
+  check="$check, pytest, nbclient, nbformat, ipykernel, ipywidgets, matplotlib, tqdm, onnx, onnxruntime, optuna, ray, tensorboard, Box2D, pygame, minatar, ale_py, cv2, mkdocs, material, mkdocstrings_handlers.python, mkdocs_jupyter, mypy"
 fi
 # Keep the NumPy the venv already sees (Debian's, through the system site packages): a later
 # install (matplotlib for the notebooks) must not swap it, or the same seed would give other

@@ -7,9 +7,11 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from types import ModuleType
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._model import Model, PathLike, load
 
@@ -17,9 +19,9 @@ EnvSpec = Union[str, Any, Callable[[], Any]]
 Callback = Callable[[Dict[str, Any]], None]
 
 
-def _core():
+def _core() -> ModuleType:
     try:
-        from . import _core as core  # type: ignore[attr-defined]
+        from . import _core as core
     except ImportError as e:
         raise ImportError(
             "the Swift core of swiftdistill is not built; run `make setup` in the swift-distill checkout "
@@ -55,7 +57,8 @@ def settings(algorithm: str = "dqn", env: Optional[str] = None) -> List[Dict[str
     """The settings table of ``"dqn"`` (with ``env``'s defaults) or ``"distill"``: each setting's
     ``key``, ``kind``, ``default``, ``aliases``, ``choices``, ``flag`` and ``help`` — the same
     table the command line and config files use."""
-    return json.loads(_core().settings_schema(algorithm=algorithm, env=env))
+    table: List[Dict[str, Any]] = json.loads(_core().settings_schema(algorithm=algorithm, env=env))
+    return table
 
 
 def _default(algorithm: str, key: str, env: Optional[str] = None) -> Any:
@@ -75,7 +78,7 @@ def _progress(callback: Optional[Callback], progress: bool, total: int, unit: st
     bar = None
     if progress:
         try:
-            from tqdm.auto import tqdm
+            from tqdm.auto import tqdm  # type: ignore[import-untyped]
             bar = tqdm(total=total, unit=unit, dynamic_ncols=True)
         except ImportError:
             bar = None
@@ -131,7 +134,7 @@ def _recorded_arguments(env: Any) -> Optional[str]:
         return None
     try:
         import gymnasium
-        registered = dict(gymnasium.spec(spec.id).kwargs or {})
+        registered = dict(gymnasium.spec(str(getattr(spec, "id"))).kwargs or {})
     except Exception:
         registered = {}
     changed = {k: v for k, v in given.items()
@@ -187,7 +190,7 @@ def _refuse_both(function: str, given: Dict[str, Any], settings: Dict[str, Any])
 
 
 @contextlib.contextmanager
-def _isolation(core: Any, mode: str, env_arg: Any):
+def _isolation(core: Any, mode: str, env_arg: Any) -> Iterator[None]:
     """Runs the block with environments opened by name in worker processes (``mode="process"``)."""
     if mode not in ("none", "process"):
         raise ValueError(f"env_isolation must be 'none' or 'process', not {mode!r}")
@@ -245,13 +248,22 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
     return load(out), summary
 
 
+@overload
+def distill(teacher: Dict[str, Any], *, out: PathLike, **settings: Any) -> Tuple[Dict[str, Model], Dict[str, Any]]: ...
+
+
+@overload
+def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], None] = None, *, out: PathLike,
+            **settings: Any) -> Tuple[Model, Dict[str, Any]]: ...
+
+
 def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Dict[str, Any], None] = None, *, out: PathLike,
             hidden: Optional[Sequence[int]] = None, loss: Union[str, Dict[str, float], None] = None,
             temperature: Optional[float] = None, steps: Optional[int] = None, seed: Optional[int] = None,
             regime: Optional[str] = None, task_weight: Optional[float] = None, env: Optional[EnvSpec] = None,
             force: bool = False, resume: bool = False, callback: Optional[Callback] = None, progress: bool = True,
             env_isolation: str = "none",
-            **more_settings: Any) -> Tuple[Model, Dict[str, Any]]:
+            **more_settings: Any) -> Tuple[Union[Model, Dict[str, Model]], Dict[str, Any]]:
     """Distils a teacher (a model directory, ``Model`` or a Stable-Baselines3 DQN object or ``.zip``,
     written once as ``OUT.teacherK``; a list is an ensemble) into a student. A dict of teachers
     by task name (``{"cartpole": "runs/cp", "acrobot": "runs/ac"}``) distils them into one
@@ -287,8 +299,8 @@ def distill(teacher: Union[PathLike, Model, Sequence[Union[PathLike, Model]], Di
         # Multi-task: {"cartpole": dir, "acrobot": [dir1, dir2]}; each task on its teacher's environment.
         if env is not None:
             raise ValueError("a multi-task distillation takes each task's environment from its teacher; drop env=")
-        teachers = [(name, t) for name, value in teacher.items()
-                    for t in (value if isinstance(value, (list, tuple)) else [value])]
+        teachers: List[Tuple[Optional[str], Any]] = [(name, t) for name, value in teacher.items()
+                                                     for t in (value if isinstance(value, (list, tuple)) else [value])]
     else:
         teachers = [(None, t) for t in (teacher if isinstance(teacher, (list, tuple)) else [teacher])]
     paths = []
@@ -376,7 +388,7 @@ def evaluate(model: Union[PathLike, Model], env: EnvSpec, n_eval_episodes: int =
         raise ValueError(f"n_eval_episodes must be a positive integer, got {n_eval_episodes!r}")
     if isinstance(env, str):
         import gymnasium
-        instance = gymnasium.make(env)
+        instance: Any = gymnasium.make(env)
     elif hasattr(env, "step") and hasattr(env, "reset"):
         instance = env
     elif callable(env):
@@ -412,7 +424,8 @@ def compare(teacher: Union[PathLike, Model], student: Union[PathLike, Model], *,
     if not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
     env_arg = None if env is None else _environment(env, eval_needed=False)[0]
-    return json.loads(_core().compare(teacher=t, student=s, episodes=episodes, seed=seed, env=env_arg))
+    report: Dict[str, Any] = json.loads(_core().compare(teacher=t, student=s, episodes=episodes, seed=seed, env=env_arg))
+    return report
 
 
 def robustness(models: Sequence[Union[PathLike, Model]], env: Optional[EnvSpec] = None, *, episodes: int = 20,
@@ -455,7 +468,8 @@ def robustness(models: Sequence[Union[PathLike, Model]], env: Optional[EnvSpec] 
     axes = []
     for a in raw["axes"]:
         results = a["results"]
-        field = lambda key: np.array([[level[key] for level in model] for model in results], dtype=np.float64)  # noqa: E731
+        def field(key: str, results: List[List[Dict[str, Any]]] = results) -> NDArray[np.float64]:
+            return np.array([[level[key] for level in model] for model in results], dtype=np.float64)
         axes.append({"kind": a["axis"]["kind"], "parameter": a["axis"].get("parameter"),
                      "levels": np.array(a["axis"]["levels"], dtype=np.float64),
                      "mean": field("mean"), "ci_low": field("ci_low"), "ci_high": field("ci_high"),
@@ -491,7 +505,8 @@ def _robustness_in_processes(paths: List[str], env: Any, episodes: int, seed: in
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
         message = lines[0].removeprefix("Error: ") if lines else f"the robustness workers failed with status {proc.returncode}"
         raise ValueError(message)
-    return json.loads(proc.stdout)
+    report: Dict[str, Any] = json.loads(proc.stdout)
+    return report
 
 
 def quantize(model: Union[PathLike, Model], out: PathLike, *, calibration_states: int = 10_000,
@@ -509,8 +524,10 @@ def quantize(model: Union[PathLike, Model], out: PathLike, *, calibration_states
     return load(written)
 
 
-def core_q_values(model: Union[PathLike, Model], observations: Any):
+def core_q_values(model: Union[PathLike, Model], observations: Any) -> NDArray[np.float32]:
     """The Swift core's Q-values for a batch (for checking the NumPy loader against it)."""
     import numpy as np
     path = os.fspath(model.path if isinstance(model, Model) else model)
-    return _core().q_values(model=path, observations=np.ascontiguousarray(np.atleast_2d(observations), dtype=np.float32))
+    q: NDArray[np.float32] = _core().q_values(model=path, observations=np.ascontiguousarray(np.atleast_2d(observations),
+                                                                                          dtype=np.float32))
+    return q

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
+from numpy.typing import NDArray
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -16,7 +17,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 FORMAT_VERSION = 2  # 1: float models; 2: quantised ones (they carry "quantization")
 
 
-def _tensor_file(root: Path, manifest_path: Path, entry: Dict[str, Any], shape: tuple) -> Path:
+def _tensor_file(root: Path, manifest_path: Path, entry: Dict[str, Any], shape: Tuple[Any, ...]) -> Path:
     """The entry's file, refused unless it is a regular file directly inside the directory and no
     larger than its shape needs (a model directory from elsewhere is data, not paths to follow)."""
     name = entry.get("file")
@@ -38,7 +39,7 @@ def _tensor_file(root: Path, manifest_path: Path, entry: Dict[str, Any], shape: 
     return file
 
 
-def _read_header(stream: Any, version: tuple) -> tuple:
+def _read_header(stream: Any, version: Tuple[Any, ...]) -> Tuple[Any, ...]:
     """The header dict of an .npy file (any NumPy version: no private API), checked."""
     import ast
     import struct
@@ -60,7 +61,7 @@ def _read_header(stream: Any, version: tuple) -> tuple:
     return shape, header["fortran_order"], np.dtype(header["descr"])
 
 
-def _read_npy(file: Path, data: bytes, integers: bool = False) -> np.ndarray:
+def _read_npy(file: Path, data: bytes, integers: bool = False) -> NDArray[Any]:
     """Reads .npy bytes as the Swift reader does: versions 1.0–3.0, little-endian float32 or
     float64 (with ``integers``: int8 or int32, as int64), C order, data not cut short; anything
     else is refused with the same reasons."""
@@ -72,7 +73,7 @@ def _read_npy(file: Path, data: bytes, integers: bool = False) -> np.ndarray:
 
     stream = io.BytesIO(data)
     try:
-        version = npformat.read_magic(stream)
+        version = npformat.read_magic(stream)  # type: ignore[no-untyped-call]
     except ValueError:
         raise refuse("it does not start with \\x93NUMPY; save arrays with numpy.save") from None
     if version not in ((1, 0), (2, 0), (3, 0)):
@@ -122,7 +123,7 @@ class Model:
         head: ``"q"`` or ``"categorical"``.
     """
 
-    def __init__(self, path: Path, manifest: Dict[str, Any], params: Dict[str, np.ndarray]):
+    def __init__(self, path: Path, manifest: Dict[str, Any], params: Dict[str, NDArray[Any]]):
         self.path = path
         self.manifest = manifest
         self.params = params
@@ -158,7 +159,7 @@ class Model:
         """The factor observations are multiplied by before the network (1/255 for uint8 images)."""
         return float(self.manifest.get("config", {}).get("observation_scale") or 1.0)
 
-    def _features(self, x: np.ndarray) -> np.ndarray:
+    def _features(self, x: NDArray[Any]) -> NDArray[Any]:
         """The convolutions over a flat batch (N, H·W·C), flattened for the dense layers."""
         if not self._convs:
             return x
@@ -171,7 +172,7 @@ class Model:
             if pad:
                 h = np.pad(h, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
             k = w.shape[2]
-            windows = np.lib.stride_tricks.sliding_window_view(h, (k, k), axis=(1, 2))[:, ::stride, ::stride]
+            windows = np.lib.stride_tricks.sliding_window_view(h, (k, k), axis=(1, 2))[:, ::stride, ::stride]  # type: ignore[call-overload]
             # windows: (N, OH, OW, C, KH, KW); w: (O, C, KH, KW)
             h = self._act(np.einsum("nyxcij,ocij->nyxo", windows, w, optimize=True) + b)
         return h.reshape(h.shape[0], -1)
@@ -185,14 +186,15 @@ class Model:
     def metrics(self) -> Dict[str, Any]:
         """What the run that saved the model measured (``model.json``'s ``metrics``: the best
         evaluation's mean return, its step, and for a multi-task student each task's)."""
-        return self.manifest.get("metrics", {})
+        metrics: Dict[str, Any] = self.manifest.get("metrics", {})
+        return metrics
 
     @property
     def parameter_count(self) -> int:
         """Weights and biases of the network, dense and convolutional."""
         return sum(int(w.size + b.size) for w, b in self._layers) + sum(int(w.size + b.size) for w, b, _, _ in self._convs)
 
-    def _batch(self, obs: Any) -> tuple[np.ndarray, bool]:
+    def _batch(self, obs: Any) -> tuple[NDArray[Any], bool]:
         x = np.asarray(obs, dtype=np.float32)
         # Grid and image observations (config.observation_shape, e.g. (10, 10, 4)) are flattened
         # row-major, as the core flattens them; uint8 images are scaled (config.observation_scale).
@@ -211,10 +213,10 @@ class Model:
             x = x * np.float32(scale)
         return x, single
 
-    def _act(self, z: np.ndarray) -> np.ndarray:
+    def _act(self, z: NDArray[Any]) -> NDArray[Any]:
         return np.maximum(z, 0) if self.activation == "relu" else np.tanh(z)
 
-    def q_values(self, obs: Any) -> np.ndarray:
+    def q_values(self, obs: Any) -> NDArray[Any]:
         """The outputs for one observation (shape (actions,)) or a batch (shape (N, actions)):
         Q-values, or a categorical head's logits (``logits`` is the same call under that name)."""
         h, single = self._batch(obs)
@@ -234,7 +236,7 @@ class Model:
                              "as C (to_c) but has no float form for ONNX, PyTorch or SB3; export the float model it was "
                              "quantised from")
 
-    def _int8_q_values(self, x: np.ndarray) -> np.ndarray:
+    def _int8_q_values(self, x: NDArray[Any]) -> NDArray[Any]:
         """The int8 model's arithmetic, the reference for the core and the exported C: the
         observation to int8 (float32 product, clamped, rounded half to even), int32 accumulators
         (exact here in int64), each hidden layer's ReLU and fixed-point requantisation
@@ -255,7 +257,7 @@ class Model:
                 if pad:
                     q = np.pad(q, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
                 k = w.shape[2]
-                windows = np.lib.stride_tricks.sliding_window_view(q, (k, k), axis=(1, 2))[:, ::stride, ::stride]
+                windows = np.lib.stride_tricks.sliding_window_view(q, (k, k), axis=(1, 2))[:, ::stride, ::stride]  # type: ignore[call-overload]
                 acc = np.einsum("nyxcij,ocij->nyxo", windows, w) + b
                 m, s = self.params[f"quant.convs.{i}.multiplier"], self.params[f"quant.convs.{i}.shift"]
                 q = np.where(acc <= 0, 0, np.minimum(127, (acc * m + np.left_shift(1, s - 1)) >> s))
@@ -264,31 +266,33 @@ class Model:
         for i, (w, b) in enumerate(self._layers):
             acc = q @ w + b
             if i == last:
-                return acc.astype(np.float32) * self.params["quant.output_scale"]
+                out: NDArray[Any] = acc.astype(np.float32) * self.params["quant.output_scale"]
+                return out
             m, s = self.params[f"quant.layers.{i}.multiplier"], self.params[f"quant.layers.{i}.shift"]
             q = np.where(acc <= 0, 0, np.minimum(127, (acc * m + np.left_shift(1, s - 1)) >> s))
-        return q  # not reached: a model has a last layer
+        raise AssertionError("not reached: a model has a last layer")
 
-    def logits(self, obs: Any) -> np.ndarray:
+    def logits(self, obs: Any) -> NDArray[Any]:
         """A categorical head's logits for one observation or a batch (``q_values`` by its name)."""
         if self.head != "categorical":
             raise ValueError(f"{self.path} outputs {HEADS[self.head]}, not a policy's logits; use q_values")
         return self.q_values(obs)
 
-    def probabilities(self, obs: Any) -> np.ndarray:
+    def probabilities(self, obs: Any) -> NDArray[Any]:
         """A categorical head's action probabilities (the softmax of its logits), one
         observation (shape (actions,)) or a batch (shape (N, actions))."""
         z = self.logits(obs).astype(np.float64)
         z = np.exp(z - z.max(axis=-1, keepdims=True))
-        return (z / z.sum(axis=-1, keepdims=True)).astype(np.float32)
+        probabilities: NDArray[np.float32] = (z / z.sum(axis=-1, keepdims=True)).astype(np.float32)
+        return probabilities
 
-    def act(self, obs: Any) -> Union[int, np.ndarray]:
+    def act(self, obs: Any) -> Union[int, NDArray[Any]]:
         """Greedy action(s): an int for one observation, an int array for a batch."""
         q = self.q_values(obs)
         return int(np.argmax(q)) if q.ndim == 1 else np.argmax(q, axis=1)
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
-                deterministic: bool = True) -> Tuple[Union[int, np.ndarray], None]:
+                deterministic: bool = True) -> Tuple[Union[int, NDArray[Any]], None]:
         """Stable-Baselines3's ``predict``: ``(action, None)``. Greedy for a Q-network (its policy
         is deterministic; ``deterministic=False`` gives the same action); a categorical head
         samples from its probabilities when ``deterministic=False``, as SB3's PPO does."""
@@ -316,7 +320,7 @@ class Model:
         current = "observation"
         activation = "Relu" if self.activation == "relu" else "Tanh"
 
-        def constant(name: str, value: np.ndarray) -> str:
+        def constant(name: str, value: NDArray[Any]) -> str:
             initializers.append(numpy_helper.from_array(value, name))
             return name
 
@@ -324,7 +328,7 @@ class Model:
             nodes.append(helper.make_node("Mul", [current, constant("observation_scale", np.array(self.observation_scale, np.float32))],
                                           ["scaled"]))
             current = "scaled"
-        input_shape = ["batch", self.input_size]
+        input_shape: List[Union[str, int]] = ["batch", self.input_size]
         if self._convs:
             input_shape = ["batch", *self.observation_shape]
             if not self.channels_first:  # ONNX's Conv reads (N, C, H, W)
@@ -390,7 +394,7 @@ class Model:
                                     name=name, force=bool(force))
         return [Path(p) for p in written]
 
-    def to_torch(self, path: Optional[PathLike] = None):
+    def to_torch(self, path: Optional[PathLike] = None) -> Any:
         """The network as a PyTorch ``nn.Sequential`` (``Conv2d``, ``Linear``, ``ReLU``/``Tanh``, …)
         holding these weights (dense ones transposed to PyTorch's (out, in) layout):
         ``module(obs)`` gives the Q-values for raw observations (batch × inputs for an MLP, batch ×
@@ -415,7 +419,7 @@ class Model:
                 conv = torch.nn.Conv2d(w.shape[1], w.shape[0], kernel_size=w.shape[2], stride=stride, padding=pad)
                 with torch.no_grad():
                     conv.weight.copy_(torch.from_numpy(np.ascontiguousarray(w, np.float32)))
-                    conv.bias.copy_(torch.from_numpy(np.ascontiguousarray(b, np.float32)))
+                    conv.bias.copy_(torch.from_numpy(np.ascontiguousarray(b, np.float32)))  # type: ignore[union-attr]
                 modules += [conv, activation()]
             # The dense layers read the feature map flattened channels-last, as the core does.
             modules += [permute_module([0, 2, 3, 1]), torch.nn.Flatten()]
@@ -430,7 +434,7 @@ class Model:
                 modules.append(activation())
         module = torch.nn.Sequential(*modules)
         if path is not None:
-            torch.jit.script(module).save(os.fspath(path))
+            torch.jit.script(module).save(os.fspath(path))  # type: ignore[no-untyped-call]
         return module
 
     def to_sb3(self, path: PathLike, env: Any = None) -> Path:
@@ -473,7 +477,7 @@ class Model:
         model.save(str(out))
         return out if out.suffix == ".zip" else Path(str(out) + ".zip")  # SB3 adds .zip
 
-    def hidden(self, obs: Any, layer: int) -> np.ndarray:
+    def hidden(self, obs: Any, layer: int) -> NDArray[Any]:
         """Activations of hidden layer ``layer`` (0-based), as distillation matches them."""
         if not 0 <= layer < len(self.hidden_sizes):
             raise ValueError(f"layer {layer} does not exist: this model has hidden layers 0..{len(self.hidden_sizes) - 1}")
@@ -489,15 +493,15 @@ class Model:
                 f"{self.activation}, env={self.environment!r})")
 
 
-_TORCH_HELPERS: Optional[tuple] = None
+_TORCH_HELPERS: Optional[Tuple[Any, ...]] = None
 
 
-def _torch_helpers(torch: Any) -> tuple:
+def _torch_helpers(torch: Any) -> Tuple[Any, ...]:
     """Two small modules nn.Sequential lacks, made once torch is imported (it is optional):
     a constant scale (uint8 images to [0, 1]) and an axis permutation (channels-last images)."""
     global _TORCH_HELPERS
     if _TORCH_HELPERS is None:
-        class Scale(torch.nn.Module):
+        class Scale(torch.nn.Module):  # type: ignore[misc]
             def __init__(self, factor: float):
                 super().__init__()
                 self.factor = factor
@@ -505,7 +509,7 @@ def _torch_helpers(torch: Any) -> tuple:
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 return x * self.factor
 
-        class Permute(torch.nn.Module):
+        class Permute(torch.nn.Module):  # type: ignore[misc]
             def __init__(self, order: List[int]):
                 super().__init__()
                 self.order = order
@@ -595,7 +599,7 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
                          f"loader understands ({FORMAT_VERSION}); update swiftdistill)")
     # Convolutions (weights in PyTorch's (O, C, KH, KW) layout) before the dense layers: their
     # output, flattened, is the first dense layer's input.
-    expected: List[Tuple[str, tuple]] = []
+    expected: List[Tuple[str, Tuple[Any, ...]]] = []
     convs = arch.get("convolutions") or []
     if convs:
         try:
@@ -621,8 +625,8 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
     return Model(root, manifest, params)
 
 
-def _entry_array(root: Path, manifest_path: Path, entries: Dict[str, Dict[str, Any]], name: str, shape: tuple,
-                 integers: bool = False) -> np.ndarray:
+def _entry_array(root: Path, manifest_path: Path, entries: Dict[str, Dict[str, Any]], name: str, shape: Tuple[Any, ...],
+                 integers: bool = False) -> NDArray[Any]:
     """Tensor `name` as the manifest lists it: a file inside the directory, matching its checksum
     and the shape the architecture needs; floats finite (float32), integers as int64."""
     if name not in entries:
@@ -642,7 +646,7 @@ def _entry_array(root: Path, manifest_path: Path, entries: Dict[str, Dict[str, A
 
 
 def _load_int8(root: Path, manifest_path: Path, manifest: Dict[str, Any], sizes: List[int],
-               entries: Dict[str, Dict[str, Any]], conv_shapes: List[Tuple[str, tuple]]) -> Model:
+               entries: Dict[str, Dict[str, Any]], conv_shapes: List[Tuple[str, Tuple[Any, ...]]]) -> Model:
     """An int8 model directory (format version 2): the integer tensors with their ranges and
     shapes checked as the Swift reader checks them. `conv_shapes`: the convolutions' weight and
     bias names and shapes; `sizes`: the dense layers' (the first is the convolutions' output)."""
@@ -654,22 +658,22 @@ def _load_int8(root: Path, manifest_path: Path, manifest: Dict[str, Any], sizes:
         raise refuse(f"quantization.scheme is {q.get('scheme') if isinstance(q, dict) else q!r}; this loader reads int8")
     if manifest["architecture"]["activation"] != "relu":
         raise refuse("an int8 model is a ReLU network")
-    params: Dict[str, np.ndarray] = {}
+    params: Dict[str, NDArray[Any]] = {}
 
-    def tensor(name: str, shape: tuple, integers: bool, low: int = 0, high: int = 0) -> None:
+    def tensor(name: str, shape: Tuple[Any, ...], integers: bool, low: int = 0, high: int = 0) -> None:
         array = _entry_array(root, manifest_path, entries, name, shape, integers=integers)
         if integers and array.size and (array.min() < low or array.max() > high):
             raise refuse(f"{name} holds values outside {low}…{high}")
         params[name] = array
 
     for name, shape in conv_shapes:
-        i = name.split(".")[1]
+        index = name.split(".")[1]
         if name.endswith(".weight"):
             tensor(name, shape, True, -127, 127)
         else:
             tensor(name, shape, True, -(2 ** 31 - 1) // 2, (2 ** 31 - 1) // 2)
-            tensor(f"quant.convs.{i}.multiplier", shape, True, 0, 2 ** 31 - 1)
-            tensor(f"quant.convs.{i}.shift", shape, True, 1, 62)
+            tensor(f"quant.convs.{index}.multiplier", shape, True, 0, 2 ** 31 - 1)
+            tensor(f"quant.convs.{index}.shift", shape, True, 1, 62)
     for i in range(len(sizes) - 1):
         tensor(f"layers.{i}.weight", (sizes[i], sizes[i + 1]), True, -127, 127)
         tensor(f"layers.{i}.bias", (sizes[i + 1],), True, -(2 ** 31 - 1) // 2, (2 ** 31 - 1) // 2)
@@ -727,12 +731,11 @@ def from_sb3(sb3_model: Any, out: PathLike, *, environment: Optional[str] = None
     except ImportError:
         raise ImportError("reading an SB3 model needs stable-baselines3 and torch: pip install stable-baselines3") from None
     if isinstance(sb3_model, (str, os.PathLike)):
-        classes = {"DQN": DQN, "PPO": PPO, "A2C": A2C}
+        classes: Dict[str, Any] = {"DQN": DQN, "PPO": PPO, "A2C": A2C}
         model = classes[_sb3_algorithm(sb3_model)].load(os.fspath(sb3_model), device="cpu")
     else:
         model = sb3_model
     algorithm = type(model).__name__
-    policy = getattr(model, "policy", None)
     if isinstance(model, DQN):
         algorithm, head = "DQN", "q"
         extractor = model.q_net.features_extractor
@@ -743,6 +746,7 @@ def from_sb3(sb3_model: Any, out: PathLike, *, environment: Optional[str] = None
         if not isinstance(model.action_space, gym.spaces.Discrete):
             raise ValueError(f"this {algorithm} model has {type(model.action_space).__name__} actions; from_sb3 reads discrete "
                              "(categorical) policies (continuous actions are not supported yet)")
+        policy = model.policy
         extractor = getattr(policy, "pi_features_extractor", None) or policy.features_extractor
         modules = list(policy.mlp_extractor.policy_net) + [policy.action_net]
     else:

@@ -22,9 +22,10 @@ import tempfile
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._model import Model, load
 
@@ -58,7 +59,7 @@ class _CallbackList:
     """SB3's ``CallbackList`` when SB3 is not installed: each callback in turn; training stops
     when any ``on_step`` returns False."""
 
-    def __init__(self, callbacks: list) -> None:
+    def __init__(self, callbacks: List[Any]) -> None:
         self.callbacks = callbacks
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
@@ -71,6 +72,8 @@ class _CallbackList:
 def _protocol_callback(callback: Any, progress_bar: bool) -> Any:
     """``callback`` (an SB3-style callback, a list of them, or None) as one object, with SB3's
     ``ProgressBarCallback`` added for ``progress_bar`` when SB3 is installed."""
+    CallbackList: Any
+    ProgressBarCallback: Any
     try:
         from stable_baselines3.common.callbacks import CallbackList, ProgressBarCallback
     except ImportError:
@@ -148,15 +151,15 @@ class DQN:
         self.max_grad_norm = max_grad_norm
         self.tensorboard_log, self.verbose = tensorboard_log, verbose
         self.policy_kwargs = dict(policy_kwargs or {})
-        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**31 - 1))
+        self.seed = int(seed) if seed is not None else int(int(np.random.SeedSequence().entropy) % (2**31 - 1))  # type: ignore[arg-type]
         self.device = "cpu"
         self.num_timesteps = 0
         self._run: Optional[Path] = None
-        self._temporary: Optional[tempfile.TemporaryDirectory] = None
+        self._temporary: Optional[tempfile.TemporaryDirectory[str]] = None
         self._model: Optional[Model] = None
         self._rng = np.random.default_rng(self.seed)
         self._training = False
-        self._pending_saves: list = []
+        self._pending_saves: List[Any] = []
         self._logger: Any = None
         self._vec_env: Any = None
         self._settings()  # refuses what policy_kwargs cannot say, now rather than at learn
@@ -302,7 +305,7 @@ class DQN:
     q_net = policy
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
-                deterministic: bool = False) -> Tuple[Union[int, np.ndarray], None]:
+                deterministic: bool = False) -> Tuple[Union[int, NDArray[Any]], None]:
         """SB3's ``predict``: the greedy action, or with ``deterministic=False`` a random one with
         probability ``exploration_rate`` (for the whole batch, as SB3's DQN does)."""
         if self._training:
@@ -342,11 +345,11 @@ class DQN:
         self.env = env
         self._vec_env = None
 
-    def get_parameters(self) -> Dict[str, Dict[str, np.ndarray]]:
+    def get_parameters(self) -> Dict[str, Dict[str, NDArray[Any]]]:
         """``{"policy": {name: array}}``, the Q-network's weights by name (NumPy, not torch)."""
         return {"policy": dict(self.policy.params)}
 
-    def save(self, path: Union[str, os.PathLike]) -> None:
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Writes the run (model, checkpoint and logs) to ``path`` as a zip (``.zip`` added as SB3
         does), which ``DQN.load`` reads back and a later ``learn`` continues. Called during
         ``learn`` (SB3's CheckpointCallback), it has the run save a checkpoint at this step and
@@ -373,7 +376,7 @@ class DQN:
             shutil.move(archive, target)
 
     @classmethod
-    def load(cls, path: Union[str, os.PathLike], env: Any = None, **kwargs: Any) -> "DQN":
+    def load(cls, path: Union[str, "os.PathLike[str]"], env: Any = None, **kwargs: Any) -> "DQN":
         """Reads a ``save``d model; ``env`` (else the recorded environment id) is what a later
         ``learn`` trains on. The archive is data: only its model files are read."""
         source = Path(path)

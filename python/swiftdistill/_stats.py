@@ -1,11 +1,14 @@
 """Aggregates over seeds the way rliable (Agarwal et al. 2021) reports them: mean ± sd, the
 interquartile mean (IQM) and stratified-bootstrap 95% confidence intervals. NumPy only."""
-from typing import Dict, Mapping, Sequence
+from typing import Any, Callable, Dict, Mapping, Sequence, Union
 
 import numpy as np
+from numpy.typing import NDArray
+
+Scores = Union[Sequence[float], NDArray[Any]]
 
 
-def iqm(scores: Sequence[float]) -> float:
+def iqm(scores: Scores) -> float:
     """The interquartile mean: the mean of the scores left after cutting ⌊n/4⌋ from each end
     of the sorted scores (``scipy.stats.trim_mean(scores, 0.25)``, as rliable computes it)."""
     x = np.sort(np.asarray(scores, dtype=np.float64).ravel())
@@ -15,7 +18,7 @@ def iqm(scores: Sequence[float]) -> float:
     return float(x[cut:x.size - cut].mean())
 
 
-def stratified_bootstrap_ci(scores_by_task: Mapping[str, Sequence[float]], statistic=iqm, *, reps: int = 2000,
+def stratified_bootstrap_ci(scores_by_task: Mapping[str, Scores], statistic: Callable[[NDArray[Any]], float] = iqm, *, reps: int = 2000,
                             confidence: float = 0.95, seed: int = 0) -> Dict[str, float]:
     """Percentile interval of ``statistic`` over all runs, resampling runs with replacement within
     each task (stratified: every resample keeps each task's run count). Deterministic for a seed."""
@@ -31,7 +34,7 @@ def stratified_bootstrap_ci(scores_by_task: Mapping[str, Sequence[float]], stati
     return {"low": float(low), "high": float(high)}
 
 
-def summarise(scores_by_task: Mapping[str, Sequence[float]], *, reps: int = 2000, seed: int = 0) -> Dict[str, float]:
+def summarise(scores_by_task: Mapping[str, Scores], *, reps: int = 2000, seed: int = 0) -> Dict[str, float]:
     """Mean, sd, IQM and the IQM's and mean's 95% stratified-bootstrap intervals over all runs."""
     pooled = np.concatenate([np.asarray(v, dtype=np.float64) for v in scores_by_task.values()])
     iqm_ci = stratified_bootstrap_ci(scores_by_task, iqm, reps=reps, seed=seed)

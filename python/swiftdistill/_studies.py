@@ -14,6 +14,7 @@ extra: ``pip install "swiftdistill[tune]"``.
 import csv
 import fcntl
 import json
+import logging
 import math
 import os
 import signal
@@ -25,7 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from itertools import product
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ._stats import summarise
 
@@ -60,7 +61,7 @@ class TuneError(ValueError):
     """A study that cannot run as asked, in one sentence."""
 
 
-def _optuna():
+def _optuna() -> Any:
     try:
         import optuna
     except ImportError as e:
@@ -69,14 +70,14 @@ def _optuna():
     return optuna
 
 
-def load_space(path: os.PathLike) -> Dict[str, Dict[str, Any]]:
+def load_space(path: "os.PathLike[str]") -> Dict[str, Dict[str, Any]]:
     """A search space from a JSON or YAML file: ``{name: {"float": [lo, hi], "log": true} |
     {"int": [lo, hi]} | {"choices": [...]}}``. It replaces the default space."""
     yaml_file = str(path).endswith((".yml", ".yaml"))
     try:
         text = Path(path).read_text()
         if yaml_file:
-            import yaml
+            import yaml  # type: ignore[import-untyped]
             try:
                 space = yaml.safe_load(text)
             except yaml.YAMLError as e:
@@ -132,7 +133,7 @@ def _refuse_other_directory(directory: Path, kind: str) -> None:
             raise TuneError(f"{directory} holds {what}; give {kind} a directory of its own")
 
 
-def suggest(trial, space: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
+def suggest(trial: Any, space: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
     """The trial's settings, in the core's names (derived ones resolved)."""
     raw: Dict[str, Any] = {}
     for name, rule in space.items():
@@ -192,10 +193,10 @@ class _Workers:
 
     def __init__(self, ray_address: Optional[str] = None):
         self.lock = threading.Lock()
-        self.processes: List[subprocess.Popen] = []
+        self.processes: List["subprocess.Popen[bytes]"] = []
         self.tasks: List[Any] = []
         self.stopping = threading.Event()
-        self.ray = None
+        self.ray: Any = None
         if ray_address:
             try:
                 import ray
@@ -203,7 +204,7 @@ class _Workers:
                 raise TuneError('--ray-address needs Ray: pip install "swiftdistill[ray]"') from e
             try:
                 ray.init(address=ray_address, ignore_reinit_error=True, log_to_driver=False,
-                         logging_level="ERROR", configure_logging=False)
+                         logging_level=logging.ERROR, configure_logging=False)
             except Exception as e:
                 raise TuneError(f"cannot connect to the Ray cluster at {ray_address} ({type(e).__name__}: {e}); "
                                 "start one with `ray start --head`") from e
@@ -244,7 +245,7 @@ class _Workers:
             # Keep the result beside the study too (the run directory may be on another node).
             Path(spec["out"]).mkdir(parents=True, exist_ok=True)
             (Path(spec["out"]) / "trial.json").write_text(json.dumps(outcome["result"], indent=1))
-        return outcome["code"]
+        return int(outcome["code"])
 
     def interrupt(self) -> None:
         self.stopping.set()
@@ -258,7 +259,7 @@ class _Workers:
                 self.ray.cancel(ref, force=True)
 
 
-def _lock(directory: Path):
+def _lock(directory: Path) -> Any:
     directory.mkdir(parents=True, exist_ok=True)
     f = open(directory / "study.lock", "a+")
     try:
@@ -298,8 +299,8 @@ def _random_return(env_id: str, episodes: int, seed: int) -> float:
     return float(np.mean(total))
 
 
-def tune(env: Optional[str] = None, *, study: os.PathLike, algorithm: str = "dqn", trials: int = 20, jobs: int = 1,
-         steps: Optional[int] = None, seed: int = 0, teacher: Optional[Sequence[os.PathLike]] = None,
+def tune(env: Optional[str] = None, *, study: "os.PathLike[str]", algorithm: str = "dqn", trials: int = 20, jobs: int = 1,
+         steps: Optional[int] = None, seed: int = 0, teacher: Optional[Sequence["os.PathLike[str]"]] = None,
          space: Optional[Mapping[str, Mapping[str, Any]]] = None, sampler: str = "tpe", pruner: str = "median",
          settings: Optional[Mapping[str, Any]] = None, eval_interval: Optional[int] = None, eval_episodes: int = 5,
          final_episodes: int = 10, keep: float = 1.0, ray_address: Optional[str] = None,
@@ -390,12 +391,12 @@ def tune(env: Optional[str] = None, *, study: os.PathLike, algorithm: str = "dqn
             study_obj.tell(t.number, state=optuna.trial.TrialState.FAIL)
         extra: Dict[str, Any] = {}
         if algorithm == "distill":
-            extra["teacher_return"] = float(sd.evaluate(teacher_model, env, n_eval_episodes=final_episodes,
-                                                        seed=1_000_000)[0])
+            teacher_mean = sd.evaluate(teacher_model, env, n_eval_episodes=final_episodes, seed=1_000_000)[0]
+            extra["teacher_return"] = float(teacher_mean)  # type: ignore[arg-type]
             extra["random_return"] = _random_return(env, final_episodes, 1_000_000)
         workers = _Workers(ray_address)
         counter = threading.Lock()
-        session = {"complete": 0, "failed": 0, "last_error": ""}
+        session: Dict[str, Any] = {"complete": 0, "failed": 0, "last_error": ""}
         (directory / "trials").mkdir(exist_ok=True)
 
         def finished_or_running() -> int:
@@ -472,7 +473,7 @@ def tune(env: Optional[str] = None, *, study: os.PathLike, algorithm: str = "dqn
         lock.close()
 
 
-def report(study_obj, directory: Path, algorithm: str, fixed: Mapping[str, Any], teachers: Sequence[str],
+def report(study_obj: Any, directory: Path, algorithm: str, fixed: Mapping[str, Any], teachers: Sequence[str],
            keep: float = 1.0) -> Dict[str, Any]:
     """Writes trials.csv, best.json and the plots; returns the summary."""
     optuna = _optuna()
@@ -532,7 +533,7 @@ def _atomic_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, 
     os.replace(f.name, path)
 
 
-def _plots(study_obj, directory: Path, algorithm: str) -> List[str]:
+def _plots(study_obj: Any, directory: Path, algorithm: str) -> List[str]:
     """history.png, importances.png and (distillation) pareto.png; none without matplotlib."""
     try:
         import matplotlib
@@ -598,9 +599,9 @@ def _plots(study_obj, directory: Path, algorithm: str) -> List[str]:
     return written
 
 
-def sweep(env: Optional[str] = None, *, out: os.PathLike, seeds: Sequence[int] = (0, 1, 2),
+def sweep(env: Optional[str] = None, *, out: "os.PathLike[str]", seeds: Sequence[int] = (0, 1, 2),
           grid: Optional[Mapping[str, Sequence[Any]]] = None, algorithm: str = "dqn",
-          teacher: Optional[Sequence[os.PathLike]] = None, steps: Optional[int] = None,
+          teacher: Optional[Sequence["os.PathLike[str]"]] = None, steps: Optional[int] = None,
           settings: Optional[Mapping[str, Any]] = None, jobs: int = 1, final_episodes: int = 10,
           bootstrap: int = 2000, ray_address: Optional[str] = None, quiet: bool = False) -> List[Dict[str, Any]]:
     """Runs every combination of ``grid`` × ``seeds`` (a run directory each, kept between calls:
@@ -655,7 +656,7 @@ def sweep(env: Optional[str] = None, *, out: os.PathLike, seeds: Sequence[int] =
         workers = _Workers(ray_address)
         results: Dict[Path, Dict[str, Any]] = {}
 
-        def one(task):
+        def one(task: Tuple[int, Dict[str, Any], int, Path]) -> None:
             index, combo, s, run_dir = task
             done = run_dir / "trial.json"
             if done.exists():
@@ -688,7 +689,7 @@ def sweep(env: Optional[str] = None, *, out: os.PathLike, seeds: Sequence[int] =
         if interrupted:
             raise KeyboardInterrupt
         if errors:
-            raise errors[0]
+            raise errors[0]  # type: ignore[misc]
         run_rows, summary_rows = [], []
         for index, combo in enumerate(combos):
             scores = []

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import traceback
+from typing import Any, Dict, List, Optional, Tuple
 
 PRUNED = 3
 
@@ -28,7 +29,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _optuna_trial(spec):
+def _optuna_trial(spec: Dict[str, Any]) -> Any:
     if spec.get("trial_id") is None:
         return None
     import optuna
@@ -40,7 +41,7 @@ def _optuna_trial(spec):
     return optuna.trial.Trial(study, spec["trial_id"])
 
 
-def _pruner(name, warmup_steps=0):
+def _pruner(name: str, warmup_steps: int = 0) -> Any:
     """rl-zoo's: the median pruner after 5 trials, never before a third of the run."""
     import optuna
     if name == "median":
@@ -54,14 +55,14 @@ class _Pruned(Exception):
     pass
 
 
-def run(spec):
+def run(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Runs the trial described by ``spec`` and returns its result dict (also written to trial.json)."""
     import swiftdistill as sd
     trial = _optuna_trial(spec)
     out = spec["out"]
-    evaluations = []
+    evaluations: List[Tuple[int, float]] = []
 
-    def on_event(event):
+    def on_event(event: Dict[str, Any]) -> None:
         if event.get("kind") != "eval":
             return
         value = float(event.get("mean_return", event.get("return", 0.0)))
@@ -73,7 +74,7 @@ def run(spec):
                 raise _Pruned(f"pruned at step {step} (evaluation {value:.2f})")
 
     settings = dict(spec.get("settings", {}))
-    result = {"out": out, "evaluations": evaluations}
+    result: Dict[str, Any] = {"out": out, "evaluations": evaluations}
     try:
         if spec["algorithm"] == "dqn":
             model, summary = sd.train(spec["env"], out=out, force=True, progress=False, callback=on_event, **settings)
@@ -88,17 +89,17 @@ def run(spec):
         return result
     episodes, seed = int(spec.get("final_episodes", 10)), int(spec.get("final_seed", 1_000_000))
     mean, std = sd.evaluate(model, env, n_eval_episodes=episodes, seed=seed)
-    result.update(status="complete", mean_return=float(mean), std_return=float(std),
+    result.update(status="complete", mean_return=float(mean), std_return=float(std),  # type: ignore[arg-type]
                   parameters=model.parameter_count)
     if spec["algorithm"] == "distill":
         teacher_mean, random_mean = spec.get("teacher_return"), spec.get("random_return")
         if teacher_mean is not None and random_mean is not None and teacher_mean != random_mean:
-            result["normalized_return"] = (float(mean) - random_mean) / (teacher_mean - random_mean)
+            result["normalized_return"] = (float(mean) - random_mean) / (teacher_mean - random_mean)  # type: ignore[arg-type]
     _write(out, result)
     return result
 
 
-def _write(out, result):
+def _write(out: str, result: Dict[str, Any]) -> None:
     os.makedirs(out, exist_ok=True)
     tmp = os.path.join(out, "trial.json.tmp")
     with open(tmp, "w") as f:
@@ -108,7 +109,7 @@ def _write(out, result):
     os.replace(tmp, os.path.join(out, "trial.json"))
 
 
-def main(argv=None):
+def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _die_with_parent()
     with open(argv[0]) as f:
