@@ -178,11 +178,10 @@ public func compare(teacher: ComparedModel, student: ComparedModel, env: any Env
         let row = Array(states.scalars[(r * n)..<((r + 1) * n)])
         if teacher.act(row) == student.act(row) { agree += 1 }
     }
-    let span = t.mean - random.mean
     return ComparisonReport(
         environment: env.spec.name, episodes: episodes, seed: seed, teacher: tr, student: sr,
         randomMeanReturn: random.mean, randomStdReturn: random.std,
-        normalizedReturn: span != 0 ? (s.mean - random.mean) / span : 0,
+        normalizedReturn: EvaluationResult.normalizedReturn(s.mean, reference: t.mean, random: random.mean),
         actionAgreement: heldOut > 0 ? Double(agree) / Double(heldOut) : 0, heldOutStates: heldOut,
         parameterRatio: Double(sr.parameters) / Double(tr.parameters),
         bytesRatio: Double(sr.bytesOnDisk) / Double(max(tr.bytesOnDisk, 1)),

@@ -184,25 +184,24 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
                                              episodes: config.evalEpisodes, seed: config.evalSeed))
         }
         lastEvaluations = results
-        let score = EvaluationResult(returns: tasks.indices.map { normalised(results[$0].mean, task: $0) },
+        let score = EvaluationResult(returns: tasks.indices.map { normalized(results[$0].mean, task: $0) },
                                      lengths: results.map { $0.lengths.reduce(0, +) / max($0.lengths.count, 1) })
         if state.bestMeanReturn.map({ score.mean > $0 }) ?? true { keptEvaluations = results }
         return score
     }
 
     /// (return − random) / (teacher − random) of task `k`.
-    public func normalised(_ mean: Double, task k: Int) -> Double {
-        let span = teacherReturns[k] - randomReturns[k]
-        return span != 0 ? (mean - randomReturns[k]) / span : (mean >= teacherReturns[k] ? 1 : 0)
+    public func normalized(_ mean: Double, task k: Int) -> Double {
+        EvaluationResult.normalizedReturn(mean, reference: teacherReturns[k], random: randomReturns[k])
     }
 
-    public var evaluationColumns: [String] { tasks.flatMap { ["eval_return_\($0.name)", "eval_normalised_\($0.name)"] } }
+    public var evaluationColumns: [String] { tasks.flatMap { ["eval_return_\($0.name)", "eval_normalized_\($0.name)"] } }
 
     public var evaluationValues: [String: Double] {
         var values: [String: Double] = [:]
         for (k, r) in lastEvaluations.enumerated() {
             values["eval_return_\(tasks[k].name)"] = r.mean
-            values["eval_normalised_\(tasks[k].name)"] = normalised(r.mean, task: k)
+            values["eval_normalized_\(tasks[k].name)"] = normalized(r.mean, task: k)
         }
         return values
     }
@@ -213,7 +212,7 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
             var m: [String: JSONValue] = ["teacher_mean_return": .number(teacherReturns[k]), "random_mean_return": .number(randomReturns[k])]
             if evaluated {
                 m.merge(RunDirectory.metrics(keptEvaluations[k], step: state.step)) { a, _ in a }
-                m["normalized_return"] = .number(normalised(keptEvaluations[k].mean, task: k))
+                m["normalized_return"] = .number(normalized(keptEvaluations[k].mean, task: k))
             }
             return MultiTaskDirectory.TaskRecord(name: task.name, environment: task.environment.name,
                                                  environmentArguments: task.environment.argumentTexts,
@@ -221,7 +220,7 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
         }
         var overall: [String: JSONValue] = ["step": metrics["step"] ?? .number(Double(state.step))]
         if evaluated {
-            let scores = tasks.indices.map { normalised(keptEvaluations[$0].mean, task: $0) }
+            let scores = tasks.indices.map { normalized(keptEvaluations[$0].mean, task: $0) }
             overall["mean_normalized_return"] = .number(scores.reduce(0, +) / Double(scores.count))
             overall["min_normalized_return"] = .number(scores.min() ?? 0)
             overall["eval_episodes"] = .number(Double(config.evalEpisodes))
@@ -250,7 +249,7 @@ public struct MultiTaskDistillationAlgorithm: RunAlgorithm {
         tasks.enumerated().map { k, task in
             let kept = keptEvaluations.count == tasks.count ? keptEvaluations[k] : nil
             return TaskOutcome(name: task.name, studentReturn: kept, teacherReturn: teacherReturns[k], randomReturn: randomReturns[k],
-                               normalizedReturn: kept.map { normalised($0.mean, task: k) },
+                               normalizedReturn: kept.map { normalized($0.mean, task: k) },
                                parameters: learner.student.network(task: k).parameterCount,
                                teacherParameters: task.teacher.networks.reduce(0) { $0 + $1.parameterCount })
         }

@@ -169,8 +169,9 @@ public struct RobustnessStudy: Sendable {
         var random = SeededGenerator(seed: UInt64(seed))
         let count = nominal.spec.actionCount
         let randomReturn = try evaluate(nominal, episodes: episodes, seed: seed) { _ in random.int(below: count) }.mean
-        let span = clean.mean - randomReturn
-        func normalized(_ mean: Double) -> Double { abs(span) < 1e-12 ? 0 : (mean - randomReturn) / span }
+        func normalized(_ mean: Double) -> Double {
+            EvaluationResult.normalizedReturn(mean, reference: clean.mean, random: randomReturn)
+        }
 
         var reports: [AxisReport] = []
         for axis in axes {

@@ -14,6 +14,15 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
     }
 
     public var episodes: Int { returns.count }
+
+    /// The normalised return, (mean − random) / (reference − random): 1 at the reference's
+    /// (usually the teacher's) mean return, 0 at a random policy's. Every report computes it here
+    /// (compare, robustness, multi-task evaluations). When the anchors coincide the scale is
+    /// undefined: 1 when `mean` reaches the reference, else 0.
+    public static func normalizedReturn(_ mean: Double, reference: Double, random: Double) -> Double {
+        let span = reference - random
+        return abs(span) < 1e-12 ? (mean >= reference ? 1 : 0) : (mean - random) / span
+    }
     public var mean: Double { returns.reduce(0, +) / Double(Swift.max(returns.count, 1)) }
     /// Population standard deviation (NumPy's default, as SB3's evaluate_policy reports).
     public var std: Double {

@@ -600,7 +600,7 @@ def test_multi_task_distillation_of_two_environments(tmp_path, corridor_teacher)
     # Shared trunk counted once: 6→16 and 4→16 inputs, 16→16 trunk, two 16→2 heads.
     assert index["shared_parameters"] == (6 * 16 + 16) + (4 * 16 + 16) + (16 * 16 + 16) + 2 * (16 * 2 + 2)
     header = (tmp_path / "a" / "metrics.csv").read_text().splitlines()[0].split(",")
-    assert {"eval_return_corridor", "eval_normalised_line"} <= set(header)
+    assert {"eval_return_corridor", "eval_normalized_line"} <= set(header)
     for name in ("corridor", "line"):
         a, b = tmp_path / "a" / "tasks" / name, tmp_path / "b" / "tasks" / name
         manifest = json.loads((a / "model.json").read_text())

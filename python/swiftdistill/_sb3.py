@@ -55,29 +55,18 @@ class _Logger:
         """Nothing to write: the run's own logs are metrics.csv and TensorBoard files."""
 
 
-class _CallbackList:
-    """SB3's ``CallbackList`` when SB3 is not installed: each callback in turn; training stops
-    when any ``on_step`` returns False."""
-
-    def __init__(self, callbacks: List[Any]) -> None:
-        self.callbacks = callbacks
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        def each(*args: Any) -> Any:
-            results = [getattr(c, name)(*args) for c in self.callbacks]
-            return all(r is not False for r in results) if name == "on_step" else None
-        return each
-
-
 def _protocol_callback(callback: Any, progress_bar: bool) -> Any:
     """``callback`` (an SB3-style callback, a list of them, or None) as one object, with SB3's
-    ``ProgressBarCallback`` added for ``progress_bar`` when SB3 is installed."""
+    ``ProgressBarCallback`` added for ``progress_bar`` when SB3 is installed (without SB3 the
+    package's own bar shows progress). A list becomes SB3's ``CallbackList``, or without SB3
+    ``swiftdistill.callbacks.CallbackList``."""
     CallbackList: Any
     ProgressBarCallback: Any
     try:
         from stable_baselines3.common.callbacks import CallbackList, ProgressBarCallback
     except ImportError:
-        CallbackList, ProgressBarCallback = _CallbackList, None
+        from .callbacks import CallbackList
+        ProgressBarCallback = None
     callbacks = list(callback) if isinstance(callback, (list, tuple)) else ([] if callback is None else [callback])
     if progress_bar and ProgressBarCallback is not None:
         callbacks.append(ProgressBarCallback())

@@ -164,3 +164,44 @@ def test_sb3s_own_callbacks(tmp_path):
     cartpole.learn(40_000, callback=CallbackList([evaluation]), progress_bar=progress_bar)
     assert evaluation.best_mean_reward >= 150, "EvalCallback predicted with the policy being trained"
     assert cartpole.num_timesteps < 40_000 and cartpole.num_timesteps % 1000 == 0, "stopped at an evaluation"
+
+
+def test_the_packages_own_callbacks_without_sb3(tmp_path, monkeypatch):
+    """swiftdistill.callbacks: SB3's CheckpointCallback, EvalCallback, StopTrainingOnRewardThreshold,
+    CallbackList and BaseCallback by the same names and protocol, working with SB3 made
+    unimportable (a list of callbacks then becomes the package's CallbackList)."""
+    import sys
+    from swiftdistill.callbacks import (BaseCallback, CheckpointCallback, EvalCallback,
+                                        StopTrainingOnRewardThreshold)
+    for name in [m for m in sys.modules if m == "stable_baselines3" or m.startswith("stable_baselines3.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "stable_baselines3", None)  # `import stable_baselines3` now fails
+
+    class Steps(BaseCallback):
+        def _on_step(self):
+            self.locals.setdefault("seen", []).append(self.num_timesteps)
+            return True
+
+    steps = Steps()
+    checkpoints = CheckpointCallback(save_freq=400, save_path=str(tmp_path / "checkpoints"), name_prefix="dqn")
+    dqn = DQN("MlpPolicy", "Corridor-6", seed=5, **CORRIDOR)
+    dqn.learn(1200, callback=[steps, checkpoints])
+    assert steps.n_calls == 1200 and steps.locals["seen"][:3] == [1, 2, 3] and steps.num_timesteps == 1200
+    saved = sorted(p.name for p in (tmp_path / "checkpoints").glob("*.zip"))
+    assert saved == ["dqn_1200_steps.zip", "dqn_400_steps.zip", "dqn_800_steps.zip"], saved
+    assert DQN.load(tmp_path / "checkpoints" / "dqn_800_steps.zip").num_timesteps >= 400
+
+    stop = StopTrainingOnRewardThreshold(reward_threshold=150)
+    cartpole = DQN("MlpPolicy", "CartPole-v1", learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000,
+                   target_update_interval=10, train_freq=256, gradient_steps=128, exploration_fraction=0.16,
+                   exploration_final_eps=0.04, policy_kwargs=dict(net_arch=[256, 256]), seed=0)
+    evaluation = EvalCallback("CartPole-v1", eval_freq=1000, n_eval_episodes=3, callback_on_new_best=stop, verbose=0,
+                              log_path=str(tmp_path / "eval"), best_model_save_path=str(tmp_path / "best"))
+    cartpole.learn(40_000, callback=evaluation)
+    assert evaluation.best_mean_reward >= 150, "EvalCallback predicted with the policy being trained"
+    assert cartpole.num_timesteps < 40_000 and cartpole.num_timesteps % 1000 == 0, "stopped at an evaluation"
+    log = np.load(tmp_path / "eval" / "evaluations.npz")
+    assert list(log["timesteps"]) == list(range(1000, cartpole.num_timesteps + 1, 1000)) and log["results"].shape[1] == 3
+    assert (tmp_path / "best" / "best_model.zip").exists()
+    with pytest.raises(ValueError, match="save_replay_buffer and save_vecnormalize have nothing to save"):
+        CheckpointCallback(save_freq=10, save_path=str(tmp_path), save_replay_buffer=True)
