@@ -20,6 +20,9 @@ public struct ModelManifest: Codable, Equatable, Sendable {
         /// "CHW" when observations arrive channels-first (C, H, W) and are moved to `inputShape`'s
         /// (H, W, C) before the convolutions; "HWC" (or absent) when they arrive as `inputShape`.
         public var inputLayout: String?
+        /// A continuous head's action bounds (one value per output); absent for discrete heads.
+        public var actionLow: [Float]?
+        public var actionHigh: [Float]?
     }
 
     /// One tensor file.
@@ -127,7 +130,9 @@ public enum ModelDirectory {
                                 activation: network.activation.rawValue, outputSize: network.outputSize, head: network.head.rawValue,
                                 convolutions: network.convolutions.isEmpty ? nil : network.convolutions.map(\.spec),
                                 inputShape: network.convolutions.isEmpty ? nil : network.inputShape,
-                                inputLayout: network.convolutions.isEmpty ? nil : (network.channelsFirst ? "CHW" : "HWC")),
+                                inputLayout: network.convolutions.isEmpty ? nil : (network.channelsFirst ? "CHW" : "HWC"),
+                                actionLow: network.head.isContinuous ? network.actionLow : nil,
+                                actionHigh: network.head.isContinuous ? network.actionHigh : nil),
             tensors: [], environment: environment,
             environmentArguments: environmentArguments.isEmpty ? nil : environmentArguments,
             environmentWrappers: environmentWrappers.isEmpty ? nil : environmentWrappers, config: config, metrics: metrics)
@@ -261,6 +266,16 @@ public enum ModelDirectory {
         return try readEntry(entry, in: directory)
     }
 
+    /// Loads a model directory for `use` (a phrase: "distillation"), which takes discrete-action
+    /// models only: a continuous head is refused in a sentence.
+    public static func loadDiscrete(from directory: URL, for use: String) throws -> (network: MLP, manifest: ModelManifest) {
+        let loaded = try load(from: directory)
+        guard !loaded.network.head.isContinuous else {
+            throw CheckpointError.continuousHead(directory.path, head: loaded.network.head.rawValue, use: use)
+        }
+        return loaded
+    }
+
     /// Loads a model directory, checking every file against the manifest.
     public static func load(from directory: URL) throws -> (network: MLP, manifest: ModelManifest) {
         let manifest = try readManifest(directory)
@@ -273,7 +288,8 @@ public enum ModelDirectory {
         }
         let arch = manifest.architecture
         guard let head = OutputHead(rawValue: arch.head) else {
-            let known = OutputHead.allCases.map { "'\($0.rawValue)' (\($0.phrase))" }.joined(separator: " and ")
+            let named = OutputHead.allCases.map { "'\($0.rawValue)' (\($0.phrase))" }
+            let known = named.dropLast().joined(separator: ", ") + " and " + named.last!
             throw CheckpointError.badManifest(directory.appendingPathComponent(manifestName).path,
                                               detail: "its head is '\(arch.head)', and this version runs \(known); a newer swift-distill may read it")
         }
@@ -329,6 +345,13 @@ public enum ModelDirectory {
         }
         var network = MLP(convolutions: convolutions, layers: layers, activation: activation, channelsFirst: arch.inputLayout == "CHW")
         network.head = head
+        if head.isContinuous {
+            guard let low = arch.actionLow, let high = arch.actionHigh, low.count == arch.outputSize, high.count == arch.outputSize,
+                  zip(low, high).allSatisfy({ $0.isFinite && $1.isFinite && $0 < $1 }) else {
+                throw CheckpointError.badManifest(manifestPath, detail: "a '\(head.rawValue)' head needs action_low and action_high: \(arch.outputSize) finite values each, low < high")
+            }
+            (network.actionLow, network.actionHigh) = (low, high)
+        }
         return (network, manifest)
     }
 

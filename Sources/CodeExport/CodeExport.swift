@@ -17,7 +17,7 @@ public enum CodeExport {
         if try ModelDirectory.readManifest(model).quantization != nil {
             return try exportInt8(model: model, language: language, output: output, name: name, force: force)
         }
-        let (network, manifest) = try ModelDirectory.load(from: model)
+        let (network, manifest) = try ModelDirectory.loadDiscrete(from: model, for: "code export")
         let scale: Float
         if case .number(let s)? = manifest.config["observation_scale"] { scale = Float(s) } else { scale = 1 }
         let plan = try ExportPlan(network: network, name: name ?? defaultName(for: model), observationScale: scale,

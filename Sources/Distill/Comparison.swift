@@ -71,7 +71,7 @@ public struct ComparedModel {
             let (network, manifest) = try Int8Directory.load(from: directory)
             return (ComparedModel(network, bytesOnDisk: bytes), manifest)
         }
-        let (network, manifest) = try ModelDirectory.load(from: directory)
+        let (network, manifest) = try ModelDirectory.loadDiscrete(from: directory, for: "compare and robustness")
         return (ComparedModel(network, bytesOnDisk: bytes), manifest)
     }
 

@@ -39,7 +39,7 @@ public struct TeacherEnsemble: Sendable {
         var env: EnvironmentRecipe?
         for path in paths {
             do {
-                let (net, manifest) = try ModelDirectory.load(from: URL(fileURLWithPath: path))
+                let (net, manifest) = try ModelDirectory.loadDiscrete(from: URL(fileURLWithPath: path), for: "distillation")
                 nets.append(net)
                 env = env ?? EnvironmentRecipe(recordedIn: manifest)
             } catch let e as CheckpointError {

@@ -22,6 +22,7 @@ struct Eval: ParsableCommand {
         // The model is read (and checked) before its environment is opened.
         let directory = URL(fileURLWithPath: model)
         let manifest: ModelManifest, inputs: Int, actions: Int, act: ([Float]) -> Int
+        var continuous: Policy?
         if try ModelDirectory.readManifest(directory).quantization != nil {
             // An int8 model runs with the integer arithmetic every reader of it follows.
             let (network, m) = try Int8Directory.load(from: directory)
@@ -30,12 +31,15 @@ struct Eval: ParsableCommand {
             let (network, m) = try ModelDirectory.load(from: directory)
             let policy = Policy(network)
             (manifest, inputs, actions, act) = (m, policy.observationSize, policy.actionCount, policy.action)
+            if network.head.isContinuous { continuous = policy }
         }
         let (recipe, recorded) = try evaluation.recipe(recordedIn: manifest, model: model)
         let envName = recipe.description
         let environment = try makeEnvironment(recipe, recorded: recorded)
-        try checkFits(inputs: inputs, actions: actions, environment)
-        let r = try evaluate(environment, episodes: episodes, seed: seed, policy: act)
+        try checkFits(inputs: inputs, actions: actions, continuous: continuous != nil, environment)
+        let r = try continuous.map { policy in
+            try evaluate(environment, episodes: episodes, seed: seed, continuousPolicy: policy.continuousAction)
+        } ?? evaluate(environment, episodes: episodes, seed: seed, policy: act)
         if json {
             let payload: [String: Any] = ["model": model, "env": envName, "episodes": r.episodes, "seed": seed,
                                           "mean_return": r.mean, "std_return": r.std, "min_return": r.min,

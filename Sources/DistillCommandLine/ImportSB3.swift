@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NN
 import PythonBridge
 
 /// `distill import-sb3`: a Stable-Baselines3 model as a model directory, so a DQN, PPO or A2C
@@ -13,7 +14,9 @@ struct ImportSB3: ParsableCommand {
             DQN models become Q-value models (head q); PPO and A2C models with discrete actions \
             become their actor, whose outputs are the policy's logits (head categorical): the \
             greedy action equals SB3's predict(obs, deterministic=True), and `distill distill \
-            --loss kl --temperature 1` matches a student to the policy itself. MlpPolicy networks \
+            --loss kl --temperature 1` matches a student to the policy itself. Continuous-action \
+            agents — SAC, TD3 and DDPG (head squashed), PPO and A2C with Box actions (head \
+            gaussian) — become their deterministic actor, which `distill eval` runs. MlpPolicy networks \
             of ReLU or Tanh layers over flat observations are read; anything else is refused in a \
             sentence. An SB3 .zip does not name its environment: give it with --env (a Gymnasium \
             id) so later commands can open it. Needs stable-baselines3 and torch in the Python \
@@ -43,6 +46,6 @@ struct ImportSB3: ParsableCommand {
         }
         let head = (try? model.attr("head").as(String.self)) ?? "q"
         let described = (try? model.method("__repr__").as(String.self)) ?? out
-        print("Wrote \(out): \(described), head \(head) (\(head == "categorical" ? "a categorical policy's logits" : "Q-values")).")
+        print("Wrote \(out): \(described), head \(head) (\(OutputHead(rawValue: head)?.phrase ?? "outputs")).")
     }
 }

@@ -43,7 +43,7 @@ struct Quantize: ParsableCommand {
     func run() throws {
         evaluation.isolation.apply()
         let source = URL(fileURLWithPath: model), target = URL(fileURLWithPath: out)
-        let (network, manifest) = try ModelDirectory.load(from: source)
+        let (network, manifest) = try ModelDirectory.loadDiscrete(from: source, for: "quantisation")
         let (recipe, recorded) = try evaluation.recipe(recordedIn: manifest, model: model)
         let environment = try makeEnvironment(recipe, recorded: recorded)
         let float = Policy(network)

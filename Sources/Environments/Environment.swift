@@ -4,8 +4,11 @@ public struct EnvironmentSpec: Sendable, Equatable {
     public var name: String
     /// Observation shape as the environment reports it; networks see it flattened.
     public var observationShape: [Int]
-    /// Number of discrete actions; actions are `0..<actionCount` on the Swift side.
+    /// Number of discrete actions (actions are `0..<actionCount` on the Swift side), or for a
+    /// continuous (Box) action space the number of values in an action.
     public var actionCount: Int
+    /// A continuous action space's bounds, one range per action value; nil for discrete actions.
+    public var actionBounds: [ClosedRange<Float>]?
     /// Factor applied to every observation value before a network sees it: 1/255 for uint8
     /// images (as Stable-Baselines3 normalises image spaces), else 1.
     public var observationScale: Float
@@ -16,10 +19,15 @@ public struct EnvironmentSpec: Sendable, Equatable {
     /// Flattened observation length.
     public var observationSize: Int { observationShape.reduce(1, *) }
 
-    public init(name: String, observationShape: [Int], actionCount: Int, observationScale: Float = 1, observationsAreBytes: Bool = false) {
+    /// True for a continuous (Box) action space: actions are vectors, stepped with `step(continuous:)`.
+    public var isContinuous: Bool { actionBounds != nil }
+
+    public init(name: String, observationShape: [Int], actionCount: Int, observationScale: Float = 1, observationsAreBytes: Bool = false,
+                actionBounds: [ClosedRange<Float>]? = nil) {
         self.name = name
         self.observationShape = observationShape
         self.actionCount = actionCount
+        self.actionBounds = actionBounds
         self.observationScale = observationScale
         self.observationsAreBytes = observationsAreBytes
     }
@@ -55,4 +63,13 @@ public protocol Environment: AnyObject {
     func reset(seed: Int?) throws -> [Float]
     /// Applies an action in `0..<spec.actionCount`.
     func step(_ action: Int) throws -> Step
+    /// Applies a continuous action: `spec.actionCount` values within `spec.actionBounds`.
+    func step(continuous action: [Float]) throws -> Step
+}
+
+extension Environment {
+    /// Environments with discrete actions only.
+    public func step(continuous action: [Float]) throws -> Step {
+        throw EnvironmentError.unsupportedActionSpace(spec.name, detail: "it takes discrete actions, not the continuous action \(action)")
+    }
 }

@@ -64,10 +64,16 @@ public final class GymEnvironment: Environment {
         do {
             self.object = object
             let (shape, scale, bytes) = try Spaces.observationLayout(object.attr("observation_space"), name: label)
-            let actions = try Spaces.discreteActions(object.attr("action_space"), name: label)
-            self.spec = EnvironmentSpec(name: label, observationShape: shape, actionCount: actions.count, observationScale: scale,
-                                        observationsAreBytes: bytes)
-            self.actionStart = actions.start
+            if let bounds = try Spaces.continuousActions(object.attr("action_space"), name: label) {
+                self.spec = EnvironmentSpec(name: label, observationShape: shape, actionCount: bounds.count, observationScale: scale,
+                                            observationsAreBytes: bytes, actionBounds: bounds)
+                self.actionStart = 0
+            } else {
+                let actions = try Spaces.discreteActions(object.attr("action_space"), name: label)
+                self.spec = EnvironmentSpec(name: label, observationShape: shape, actionCount: actions.count, observationScale: scale,
+                                            observationsAreBytes: bytes)
+                self.actionStart = actions.start
+            }
             self.stepName = try "step".pythonObject()
         } catch let error as PythonError {
             throw EnvironmentError.badFactory(label, detail: "it does not look like a Gymnasium environment (\(error)); it needs observation_space, action_space, reset and step")
@@ -106,6 +112,9 @@ public final class GymEnvironment: Environment {
     }
 
     public func step(_ action: Int) throws -> Step {
+        guard !spec.isContinuous else {
+            throw EnvironmentError.unsupportedActionSpace(spec.name, detail: "it takes continuous actions (a Box of \(spec.actionCount)), not the discrete action \(action); a Q-network needs a Discrete action space (discretise it with a wrapper)")
+        }
         guard action >= 0 && action < spec.actionCount else {
             throw EnvironmentError.invalidAction(action, actionCount: spec.actionCount)
         }
@@ -116,7 +125,34 @@ public final class GymEnvironment: Environment {
             } catch let e as PythonError {
                 throw EnvironmentError.python(spec.name, operation: "step(\(action + actionStart))", e)
             }
-            return try result.withTupleView { items in
+            return try readStep(result)
+        }
+    }
+
+    /// Applies a continuous action, passed to Python as a float32 NumPy array.
+    public func step(continuous action: [Float]) throws -> Step {
+        guard spec.isContinuous else {
+            throw EnvironmentError.unsupportedActionSpace(spec.name, detail: "it takes discrete actions, not the continuous action \(action)")
+        }
+        guard action.count == spec.actionCount, action.allSatisfy(\.isFinite) else {
+            throw EnvironmentError.badResult(spec.name, detail: "a continuous action needs \(spec.actionCount) finite values, got \(action)")
+        }
+        return try Python.withGIL {
+            let result: PythonObject
+            do {
+                let array = try PythonObject.ndarray(action, shape: [action.count])
+                result = try object.callMethod(stepName, array)
+            } catch let e as PythonError {
+                throw EnvironmentError.python(spec.name, operation: "step(\(action))", e)
+            }
+            return try readStep(result)
+        }
+    }
+
+    /// Reads step()'s Gymnasium 5-tuple or old gym 4-tuple.
+    private func readStep(_ result: PythonObject) throws -> Step {
+        try Python.withGIL {
+            try result.withTupleView { items in
                 switch items.count {
                 case 5:
                     return Step(observation: try read(items, 0), reward: try number(items, 1, "reward"),

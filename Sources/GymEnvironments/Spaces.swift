@@ -48,6 +48,27 @@ enum Spaces {
         return (shape, scale, kind == "b" || (kind == "u" && itemSize == 1))
     }
 
+    /// The bounds of a continuous action space: a one-dimensional float Box with finite bounds
+    /// (a deterministic or Gaussian actor's outputs are clipped or squashed into them); nil for
+    /// any other space, which `discreteActions` then reads or refuses.
+    static func continuousActions(_ space: PythonObject, name: String) throws -> [ClosedRange<Float>]? {
+        guard try kinds(of: space).contains("Box") else { return nil }
+        let shape = try [Int](python: space.attr("shape"))
+        guard shape.count == 1, shape[0] >= 1, shape[0] <= maxActions else {
+            throw EnvironmentError.unsupportedActionSpace(name, detail: "\(space) has shape \(shape); continuous actions must be a vector (a Box of one dimension)")
+        }
+        guard try String(python: space.attr("dtype").attr("kind")) == "f" else {
+            throw EnvironmentError.unsupportedActionSpace(name, detail: "\(space) is not a float Box; continuous actions are floats")
+        }
+        let low = try [Double](python: space.attr("low").method("tolist"))
+        let high = try [Double](python: space.attr("high").method("tolist"))
+        guard low.count == shape[0], high.count == shape[0],
+              zip(low, high).allSatisfy({ $0.isFinite && $1.isFinite && $0 < $1 }) else {
+            throw EnvironmentError.unsupportedActionSpace(name, detail: "\(space) has unbounded or empty bounds; continuous actions need finite low < high for each value (rescale them with a wrapper)")
+        }
+        return zip(low, high).map { Float($0)...Float($1) }
+    }
+
     /// `(n, start)` of a Discrete action space.
     /// The most actions a Discrete space may have: a Q-network has one output per action.
     static let maxActions = 1 << 20

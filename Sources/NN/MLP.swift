@@ -15,6 +15,9 @@ public struct MLP: Equatable, Sendable {
     /// What the outputs mean (Q-values unless the network came from a policy-gradient teacher or
     /// imitates one); model directories record it.
     public var head: OutputHead = .q
+    /// A continuous head's action bounds, one value per output (empty for discrete heads).
+    public var actionLow: [Float] = []
+    public var actionHigh: [Float] = []
 
     /// A network inputSize → hiddenSizes… → outputSize, initialised from `seed`.
     public init(inputSize: Int, hiddenSizes: [Int], outputSize: Int, activation: Activation = .relu,

@@ -42,6 +42,13 @@ public struct Policy: Sendable, Equatable {
         return Kernels.denseChain(observation, layers: layers, activation: activationCode, Kernels.argmax)
     }
 
+    /// A continuous head's action for one flat observation: its outputs clipped (Gaussian) or
+    /// squashed (tanh) into the action bounds.
+    public func continuousAction(_ observation: [Float]) -> [Float] {
+        precondition(network.head.isContinuous, "continuousAction needs a continuous head, not \(network.head.rawValue)")
+        return network.head.action(qValues(observation), low: network.actionLow, high: network.actionHigh)
+    }
+
     /// Greedy actions for a batch.
     public func actions(_ observations: Tensor) -> [Int] { network(observations).argmaxRows() }
 }

@@ -407,7 +407,7 @@ enum Bindings {
             guard (1...10_000_000).contains(count) else {
                 throw ArgumentError.value("calibration_states must be between 1 and 10,000,000 (got \(count)); the activation scales need states the student visits.")
             }
-            let (network, manifest) = try ModelDirectory.load(from: source)
+            let (network, manifest) = try ModelDirectory.loadDiscrete(from: source, for: "quantisation")
             let envArg = a.optional("env")
             guard envArg != nil || manifest.environment != nil else {
                 throw RunError.invalidSetting("the model records no environment; pass env=.")

@@ -37,12 +37,24 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
 /// Episodes are capped at `maxSteps` in case an environment has no time limit.
 public func evaluate(_ env: any Environment, episodes: Int, seed: Int, maxSteps: Int = 100_000,
                      policy: ([Float]) -> Int) throws -> EvaluationResult {
+    try evaluate(env, episodes: episodes, seed: seed, maxSteps: maxSteps, stepping: { try env.step(policy($0)) })
+}
+
+/// As above for a policy over continuous actions (one vector of `spec.actionCount` values).
+public func evaluate(_ env: any Environment, episodes: Int, seed: Int, maxSteps: Int = 100_000,
+                     continuousPolicy: ([Float]) -> [Float]) throws -> EvaluationResult {
+    try evaluate(env, episodes: episodes, seed: seed, maxSteps: maxSteps, stepping: { try env.step(continuous: continuousPolicy($0)) })
+}
+
+/// The episodes loop: `stepping` acts on an observation and steps the environment.
+private func evaluate(_ env: any Environment, episodes: Int, seed: Int, maxSteps: Int,
+                      stepping: ([Float]) throws -> Step) throws -> EvaluationResult {
     var result = EvaluationResult(returns: [], lengths: [])
     for e in 0..<episodes {
         var obs = try env.reset(seed: seed + e)
         var total = 0.0, length = 0
         while length < maxSteps {
-            let s = try env.step(policy(obs))
+            let s = try stepping(obs)
             try NonFinite.check(s, from: env, episode: e + 1, stepInEpisode: length + 1)
             total += s.reward
             length += 1
@@ -66,8 +78,14 @@ public func checkFits(_ policy: Policy, _ env: any Environment) throws {
     try checkFits(inputs: policy.observationSize, actions: policy.actionCount, env)
 }
 
-/// Throws unless a model of `inputs` inputs and `actions` outputs fits `env`.
-public func checkFits(inputs: Int, actions: Int, _ env: any Environment) throws {
+/// Throws unless a model of `inputs` inputs and `actions` outputs fits `env`, with continuous
+/// actions exactly when `continuous`.
+public func checkFits(inputs: Int, actions: Int, continuous: Bool = false, _ env: any Environment) throws {
+    guard continuous == env.spec.isContinuous else {
+        throw RunError.invalidSetting(continuous
+            ? "the model acts with continuous actions, but \(env.spec.name) takes discrete ones; use the model's own environment."
+            : "the model acts with discrete actions, but \(env.spec.name) takes continuous ones (a Box of \(env.spec.actionCount)); use the model's own environment.")
+    }
     guard inputs == env.spec.observationSize, actions == env.spec.actionCount else {
         throw RunError.invalidSetting("the model takes \(inputs) inputs and \(actions) actions, but \(env.spec.name) has \(env.spec.observationSize) and \(env.spec.actionCount); use the model's own environment (and its keyword arguments).")
     }

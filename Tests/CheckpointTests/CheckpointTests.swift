@@ -138,12 +138,12 @@ func temporaryDirectory() throws -> URL {
         try ModelDirectory.save(MLP(inputSize: 4, hiddenSizes: [8], outputSize: 2, seed: 3), to: plain)
         #expect(try ModelDirectory.load(from: plain).network.head == .q)
         let file = dir.appendingPathComponent(ModelDirectory.manifestName)
-        let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "\"categorical\"", with: "\"gaussian\"")
+        let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "\"categorical\"", with: "\"poisson\"")
         try text.write(to: file, atomically: true, encoding: .utf8)
         #expect {
             try ModelDirectory.load(from: dir)
         } throws: { error in
-            "\(error)".contains("its head is 'gaussian', and this version runs 'q' (Q-values) and 'categorical'")
+            "\(error)".contains("its head is 'poisson', and this version runs 'q' (Q-values), 'categorical'")
         }
     }
 

@@ -107,7 +107,9 @@ def _fnv1a(data: bytes) -> str:
 
 
 # What a model's outputs mean (``architecture.head``); the greedy action is their argmax for each.
-HEADS = {"q": "Q-values", "categorical": "a categorical policy's logits"}
+HEADS = {"q": "Q-values", "categorical": "a categorical policy's logits",
+         "gaussian": "a Gaussian policy's mean continuous action", "squashed": "a tanh-squashed continuous action"}
+CONTINUOUS_HEADS = ("gaussian", "squashed")
 
 
 class Model:
@@ -133,6 +135,11 @@ class Model:
         self.action_count: int = arch["output_size"]
         self.activation: str = arch["activation"]
         self.head: str = arch["head"]
+        # A continuous head's bounds: the action is the output clipped (gaussian) or squashed (tanh) into them.
+        self.action_low: Optional[NDArray[np.float32]] = (np.asarray(arch["action_low"], dtype=np.float32)
+                                                          if self.head in CONTINUOUS_HEADS else None)
+        self.action_high: Optional[NDArray[np.float32]] = (np.asarray(arch["action_high"], dtype=np.float32)
+                                                           if self.head in CONTINUOUS_HEADS else None)
         self._layers = [(params[f"layers.{i}.weight"], params[f"layers.{i}.bias"]) for i in range(len(self.hidden_sizes) + 1)]
         # Convolutions: (weight (O, C, KH, KW), bias, stride, padding); the input is (H, W, C).
         self._convs = [(params[f"convs.{i}.weight"], params[f"convs.{i}.bias"], int(c.get("stride", 1)), int(c.get("padding", 0)))
@@ -230,6 +237,11 @@ class Model:
                 h = self._act(h)
         return h[0] if single else h
 
+    def _discrete_only(self, what: str) -> None:
+        if self.head in CONTINUOUS_HEADS:
+            raise ValueError(f"{self.path} holds a continuous-action model (head {self.head}), which act, predict and "
+                             f"`distill eval` run but {what} does not take yet")
+
     def _float_only(self) -> None:
         if self.quantization:
             raise ValueError(f"{self.path} holds an {self.quantization.get('scheme')} model, which runs here and exports "
@@ -287,15 +299,27 @@ class Model:
         return probabilities
 
     def act(self, obs: Any) -> Union[int, NDArray[Any]]:
-        """Greedy action(s): an int for one observation, an int array for a batch."""
+        """Greedy action(s): an int for one observation, an int array for a batch. A continuous
+        head gives float32 actions within its bounds instead ((action_size,) or (N, action_size)):
+        the outputs clipped (``gaussian``) or squashed, low + (tanh(z) + 1)·(high − low)/2
+        (``squashed``), as SB3's deterministic ``predict`` gives them."""
         q = self.q_values(obs)
+        if self.head in CONTINUOUS_HEADS:
+            assert self.action_low is not None and self.action_high is not None
+            low, high = self.action_low, self.action_high
+            z = q.astype(np.float32)
+            action: NDArray[Any] = (np.clip(z, low, high) if self.head == "gaussian"
+                                    else low + (np.tanh(z) + np.float32(1)) * np.float32(0.5) * (high - low))
+            return action.astype(np.float32)
         return int(np.argmax(q)) if q.ndim == 1 else np.argmax(q, axis=1)
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
                 deterministic: bool = True) -> Tuple[Union[int, NDArray[Any]], None]:
         """Stable-Baselines3's ``predict``: ``(action, None)``. Greedy for a Q-network (its policy
         is deterministic; ``deterministic=False`` gives the same action); a categorical head
-        samples from its probabilities when ``deterministic=False``, as SB3's PPO does."""
+        samples from its probabilities when ``deterministic=False``, as SB3's PPO does; a
+        continuous head gives its deterministic action either way (the policy's noise is not
+        kept)."""
         if deterministic or self.head != "categorical":
             return self.act(observation), None
         p = self.probabilities(observation)
@@ -311,6 +335,7 @@ class Model:
         int64). uint8 images are scaled inside the graph as here. Needs the ``onnx`` package
         (``pip install "swiftdistill[export]"``)."""
         self._float_only()
+        self._discrete_only("to_onnx")
         try:
             import onnx
             from onnx import TensorProto, helper, numpy_helper
@@ -402,6 +427,7 @@ class Model:
         ``path``, also saved there as TorchScript (``torch.jit.load(path)`` needs no Python class).
         Needs torch (install it for your platform)."""
         self._float_only()
+        self._discrete_only("to_torch")
         try:
             import torch
         except ImportError:
@@ -570,9 +596,18 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
         sizes = [int(arch["input_size"])] + [int(s) for s in arch["hidden_sizes"]] + [int(arch["output_size"])]
         if arch["activation"] not in ("relu", "tanh"):
             raise ValueError(f"unknown activation {arch['activation']!r}")
+        if arch.get("head") in CONTINUOUS_HEADS:
+            for key in ("action_low", "action_high"):
+                bounds = arch.get(key)
+                if (not isinstance(bounds, list) or len(bounds) != arch["output_size"]
+                        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in bounds)):
+                    raise ValueError(f"a '{arch['head']}' head needs {key}: {arch['output_size']} finite numbers")
+            if not all(lo < hi for lo, hi in zip(arch["action_low"], arch["action_high"])):
+                raise ValueError("action_low must be below action_high for every action value")
         if arch.get("head") not in HEADS:
+            named = [f"{h!r} ({meaning})" for h, meaning in HEADS.items()]
             raise ValueError(f"its head is {arch.get('head')!r}, and this version runs "
-                             + " and ".join(f"{h!r} ({meaning})" for h, meaning in HEADS.items())
+                             + ", ".join(named[:-1]) + " and " + named[-1]
                              + "; a newer swiftdistill may read it")
         # The same required fields and types as the Swift reader's ModelManifest.
         for key, kind in (("format_version", int), ("layout", str), ("architecture", dict), ("tensors", list),
@@ -703,9 +738,10 @@ def _sb3_algorithm(path: PathLike) -> str:
     if module == "stable_baselines3.common.policies":
         # PPO and A2C share ActorCriticPolicy; only PPO saves n_epochs.
         return "PPO" if "n_epochs" in data else "A2C"
+    if module in ("stable_baselines3.sac.policies", "stable_baselines3.td3.policies"):
+        return str(module.split(".")[1].upper())
     algorithm = module.split(".")[1].upper() if module.startswith("stable_baselines3.") and module.count(".") >= 2 else module
-    raise ValueError(f"{os.fspath(path)} holds a {algorithm} model; from_sb3 reads DQN, PPO and A2C models with discrete "
-                     "actions (continuous-action teachers such as SAC and TD3 are not supported yet)")
+    raise ValueError(f"{os.fspath(path)} holds a {algorithm} model; from_sb3 reads DQN, PPO, A2C, SAC and TD3 models")
 
 
 def from_sb3(sb3_model: Any, out: PathLike, *, environment: Optional[str] = None, force: bool = False) -> Model:
@@ -718,42 +754,68 @@ def from_sb3(sb3_model: Any, out: PathLike, *, environment: Optional[str] = None
       ``action_net``), head ``"categorical"``: the outputs are the policy's logits, so the
       greedy action equals SB3's ``predict(obs, deterministic=True)``, and distilling with
       ``loss="kl", temperature=1`` matches the student to the policy itself.
+    - PPO and A2C with Box actions: the actor's mean, head ``"gaussian"`` (the action is the
+      mean clipped to the bounds); SAC: the actor's mean, TD3: its actor without the final
+      Tanh, head ``"squashed"`` (the action is the tanh of the outputs scaled to the bounds).
+      Their actions equal SB3's deterministic ones; ``distill eval`` and the NumPy loader run
+      them (distilling continuous-action teachers is not supported yet).
 
     Every ``Linear`` weight is transposed to this format's (inputs, outputs); MlpPolicy networks
     of ReLU or Tanh layers over a flat Box observation are supported, and anything else (a
-    CnnPolicy, a MultiInputPolicy, continuous actions) is refused in a sentence. A VecNormalize
+    CnnPolicy, a MultiInputPolicy, gSDE) is refused in a sentence. A VecNormalize
     wrapper's statistics live outside the model and are not applied. ``environment`` (an id) is
     recorded for later commands; by default SB3's ``env.spec.id`` when the model holds an
     environment. Needs stable-baselines3 (and torch)."""
     try:
         import torch
-        from stable_baselines3 import A2C, DQN, PPO
+        from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
     except ImportError:
         raise ImportError("reading an SB3 model needs stable-baselines3 and torch: pip install stable-baselines3") from None
+    import gymnasium as gym
     if isinstance(sb3_model, (str, os.PathLike)):
-        classes: Dict[str, Any] = {"DQN": DQN, "PPO": PPO, "A2C": A2C}
+        classes: Dict[str, Any] = {"DQN": DQN, "PPO": PPO, "A2C": A2C, "SAC": SAC, "TD3": TD3}
         model = classes[_sb3_algorithm(sb3_model)].load(os.fspath(sb3_model), device="cpu")
     else:
         model = sb3_model
     algorithm = type(model).__name__
+    if not isinstance(model, (DQN, PPO, A2C, SAC, TD3)):
+        raise TypeError(f"expected a stable_baselines3 DQN, PPO, A2C, SAC or TD3 (or the path of its .zip), got {algorithm}")
+    bounds: Optional[Tuple[List[float], List[float]]] = None
+    if isinstance(model.action_space, gym.spaces.Box):
+        space = model.action_space
+        if len(space.shape) != 1 or not (np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))):
+            raise ValueError(f"this {algorithm} model's actions are {space}; continuous actions must be a vector with finite bounds")
+        bounds = ([float(v) for v in space.low], [float(v) for v in space.high])
+    if getattr(model, "use_sde", False):
+        raise ValueError(f"this {algorithm} model uses gSDE exploration (use_sde=True), which from_sb3 does not read yet")
     if isinstance(model, DQN):
         algorithm, head = "DQN", "q"
         extractor = model.q_net.features_extractor
         modules = list(model.q_net.q_net)
     elif isinstance(model, (PPO, A2C)):
-        algorithm, head = ("PPO" if isinstance(model, PPO) else "A2C"), "categorical"
-        import gymnasium as gym
-        if not isinstance(model.action_space, gym.spaces.Discrete):
+        algorithm = "PPO" if isinstance(model, PPO) else "A2C"
+        if bounds is None and not isinstance(model.action_space, gym.spaces.Discrete):
             raise ValueError(f"this {algorithm} model has {type(model.action_space).__name__} actions; from_sb3 reads discrete "
-                             "(categorical) policies (continuous actions are not supported yet)")
+                             "(categorical) and Box (Gaussian) policies")
+        head = "categorical" if bounds is None else "gaussian"
         policy = model.policy
         extractor = getattr(policy, "pi_features_extractor", None) or policy.features_extractor
         modules = list(policy.mlp_extractor.policy_net) + [policy.action_net]
+    elif isinstance(model, SAC):
+        algorithm, head = "SAC", "squashed"
+        actor: Any = model.actor
+        extractor = actor.features_extractor
+        modules = list(actor.latent_pi) + [actor.mu]
+    elif isinstance(model, TD3):  # DDPG too (SB3's DDPG is a TD3)
+        algorithm, head = type(model).__name__, "squashed"
+        actor = model.actor
+        extractor = actor.features_extractor
+        modules = list(actor.mu)
+        if not modules or type(modules[-1]).__name__ != "Tanh":
+            raise ValueError("this TD3 actor does not end in Tanh; from_sb3 reads SB3's TD3 actors (their last layer is Tanh)")
+        modules = modules[:-1]  # the squash is the head's
     else:
-        raise TypeError(f"expected a stable_baselines3 DQN, PPO or A2C (or the path of its .zip), got {algorithm}")
-    if type(extractor).__name__ != "FlattenExtractor":
-        raise ValueError(f"this {algorithm} model reads its observations with {type(extractor).__name__}; from_sb3 reads "
-                         "MlpPolicy models (a FlattenExtractor over a Box observation), not CnnPolicy or MultiInputPolicy")
+        raise TypeError(f"expected a stable_baselines3 DQN, PPO, A2C, SAC or TD3 (or the path of its .zip), got {algorithm}")
     linears = [m for m in modules if isinstance(m, torch.nn.Linear)]
     activations = {type(m).__name__ for m in modules if not isinstance(m, torch.nn.Linear)}
     if not linears or not activations <= {"ReLU", "Tanh"} or len(activations) > 1:
@@ -788,7 +850,8 @@ def from_sb3(sb3_model: Any, out: PathLike, *, environment: Optional[str] = None
         "layout": "h = activation(h @ layers.i.weight + layers.i.bias) for each hidden layer; q = h @ last.weight + "
                   "last.bias; weight shape is (inputs, outputs)",
         "architecture": {"input_size": int(linears[0].in_features), "hidden_sizes": [int(l.out_features) for l in linears[:-1]],
-                         "activation": activation, "output_size": int(linears[-1].out_features), "head": head},
+                         "activation": activation, "output_size": int(linears[-1].out_features), "head": head,
+                         **({"action_low": bounds[0], "action_high": bounds[1]} if bounds is not None and head != "q" else {})},
         "tensors": tensors, "config": {"source": f"stable-baselines3 {algorithm}"}, "metrics": {},
     }
     if env_id:

@@ -93,30 +93,84 @@ def test_a_categorical_teacher_distils_into_a_categorical_student(sb3_policy, tm
     assert r.returncode != 0 and "must mean the same thing" in r.stderr
 
 
+@pytest.mark.parametrize("algorithm", ["SAC", "TD3", "PPO"])
+def test_continuous_agents_act_as_sb3_does(algorithm, tmp_path):
+    """SAC and TD3 (squashed heads) and continuous PPO (a Gaussian head's clipped mean): the
+    converted actor's actions equal SB3's deterministic ones on 10,000 states, in the NumPy loader
+    and in the core's `distill eval` (whose return equals the NumPy policy's on the same episodes)."""
+    cls = getattr(sb3, algorithm)
+    extra = dict(n_steps=64, batch_size=32) if algorithm == "PPO" else dict(learning_starts=50)
+    agent = cls("MlpPolicy", gym.make("Pendulum-v1"), seed=0, device="cpu", **extra)
+    agent.learn(200)
+    agent.save(str(tmp_path / "agent"))
+    model = sd.from_sb3(tmp_path / "agent.zip", tmp_path / "model", environment="Pendulum-v1")
+    assert model.head == ("gaussian" if algorithm == "PPO" else "squashed")
+    obs = np.random.default_rng(1).uniform(-1, 1, size=(10_000, 3)).astype(np.float32)
+    expected, _ = agent.predict(obs, deterministic=True)
+    assert np.abs(model.act(obs) - expected).max() < 1e-5
+    assert model.act(obs[0]).shape == (1,) and np.all(np.abs(model.act(obs)) <= 2.0)
+    r = subprocess.run([DISTILL, "eval", str(model.path), "--episodes", "3", "--seed", "100", "--json"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    env = gym.make("Pendulum-v1")
+    returns = []
+    for episode in range(3):
+        o, _ = env.reset(seed=100 + episode)
+        total, done = 0.0, False
+        while not done:
+            o, reward, terminated, truncated, _ = env.step(model.act(o))
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    assert np.allclose(json.loads(r.stdout)["returns"], returns, rtol=1e-4)
+
+
+def test_continuous_models_are_refused_where_they_do_not_work_yet(tmp_path):
+    agent = sb3.TD3("MlpPolicy", gym.make("Pendulum-v1"), learning_starts=10, seed=0, device="cpu")
+    teacher = sd.from_sb3(agent, tmp_path / "td3")
+    for args, words in ((["distill", "--teacher", str(teacher.path), "--hidden", "8", "--steps", "100", "--out", str(tmp_path / "s")],
+                         "distillation does not take yet"),
+                        (["compare", str(teacher.path), str(teacher.path)], "compare and robustness does not take yet"),
+                        (["export", str(teacher.path), "--format", "c", "--output", str(tmp_path / "c")], "code export does not take yet"),
+                        (["train", "--env", "Pendulum-v1", "--steps", "100", "--out", str(tmp_path / "dqn")],
+                         "DQN needs a Discrete action space")):
+        r = subprocess.run([DISTILL, *args], capture_output=True, text=True)
+        assert r.returncode != 0 and words in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+    with pytest.raises(ValueError, match="to_onnx does not take yet"):
+        teacher.to_onnx(tmp_path / "td3.onnx")
+    sde = sb3.SAC("MlpPolicy", gym.make("Pendulum-v1"), use_sde=True, seed=0, device="cpu")
+    with pytest.raises(ValueError, match="uses gSDE exploration"):
+        sd.from_sb3(sde, tmp_path / "sde")
+
+
 def test_unsupported_agents_are_one_sentence(tmp_path):
-    sac = sb3.SAC("MlpPolicy", gym.make("Pendulum-v1"), seed=0, device="cpu")
-    sac.save(str(tmp_path / "sac"))
-    with pytest.raises(ValueError, match="holds a SAC model; from_sb3 reads DQN, PPO and A2C models with discrete actions"):
-        sd.from_sb3(tmp_path / "sac.zip", tmp_path / "sac-model")
-    continuous = sb3.PPO("MlpPolicy", gym.make("Pendulum-v1"), n_steps=64, batch_size=32, seed=0, device="cpu")
-    with pytest.raises(ValueError, match="has Box actions; from_sb3 reads discrete"):
-        sd.from_sb3(continuous, tmp_path / "continuous")
+    from stable_baselines3.common.vec_env import DummyVecEnv  # noqa: F401 (SB3 is here)
     (tmp_path / "not-a-model.zip").write_bytes(b"PK\x05\x06" + bytes(18))
     with pytest.raises(ValueError, match="is not a Stable-Baselines3 model"):
         sd.from_sb3(tmp_path / "not-a-model.zip", tmp_path / "nothing")
-    r = subprocess.run([DISTILL, "import-sb3", str(tmp_path / "sac.zip"), "--out", str(tmp_path / "cli")], capture_output=True,
+    with pytest.raises(TypeError, match="expected a stable_baselines3 DQN, PPO, A2C, SAC or TD3"):
+        sd.from_sb3(object(), tmp_path / "other")
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "qrdqn.zip", "w") as archive:  # sb3-contrib's QR-DQN, as its data entry names it
+        archive.writestr("data", json.dumps({"policy_class": {"__module__": "sb3_contrib.qrdqn.policies"}}))
+    r = subprocess.run([DISTILL, "import-sb3", str(tmp_path / "qrdqn.zip"), "--out", str(tmp_path / "cli")], capture_output=True,
                        text=True)
-    assert r.returncode != 0 and "holds a SAC model" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode != 0 and "holds a sb3_contrib.qrdqn.policies model; from_sb3 reads DQN, PPO, A2C, SAC and TD3" in r.stderr
+    assert "Traceback" not in r.stderr
+    # DDPG is TD3's actor without its tricks: it converts as a squashed head.
+    ddpg = sb3.DDPG("MlpPolicy", gym.make("Pendulum-v1"), seed=0, device="cpu")
+    converted = sd.from_sb3(ddpg, tmp_path / "ddpg")
+    assert converted.head == "squashed" and converted.manifest["config"]["source"] == "stable-baselines3 DDPG"
 
 
 def test_a_head_this_version_does_not_know_is_refused(corridor_teacher, tmp_path):
     import shutil
-    copy = tmp_path / "gaussian"
+    copy = tmp_path / "poisson"
     shutil.copytree(corridor_teacher.path, copy)
     manifest = json.loads((copy / "model.json").read_text())
-    manifest["architecture"]["head"] = "gaussian"
+    manifest["architecture"]["head"] = "poisson"
     (copy / "model.json").write_text(json.dumps(manifest))
-    with pytest.raises(ValueError, match="its head is 'gaussian', and this version runs 'q'"):
+    with pytest.raises(ValueError, match="its head is 'poisson', and this version runs 'q'"):
         sd.load(copy)
     r = subprocess.run([DISTILL, "eval", str(copy), "--episodes", "1"], capture_output=True, text=True)
-    assert r.returncode != 0 and "its head is 'gaussian'" in r.stderr and "'categorical'" in r.stderr
+    assert r.returncode != 0 and "its head is 'poisson'" in r.stderr and "'squashed'" in r.stderr
