@@ -43,6 +43,8 @@ public struct ComparedModel {
     public var sparsity: Double
     /// The greedy action for one observation.
     public var act: ([Float]) -> Int
+    /// A continuous head's action for one observation (then `act` is not used); nil for discrete models.
+    public var continuousAct: (([Float]) -> [Float])?
 
     /// A float network (its single-observation kernel acts).
     public init(_ network: MLP, bytesOnDisk: Int) {
@@ -52,6 +54,7 @@ public struct ComparedModel {
                   hiddenSizes: network.hiddenSizes, inputSize: network.inputSize, actionCount: network.outputSize,
                   precision: "float32", sparsity: Double(weights.filter { $0 == 0 }.count) / Double(max(weights.count, 1)),
                   act: policy.action)
+        if network.head.isContinuous { continuousAct = policy.continuousAction }
     }
 
     /// An int8 network (its integer arithmetic acts).
@@ -71,7 +74,7 @@ public struct ComparedModel {
             let (network, manifest) = try Int8Directory.load(from: directory)
             return (ComparedModel(network, bytesOnDisk: bytes), manifest)
         }
-        let (network, manifest) = try ModelDirectory.loadDiscrete(from: directory, for: "compare and robustness")
+        let (network, manifest) = try ModelDirectory.load(from: directory)
         return (ComparedModel(network, bytesOnDisk: bytes), manifest)
     }
 
@@ -100,8 +103,13 @@ public struct ComparisonReport: Codable, Sendable {
     public var randomStdReturn: Double
     /// (student − random) / (teacher − random).
     public var normalizedReturn: Double
-    /// Fraction of held-out states where the student's greedy action equals the teacher's.
-    public var actionAgreement: Double
+    /// Fraction of held-out states where the student's greedy action equals the teacher's
+    /// (discrete actions).
+    public var actionAgreement: Double?
+    /// For continuous actions instead: the mean Euclidean distance between the student's and the
+    /// teacher's actions on the held-out states, and that distance over the action box's diagonal.
+    public var meanActionDistance: Double?
+    public var relativeActionDistance: Double?
     public var heldOutStates: Int
     public var parameterRatio: Double
     public var bytesRatio: Double
@@ -114,6 +122,7 @@ public struct ComparisonReport: Codable, Sendable {
         case environment, episodes, seed, teacher, student
         case randomMeanReturn = "random_mean_return", randomStdReturn = "random_std_return"
         case normalizedReturn = "normalized_return", actionAgreement = "action_agreement", heldOutStates = "held_out_states"
+        case meanActionDistance = "mean_action_distance", relativeActionDistance = "relative_action_distance"
         case parameterRatio = "parameter_ratio", bytesRatio = "bytes_ratio", flopsRatio = "flops_ratio"
         case inferenceSpeedup = "inference_speedup"
     }
@@ -158,31 +167,56 @@ public func compare(teacher: MLP, teacherBytes: Int, student: MLP, studentBytes:
 /// `compare` of any two models (float or int8): each acts through its own arithmetic.
 public func compare(teacher: ComparedModel, student: ComparedModel, env: any Environment,
                     episodes: Int, seed: Int, heldOut: Int = 2_000) throws -> ComparisonReport {
-    try checkFits(inputs: teacher.inputSize, actions: teacher.actionCount, env)
-    try checkFits(inputs: student.inputSize, actions: student.actionCount, env)
-    let t = try evaluate(env, episodes: episodes, seed: seed, policy: teacher.act)
-    let s = try evaluate(env, episodes: episodes, seed: seed, policy: student.act)
+    let continuous = teacher.continuousAct != nil
+    guard (student.continuousAct != nil) == continuous else {
+        throw RunError.invalidSetting("the teacher acts with \(continuous ? "continuous" : "discrete") actions and the student with \(continuous ? "discrete" : "continuous") ones; compare models of one action space.")
+    }
+    try checkFits(inputs: teacher.inputSize, actions: teacher.actionCount, continuous: continuous, env)
+    try checkFits(inputs: student.inputSize, actions: student.actionCount, continuous: continuous, env)
     var rng = SeededGenerator(seed: UInt64(seed) &+ 99)
-    let random = try evaluate(env, episodes: episodes, seed: seed) { _ in rng.int(below: env.spec.actionCount) }
-    let states = try collectStates(env, count: heldOut, seed: seed &+ 50_000, epsilon: 0.1, policy: teacher.act)
+    let t: EvaluationResult, s: EvaluationResult, random: EvaluationResult, states: Tensor
+    if let teacherAct = teacher.continuousAct, let studentAct = student.continuousAct {
+        let bounds = env.spec.actionBounds ?? []
+        t = try evaluate(env, episodes: episodes, seed: seed, continuousPolicy: teacherAct)
+        s = try evaluate(env, episodes: episodes, seed: seed, continuousPolicy: studentAct)
+        random = try evaluate(env, episodes: episodes, seed: seed) { _ in
+            bounds.map { $0.lowerBound + rng.nextUnitFloat() * ($0.upperBound - $0.lowerBound) }
+        }
+        states = try collectStates(env, count: heldOut, seed: seed &+ 50_000, epsilon: 0.1, continuousPolicy: teacherAct)
+    } else {
+        t = try evaluate(env, episodes: episodes, seed: seed, policy: teacher.act)
+        s = try evaluate(env, episodes: episodes, seed: seed, policy: student.act)
+        random = try evaluate(env, episodes: episodes, seed: seed) { _ in rng.int(below: env.spec.actionCount) }
+        states = try collectStates(env, count: heldOut, seed: seed &+ 50_000, epsilon: 0.1, policy: teacher.act)
+    }
     let n = teacher.inputSize
     let probe = Array(states.scalars.prefix(n))
     func report(_ m: ComparedModel, _ e: EvaluationResult) -> ModelReport {
-        ModelReport(parameters: m.parameters, bytesOnDisk: m.bytesOnDisk, flopsPerAction: m.flopsPerAction,
-                    inferenceMicroseconds: inferenceMicroseconds(m.act, observation: probe),
-                    meanReturn: e.mean, stdReturn: e.std, hiddenSizes: m.hiddenSizes, precision: m.precision, sparsity: m.sparsity)
+        let microseconds = m.continuousAct.map { act in inferenceMicroseconds({ act($0).count }, observation: probe) }
+            ?? inferenceMicroseconds(m.act, observation: probe)
+        return ModelReport(parameters: m.parameters, bytesOnDisk: m.bytesOnDisk, flopsPerAction: m.flopsPerAction,
+                           inferenceMicroseconds: microseconds,
+                           meanReturn: e.mean, stdReturn: e.std, hiddenSizes: m.hiddenSizes, precision: m.precision, sparsity: m.sparsity)
     }
     let tr = report(teacher, t), sr = report(student, s)
-    var agree = 0
+    var agree = 0, distance = 0.0
     for r in 0..<heldOut {
         let row = Array(states.scalars[(r * n)..<((r + 1) * n)])
-        if teacher.act(row) == student.act(row) { agree += 1 }
+        if let teacherAct = teacher.continuousAct, let studentAct = student.continuousAct {
+            distance += zip(teacherAct(row), studentAct(row)).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }.squareRoot()
+        } else if teacher.act(row) == student.act(row) {
+            agree += 1
+        }
     }
+    let diagonal = (env.spec.actionBounds ?? []).reduce(0.0) { $0 + Double(($1.upperBound - $1.lowerBound) * ($1.upperBound - $1.lowerBound)) }.squareRoot()
+    let meanDistance = heldOut > 0 ? distance / Double(heldOut) : 0
     return ComparisonReport(
         environment: env.spec.name, episodes: episodes, seed: seed, teacher: tr, student: sr,
         randomMeanReturn: random.mean, randomStdReturn: random.std,
         normalizedReturn: EvaluationResult.normalizedReturn(s.mean, reference: t.mean, random: random.mean),
-        actionAgreement: heldOut > 0 ? Double(agree) / Double(heldOut) : 0, heldOutStates: heldOut,
+        actionAgreement: continuous ? nil : (heldOut > 0 ? Double(agree) / Double(heldOut) : 0),
+        meanActionDistance: continuous ? meanDistance : nil, relativeActionDistance: continuous ? meanDistance / max(diagonal, 1e-12) : nil,
+        heldOutStates: heldOut,
         parameterRatio: Double(sr.parameters) / Double(tr.parameters),
         bytesRatio: Double(sr.bytesOnDisk) / Double(max(tr.bytesOnDisk, 1)),
         flopsRatio: Double(sr.flopsPerAction) / Double(tr.flopsPerAction),

@@ -57,7 +57,15 @@ public struct DistillationAlgorithm: RunAlgorithm {
         try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, 2 * teacher.inputSize + 4 + teacher.actionCount, 4]),
                                 for: "the labelled-state buffer", key: "buffer_size", value: config.bufferSize)
         if teacher.head != .q && config.taskWeight > 0 {
-            throw SettingError(key: "task_weight", template: "the task loss ({task_weight}) trains Q-values by TD, and this teacher outputs \(teacher.head.phrase); distil it with kl, ce or q-mse (and feature or relational losses) alone.")
+            throw SettingError(key: "task_weight", template: "the task loss ({task_weight}) trains Q-values by TD, and this teacher outputs \(teacher.head.phrase); distil it with \(teacher.head.isContinuous ? "q-mse" : "kl, ce or q-mse") (and feature or relational losses) alone.")
+        }
+        if teacher.head.isContinuous {
+            if config.losses.contains(where: { $0.kind == .kl || $0.kind == .crossEntropy }) {
+                throw SettingError(key: "loss", template: "{loss} kl and ce compare distributions over discrete actions, and this teacher outputs \(teacher.head.phrase); distil it with q-mse (the mean squared error on its outputs, the action before \(teacher.head == .squashed ? "the tanh squash" : "clipping")).")
+            }
+            if config.quantize != .none || config.collectPerturbation != nil || config.stateNoise > 0 || config.adversarialEpsilon > 0 {
+                throw SettingError(key: "quantize", template: "a continuous-action teacher is distilled without {quantize}, {collect_perturbation}, {state_noise} or {adversarial_epsilon} so far; drop them.")
+            }
         }
         var student: MLP
         if config.convolutions.isEmpty {
@@ -76,6 +84,7 @@ public struct DistillationAlgorithm: RunAlgorithm {
         }
         // The student imitates the teacher's outputs, so they mean what the teacher's mean.
         student.head = teacher.head
+        (student.actionLow, student.actionHigh) = (teacher.networks[0].actionLow, teacher.networks[0].actionHigh)
         if let resume {
             learner = try StudentLearner(restoring: resume.checkpoint, gradientSteps: resume.state.gradientSteps, student: student,
                                          teacher: teacher, config: config)

@@ -32,15 +32,29 @@ struct StateCollector {
                           rng: inout SeededGenerator, into buffer: inout DistillationBuffer) throws {
         let label = teacher.label(observation, layers: layers)
         let teacherActs = teacherShare >= 1 || (teacherShare > 0 && rng.nextUnitFloat() < teacherShare)
-        let action: Int
-        if rng.nextUnitFloat() < epsilon {
-            action = rng.int(below: teacher.actionCount)
-        } else if teacherActs {
-            action = Self.argmax(label[0..<teacher.actionCount])
+        var action = 0
+        let s: Step
+        if teacher.head.isContinuous {
+            // A continuous action: uniform within the bounds (ε), the teacher's, or the student's.
+            let continuous: [Float]
+            if rng.nextUnitFloat() < epsilon {
+                continuous = zip(student.actionLow, student.actionHigh).map { $0 + rng.nextUnitFloat() * ($1 - $0) }
+            } else if teacherActs {
+                continuous = teacher.continuousAction(fromLabel: label[0..<teacher.actionCount])
+            } else {
+                continuous = Policy(student).continuousAction(observation)
+            }
+            s = try env.step(continuous: continuous)
         } else {
-            action = Policy(student).action(observation)
+            if rng.nextUnitFloat() < epsilon {
+                action = rng.int(below: teacher.actionCount)
+            } else if teacherActs {
+                action = Self.argmax(label[0..<teacher.actionCount])
+            } else {
+                action = Policy(student).action(observation)
+            }
+            s = try env.step(action)
         }
-        let s = try env.step(action)
         episodeStep += 1
         try NonFinite.check(s, from: env, episode: episodes + 1, stepInEpisode: episodeStep)
         pendingLabels.append(label)

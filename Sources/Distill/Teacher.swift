@@ -39,7 +39,7 @@ public struct TeacherEnsemble: Sendable {
         var env: EnvironmentRecipe?
         for path in paths {
             do {
-                let (net, manifest) = try ModelDirectory.loadDiscrete(from: URL(fileURLWithPath: path), for: "distillation")
+                let (net, manifest) = try ModelDirectory.load(from: URL(fileURLWithPath: path))
                 nets.append(net)
                 env = env ?? EnvironmentRecipe(recordedIn: manifest)
             } catch let e as CheckpointError {
@@ -50,7 +50,7 @@ public struct TeacherEnsemble: Sendable {
         for (net, path) in zip(nets, paths) where net.inputSize != first.inputSize || net.outputSize != first.outputSize {
             throw DistillError.teachersDisagree("The teachers disagree: \(paths[0]) maps \(first.inputSize) inputs to \(first.outputSize) actions but \(path) maps \(net.inputSize) to \(net.outputSize); an ensemble must share one environment.")
         }
-        for (net, path) in zip(nets, paths) where net.head != first.head {
+        for (net, path) in zip(nets, paths) where net.head != first.head || net.actionLow != first.actionLow || net.actionHigh != first.actionHigh {
             throw DistillError.teachersDisagree("The teachers disagree: \(paths[0]) outputs \(first.head.phrase) but \(path) \(net.head.phrase); an ensemble averages its members' outputs, so they must mean the same thing.")
         }
         networks = nets
@@ -70,6 +70,12 @@ public struct TeacherEnsemble: Sendable {
     public var inputSize: Int { networks[0].inputSize }
     /// What the teachers' outputs mean; the student imitates them and is saved with the same head.
     public var head: OutputHead { networks[0].head }
+
+    /// The action the teacher takes on a state it labelled: the argmax of its outputs, or for a
+    /// continuous head its outputs turned into an action within its bounds.
+    func continuousAction(fromLabel label: ArraySlice<Float>) -> [Float] {
+        head.action(Array(label), low: networks[0].actionLow, high: networks[0].actionHigh)
+    }
     public var actionCount: Int { networks[0].outputSize }
 
     /// Averaged Q-values for a batch.

@@ -68,6 +68,11 @@ struct Compare: ParsableCommand {
             String(format: "%.1f ± %.1f", r.student.meanReturn, r.student.stdReturn), "")
         print(String(format: "random policy return: %.1f ± %.1f (same seeds)", r.randomMeanReturn, r.randomStdReturn))
         print(String(format: "student normalised return (student − random)/(teacher − random): %.3f", r.normalizedReturn))
-        print(String(format: "action agreement with the teacher on %ld held-out states: %.1f%%", r.heldOutStates, r.actionAgreement * 100))
+        if let agreement = r.actionAgreement {
+            print(String(format: "action agreement with the teacher on %ld held-out states: %.1f%%", r.heldOutStates, agreement * 100))
+        } else if let distance = r.meanActionDistance, let relative = r.relativeActionDistance {
+            print(String(format: "mean distance from the teacher's action on %ld held-out states: %.4f (%.2f%% of the action range's diagonal)",
+                         r.heldOutStates, distance, relative * 100))
+        }
     }
 }

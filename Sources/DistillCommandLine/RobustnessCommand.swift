@@ -61,6 +61,9 @@ struct RobustnessCommand: ParsableCommand {
     func run() throws {
         evaluation.isolation.apply()
         let loaded = try models.map { try ComparedModel.load(URL(fileURLWithPath: $0)) }
+        for (path, (m, _)) in zip(models, loaded) where m.continuousAct != nil {
+            throw ValidationError("\(path) acts with continuous actions, and robustness studies take discrete-action models so far.")
+        }
         let first = loaded[0]
         for (path, (m, _)) in zip(models, loaded) where m.inputSize != first.0.inputSize || m.actionCount != first.0.actionCount {
             throw ValidationError("\(path) maps \(m.inputSize) inputs to \(m.actionCount) actions but \(models[0]) \(first.0.inputSize) to \(first.0.actionCount); study models of one environment.")

@@ -352,6 +352,9 @@ enum Bindings {
             let paths = try [String](python: try a.object("models"))
             guard !paths.isEmpty else { throw ArgumentError.value("models must name at least one model directory; the first is the reference.") }
             let loaded = try paths.map { try ComparedModel.load(URL(fileURLWithPath: $0)) }
+            for (path, (m, _)) in zip(paths, loaded) where m.continuousAct != nil {
+                throw ArgumentError.value("\(path) acts with continuous actions, and robustness studies take discrete-action models so far.")
+            }
             let manifest = loaded[0].1
             let envArg = a.optional("env")
             let given = envArg.flatMap { try? String(python: $0) }

@@ -70,12 +70,15 @@ private func evaluate(_ env: any Environment, episodes: Int, seed: Int, maxSteps
 /// Greedy evaluation of a policy; a policy whose sizes do not fit the environment is refused.
 public func evaluate(_ policy: Policy, env: any Environment, episodes: Int, seed: Int) throws -> EvaluationResult {
     try checkFits(policy, env)
+    if policy.network.head.isContinuous {
+        return try evaluate(env, episodes: episodes, seed: seed, continuousPolicy: policy.continuousAction)
+    }
     return try evaluate(env, episodes: episodes, seed: seed) { policy.action($0) }
 }
 
 /// Throws unless `policy` takes `env`'s observations and has one output per action.
 public func checkFits(_ policy: Policy, _ env: any Environment) throws {
-    try checkFits(inputs: policy.observationSize, actions: policy.actionCount, env)
+    try checkFits(inputs: policy.observationSize, actions: policy.actionCount, continuous: policy.network.head.isContinuous, env)
 }
 
 /// Throws unless a model of `inputs` inputs and `actions` outputs fits `env`, with continuous

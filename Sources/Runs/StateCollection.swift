@@ -5,6 +5,24 @@ import Tensor
 /// States visited by `policy` acting ε-greedily from episodes seeded `seed`, `seed + 1`, …
 public func collectStates(_ env: any Environment, count: Int, seed: Int, epsilon: Float,
                           policy: ([Float]) -> Int) throws -> Tensor {
+    try collectStates(env, count: count, seed: seed) { obs, rng in
+        try env.step(rng.nextUnitFloat() < epsilon ? rng.int(below: env.spec.actionCount) : policy(obs))
+    }
+}
+
+/// As above for a continuous policy: with probability ε an action uniform within the bounds.
+public func collectStates(_ env: any Environment, count: Int, seed: Int, epsilon: Float,
+                          continuousPolicy policy: ([Float]) -> [Float]) throws -> Tensor {
+    let bounds = env.spec.actionBounds ?? []
+    return try collectStates(env, count: count, seed: seed) { obs, rng in
+        try env.step(continuous: rng.nextUnitFloat() < epsilon
+            ? bounds.map { $0.lowerBound + rng.nextUnitFloat() * ($0.upperBound - $0.lowerBound) } : policy(obs))
+    }
+}
+
+/// The loop: `stepping` acts on an observation (drawing from the generator) and steps `env`.
+private func collectStates(_ env: any Environment, count: Int, seed: Int,
+                           stepping: ([Float], inout SeededGenerator) throws -> Step) throws -> Tensor {
     try MemoryCheck.require(MemoryCheck.bytes([count, env.spec.observationSize, 4]), for: "the held-out states",
                             key: "held_out", value: count)
     var rng = SeededGenerator(seed: UInt64(seed))
@@ -13,8 +31,7 @@ public func collectStates(_ env: any Environment, count: Int, seed: Int, epsilon
     var obs = try env.reset(seed: seed)
     for _ in 0..<count {
         rows += obs
-        let action = rng.nextUnitFloat() < epsilon ? rng.int(below: env.spec.actionCount) : policy(obs)
-        let s = try env.step(action)
+        let s = try stepping(obs, &rng)
         if s.isDone {
             episode += 1
             obs = try env.reset(seed: seed + episode)

@@ -125,15 +125,33 @@ def test_continuous_agents_act_as_sb3_does(algorithm, tmp_path):
     assert np.allclose(json.loads(r.stdout)["returns"], returns, rtol=1e-4)
 
 
-def test_continuous_models_are_refused_where_they_do_not_work_yet(tmp_path):
+def test_a_continuous_teacher_distils_and_compares(tmp_path):
+    """A TD3 teacher distils (Q-value MSE on its outputs) into a student with its squashed head and
+    bounds; compare reports the distance between their actions; what does not take continuous
+    models yet refuses them in a sentence."""
     agent = sb3.TD3("MlpPolicy", gym.make("Pendulum-v1"), learning_starts=10, seed=0, device="cpu")
     teacher = sd.from_sb3(agent, tmp_path / "td3")
-    for args, words in ((["distill", "--teacher", str(teacher.path), "--hidden", "8", "--steps", "100", "--out", str(tmp_path / "s")],
-                         "distillation does not take yet"),
-                        (["compare", str(teacher.path), str(teacher.path)], "compare and robustness does not take yet"),
-                        (["export", str(teacher.path), "--format", "c", "--output", str(tmp_path / "c")], "code export does not take yet"),
-                        (["train", "--env", "Pendulum-v1", "--steps", "100", "--out", str(tmp_path / "dqn")],
-                         "DQN needs a Discrete action space")):
+    student, _ = sd.distill(teacher, hidden=(16,), loss="q-mse", steps=1500, eval_interval=500, seed=0, out=tmp_path / "student",
+                            progress=False)
+    assert student.head == "squashed" and student.hidden_sizes == [16]
+    assert np.array_equal(student.action_low, teacher.action_low) and np.array_equal(student.action_high, teacher.action_high)
+    obs = np.random.default_rng(2).uniform(-1, 1, size=(500, 3)).astype(np.float32)
+    assert np.all(np.abs(student.act(obs)) <= 2.0)
+    report = sd.compare(teacher, student, episodes=2)
+    assert "action_agreement" not in report and 0 <= report["relative_action_distance"] <= 1
+    assert abs(report["mean_action_distance"] - np.mean(np.linalg.norm(
+        student.act(obs) - teacher.act(obs), axis=1))) < 1.0, "the same scale of distances as on other states"
+    refusals = (
+        (["distill", "--teacher", str(teacher.path), "--hidden", "8", "--steps", "100", "--out", str(tmp_path / "kl")],
+         "kl and ce compare distributions over discrete actions"),
+        (["distill", "--teacher", str(teacher.path), "--loss", "q-mse", "--lambda", "0.1", "--steps", "100",
+          "--out", str(tmp_path / "task")], "the task loss (--lambda) trains Q-values by TD"),
+        (["robustness", str(teacher.path), str(student.path)], "robustness studies take discrete-action models so far"),
+        (["quantize", str(student.path), "--out", str(tmp_path / "int8")], "quantisation does not take yet"),
+        (["export", str(teacher.path), "--format", "c", "--output", str(tmp_path / "c")], "code export does not take yet"),
+        (["train", "--env", "Pendulum-v1", "--steps", "100", "--out", str(tmp_path / "dqn")], "DQN needs a Discrete action space"),
+    )
+    for args, words in refusals:
         r = subprocess.run([DISTILL, *args], capture_output=True, text=True)
         assert r.returncode != 0 and words in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
     with pytest.raises(ValueError, match="to_onnx does not take yet"):
