@@ -1,6 +1,7 @@
-"""Policy-gradient teachers (issue 31): SB3 PPO agents trained with rl-zoo's settings, converted
-with `distill import-sb3` (their actor: a categorical head), distilled into students under 5% of
-the actor's parameters, and compared on the same 20 fresh episodes.
+"""Policy-gradient teachers (issue 31): SB3 PPO agents (and SAC on Pendulum) trained with rl-zoo's
+settings, converted with `distill import-sb3` (their actor: a categorical or squashed head),
+distilled into students under 5% of the actor's parameters, and compared on the same 20 fresh
+episodes.
 
     .venv/bin/python benchmarks/policy_teachers.py [--envs cartpole,acrobot] [--seeds 0,1,2] [--core 0]
 
@@ -29,21 +30,28 @@ ZOO = {
     "acrobot": ("Acrobot-v1", 200_000, dict(n_envs=16, n_steps=256, gae_lambda=0.94, gamma=0.99, n_epochs=4, ent_coef=0.0)),
     "lunarlander": ("LunarLander-v3", 1_000_000, dict(n_envs=16, n_steps=1024, batch_size=64, gae_lambda=0.98, gamma=0.999,
                                                       n_epochs=4, ent_coef=0.01)),
+    # SAC (continuous actions): rl-zoo's Pendulum-v1 entry, 20k steps at learning rate 1e-3.
+    "pendulum": ("Pendulum-v1", 20_000, dict(algorithm="SAC", n_envs=1, learning_rate=1e-3)),
 }
+# Students: 16 ReLU units with KL at temperature 1 for the categorical PPO actors; 32-32 with the
+# Q-value MSE on the actor's outputs (its mean before the tanh) for SAC's continuous one.
+STUDENTS = {"categorical": ["--hidden", "16", "--loss", "kl", "--temperature", "1"],
+            "squashed": ["--hidden", "32,32", "--loss", "q-mse"]}
 
 TRAIN = r"""
 import json, sys, time
 import torch
 torch.set_num_threads(1)
-from stable_baselines3 import PPO
+import stable_baselines3
 from stable_baselines3.common.env_util import make_vec_env
 env_id, steps, seed, settings, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
 n_envs = settings.pop("n_envs")
+algorithm = getattr(stable_baselines3, settings.pop("algorithm", "PPO"))
 for key in ("learning_rate", "clip_range"):
     if isinstance(settings.get(key), str) and settings[key].startswith("lin_"):
         start = float(settings[key][4:])
         settings[key] = lambda progress, start=start: progress * start
-model = PPO("MlpPolicy", make_vec_env(env_id, n_envs=n_envs, seed=seed), seed=seed, device="cpu", verbose=0, **settings)
+model = algorithm("MlpPolicy", make_vec_env(env_id, n_envs=n_envs, seed=seed), seed=seed, device="cpu", verbose=0, **settings)
 begin = time.perf_counter()
 model.learn(total_timesteps=steps)
 wall = time.perf_counter() - begin
@@ -63,7 +71,7 @@ def main():
     args = p.parse_args()
     print(f"CPU: {cpu_name()}; one core (taskset -c {args.core}); students: 16 ReLU units, KL at temperature 1, "
           f"{args.states} states")
-    print("| env | seed | teacher (SB3 PPO) return | SB3 training s | actor parameters | student parameters (share) | "
+    print("| env | seed | teacher (SB3) return | SB3 training s | actor parameters | student parameters (share) | "
           "student return | normalised | agreement | distillation s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,16 +90,19 @@ def main():
                     raise SystemExit(f"SB3 PPO training failed: {r.stderr.strip().splitlines()[-1:]}")
                 trained = json.loads(r.stdout.strip().splitlines()[-1])
                 distill("import-sb3", str(work / "ppo.zip"), "--out", str(work / "teacher"), "--env", env_id, "--force")
+                head = json.loads((work / "teacher" / "model.json").read_text())["architecture"]["head"]
                 start = time.perf_counter()
                 subprocess.run(["taskset", "-c", str(args.core), DISTILL, "distill", "--teacher", str(work / "teacher"),
-                                "--hidden", "16", "--loss", "kl", "--temperature", "1", "--steps", str(args.states),
+                                *STUDENTS[head], "--steps", str(args.states),
                                 "--seed", str(seed), "--out", str(work / "student"), "--force"], check=True, capture_output=True)
                 wall = time.perf_counter() - start
                 c = json.loads(distill("compare", str(work / "teacher"), str(work / "student"), "--episodes", "20", "--json"))
                 t, s = c["teacher"], c["student"]
+                agreement = (f"{c['action_agreement']:.1%}" if "action_agreement" in c
+                             else f"distance {c['relative_action_distance']:.2%} of the range")
                 print(f"| {env_id} | {seed} | {t['mean_return']:.1f} | {trained['wall']:.0f} | {t['parameters']:,} | "
                       f"{s['parameters']:,} ({c['parameter_ratio']:.1%}) | {s['mean_return']:.1f} | {c['normalized_return']:.3f} | "
-                      f"{c['action_agreement']:.1%} | {wall:.1f} |", flush=True)
+                      f"{agreement} | {wall:.1f} |", flush=True)
     return 0
 
 
