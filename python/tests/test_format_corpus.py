@@ -118,6 +118,20 @@ def corpus(base, root):
                                                lambda m, e: m["architecture"].update(input_size=10 ** 30)))
     case("fractional-shape", False, lambda d: edit(d, "layers.0.weight", lambda m, e: e.update(shape=[6.5, 32])))
     case("top-level-list", False, lambda d: (d / "model.json").write_text("[1, 2]"))
+    # Heads: categorical and continuous ones (with their bounds) are read; a continuous head
+    # without bounds, with bounds of the wrong length or inverted, or an unknown head is not.
+    outputs = json.loads((base / "model.json").read_text())["architecture"]["output_size"]
+
+    def head(name, **bounds):
+        return lambda d: edit(d, "layers.0.weight", lambda m, e: m["architecture"].update(head=name, **bounds))
+    case("categorical-head", True, head("categorical"))
+    case("squashed-head", True, head("squashed", action_low=[-1.0] * outputs, action_high=[1.0] * outputs))
+    case("gaussian-head", True, head("gaussian", action_low=[-2] * outputs, action_high=[2.5] * outputs))
+    case("squashed-without-bounds", False, head("squashed"))
+    case("squashed-short-bounds", False, head("squashed", action_low=[-1.0], action_high=[1.0] * (outputs + 1)))
+    case("squashed-inverted-bounds", False, head("squashed", action_low=[1.0] * outputs, action_high=[-1.0] * outputs))
+    case("squashed-infinite-bound", False, head("squashed", action_low=[-1e400] * outputs, action_high=[1.0] * outputs))
+    case("unknown-head", False, head("poisson"))
     return cases
 
 
