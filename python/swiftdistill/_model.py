@@ -331,11 +331,12 @@ class Model:
     def to_onnx(self, path: PathLike, opset: int = 17) -> Path:
         """Writes the network as an ONNX model: input ``observation`` (float32, raw as the
         environment gives it: batch × inputs for an MLP, batch × the observation's shape for a
-        convolutional model), outputs ``q_values`` (batch × actions) and ``action`` (greedy,
-        int64). uint8 images are scaled inside the graph as here. Needs the ``onnx`` package
+        convolutional model), outputs ``q_values`` (batch × actions: the network's outputs) and
+        ``action`` (greedy, int64; for a continuous head float32 batch × action values, clipped
+        or squashed into the bounds as ``act`` does). uint8 images are scaled inside the graph as
+        here. Needs the ``onnx`` package
         (``pip install "swiftdistill[export]"``)."""
         self._float_only()
-        self._discrete_only("to_onnx")
         try:
             import onnx
             from onnx import TensorProto, helper, numpy_helper
@@ -380,12 +381,29 @@ class Model:
             if i < last:
                 nodes.append(helper.make_node(activation, [affine], [f"hidden.{i}"]))
                 current = f"hidden.{i}"
-        nodes.append(helper.make_node("ArgMax", ["q_values"], ["action"], axis=1, keepdims=0, select_last_index=0))
+        if self.head in CONTINUOUS_HEADS:
+            # The action within the bounds: the outputs clipped, or tanh-squashed and rescaled.
+            assert self.action_low is not None and self.action_high is not None
+            low, high = constant("action_low", self.action_low), constant("action_high", self.action_high)
+            if self.head == "gaussian":
+                nodes += [helper.make_node("Max", ["q_values", low], ["above_low"]),
+                          helper.make_node("Min", ["above_low", high], ["action"])]
+            else:
+                half = constant("half_range", ((self.action_high - self.action_low) * np.float32(0.5)).astype(np.float32))
+                nodes += [helper.make_node("Tanh", ["q_values"], ["squashed"]),
+                          helper.make_node("Add", ["squashed", constant("one", np.array(1, np.float32))], ["shifted"]),
+                          helper.make_node("Mul", ["shifted", half], ["scaled_action"]),
+                          helper.make_node("Add", [low, "scaled_action"], ["action"])]
+            action_type = TensorProto.FLOAT
+            action_shape: List[Union[str, int]] = ["batch", self.action_count]
+        else:
+            nodes.append(helper.make_node("ArgMax", ["q_values"], ["action"], axis=1, keepdims=0, select_last_index=0))
+            action_type, action_shape = TensorProto.INT64, ["batch"]
         graph = helper.make_graph(
             nodes, "swiftdistill_q_network",
             [helper.make_tensor_value_info("observation", TensorProto.FLOAT, input_shape)],
             [helper.make_tensor_value_info("q_values", TensorProto.FLOAT, ["batch", self.action_count]),
-             helper.make_tensor_value_info("action", TensorProto.INT64, ["batch"])],
+             helper.make_tensor_value_info("action", action_type, action_shape)],
             initializers)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="swiftdistill")
         model.doc_string = f"Q-network from {self.path} (environment {self.environment})"

@@ -109,6 +109,10 @@ def test_continuous_agents_act_as_sb3_does(algorithm, tmp_path):
     expected, _ = agent.predict(obs, deterministic=True)
     assert np.abs(model.act(obs) - expected).max() < 1e-5
     assert model.act(obs[0]).shape == (1,) and np.all(np.abs(model.act(obs)) <= 2.0)
+    ort = pytest.importorskip("onnxruntime")
+    model.to_onnx(tmp_path / "model.onnx")
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    assert np.abs(session.run(["action"], {"observation": obs})[0] - expected).max() < 1e-5, "ONNX acts as SB3 does"
     r = subprocess.run([DISTILL, "eval", str(model.path), "--episodes", "3", "--seed", "100", "--json"], capture_output=True,
                        text=True)
     assert r.returncode == 0, r.stderr
@@ -154,8 +158,15 @@ def test_a_continuous_teacher_distils_and_compares(tmp_path):
     for args, words in refusals:
         r = subprocess.run([DISTILL, *args], capture_output=True, text=True)
         assert r.returncode != 0 and words in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
-    with pytest.raises(ValueError, match="to_onnx does not take yet"):
-        teacher.to_onnx(tmp_path / "td3.onnx")
+    with pytest.raises(ValueError, match="to_torch does not take yet"):
+        teacher.to_torch()
+    # ONNX takes continuous heads: its action output is the squashed one, as act computes it.
+    ort = pytest.importorskip("onnxruntime")
+    student.to_onnx(tmp_path / "student.onnx")
+    session = ort.InferenceSession(str(tmp_path / "student.onnx"), providers=["CPUExecutionProvider"])
+    q, action = session.run(None, {"observation": obs})
+    assert action.dtype == np.float32 and action.shape == (500, 1)
+    assert np.abs(action - student.act(obs)).max() < 1e-5 and np.abs(q - student.q_values(obs)).max() < 1e-5
     sde = sb3.SAC("MlpPolicy", gym.make("Pendulum-v1"), use_sde=True, seed=0, device="cpu")
     with pytest.raises(ValueError, match="uses gSDE exploration"):
         sd.from_sb3(sde, tmp_path / "sde")
