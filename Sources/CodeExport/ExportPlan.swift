@@ -66,6 +66,10 @@ public struct ExportPlan: Sendable {
     /// categorical policy's logits (the `q_values` functions then give the logits; acting is
     /// their argmax either way).
     public var kind: String
+    /// The head: a continuous one gets `NAME_action` (the outputs clipped or squashed into
+    /// `actionLow`…`actionHigh`) in place of `NAME_act`.
+    public var head: OutputHead
+    public var actionLow: [Float], actionHigh: [Float]
     /// Where the weights came from (for the generated file's first comment).
     public var source: String
 
@@ -76,7 +80,14 @@ public struct ExportPlan: Sendable {
             throw CodeExportError.unsupported("its activation \(network.activation.rawValue) has no exported form")
         }
         self.name = name
-        kind = network.head == .q ? "a Q-network" : "a categorical policy network (its q_values are the policy's logits)"
+        switch network.head {
+        case .q: kind = "a Q-network"
+        case .categorical: kind = "a categorical policy network (its q_values are the policy's logits)"
+        case .gaussian: kind = "a Gaussian policy's mean (its q_values are the mean; the action clips it to the bounds)"
+        case .squashed: kind = "a squashed deterministic policy (its q_values are pre-tanh; the action squashes them into the bounds)"
+        }
+        head = network.head
+        (actionLow, actionHigh) = (network.actionLow, network.actionHigh)
         observationSize = network.inputSize
         actionCount = network.outputSize
         self.observationScale = observationScale

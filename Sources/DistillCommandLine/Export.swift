@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import CodeExport
 import Foundation
+import NN
 import PythonBridge
 
 /// `distill export`: a saved model in another format. `npy` writes a fresh model directory with
@@ -46,8 +47,10 @@ struct Export: ParsableCommand {
         let language = CodeExport.Language(rawValue: format)!
         let written = try CodeExport.export(model: URL(fileURLWithPath: model), language: language,
                                             output: URL(fileURLWithPath: output!), name: name, force: force)
+        let head = (try? ModelDirectory.readManifest(URL(fileURLWithPath: model)))?.architecture.head
+        let continuous = head.flatMap(OutputHead.init(rawValue:))?.isContinuous ?? false
         let usage = language == .c
-            ? "C99: NAME_q_values, NAME_act; compile with cc -O2 -c, link with -lm"
+            ? "C99: NAME_q_values, \(continuous ? "NAME_action (the continuous action)" : "NAME_act"); compile with cc -O2 -c, link with -lm"
             : "a struct with qValues(_:) and act(_:)"
         print("Wrote \(written.map(\.path).joined(separator: " and ")) (\(usage)).")
     }

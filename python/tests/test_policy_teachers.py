@@ -152,7 +152,6 @@ def test_a_continuous_teacher_distils_and_compares(tmp_path):
           "--out", str(tmp_path / "task")], "the task loss (--lambda) trains Q-values by TD"),
         (["robustness", str(teacher.path), str(student.path)], "robustness studies take discrete-action models so far"),
         (["quantize", str(student.path), "--out", str(tmp_path / "int8")], "quantisation does not take yet"),
-        (["export", str(teacher.path), "--format", "c", "--output", str(tmp_path / "c")], "code export does not take yet"),
         (["train", "--env", "Pendulum-v1", "--steps", "100", "--out", str(tmp_path / "dqn")], "DQN needs a Discrete action space"),
     )
     for args, words in refusals:
@@ -203,3 +202,52 @@ def test_a_head_this_version_does_not_know_is_refused(corridor_teacher, tmp_path
         sd.load(copy)
     r = subprocess.run([DISTILL, "eval", str(copy), "--episodes", "1"], capture_output=True, text=True)
     assert r.returncode != 0 and "its head is 'poisson'" in r.stderr and "'squashed'" in r.stderr
+
+
+CONTINUOUS_C_DRIVER = r"""
+#include <stdio.h>
+#include "NAME.h"
+/* Reads float32 observations from argv[1]; writes each one's outputs and action (float32) to argv[2]. */
+int main(int argc, char **argv) {
+    FILE *in, *out;
+    float observation[UPPER_OBSERVATION_SIZE], q[UPPER_ACTION_COUNT], action[UPPER_ACTION_COUNT];
+    if (argc != 3 || !(in = fopen(argv[1], "rb")) || !(out = fopen(argv[2], "wb"))) return 2;
+    while (fread(observation, sizeof(float), UPPER_OBSERVATION_SIZE, in) == UPPER_OBSERVATION_SIZE) {
+        NAME_q_values(observation, q);
+        NAME_action(observation, action);
+        fwrite(q, sizeof(float), UPPER_ACTION_COUNT, out);
+        fwrite(action, sizeof(float), UPPER_ACTION_COUNT, out);
+    }
+    fclose(out);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("algorithm", ["SAC", "PPO"])
+def test_a_continuous_model_as_c_acts_as_the_core(algorithm, tmp_path):
+    """The C export of a squashed (SAC) or Gaussian (continuous PPO) actor: strict C99, its outputs
+    the core's bit for bit, its NAME_action the NumPy loader's action."""
+    import shutil as _shutil
+    if not _shutil.which("cc"):
+        pytest.skip("no C compiler")
+    cls = getattr(sb3, algorithm)
+    extra = dict(n_steps=64, batch_size=32) if algorithm == "PPO" else dict(learning_starts=50)
+    agent = cls("MlpPolicy", gym.make("Pendulum-v1"), seed=0, device="cpu", **extra)
+    model = sd.from_sb3(agent, tmp_path / "model", environment="Pendulum-v1")
+    r = subprocess.run([DISTILL, "export", str(model.path), "--format", "c", "--output", str(tmp_path / "c"), "--name", "actor"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "NAME_action" in r.stdout, r.stderr
+    (tmp_path / "driver.c").write_text(CONTINUOUS_C_DRIVER.replace("UPPER", "ACTOR").replace("NAME", "actor"))
+    subprocess.run(["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", "-ffp-contract=off", "-I", str(tmp_path / "c"),
+                    str(tmp_path / "c" / "actor.c"), str(tmp_path / "driver.c"), "-o", str(tmp_path / "actor"), "-lm"],
+                   check=True, capture_output=True, text=True)
+    states = np.random.default_rng(3).uniform(-3, 3, size=(5000, 3)).astype(np.float32)
+    states.tofile(tmp_path / "states.f32")
+    subprocess.run([str(tmp_path / "actor"), str(tmp_path / "states.f32"), str(tmp_path / "out.f32")], check=True, timeout=300)
+    out = np.fromfile(tmp_path / "out.f32", dtype="<f4").reshape(-1, 2)
+    assert np.array_equal(out[:, 0], sd.core_q_values(model, states)[:, 0]), "the outputs bit for bit"
+    assert np.abs(out[:, 1:] - model.act(states)).max() < 1e-5
+    r = subprocess.run([DISTILL, "export", str(model.path), "--format", "swift", "--output", str(tmp_path / "a.swift")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "the Swift export does not yet" in r.stderr
