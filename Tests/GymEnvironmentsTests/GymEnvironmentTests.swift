@@ -147,7 +147,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ("fixture_envs:ContinuousEnv", "continuous actions"),
+        ("fixture_envs:UnboundedContinuousEnv", "need finite low < high"),
+        ("fixture_envs:MatrixActionEnv", "must be a vector"),
         ("fixture_envs:DictObsEnv", "FlattenObservation"),
         ("fixture_envs:VideoEnv", "has rank 4"),
         ("fixture_envs:DiscreteObsEnv", "one-hot"),
@@ -165,6 +166,24 @@ import Testing
             #expect(e.description.contains(expected), "\(e.description)")
             #expect(!e.description.contains("Traceback"), "\(e.description)")
         }
+    }
+
+    @Test func aBoxActionSpaceIsSteppedWithContinuousActions() throws {
+        // The bounds come from the space; actions go to Python as float32 arrays; a discrete
+        // action, a wrong length or a non-finite value is one sentence.
+        let env = try GymEnvironment("fixture_envs:ContinuousEnv")
+        #expect(env.spec.isContinuous && env.spec.actionCount == 1 && env.spec.actionBounds == [-1...1])
+        _ = try env.reset(seed: 0)
+        let s = try env.step(continuous: [0.25])
+        #expect(s.reward == 0.25 && s.observation == [1, 0.5, -1])
+        for (call, words) in [({ _ = try env.step(1) }, "takes continuous actions"),
+                              ({ _ = try env.step(continuous: [0.1, 0.2]) }, "needs 1 finite values"),
+                              ({ _ = try env.step(continuous: [.nan]) }, "needs 1 finite values")] as [(() throws -> Void, String)] {
+            #expect { try call() } throws: { "\($0)".contains(words) }
+        }
+        let discrete = try GymEnvironment("fixture_envs:CountingEnv")
+        #expect(!discrete.spec.isContinuous)
+        #expect { _ = try discrete.step(continuous: [0]) } throws: { "\($0)".contains("takes discrete actions") }
     }
 
     @Test func batchSteppingIsContiguousAndAutoResets() throws {

@@ -75,9 +75,30 @@ class ListObsEnv(CountingEnv):
 
 
 class ContinuousEnv(CountingEnv):
+    """A Box action space: the reward is the action's value (a float32 array of one), checked in bounds."""
+
     def __init__(self):
         super().__init__()
         self.action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+
+    def step(self, action):
+        assert isinstance(action, np.ndarray) and action.dtype == np.float32 and action.shape == (1,), action
+        assert self.action_space.contains(action), action
+        self.t += 1
+        self._obs[:] = (self.t, self.t * 0.5, -self.t)
+        return self._obs, float(action[0]), self.t >= self.length, False, {}
+
+
+class UnboundedContinuousEnv(CountingEnv):
+    def __init__(self):
+        super().__init__()
+        self.action_space = spaces.Box(-np.inf, np.inf, shape=(2,), dtype=np.float32)
+
+
+class MatrixActionEnv(CountingEnv):
+    def __init__(self):
+        super().__init__()
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(2, 2), dtype=np.float32)
 
 
 class DictObsEnv(CountingEnv):
