@@ -74,7 +74,7 @@ public struct DQNAlgorithm: RunAlgorithm {
         self.env = env
         let spec = env.spec
         guard !spec.isContinuous else {
-            throw EnvironmentError.unsupportedActionSpace(spec.name, detail: "its actions are continuous (a Box of \(spec.actionCount)); DQN needs a Discrete action space (discretise it with a wrapper, or train an actor-critic agent such as SB3's SAC and distil it)")
+            throw EnvironmentError.unsupportedActionSpace(spec.name, detail: "it has continuous actions (a Box of \(spec.actionCount)); DQN needs a Discrete action space (discretise it with a wrapper, or train an actor-critic agent such as SB3's SAC and distil it)")
         }
         try Self.checkMemory(config, observationSize: spec.observationSize, actionCount: spec.actionCount,
                              bytesPerValue: spec.observationsAreBytes ? 1 : 4, frames: Self.framesPerObservation(spec.observationShape))
