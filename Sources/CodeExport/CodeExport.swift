@@ -18,9 +18,7 @@ public enum CodeExport {
             return try exportInt8(model: model, language: language, output: output, name: name, force: force)
         }
         let (network, manifest) = try ModelDirectory.load(from: model)
-        if network.head.isContinuous && language == .swift {
-            throw CodeExportError.unsupported("its head is '\(network.head.rawValue)' (continuous actions), which the C export writes (NAME_action) but the Swift export does not yet")
-        }
+
         let scale: Float
         if case .number(let s)? = manifest.config["observation_scale"] { scale = Float(s) } else { scale = 1 }
         let plan = try ExportPlan(network: network, name: name ?? defaultName(for: model), observationScale: scale,

@@ -6,6 +6,36 @@ import Tensor
 /// for `tanh`). Activations live in temporary stack allocations; the arithmetic is the core's
 /// (`addingProduct` is a fused multiply-add), so the Q-values are the same bit for bit.
 public enum SwiftSource {
+    /// A continuous head's file: `action(_:)` (the outputs clipped or squashed into the bounds,
+    /// in the core's order of operations) in place of `act(_:)`.
+    static func continuous(_ text: String, _ plan: ExportPlan) -> String {
+        guard let marker = text.range(of: "/// The greedy action for one observation") else { return text }
+        let start = text[..<marker.lowerBound].lastIndex(of: "\n").map { text.index(after: $0) } ?? marker.lowerBound
+        let how = plan.head == .squashed ? "low + (tanh(q) + 1) · (high − low) / 2" : "q clipped to [low, high]"
+        let each = plan.head == .squashed
+            ? "Self.actionLow[a] + (Foundation.tanh(q[a]) + 1) * 0.5 * (Self.actionHigh[a] - Self.actionLow[a])"
+            : "Swift.min(Swift.max(q[a], Self.actionLow[a]), Self.actionHigh[a])"
+        func literals(_ v: [Float]) -> String { v.map { ExportPlan.literal($0) }.joined(separator: ", ") }
+        var out = String(text[..<start]) + """
+                            /// The action space's bounds.
+                            public static let actionLow: [Float] = [\(literals(plan.actionLow))]
+                            public static let actionHigh: [Float] = [\(literals(plan.actionHigh))]
+
+                            /// The continuous action for one observation: \(how).
+                            public func action(_ observation: [Float]) -> [Float] {
+                                let q = qValues(observation)
+                                return q.indices.map { a in \(each) }
+                            }
+
+
+                        """
+        out = out.replacingOccurrences(of: "Q-values; the greedy action is the policy.", with: "outputs; the action is \(how).")
+        if plan.head == .squashed && !out.contains("import Foundation") {
+            out = out.replacingOccurrences(of: "; do not edit.\n", with: "; do not edit.\nimport Foundation  // tanh\n")
+        }
+        return out
+    }
+
     /// The file's text; the type is `name` in UpperCamelCase (`cartpole_student` → `CartpoleStudent`).
     public static func file(_ plan: ExportPlan) -> String {
         let type = typeName(plan.name), p = plan.name
@@ -46,6 +76,7 @@ public enum SwiftSource {
 
 
             """
+        if plan.head.isContinuous { out = continuous(out, plan) }
         out += forwardFunction(plan)
         out += kernels(plan)
         out += "}\n\n"

@@ -51,7 +51,7 @@ struct Export: ParsableCommand {
         let continuous = head.flatMap(OutputHead.init(rawValue:))?.isContinuous ?? false
         let usage = language == .c
             ? "C99: NAME_q_values, \(continuous ? "NAME_action (the continuous action)" : "NAME_act"); compile with cc -O2 -c, link with -lm"
-            : "a struct with qValues(_:) and act(_:)"
+            : "a struct with qValues(_:) and \(continuous ? "action(_:), the continuous action" : "act(_:)")"
         print("Wrote \(written.map(\.path).joined(separator: " and ")) (\(usage)).")
     }
 

@@ -225,9 +225,10 @@ int main(int argc, char **argv) {
 
 
 @pytest.mark.parametrize("algorithm", ["SAC", "PPO"])
-def test_a_continuous_model_as_c_acts_as_the_core(algorithm, tmp_path):
-    """The C export of a squashed (SAC) or Gaussian (continuous PPO) actor: strict C99, its outputs
-    the core's bit for bit, its NAME_action the NumPy loader's action."""
+def test_a_continuous_model_as_c_and_swift_acts_as_the_core(algorithm, tmp_path):
+    """The C and Swift exports of a squashed (SAC) or Gaussian (continuous PPO) actor: strict C99,
+    its outputs the core's bit for bit, its NAME_action (and the Swift struct's action(_:)) the
+    NumPy loader's action."""
     import shutil as _shutil
     if not _shutil.which("cc"):
         pytest.skip("no C compiler")
@@ -248,6 +249,25 @@ def test_a_continuous_model_as_c_acts_as_the_core(algorithm, tmp_path):
     out = np.fromfile(tmp_path / "out.f32", dtype="<f4").reshape(-1, 2)
     assert np.array_equal(out[:, 0], sd.core_q_values(model, states)[:, 0]), "the outputs bit for bit"
     assert np.abs(out[:, 1:] - model.act(states)).max() < 1e-5
-    r = subprocess.run([DISTILL, "export", str(model.path), "--format", "swift", "--output", str(tmp_path / "a.swift")],
-                       capture_output=True, text=True)
-    assert r.returncode != 0 and "the Swift export does not yet" in r.stderr
+    # The Swift export: a struct whose action(_:) is the same action.
+    swiftc = _shutil.which("swiftc") or "/opt/swift/usr/bin/swiftc"
+    if not os.path.exists(swiftc):
+        return
+    r = subprocess.run([DISTILL, "export", str(model.path), "--format", "swift", "--output", str(tmp_path / "Actor.swift"),
+                        "--name", "actor"], capture_output=True, text=True)
+    assert r.returncode == 0 and "action(_:)" in r.stdout, r.stderr
+    (tmp_path / "main.swift").write_text(
+        "import Foundation\n"
+        "let data = FileManager.default.contents(atPath: CommandLine.arguments[1])!\n"
+        "let values: [Float] = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }\n"
+        "var out = Data()\n"
+        "for start in stride(from: 0, to: values.count, by: Actor.observationSize) {\n"
+        "    let action = Actor().action(Array(values[start..<(start + Actor.observationSize)]))\n"
+        "    action.withUnsafeBufferPointer { out.append(Data(buffer: $0)) }\n"
+        "}\n"
+        "try! out.write(to: URL(fileURLWithPath: CommandLine.arguments[2]))\n")
+    subprocess.run([swiftc, "-O", str(tmp_path / "Actor.swift"), str(tmp_path / "main.swift"), "-o", str(tmp_path / "swift-actor")],
+                   check=True, capture_output=True, text=True)
+    subprocess.run([str(tmp_path / "swift-actor"), str(tmp_path / "states.f32"), str(tmp_path / "swift.f32")], check=True, timeout=300)
+    swift_actions = np.fromfile(tmp_path / "swift.f32", dtype="<f4").reshape(-1, 1)
+    assert np.abs(swift_actions - model.act(states)).max() < 1e-5
