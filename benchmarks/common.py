@@ -18,11 +18,16 @@ def distill(*args: str) -> str:
 
 
 def cpu_name() -> str:
-    """The CPU's model name, printed beside every figure."""
+    """The CPU's model name with its family and model numbers (VMs often name only "AMD EPYC",
+    which covers Zen 3 and Zen 4) and whether it has AVX-512, printed beside every figure."""
+    fields = {}
     for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name", "unknown")
+    family, model = fields.get("cpu family"), fields.get("model")
+    avx512 = "AVX-512" if "avx512f" in fields.get("flags", "").split() else "no AVX-512"
+    return f"{name} (family {family} model {model}, {avx512})" if family and model else name
 
 
 def train_and_evaluate(train_args, core, out):
