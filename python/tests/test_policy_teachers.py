@@ -54,9 +54,10 @@ def test_conversion_gives_sb3s_actions_and_probabilities(sb3_policy, tmp_path):
     core = sd.core_q_values(teacher, obs)
     assert np.allclose(core, teacher.logits(obs), atol=1e-5) and np.array_equal(core.argmax(axis=1), expected)
     # predict(deterministic=False) samples from the policy, as SB3's does.
-    sampled = [teacher.predict(obs[0], deterministic=False)[0] for _ in range(200)]
+    sampled = [teacher.predict(obs[0], deterministic=False)[0] for _ in range(2000)]
     assert set(sampled) <= {0, 1}
-    assert abs(np.mean(sampled) - teacher.probabilities(obs[0])[1]) < 0.15
+    # The share of action 1 is its probability; 0.06 is over five standard errors at 2,000 samples.
+    assert abs(np.mean(sampled) - teacher.probabilities(obs[0])[1]) < 0.06
 
 
 def test_the_command_line_import_writes_the_same_model(sb3_policy, tmp_path):
