@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 from numpy.typing import NDArray
 
-from ._model import Model, PathLike, load
+from ._model import CONTINUOUS_HEADS, Model, PathLike, load
 
 EnvSpec = Union[str, Any, Callable[[], Any]]
 Callback = Callable[[Dict[str, Any]], None]
@@ -382,10 +382,14 @@ def evaluate(model: Union[PathLike, Model], env: EnvSpec, n_eval_episodes: int =
     """Stable-Baselines3's ``evaluate_policy`` for a saved model, in pure NumPy and Gymnasium:
     ``(mean, std)`` of the episode returns (population std, as NumPy), or the returns and
     lengths with ``return_episode_rewards=True``. Episode i is reset with ``seed + i`` when
-    ``seed`` is given, as ``distill eval`` does."""
+    ``seed`` is given, as ``distill eval`` does. ``env`` may also be an SB3 ``VecEnv``: then the
+    episodes are shared out among its environments as ``evaluate_policy`` shares them (and
+    ``seed`` seeds the VecEnv). Continuous-action models step with their float actions."""
     m = model if isinstance(model, Model) else load(model)
     if not isinstance(n_eval_episodes, int) or n_eval_episodes < 1:
         raise ValueError(f"n_eval_episodes must be a positive integer, got {n_eval_episodes!r}")
+    if hasattr(env, "num_envs") and hasattr(env, "step_async"):
+        return _evaluate_vec_env(m, env, n_eval_episodes, deterministic, seed, return_episode_rewards)
     if isinstance(env, str):
         import gymnasium
         instance: Any = gymnasium.make(env)
@@ -403,13 +407,46 @@ def evaluate(model: Union[PathLike, Model], env: EnvSpec, n_eval_episodes: int =
         total, length = 0.0, 0
         while length < max_episode_steps:
             action, _ = m.predict(obs, deterministic=deterministic)
-            obs, reward, terminated, truncated, _ = instance.step(int(action) + int(start))
+            step_action = action if m.head in CONTINUOUS_HEADS else int(action) + int(start)
+            obs, reward, terminated, truncated, _ = instance.step(step_action)
             total += float(reward)
             length += 1
             if terminated or truncated:
                 break
         returns.append(total)
         lengths.append(length)
+    if return_episode_rewards:
+        return returns, lengths
+    return float(np.mean(returns)), float(np.std(returns))
+
+
+def _evaluate_vec_env(m: Model, venv: Any, n_eval_episodes: int, deterministic: bool, seed: Optional[int],
+                      return_episode_rewards: bool) -> Union[Tuple[float, float], Tuple[List[float], List[int]]]:
+    """``evaluate_policy`` on an SB3 ``VecEnv``: environment i plays (n + i) // num_envs episodes,
+    every environment steps together (a finished one resets itself), and each episode counts
+    when its environment reports it done; a ``Monitor`` underneath gives the episode's own return."""
+    n = int(venv.num_envs)
+    targets = [(n_eval_episodes + i) // n for i in range(n)]
+    counts = [0] * n
+    current_returns, current_lengths = np.zeros(n), np.zeros(n, dtype=int)
+    returns: List[float] = []
+    lengths: List[int] = []
+    if seed is not None:
+        venv.seed(seed)
+    observations = venv.reset()
+    while any(c < t for c, t in zip(counts, targets)):
+        actions, _ = m.predict(observations, deterministic=deterministic)
+        observations, rewards, dones, infos = venv.step(actions)
+        current_returns += rewards
+        current_lengths += 1
+        for i in range(n):
+            if counts[i] < targets[i] and dones[i]:
+                episode = infos[i].get("episode")
+                returns.append(float(episode["r"]) if episode else float(current_returns[i]))
+                lengths.append(int(episode["l"]) if episode else int(current_lengths[i]))
+                counts[i] += 1
+            if dones[i]:
+                current_returns[i], current_lengths[i] = 0, 0
     if return_episode_rewards:
         return returns, lengths
     return float(np.mean(returns)), float(np.std(returns))

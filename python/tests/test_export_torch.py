@@ -117,3 +117,24 @@ def test_evaluate_matches_sb3_evaluate_policy(model, tmp_path):
     assert ours_returns == pytest.approx(theirs_returns) and ours_lengths == theirs_lengths
     mean, std = sd.evaluate(model, "CartPole-v1", n_eval_episodes=5, seed=100)
     assert mean == pytest.approx(np.mean(theirs_returns)) and std == pytest.approx(np.std(theirs_returns))
+
+
+def test_evaluate_takes_a_vec_env_as_evaluate_policy_does(model, tmp_path):
+    """An SB3 VecEnv of three environments: the episodes shared out as evaluate_policy shares
+    them give the same returns and lengths (in the same order) as SB3 running the exported DQN."""
+    sb3 = pytest.importorskip("stable_baselines3")
+    import gymnasium as gym
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    def venv():
+        v = DummyVecEnv([lambda: Monitor(gym.make("CartPole-v1")) for _ in range(3)])
+        v.seed(7)
+        return v
+    loaded = sb3.DQN.load(str(model.to_sb3(tmp_path / "dqn")), device="cpu")
+    theirs = evaluate_policy(loaded, venv(), n_eval_episodes=7, deterministic=True, return_episode_rewards=True)
+    ours = sd.evaluate(model, venv(), n_eval_episodes=7, return_episode_rewards=True)
+    assert len(ours[0]) == 7 and ours[0] == pytest.approx(theirs[0]) and ours[1] == theirs[1]
+    mean, std = sd.evaluate(model, venv(), n_eval_episodes=7)
+    assert mean == pytest.approx(np.mean(theirs[0])) and std == pytest.approx(np.std(theirs[0]))

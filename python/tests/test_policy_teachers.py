@@ -117,17 +117,8 @@ def test_continuous_agents_act_as_sb3_does(algorithm, tmp_path):
     r = subprocess.run([DISTILL, "eval", str(model.path), "--episodes", "3", "--seed", "100", "--json"], capture_output=True,
                        text=True)
     assert r.returncode == 0, r.stderr
-    env = gym.make("Pendulum-v1")
-    returns = []
-    for episode in range(3):
-        o, _ = env.reset(seed=100 + episode)
-        total, done = 0.0, False
-        while not done:
-            o, reward, terminated, truncated, _ = env.step(model.act(o))
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-    assert np.allclose(json.loads(r.stdout)["returns"], returns, rtol=1e-4)
+    returns, lengths = sd.evaluate(model, "Pendulum-v1", n_eval_episodes=3, seed=100, return_episode_rewards=True)
+    assert lengths == [200, 200, 200] and np.allclose(json.loads(r.stdout)["returns"], returns, rtol=1e-4)
 
 
 def test_a_continuous_teacher_distils_and_compares(tmp_path):
