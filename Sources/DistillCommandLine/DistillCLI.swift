@@ -37,17 +37,32 @@ public struct DistillCLI: ParsableCommand {
             FileHandleStandardError.write("Error: \(problem).\n")
             return 64
         }
+        var command: ParsableCommand
         do {
-            var command = try parseAsRoot(arguments)
+            command = try parseAsRoot(arguments)
+        } catch {
+            return report(error)
+        }
+        do {
             try command.run()
             return 0
+        } catch let refusal as ValidationError {
+            // A refusal while running (a model, a file or a combination the command cannot use):
+            // the sentence alone. The usage lines belong to errors in the arguments' syntax.
+            FileHandleStandardError.write("Error: \(refusal.message)\n")
+            return exitCode(for: refusal).rawValue
         } catch {
-            let code = exitCode(for: error), message = fullMessage(for: error)
-            if !message.isEmpty {
-                if code == .success { print(message) } else { FileHandleStandardError.write(message + "\n") }
-            }
-            return code.rawValue
+            return report(error)
         }
+    }
+
+    /// Prints what ArgumentParser prints for `error` and returns its exit status.
+    static func report(_ error: Error) -> Int32 {
+        let code = exitCode(for: error), message = fullMessage(for: error)
+        if !message.isEmpty {
+            if code == .success { print(message) } else { FileHandleStandardError.write(message + "\n") }
+        }
+        return code.rawValue
     }
 }
 
