@@ -17,10 +17,8 @@ ignored.
 import copy
 import json
 import os
-import shutil
 import tempfile
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
@@ -28,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._model import Model, load
+from ._runzip import archive, run_directory, unpack, zip_path
 
 __all__ = ["DQN"]
 
@@ -189,17 +188,8 @@ class DQN:
         return settings
 
     def _run_directory(self, tb_log_name: str) -> Path:
-        if self._run is not None:
-            return self._run
-        if self.tensorboard_log:
-            root = Path(self.tensorboard_log)
-            root.mkdir(parents=True, exist_ok=True)
-            index = 1 + max([int(p.name.rsplit("_", 1)[1]) for p in root.glob(f"{tb_log_name}_*")
-                             if p.name.rsplit("_", 1)[1].isdigit()] or [0])
-            self._run = root / f"{tb_log_name}_{index}"
-        else:
-            self._temporary = tempfile.TemporaryDirectory(prefix="swiftdistill-dqn-")
-            self._run = Path(self._temporary.name) / "run"
+        if self._run is None:
+            self._run, self._temporary = run_directory(self.tensorboard_log, tb_log_name, "swiftdistill-dqn-")
         return self._run
 
     def learn(self, total_timesteps: int, callback: Any = None, log_interval: int = 4, tb_log_name: str = "DQN",
@@ -343,9 +333,7 @@ class DQN:
         does), which ``DQN.load`` reads back and a later ``learn`` continues. Called during
         ``learn`` (SB3's CheckpointCallback), it has the run save a checkpoint at this step and
         writes the zip from it before the next step."""
-        target = Path(path)
-        if target.suffix != ".zip":
-            target = target.with_name(target.name + ".zip")
+        target = zip_path(path)
         if self._training:
             self._pending_saves.append(target)
             return
@@ -359,28 +347,14 @@ class DQN:
             self._archive(target)
 
     def _archive(self, target: Path) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as staging:
-            archive = shutil.make_archive(str(Path(staging) / "run"), "zip", root_dir=self._run)
-            shutil.move(archive, target)
+        assert self._run is not None
+        archive(self._run, target)
 
     @classmethod
     def load(cls, path: Union[str, "os.PathLike[str]"], env: Any = None, **kwargs: Any) -> "DQN":
         """Reads a ``save``d model; ``env`` (else the recorded environment id) is what a later
         ``learn`` trains on. The archive is data: only its model files are read."""
-        source = Path(path)
-        if not source.exists() and source.suffix != ".zip":
-            source = source.with_name(source.name + ".zip")
-        temporary = tempfile.TemporaryDirectory(prefix="swiftdistill-dqn-")
-        run = Path(temporary.name) / "run"
-        with zipfile.ZipFile(source) as archive:
-            for member in archive.namelist():
-                resolved = (run / member).resolve()
-                if not str(resolved).startswith(str(run.resolve())):
-                    raise ValueError(f"{source} is not a saved swiftdistill DQN: it names a file outside itself ({member})")
-            archive.extractall(run)
-        if not (run / "last" / "state.json").exists():
-            raise ValueError(f"{source} is not a saved swiftdistill DQN: it holds no last/state.json")
+        run, temporary = unpack(path, "DQN", "swiftdistill-dqn-")
         config = json.loads((run / "last" / "state.json").read_text())["config"]
         recorded = load(run / "last").environment
         cnn = config.get("convolutions", "none") != "none"

@@ -13,20 +13,17 @@ A2C object or ``.zip`` (then give ``env``). Training runs in a run directory of 
 SB3's model is; ``best_policy`` the one the run's evaluations picked.
 """
 import json
-import os
-import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 from numpy.typing import NDArray
 
 from ._model import Model, load
+from ._runzip import PathLike, archive, run_directory, unpack, zip_path
 
 __all__ = ["Student"]
 
-PathLike = Union[str, "os.PathLike[str]"]
 
 
 class Student:
@@ -56,17 +53,8 @@ class Student:
         self._model: Optional[Model] = None
 
     def _run_directory(self, tb_log_name: str) -> Path:
-        if self._run is not None:
-            return self._run
-        if self.tensorboard_log:
-            root = Path(self.tensorboard_log)
-            root.mkdir(parents=True, exist_ok=True)
-            index = 1 + max([int(p.name.rsplit("_", 1)[1]) for p in root.glob(f"{tb_log_name}_*")
-                             if p.name.rsplit("_", 1)[1].isdigit()] or [0])
-            self._run = root / f"{tb_log_name}_{index}"
-        else:
-            self._temporary = tempfile.TemporaryDirectory(prefix="swiftdistill-student-")
-            self._run = Path(self._temporary.name) / "run"
+        if self._run is None:
+            self._run, self._temporary = run_directory(self.tensorboard_log, tb_log_name, "swiftdistill-student-")
         return self._run
 
     def learn(self, total_timesteps: int, callback: Any = None, tb_log_name: str = "Student",
@@ -123,31 +111,14 @@ class Student:
         which ``Student.load`` reads back and a later ``learn`` continues."""
         if self._run is None or not (self._run / "last" / "state.json").exists():
             raise RuntimeError("nothing to save yet: call learn() first")
-        target = Path(path)
-        if target.suffix != ".zip":
-            target = target.with_name(target.name + ".zip")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as staging:
-            archive = shutil.make_archive(str(Path(staging) / "run"), "zip", root_dir=self._run)
-            shutil.move(archive, target)
+        archive(self._run, zip_path(path))
 
     @classmethod
     def load(cls, path: PathLike, teacher: Any = None, env: Any = None) -> "Student":
         """Reads a ``save``d student. A later ``learn`` needs its teacher: ``teacher`` (else the
         directory the run recorded) and ``env`` (else the teacher's). The archive is data: it is
         unpacked only inside a directory of its own."""
-        source = Path(path)
-        if not source.exists() and source.suffix != ".zip":
-            source = source.with_name(source.name + ".zip")
-        temporary = tempfile.TemporaryDirectory(prefix="swiftdistill-student-")
-        run = Path(temporary.name) / "run"
-        with zipfile.ZipFile(source) as archive:
-            for member in archive.namelist():
-                if not str((run / member).resolve()).startswith(str(run.resolve())):
-                    raise ValueError(f"{source} is not a saved swiftdistill Student: it names a file outside itself ({member})")
-            archive.extractall(run)
-        if not (run / "last" / "state.json").exists():
-            raise ValueError(f"{source} is not a saved swiftdistill Student: it holds no last/state.json")
+        run, temporary = unpack(path, "Student", "swiftdistill-student-")
         config = json.loads((run / "last" / "state.json").read_text())["config"]
         recorded = config.get("teachers") or [None]
         student = cls(teacher if teacher is not None else recorded[0], env, hidden=config.get("hidden_sizes", (16, 16)),

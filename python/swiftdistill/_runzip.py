@@ -1,0 +1,57 @@
+"""The run directory behind an SB3-shaped model (``DQN``, ``Student``) and its ``.zip`` form:
+where a run lives, how ``save`` archives it and how ``load`` unpacks it (as data: nothing in the
+archive may land outside the directory it is unpacked into)."""
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Optional, Tuple, Union
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def run_directory(tensorboard_log: Optional[str], tb_log_name: str,
+                  prefix: str) -> Tuple[Path, Optional["tempfile.TemporaryDirectory[str]"]]:
+    """A new run directory: ``tensorboard_log/NAME_N`` (the next N, as SB3 numbers its logs), or
+    ``run`` inside a temporary directory (returned too, so it lives as long as its model)."""
+    if tensorboard_log:
+        root = Path(tensorboard_log)
+        root.mkdir(parents=True, exist_ok=True)
+        index = 1 + max([int(p.name.rsplit("_", 1)[1]) for p in root.glob(f"{tb_log_name}_*")
+                         if p.name.rsplit("_", 1)[1].isdigit()] or [0])
+        return root / f"{tb_log_name}_{index}", None
+    temporary = tempfile.TemporaryDirectory(prefix=prefix)
+    return Path(temporary.name) / "run", temporary
+
+
+def zip_path(path: PathLike) -> Path:
+    """``path`` with ``.zip`` added, as SB3's ``save`` adds it."""
+    target = Path(path)
+    return target if target.suffix == ".zip" else target.with_name(target.name + ".zip")
+
+
+def archive(run: Path, target: Path) -> None:
+    """Writes the run directory as the zip ``target`` (made beside, then moved into place)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as staging:
+        made = shutil.make_archive(str(Path(staging) / "run"), "zip", root_dir=run)
+        shutil.move(made, target)
+
+
+def unpack(path: PathLike, what: str, prefix: str) -> Tuple[Path, "tempfile.TemporaryDirectory[str]"]:
+    """Unpacks a saved run (``path``, or ``path.zip``) into a temporary directory, refusing an
+    archive that names a file outside it or holds no checkpoint (``last/state.json``)."""
+    source = Path(path)
+    if not source.exists() and source.suffix != ".zip":
+        source = source.with_name(source.name + ".zip")
+    temporary = tempfile.TemporaryDirectory(prefix=prefix)
+    run = Path(temporary.name) / "run"
+    with zipfile.ZipFile(source) as zipped:
+        for member in zipped.namelist():
+            if not str((run / member).resolve()).startswith(str(run.resolve())):
+                raise ValueError(f"{source} is not a saved swiftdistill {what}: it names a file outside itself ({member})")
+        zipped.extractall(run)
+    if not (run / "last" / "state.json").exists():
+        raise ValueError(f"{source} is not a saved swiftdistill {what}: it holds no last/state.json")
+    return run, temporary
