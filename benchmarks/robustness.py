@@ -21,6 +21,7 @@ temperature 0.01, with the same states and seed:
     noise+dynamics          --state-noise 0.3 and dynamics
     noise+dynamics+sticky   --state-noise 0.3 and dynamics:…+sticky_actions:0.25
     dynamics+sticky         dynamics:…+sticky_actions:0.25
+    wide-dynamics+sticky    the same over WIDE_DYNAMICS: the preset's levels and past its hardest one
     dynamics+sticky+task    and the student's own TD loss at λ = 0.1 on the transitions it collects
     q-mse+dynamics+sticky+task  the same with the Q-value MSE in place of KL
     kickstart+dynamics+sticky   Q-value MSE fading to 0 over the first half, the TD loss (λ = 1)
@@ -41,6 +42,11 @@ from common import ROOT, cpu_name, distill
 COLLECT_DYNAMICS = {"cartpole": "dynamics:length=0.5,0.625,0.875,1.25,1.75",
                     "acrobot": "dynamics:LINK_MASS_1=1.0,1.125,1.375,1.75",
                     "lunarlander": "dynamics:gravity=-10.0,-9.0,-7.0,-11.0"}
+# The same parameters over a range reaching past the preset's hardest level, weighted towards the
+# hard end (the students fall behind their teachers on Acrobot's heaviest links).
+WIDE_DYNAMICS = {"cartpole": "dynamics:length=0.5,1.0,1.5,2.0,2.5",
+                 "acrobot": "dynamics:LINK_MASS_1=1.0,1.5,1.75,2.0,2.25",
+                 "lunarlander": "dynamics:gravity=-10.0,-8.0,-6.0,-5.0,-11.5,-12.0"}
 TEACHERS = {"cartpole": ("CartPole-v1", ["--steps", "50000"], 20_000), "acrobot": ("Acrobot-v1", [], 30_000),
             "lunarlander": ("LunarLander-v3", [], 30_000)}
 RECIPES = {"plain": [], "noise": ["--state-noise", "0.3"],
@@ -52,6 +58,7 @@ RECIPES = {"plain": [], "noise": ["--state-noise", "0.3"],
            "noise+dynamics": ["--state-noise", "0.3", "--collect-perturbation", "{dynamics}"],
            "noise+dynamics+sticky": ["--state-noise", "0.3", "--collect-perturbation", "{dynamics}+sticky_actions:0.25"],
            "dynamics+sticky": ["--collect-perturbation", "{dynamics}+sticky_actions:0.25"],
+           "wide-dynamics+sticky": ["--collect-perturbation", "{wide_dynamics}+sticky_actions:0.25"],
            "dynamics+sticky+task": ["--collect-perturbation", "{dynamics}+sticky_actions:0.25", "--lambda", "0.1"],
            "kickstart+dynamics+sticky": ["--collect-perturbation", "{dynamics}+sticky_actions:0.25", "--loss", "q-mse",
                                          "--lambda", "1", "--distillation-schedule", "linear",
@@ -85,7 +92,8 @@ def main() -> int:
             recipes = args.recipes.split(",")
             variant = "" if (args.hidden, args.state_factor) == ("16,16", 1.0) else f"@{args.hidden.replace(',', '-')}x{args.state_factor:g}"
             for label in recipes:
-                extra = [a.replace("{dynamics}", COLLECT_DYNAMICS[name]) for a in RECIPES[label]]
+                extra = [a.replace("{dynamics}", COLLECT_DYNAMICS[name]).replace("{wide_dynamics}", WIDE_DYNAMICS[name])
+                         for a in RECIPES[label]]
                 out = work / "robust" / (label + variant)
                 models.append(out)
                 if args.reuse and (out / "model.json").exists():

@@ -23,6 +23,8 @@ public struct ModelManifest: Codable, Equatable, Sendable {
         /// A continuous head's action bounds (one value per output); absent for discrete heads.
         public var actionLow: [Float]?
         public var actionHigh: [Float]?
+        /// A Gaussian head's log standard deviation per output (optional: the Gaussian KL needs it).
+        public var actionLogStd: [Float]?
     }
 
     /// One tensor file.
@@ -132,7 +134,8 @@ public enum ModelDirectory {
                                 inputShape: network.convolutions.isEmpty ? nil : network.inputShape,
                                 inputLayout: network.convolutions.isEmpty ? nil : (network.channelsFirst ? "CHW" : "HWC"),
                                 actionLow: network.head.isContinuous ? network.actionLow : nil,
-                                actionHigh: network.head.isContinuous ? network.actionHigh : nil),
+                                actionHigh: network.head.isContinuous ? network.actionHigh : nil,
+                                actionLogStd: network.head == .gaussian && !network.actionLogStd.isEmpty ? network.actionLogStd : nil),
             tensors: [], environment: environment,
             environmentArguments: environmentArguments.isEmpty ? nil : environmentArguments,
             environmentWrappers: environmentWrappers.isEmpty ? nil : environmentWrappers, config: config, metrics: metrics)
@@ -351,6 +354,12 @@ public enum ModelDirectory {
                 throw CheckpointError.badManifest(manifestPath, detail: "a '\(head.rawValue)' head needs action_low and action_high: \(arch.outputSize) finite values each, low < high")
             }
             (network.actionLow, network.actionHigh) = (low, high)
+        }
+        if let logStd = arch.actionLogStd {
+            guard head == .gaussian, logStd.count == arch.outputSize, logStd.allSatisfy({ $0.isFinite }) else {
+                throw CheckpointError.badManifest(manifestPath, detail: "action_log_std belongs to a 'gaussian' head and needs \(arch.outputSize) finite values")
+            }
+            network.actionLogStd = logStd
         }
         return (network, manifest)
     }

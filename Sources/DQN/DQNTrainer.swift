@@ -312,10 +312,10 @@ public struct DQNAlgorithm: RunAlgorithm {
     }
 
     public func checkpointTensors() -> [String: Tensor] {
-        let parameters = learner.online.parameters
-        return CheckpointTensors.parameters(parameters, as: "online")
-            .merging(CheckpointTensors.parameters(learner.target.parameters, as: "target")) { a, _ in a }
-            .merging(CheckpointTensors.adam(learner.optimizer.state, for: parameters, as: "adam")) { a, _ in a }
+        let parameters = learner.online.parameters, names = learner.online.parameterNames
+        return CheckpointTensors.parameters(parameters, names: names, as: "online")
+            .merging(CheckpointTensors.parameters(learner.target.parameters, names: names, as: "target")) { a, _ in a }
+            .merging(CheckpointTensors.adam(learner.optimizer.state, for: parameters, names: names, as: "adam")) { a, _ in a }
     }
 }
 

@@ -67,17 +67,17 @@ extension DQNLearner {
                       actionCount: policy.outputSize, adamSteps: saved.state.adamSteps, savedConfig: saved.config, config: config)
     }
 
-    /// The networks (`online.i`, `target.i`) and Adam moments a checkpoint's `reader` holds, for
+    /// The networks (`online.layers.0.weight`, …, `target.…`) and Adam moments a checkpoint's `reader` holds, for
     /// a run on observations of `observationShape` with settings `savedConfig`; `config` may
     /// differ in the resumable settings (the learning rate).
     public init(restoring reader: CheckpointReader, observationShape: [Int], actionCount: Int, adamSteps: Int,
                 savedConfig: DQNConfig, config: DQNConfig) throws {
         let fresh = DQNLearner(observationShape: observationShape, actionCount: actionCount, config: savedConfig)
-        let templates = fresh.online.parameters
+        let templates = fresh.online.parameters, names = fresh.online.parameterNames
         var online = fresh.online, target = fresh.target
-        online.parameters = try reader.parameters("online", like: templates)
-        target.parameters = try reader.parameters("target", like: templates)
-        let adam = try reader.adam("adam", like: templates, stepCount: adamSteps, learningRate: config.learningRate)
+        online.parameters = try reader.parameters("online", names: names, like: templates)
+        target.parameters = try reader.parameters("target", names: names, like: templates)
+        let adam = try reader.adam("adam", names: names, like: templates, stepCount: adamSteps, learningRate: config.learningRate)
         self.init(online: online, target: target, optimizer: adam, actionCount: actionCount, config: config)
     }
 }

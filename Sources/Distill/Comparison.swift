@@ -46,6 +46,9 @@ public struct ComparedModel {
     /// A continuous head's action for one observation (then `act` is not used); nil for discrete models.
     public var continuousAct: (([Float]) -> [Float])?
 
+    /// How the model acts: `act`, or `continuousAct` for a continuous head.
+    public var acting: Acting { continuousAct.map(Acting.continuous) ?? .discrete(act) }
+
     /// A float network (its single-observation kernel acts).
     public init(_ network: MLP, bytesOnDisk: Int) {
         let policy = Policy(network)

@@ -114,7 +114,9 @@ public enum DistillationLosses {
     public static func make(_ kind: LossKind, config: DistillConfig, student: MLP, teacher: TeacherEnsemble) -> any DistillationLoss {
         switch kind {
         case .qMSE: return QValueMSELoss()
+        case .kl where teacher.head == .gaussian: return GaussianKLLoss(logStd: student.actionLogStd)
         case .kl: return PolicyKLLoss(temperature: config.temperature)
+        case .actionMSE: return ActionMSELoss(head: teacher.head, low: student.actionLow, high: student.actionHigh)
         case .crossEntropy: return TeacherActionCrossEntropyLoss()
         case .task: return TaskLoss(student: student, config: config)
         case .feature: return FeatureLoss(student: student, teachers: teacher.networks, config: config)

@@ -57,14 +57,23 @@ public struct DistillationAlgorithm: RunAlgorithm {
         try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, 2 * teacher.inputSize + 4 + teacher.actionCount, 4]),
                                 for: "the labelled-state buffer", key: "buffer_size", value: config.bufferSize)
         if teacher.head != .q && config.taskWeight > 0 {
-            throw SettingError(key: "task_weight", template: "the task loss ({task_weight}) trains Q-values by TD, and this teacher outputs \(teacher.head.phrase); distil it with \(teacher.head.isContinuous ? "q-mse" : "kl, ce or q-mse") (and feature or relational losses) alone.")
+            throw SettingError(key: "task_weight", template: "the task loss ({task_weight}) trains Q-values by TD, and this teacher outputs \(teacher.head.phrase); distil it with \(Self.outputLosses(teacher.head)) (and feature or relational losses) alone.")
+        }
+        let refusedLoss: LossKind? = config.losses.map(\.kind).first { kind in
+            switch (kind, teacher.head) {
+            case (.crossEntropy, .gaussian), (.crossEntropy, .squashed), (.kl, .squashed), (.actionMSE, .q), (.actionMSE, .categorical): return true
+            default: return false
+            }
+        }
+        if let refusedLoss {
+            throw SettingError(key: "loss", template: "{loss} \(refusedLoss.rawValue) does not apply to a teacher that outputs \(teacher.head.phrase); distil it with \(Self.outputLosses(teacher.head)).")
+        }
+        if teacher.head == .gaussian, config.losses.contains(where: { $0.kind == .kl }), teacher.networks[0].actionLogStd.isEmpty {
+            throw SettingError(key: "loss", template: "{loss} kl between Gaussian policies needs the teacher's log standard deviation (action_log_std in its model.json), which this teacher lacks; convert it again with `distill import-sb3` or sd.from_sb3, or distil it with q-mse.")
         }
         if teacher.head.isContinuous {
-            if config.losses.contains(where: { $0.kind == .kl || $0.kind == .crossEntropy }) {
-                throw SettingError(key: "loss", template: "{loss} kl and ce compare distributions over discrete actions, and this teacher outputs \(teacher.head.phrase); distil it with q-mse (the mean squared error on its outputs, the action before \(teacher.head == .squashed ? "the tanh squash" : "clipping")).")
-            }
-            if config.quantize != .none || config.collectPerturbation != nil || config.stateNoise > 0 || config.adversarialEpsilon > 0 {
-                throw SettingError(key: "quantize", template: "a continuous-action teacher is distilled without {quantize}, {collect_perturbation}, {state_noise} or {adversarial_epsilon} so far; drop them.")
+            if config.quantize != .none {
+                throw SettingError(key: "quantize", template: "a continuous-action teacher is distilled without {quantize} so far; drop it.")
             }
         }
         var student: MLP
@@ -85,6 +94,7 @@ public struct DistillationAlgorithm: RunAlgorithm {
         // The student imitates the teacher's outputs, so they mean what the teacher's mean.
         student.head = teacher.head
         (student.actionLow, student.actionHigh) = (teacher.networks[0].actionLow, teacher.networks[0].actionHigh)
+        student.actionLogStd = teacher.networks[0].actionLogStd
         if let resume {
             learner = try StudentLearner(restoring: resume.checkpoint, gradientSteps: resume.state.gradientSteps, student: student,
                                          teacher: teacher, config: config)
@@ -123,7 +133,10 @@ public struct DistillationAlgorithm: RunAlgorithm {
             switch p {
             case .observationNoise(let level):
                 // Spreads measured on the teacher's own states (ε = 0.1), seeded: a resumed run measures the same.
-                let spread = try observationSpread(env, states: 2_000, seed: config.seed &+ 50_000) { StateCollector.argmax(teacher.qValues($0)[...]) }
+                let label = { (obs: [Float]) in teacher.qValues(obs)[...] }
+                let acting: Acting = teacher.head.isContinuous ? .continuous { teacher.continuousAction(fromLabel: label($0)) }
+                                                               : .discrete { StateCollector.argmax(label($0)) }
+                let spread = try observationSpread(env, states: 2_000, seed: config.seed &+ 50_000, acting: acting)
                 noise = spread.map { $0 * Float(level) }
             case .randomActions(let level): actionNoise = level
             case .stickyActions(let level): (actionNoise, sticky) = (level, true)
@@ -343,5 +356,16 @@ extension ModelManifest {
         guard case .array(let values)? = config["quantizer_ranges"] else { return nil }
         let ranges = values.compactMap { v -> Float? in if case .number(let x) = v { return Float(x) } else { return nil } }
         return ranges.count == values.count && !ranges.isEmpty ? ranges : nil
+    }
+}
+
+extension DistillationAlgorithm {
+    /// The output-layer losses that apply to a teacher with `head`, as a sentence lists them.
+    static func outputLosses(_ head: OutputHead) -> String {
+        switch head {
+        case .q, .categorical: return "kl, ce or q-mse"
+        case .gaussian: return "kl (between the Gaussian policies), q-mse (on the means) or action-mse (on the clipped actions)"
+        case .squashed: return "action-mse (on the squashed actions) or q-mse (on the outputs before the squash)"
+        }
     }
 }

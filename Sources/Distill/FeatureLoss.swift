@@ -45,8 +45,8 @@ public struct FeatureLoss: DistillationLoss {
         var tensors: [String: Tensor] = [:]
         for k in projections.indices {
             let parameters = [projections[k].weight, projections[k].bias]
-            tensors.merge(CheckpointTensors.parameters(parameters, as: "projection.\(k)")) { a, _ in a }
-            tensors.merge(CheckpointTensors.adam(optimizers[k].state, for: parameters, as: "adam.\(k)")) { a, _ in a }
+            tensors.merge(CheckpointTensors.parameters(parameters, names: ["weight", "bias"], as: "projection.\(k)")) { a, _ in a }
+            tensors.merge(CheckpointTensors.adam(optimizers[k].state, for: parameters, names: ["weight", "bias"], as: "adam.\(k)")) { a, _ in a }
         }
         return tensors
     }
@@ -55,10 +55,10 @@ public struct FeatureLoss: DistillationLoss {
     public mutating func restore(from checkpoint: CheckpointReader, gradientSteps: Int) throws {
         for k in projections.indices {
             let templates = [projections[k].weight, projections[k].bias]
-            let saved = try checkpoint.parameters("projection.\(k)", like: templates)
+            let saved = try checkpoint.parameters("projection.\(k)", names: ["weight", "bias"], like: templates)
             projections[k].weight = saved[0]
             projections[k].bias = saved[1]
-            optimizers[k] = try checkpoint.adam("adam.\(k)", like: templates, stepCount: gradientSteps,
+            optimizers[k] = try checkpoint.adam("adam.\(k)", names: ["weight", "bias"], like: templates, stepCount: gradientSteps,
                                                 learningRate: optimizers[k].learningRate)
         }
     }

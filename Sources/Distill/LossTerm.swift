@@ -10,6 +10,9 @@ public enum LossKind: String, Sendable, CaseIterable, Codable, Comparable {
     case kl
     /// Policy: cross-entropy of the teacher's greedy action.
     case crossEntropy = "ce"
+    /// Continuous policy: MSE between the student's and the teacher's actions (after the squash
+    /// or clip into the bounds).
+    case actionMSE = "action-mse"
     /// The student's own TD loss from environment rewards (λ in L = L_KD + λ·L_task).
     case task
     /// Intermediate layer (FitNets hint) through a learned projection.
@@ -21,7 +24,7 @@ public enum LossKind: String, Sendable, CaseIterable, Codable, Comparable {
 
     /// Other accepted spellings.
     static let aliases: [String: LossKind] = [
-        "mse": .qMSE, "q_mse": .qMSE, "nll": .crossEntropy, "cross-entropy": .crossEntropy,
+        "mse": .qMSE, "q_mse": .qMSE, "action_mse": .actionMSE, "nll": .crossEntropy, "cross-entropy": .crossEntropy,
         "cross_entropy": .crossEntropy, "lambda": .task, "rkd": .relational,
         "fsp": .layerFlow, "layer-flow": .layerFlow, "layer_flow": .layerFlow, "layer-relational": .layerFlow,
     ]
@@ -30,6 +33,7 @@ public enum LossKind: String, Sendable, CaseIterable, Codable, Comparable {
     public var metricName: String {
         switch self {
         case .qMSE: return "q_mse"
+        case .actionMSE: return "action_mse"
         default: return rawValue
         }
     }
@@ -53,7 +57,7 @@ public struct LossTerm: Equatable, Sendable, Codable {
 /// Reading and writing loss specs such as `kl,q-mse:0.5,ce:1`: the one parser, used by the
 /// command line, config files and Python (through the extension).
 public enum LossSpec {
-    static let reason = "takes q-mse, kl or ce (and task, feature, relational, flow), comma-separated, each optionally name:weight"
+    static let reason = "takes q-mse, kl, ce or action-mse (and task, feature, relational, flow), comma-separated, each optionally name:weight"
 
     /// The terms of `spec`, in summation order; `none` (or an empty spec) is no term.
     public static func parse(_ spec: String, key: String = "loss") throws -> [LossTerm] {

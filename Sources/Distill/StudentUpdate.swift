@@ -130,9 +130,9 @@ public struct StudentLearner: Sendable {
     public init(restoring checkpoint: CheckpointReader, gradientSteps: Int, student fresh: MLP, teacher: TeacherEnsemble,
                 config: DistillConfig) throws {
         self.init(student: fresh, teacher: teacher, config: config)
-        let templates = fresh.parameters
-        student.parameters = try checkpoint.parameters("student", like: templates)
-        optimizer = try checkpoint.adam("adam", like: templates, stepCount: gradientSteps, learningRate: config.learningRate)
+        let templates = fresh.parameters, names = fresh.parameterNames
+        student.parameters = try checkpoint.parameters("student", names: names, like: templates)
+        optimizer = try checkpoint.adam("adam", names: names, like: templates, stepCount: gradientSteps, learningRate: config.learningRate)
         self.gradientSteps = gradientSteps
         try terms.restore(from: checkpoint, gradientSteps: gradientSteps)
         // A quantisation-aware run continues with its running ranges.
@@ -266,12 +266,12 @@ public struct StudentLearner: Sendable {
         return biasMasks.dropLast().map { $0.filter { $0 == 0 }.count }
     }
 
-    /// What a checkpoint keeps to resume: the student (`student.i`), its Adam's moments
-    /// (`adam.m.i`, `adam.v.i`) and each loss's state (`loss.NAME.…`).
+    /// What a checkpoint keeps to resume: the student (`student.layers.0.weight`, …), its Adam's
+    /// moments (`adam.m.layers.0.weight`, …) and each loss's state (`loss.NAME.…`).
     public var checkpointTensors: [String: Tensor] {
-        let parameters = student.parameters
-        var tensors = CheckpointTensors.parameters(parameters, as: "student")
-            .merging(CheckpointTensors.adam(optimizer.state, for: parameters, as: "adam")) { a, _ in a }
+        let parameters = student.parameters, names = student.parameterNames
+        var tensors = CheckpointTensors.parameters(parameters, names: names, as: "student")
+            .merging(CheckpointTensors.adam(optimizer.state, for: parameters, names: names, as: "adam")) { a, _ in a }
             .merging(terms.checkpointTensors) { a, _ in a }
         if let quantizer, quantizer.ranges.count == student.convolutions.count + student.layers.count {
             tensors["quantizer.ranges"] = Tensor(shape: [quantizer.ranges.count], scalars: quantizer.ranges)
@@ -352,17 +352,18 @@ public struct MultiTaskLearner: Sendable {
         let templates = fresh.parameters
         let saved = try checkpoint.tensors(fresh.parameterNames, like: templates)
         student.withParameters { $0 = saved }
-        optimizer = try checkpoint.adam("adam", like: templates, stepCount: gradientSteps, learningRate: config.learningRate)
+        optimizer = try checkpoint.adam("adam", names: fresh.parameterNames, like: templates, stepCount: gradientSteps,
+                                        learningRate: config.learningRate)
         self.gradientSteps = gradientSteps
         for k in terms.indices { try terms[k].restore(from: checkpoint.prefixed("task.\(k)"), gradientSteps: gradientSteps) }
     }
 
     /// What a checkpoint keeps to resume: the student's parameters by name (`trunk.0.weight`, …),
-    /// its Adam's moments (`adam.m.i`, `adam.v.i`) and each task's loss state (`task.K.loss.NAME.…`).
+    /// its Adam's moments (`adam.m.trunk.0.weight`, …) and each task's loss state (`task.K.loss.NAME.…`).
     public var checkpointTensors: [String: Tensor] {
         let parameters = student.parameters
         var tensors = Dictionary(uniqueKeysWithValues: zip(student.parameterNames, parameters))
-        tensors.merge(CheckpointTensors.adam(optimizer.state, for: parameters, as: "adam")) { a, _ in a }
+        tensors.merge(CheckpointTensors.adam(optimizer.state, for: parameters, names: student.parameterNames, as: "adam")) { a, _ in a }
         for k in terms.indices {
             for (name, t) in terms[k].checkpointTensors { tensors["task.\(k).\(name)"] = t }
         }

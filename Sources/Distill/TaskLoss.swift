@@ -30,9 +30,9 @@ public struct TaskLoss: DistillationLoss {
         if gradientSteps % targetUpdateInterval == 0 { target = student }
     }
 
-    public var checkpointTensors: [String: Tensor] { CheckpointTensors.parameters(target.parameters, as: "target") }
+    public var checkpointTensors: [String: Tensor] { CheckpointTensors.parameters(target.parameters, names: target.parameterNames, as: "target") }
 
     public mutating func restore(from checkpoint: CheckpointReader, gradientSteps: Int) throws {
-        target.parameters = try checkpoint.parameters("target", like: target.parameters)
+        target.parameters = try checkpoint.parameters("target", names: target.parameterNames, like: target.parameters)
     }
 }

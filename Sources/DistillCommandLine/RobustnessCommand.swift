@@ -61,8 +61,8 @@ struct RobustnessCommand: ParsableCommand {
     func run() throws {
         evaluation.isolation.apply()
         let loaded = try models.map { try ComparedModel.load(URL(fileURLWithPath: $0)) }
-        for (path, (m, _)) in zip(models, loaded) where m.continuousAct != nil {
-            throw ValidationError("\(path) acts with continuous actions, and robustness studies take discrete-action models so far.")
+        for (path, (m, _)) in zip(models, loaded) where (m.continuousAct != nil) != (loaded[0].0.continuousAct != nil) {
+            throw ValidationError("\(path) acts with \(m.continuousAct != nil ? "continuous" : "discrete") actions and \(models[0]) does not; study models of one environment.")
         }
         let first = loaded[0]
         for (path, (m, _)) in zip(models, loaded) where m.inputSize != first.0.inputSize || m.actionCount != first.0.actionCount {
@@ -112,10 +112,10 @@ struct RobustnessCommand: ParsableCommand {
         if axes.contains(where: { $0.kind == .dynamics }), Corridor.named(recipe.name) != nil {
             throw ValidationError("\(recipe.name) is built in and has no parameters to vary; --vary and --preset need a Gymnasium environment.")
         }
-        for (m, _) in loaded { try checkFits(inputs: m.inputSize, actions: m.actionCount, nominal) }
+        for (m, _) in loaded { try checkFits(inputs: m.inputSize, actions: m.actionCount, continuous: m.continuousAct != nil, nominal) }
         let open = EnvironmentParameters.opener(recipe: recipe, recorded: recorded, nominal: nominal,
                                                 texts: Dictionary(dynamics.map { ($0.name, $0.texts) }, uniquingKeysWith: { a, _ in a }))
-        let report = try study.run(models: zip(models, loaded).map { (Self.name($0.0), $0.1.0.act) }, environment: recipe.description,
+        let report = try study.run(models: zip(models, loaded).map { (Self.name($0.0), $0.1.0.acting) }, environment: recipe.description,
                                    open: open)
         try finish(report)
     }

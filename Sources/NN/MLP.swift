@@ -18,6 +18,9 @@ public struct MLP: Equatable, Sendable {
     /// A continuous head's action bounds, one value per output (empty for discrete heads).
     public var actionLow: [Float] = []
     public var actionHigh: [Float] = []
+    /// A Gaussian head's state-independent log standard deviation per action dimension (PPO's
+    /// and A2C's `log_std`), which the Gaussian KL loss weighs the means by; empty when unknown.
+    public var actionLogStd: [Float] = []
 
     /// A network inputSize → hiddenSizes… → outputSize, initialised from `seed`.
     public init(inputSize: Int, hiddenSizes: [Int], outputSize: Int, activation: Activation = .relu,
@@ -366,6 +369,15 @@ public struct MLP: Equatable, Sendable {
             }
         }
         return try body(&params)
+    }
+
+    /// The names of `parameters`, in order: `convs.i.weight`, `convs.i.bias`, then
+    /// `layers.i.weight`, `layers.i.bias` — the model directory's names, which checkpoints and
+    /// optimiser state use too (a checkpoint stores a convolution's weight in the core's layout,
+    /// a model directory in PyTorch's (O, C, KH, KW)).
+    public var parameterNames: [String] {
+        convolutions.indices.flatMap { ["convs.\($0).weight", "convs.\($0).bias"] }
+            + layers.indices.flatMap { ["layers.\($0).weight", "layers.\($0).bias"] }
     }
 
     /// All weights and biases in a fixed order: the convolutions' (W, b each), then W0, b0, W1, b1, …

@@ -40,4 +40,16 @@ public enum OutputHead: String, Codable, Sendable, CaseIterable {
             return z.indices.map { low[$0] + (Foundation.tanh(z[$0]) + 1) * 0.5 * (high[$0] - low[$0]) }
         }
     }
+
+    /// d(action)/d(output) for one output `z` of a continuous head: 1 inside the bounds and 0
+    /// outside for the clip, (1 − tanh²z)·(high − low)/2 for the squash.
+    public func actionSlope(_ z: Float, low: Float, high: Float) -> Float {
+        switch self {
+        case .q, .categorical: return 1
+        case .gaussian: return z > low && z < high ? 1 : 0
+        case .squashed:
+            let t = Foundation.tanh(z)
+            return (1 - t * t) * 0.5 * (high - low)
+        }
+    }
 }

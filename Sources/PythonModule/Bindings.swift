@@ -352,8 +352,8 @@ enum Bindings {
             let paths = try [String](python: try a.object("models"))
             guard !paths.isEmpty else { throw ArgumentError.value("models must name at least one model directory; the first is the reference.") }
             let loaded = try paths.map { try ComparedModel.load(URL(fileURLWithPath: $0)) }
-            for (path, (m, _)) in zip(paths, loaded) where m.continuousAct != nil {
-                throw ArgumentError.value("\(path) acts with continuous actions, and robustness studies take discrete-action models so far.")
+            for (path, (m, _)) in zip(paths, loaded) where (m.continuousAct != nil) != (loaded[0].0.continuousAct != nil) {
+                throw ArgumentError.value("\(path) acts with \(m.continuousAct != nil ? "continuous" : "discrete") actions and \(paths[0]) does not; study models of one environment.")
             }
             let manifest = loaded[0].1
             let envArg = a.optional("env")
@@ -389,14 +389,14 @@ enum Bindings {
             let study = RobustnessStudy(axes: axes, episodes: episodes, seed: seed)
             do { try study.validate() } catch let e as RobustnessError { throw ArgumentError.value(e.description) }
             let nominal = try envArg.map { try environment($0) } ?? makeEnvironment(recipe, recorded: true)
-            for (m, _) in loaded { try checkFits(inputs: m.inputSize, actions: m.actionCount, nominal) }
+            for (m, _) in loaded { try checkFits(inputs: m.inputSize, actions: m.actionCount, continuous: m.continuousAct != nil, nominal) }
             if axes.contains(where: { $0.kind == .dynamics }), !(nominal is GymEnvironment) {
                 throw ArgumentError.value("\(nominal.spec.name) is not a Gymnasium environment in this process; vary and preset need one.")
             }
             let open = EnvironmentParameters.opener(recipe: recipe, recorded: given == nil, nominal: nominal, texts: texts)
             let names = paths.map { URL(fileURLWithPath: $0).standardizedFileURL.lastPathComponent }
             let report = try Python.withoutGIL {
-                try study.run(models: zip(names, loaded).map { ($0.0, $0.1.0.act) }, environment: recipe.description, open: open)
+                try study.run(models: zip(names, loaded).map { ($0.0, $0.1.0.acting) }, environment: recipe.description, open: open)
             }
             return try json(report)
         })

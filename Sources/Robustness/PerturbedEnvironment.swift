@@ -3,7 +3,8 @@ import NN
 
 /// An environment as a deployment meets it: Gaussian noise on what the policy observes, and
 /// actions that slip — replaced by a random one, or (sticky, as ALE's) by the previous action
-/// actually taken — with probability `actionNoise`.
+/// actually taken — with probability `actionNoise`. Continuous actions slip the same way: to a
+/// uniform draw within the action bounds, or to the previous action taken.
 ///
 /// Common random numbers: every draw comes from a stream seeded by the episode's seed, and
 /// every step draws the same values whatever the levels and the policy (a standard normal per
@@ -24,6 +25,7 @@ public final class PerturbedEnvironment: Environment {
     static let streamSalt: UInt64 = 0x0B5E_55ED_F0A1_1ED5
 
     private var previous: Int?
+    private var previousContinuous: [Float]?
 
     public init(_ base: any Environment, observationNoise: [Float] = [], actionNoise: Double = 0, sticky: Bool = false) {
         precondition(observationNoise.isEmpty || observationNoise.count == base.spec.observationSize, "one noise level per observation value")
@@ -41,6 +43,7 @@ public final class PerturbedEnvironment: Environment {
         // mix); without a seed the stream goes on, as the environment's own generator does.
         if let seed { rng = SeededGenerator(seed: UInt64(truncatingIfNeeded: seed) &* 0x9E37_79B9_7F4A_7C15 ^ Self.streamSalt) }
         previous = nil
+        previousContinuous = nil
         return perturbed(try base.reset(seed: seed))
     }
 
@@ -50,6 +53,17 @@ public final class PerturbedEnvironment: Environment {
         if u < actionNoise { taken = sticky ? (previous ?? action) : random }
         previous = taken
         var s = try base.step(taken)
+        s.observation = perturbed(s.observation)
+        return s
+    }
+
+    public func step(continuous action: [Float]) throws -> Step {
+        let u = Double(rng.nextUnitFloat())
+        let random = (spec.actionBounds ?? []).map { $0.lowerBound + rng.nextUnitFloat() * ($0.upperBound - $0.lowerBound) }
+        var taken = action
+        if u < actionNoise { taken = sticky ? (previousContinuous ?? action) : random }
+        previousContinuous = taken
+        var s = try base.step(continuous: taken)
         s.observation = perturbed(s.observation)
         return s
     }

@@ -159,16 +159,17 @@ public struct RobustnessStudy: Sendable {
     /// Runs the study. `models` act greedily on one observation; the first is the reference.
     /// `open(nil)` gives the environment as trained; `open((name, value))` one whose parameter
     /// `name` is `value` (a dynamics level).
-    public func run(models: [(name: String, act: ([Float]) -> Int)], environment: String,
+    public func run(models: [(name: String, act: Acting)], environment: String,
                     open: ((name: String, value: Double)?) throws -> any Environment) throws -> RobustnessReport {
         try validate()
         guard let reference = models.first else { throw RobustnessError.noModels }
         let nominal = try open(nil)
         let spread = try observationSpread(nominal, policy: reference.act)
-        let clean = try evaluate(nominal, episodes: episodes, seed: seed, policy: reference.act)
-        var random = SeededGenerator(seed: UInt64(seed))
-        let count = nominal.spec.actionCount
-        let randomReturn = try evaluate(nominal, episodes: episodes, seed: seed) { _ in random.int(below: count) }.mean
+        guard models.allSatisfy({ $0.act.isContinuous == nominal.spec.isContinuous }) else {
+            throw RobustnessError.badLevels("every model must act in \(nominal.spec.name)'s action space (\(nominal.spec.isContinuous ? "continuous" : "discrete") actions)")
+        }
+        let clean = try evaluate(nominal, episodes: episodes, seed: seed, acting: reference.act)
+        let randomReturn = try evaluate(nominal, episodes: episodes, seed: seed, acting: .random(nominal.spec, seed: seed)).mean
         func normalized(_ mean: Double) -> Double {
             EvaluationResult.normalizedReturn(mean, reference: clean.mean, random: randomReturn)
         }
@@ -185,7 +186,7 @@ public struct RobustnessStudy: Sendable {
                 case .dynamics: env = try open((axis.parameter ?? "", level))
                 }
                 for (m, model) in models.enumerated() {
-                    let r = try evaluate(env, episodes: episodes, seed: seed, policy: model.act)
+                    let r = try evaluate(env, episodes: episodes, seed: seed, acting: model.act)
                     let (low, high) = bootstrapInterval(r.returns)
                     results[m].append(LevelResult(mean: r.mean, low: low, high: high, normalizedReturn: normalized(r.mean), returns: r.returns))
                 }
@@ -198,8 +199,8 @@ public struct RobustnessStudy: Sendable {
     }
 
     /// Per observation value, the population standard deviation over states `policy` visits.
-    func observationSpread(_ env: any Environment, policy: ([Float]) -> Int) throws -> [Float] {
-        try Robustness.observationSpread(env, states: spreadStates, seed: seed &+ 50_000, policy: policy)
+    func observationSpread(_ env: any Environment, policy: Acting) throws -> [Float] {
+        try Robustness.observationSpread(env, states: spreadStates, seed: seed &+ 50_000, acting: policy)
     }
 
     /// The 2.5th and 97.5th percentiles of the means of `bootstrapSamples` resamples (seeded).
@@ -233,6 +234,6 @@ public struct RobustnessStudy: Sendable {
 /// Per observation value, the population standard deviation over `states` states `policy`
 /// visits acting ε-greedily (ε = 0.1) from episodes seeded `seed`, `seed + 1`, …: the spread
 /// observation noise is measured in.
-public func observationSpread(_ env: any Environment, states: Int, seed: Int, policy: ([Float]) -> Int) throws -> [Float] {
-    columnSpread(try collectStates(env, count: states, seed: seed, epsilon: 0.1, policy: policy))
+public func observationSpread(_ env: any Environment, states: Int, seed: Int, acting: Acting) throws -> [Float] {
+    columnSpread(try collectStates(env, count: states, seed: seed, epsilon: 0.1, acting: acting))
 }

@@ -34,4 +34,5 @@ public final class VaryingEnvironment: Environment {
     }
 
     public func step(_ action: Int) throws -> Step { try current.step(action) }
+    public func step(continuous action: [Float]) throws -> Step { try current.step(continuous: action) }
 }

@@ -3,25 +3,28 @@ import NN
 import Settings
 import Tensor
 
-/// How a checkpoint names an algorithm's tensors: a network's parameters as `NAME.0`, `NAME.1`,
-/// …, an Adam's moments as `NAME.m.i` and `NAME.v.i`. One naming for every algorithm, and one
-/// reader that checks each shape, so a damaged or foreign last/ is refused with a sentence
-/// rather than a trap.
+/// How a checkpoint names an algorithm's tensors: one named state dict. A network's parameters
+/// are `NAME.PARAMETER` (`online.layers.0.weight`, `student.convs.1.bias`), an Adam's moments
+/// `NAME.m.PARAMETER` and `NAME.v.PARAMETER` (`adam.m.layers.0.weight`), so a checkpoint reads
+/// as the model directory does and a tensor is found by what it is, not by its position.
+/// Checkpoints written before the names (`online.0`, `adam.m.0`) are still read. One reader
+/// checks each shape, so a damaged or foreign last/ is refused with a sentence rather than a trap.
 public enum CheckpointTensors {
-    /// `parameters` named `NAME.i`.
-    public static func parameters(_ parameters: [Tensor], as name: String) -> [String: Tensor] {
+    /// `parameters` named `NAME.names[i]` (`NAME.i` without names).
+    public static func parameters(_ parameters: [Tensor], names: [String]? = nil, as name: String) -> [String: Tensor] {
         var tensors: [String: Tensor] = [:]
-        for (i, t) in parameters.enumerated() { tensors["\(name).\(i)"] = t }
+        for (i, t) in parameters.enumerated() { tensors["\(name).\(names?[i] ?? String(i))"] = t }
         return tensors
     }
 
-    /// An Adam's moments for `parameters` (their shapes), named `NAME.m.i` and `NAME.v.i`; none
-    /// before its first step.
-    public static func adam(_ state: Adam.State, for parameters: [Tensor], as name: String) -> [String: Tensor] {
+    /// An Adam's moments for `parameters` (their shapes), named `NAME.m.names[i]` and
+    /// `NAME.v.names[i]`; none before its first step.
+    public static func adam(_ state: Adam.State, for parameters: [Tensor], names: [String]? = nil, as name: String) -> [String: Tensor] {
         var tensors: [String: Tensor] = [:]
         for (i, t) in parameters.enumerated() where i < state.firstMoments.count {
-            tensors["\(name).m.\(i)"] = Tensor(shape: t.shape, scalars: state.firstMoments[i])
-            tensors["\(name).v.\(i)"] = Tensor(shape: t.shape, scalars: state.secondMoments[i])
+            let key = names?[i] ?? String(i)
+            tensors["\(name).m.\(key)"] = Tensor(shape: t.shape, scalars: state.firstMoments[i])
+            tensors["\(name).v.\(key)"] = Tensor(shape: t.shape, scalars: state.secondMoments[i])
         }
         return tensors
     }
@@ -42,9 +45,19 @@ public struct CheckpointReader {
         CheckpointReader(prefix: self.prefix + prefix + ".", load: load, contains: contains, runPath: runPath)
     }
 
-    /// The saved tensors `NAME.0`, `NAME.1`, … shaped as `templates` (e.g. a freshly built network's parameters).
-    public func parameters(_ name: String, like templates: [Tensor]) throws -> [Tensor] {
-        try tensors(templates.indices.map { "\(name).\($0)" }, like: templates)
+    /// The saved tensors `NAME.names[i]` shaped as `templates` (e.g. a freshly built network's
+    /// parameters); a checkpoint from before the names holds them as `NAME.0`, `NAME.1`, ….
+    public func parameters(_ name: String, names: [String]? = nil, like templates: [Tensor]) throws -> [Tensor] {
+        try tensors(keys(name, names: names, count: templates.count), like: templates)
+    }
+
+    /// The keys `NAME.names[i]`, or the positional `NAME.i` when the checkpoint has not the first named one.
+    private func keys(_ name: String, names: [String]?, count: Int) -> [String] {
+        if let names, let first = names.first, contains("\(prefix)\(name).\(first)") || !contains("\(prefix)\(name).0") {
+            precondition(names.count == count, "one name per template")
+            return names.map { "\(name).\($0)" }
+        }
+        return (0..<count).map { "\(name).\($0)" }
     }
 
     /// The saved tensors `names`, shaped as `templates`.
@@ -63,13 +76,14 @@ public struct CheckpointReader {
         }
     }
 
-    /// The Adam saved as `NAME.m.i` / `NAME.v.i` for parameters shaped as `templates`, after
-    /// `stepCount` steps; a fresh one when no step had been taken.
-    public func adam(_ name: String, like templates: [Tensor], stepCount: Int, learningRate: Float) throws -> Adam {
+    /// The Adam saved as `NAME.m.…` / `NAME.v.…` for parameters shaped as `templates` (named
+    /// `names`), after `stepCount` steps; a fresh one when no step had been taken.
+    public func adam(_ name: String, names: [String]? = nil, like templates: [Tensor], stepCount: Int, learningRate: Float) throws -> Adam {
         var adam = Adam(learningRate: learningRate)
-        guard stepCount > 0 || contains("\(prefix)\(name).m.0") else { return adam }
-        let m = try parameters("\(name).m", like: templates).map(\.scalars)
-        let v = try parameters("\(name).v", like: templates).map(\.scalars)
+        let saved = contains("\(prefix)\(name).m.0") || names?.first.map { contains("\(prefix)\(name).m.\($0)") } == true
+        guard stepCount > 0 || saved else { return adam }
+        let m = try parameters("\(name).m", names: names, like: templates).map(\.scalars)
+        let v = try parameters("\(name).v", names: names, like: templates).map(\.scalars)
         adam.state = Adam.State(stepCount: stepCount, firstMoments: m, secondMoments: v)
         return adam
     }

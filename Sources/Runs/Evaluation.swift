@@ -33,6 +33,43 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
     public var max: Double { returns.max() ?? 0 }
 }
 
+/// How a model acts on one observation: an action index (discrete heads) or a vector of action
+/// values (continuous heads). What evaluates, collects or studies a model takes one of these, so
+/// it serves every head without knowing them.
+public enum Acting {
+    case discrete(([Float]) -> Int)
+    case continuous(([Float]) -> [Float])
+
+    /// The policy's action for `observation`, applied to `env`.
+    public func step(_ env: any Environment, _ observation: [Float]) throws -> Step {
+        switch self {
+        case .discrete(let act): return try env.step(act(observation))
+        case .continuous(let act): return try env.step(continuous: act(observation))
+        }
+    }
+
+    /// A policy acting uniformly at random in `spec`'s action space, from `seed`.
+    public static func random(_ spec: EnvironmentSpec, seed: Int) -> Acting {
+        var rng = SeededGenerator(seed: UInt64(seed))
+        if let bounds = spec.actionBounds {
+            return .continuous { _ in bounds.map { $0.lowerBound + rng.nextUnitFloat() * ($0.upperBound - $0.lowerBound) } }
+        }
+        let count = spec.actionCount
+        return .discrete { _ in rng.int(below: count) }
+    }
+
+    /// True for continuous actions.
+    public var isContinuous: Bool {
+        if case .continuous = self { return true }
+        return false
+    }
+}
+
+/// Runs `acting` for `episodes` episodes, as the discrete form below does.
+public func evaluate(_ env: any Environment, episodes: Int, seed: Int, maxSteps: Int = 100_000, acting: Acting) throws -> EvaluationResult {
+    try evaluate(env, episodes: episodes, seed: seed, maxSteps: maxSteps, stepping: { try acting.step(env, $0) })
+}
+
 /// Runs a policy for `episodes` episodes; episode i starts from `reset(seed: seed + i)`.
 /// Episodes are capped at `maxSteps` in case an environment has no time limit.
 public func evaluate(_ env: any Environment, episodes: Int, seed: Int, maxSteps: Int = 100_000,
@@ -70,10 +107,12 @@ private func evaluate(_ env: any Environment, episodes: Int, seed: Int, maxSteps
 /// Greedy evaluation of a policy; a policy whose sizes do not fit the environment is refused.
 public func evaluate(_ policy: Policy, env: any Environment, episodes: Int, seed: Int) throws -> EvaluationResult {
     try checkFits(policy, env)
-    if policy.network.head.isContinuous {
-        return try evaluate(env, episodes: episodes, seed: seed, continuousPolicy: policy.continuousAction)
-    }
-    return try evaluate(env, episodes: episodes, seed: seed) { policy.action($0) }
+    return try evaluate(env, episodes: episodes, seed: seed, acting: policy.acting)
+}
+
+extension Policy {
+    /// How this policy acts: its greedy action, or its head's continuous action.
+    public var acting: Acting { network.head.isContinuous ? .continuous(continuousAction) : .discrete(action) }
 }
 
 /// Throws unless `policy` takes `env`'s observations and has one output per action.

@@ -20,6 +20,14 @@ public func collectStates(_ env: any Environment, count: Int, seed: Int, epsilon
     }
 }
 
+/// As above for either kind of policy.
+public func collectStates(_ env: any Environment, count: Int, seed: Int, epsilon: Float, acting: Acting) throws -> Tensor {
+    switch acting {
+    case .discrete(let act): return try collectStates(env, count: count, seed: seed, epsilon: epsilon, policy: act)
+    case .continuous(let act): return try collectStates(env, count: count, seed: seed, epsilon: epsilon, continuousPolicy: act)
+    }
+}
+
 /// The loop: `stepping` acts on an observation (drawing from the generator) and steps `env`.
 private func collectStates(_ env: any Environment, count: Int, seed: Int,
                            stepping: ([Float], inout SeededGenerator) throws -> Step) throws -> Tensor {

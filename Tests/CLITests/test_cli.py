@@ -139,7 +139,7 @@ def corridor_teacher(tmp_path_factory):
     (["--teacher", "{teacher}", "--feature-layer", "3:0"], "The student has no hidden layer 3"),
     (["--teacher", "{teacher}", "--feature-layer", "0:4"], "The teacher has no hidden layer 4"),
     (["--teacher", "{teacher}", "--env", "CartPole-v1"], "distil on the teacher's environment"),
-    (["--teacher", "{teacher}", "--loss", "hinge"], "--loss takes q-mse, kl or ce"),
+    (["--teacher", "{teacher}", "--loss", "hinge"], "--loss takes q-mse, kl, ce or action-mse"),
     (["--teacher", "{teacher}", "--regime", "dream"], "--regime must be teacher, student, mixed or offline"),
     (["--teacher", "{teacher}", "--regime", "offline"], "needs --offline-observations"),
     (["--teacher", "{teacher}", "--offline-observations", "{tmp}/none.npy"], "cannot be used"),

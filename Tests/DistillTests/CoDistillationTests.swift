@@ -89,7 +89,7 @@ import Testing
                                      adamSteps: saved.state.teacher.adamSteps, savedConfig: teacherConfig(), config: teacherConfig())
         #expect(teacher.optimizer.state.stepCount == saved.state.teacher.adamSteps && saved.state.teacher.adamSteps > 0)
         let last = out.appendingPathComponent("last")
-        let savedOnline = try teacher.online.parameters.indices.map { try ModelDirectory.loadTensor("teacher.online.\($0)", from: last) }
+        let savedOnline = try teacher.online.parameterNames.map { try ModelDirectory.loadTensor("teacher.online.\($0)", from: last) }
         #expect(teacher.online.parameters == savedOnline)
         let student = try StudentLearner(restoring: saved.reader, gradientSteps: saved.state.gradientSteps,
                                          student: MLP(inputSize: 6, hiddenSizes: [8], outputSize: 2, seed: 9),

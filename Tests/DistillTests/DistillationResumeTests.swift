@@ -94,8 +94,38 @@ import Testing
 
         let a = try Self.checkpointTensors(whole), b = try Self.checkpointTensors(split)
         #expect(a.keys.sorted() == b.keys.sorted())
-        #expect(a.keys.contains("adam.m.0") && a.keys.contains("loss.feature.projection.0.0") && a.keys.contains("loss.feature.adam.0.v.1"))
+        // One named state dict: parameters and moments by what they are, not by position.
+        #expect(a.keys.contains("student.layers.1.bias") && a.keys.contains("adam.m.layers.0.weight")
+                && a.keys.contains("loss.feature.projection.0.weight") && a.keys.contains("loss.feature.adam.0.v.bias"))
+        #expect(!a.keys.contains { $0.hasSuffix(".0") || $0.hasSuffix(".1") }, "no positional names left: \(a.keys.sorted())")
         for (name, t) in a { #expect(b[name] == t, "\(name) differs after resuming") }
+
+        // A checkpoint written before the names (student.0, adam.m.0, loss.feature.projection.0.0,
+        // …) resumes to the same bits: the reader falls back to the positions.
+        let (old, _) = try Self.stopped(config, at: 120, directory: "positional")
+        let manifestURL = old.appendingPathComponent("last").appendingPathComponent(ModelDirectory.manifestName)
+        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as? [String: Any])
+        let names = uninterrupted.student.parameterNames
+        func positional(_ name: String) -> String {
+            for (i, n) in names.enumerated() {
+                for prefix in ["student.", "adam.m.", "adam.v."] where name == prefix + n { return prefix + String(i) }
+            }
+            for (i, n) in ["weight", "bias"].enumerated() {
+                for prefix in ["loss.feature.projection.0.", "loss.feature.adam.0.m.", "loss.feature.adam.0.v."] where name == prefix + n {
+                    return prefix + String(i)
+                }
+            }
+            return name
+        }
+        manifest["tensors"] = try #require(manifest["tensors"] as? [[String: Any]]).map { entry in
+            var entry = entry
+            entry["name"] = positional(entry["name"] as? String ?? "")
+            return entry
+        }
+        try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
+        #expect(try Self.checkpointTensors(old).keys.contains("adam.m.0"), "the checkpoint now has the old names")
+        let resumedOld = try DistillationRun(directory: old).resume(makeEnv: Self.corridor)
+        #expect(resumedOld.student == uninterrupted.student, "a positional checkpoint resumes to the uninterrupted student")
         let stateA = try DistillationRun(directory: whole).loadCheckpoint().state
         var stateB = try DistillationRun(directory: split).loadCheckpoint().state
         stateB.elapsedSeconds = stateA.elapsedSeconds
@@ -143,9 +173,9 @@ import Testing
         let saved = try DistillationRun(directory: out).loadCheckpoint()
         #expect(saved.state.step == 250 && saved.state.gradientSteps == stopped.gradientSteps && saved.state.episodes > 0)
         let tensors = try Self.checkpointTensors(out)
-        #expect(tensors.keys.contains("loss.task.target.0") && tensors.keys.contains("adam.v.3"))
+        #expect(tensors.keys.contains("loss.task.target.layers.0.weight") && tensors.keys.contains("adam.v.layers.1.bias"))
         // The task loss's target is the student of its last refresh (every 50 updates), not the current one.
-        #expect(tensors["loss.task.target.0"] != tensors["student.0"])
+        #expect(tensors["loss.task.target.layers.0.weight"] != tensors["student.layers.0.weight"])
         let fresh = MLP(inputSize: 6, hiddenSizes: [8], outputSize: 2, activation: config.activation, seed: 99)
         let learner = try StudentLearner(restoring: saved.reader, gradientSteps: saved.state.gradientSteps, student: fresh,
                                          teacher: TeacherEnsemble(paths: config.teachers), config: config)
@@ -181,8 +211,8 @@ import Testing
         #expect(saved.state.taskEpisodes.count == 2 && saved.state.taskEpisodes.allSatisfy { $0 > 0 })
         #expect(saved.state.gradientSteps == stopped.gradientSteps && stopped.gradientSteps > 0)
         let tensors = try Self.checkpointTensors(out)
-        #expect(tensors.keys.contains("inputs.1.weight") && tensors.keys.contains("adam.v.7")
-                && tensors.keys.contains("task.0.loss.task.target.0") && tensors.keys.contains("task.1.loss.task.target.0"))
+        #expect(tensors.keys.contains("inputs.1.weight") && tensors.keys.contains("adam.v.heads.1.bias")
+                && tensors.keys.contains("task.0.loss.task.target.layers.0.weight") && tensors.keys.contains("task.1.loss.task.target.layers.0.weight"))
         let fresh = MultiTaskNetwork(inputSizes: [6, 4], hiddenSizes: [8], outputSizes: [2, 2], activation: config.activation, seed: 5)
         let learner = try MultiTaskLearner(restoring: saved.reader, gradientSteps: saved.state.gradientSteps, student: fresh,
                                            teachers: [TeacherEnsemble(paths: [six.path]), TeacherEnsemble(paths: [four.path])],
@@ -221,18 +251,18 @@ import Testing
             ($0 as? RunError)?.description.contains("is already at step 100, past the 60 steps asked for") ?? false
         }
         let last = out.appendingPathComponent("last")
-        // adam.m.0's entry pointed at adam.m.1's file (a consistent file of the wrong shape).
+        // adam.m.layers.0.weight's entry pointed at adam.m.layers.0.bias's file (a consistent file of the wrong shape).
         let manifestURL = last.appendingPathComponent(ModelDirectory.manifestName)
         var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as? [String: Any])
         var entries = try #require(manifest["tensors"] as? [[String: Any]])
-        let i = try #require(entries.firstIndex { $0["name"] as? String == "adam.m.0" })
-        var replacement = try #require(entries.first { $0["name"] as? String == "adam.m.1" })
-        replacement["name"] = "adam.m.0"
+        let i = try #require(entries.firstIndex { $0["name"] as? String == "adam.m.layers.0.weight" })
+        var replacement = try #require(entries.first { $0["name"] as? String == "adam.m.layers.0.bias" })
+        replacement["name"] = "adam.m.layers.0.weight"
         entries[i] = replacement
         manifest["tensors"] = entries
         try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
         #expect { try DistillationRun(directory: out).resume(changes: [("steps", .int(200))], makeEnv: Self.corridor) } throws: {
-            ($0 as? RunError)?.description.contains("adam.m.0 has shape [8] where the run's settings need [6, 8]") ?? false
+            ($0 as? RunError)?.description.contains("adam.m.layers.0.weight has shape [8] where the run's settings need [6, 8]") ?? false
         }
     }
 }

@@ -15,7 +15,7 @@ import Testing
         #expect(try LossSpec.parse(LossSpec.format(terms)) == terms)
         #expect(try LossSpec.parse("none").isEmpty && LossSpec.parse("kl:0").isEmpty)
         #expect { try LossSpec.parse("hinge") } throws: {
-            ($0 as? SettingError)?.worded { "--\($0)" } == "--loss takes q-mse, kl or ce (and task, feature, relational, flow), comma-separated, each optionally name:weight; unknown loss 'hinge'."
+            ($0 as? SettingError)?.worded { "--\($0)" } == "--loss takes q-mse, kl, ce or action-mse (and task, feature, relational, flow), comma-separated, each optionally name:weight; unknown loss 'hinge'."
         }
         #expect { try LossSpec.parse("kl:-1") } throws: { ($0 as? SettingError)?.description.contains("must be a number ≥ 0") ?? false }
     }

@@ -67,7 +67,7 @@ final class Probe: Environment {
                                     episodes: 6, seed: 40)
         let ones: ([Float]) -> Int = { _ in 1 }
         let zeros: ([Float]) -> Int = { _ in 0 }
-        let report = try study.run(models: [("ones", ones), ("zeros", zeros)], environment: "Probe") { _ in Probe() }
+        let report = try study.run(models: [("ones", .discrete(ones)), ("zeros", .discrete(zeros))], environment: "Probe") { _ in Probe() }
         #expect(report.referenceMeanReturn == 10, "the reference (first model) earns 1 a step, clean")
         let random = try evaluate(Probe(), episodes: 6, seed: 40) { _ in 0 }
         #expect(random.mean == 0)
@@ -86,7 +86,7 @@ final class Probe: Environment {
     @Test func dynamicsLevelsOpenTheirOwnEnvironment() throws {
         let study = RobustnessStudy(axes: [.init(.dynamics, levels: [0, 1, 2], parameter: "bonus")], episodes: 2, seed: 0)
         var opened: [Double] = []
-        let report = try study.run(models: [("ones", { _ in 1 })], environment: "Probe") { change in
+        let report = try study.run(models: [("ones", .discrete { _ in 1 })], environment: "Probe") { change in
             let probe = Probe()
             if let change {
                 #expect(change.name == "bonus")

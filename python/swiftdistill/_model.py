@@ -140,6 +140,9 @@ class Model:
                                                           if self.head in CONTINUOUS_HEADS else None)
         self.action_high: Optional[NDArray[np.float32]] = (np.asarray(arch["action_high"], dtype=np.float32)
                                                            if self.head in CONTINUOUS_HEADS else None)
+        # A Gaussian head's state-independent log standard deviation (PPO's log_std), when known.
+        self.action_log_std: Optional[NDArray[np.float32]] = (np.asarray(arch["action_log_std"], dtype=np.float32)
+                                                              if "action_log_std" in arch else None)
         self._layers = [(params[f"layers.{i}.weight"], params[f"layers.{i}.bias"]) for i in range(len(self.hidden_sizes) + 1)]
         # Convolutions: (weight (O, C, KH, KW), bias, stride, padding); the input is (H, W, C).
         self._convs = [(params[f"convs.{i}.weight"], params[f"convs.{i}.bias"], int(c.get("stride", 1)), int(c.get("padding", 0)))
@@ -317,9 +320,16 @@ class Model:
                 deterministic: bool = True) -> Tuple[Union[int, NDArray[Any]], None]:
         """Stable-Baselines3's ``predict``: ``(action, None)``. Greedy for a Q-network (its policy
         is deterministic; ``deterministic=False`` gives the same action); a categorical head
-        samples from its probabilities when ``deterministic=False``, as SB3's PPO does; a
-        continuous head gives its deterministic action either way (the policy's noise is not
-        kept)."""
+        samples from its probabilities when ``deterministic=False``, as SB3's PPO does; so
+        does a Gaussian head with its ``action_log_std`` (mean + σ·ε, clipped to the bounds, as
+        SB3's PPO acts); a squashed head (SAC, TD3) gives its deterministic action either way
+        (its state-dependent noise is not kept)."""
+        if not deterministic and self.head == "gaussian" and self.action_log_std is not None:
+            assert self.action_low is not None and self.action_high is not None
+            mean = self.q_values(observation).astype(np.float32)
+            noise = np.random.default_rng().standard_normal(mean.shape).astype(np.float32)
+            sample = np.clip(mean + np.exp(self.action_log_std) * noise, self.action_low, self.action_high)
+            return sample.astype(np.float32), None
         if deterministic or self.head != "categorical":
             return self.act(observation), None
         p = self.probabilities(observation)
@@ -622,6 +632,11 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
                     raise ValueError(f"a '{arch['head']}' head needs {key}: {arch['output_size']} finite numbers")
             if not all(lo < hi for lo, hi in zip(arch["action_low"], arch["action_high"])):
                 raise ValueError("action_low must be below action_high for every action value")
+        if "action_log_std" in arch:
+            log_std = arch["action_log_std"]
+            if (arch.get("head") != "gaussian" or not isinstance(log_std, list) or len(log_std) != arch["output_size"]
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in log_std)):
+                raise ValueError(f"action_log_std belongs to a 'gaussian' head and needs {arch['output_size']} finite numbers")
         if arch.get("head") not in HEADS:
             named = [f"{h!r} ({meaning})" for h, meaning in HEADS.items()]
             raise ValueError(f"its head is {arch.get('head')!r}, and this version runs "
@@ -776,7 +791,9 @@ def from_sb3(sb3_model: Any, out: PathLike, *, environment: Optional[str] = None
       mean clipped to the bounds); SAC: the actor's mean, TD3: its actor without the final
       Tanh, head ``"squashed"`` (the action is the tanh of the outputs scaled to the bounds).
       Their actions equal SB3's deterministic ones; ``distill eval`` and the NumPy loader run
-      them (distilling continuous-action teachers is not supported yet).
+      them. A Gaussian head keeps the policy's ``log_std`` (``action_log_std``), so a student
+      can be distilled with ``loss="kl"`` (the KL between the Gaussians); a squashed teacher's
+      students learn with ``loss="action-mse"`` (the squashed actions) or ``"q-mse"``.
 
     Every ``Linear`` weight is transposed to this format's (inputs, outputs); MlpPolicy networks
     of ReLU or Tanh layers over a flat Box observation are supported, and anything else (a
@@ -806,6 +823,7 @@ def from_sb3(sb3_model: Any, out: PathLike, *, environment: Optional[str] = None
         bounds = ([float(v) for v in space.low], [float(v) for v in space.high])
     if getattr(model, "use_sde", False):
         raise ValueError(f"this {algorithm} model uses gSDE exploration (use_sde=True), which from_sb3 does not read yet")
+    log_std: Optional[List[float]] = None  # a Gaussian policy's state-independent log_std
     if isinstance(model, DQN):
         algorithm, head = "DQN", "q"
         extractor = model.q_net.features_extractor
@@ -817,6 +835,8 @@ def from_sb3(sb3_model: Any, out: PathLike, *, environment: Optional[str] = None
                              "(categorical) and Box (Gaussian) policies")
         head = "categorical" if bounds is None else "gaussian"
         policy = model.policy
+        if head == "gaussian":
+            log_std = [float(v) for v in policy.log_std.detach().cpu().numpy().reshape(-1)]
         extractor = getattr(policy, "pi_features_extractor", None) or policy.features_extractor
         modules = list(policy.mlp_extractor.policy_net) + [policy.action_net]
     elif isinstance(model, SAC):
@@ -869,7 +889,8 @@ def from_sb3(sb3_model: Any, out: PathLike, *, environment: Optional[str] = None
                   "last.bias; weight shape is (inputs, outputs)",
         "architecture": {"input_size": int(linears[0].in_features), "hidden_sizes": [int(l.out_features) for l in linears[:-1]],
                          "activation": activation, "output_size": int(linears[-1].out_features), "head": head,
-                         **({"action_low": bounds[0], "action_high": bounds[1]} if bounds is not None and head != "q" else {})},
+                         **({"action_low": bounds[0], "action_high": bounds[1]} if bounds is not None and head != "q" else {}),
+                         **({"action_log_std": log_std} if log_std is not None else {})},
         "tensors": tensors, "config": {"source": f"stable-baselines3 {algorithm}"}, "metrics": {},
     }
     if env_id:

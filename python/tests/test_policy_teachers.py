@@ -58,6 +58,11 @@ def test_conversion_gives_sb3s_actions_and_probabilities(sb3_policy, tmp_path):
     assert set(sampled) <= {0, 1}
     # The share of action 1 is its probability; 0.06 is over five standard errors at 2,000 samples.
     assert abs(np.mean(sampled) - teacher.probabilities(obs[0])[1]) < 0.06
+    # A loss on continuous actions is refused for a categorical teacher, naming the ones that apply.
+    r = subprocess.run([DISTILL, "distill", "--teacher", str(teacher.path), "--loss", "action-mse", "--steps", "100", "--out",
+                        str(tmp_path / "student")], capture_output=True, text=True)
+    assert r.returncode != 0 and "action-mse does not apply to a teacher that outputs a categorical policy's logits; " \
+        "distil it with kl, ce or q-mse" in r.stderr
 
 
 def test_the_command_line_import_writes_the_same_model(sb3_policy, tmp_path):
@@ -123,8 +128,8 @@ def test_continuous_agents_act_as_sb3_does(algorithm, tmp_path):
 
 def test_a_continuous_teacher_distils_and_compares(tmp_path):
     """A TD3 teacher distils (Q-value MSE on its outputs) into a student with its squashed head and
-    bounds; compare reports the distance between their actions; what does not take continuous
-    models yet refuses them in a sentence."""
+    bounds; compare reports the distance between their actions; the losses that do not apply to
+    it, and what does not take continuous models yet, refuse them in a sentence."""
     agent = sb3.TD3("MlpPolicy", gym.make("Pendulum-v1"), learning_starts=10, seed=0, device="cpu")
     teacher = sd.from_sb3(agent, tmp_path / "td3")
     student, _ = sd.distill(teacher, hidden=(16,), loss="q-mse", steps=1500, eval_interval=500, seed=0, out=tmp_path / "student",
@@ -139,10 +144,9 @@ def test_a_continuous_teacher_distils_and_compares(tmp_path):
         student.act(obs) - teacher.act(obs), axis=1))) < 1.0, "the same scale of distances as on other states"
     refusals = (
         (["distill", "--teacher", str(teacher.path), "--hidden", "8", "--steps", "100", "--out", str(tmp_path / "kl")],
-         "kl and ce compare distributions over discrete actions"),
+         "kl does not apply to a teacher that outputs a tanh-squashed continuous action; distil it with action-mse"),
         (["distill", "--teacher", str(teacher.path), "--loss", "q-mse", "--lambda", "0.1", "--steps", "100",
           "--out", str(tmp_path / "task")], "the task loss (--lambda) trains Q-values by TD"),
-        (["robustness", str(teacher.path), str(student.path)], "robustness studies take discrete-action models so far"),
         (["quantize", str(student.path), "--out", str(tmp_path / "int8")], "quantisation does not take yet"),
         (["train", "--env", "Pendulum-v1", "--steps", "100", "--out", str(tmp_path / "dqn")], "DQN needs a Discrete action space"),
     )
@@ -263,3 +267,63 @@ def test_a_continuous_model_as_c_and_swift_acts_as_the_core(algorithm, tmp_path)
     subprocess.run([str(tmp_path / "swift-actor"), str(tmp_path / "states.f32"), str(tmp_path / "swift.f32")], check=True, timeout=300)
     swift_actions = np.fromfile(tmp_path / "swift.f32", dtype="<f4").reshape(-1, 1)
     assert np.abs(swift_actions - model.act(states)).max() < 1e-5
+
+
+def _losses(run):
+    """The loss columns of a run's metrics.csv, as floats per row (empty cells left out)."""
+    import csv
+    with open(Path(run) / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_gaussian_teachers_distil_by_kl_between_gaussians(tmp_path):
+    """A continuous PPO teacher keeps its policy's log_std; `kl` is then the KL between the
+    Gaussians (σ shared: the means' squared distance over 2σ²), which falls as the student learns;
+    the student keeps the log_std and samples with it when not deterministic, as SB3's PPO does."""
+    agent = sb3.PPO("MlpPolicy", gym.make("Pendulum-v1"), n_steps=64, batch_size=32, seed=0, device="cpu")
+    agent.learn(128)
+    teacher = sd.from_sb3(agent, tmp_path / "ppo")
+    expected = agent.policy.log_std.detach().numpy()
+    assert teacher.action_log_std is not None and np.array_equal(teacher.action_log_std, expected.astype(np.float32))
+    student, _ = sd.distill(teacher, hidden=(16,), loss="kl", steps=1500, eval_interval=500, seed=0, out=tmp_path / "student",
+                            progress=False)
+    assert student.head == "gaussian" and np.array_equal(student.action_log_std, teacher.action_log_std)
+    rows = [float(r["kl"]) for r in _losses(student.path) if r.get("kl")]
+    assert len(rows) >= 2 and rows[-1] < rows[0], rows
+    # The KL in metrics.csv is the one between the Gaussians on those states, not a softmax's.
+    obs = np.random.default_rng(3).uniform(-1, 1, size=(2000, 3)).astype(np.float32)
+    mean = student.q_values(obs[0])
+    samples = np.array([student.predict(obs[0], deterministic=False)[0] for _ in range(2000)])
+    assert np.all(samples >= student.action_low) and np.all(samples <= student.action_high)
+    # The samples are N(mean, σ²) clipped to the bounds: their mean and spread are those of
+    # 200,000 such draws made here (2,000 samples: standard errors ~0.02 and ~1.6%).
+    reference = np.clip(mean + np.exp(student.action_log_std) * np.random.default_rng(4).standard_normal((200_000, 1)),
+                        student.action_low, student.action_high)
+    assert abs(samples.mean() - reference.mean()) < 0.15 and abs(samples.std() / reference.std() - 1) < 0.1
+    assert student.predict(obs[0], deterministic=True)[0].shape == mean.shape
+
+
+def test_squashed_teachers_distil_on_actions_under_perturbation_and_study_robustness(tmp_path):
+    """A SAC teacher distils with action-mse (the squashed actions' MSE) while the student collects
+    under sticky actions and noisy states; `distill robustness` studies continuous models (random
+    actions: uniform in the box; sticky: the previous vector), the teacher normalised 1 when clean."""
+    agent = sb3.SAC("MlpPolicy", gym.make("Pendulum-v1"), learning_starts=50, seed=0, device="cpu")
+    agent.learn(100)
+    teacher = sd.from_sb3(agent, tmp_path / "sac")
+    student, _ = sd.distill(teacher, hidden=(16,), loss="action-mse", steps=1200, eval_interval=400, seed=0,
+                            collect_perturbation="sticky_actions:0.25", state_noise=0.1, out=tmp_path / "student", progress=False)
+    rows = [float(r["action_mse"]) for r in _losses(student.path) if r.get("action_mse")]
+    assert len(rows) >= 2 and rows[-1] < rows[0], rows
+    r = subprocess.run([DISTILL, "robustness", str(teacher.path), str(student.path), "--episodes", "2", "--obs-noise", "0,0.1",
+                        "--random-actions", "0,0.5", "--sticky-actions", "none", "--json"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    kinds = {a["axis"]["kind"]: a for a in report["axes"]}
+    assert set(kinds) == {"observation_noise", "random_actions"}
+    assert kinds["observation_noise"]["results"][0][0]["normalized_return"] == 1.0
+    # Half the actions random changes the teacher's return (the same seeds, so it is the noise).
+    clean, noisy = (kinds["random_actions"]["results"][0][i]["mean"] for i in (0, 1))
+    assert clean != noisy
+    r = subprocess.run([DISTILL, "distill", "--teacher", str(teacher.path), "--loss", "ce", "--steps", "100", "--out",
+                        str(tmp_path / "ce")], capture_output=True, text=True)
+    assert r.returncode != 0 and "ce does not apply to a teacher that outputs" in r.stderr
