@@ -32,11 +32,17 @@ ZOO = {
                                                       n_epochs=4, ent_coef=0.01)),
     # SAC (continuous actions): rl-zoo's Pendulum-v1 entry, 20k steps at learning rate 1e-3.
     "pendulum": ("Pendulum-v1", 20_000, dict(algorithm="SAC", n_envs=1, learning_rate=1e-3)),
+    # PPO with a Gaussian policy: rl-zoo's Pendulum-v1 entry without VecNormalize and gSDE (neither
+    # is part of the actor a model directory holds), for 200k steps instead of 100k.
+    "pendulum-ppo": ("Pendulum-v1", 200_000, dict(n_envs=4, n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10, ent_coef=0.0,
+                                                  learning_rate=1e-3, clip_range=0.2)),
 }
-# Students: 16 ReLU units with KL at temperature 1 for the categorical PPO actors; 32-32 with the
-# Q-value MSE on the actor's outputs (its mean before the tanh) for SAC's continuous one.
+# Students: 16 ReLU units with KL at temperature 1 for the categorical PPO actors; 32-32 for the
+# continuous ones, with the KL between the Gaussians (the teacher's log_std) for PPO's and the
+# squashed action's MSE for SAC's (--squashed-loss q-mse: the outputs' before the tanh).
 STUDENTS = {"categorical": ["--hidden", "16", "--loss", "kl", "--temperature", "1"],
-            "squashed": ["--hidden", "32,32", "--loss", "q-mse"]}
+            "gaussian": ["--hidden", "32,32", "--loss", "kl"],
+            "squashed": ["--hidden", "32,32", "--loss", "action-mse"]}
 
 TRAIN = r"""
 import json, sys, time
@@ -68,7 +74,10 @@ def main():
     p.add_argument("--acrobot-steps", type=int, default=200_000)
     p.add_argument("--states", type=int, default=30_000)
     p.add_argument("--keep", help="Directory to keep the teachers and students in.")
+    p.add_argument("--reuse", action="store_true", help="with --keep: take a teacher already trained there rather than training it again")
+    p.add_argument("--squashed-loss", default="action-mse", help="the loss for SAC's students (action-mse or q-mse)")
     args = p.parse_args()
+    STUDENTS["squashed"][-1] = args.squashed_loss
     print(f"CPU: {cpu_name()}; one core (taskset -c {args.core}); students: 16 ReLU units, KL at temperature 1, "
           f"{args.states} states")
     print("| env | seed | teacher (SB3) return | SB3 training s | actor parameters | student parameters (share) | "
@@ -79,16 +88,21 @@ def main():
         root.mkdir(parents=True, exist_ok=True)
         for name in args.envs.split(","):
             env_id, steps, settings = ZOO[name]
+            settings = dict(settings)  # the training script pops from it
             if name == "acrobot":
                 steps = args.acrobot_steps
             for seed in (int(s) for s in args.seeds.split(",")):
                 work = root / f"{name}-{seed}"
                 work.mkdir(exist_ok=True)
-                r = subprocess.run(["taskset", "-c", str(args.core), sys.executable, "-c", TRAIN, env_id, str(steps), str(seed),
-                                    json.dumps(settings), str(work / "ppo")], capture_output=True, text=True)
-                if r.returncode != 0:
-                    raise SystemExit(f"SB3 PPO training failed: {r.stderr.strip().splitlines()[-1:]}")
-                trained = json.loads(r.stdout.strip().splitlines()[-1])
+                if args.reuse and (work / "ppo.zip").exists() and (work / "train.json").exists():
+                    trained = json.loads((work / "train.json").read_text())
+                else:
+                    r = subprocess.run(["taskset", "-c", str(args.core), sys.executable, "-c", TRAIN, env_id, str(steps), str(seed),
+                                        json.dumps(settings), str(work / "ppo")], capture_output=True, text=True)
+                    if r.returncode != 0:
+                        raise SystemExit(f"SB3 training failed: {r.stderr.strip().splitlines()[-1:]}")
+                    trained = json.loads(r.stdout.strip().splitlines()[-1])
+                    (work / "train.json").write_text(json.dumps(trained))
                 distill("import-sb3", str(work / "ppo.zip"), "--out", str(work / "teacher"), "--env", env_id, "--force")
                 head = json.loads((work / "teacher" / "model.json").read_text())["architecture"]["head"]
                 start = time.perf_counter()

@@ -240,11 +240,6 @@ class Model:
                 h = self._act(h)
         return h[0] if single else h
 
-    def _discrete_only(self, what: str) -> None:
-        if self.head in CONTINUOUS_HEADS:
-            raise ValueError(f"{self.path} holds a continuous-action model (head {self.head}), which act, predict and "
-                             f"`distill eval` run but {what} does not take yet")
-
     def _float_only(self) -> None:
         if self.quantization:
             raise ValueError(f"{self.path} holds an {self.quantization.get('scheme')} model, which runs here and exports "
@@ -450,12 +445,14 @@ class Model:
     def to_torch(self, path: Optional[PathLike] = None) -> Any:
         """The network as a PyTorch ``nn.Sequential`` (``Conv2d``, ``Linear``, ``ReLU``/``Tanh``, …)
         holding these weights (dense ones transposed to PyTorch's (out, in) layout):
-        ``module(obs)`` gives the Q-values for raw observations (batch × inputs for an MLP, batch ×
-        the observation's shape for a convolutional model; uint8 images scaled inside). With
-        ``path``, also saved there as TorchScript (``torch.jit.load(path)`` needs no Python class).
-        Needs torch (install it for your platform)."""
+        ``module(obs)`` gives the outputs (Q-values, or a categorical policy's logits) for raw
+        observations (batch × inputs for an MLP, batch × the observation's shape for a
+        convolutional model; uint8 images scaled inside). A continuous head's module ends in its
+        clip or tanh squash into the bounds, so it gives the action, as ``act`` and SB3's
+        deterministic ``predict`` do (``module[:-1]`` gives the outputs before it). With ``path``,
+        also saved there as TorchScript (``torch.jit.load(path)`` needs no Python class). Needs
+        torch (install it for your platform)."""
         self._float_only()
-        self._discrete_only("to_torch")
         try:
             import torch
         except ImportError:
@@ -486,6 +483,9 @@ class Model:
             modules.append(linear)
             if i < last:
                 modules.append(activation())
+        if self.head in CONTINUOUS_HEADS:
+            assert self.action_low is not None and self.action_high is not None
+            modules.append(_torch_action_module(torch)(self.head, self.action_low, self.action_high))
         module = torch.nn.Sequential(*modules)
         if path is not None:
             torch.jit.script(module).save(os.fspath(path))  # type: ignore[no-untyped-call]
@@ -573,6 +573,30 @@ def _torch_helpers(torch: Any) -> Tuple[Any, ...]:
 
         _TORCH_HELPERS = (Scale, Permute)
     return _TORCH_HELPERS
+
+
+_TORCH_ACTION: Any = None
+
+
+def _torch_action_module(torch: Any) -> Any:
+    """The module a continuous head ends in: the outputs clipped to the bounds (``gaussian``) or
+    squashed, low + (tanh(z) + 1)·(high − low)/2 (``squashed``), as ``Model.act`` computes them."""
+    global _TORCH_ACTION
+    if _TORCH_ACTION is None:
+        class Action(torch.nn.Module):  # type: ignore[misc]
+            def __init__(self, head: str, low: NDArray[np.float32], high: NDArray[np.float32]):
+                super().__init__()
+                self.squash = head == "squashed"
+                self.register_buffer("low", torch.from_numpy(np.array(low, np.float32)))
+                self.register_buffer("high", torch.from_numpy(np.array(high, np.float32)))
+
+            def forward(self, z: torch.Tensor) -> torch.Tensor:
+                if self.squash:
+                    return self.low + (torch.tanh(z) + 1.0) * 0.5 * (self.high - self.low)
+                return torch.maximum(torch.minimum(z, self.high), self.low)
+
+        _TORCH_ACTION = Action
+    return _TORCH_ACTION
 
 
 def tasks(path: PathLike) -> List[str]:

@@ -119,6 +119,9 @@ def test_continuous_agents_act_as_sb3_does(algorithm, tmp_path):
     model.to_onnx(tmp_path / "model.onnx")
     session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
     assert np.abs(session.run(["action"], {"observation": obs})[0] - expected).max() < 1e-5, "ONNX acts as SB3 does"
+    module = model.to_torch()  # ends in the clip or the squash: the action
+    with torch.no_grad():
+        assert np.abs(module(torch.from_numpy(obs)).numpy() - expected).max() < 1e-5, "PyTorch acts as SB3 does"
     r = subprocess.run([DISTILL, "eval", str(model.path), "--episodes", "3", "--seed", "100", "--json"], capture_output=True,
                        text=True)
     assert r.returncode == 0, r.stderr
@@ -153,8 +156,12 @@ def test_a_continuous_teacher_distils_and_compares(tmp_path):
     for args, words in refusals:
         r = subprocess.run([DISTILL, *args], capture_output=True, text=True)
         assert r.returncode != 0 and words in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
-    with pytest.raises(ValueError, match="to_torch does not take yet"):
-        teacher.to_torch()
+    # TorchScript: a continuous head's module ends in its squash, so it gives the action as SB3's predict does.
+    module = torch.jit.load(str(teacher.to_torch(tmp_path / "teacher.pt") and tmp_path / "teacher.pt"))
+    with torch.no_grad():
+        scripted = module(torch.from_numpy(obs)).numpy()
+    expected, _ = agent.predict(obs, deterministic=True)
+    assert np.abs(scripted - expected).max() < 1e-5 and np.abs(scripted - teacher.act(obs)).max() < 1e-5
     # ONNX takes continuous heads: its action output is the squashed one, as act computes it.
     ort = pytest.importorskip("onnxruntime")
     student.to_onnx(tmp_path / "student.onnx")
