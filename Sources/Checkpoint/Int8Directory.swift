@@ -15,7 +15,7 @@ public enum Int8Directory {
     /// Saves `network` into a new directory `directory` (refused when it exists).
     public static func save(_ network: Int8Network, to directory: URL, calibrationStates: Int, environment: String?,
                             environmentArguments: [String: String], environmentWrappers: [ModelManifest.Wrapper],
-                            config: [String: JSONValue], metrics: [String: JSONValue], head: String = OutputHead.q.rawValue) throws {
+                            config: [String: JSONValue], metrics: [String: JSONValue]) throws {
         var files: [(name: String, data: Data, entry: ModelManifest.Entry)] = []
         func add(_ name: String, integers: [Int32], shape: [Int], bits: Int) {
             let data = NumPyFile.encode(integers: integers, shape: shape, bits: bits)
@@ -47,12 +47,14 @@ public enum Int8Directory {
         let manifest = ModelManifest(
             formatVersion: ModelManifest.currentFormatVersion, layout: layout,
             architecture: .init(inputSize: network.inputSize, hiddenSizes: network.hiddenSizes, activation: "relu",
-                                outputSize: network.outputSize, head: head,
+                                outputSize: network.outputSize, head: network.head.rawValue,
                                 convolutions: network.convolutions.isEmpty ? nil : network.convolutions.map {
                                     ConvSpec(outputChannels: $0.outputChannels, kernel: $0.kernel, stride: $0.stride, padding: $0.padding)
                                 },
                                 inputShape: network.convolutions.first.map { [$0.height, $0.width, $0.channels] },
-                                inputLayout: network.convolutions.isEmpty ? nil : (network.channelsFirst ? "CHW" : "HWC")),
+                                inputLayout: network.convolutions.isEmpty ? nil : (network.channelsFirst ? "CHW" : "HWC"),
+                                actionLow: network.head.isContinuous ? network.actionLow : nil,
+                                actionHigh: network.head.isContinuous ? network.actionHigh : nil),
             tensors: files.map(\.entry), environment: environment,
             environmentArguments: environmentArguments.isEmpty ? nil : environmentArguments,
             environmentWrappers: environmentWrappers.isEmpty ? nil : environmentWrappers, config: config, metrics: metrics,
@@ -86,7 +88,7 @@ public enum Int8Directory {
         guard q.scheme == "int8" else { throw bad("quantization.scheme is '\(q.scheme)'; this program reads int8") }
         let arch = manifest.architecture
         guard arch.activation == "relu" else { throw bad("an int8 model is a ReLU network") }
-        guard OutputHead(rawValue: arch.head) != nil else {
+        guard let head = OutputHead(rawValue: arch.head) else {
             throw bad("its head is '\(arch.head)', and this version runs " + OutputHead.allCases.map { "'\($0.rawValue)'" }.joined(separator: " and "))
         }
         var byName: [String: ModelManifest.Entry] = [:]
@@ -161,8 +163,13 @@ public enum Int8Directory {
         }
         let outputScale = try floats("quant.output_scale", count: arch.outputSize)
         let inverse = try floats("quant.input_inverse_scale", count: 1)[0]
-        return (Int8Network(inputInverseScale: inverse, convolutions: convolutions, channelsFirst: arch.inputLayout == "CHW",
-                            layers: layers, outputScale: outputScale), manifest)
+        var network = Int8Network(inputInverseScale: inverse, convolutions: convolutions, channelsFirst: arch.inputLayout == "CHW",
+                                  layers: layers, outputScale: outputScale)
+        network.head = head
+        if head.isContinuous {
+            (network.actionLow, network.actionHigh) = try ModelDirectory.actionBounds(arch, head: head, manifestPath: path)
+        }
+        return (network, manifest)
     }
 
     /// A convolution's (KH·KW·C, O) weights in PyTorch's (O, C, KH, KW) order.

@@ -269,16 +269,6 @@ public enum ModelDirectory {
         return try readEntry(entry, in: directory)
     }
 
-    /// Loads a model directory for `use` (a phrase: "distillation"), which takes discrete-action
-    /// models only: a continuous head is refused in a sentence.
-    public static func loadDiscrete(from directory: URL, for use: String) throws -> (network: MLP, manifest: ModelManifest) {
-        let loaded = try load(from: directory)
-        guard !loaded.network.head.isContinuous else {
-            throw CheckpointError.continuousHead(directory.path, head: loaded.network.head.rawValue, use: use)
-        }
-        return loaded
-    }
-
     /// Loads a model directory, checking every file against the manifest.
     public static func load(from directory: URL) throws -> (network: MLP, manifest: ModelManifest) {
         let manifest = try readManifest(directory)
@@ -349,11 +339,7 @@ public enum ModelDirectory {
         var network = MLP(convolutions: convolutions, layers: layers, activation: activation, channelsFirst: arch.inputLayout == "CHW")
         network.head = head
         if head.isContinuous {
-            guard let low = arch.actionLow, let high = arch.actionHigh, low.count == arch.outputSize, high.count == arch.outputSize,
-                  zip(low, high).allSatisfy({ $0.isFinite && $1.isFinite && $0 < $1 }) else {
-                throw CheckpointError.badManifest(manifestPath, detail: "a '\(head.rawValue)' head needs action_low and action_high: \(arch.outputSize) finite values each, low < high")
-            }
-            (network.actionLow, network.actionHigh) = (low, high)
+            (network.actionLow, network.actionHigh) = try actionBounds(arch, head: head, manifestPath: manifestPath)
         }
         if let logStd = arch.actionLogStd {
             guard head == .gaussian, logStd.count == arch.outputSize, logStd.allSatisfy({ $0.isFinite }) else {
@@ -362,6 +348,15 @@ public enum ModelDirectory {
             network.actionLogStd = logStd
         }
         return (network, manifest)
+    }
+
+    /// A continuous head's bounds from `arch`, checked: one finite value per output, low < high.
+    static func actionBounds(_ arch: ModelManifest.Architecture, head: OutputHead, manifestPath: String) throws -> (low: [Float], high: [Float]) {
+        guard let low = arch.actionLow, let high = arch.actionHigh, low.count == arch.outputSize, high.count == arch.outputSize,
+              zip(low, high).allSatisfy({ $0.isFinite && $1.isFinite && $0 < $1 }) else {
+            throw CheckpointError.badManifest(manifestPath, detail: "a '\(head.rawValue)' head needs action_low and action_high: \(arch.outputSize) finite values each, low < high")
+        }
+        return (low, high)
     }
 
     /// Refuses a tensor holding NaN or infinity, read or about to be written: a model with one

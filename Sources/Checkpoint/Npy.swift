@@ -23,7 +23,6 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     /// A quantised model where only a float one can be used (training, distilling, float exports).
     case quantized(String, scheme: String)
     /// A continuous-action model (its head) where only discrete ones can be used so far.
-    case continuousHead(String, head: String, use: String)
 
     public var description: String {
         switch self {
@@ -53,8 +52,6 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "\(p) holds a multi-task student (tasks \(tasks.joined(separator: ", "))); name one task's model, e.g. \(p)/tasks/\(tasks.first ?? "NAME") (in Python: sd.load(path, task=\"\(tasks.first ?? "NAME")\"))."
         case .quantized(let p, let scheme):
             return "\(p) holds an \(scheme) model, which runs (eval, export --format c, the NumPy loader) but does not train, teach or convert to float formats; use the float model it was quantised from."
-        case .continuousHead(let p, let head, let use):
-            return "\(p) holds a continuous-action model (head \(head)), which `distill eval` and the NumPy loader run but \(use) does not take yet; give a model with discrete actions."
         case .nonFinite(let p, let tensor):
             return "\(p) holds NaN or infinite values (tensor \(tensor)); a model with them cannot act, so retrain it or take the run's last finite checkpoint."
         case .tooLarge(let p, let bytes, let limit):

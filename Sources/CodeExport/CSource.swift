@@ -18,13 +18,18 @@ public enum CSource {
         let layout = plan.channelsFirstShape.map { " as (channels, height, width) = (\($0.map(String.init).joined(separator: ", ")))" } ?? ""
         let text = header(name: plan.name, kind: plan.kind, source: plan.source, observationSize: plan.observationSize,
                           actionCount: plan.actionCount, inputs: "\(plan.observationSize) observation values\(layout)\(scale)")
-        guard plan.head.isContinuous else { return text }
+        return continuousHeader(text, name: plan.name, head: plan.head, actionCount: plan.actionCount)
+    }
+
+    /// A header declaring `NAME_action` in place of `NAME_act` for a continuous head (float or int8).
+    static func continuousHeader(_ text: String, name n: String, head: OutputHead, actionCount: Int) -> String {
+        guard head.isContinuous else { return text }
         // A continuous action instead of a greedy index.
-        let n = plan.name, upper = plan.name.uppercased()
-        let how = plan.head == .squashed ? "low + (tanh(q) + 1) * (high - low) / 2" : "q clipped to [low, high]"
+        let upper = n.uppercased()
+        let how = head == .squashed ? "low + (tanh(q) + 1) * (high - low) / 2" : "q clipped to [low, high]"
         return text
-            .replacingOccurrences(of: "-> \(plan.actionCount) Q-values; the greedy action is the policy.",
-                                  with: "-> \(plan.actionCount) outputs; the action is \(how).")
+            .replacingOccurrences(of: "-> \(actionCount) Q-values; the greedy action is the policy.",
+                                  with: "-> \(actionCount) outputs; the action is \(how).")
             .replacingOccurrences(of: """
                 /* The greedy action for one observation: the first of equal largest Q-values. */
                 int \(n)_act(const float *observation);
@@ -130,17 +135,18 @@ public enum CSource {
         }
         if !plan.convolutions.isEmpty || plan.layers.count > 1 { out += activationFunction(n, plan.activation) }
         out += qValuesFunction(plan)
-        out += plan.head.isContinuous ? continuousActionFunction(plan) : actFunction(n)
+        out += plan.head.isContinuous ? continuousActionFunction(name: n, head: plan.head, low: plan.actionLow, high: plan.actionHigh)
+            : actFunction(n)
         return out
     }
 
     /// `NAME_action`: the outputs of `NAME_q_values` clipped (gaussian) or squashed by tanhf and
     /// rescaled (squashed) into the action bounds, in the core's order of operations.
-    static func continuousActionFunction(_ plan: ExportPlan) -> String {
-        let n = plan.name, upper = plan.name.uppercased()
-        var out = array("\(n)_action_low", plan.actionLow, "the action space's lower bounds")
-        out += array("\(n)_action_high", plan.actionHigh, "the action space's upper bounds")
-        let body = plan.head == .squashed
+    static func continuousActionFunction(name n: String, head: OutputHead, low: [Float], high: [Float]) -> String {
+        let upper = n.uppercased()
+        var out = array("\(n)_action_low", low, "the action space's lower bounds")
+        out += array("\(n)_action_high", high, "the action space's upper bounds")
+        let body = head == .squashed
             ? "action[a] = \(n)_action_low[a] + (tanhf(q[a]) + 1.0f) * 0.5f * (\(n)_action_high[a] - \(n)_action_low[a]);"
             : "action[a] = q[a] < \(n)_action_low[a] ? \(n)_action_low[a] : (q[a] > \(n)_action_high[a] ? \(n)_action_high[a] : q[a]);"
         out += """

@@ -59,6 +59,13 @@ public enum Int8SwiftSource {
                     return best
                 }
 
+
+            """
+        // A continuous head acts through its clip or squash instead.
+        if network.head.isContinuous {
+            out = SwiftSource.continuous(out, head: network.head, low: network.actionLow, high: network.actionHigh)
+        }
+        out += """
                 /// An observation value to int8: its product with the inverse scale, clamped to ±127, rounded half to even.
                 private static func quantize(_ x: Float) -> Int32 {
                     var v = \(scaled) * Float(\(ExportPlan.literal(network.inputInverseScale)))

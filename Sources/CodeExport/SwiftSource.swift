@@ -9,17 +9,23 @@ public enum SwiftSource {
     /// A continuous head's file: `action(_:)` (the outputs clipped or squashed into the bounds,
     /// in the core's order of operations) in place of `act(_:)`.
     static func continuous(_ text: String, _ plan: ExportPlan) -> String {
+        continuous(text, head: plan.head, low: plan.actionLow, high: plan.actionHigh)
+    }
+
+    /// The same for any exported network (float or int8) with `head` and its bounds: `text` ends
+    /// with the `act(_:)` this replaces.
+    static func continuous(_ text: String, head: OutputHead, low actionLow: [Float], high actionHigh: [Float]) -> String {
         guard let marker = text.range(of: "/// The greedy action for one observation") else { return text }
         let start = text[..<marker.lowerBound].lastIndex(of: "\n").map { text.index(after: $0) } ?? marker.lowerBound
-        let how = plan.head == .squashed ? "low + (tanh(q) + 1) · (high − low) / 2" : "q clipped to [low, high]"
-        let each = plan.head == .squashed
+        let how = head == .squashed ? "low + (tanh(q) + 1) · (high − low) / 2" : "q clipped to [low, high]"
+        let each = head == .squashed
             ? "Self.actionLow[a] + (Foundation.tanh(q[a]) + 1) * 0.5 * (Self.actionHigh[a] - Self.actionLow[a])"
             : "Swift.min(Swift.max(q[a], Self.actionLow[a]), Self.actionHigh[a])"
         func literals(_ v: [Float]) -> String { v.map { ExportPlan.literal($0) }.joined(separator: ", ") }
         var out = String(text[..<start]) + """
                             /// The action space's bounds.
-                            public static let actionLow: [Float] = [\(literals(plan.actionLow))]
-                            public static let actionHigh: [Float] = [\(literals(plan.actionHigh))]
+                            public static let actionLow: [Float] = [\(literals(actionLow))]
+                            public static let actionHigh: [Float] = [\(literals(actionHigh))]
 
                             /// The continuous action for one observation: \(how).
                             public func action(_ observation: [Float]) -> [Float] {
@@ -30,7 +36,7 @@ public enum SwiftSource {
 
                         """
         out = out.replacingOccurrences(of: "Q-values; the greedy action is the policy.", with: "outputs; the action is \(how).")
-        if plan.head == .squashed && !out.contains("import Foundation") {
+        if head == .squashed && !out.contains("import Foundation") {
             out = out.replacingOccurrences(of: "; do not edit.\n", with: "; do not edit.\nimport Foundation  // tanh\n")
         }
         return out

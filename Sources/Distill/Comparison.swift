@@ -68,6 +68,7 @@ public struct ComparedModel {
                   flopsPerAction: 2 * network.multiplyAdds, hiddenSizes: network.hiddenSizes, inputSize: network.inputSize,
                   actionCount: network.outputSize, precision: "int8",
                   sparsity: Double(weights.filter { $0 == 0 }.count) / Double(max(weights.count, 1)), act: network.action)
+        if network.head.isContinuous { continuousAct = network.continuousAction }
     }
 
     /// The model in `directory` as compare measures it: float, or int8 (its integer arithmetic).
@@ -158,6 +159,36 @@ public func inferenceMicroseconds(_ act: ([Float]) -> Int, observation: [Float],
     return samples.sorted()[4]
 }
 
+/// How closely one model acts as another on the same states: the share of equal greedy actions
+/// (discrete), or the mean Euclidean distance between the actions and that distance over the
+/// action box's diagonal (continuous). `compare` and `distill quantize` report it.
+public struct ActionMatch {
+    public var agreement: Double?
+    public var meanDistance: Double?
+    public var relativeDistance: Double?
+
+    /// `a` against `b` on each row of `states`; `bounds`: the action box of a continuous space.
+    public init(_ a: ComparedModel, _ b: ComparedModel, on states: Tensor, bounds: [ClosedRange<Float>]?) {
+        let (rows, n) = (states.rowCount, states.columnCount)
+        var agree = 0, distance = 0.0
+        for r in 0..<rows {
+            let row = Array(states.scalars[(r * n)..<((r + 1) * n)])
+            if let actA = a.continuousAct, let actB = b.continuousAct {
+                distance += zip(actA(row), actB(row)).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }.squareRoot()
+            } else if a.act(row) == b.act(row) {
+                agree += 1
+            }
+        }
+        if a.continuousAct != nil {
+            let diagonal = (bounds ?? []).reduce(0.0) { $0 + Double(($1.upperBound - $1.lowerBound) * ($1.upperBound - $1.lowerBound)) }.squareRoot()
+            meanDistance = rows > 0 ? distance / Double(rows) : 0
+            relativeDistance = meanDistance! / max(diagonal, 1e-12)
+        } else {
+            agreement = rows > 0 ? Double(agree) / Double(rows) : 0
+        }
+    }
+}
+
 /// Compares a teacher and a student on `env` (greedy returns over `episodes` seeded episodes, a
 /// uniform random policy on the same seeds, agreement on `heldOut` states from the teacher's
 /// ε-greedy distribution with other seeds, size, FLOPs and measured inference time).
@@ -202,23 +233,12 @@ public func compare(teacher: ComparedModel, student: ComparedModel, env: any Env
                            meanReturn: e.mean, stdReturn: e.std, hiddenSizes: m.hiddenSizes, precision: m.precision, sparsity: m.sparsity)
     }
     let tr = report(teacher, t), sr = report(student, s)
-    var agree = 0, distance = 0.0
-    for r in 0..<heldOut {
-        let row = Array(states.scalars[(r * n)..<((r + 1) * n)])
-        if let teacherAct = teacher.continuousAct, let studentAct = student.continuousAct {
-            distance += zip(teacherAct(row), studentAct(row)).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }.squareRoot()
-        } else if teacher.act(row) == student.act(row) {
-            agree += 1
-        }
-    }
-    let diagonal = (env.spec.actionBounds ?? []).reduce(0.0) { $0 + Double(($1.upperBound - $1.lowerBound) * ($1.upperBound - $1.lowerBound)) }.squareRoot()
-    let meanDistance = heldOut > 0 ? distance / Double(heldOut) : 0
+    let match = ActionMatch(teacher, student, on: states, bounds: env.spec.actionBounds)
     return ComparisonReport(
         environment: env.spec.name, episodes: episodes, seed: seed, teacher: tr, student: sr,
         randomMeanReturn: random.mean, randomStdReturn: random.std,
         normalizedReturn: EvaluationResult.normalizedReturn(s.mean, reference: t.mean, random: random.mean),
-        actionAgreement: continuous ? nil : (heldOut > 0 ? Double(agree) / Double(heldOut) : 0),
-        meanActionDistance: continuous ? meanDistance : nil, relativeActionDistance: continuous ? meanDistance / max(diagonal, 1e-12) : nil,
+        actionAgreement: match.agreement, meanActionDistance: match.meanDistance, relativeActionDistance: match.relativeDistance,
         heldOutStates: heldOut,
         parameterRatio: Double(sr.parameters) / Double(tr.parameters),
         bytesRatio: Double(sr.bytesOnDisk) / Double(max(tr.bytesOnDisk, 1)),

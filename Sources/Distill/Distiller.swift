@@ -71,11 +71,6 @@ public struct DistillationAlgorithm: RunAlgorithm {
         if teacher.head == .gaussian, config.losses.contains(where: { $0.kind == .kl }), teacher.networks[0].actionLogStd.isEmpty {
             throw SettingError(key: "loss", template: "{loss} kl between Gaussian policies needs the teacher's log standard deviation (action_log_std in its model.json), which this teacher lacks; convert it again with `distill import-sb3` or sd.from_sb3, or distil it with q-mse.")
         }
-        if teacher.head.isContinuous {
-            if config.quantize != .none {
-                throw SettingError(key: "quantize", template: "a continuous-action teacher is distilled without {quantize} so far; drop it.")
-            }
-        }
         var student: MLP
         if config.convolutions.isEmpty {
             student = MLP(inputSize: teacher.inputSize, hiddenSizes: config.hiddenSizes, outputSize: teacher.actionCount,
@@ -222,8 +217,8 @@ public struct DistillationAlgorithm: RunAlgorithm {
             return try Runs.evaluate(Policy(policy), env: env, episodes: schedule.evalEpisodes, seed: schedule.evalSeed)
         }
         let int8 = try Int8Quantizer.quantize(policy, calibration: .empty, ranges: ranges)
-        try checkFits(inputs: int8.inputSize, actions: int8.outputSize, env)
-        return try Runs.evaluate(env, episodes: schedule.evalEpisodes, seed: schedule.evalSeed) { int8.action($0) }
+        try checkFits(inputs: int8.inputSize, actions: int8.outputSize, continuous: int8.head.isContinuous, env)
+        return try Runs.evaluate(env, episodes: schedule.evalEpisodes, seed: schedule.evalSeed, acting: int8.acting)
     }
 
     /// A pruned student becomes the run's model only once its masks reached the full share: from

@@ -43,16 +43,12 @@ struct Quantize: ParsableCommand {
     func run() throws {
         evaluation.isolation.apply()
         let source = URL(fileURLWithPath: model), target = URL(fileURLWithPath: out)
-        let (network, manifest) = try ModelDirectory.loadDiscrete(from: source, for: "quantisation")
+        let (network, manifest) = try ModelDirectory.load(from: source)
         let (recipe, recorded) = try evaluation.recipe(recordedIn: manifest, model: model)
         let environment = try makeEnvironment(recipe, recorded: recorded)
-        let float = Policy(network)
-        try checkFits(float, environment)
         // A quantisation-aware student trained on its own int8 grid: keep it, unless told otherwise.
         let trained = recalibrate ? nil : manifest.quantizerRanges
-        let calibration = trained != nil ? Tensor.empty
-            : try collectStates(environment, count: calibrationStates, seed: 10_000, epsilon: 0.1) { float.action($0) }
-        let int8 = try Int8Quantizer.quantize(network, calibration: calibration, ranges: trained)
+        let int8 = try quantizeForDeployment(network, env: environment, calibrationStates: calibrationStates, trainedRanges: trained)
         if FileManager.default.fileExists(atPath: target.path) {
             guard force else { throw ValidationError("\(out) exists; choose a new --out or add --force.") }
             guard (try? ModelDirectory.readManifest(target))?.quantization != nil else {
@@ -65,27 +61,24 @@ struct Quantize: ParsableCommand {
         config["scales_from"] = .string(trained != nil ? "quantizer_ranges" : "calibration")
         try Int8Directory.save(int8, to: target, calibrationStates: trained != nil ? 0 : calibrationStates, environment: manifest.environment,
                                environmentArguments: manifest.environmentArguments ?? [:],
-                               environmentWrappers: manifest.environmentWrappers ?? [], config: config, metrics: [:],
-                                   head: manifest.architecture.head)
-        // Side by side: returns on the same episodes, agreement on held-out states, bytes.
+                               environmentWrappers: manifest.environmentWrappers ?? [], config: config, metrics: [:])
+        // Side by side: returns on the same episodes, agreement (or action distance) on held-out states, bytes.
         let (episodes, seed) = (evaluation.episodes, evaluation.seed)
-        let floatResult = try evaluate(float, env: environment, episodes: episodes, seed: seed)
-        let intResult = try evaluate(environment, episodes: episodes, seed: seed) { int8.action($0) }
-        let states = try collectStates(environment, count: heldOut, seed: seed &+ 50_000, epsilon: 0.1) { float.action($0) }
-        let n = network.inputSize
-        var agree = 0
-        for r in 0..<heldOut {
-            let row = Array(states.scalars[(r * n)..<((r + 1) * n)])
-            if float.action(row) == int8.action(row) { agree += 1 }
-        }
+        let float = ComparedModel(network, bytesOnDisk: 0), quantized = ComparedModel(int8, bytesOnDisk: 0)
+        let floatResult = try evaluate(environment, episodes: episodes, seed: seed, acting: float.acting)
+        let intResult = try evaluate(environment, episodes: episodes, seed: seed, acting: quantized.acting)
+        let states = try collectStates(environment, count: heldOut, seed: seed &+ 50_000, epsilon: 0.1, acting: float.acting)
+        let match = ActionMatch(float, quantized, on: states, bounds: environment.spec.actionBounds)
         let floatBytes = 4 * network.parameterCount
-        let report: [String: Any] = [
+        var report: [String: Any] = [
             "float": ["mean_return": floatResult.mean, "std_return": floatResult.std, "weight_bytes": floatBytes],
             "int8": ["mean_return": intResult.mean, "std_return": intResult.std, "weight_bytes": int8.bytes,
                      "int8_weight_bytes": int8.weightCount],
-            "action_agreement": Double(agree) / Double(heldOut), "held_out_states": heldOut,
-            "calibration_states": calibrationStates, "episodes": episodes, "out": target.path,
+            "held_out_states": heldOut, "calibration_states": calibrationStates, "episodes": episodes, "out": target.path,
         ]
+        if let agreement = match.agreement { report["action_agreement"] = agreement }
+        if let distance = match.meanDistance { report["mean_action_distance"] = distance }
+        if let relative = match.relativeDistance { report["relative_action_distance"] = relative }
         if evaluation.json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
             return
@@ -95,6 +88,11 @@ struct Quantize: ParsableCommand {
         print(String(format: "float    %10.2f ± %-8.2f                       %8ld", floatResult.mean, floatResult.std, floatBytes))
         print(String(format: "int8     %10.2f ± %-8.2f                       %8ld (%ld of them int8 weights)",
                      intResult.mean, intResult.std, int8.bytes, int8.weightCount))
-        print(String(format: "the int8 student takes the float student's action on %.1f%% of %ld held-out states", 100 * Double(agree) / Double(heldOut), heldOut))
+        if let agreement = match.agreement {
+            print(String(format: "the int8 student takes the float student's action on %.1f%% of %ld held-out states", 100 * agreement, heldOut))
+        } else if let distance = match.meanDistance, let relative = match.relativeDistance {
+            print(String(format: "the int8 student's actions are %.4g from the float student's on average over %ld held-out states (%.2f%% of the action box's diagonal)",
+                         distance, heldOut, 100 * relative))
+        }
     }
 }

@@ -410,19 +410,15 @@ enum Bindings {
             guard (1...10_000_000).contains(count) else {
                 throw ArgumentError.value("calibration_states must be between 1 and 10,000,000 (got \(count)); the activation scales need states the student visits.")
             }
-            let (network, manifest) = try ModelDirectory.loadDiscrete(from: source, for: "quantisation")
+            let (network, manifest) = try ModelDirectory.load(from: source)
             let envArg = a.optional("env")
             guard envArg != nil || manifest.environment != nil else {
                 throw RunError.invalidSetting("the model records no environment; pass env=.")
             }
             let env = try envArg.map { try environment($0) } ?? makeEnvironment(EnvironmentRecipe(recordedIn: manifest)!, recorded: true)
-            let float = Policy(network)
-            try checkFits(float, env)
             // A quantisation-aware student keeps the grid it trained on, unless recalibrate=True.
             let trained = try a.bool("recalibrate") ? nil : manifest.quantizerRanges
-            let calibration = trained != nil ? Tensor.empty
-                : try collectStates(env, count: count, seed: 10_000, epsilon: 0.1) { float.action($0) }
-            let int8 = try Int8Quantizer.quantize(network, calibration: calibration, ranges: trained)
+            let int8 = try quantizeForDeployment(network, env: env, calibrationStates: count, trainedRanges: trained)
             if FileManager.default.fileExists(atPath: target.path) {
                 guard try a.bool("force") else { throw RunError.alreadyExists(target.path) }
                 guard (try? ModelDirectory.readManifest(target))?.quantization != nil else {
@@ -435,8 +431,7 @@ enum Bindings {
             config["scales_from"] = .string(trained != nil ? "quantizer_ranges" : "calibration")
             try Int8Directory.save(int8, to: target, calibrationStates: trained != nil ? 0 : count, environment: manifest.environment,
                                    environmentArguments: manifest.environmentArguments ?? [:],
-                                   environmentWrappers: manifest.environmentWrappers ?? [], config: config, metrics: [:],
-                                   head: manifest.architecture.head)
+                                   environmentWrappers: manifest.environmentWrappers ?? [], config: config, metrics: [:])
             return try target.path.pythonObject()
         })
 

@@ -1,3 +1,5 @@
+import NN
+
 /// A ReLU MLP in int8: int8 weights with one scale per output unit, int8 activations with one
 /// scale per layer input, int32 accumulation. Every step is integer arithmetic or one IEEE
 /// float32 operation, so NumPy, C and Swift that follow `qValues` compute the same bits:
@@ -95,6 +97,11 @@ public struct Int8Network: Equatable, Sendable {
     public var layers: [Layer]
     /// Q-value of one unit of the last layer's accumulator, per action.
     public var outputScale: [Float]
+    /// What the outputs mean, as the float network's `head`; a continuous head's action is its
+    /// dequantised outputs clipped or squashed into `actionLow`…`actionHigh`.
+    public var head: OutputHead = .q
+    public var actionLow: [Float] = []
+    public var actionHigh: [Float] = []
 
     public init(inputInverseScale: Float, convolutions: [Convolution] = [], channelsFirst: Bool = false, layers: [Layer],
                 outputScale: [Float]) {
@@ -177,6 +184,11 @@ public struct Int8Network: Equatable, Sendable {
             x = (0..<layer.outputSize).map { Self.requantize(acc[$0], multiplier: layer.multiplier[$0], shift: layer.shift[$0]) }
         }
         return []
+    }
+
+    /// A continuous head's action: the dequantised outputs through the head, as the float model acts.
+    public func continuousAction(_ observation: [Float]) -> [Float] {
+        head.action(qValues(observation), low: actionLow, high: actionHigh)
     }
 
     /// The greedy action: the first of equal largest Q-values.

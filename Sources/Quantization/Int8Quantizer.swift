@@ -72,8 +72,10 @@ public enum Int8Quantizer {
             layers.append(layer)
             if last { outputScale = scales.map { Float($0) } }
         }
-        return Int8Network(inputInverseScale: Float(1 / inputScales[0]), convolutions: convolutions,
-                           channelsFirst: network.channelsFirst, layers: layers, outputScale: outputScale)
+        var int8 = Int8Network(inputInverseScale: Float(1 / inputScales[0]), convolutions: convolutions,
+                               channelsFirst: network.channelsFirst, layers: layers, outputScale: outputScale)
+        (int8.head, int8.actionLow, int8.actionHigh) = (network.head, network.actionLow, network.actionHigh)
+        return int8
     }
 
     /// One layer of (inputs, outputs) row-major float weights in int8, with its int32 bias and,

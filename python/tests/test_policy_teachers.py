@@ -150,7 +150,6 @@ def test_a_continuous_teacher_distils_and_compares(tmp_path):
          "kl does not apply to a teacher that outputs a tanh-squashed continuous action; distil it with action-mse"),
         (["distill", "--teacher", str(teacher.path), "--loss", "q-mse", "--lambda", "0.1", "--steps", "100",
           "--out", str(tmp_path / "task")], "the task loss (--lambda) trains Q-values by TD"),
-        (["quantize", str(student.path), "--out", str(tmp_path / "int8")], "quantisation does not take yet"),
         (["train", "--env", "Pendulum-v1", "--steps", "100", "--out", str(tmp_path / "dqn")], "DQN needs a Discrete action space"),
     )
     for args, words in refusals:
@@ -169,6 +168,17 @@ def test_a_continuous_teacher_distils_and_compares(tmp_path):
     q, action = session.run(None, {"observation": obs})
     assert action.dtype == np.float32 and action.shape == (500, 1)
     assert np.abs(action - student.act(obs)).max() < 1e-5 and np.abs(q - student.q_values(obs)).max() < 1e-5
+    # Quantisation-aware distillation of a continuous teacher: the int8 student keeps the trained
+    # ranges, acts within the bounds, and its actions are the int8 arithmetic's through the squash.
+    qat, _ = sd.distill(teacher, hidden=(16,), loss="action-mse", steps=1500, eval_interval=500, seed=0, quantize="int8",
+                        out=tmp_path / "qat", progress=False)
+    assert qat.manifest["config"].get("quantizer_ranges")
+    int8 = sd.quantize(qat, tmp_path / "qat-int8")
+    assert int8.quantization and int8.manifest["config"]["scales_from"] == "quantizer_ranges"
+    z = int8.q_values(obs)
+    low, high = int8.action_low, int8.action_high
+    assert np.abs(int8.act(obs) - (low + (np.tanh(z) + 1) * 0.5 * (high - low))).max() < 1e-6
+    assert np.abs(int8.act(obs) - qat.act(obs)).max() < 0.25 * float(high[0] - low[0]), "int8 acts near the float student"
     sde = sb3.SAC("MlpPolicy", gym.make("Pendulum-v1"), use_sde=True, seed=0, device="cpu")
     with pytest.raises(ValueError, match="uses gSDE exploration"):
         sd.from_sb3(sde, tmp_path / "sde")
@@ -227,18 +237,30 @@ int main(int argc, char **argv) {
 """
 
 
-@pytest.mark.parametrize("algorithm", ["SAC", "PPO"])
+@pytest.mark.parametrize("algorithm", ["SAC", "PPO", "SAC-int8"])
 def test_a_continuous_model_as_c_and_swift_acts_as_the_core(algorithm, tmp_path):
-    """The C and Swift exports of a squashed (SAC) or Gaussian (continuous PPO) actor: strict C99,
-    its outputs the core's bit for bit, its NAME_action (and the Swift struct's action(_:)) the
+    """The C and Swift exports of a squashed (SAC) or Gaussian (continuous PPO) actor, and of the
+    SAC actor quantised to int8: strict C99, its outputs the core's (int8: the NumPy loader's
+    integer arithmetic) bit for bit, its NAME_action (and the Swift struct's action(_:)) the
     NumPy loader's action."""
     import shutil as _shutil
     if not _shutil.which("cc"):
         pytest.skip("no C compiler")
+    int8 = algorithm.endswith("-int8")
+    algorithm = algorithm.removesuffix("-int8")
     cls = getattr(sb3, algorithm)
     extra = dict(n_steps=64, batch_size=32) if algorithm == "PPO" else dict(learning_starts=50)
     agent = cls("MlpPolicy", gym.make("Pendulum-v1"), seed=0, device="cpu", **extra)
-    model = sd.from_sb3(agent, tmp_path / "model", environment="Pendulum-v1")
+    model = sd.from_sb3(agent, tmp_path / "float", environment="Pendulum-v1")
+    if int8:
+        # distill quantize takes a continuous model: the int8 actor's actions against the float one's.
+        r = subprocess.run([DISTILL, "quantize", str(model.path), "--out", str(tmp_path / "model"), "--calibration-states", "2000",
+                            "--episodes", "2", "--json"], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        report = json.loads(r.stdout)
+        assert "action_agreement" not in report and 0 <= report["relative_action_distance"] < 0.1
+        model = sd.load(tmp_path / "model")
+        assert model.quantization and model.head == "squashed"
     r = subprocess.run([DISTILL, "export", str(model.path), "--format", "c", "--output", str(tmp_path / "c"), "--name", "actor"],
                        capture_output=True, text=True)
     assert r.returncode == 0 and "NAME_action" in r.stdout, r.stderr
@@ -250,7 +272,8 @@ def test_a_continuous_model_as_c_and_swift_acts_as_the_core(algorithm, tmp_path)
     states.tofile(tmp_path / "states.f32")
     subprocess.run([str(tmp_path / "actor"), str(tmp_path / "states.f32"), str(tmp_path / "out.f32")], check=True, timeout=300)
     out = np.fromfile(tmp_path / "out.f32", dtype="<f4").reshape(-1, 2)
-    assert np.array_equal(out[:, 0], sd.core_q_values(model, states)[:, 0]), "the outputs bit for bit"
+    reference = model.q_values(states) if int8 else sd.core_q_values(model, states)
+    assert np.array_equal(out[:, 0], reference[:, 0]), "the outputs bit for bit"
     assert np.abs(out[:, 1:] - model.act(states)).max() < 1e-5
     # The Swift export: a struct whose action(_:) is the same action.
     swiftc = _shutil.which("swiftc") or "/opt/swift/usr/bin/swiftc"
