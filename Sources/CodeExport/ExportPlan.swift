@@ -80,12 +80,7 @@ public struct ExportPlan: Sendable {
             throw CodeExportError.unsupported("its activation \(network.activation.rawValue) has no exported form")
         }
         self.name = name
-        switch network.head {
-        case .q: kind = "a Q-network"
-        case .categorical: kind = "a categorical policy network (its q_values are the policy's logits)"
-        case .gaussian: kind = "a Gaussian policy's mean (its q_values are the mean; the action clips it to the bounds)"
-        case .squashed: kind = "a squashed deterministic policy (its q_values are pre-tanh; the action squashes them into the bounds)"
-        }
+        kind = network.head.kind.exportDescription
         head = network.head
         (actionLow, actionHigh) = (network.actionLow, network.actionHigh)
         observationSize = network.inputSize

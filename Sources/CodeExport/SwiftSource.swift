@@ -17,10 +17,8 @@ public enum SwiftSource {
     static func continuous(_ text: String, head: OutputHead, low actionLow: [Float], high actionHigh: [Float]) -> String {
         guard let marker = text.range(of: "/// The greedy action for one observation") else { return text }
         let start = text[..<marker.lowerBound].lastIndex(of: "\n").map { text.index(after: $0) } ?? marker.lowerBound
-        let how = head == .squashed ? "low + (tanh(q) + 1) · (high − low) / 2" : "q clipped to [low, high]"
-        let each = head == .squashed
-            ? "Self.actionLow[a] + (Foundation.tanh(q[a]) + 1) * 0.5 * (Self.actionHigh[a] - Self.actionLow[a])"
-            : "Swift.min(Swift.max(q[a], Self.actionLow[a]), Self.actionHigh[a])"
+        let how = head.kind.actionFormula
+        let each = head.kind.swiftActionExpression(q: "q[a]", low: "Self.actionLow[a]", high: "Self.actionHigh[a]")
         func literals(_ v: [Float]) -> String { v.map { ExportPlan.literal($0) }.joined(separator: ", ") }
         var out = String(text[..<start]) + """
                             /// The action space's bounds.
@@ -36,7 +34,7 @@ public enum SwiftSource {
 
                         """
         out = out.replacingOccurrences(of: "Q-values; the greedy action is the policy.", with: "outputs; the action is \(how).")
-        if head == .squashed && !out.contains("import Foundation") {
+        if head.kind.actionNeedsTanh && !out.contains("import Foundation") {
             out = out.replacingOccurrences(of: "; do not edit.\n", with: "; do not edit.\nimport Foundation  // tanh\n")
         }
         return out

@@ -5,8 +5,7 @@ import Tensor
 /// squared error between the student's and the teacher's actions, after the head maps outputs to
 /// actions (tanh-squashed into the bounds, or clipped to them), so the loss is in the action's
 /// own units and saturated outputs that give the same action cost nothing.
-public struct ActionMSELoss: DistillationLoss {
-    public let kind = LossKind.actionMSE
+public struct ActionMSELoss: RegisteredLoss {
     let head: OutputHead
     let low: [Float]
     let high: [Float]
@@ -15,6 +14,18 @@ public struct ActionMSELoss: DistillationLoss {
     /// q-mse's; distillation refuses action-mse for discrete teachers before it gets here).
     public init(head: OutputHead, low: [Float], high: [Float]) {
         (self.head, self.low, self.high) = (head, low, high)
+    }
+
+    public static let registeredKind = LossKind.actionMSE
+    public static func serves(_ head: OutputHead) -> String? {
+        switch head {
+        case .gaussian: return "the clipped actions"
+        case .squashed: return "the squashed actions"
+        default: return head.isContinuous ? "the actions" : nil
+        }
+    }
+    public init(config: DistillConfig, student: MLP, teacher: TeacherEnsemble) {
+        self.init(head: teacher.head, low: student.actionLow, high: student.actionHigh)
     }
 
     public mutating func apply(weight: Float, to context: inout LossContext) -> Float {

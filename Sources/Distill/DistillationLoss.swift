@@ -108,20 +108,55 @@ public struct LossContext {
     }
 }
 
-/// The registry: one line per loss kind.
+/// A loss the registry builds: its kind, the teacher heads it serves, and how it is made.
+/// Each loss says in its own file what it compares for each head it serves.
+public protocol RegisteredLoss: DistillationLoss {
+    static var registeredKind: LossKind { get }
+    /// What the loss compares for a teacher with `head` ("the means before the clip"; "" when
+    /// there is nothing to add), or nil when it does not serve that head.
+    static func serves(_ head: OutputHead) -> String?
+    init(config: DistillConfig, student: MLP, teacher: TeacherEnsemble)
+}
+
+extension RegisteredLoss {
+    public var kind: LossKind { Self.registeredKind }
+}
+
+/// The registry: one line per loss. Several may share a kind and serve different heads (`kl`
+/// is the softmax policies' KL for Q-values and logits, the Gaussians' for a Gaussian head).
 public enum DistillationLosses {
-    /// The loss object for `kind`, set up for this student and teacher.
+    public static let registered: [any RegisteredLoss.Type] = [
+        QValueMSELoss.self,
+        PolicyKLLoss.self,
+        GaussianKLLoss.self,
+        TeacherActionCrossEntropyLoss.self,
+        ActionMSELoss.self,
+        TaskLoss.self,
+        FeatureLoss.self,
+        RelationalLoss.self,
+        LayerFlowLoss.self,
+    ]
+
+    /// The registered loss of `kind` serving `head`, or nil when none does.
+    public static func type(_ kind: LossKind, for head: OutputHead) -> (any RegisteredLoss.Type)? {
+        registered.first { $0.registeredKind == kind && $0.serves(head) != nil }
+    }
+
+    /// The loss object for `kind`, set up for this student and teacher (one serving the teacher's
+    /// head; distillation refuses a kind no loss serves before it gets here).
     public static func make(_ kind: LossKind, config: DistillConfig, student: MLP, teacher: TeacherEnsemble) -> any DistillationLoss {
-        switch kind {
-        case .qMSE: return QValueMSELoss()
-        case .kl where teacher.head == .gaussian: return GaussianKLLoss(logStd: student.actionLogStd)
-        case .kl: return PolicyKLLoss(temperature: config.temperature)
-        case .actionMSE: return ActionMSELoss(head: teacher.head, low: student.actionLow, high: student.actionHigh)
-        case .crossEntropy: return TeacherActionCrossEntropyLoss()
-        case .task: return TaskLoss(student: student, config: config)
-        case .feature: return FeatureLoss(student: student, teachers: teacher.networks, config: config)
-        case .relational: return RelationalLoss(angleRows: config.relationalAngleRows)
-        case .layerFlow: return LayerFlowLoss()
+        let type = Self.type(kind, for: teacher.head) ?? registered.first { $0.registeredKind == kind }!
+        return type.init(config: config, student: student, teacher: teacher)
+    }
+
+    /// The output-layer losses that serve `head`, as a sentence lists them:
+    /// "q-mse (the outputs), kl (…) or ce (…)".
+    public static func outputLosses(for head: OutputHead) -> String {
+        let items = LossKind.allCases.filter(\.isOutputLayer).compactMap { kind -> String? in
+            guard let type = type(kind, for: head), let what = type.serves(head) else { return nil }
+            return what.isEmpty ? kind.rawValue : "\(kind.rawValue) (\(what))"
         }
+        guard items.count > 1 else { return items.first ?? "" }
+        return items.dropLast().joined(separator: ", ") + " or " + items.last!
     }
 }

@@ -57,16 +57,10 @@ public struct DistillationAlgorithm: RunAlgorithm {
         try MemoryCheck.require(MemoryCheck.bytes([config.bufferSize, 2 * teacher.inputSize + 4 + teacher.actionCount, 4]),
                                 for: "the labelled-state buffer", key: "buffer_size", value: config.bufferSize)
         if teacher.head != .q && config.taskWeight > 0 {
-            throw SettingError(key: "task_weight", template: "the task loss ({task_weight}) trains Q-values by TD, and this teacher outputs \(teacher.head.phrase); distil it with \(Self.outputLosses(teacher.head)) (and feature or relational losses) alone.")
+            throw SettingError(key: "task_weight", template: "the task loss ({task_weight}) trains Q-values by TD, and this teacher outputs \(teacher.head.phrase); distil it with \(DistillationLosses.outputLosses(for: teacher.head)) (and feature or relational losses) alone.")
         }
-        let refusedLoss: LossKind? = config.losses.map(\.kind).first { kind in
-            switch (kind, teacher.head) {
-            case (.crossEntropy, .gaussian), (.crossEntropy, .squashed), (.kl, .squashed), (.actionMSE, .q), (.actionMSE, .categorical): return true
-            default: return false
-            }
-        }
-        if let refusedLoss {
-            throw SettingError(key: "loss", template: "{loss} \(refusedLoss.rawValue) does not apply to a teacher that outputs \(teacher.head.phrase); distil it with \(Self.outputLosses(teacher.head)).")
+        if let refused = config.losses.map(\.kind).first(where: { DistillationLosses.type($0, for: teacher.head) == nil }) {
+            throw SettingError(key: "loss", template: "{loss} \(refused.rawValue) does not apply to a teacher that outputs \(teacher.head.phrase); distil it with \(DistillationLosses.outputLosses(for: teacher.head)).")
         }
         if teacher.head == .gaussian, config.losses.contains(where: { $0.kind == .kl }), teacher.networks[0].actionLogStd.isEmpty {
             throw SettingError(key: "loss", template: "{loss} kl between Gaussian policies needs the teacher's log standard deviation (action_log_std in its model.json), which this teacher lacks; convert it again with `distill import-sb3` or sd.from_sb3, or distil it with q-mse.")
@@ -351,16 +345,5 @@ extension ModelManifest {
         guard case .array(let values)? = config["quantizer_ranges"] else { return nil }
         let ranges = values.compactMap { v -> Float? in if case .number(let x) = v { return Float(x) } else { return nil } }
         return ranges.count == values.count && !ranges.isEmpty ? ranges : nil
-    }
-}
-
-extension DistillationAlgorithm {
-    /// The output-layer losses that apply to a teacher with `head`, as a sentence lists them.
-    static func outputLosses(_ head: OutputHead) -> String {
-        switch head {
-        case .q, .categorical: return "kl, ce or q-mse"
-        case .gaussian: return "kl (between the Gaussian policies), q-mse (on the means) or action-mse (on the clipped actions)"
-        case .squashed: return "action-mse (on the squashed actions) or q-mse (on the outputs before the squash)"
-        }
     }
 }

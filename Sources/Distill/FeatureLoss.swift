@@ -5,8 +5,7 @@ import Tensor
 /// Feature (hint) distillation, as in FitNets (Romero et al., 2015): a student hidden layer,
 /// mapped by a learned linear projection to the teacher layer's width, regresses the teacher's
 /// activations with MSE.
-public struct FeatureLoss: DistillationLoss {
-    public let kind = LossKind.feature
+public struct FeatureLoss: RegisteredLoss {
     public let studentLayer: Int
     public let teacherLayer: Int
     /// One learned map per teacher from the student layer's width to that teacher layer's, each
@@ -15,6 +14,13 @@ public struct FeatureLoss: DistillationLoss {
     private var optimizers: [Adam]
 
     /// Projections initialised from the config's seed; the layers must exist (checked by `Distiller`).
+    public static let registeredKind = LossKind.feature
+    /// Hidden layers: any teacher's.
+    public static func serves(_ head: OutputHead) -> String? { "" }
+    public init(config: DistillConfig, student: MLP, teacher: TeacherEnsemble) {
+        self.init(student: student, teachers: teacher.networks, config: config)
+    }
+
     public init(student: MLP, teachers: [MLP], config: DistillConfig) {
         studentLayer = config.featureStudentLayer ?? 0
         teacherLayer = config.featureTeacherLayer ?? 0

@@ -8,14 +8,19 @@ import Tensor
 /// cancel and the loss is the squared distance between the means, each dimension weighed by
 /// 1/(2σ²): the dimensions the teacher is sure of count most. (The temperature is for logits;
 /// it does not apply here.)
-public struct GaussianKLLoss: DistillationLoss {
-    public let kind = LossKind.kl
+public struct GaussianKLLoss: RegisteredLoss {
     /// 1/σ² per action dimension.
     let precision: [Float]
 
     public init(logStd: [Float]) {
         precision = logStd.map { Float(exp(-2 * Double($0))) }
     }
+
+    public static let registeredKind = LossKind.kl
+    public static func serves(_ head: OutputHead) -> String? {
+        head == .gaussian ? "between the Gaussian policies" : nil
+    }
+    public init(config: DistillConfig, student: MLP, teacher: TeacherEnsemble) { self.init(logStd: student.actionLogStd) }
 
     public mutating func apply(weight: Float, to context: inout LossContext) -> Float {
         let r = compute(student: context.q, teacher: context.teacherQ)

@@ -13,9 +13,12 @@ import Tensor
 /// teacher's, averaged over the layer pairs (observations → hidden 0 → hidden 1 → …), so student
 /// and teacher need the same number of hidden layers. It is zero when each student layer is a
 /// row-wise rescaling of the teacher's.
-public struct LayerFlowLoss: DistillationLoss {
-    public let kind = LossKind.layerFlow
+public struct LayerFlowLoss: RegisteredLoss {
     public init() {}
+    public static let registeredKind = LossKind.layerFlow
+    /// Hidden layers: any teacher's.
+    public static func serves(_ head: OutputHead) -> String? { "" }
+    public init(config: DistillConfig, student: MLP, teacher: TeacherEnsemble) {}
 
     public mutating func apply(weight: Float, to context: inout LossContext) -> Float {
         let layers = context.student.layerInputs.count - 1  // hidden layers

@@ -29,6 +29,9 @@ public enum LossKind: String, Sendable, CaseIterable, Codable, Comparable {
         "fsp": .layerFlow, "layer-flow": .layerFlow, "layer_flow": .layerFlow, "layer-relational": .layerFlow,
     ]
 
+    /// True for the losses on the student's outputs (as against its hidden layers or the task).
+    public var isOutputLayer: Bool { [.qMSE, .kl, .crossEntropy, .actionMSE].contains(self) }
+
     /// Its column in metrics.csv and its key in progress events.
     public var metricName: String {
         switch self {

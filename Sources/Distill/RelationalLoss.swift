@@ -5,11 +5,14 @@ import Tensor
 /// of a batch's representations rather than the representations themselves, so student and
 /// teacher layers may have different widths. Each function returns the loss and its gradient
 /// with respect to the student's features.
-public struct RelationalLoss: DistillationLoss {
-    public let kind = LossKind.relational
+public struct RelationalLoss: RegisteredLoss {
     /// Rows of each batch used for the O(n³) angle-wise term.
     public let angleRows: Int
     public init(angleRows: Int) { self.angleRows = angleRows }
+    public static let registeredKind = LossKind.relational
+    /// Hidden layers: any teacher's.
+    public static func serves(_ head: OutputHead) -> String? { "" }
+    public init(config: DistillConfig, student: MLP, teacher: TeacherEnsemble) { self.init(angleRows: config.relationalAngleRows) }
 
     /// Distance-wise plus 2 × angle-wise on the last hidden layers of student and teacher (an
     /// ensemble's members each give a term; they are averaged). One Gram matrix per side serves

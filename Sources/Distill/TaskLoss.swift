@@ -6,11 +6,15 @@ import Tensor
 /// The student's own RL loss (λ·L_task): DQN's TD loss on the collected transitions, with
 /// DQN's TD target (so Double DQN and n-step apply) and a target network copied from the
 /// student every `targetUpdateInterval` gradient steps.
-public struct TaskLoss: DistillationLoss {
-    public let kind = LossKind.task
+public struct TaskLoss: RegisteredLoss {
     public private(set) var target: MLP
     let doubleDQN: Bool
     let targetUpdateInterval: Int
+
+    public static let registeredKind = LossKind.task
+    /// The TD loss trains Q-values: it serves Q-value teachers only.
+    public static func serves(_ head: OutputHead) -> String? { head == .q ? "" : nil }
+    public init(config: DistillConfig, student: MLP, teacher: TeacherEnsemble) { self.init(student: student, config: config) }
 
     public init(student: MLP, config: DistillConfig) {
         target = student

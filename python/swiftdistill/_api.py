@@ -13,7 +13,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 from numpy.typing import NDArray
 
-from ._model import CONTINUOUS_HEADS, Model, PathLike, load
+from ._heads import CONTINUOUS_HEADS
+from ._model import Model, PathLike, load
 
 EnvSpec = Union[str, Any, Callable[[], Any]]
 Callback = Callable[[Dict[str, Any]], None]

@@ -11,6 +11,8 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import numpy as np
 from numpy.typing import NDArray
 
+from ._heads import CONTINUOUS_HEADS, HEADS
+
 PathLike = Union[str, "os.PathLike[str]"]
 
 
@@ -106,10 +108,6 @@ def _fnv1a(data: bytes) -> str:
     return format(h, "x")
 
 
-# What a model's outputs mean (``architecture.head``); the greedy action is their argmax for each.
-HEADS = {"q": "Q-values", "categorical": "a categorical policy's logits",
-         "gaussian": "a Gaussian policy's mean continuous action", "squashed": "a tanh-squashed continuous action"}
-CONTINUOUS_HEADS = ("gaussian", "squashed")
 
 
 class Model:
@@ -285,7 +283,7 @@ class Model:
     def logits(self, obs: Any) -> NDArray[Any]:
         """A categorical head's logits for one observation or a batch (``q_values`` by its name)."""
         if self.head != "categorical":
-            raise ValueError(f"{self.path} outputs {HEADS[self.head]}, not a policy's logits; use q_values")
+            raise ValueError(f"{self.path} outputs {HEADS[self.head].phrase}, not a policy's logits; use q_values")
         return self.q_values(obs)
 
     def probabilities(self, obs: Any) -> NDArray[Any]:
@@ -304,11 +302,7 @@ class Model:
         q = self.q_values(obs)
         if self.head in CONTINUOUS_HEADS:
             assert self.action_low is not None and self.action_high is not None
-            low, high = self.action_low, self.action_high
-            z = q.astype(np.float32)
-            action: NDArray[Any] = (np.clip(z, low, high) if self.head == "gaussian"
-                                    else low + (np.tanh(z) + np.float32(1)) * np.float32(0.5) * (high - low))
-            return action.astype(np.float32)
+            return HEADS[self.head].action(q.astype(np.float32), self.action_low, self.action_high)
         return int(np.argmax(q)) if q.ndim == 1 else np.argmax(q, axis=1)
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
@@ -319,19 +313,14 @@ class Model:
         does a Gaussian head with its ``action_log_std`` (mean + σ·ε, clipped to the bounds, as
         SB3's PPO acts); a squashed head (SAC, TD3) gives its deterministic action either way
         (its state-dependent noise is not kept)."""
-        if not deterministic and self.head == "gaussian" and self.action_log_std is not None:
-            assert self.action_low is not None and self.action_high is not None
-            mean = self.q_values(observation).astype(np.float32)
-            noise = np.random.default_rng().standard_normal(mean.shape).astype(np.float32)
-            sample = np.clip(mean + np.exp(self.action_log_std) * noise, self.action_low, self.action_high)
-            return sample.astype(np.float32), None
-        if deterministic or self.head != "categorical":
-            return self.act(observation), None
-        p = self.probabilities(observation)
-        rng = np.random.default_rng()
-        if p.ndim == 1:
-            return int(rng.choice(len(p), p=p / p.sum())), None
-        return np.array([rng.choice(p.shape[1], p=row / row.sum()) for row in p]), None
+        if not deterministic:
+            z = self.q_values(observation).astype(np.float32)
+            low = self.action_low if self.action_low is not None else np.empty(0, np.float32)
+            high = self.action_high if self.action_high is not None else np.empty(0, np.float32)
+            sample = HEADS[self.head].sample(z, low, high, self.action_log_std, np.random.default_rng())
+            if sample is not None:
+                return sample, None
+        return self.act(observation), None
 
     def to_onnx(self, path: PathLike, opset: int = 17) -> Path:
         """Writes the network as an ONNX model: input ``observation`` (float32, raw as the
@@ -387,18 +376,9 @@ class Model:
                 nodes.append(helper.make_node(activation, [affine], [f"hidden.{i}"]))
                 current = f"hidden.{i}"
         if self.head in CONTINUOUS_HEADS:
-            # The action within the bounds: the outputs clipped, or tanh-squashed and rescaled.
+            # The action within the bounds, as the head computes it (clipped, or tanh-squashed and rescaled).
             assert self.action_low is not None and self.action_high is not None
-            low, high = constant("action_low", self.action_low), constant("action_high", self.action_high)
-            if self.head == "gaussian":
-                nodes += [helper.make_node("Max", ["q_values", low], ["above_low"]),
-                          helper.make_node("Min", ["above_low", high], ["action"])]
-            else:
-                half = constant("half_range", ((self.action_high - self.action_low) * np.float32(0.5)).astype(np.float32))
-                nodes += [helper.make_node("Tanh", ["q_values"], ["squashed"]),
-                          helper.make_node("Add", ["squashed", constant("one", np.array(1, np.float32))], ["shifted"]),
-                          helper.make_node("Mul", ["shifted", half], ["scaled_action"]),
-                          helper.make_node("Add", [low, "scaled_action"], ["action"])]
+            nodes += HEADS[self.head].onnx_action(helper.make_node, constant, self.action_low, self.action_high)
             action_type = TensorProto.FLOAT
             action_shape: List[Union[str, int]] = ["batch", self.action_count]
         else:
@@ -485,7 +465,7 @@ class Model:
                 modules.append(activation())
         if self.head in CONTINUOUS_HEADS:
             assert self.action_low is not None and self.action_high is not None
-            modules.append(_torch_action_module(torch)(self.head, self.action_low, self.action_high))
+            modules.append(HEADS[self.head].torch_action(torch, self.action_low, self.action_high))
         module = torch.nn.Sequential(*modules)
         if path is not None:
             torch.jit.script(module).save(os.fspath(path))  # type: ignore[no-untyped-call]
@@ -498,7 +478,7 @@ class Model:
         Needs stable-baselines3 (and torch)."""
         self._float_only()
         if self.head != "q":
-            raise ValueError(f"to_sb3 writes a DQN, whose network outputs Q-values, and this model outputs {HEADS[self.head]}; "
+            raise ValueError(f"to_sb3 writes a DQN, whose network outputs Q-values, and this model outputs {HEADS[self.head].phrase}; "
                              "export it with to_onnx, to_torch or to_c instead")
         if self._convs:
             raise ValueError("to_sb3 exports MLP models: SB3's CnnPolicy builds its own fixed network (NatureCNN), "
@@ -575,30 +555,6 @@ def _torch_helpers(torch: Any) -> Tuple[Any, ...]:
     return _TORCH_HELPERS
 
 
-_TORCH_ACTION: Any = None
-
-
-def _torch_action_module(torch: Any) -> Any:
-    """The module a continuous head ends in: the outputs clipped to the bounds (``gaussian``) or
-    squashed, low + (tanh(z) + 1)·(high − low)/2 (``squashed``), as ``Model.act`` computes them."""
-    global _TORCH_ACTION
-    if _TORCH_ACTION is None:
-        class Action(torch.nn.Module):  # type: ignore[misc]
-            def __init__(self, head: str, low: NDArray[np.float32], high: NDArray[np.float32]):
-                super().__init__()
-                self.squash = head == "squashed"
-                self.register_buffer("low", torch.from_numpy(np.array(low, np.float32)))
-                self.register_buffer("high", torch.from_numpy(np.array(high, np.float32)))
-
-            def forward(self, z: torch.Tensor) -> torch.Tensor:
-                if self.squash:
-                    return self.low + (torch.tanh(z) + 1.0) * 0.5 * (self.high - self.low)
-                return torch.maximum(torch.minimum(z, self.high), self.low)
-
-        _TORCH_ACTION = Action
-    return _TORCH_ACTION
-
-
 def tasks(path: PathLike) -> List[str]:
     """The task names of a multi-task student directory (``[]`` for a single-task model)."""
     index = Path(path) / "tasks" / "tasks.json"
@@ -662,7 +618,7 @@ def load(path: PathLike, task: Optional[str] = None) -> Model:
                     or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in log_std)):
                 raise ValueError(f"action_log_std belongs to a 'gaussian' head and needs {arch['output_size']} finite numbers")
         if arch.get("head") not in HEADS:
-            named = [f"{h!r} ({meaning})" for h, meaning in HEADS.items()]
+            named = [f"{name!r} ({h.phrase})" for name, h in HEADS.items()]
             raise ValueError(f"its head is {arch.get('head')!r}, and this version runs "
                              + ", ".join(named[:-1]) + " and " + named[-1]
                              + "; a newer swiftdistill may read it")

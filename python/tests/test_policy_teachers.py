@@ -62,7 +62,7 @@ def test_conversion_gives_sb3s_actions_and_probabilities(sb3_policy, tmp_path):
     r = subprocess.run([DISTILL, "distill", "--teacher", str(teacher.path), "--loss", "action-mse", "--steps", "100", "--out",
                         str(tmp_path / "student")], capture_output=True, text=True)
     assert r.returncode != 0 and "action-mse does not apply to a teacher that outputs a categorical policy's logits; " \
-        "distil it with kl, ce or q-mse" in r.stderr
+        "distil it with q-mse (the outputs), kl (the softmax policies at the temperature) or ce (the teacher's action)" in r.stderr
 
 
 def test_the_command_line_import_writes_the_same_model(sb3_policy, tmp_path):
@@ -147,7 +147,8 @@ def test_a_continuous_teacher_distils_and_compares(tmp_path):
         student.act(obs) - teacher.act(obs), axis=1))) < 1.0, "the same scale of distances as on other states"
     refusals = (
         (["distill", "--teacher", str(teacher.path), "--hidden", "8", "--steps", "100", "--out", str(tmp_path / "kl")],
-         "kl does not apply to a teacher that outputs a tanh-squashed continuous action; distil it with action-mse"),
+         "kl does not apply to a teacher that outputs a tanh-squashed continuous action; distil it with "
+         "q-mse (the outputs before the squash) or action-mse (the squashed actions)"),
         (["distill", "--teacher", str(teacher.path), "--loss", "q-mse", "--lambda", "0.1", "--steps", "100",
           "--out", str(tmp_path / "task")], "the task loss (--lambda) trains Q-values by TD"),
         (["train", "--env", "Pendulum-v1", "--steps", "100", "--out", str(tmp_path / "dqn")], "DQN needs a Discrete action space"),
