@@ -45,6 +45,9 @@ public struct DQNConfig: Configurable {
     public var dueling = false
     /// n-step returns (1 = one-step TD).
     public var nStep = 1
+    /// Environments stepped together (SB3's `n_envs`): each step acts in all of them, and
+    /// counts as that many environment steps.
+    public var environmentCount = 1
     public var prioritizedReplay = false
     public var priorityAlpha: Float = 0.6
     public var priorityBetaInitial: Float = 0.4
@@ -115,7 +118,8 @@ public struct DQNConfig: Configurable {
     }
 
     /// Gradient steps per round with −1 resolved.
-    public var resolvedGradientSteps: Int { gradientSteps < 0 ? trainFrequency : gradientSteps }
+    /// −1: as many as the environment steps of a round (SB3's: `train_frequency` steps of every environment).
+    public var resolvedGradientSteps: Int { gradientSteps < 0 ? trainFrequency * environmentCount : gradientSteps }
 }
 
 extension DQNConfig {
@@ -184,8 +188,11 @@ extension DQNConfig {
             .float("gamma", \.gamma, .fractionExcludingZero, help: "Discount factor γ."),
             .int("target_update_interval", \.targetUpdateInterval, min: 1, max: maxCount, help: "Environment steps between target-network updates."),
             .float("tau", \.tau, .fractionExcludingZero, help: "Polyak coefficient (1 = hard copy)."),
-            .int("train_frequency", \.trainFrequency, min: 1, max: 1_000_000, aliases: ["train_freq"], help: "Environment steps between training rounds."),
-            .int("gradient_steps", \.gradientSteps, min: -1, max: 100_000, help: "Gradient steps per round (-1 = train-frequency)."),
+            .int("train_frequency", \.trainFrequency, min: 1, max: 1_000_000, aliases: ["train_freq"],
+                 help: "Steps between training rounds (with n_envs > 1, steps of all the environments together, as SB3 counts them)."),
+            .int("gradient_steps", \.gradientSteps, min: -1, max: 100_000, help: "Gradient steps per round (-1 = the round's environment steps)."),
+            .int("environment_count", \.environmentCount, min: 1, max: 1_024, flag: "n-envs", aliases: ["n_envs"],
+                 help: "Environments stepped together (SB3's n_envs): total_steps, learning_starts and target_update_interval count the steps of all of them."),
             .float("exploration_fraction", \.explorationFraction, .fractionExcludingZero, help: "Fraction of training over which ε falls."),
             .float("exploration_initial", \.explorationInitial, .fraction, aliases: ["exploration_initial_eps"], help: "ε at the start."),
             .float("exploration_final", \.explorationFinal, .fraction, aliases: ["exploration_final_eps"], help: "ε after the exploration fraction."),

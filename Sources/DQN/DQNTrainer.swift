@@ -27,15 +27,20 @@ public struct DQNAlgorithm: RunAlgorithm {
     public let config: DQNConfig
     public var state: TrainingState
     public private(set) var learner: DQNLearner
-    let env: any Environment
+    /// The environments stepped together (one unless `environment_count` says more); the first
+    /// stands for them where one spec is needed.
+    let envs: [any Environment]
+    var env: any Environment { envs[0] }
     var buffer: ReplayBuffer
     var prioritized: PrioritizedSampler?
-    var nstep: NStepAccumulator
+    /// n-step returns, one accumulator per environment.
+    var nsteps: [NStepAccumulator]
     let exploration: LinearSchedule
     /// The step after which learning starts (on resume, soon after refilling some replay).
     let learnStart: Int
-    var observation: [Float]
-    var episodeReturn = 0.0, episodeLength = 0
+    /// Each environment's current observation, episode return and length.
+    var observations: [[Float]]
+    var episodeReturns: [Double], episodeLengths: [Int]
     var recentReturns: [Double] = []
     var lastLoss: Float?
     /// The target network's Q-values of each replay slot's next state, valid while
@@ -70,9 +75,20 @@ public struct DQNAlgorithm: RunAlgorithm {
     /// A new run on `env`, or one continued from a checkpoint's learner and state (the replay
     /// buffer starts empty and refills from new experience).
     public init(config: DQNConfig, env: any Environment, resume: (DQNLearner, TrainingState)? = nil) throws {
+        try self.init(config: config, envs: [env], resume: resume)
+    }
+
+    /// As above on `config.environmentCount` environments stepped together (`envs`, one spec).
+    public init(config: DQNConfig, envs: [any Environment], resume: (DQNLearner, TrainingState)? = nil) throws {
+        guard envs.count == config.environmentCount, !envs.isEmpty else {
+            throw SettingError(key: "environment_count", template: "{environment_count} is \(config.environmentCount) but \(envs.count) environment\(envs.count == 1 ? " was" : "s were") given; give one environment per copy (an id, class or factory opens them all).")
+        }
         self.config = config
-        self.env = env
-        let spec = env.spec
+        self.envs = envs
+        let spec = envs[0].spec
+        for other in envs.dropFirst() where other.spec.observationShape != spec.observationShape || other.spec.actionCount != spec.actionCount {
+            throw EnvironmentError.badFactory(spec.name, detail: "its copies disagree on their spaces (\(other.spec.observationShape), \(other.spec.actionCount) actions against \(spec.observationShape), \(spec.actionCount))")
+        }
         guard !spec.isContinuous else {
             throw EnvironmentError.unsupportedActionSpace(spec.name, detail: "it has continuous actions (a Box of \(spec.actionCount)); DQN needs a Discrete action space (discretise it with a wrapper, or train an actor-critic agent such as SB3's SAC and distil it)")
         }
@@ -83,15 +99,21 @@ public struct DQNAlgorithm: RunAlgorithm {
         state = resume?.1 ?? TrainingState(rng: SeededGenerator(seed: UInt64(config.seed)))
         buffer = ReplayBuffer(capacity: config.bufferSize, observationSize: spec.observationSize,
                               byteScale: spec.observationsAreBytes ? spec.observationScale : nil,
-                              frames: Self.framesPerObservation(spec.observationShape), lookahead: config.nStep)
+                              frames: Self.framesPerObservation(spec.observationShape), lookahead: config.nStep * envs.count)
         prioritized = config.prioritizedReplay
             ? PrioritizedSampler(capacity: config.bufferSize, alpha: config.priorityAlpha, epsilon: config.priorityEpsilon) : nil
-        nstep = NStepAccumulator(n: config.nStep, gamma: config.gamma)
+        nsteps = Array(repeating: NStepAccumulator(n: config.nStep, gamma: config.gamma), count: envs.count)
         exploration = LinearSchedule(initial: config.explorationInitial, final: config.explorationFinal,
                                      fraction: config.explorationFraction, totalSteps: config.totalSteps)
         learnStart = resume == nil ? config.learningStarts : state.step + min(config.learningStarts, config.batchSize)
-        observation = try env.reset(seed: resume == nil ? config.seed : config.seed &+ state.episodes)
-        try NonFinite.check(observation: observation, from: env, episode: state.episodes + 1, stepInEpisode: 0)
+        // Environment i starts from seed + i, as SB3's vector environments seed their copies.
+        let seed = resume == nil ? config.seed : config.seed &+ state.episodes
+        observations = try envs.indices.map { i in try envs[i].reset(seed: seed &+ i) }
+        for (i, observation) in observations.enumerated() {
+            try NonFinite.check(observation: observation, from: envs[i], episode: state.episodes + 1, stepInEpisode: 0)
+        }
+        episodeReturns = Array(repeating: 0, count: envs.count)
+        episodeLengths = Array(repeating: 0, count: envs.count)
     }
 
     /// Parts a replay buffer shares separately: the channel planes of a (C, H, W) image (frame
@@ -185,46 +207,60 @@ public struct DQNAlgorithm: RunAlgorithm {
         return values
     }
 
+    /// One step of every environment, and the training it triggers, with SB3's DQN semantics
+    /// for several environments: one ε draw decides for the whole step (then a random action per
+    /// environment), a step counts as `environment_count` environment steps, a training round
+    /// comes every `train_frequency` steps and a target update every `target_update_interval /
+    /// environment_count` steps. With one environment this is the plain DQN step.
     public mutating func advance(compute: (() -> Void) -> Void, report: (RunEvent) -> Void) throws {
+        let count = envs.count
         let epsilon = exploration.value(at: state.step)
-        let action: Int
+        var actions = [Int](repeating: 0, count: count)
         if state.step < learnStart || state.rng.nextUnitFloat() < epsilon {
-            action = state.rng.int(below: env.spec.actionCount)
+            for i in 0..<count { actions[i] = state.rng.int(below: env.spec.actionCount) }
         } else {
-            action = learner.greedyAction(observation)
+            for i in 0..<count { actions[i] = learner.greedyAction(observations[i]) }
         }
-        let s = try env.step(action)
-        try NonFinite.check(s, from: env, episode: state.episodes + 1, stepInEpisode: episodeLength + 1)
-        episodeReturn += s.reward
-        episodeLength += 1
-        for t in nstep.push(observation: observation, action: action, reward: Float(s.reward), nextObservation: s.observation,
-                            terminated: s.terminated, truncated: s.truncated) {
-            let slot = buffer.add(t)
-            prioritized?.added(slot: slot)
-            if slot < cachedEpoch.count { cachedEpoch[slot] = -1 }
+        var steps: [Step] = []
+        steps.reserveCapacity(count)
+        for i in 0..<count {
+            let s = try envs[i].step(actions[i])
+            try NonFinite.check(s, from: envs[i], episode: state.episodes + 1, stepInEpisode: episodeLengths[i] + 1)
+            episodeReturns[i] += s.reward
+            episodeLengths[i] += 1
+            for t in nsteps[i].push(observation: observations[i], action: actions[i], reward: Float(s.reward), nextObservation: s.observation,
+                                    terminated: s.terminated, truncated: s.truncated) {
+                let slot = buffer.add(t)
+                prioritized?.added(slot: slot)
+                if slot < cachedEpoch.count { cachedEpoch[slot] = -1 }
+            }
+            steps.append(s)
         }
-        state.step += 1
-        if s.isDone {
+        state.step += count
+        for (i, s) in steps.enumerated() {
+            guard s.isDone else {
+                observations[i] = s.observation
+                continue
+            }
             state.episodes += 1
-            recentReturns.append(episodeReturn)
+            recentReturns.append(episodeReturns[i])
             if recentReturns.count > 100 { recentReturns.removeFirst() }
             var values: [String: Double] = ["epsilon": Double(epsilon)]
             if let lastLoss { values["loss"] = Double(lastLoss) }
-            report(.episode(EpisodeRecord(step: state.step, episode: state.episodes, episodeReturn: episodeReturn,
-                                          length: episodeLength, values: values)))
-            episodeReturn = 0
-            episodeLength = 0
-            observation = try env.reset(seed: nil)
-            try NonFinite.check(observation: observation, from: env, episode: state.episodes + 1, stepInEpisode: 0)
-        } else {
-            observation = s.observation
+            report(.episode(EpisodeRecord(step: state.step, episode: state.episodes, episodeReturn: episodeReturns[i],
+                                          length: episodeLengths[i], values: values)))
+            episodeReturns[i] = 0
+            episodeLengths[i] = 0
+            observations[i] = try envs[i].reset(seed: nil)
+            try NonFinite.check(observation: observations[i], from: envs[i], episode: state.episodes + 1, stepInEpisode: 0)
         }
-        if state.step > learnStart && state.step % config.trainFrequency == 0 && buffer.count >= config.batchSize {
+        let vectorSteps = state.step / count
+        if state.step > learnStart && vectorSteps % config.trainFrequency == 0 && buffer.count >= config.batchSize {
             compute { trainRound() }
             state.adamSteps = learner.optimizer.stepCount
             if let lastLoss { try NonFinite.check(loss: lastLoss, update: state.gradientSteps, learningRate: config.learningRate) }
         }
-        if state.step % config.targetUpdateInterval == 0 {
+        if vectorSteps % max(config.targetUpdateInterval / count, 1) == 0 {
             learner.updateTarget()
             targetEpoch &+= 1
         }
@@ -337,8 +373,15 @@ public struct DQNTrainer {
     /// Trains on `env`, evaluating on `evalEnv` (a separate instance with its own seeds).
     public func train(env: any Environment, evalEnv: (any Environment)?, hooks: RunHooks = RunHooks(),
                       resume: (DQNLearner, TrainingState)? = nil) throws -> TrainingOutcome {
+        try train(envs: [env], evalEnv: evalEnv, hooks: hooks, resume: resume)
+    }
+
+    /// As above on `config.environmentCount` environments stepped together.
+    public func train(envs: [any Environment], evalEnv: (any Environment)?, hooks: RunHooks = RunHooks(),
+                      resume: (DQNLearner, TrainingState)? = nil) throws -> TrainingOutcome {
         try config.validate()
-        var algorithm = try DQNAlgorithm(config: config, env: env, resume: resume)
+        var algorithm = try DQNAlgorithm(config: config, envs: envs, resume: resume)
+        let env = envs[0]
         let result = try RunLoop(directory: nil, environment: EnvironmentRecipe(name: env.spec.name), hooks: hooks).run(&algorithm, evalEnv: evalEnv)
         return TrainingOutcome(algorithm, result)
     }

@@ -20,9 +20,9 @@ public struct TrainingRun {
     /// environment and, when evaluation is on, a separate evaluation one.
     public func start(config: DQNConfig, environment: EnvironmentRecipe, makeEnv: EnvironmentFactory, force: Bool) throws -> TrainingOutcome {
         try config.validate()
-        let env = try makeEnv()
+        let envs = try (0..<config.environmentCount).map { _ in try makeEnv() }
         let evalEnv = config.evalInterval > 0 ? try makeEnv() : nil
-        var algorithm = try DQNAlgorithm(config: config, env: env)
+        var algorithm = try DQNAlgorithm(config: config, envs: envs)
         try directory.prepareNew(force: force)
         let result = try RunLoop(directory: directory, environment: environment, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
         return TrainingOutcome(algorithm, result)
@@ -48,12 +48,13 @@ public struct TrainingRun {
         guard config.totalSteps >= saved.state.step else {
             throw RunError.alreadyPast(directory.url.path, step: saved.state.step, requested: config.totalSteps)
         }
-        let env = try makeEnv()
+        let envs = try (0..<config.environmentCount).map { _ in try makeEnv() }
+        let env = envs[0]
         guard saved.policy.inputSize == env.spec.observationSize, saved.policy.outputSize == env.spec.actionCount else {
             throw RunError.invalidSetting("the checkpoint in \(directory.url.path) expects \(saved.policy.inputSize) observation values and \(saved.policy.outputSize) actions but \(saved.environment) has \(env.spec.observationSize) and \(env.spec.actionCount).")
         }
         let evalEnv = config.evalInterval > 0 ? try makeEnv() : nil
-        var algorithm = try DQNAlgorithm(config: config, env: env, resume: (try DQNLearner(restoring: saved, config: config), saved.state))
+        var algorithm = try DQNAlgorithm(config: config, envs: envs, resume: (try DQNLearner(restoring: saved, config: config), saved.state))
         let result = try RunLoop(directory: directory, environment: saved.environment, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
         return TrainingOutcome(algorithm, result)
     }

@@ -63,6 +63,9 @@ public struct CoDistillationAlgorithm: RunAlgorithm {
                 teacherEvalEnv: (any Environment)?, directory: URL?,
                 resume: (checkpoint: CheckpointReader, state: CoDistillationState)? = nil) throws {
         try teacherConfig.validate()
+        guard teacherConfig.environmentCount == 1 else {
+            throw SettingError(key: "environment_count", template: "co-distillation trains its teacher on one environment; drop {environment_count} (or train the teacher with it, then distil).")
+        }
         guard studentConfig.quantize == .none else {
             throw RunError.invalidSetting("co-distillation trains its student in float; distil it again from the co-trained teacher with --quantize int8.")
         }

@@ -99,12 +99,16 @@ public struct RunLoop {
                 return RunResult(interrupted: true, bestEvaluation: best, lastEvaluation: last,
                                  sessionSeconds: Date().timeIntervalSince(clock))
             }
+            let before = algorithm.state.step
             try algorithm.advance(compute: compute, report: emit)
             let step = algorithm.state.step
-            if let evalEnv, schedule.evalInterval > 0, step % schedule.evalInterval == 0, step < total {
+            // A step may count several environment steps (vector environments): an interval is
+            // due when the step crosses one of its multiples (with single steps, lands on one).
+            func due(_ interval: Int) -> Bool { interval > 0 && step / interval > before / interval }
+            if let evalEnv, due(schedule.evalInterval), step < total {
                 try evaluate(on: evalEnv)
             }
-            if step % hooks.progressInterval == 0 || step == total {
+            if due(hooks.progressInterval) || step >= total {
                 let session = Date().timeIntervalSince(clock)
                 var progress = RunProgress(step: step, totalSteps: total, gradientSteps: algorithm.gradientSteps,
                                            elapsed: elapsed(), stepsPerSecond: session > 0 ? Double(step - startStep) / session : 0,
@@ -114,7 +118,7 @@ public struct RunLoop {
                 emit(.progress(progress))
                 if hooks.wantsCheckpoint(), step < total { try checkpoint() }
             }
-            if schedule.checkpointInterval > 0, step % schedule.checkpointInterval == 0, step < total { try checkpoint() }
+            if due(schedule.checkpointInterval), step < total { try checkpoint() }
         }
         try algorithm.finish(compute: compute)
         if let evalEnv {

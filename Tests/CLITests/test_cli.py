@@ -862,3 +862,22 @@ def test_version_and_the_packages_distill_command():
     assert script.exists(), "set-up installs python/ with its console script"
     via = subprocess.run([str(script), "--version"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert via.returncode == 0 and via.stdout.strip() == swiftdistill.__version__, via
+
+
+def test_train_on_several_environments_and_resume(tmp_path):
+    """--n-envs 3: every step acts in three copies and counts three timesteps; evaluations and
+    checkpoints fall on the first step past each interval; a stopped run resumes with its copies."""
+    out = tmp_path / "vector"
+    r = run("train", *CORRIDOR, "--n-envs", "3", "--steps", "900", "--eval-interval", "200", "--eval-episodes", "2",
+            "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    state = json.loads((out / "last" / "state.json").read_text())
+    assert state["config"]["environment_count"] == 3 and state["state"]["step"] == 900
+    rows = (out / "metrics.csv").read_text().splitlines()
+    evals = [int(line.split(",")[0]) for line in rows[1:] if line.split(",")[1] == "eval"]
+    assert evals == [201, 402, 600, 801, 900], "each evaluation on the first step (of 3 timesteps) past a multiple of 200"
+    episodes = [int(line.split(",")[0]) for line in rows[1:] if line.split(",")[1] == "episode"]
+    assert episodes and all(step % 3 == 0 for step in episodes)
+    r = run("train", "--out", str(out), "--resume", "--steps", "1200")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "last" / "state.json").read_text())["state"]["step"] == 1200

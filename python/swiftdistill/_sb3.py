@@ -10,8 +10,11 @@ Training runs in a run directory of its own (``tensorboard_log/DQN_N`` as SB3 na
 temporary one), which a second ``learn`` continues. Callbacks follow SB3's protocol (``_on_step``
 returning False stops training), so SB3's own ``CheckpointCallback``, ``EvalCallback``,
 ``StopTrainingOnRewardThreshold``, ``CallbackList`` and ``ProgressBarCallback`` work when SB3 is
-installed. What SB3 has and this class does not yet: vector environments, schedules for the
-learning rate, and episode-based ``train_freq``; each is refused with a sentence rather than
+installed. A vector environment (SB3's ``make_vec_env(id, n_envs=4)``, or a Gymnasium
+``VectorEnv``) trains on that many copies of its registered environment, stepped together with
+SB3's semantics (one step counts ``n_envs`` timesteps; ``train_freq`` counts steps of them all,
+``target_update_interval`` timesteps). What SB3 has and this class does not yet: schedules for
+the learning rate, and episode-based ``train_freq``; each is refused with a sentence rather than
 ignored.
 """
 import copy
@@ -126,7 +129,7 @@ class DQN:
         if stats_window_size != 100:
             warnings.warn("stats_window_size has no effect: episode returns go to the run's monitor.csv and logs",
                           stacklevel=2)
-        self._check_env(env)
+        self.n_envs = self._check_env(env)
         self.policy_name = policy
         self.env = env
         self.learning_rate = float(learning_rate)
@@ -153,10 +156,45 @@ class DQN:
         self._settings()  # refuses what policy_kwargs cannot say, now rather than at learn
 
     @staticmethod
-    def _check_env(env: Any) -> None:
+    def _is_vector(env: Any) -> bool:
+        """An SB3 VecEnv or a Gymnasium VectorEnv."""
         if hasattr(env, "num_envs") and hasattr(env, "step_async"):
-            raise ValueError("vector environments (VecEnv) are not supported yet; pass one environment: an id, a "
-                             "gymnasium.Env or a factory")
+            return True
+        try:
+            import gymnasium
+            return isinstance(env, gymnasium.vector.VectorEnv)
+        except ImportError:
+            return False
+
+    @classmethod
+    def _check_env(cls, env: Any) -> int:
+        """How many environments ``env`` steps together (1 for one environment); a vector
+        environment must be copies of a registered id, which the core opens itself."""
+        if not cls._is_vector(env):
+            return 1
+        cls._vector_id(env)
+        return int(env.num_envs)
+
+    @staticmethod
+    def _vector_id(env: Any) -> str:
+        """The registered id a vector environment's copies were made from."""
+        specs = list(env.get_attr("spec")) if hasattr(env, "get_attr") else []
+        spec = specs[0] if specs else getattr(env, "spec", None)
+        if spec is None or not getattr(spec, "id", None):
+            raise ValueError("this vector environment's copies have no registered id; pass a VecEnv made from an id "
+                             "(make_vec_env(\"CartPole-v1\", n_envs=4)), or one environment")
+        import gymnasium
+        known = gymnasium.spec(spec.id)
+        registered = dict(known.kwargs, max_episode_steps=known.max_episode_steps)
+        # A Gymnasium vector spec also names how it vectorised (make_vec's own keywords).
+        vector_keys = ("render_mode", "num_envs", "vectorization_mode", "vector_kwargs", "wrappers")
+        extra = {k: v for k, v in (getattr(spec, "kwargs", None) or {}).items()
+                 if k not in vector_keys and registered.get(k, object()) != v}
+        if extra:
+            raise ValueError(f"this vector environment's copies of {spec.id} were made with keyword arguments {extra}, "
+                             "which the core cannot pass to its own copies yet; pass one environment (an instance or a "
+                             "factory) with them instead")
+        return str(spec.id)
 
     def _settings(self) -> Dict[str, Any]:
         """The core's settings for SB3's arguments."""
@@ -171,7 +209,7 @@ class DQN:
             "train_frequency": self.train_freq, "gradient_steps": self.gradient_steps,
             "target_update_interval": self.target_update_interval, "exploration_fraction": self.exploration_fraction,
             "exploration_initial": self.exploration_initial_eps, "exploration_final": self.exploration_final_eps,
-            "max_grad_norm": self.max_grad_norm, "seed": self.seed,
+            "max_grad_norm": self.max_grad_norm, "seed": self.seed, "environment_count": self.n_envs,
             # SB3 evaluates only through an EvalCallback, and its model is the last one trained.
             "eval_interval": 0,
         }
@@ -230,13 +268,15 @@ class DQN:
                     raise _StopTraining()
                 return "checkpoint" if self._pending_saves else None
         progress = bool(self.verbose or progress_bar) and hooks is None  # SB3's own bar, when installed, is a callback
+        # A vector environment trains on copies of its registered id, which the core opens.
+        source = self._vector_id(self.env) if self.n_envs > 1 or self._is_vector(self.env) else self.env
         self._training = True
         try:
             if resume:
-                train(self.env, out=run, steps=target, resume=True, callback=on_event, progress=progress,
+                train(source, out=run, steps=target, resume=True, callback=on_event, progress=progress,
                       event_interval=1 if hooks is not None else None, _share_policy=hooks is not None)
             else:
-                train(self.env, out=run, steps=target, callback=on_event, progress=progress, force=True,
+                train(source, out=run, steps=target, callback=on_event, progress=progress, force=True,
                       event_interval=1 if hooks is not None else None, _share_policy=hooks is not None, **self._settings())
         except _StopTraining:
             pass  # the run checkpointed where the callback stopped it
@@ -306,8 +346,11 @@ class DQN:
         return action, None
 
     def get_env(self) -> Any:
-        """The training environment as SB3 gives it, a one-environment ``DummyVecEnv`` (a fresh
-        copy: training itself steps its own), when SB3 is installed; otherwise as given."""
+        """The training environment as SB3 gives it: a vector environment as given; otherwise a
+        one-environment ``DummyVecEnv`` (a fresh copy: training itself steps its own), when SB3
+        is installed, or the environment as given."""
+        if self._is_vector(self.env):
+            return self.env
         if self._vec_env is None:
             try:
                 from stable_baselines3.common.env_util import make_vec_env
@@ -319,8 +362,11 @@ class DQN:
         return self._vec_env
 
     def set_env(self, env: Any, force_reset: bool = True) -> None:
-        """Trains the next ``learn`` on ``env`` (same spaces)."""
-        self._check_env(env)
+        """Trains the next ``learn`` on ``env`` (same spaces, and as many copies)."""
+        count = self._check_env(env)
+        if count != self.n_envs:
+            raise ValueError(f"env steps {count} environments together and this model {self.n_envs}; n_envs is fixed "
+                             "for a model's run")
         self.env = env
         self._vec_env = None
 

@@ -78,7 +78,7 @@ class FakeCallback:
     (dict(learning_rate=lambda progress: 1e-3), "learning-rate schedules are not supported yet"),
     (dict(replay_buffer_class=object), "replay_buffer_class and replay_buffer_kwargs are not supported"),
     (dict(train_freq=(1, "episode")), "only steps are supported"),
-    (dict(env=FakeVecEnv()), "vector environments (VecEnv) are not supported yet"),
+    (dict(env=FakeVecEnv()), "this vector environment's copies have no registered id"),
     (dict(policy_kwargs=dict(dueling=True)), "policy_kwargs dueling not supported"),
 ])
 def test_what_is_not_supported_is_one_sentence(kwargs, words):
@@ -205,3 +205,38 @@ def test_the_packages_own_callbacks_without_sb3(tmp_path, monkeypatch):
     assert (tmp_path / "best" / "best_model.zip").exists()
     with pytest.raises(ValueError, match="save_replay_buffer and save_vecnormalize have nothing to save"):
         CheckpointCallback(save_freq=10, save_path=str(tmp_path), save_replay_buffer=True)
+
+
+def test_vector_environments_train_that_many_copies(tmp_path):
+    """An SB3 VecEnv (or a Gymnasium VectorEnv) of a registered id trains on that many copies
+    stepped together: the same weights as the core given environment_count; predict takes the
+    vector's batched observations; num_timesteps counts every copy's steps."""
+    sb3 = pytest.importorskip("stable_baselines3")
+    import gymnasium
+    from stable_baselines3.common.env_util import make_vec_env
+    venv = make_vec_env("CartPole-v1", n_envs=4, seed=0)
+    settings = dict(learning_rate=1e-3, buffer_size=5000, learning_starts=200, batch_size=32, train_freq=2,
+                    gradient_steps=-1, target_update_interval=80, policy_kwargs=dict(net_arch=[16]))
+    model = DQN("MlpPolicy", venv, seed=1, **settings).learn(1200)
+    assert model.n_envs == 4 and model.num_timesteps == 1200 and model.get_env() is venv
+    actions, _ = model.predict(venv.reset(), deterministic=True)
+    assert actions.shape == (4,)
+    direct, _ = sd.train("CartPole-v1", out=tmp_path / "direct", steps=1200, seed=1, hidden=[16], learning_rate=1e-3,
+                         buffer_size=5000, learning_starts=200, batch_size=32, train_frequency=2, gradient_steps=-1,
+                         target_update_interval=80, environment_count=4, gamma=0.99, tau=1.0, exploration_fraction=0.1,
+                         exploration_initial=1.0, exploration_final=0.05, max_grad_norm=10, eval_interval=0, progress=False)
+    last = sd.load(tmp_path / "direct" / "last")
+    assert all(np.array_equal(params(model)[k], last.params[k]) for k in last.params)
+    # SB3's −1 with 4 copies: rounds every 2 steps (8 timesteps) of 8 gradient steps, from the
+    # first step past learning_starts (step 52 of 300, timestep 208): 125 rounds.
+    state = __import__("json").loads((tmp_path / "direct" / "last" / "state.json").read_text())["state"]
+    assert state["gradientSteps"] == 125 * 8 and state["step"] == 1200
+    # Gymnasium's own vector environments are read the same way.
+    gvenv = gymnasium.make_vec("CartPole-v1", num_envs=3)
+    assert DQN("MlpPolicy", gvenv, seed=1, **settings).n_envs == 3
+    # A vector environment of copies made with other keyword arguments is refused in a sentence.
+    odd = make_vec_env("CartPole-v1", n_envs=2, env_kwargs={"sutton_barto_reward": True})
+    with pytest.raises(ValueError, match="were made with keyword arguments"):
+        DQN("MlpPolicy", odd)
+    with pytest.raises(ValueError, match="n_envs is fixed"):
+        model.set_env(make_vec_env("CartPole-v1", n_envs=2))
