@@ -221,10 +221,10 @@ public struct DQNAlgorithm: RunAlgorithm {
         } else {
             for i in 0..<count { actions[i] = learner.greedyAction(observations[i]) }
         }
-        var steps: [Step] = []
-        steps.reserveCapacity(count)
+        // Environments in worker processes step at the same time.
+        let steps = try count == 1 ? [env.step(actions[0])] : stepAll(envs, actions)
         for i in 0..<count {
-            let s = try envs[i].step(actions[i])
+            let s = steps[i]
             try NonFinite.check(s, from: envs[i], episode: state.episodes + 1, stepInEpisode: episodeLengths[i] + 1)
             episodeReturns[i] += s.reward
             episodeLengths[i] += 1
@@ -234,7 +234,6 @@ public struct DQNAlgorithm: RunAlgorithm {
                 prioritized?.added(slot: slot)
                 if slot < cachedEpoch.count { cachedEpoch[slot] = -1 }
             }
-            steps.append(s)
         }
         state.step += count
         for (i, s) in steps.enumerated() {

@@ -73,3 +73,27 @@ extension Environment {
         throw EnvironmentError.unsupportedActionSpace(spec.name, detail: "it takes discrete actions, not the continuous action \(action)")
     }
 }
+
+/// An environment whose step can be begun and ended apart — one running in a worker process —
+/// so several of them step at the same time, each on its own core.
+public protocol ConcurrentlySteppable: Environment {
+    /// True when `beginStep`/`endStep` really run apart (the environment is in another process).
+    var stepsConcurrently: Bool { get }
+    /// Sends `action`; the step runs while the caller goes on.
+    func beginStep(_ action: Int) throws
+    /// Waits for the step `beginStep` started and returns it.
+    func endStep() throws -> Step
+}
+
+/// Steps each of `envs` with its action: all at once when every one runs in a worker process
+/// (each begun, then each ended, in order), else one after another. The results are the same
+/// either way; only the wall time differs.
+public func stepAll(_ envs: [any Environment], _ actions: [Int]) throws -> [Step] {
+    precondition(envs.count == actions.count, "one action per environment")
+    let concurrent = envs.count > 1 ? envs.compactMap { $0 as? any ConcurrentlySteppable } : []
+    guard concurrent.count == envs.count, concurrent.allSatisfy(\.stepsConcurrently) else {
+        return try zip(envs, actions).map { try $0.step($1) }
+    }
+    for (env, action) in zip(concurrent, actions) { try env.beginStep(action) }
+    return try concurrent.map { try $0.endStep() }
+}

@@ -6,7 +6,7 @@ import PythonBridge
 /// Opens registered ids (`CartPole-v1`, with keyword arguments), users' own classes or factory
 /// functions named `module:attribute`, or an existing Python object; speaks both Gymnasium's API
 /// and the old gym API (reset returns only the observation; step returns a 4-tuple).
-public final class GymEnvironment: Environment {
+public final class GymEnvironment: ConcurrentlySteppable {
     public let spec: EnvironmentSpec
     /// The Python environment object.
     public let object: PythonObject
@@ -111,13 +111,43 @@ public final class GymEnvironment: Environment {
         }
     }
 
-    public func step(_ action: Int) throws -> Step {
+    /// True for an environment in a worker process (`EnvironmentIsolation.process`).
+    public private(set) lazy var stepsConcurrently: Bool = (try? Python.withGIL { try object.hasAttr("step_begin") }) ?? false
+
+    public func beginStep(_ action: Int) throws {
+        try checkDiscrete(action)
+        try Python.withGIL {
+            do {
+                _ = try object.method("step_begin", action + actionStart)
+            } catch let e as PythonError {
+                throw EnvironmentError.python(spec.name, operation: "step(\(action + actionStart))", e)
+            }
+        }
+    }
+
+    public func endStep() throws -> Step {
+        try Python.withGIL {
+            let result: PythonObject
+            do {
+                result = try object.method("step_end")
+            } catch let e as PythonError {
+                throw EnvironmentError.python(spec.name, operation: "step", e)
+            }
+            return try readStep(result)
+        }
+    }
+
+    private func checkDiscrete(_ action: Int) throws {
         guard !spec.isContinuous else {
             throw EnvironmentError.unsupportedActionSpace(spec.name, detail: "it takes continuous actions (a Box of \(spec.actionCount)), not the discrete action \(action); a Q-network needs a Discrete action space (discretise it with a wrapper)")
         }
         guard action >= 0 && action < spec.actionCount else {
             throw EnvironmentError.invalidAction(action, actionCount: spec.actionCount)
         }
+    }
+
+    public func step(_ action: Int) throws -> Step {
+        try checkDiscrete(action)
         return try Python.withGIL {
             let result: PythonObject
             do {

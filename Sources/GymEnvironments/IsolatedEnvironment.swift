@@ -172,6 +172,15 @@ class IsolatedEnv(gymnasium.Env):
         self._step += 1
         return self._call("step", f"step {self._step} of episode {self._episode} (action {action!r})", action)
 
+    # A step begun and ended apart, so several workers step at once (vector environments).
+    def step_begin(self, action):
+        self._step += 1
+        self._pending = f"step {self._step} of episode {self._episode} (action {action!r})"
+        self._send(("step", (action,), {}))
+
+    def step_end(self):
+        return self._receive(self._pending)
+
     def close(self):
         if self._process.poll() is None:
             try:

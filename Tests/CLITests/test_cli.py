@@ -881,3 +881,21 @@ def test_train_on_several_environments_and_resume(tmp_path):
     r = run("train", "--out", str(out), "--resume", "--steps", "1200")
     assert r.returncode == 0, r.stderr
     assert json.loads((out / "last" / "state.json").read_text())["state"]["step"] == 1200
+
+
+def test_environments_in_worker_processes_step_together_to_the_same_run(tmp_path):
+    """With --env-isolation process each copy runs in its own worker and the copies step at the
+    same time (each begun, then each ended): the run is the in-process one, bit for bit."""
+    runs = {}
+    for isolation in ("none", "process"):
+        out = tmp_path / isolation
+        r = run("train", "--env", "CartPole-v1", "--n-envs", "3", "--steps", "1500", "--learning-starts", "300",
+                "--train-frequency", "4", "--gradient-steps", "4", "--hidden", "16", "--eval-interval", "0",
+                "--env-isolation", isolation, "--out", str(out))
+        assert r.returncode == 0, r.stderr
+        runs[isolation] = out
+    for f in sorted(p.name for p in runs["none"].glob("*.npy")):
+        assert (runs["none"] / f).read_bytes() == (runs["process"] / f).read_bytes(), f
+    episodes = [[line.split(",")[:5] for line in (runs[k] / "metrics.csv").read_text().splitlines() if ",episode," in line]
+                for k in ("none", "process")]
+    assert episodes[0] == episodes[1] and len(episodes[0]) > 10

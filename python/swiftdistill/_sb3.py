@@ -13,7 +13,8 @@ returning False stops training), so SB3's own ``CheckpointCallback``, ``EvalCall
 installed. A vector environment (SB3's ``make_vec_env(id, n_envs=4)``, or a Gymnasium
 ``VectorEnv``) trains on that many copies of its registered environment, stepped together with
 SB3's semantics (one step counts ``n_envs`` timesteps; ``train_freq`` counts steps of them all,
-``target_update_interval`` timesteps). What SB3 has and this class does not yet: schedules for
+``target_update_interval`` timesteps); a ``SubprocVecEnv`` or ``AsyncVectorEnv`` runs them in
+worker processes that step at the same time. What SB3 has and this class does not yet: schedules for
 the learning rate, and episode-based ``train_freq``; each is refused with a sentence rather than
 ignored.
 """
@@ -268,15 +269,17 @@ class DQN:
                     raise _StopTraining()
                 return "checkpoint" if self._pending_saves else None
         progress = bool(self.verbose or progress_bar) and hooks is None  # SB3's own bar, when installed, is a callback
-        # A vector environment trains on copies of its registered id, which the core opens.
+        # A vector environment trains on copies of its registered id, which the core opens: in
+        # worker processes stepping at the same time when the VecEnv runs its copies in processes.
         source = self._vector_id(self.env) if self.n_envs > 1 or self._is_vector(self.env) else self.env
+        isolation = "process" if type(self.env).__name__ in ("SubprocVecEnv", "AsyncVectorEnv") else "none"
         self._training = True
         try:
             if resume:
-                train(source, out=run, steps=target, resume=True, callback=on_event, progress=progress,
+                train(source, out=run, steps=target, resume=True, env_isolation=isolation, callback=on_event, progress=progress,
                       event_interval=1 if hooks is not None else None, _share_policy=hooks is not None)
             else:
-                train(source, out=run, steps=target, callback=on_event, progress=progress, force=True,
+                train(source, out=run, steps=target, env_isolation=isolation, callback=on_event, progress=progress, force=True,
                       event_interval=1 if hooks is not None else None, _share_policy=hooks is not None, **self._settings())
         except _StopTraining:
             pass  # the run checkpointed where the callback stopped it

@@ -240,3 +240,11 @@ def test_vector_environments_train_that_many_copies(tmp_path):
         DQN("MlpPolicy", odd)
     with pytest.raises(ValueError, match="n_envs is fixed"):
         model.set_env(make_vec_env("CartPole-v1", n_envs=2))
+    # A SubprocVecEnv's copies run in worker processes stepping together: the same weights.
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+    procs = make_vec_env("CartPole-v1", n_envs=4, seed=0, vec_env_cls=SubprocVecEnv)
+    try:
+        parallel = DQN("MlpPolicy", procs, seed=1, **settings).learn(1200)
+        assert all(np.array_equal(params(parallel)[k], last.params[k]) for k in last.params)
+    finally:
+        procs.close()
