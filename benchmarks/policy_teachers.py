@@ -39,11 +39,11 @@ ZOO = {
 }
 # Students: 16 ReLU units with KL at temperature 1 for the categorical PPO actors and with the KL
 # between the Gaussians (the teacher's log_std) for the Gaussian one (SB3's 64-64 actor: 16 units
-# are 1.8% of it); 32-32 with the squashed action's MSE for SAC's 256-256 actor (--squashed-loss
-# q-mse: the outputs' before the tanh).
+# are 1.8% of it); 32-32 with the MSE on the pre-tanh outputs for SAC's 256-256 actor
+# (--squashed-loss action-mse: on the squashed actions, which measured weaker).
 STUDENTS = {"categorical": ["--hidden", "16", "--loss", "kl", "--temperature", "1"],
             "gaussian": ["--hidden", "16", "--loss", "kl"],
-            "squashed": ["--hidden", "32,32", "--loss", "action-mse"]}
+            "squashed": ["--hidden", "32,32", "--loss", "q-mse"]}
 
 TRAIN = r"""
 import json, sys, time
@@ -76,7 +76,7 @@ def main():
     p.add_argument("--states", type=int, default=30_000)
     p.add_argument("--keep", help="Directory to keep the teachers and students in.")
     p.add_argument("--reuse", action="store_true", help="with --keep: take a teacher already trained there rather than training it again")
-    p.add_argument("--squashed-loss", default="action-mse", help="the loss for SAC's students (action-mse or q-mse)")
+    p.add_argument("--squashed-loss", default="q-mse", help="the loss for SAC's students (q-mse, action-mse, or both)")
     args = p.parse_args()
     STUDENTS["squashed"][-1] = args.squashed_loss
     print(f"CPU: {cpu_name()}; one core (taskset -c {args.core}); students: 16 ReLU units, KL at temperature 1, "
