@@ -32,6 +32,11 @@ ZOO = {
                                                       n_epochs=4, ent_coef=0.01)),
     # SAC (continuous actions): rl-zoo's Pendulum-v1 entry, 20k steps at learning rate 1e-3.
     "pendulum": ("Pendulum-v1", 20_000, dict(algorithm="SAC", n_envs=1, learning_rate=1e-3)),
+    # SAC on LunarLanderContinuous-v3: rl-zoo's entry (500k steps, 400-300 networks).
+    "lunarlander-continuous": ("LunarLanderContinuous-v3", 500_000,
+                               dict(algorithm="SAC", n_envs=1, batch_size=256, learning_rate="lin_7.3e-4", buffer_size=1_000_000,
+                                    ent_coef="auto", gamma=0.99, tau=0.01, train_freq=1, gradient_steps=1, learning_starts=10_000,
+                                    policy_kwargs=dict(net_arch=[400, 300]))),
     # PPO with a Gaussian policy: rl-zoo's Pendulum-v1 entry without VecNormalize and gSDE (neither
     # is part of the actor a model directory holds), for 200k steps instead of 100k.
     "pendulum-ppo": ("Pendulum-v1", 200_000, dict(n_envs=4, n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10, ent_coef=0.0,
@@ -79,6 +84,8 @@ def main():
     p.add_argument("--squashed-loss", default="q-mse", help="the loss for SAC's students (q-mse, action-mse, or both)")
     args = p.parse_args()
     STUDENTS["squashed"][-1] = args.squashed_loss
+    # LunarLander's continuous actor (400-300, 124k parameters) gets a 64-64 student (4%).
+    wider = {"lunarlander-continuous": "64,64"}
     print(f"CPU: {cpu_name()}; one core (taskset -c {args.core}); students: 16 ReLU units, KL at temperature 1, "
           f"{args.states} states")
     print("| env | seed | teacher (SB3) return | SB3 training s | actor parameters | student parameters (share) | "
@@ -107,8 +114,11 @@ def main():
                 distill("import-sb3", str(work / "ppo.zip"), "--out", str(work / "teacher"), "--env", env_id, "--force")
                 head = json.loads((work / "teacher" / "model.json").read_text())["architecture"]["head"]
                 start = time.perf_counter()
+                student = list(STUDENTS[head])
+                if name in wider:
+                    student[1] = wider[name]
                 subprocess.run(["taskset", "-c", str(args.core), DISTILL, "distill", "--teacher", str(work / "teacher"),
-                                *STUDENTS[head], "--steps", str(args.states),
+                                *student, "--steps", str(args.states),
                                 "--seed", str(seed), "--out", str(work / "student"), "--force"], check=True, capture_output=True)
                 wall = time.perf_counter() - start
                 c = json.loads(distill("compare", str(work / "teacher"), str(work / "student"), "--episodes", "20", "--json"))

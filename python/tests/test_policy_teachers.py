@@ -332,6 +332,12 @@ def test_gaussian_teachers_distil_by_kl_between_gaussians(tmp_path):
                         student.action_low, student.action_high)
     assert abs(samples.mean() - reference.mean()) < 0.15 and abs(samples.std() / reference.std() - 1) < 0.1
     assert student.predict(obs[0], deterministic=True)[0].shape == mean.shape
+    # The intermediate-layer losses take any teacher: the hint and relations on the actor's layers.
+    mixed, _ = sd.distill(teacher, hidden=(16, 16), loss="kl,feature:0.5,relational:0.5", feature_layer="1:1", steps=600,
+                          eval_interval=300, seed=0,
+                          out=tmp_path / "mixed", progress=False)
+    columns = [row for row in _losses(mixed.path) if row.get("kl")][-1]
+    assert all(float(columns[k]) > 0 for k in ("kl", "feature", "relational")), columns
 
 
 def test_squashed_teachers_distil_on_actions_under_perturbation_and_study_robustness(tmp_path):
