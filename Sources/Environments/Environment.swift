@@ -15,6 +15,10 @@ public struct EnvironmentSpec: Sendable, Equatable {
     /// True when every observation value is an integer 0–255 times `observationScale` (bool
     /// grids, uint8 images), so replay can keep one byte per value.
     public var observationsAreBytes: Bool
+    /// For a Discrete observation space (FrozenLake's cell, Taxi's state), the value of its first
+    /// state (`Discrete.start`): each observation k is given to networks one-hot, a 1 at k − start
+    /// among `observationShape[0]` zeros, as Stable-Baselines3 encodes it. nil for Box spaces.
+    public var oneHotStart: Int?
 
     /// Flattened observation length.
     public var observationSize: Int { observationShape.reduce(1, *) }

@@ -63,17 +63,20 @@ public final class GymEnvironment: ConcurrentlySteppable {
         let label = name ?? object.typeName
         do {
             self.object = object
-            let (shape, scale, bytes) = try Spaces.observationLayout(object.attr("observation_space"), name: label)
+            let (shape, scale, bytes, oneHot) = try Spaces.observationLayout(object.attr("observation_space"), name: label)
+            var spec: EnvironmentSpec
             if let bounds = try Spaces.continuousActions(object.attr("action_space"), name: label) {
-                self.spec = EnvironmentSpec(name: label, observationShape: shape, actionCount: bounds.count, observationScale: scale,
-                                            observationsAreBytes: bytes, actionBounds: bounds)
+                spec = EnvironmentSpec(name: label, observationShape: shape, actionCount: bounds.count, observationScale: scale,
+                                       observationsAreBytes: bytes, actionBounds: bounds)
                 self.actionStart = 0
             } else {
                 let actions = try Spaces.discreteActions(object.attr("action_space"), name: label)
-                self.spec = EnvironmentSpec(name: label, observationShape: shape, actionCount: actions.count, observationScale: scale,
-                                            observationsAreBytes: bytes)
+                spec = EnvironmentSpec(name: label, observationShape: shape, actionCount: actions.count, observationScale: scale,
+                                       observationsAreBytes: bytes)
                 self.actionStart = actions.start
             }
+            spec.oneHotStart = oneHot
+            self.spec = spec
             self.stepName = try "step".pythonObject()
         } catch let error as PythonError {
             throw EnvironmentError.badFactory(label, detail: "it does not look like a Gymnasium environment (\(error)); it needs observation_space, action_space, reset and step")
@@ -326,11 +329,24 @@ public final class GymEnvironment: ConcurrentlySteppable {
     }
 
     private func read(_ observation: PythonObject) throws -> [Float] {
-        try checked(observation.typeName) { try observation.floatArray() }
+        if spec.oneHotStart != nil { return try oneHot(observation) }
+        return try checked(observation.typeName) { try observation.floatArray() }
     }
 
     private func read(_ items: PythonTupleView, _ i: Int) throws -> [Float] {
-        try checked(items.object(i).typeName) { try items.floats(i) }
+        if spec.oneHotStart != nil { return try oneHot(items.object(i)) }
+        return try checked(items.object(i).typeName) { try items.floats(i) }
+    }
+
+    /// A Discrete observation (an integer) one-hot: a 1 at its value − start among n zeros.
+    private func oneHot(_ observation: PythonObject) throws -> [Float] {
+        let start = spec.oneHotStart ?? 0, n = spec.observationSize
+        guard let value = try? Int(python: observation), value >= start, value - start < n else {
+            throw EnvironmentError.badResult(spec.name, detail: "the observation \(observation) (\(observation.typeName)) is not one of the \(n) values of its Discrete space (from \(start))")
+        }
+        var out = [Float](repeating: 0, count: n)
+        out[value - start] = 1
+        return out
     }
 
     private func checked(_ typeName: @autoclosure () -> String, _ read: () throws -> [Float]) throws -> [Float] {

@@ -12,13 +12,22 @@ enum Spaces {
     /// The observation shape of a numeric Box (vectors, or images and grids of rank 2 or 3 in
     /// their own layout, flattened row-major for the networks) and the scale applied to its
     /// values: 1/255 for a uint8 image space with bounds 0–255, as SB3's `is_image_space`, else 1.
-    static func observationLayout(_ space: PythonObject, name: String) throws -> (shape: [Int], scale: Float, bytes: Bool) {
+    /// A Discrete space gives `oneHotStart` (its `start`): observations are then encoded one-hot
+    /// over its `n` values, as SB3 encodes them.
+    static func observationLayout(_ space: PythonObject, name: String) throws -> (shape: [Int], scale: Float, bytes: Bool, oneHotStart: Int?) {
         let kinds = try kinds(of: space)
         let what = kinds.first ?? "?"
+        if kinds.contains("Discrete") && !kinds.contains("Box") {
+            let n = try Int(python: space.attr("n"))
+            let start = (try? Int(python: space.attr("start"))) ?? 0
+            guard n >= 1 && n <= 1 << 20 else {
+                throw EnvironmentError.unsupportedObservationSpace(name, detail: "\(space) has \(n) values; a one-hot observation takes 1 to 1,048,576")
+            }
+            return ([n], 1, true, start)
+        }
         guard kinds.contains("Box") else {
             let hint: String
             switch what {
-            case "Discrete": hint = "wrap the environment so it returns a one-hot float Box observation"
             case "Dict", "Tuple": hint = "wrap it in gymnasium.wrappers.FlattenObservation"
             default: hint = "wrap it so observations are a float Box"
             }
@@ -45,7 +54,7 @@ enum Spaces {
             if low == 0 && high == 255 { scale = 1 / 255 }
         }
         let itemSize = try Int(python: space.attr("dtype").attr("itemsize"))
-        return (shape, scale, kind == "b" || (kind == "u" && itemSize == 1))
+        return (shape, scale, kind == "b" || (kind == "u" && itemSize == 1), nil)
     }
 
     /// The bounds of a continuous action space: a one-dimensional float Box with finite bounds

@@ -32,6 +32,8 @@ public enum ObservationLayout {
         var entries: [String: JSONValue] = [:]
         if spec.observationShape.count > 1 { entries["observation_shape"] = .array(spec.observationShape.map { .number(Double($0)) }) }
         if spec.observationScale != 1 { entries["observation_scale"] = .number(Double(spec.observationScale)) }
+        // A Discrete observation space: the networks read it one-hot (the NumPy loader encodes integers the same way).
+        if let start = spec.oneHotStart { entries["observation_one_hot_start"] = .number(Double(start)) }
         return entries
     }
 }

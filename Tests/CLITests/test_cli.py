@@ -899,3 +899,30 @@ def test_environments_in_worker_processes_step_together_to_the_same_run(tmp_path
     episodes = [[line.split(",")[:5] for line in (runs[k] / "metrics.csv").read_text().splitlines() if ",episode," in line]
                 for k in ("none", "process")]
     assert episodes[0] == episodes[1] and len(episodes[0]) > 10
+
+
+def test_discrete_observations_are_one_hot(tmp_path):
+    """A Discrete observation space (FrozenLake's cell) is read one-hot, as SB3 encodes it: the
+    model records it, the NumPy loader encodes integers the same way (the core's outputs on the
+    one-hot rows match the loader's on the integers), and `distill eval` acts as the loader's policy."""
+    import numpy as np
+    import swiftdistill as sd
+    out = tmp_path / "frozen"
+    r = run("train", "--env", "FrozenLake-v1", "--env-arg", "is_slippery=False", "--steps", "1500", "--learning-starts", "200",
+            "--train-frequency", "4", "--gradient-steps", "1", "--hidden", "16", "--batch-size", "32", "--eval-interval", "0",
+            "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    model = sd.load(out)
+    assert model.input_size == 16 and model.manifest["config"]["observation_one_hot_start"] == 0
+    states = np.arange(16)
+    core = sd.core_q_values(model, np.eye(16, dtype=np.float32))
+    assert np.allclose(core, model.q_values(states), atol=1e-5) and np.array_equal(core.argmax(axis=1), model.act(states))
+    assert isinstance(model.predict(5)[0], int) and model.act(states).shape == (16,)
+    with pytest.raises(ValueError, match="Discrete"):
+        model.q_values(16)
+    r = run("eval", str(out), "--episodes", "3", "--seed", "100", "--json")
+    assert r.returncode == 0, r.stderr
+    import gymnasium
+    returns = sd.evaluate(model, lambda: gymnasium.make("FrozenLake-v1", is_slippery=False), n_eval_episodes=3, seed=100,
+                          return_episode_rewards=True)[0]
+    assert json.loads(r.stdout)["returns"] == list(returns)

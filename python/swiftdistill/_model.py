@@ -110,6 +110,20 @@ def _fnv1a(data: bytes) -> str:
 
 
 
+class _Device:
+    """A device named as torch names one (``type``), for SB3 code that asks for it."""
+
+    type = "cpu"
+
+    def __str__(self) -> str:
+        return self.type
+
+    __repr__ = __str__
+
+
+_CPU = _Device()
+
+
 class Model:
     """A network saved by swift-distill: ``out = h @ W + b`` layer by layer, ReLU or tanh between.
     Its ``head`` says what the outputs are: ``"q"``, one Q-value per action (DQN teachers and
@@ -150,6 +164,12 @@ class Model:
         self.channels_first: bool = arch.get("input_layout") == "CHW"
         # {"scheme": "int8", …} for a quantised model (integer weights: see _int8_q_values).
         self.quantization: Optional[Dict[str, Any]] = manifest.get("quantization")
+
+    @property
+    def device(self) -> Any:
+        """Where the model runs: NumPy on the CPU. SB3's policies have a torch ``device``;
+        this stands in for it (``.type == "cpu"``) so code that asks ``model.policy.device`` works."""
+        return _CPU
 
     @property
     def observation_shape(self) -> Tuple[int, ...]:
@@ -203,6 +223,9 @@ class Model:
         return sum(int(w.size + b.size) for w, b in self._layers) + sum(int(w.size + b.size) for w, b, _, _ in self._convs)
 
     def _batch(self, obs: Any) -> tuple[NDArray[Any], bool]:
+        start = self.manifest.get("config", {}).get("observation_one_hot_start")
+        if start is not None:
+            return self._one_hot(obs, int(start))
         x = np.asarray(obs, dtype=np.float32)
         # Grid and image observations (config.observation_shape, e.g. (10, 10, 4)) are flattened
         # row-major, as the core flattens them; uint8 images are scaled (config.observation_scale).
@@ -220,6 +243,20 @@ class Model:
         if scale is not None and scale != 1:
             x = x * np.float32(scale)
         return x, single
+
+    def _one_hot(self, obs: Any, start: int) -> tuple[NDArray[Any], bool]:
+        """A Discrete observation space's values (one integer, or a batch of them) one-hot, as
+        the core encodes them for the network; already-encoded rows are taken as they are."""
+        x = np.asarray(obs)
+        if x.ndim >= 1 and x.shape[-1] == self.input_size and x.dtype.kind == "f":
+            return (x.reshape(1, -1).astype(np.float32), True) if x.ndim == 1 else (x.astype(np.float32), False)
+        single = x.ndim == 0
+        values = x.reshape(-1)
+        if values.dtype.kind not in "iub" or np.any(values < start) or np.any(values - start >= self.input_size):
+            raise ValueError(f"expected values of a Discrete({self.input_size}, start={start}) observation space, got {obs!r}")
+        out = np.zeros((len(values), self.input_size), np.float32)
+        out[np.arange(len(values)), values.astype(np.int64) - start] = 1
+        return out, single
 
     def _act(self, z: NDArray[Any]) -> NDArray[Any]:
         return np.maximum(z, 0) if self.activation == "relu" else np.tanh(z)

@@ -131,6 +131,10 @@ class DQN:
             warnings.warn("stats_window_size has no effect: episode returns go to the run's monitor.csv and logs",
                           stacklevel=2)
         self.n_envs = self._check_env(env)
+        if self.n_envs > target_update_interval:
+            warnings.warn(f"The number of environments used is greater than the target network update interval "
+                          f"({self.n_envs} > {target_update_interval}), therefore the target network will be updated "
+                          f"after each step of all of them, which corresponds to {self.n_envs} timesteps.", stacklevel=2)
         self.policy_name = policy
         self.env = env
         self.learning_rate = float(learning_rate)
@@ -149,6 +153,7 @@ class DQN:
         self._run: Optional[Path] = None
         self._temporary: Optional[tempfile.TemporaryDirectory[str]] = None
         self._model: Optional[Model] = None
+        self._initial: Optional[tempfile.TemporaryDirectory[str]] = None
         self._rng = np.random.default_rng(self.seed)
         self._training = False
         self._pending_saves: List[Any] = []
@@ -170,11 +175,31 @@ class DQN:
     @classmethod
     def _check_env(cls, env: Any) -> int:
         """How many environments ``env`` steps together (1 for one environment); a vector
-        environment must be copies of a registered id, which the core opens itself."""
+        environment's copies are opened by the core from their registered id, or, in an
+        in-process vector environment (DummyVecEnv, SyncVectorEnv), are its own objects."""
         if not cls._is_vector(env):
             return 1
-        cls._vector_id(env)
+        cls._vector_source(env)
         return int(env.num_envs)
+
+    @classmethod
+    def _vector_source(cls, env: Any) -> Any:
+        """What the core opens a vector environment's copies from: the registered id, or a
+        factory handing out an in-process vector environment's own copies in turn (copies of
+        them after that, for evaluation)."""
+        try:
+            return cls._vector_id(env)
+        except ValueError:
+            copies = list(getattr(env, "envs", None) or [])
+            if not copies:
+                raise
+        remaining = iter(copies)
+
+        def another() -> Any:
+            for made in remaining:
+                return made
+            return copy.deepcopy(copies[0])
+        return another
 
     @staticmethod
     def _vector_id(env: Any) -> str:
@@ -271,7 +296,7 @@ class DQN:
         progress = bool(self.verbose or progress_bar) and hooks is None  # SB3's own bar, when installed, is a callback
         # A vector environment trains on copies of its registered id, which the core opens: in
         # worker processes stepping at the same time when the VecEnv runs its copies in processes.
-        source = self._vector_id(self.env) if self.n_envs > 1 or self._is_vector(self.env) else self.env
+        source = self._vector_source(self.env) if self.n_envs > 1 or self._is_vector(self.env) else self.env
         isolation = "process" if type(self.env).__name__ in ("SubprocVecEnv", "AsyncVectorEnv") else "none"
         self._training = True
         try:
@@ -311,6 +336,10 @@ class DQN:
         state = json.loads((run / "last" / "state.json").read_text())["state"]
         self.num_timesteps = int(state["step"])
         self._model = load(run / "last")
+        # What SB3's DQN records in its logger by the end of a learn (callbacks and tests read them).
+        self.logger.record("train/n_updates", int(state.get("gradientSteps", 0)))
+        self.logger.record("train/learning_rate", self.learning_rate)
+        self.logger.record("time/total_timesteps", self.num_timesteps)
         # ε where SB3's linear schedule leaves it at the end of learn: the final value, or on the
         # way there when the exploration fraction is over 1.
         fraction = self.exploration_fraction
@@ -319,17 +348,37 @@ class DQN:
 
     @property
     def policy(self) -> Model:
-        """The trained Q-network as a NumPy ``Model`` (``q_values``, ``predict``, exports)."""
+        """The Q-network as a NumPy ``Model`` (``q_values``, ``predict``, exports): before the
+        first ``learn``, the network it will start from (as SB3 builds its policy at
+        construction), after it the trained one."""
         if self._model is None:
-            raise RuntimeError("the model has not been trained yet: call learn() first")
+            self._model = self._initial_model()
         return self._model
+
+    def _initial_model(self) -> Model:
+        """The untrained network of these settings and seed: a one-step run that takes no
+        gradient step, in a directory of its own (the run ``learn`` starts is not touched)."""
+        from ._api import train
+        if self._initial is None:
+            self._initial = tempfile.TemporaryDirectory(prefix="swiftdistill-dqn-initial-")
+        out = Path(self._initial.name) / "run"
+        source = self._vector_source(self.env) if self._is_vector(self.env) else self.env
+        if callable(source) and not isinstance(source, str) and self._is_vector(self.env):
+            envs = list(self.env.envs)
+            source = lambda: copy.deepcopy(envs[0])  # noqa: E731  (the copies themselves stay for learn)
+        settings = dict(self._settings(), learning_starts=2, environment_count=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            train(source, out=out, steps=1, force=True, progress=False, **settings)
+        return load(out / "last")
 
     q_net = policy
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
-                deterministic: bool = False) -> Tuple[Union[int, NDArray[Any]], None]:
+                deterministic: bool = False) -> Tuple[NDArray[Any], None]:
         """SB3's ``predict``: the greedy action, or with ``deterministic=False`` a random one with
-        probability ``exploration_rate`` (for the whole batch, as SB3's DQN does)."""
+        probability ``exploration_rate`` (for the whole batch, as SB3's DQN does), as a NumPy
+        array (shape () for one observation, (N,) for a batch) as SB3 returns it."""
         if self._training:
             # A callback acting mid-run (SB3's EvalCallback): the policy the core is training now.
             from ._core import live_q_values
@@ -346,7 +395,7 @@ class DQN:
         if not deterministic and self._rng.random() < self.exploration_rate:
             actions = self._rng.integers(0, count, size=np.shape(action))
             action = actions if np.ndim(action) else int(actions)
-        return action, None
+        return np.asarray(action, dtype=np.int64), None
 
     def get_env(self) -> Any:
         """The training environment as SB3 gives it: a vector environment as given; otherwise a
@@ -373,6 +422,36 @@ class DQN:
         self.env = env
         self._vec_env = None
 
+    def set_parameters(self, load_path_or_dict: Union[str, "os.PathLike[str]", Dict[str, Any]], exact_match: bool = True,
+                       device: str = "auto") -> None:
+        """SB3's ``set_parameters``: the Q-network's weights from ``{"policy": {name: array}}``
+        (as ``get_parameters`` gives them) or from a ``save``d model's path. The trained run's
+        checkpoint takes them too (its online and target networks), so the next ``learn``
+        continues from them. Names and shapes must match (``exact_match=False`` leaves the missing
+        ones as they are)."""
+        if isinstance(load_path_or_dict, dict):
+            given = dict(load_path_or_dict.get("policy", load_path_or_dict))
+        else:
+            given = DQN.load(load_path_or_dict).get_parameters()["policy"]
+        current = self.policy.params
+        unknown = sorted(set(given) - set(current))
+        missing = sorted(set(current) - set(given))
+        if unknown or (exact_match and missing):
+            raise ValueError(f"set_parameters: names do not match this network's ({', '.join(sorted(current))}); "
+                             f"unknown {unknown}, missing {missing}")
+        arrays: Dict[str, NDArray[Any]] = {}
+        for name, value in given.items():
+            array = np.ascontiguousarray(np.asarray(value, dtype=np.float32))
+            if array.shape != current[name].shape or not np.all(np.isfinite(array)):
+                raise ValueError(f"set_parameters: {name} must be finite with shape {current[name].shape}, got {array.shape}")
+            arrays[name] = array
+        if self._run is not None and (self._run / "last" / "model.json").exists():
+            _rewrite_tensors(self._run / "last", {prefix + name: a for name, a in arrays.items() for prefix in ("", "online.", "target.")})
+            self._model = load(self._run / "last")
+        else:
+            raise ValueError("set_parameters before the first learn is not supported yet: learn starts from the network "
+                             "its seed builds; call it after learn (the next learn continues from the weights set)")
+
     def get_parameters(self) -> Dict[str, Dict[str, NDArray[Any]]]:
         """``{"policy": {name: array}}``, the Q-network's weights by name (NumPy, not torch)."""
         return {"policy": dict(self.policy.params)}
@@ -387,7 +466,14 @@ class DQN:
             self._pending_saves.append(target)
             return
         if self._run is None or not (self._run / "last" / "state.json").exists():
-            raise RuntimeError("nothing to save yet: call learn() first")
+            # Before the first learn (SB3 saves its freshly built model): the network learn
+            # would start from and the settings, marked untrained so a load starts a new run.
+            self.policy
+            assert self._initial is not None
+            initial = Path(self._initial.name) / "run"
+            (initial / "untrained").write_text("saved before learn: the network a first learn starts from\n")
+            archive(initial, target)
+            return
         self._archive(target)
 
     def _write_pending_saves(self) -> None:
@@ -417,6 +503,31 @@ class DQN:
                     exploration_final_eps=config["exploration_final"], max_grad_norm=config["max_grad_norm"],
                     policy_kwargs={"net_arch": net_arch, "activation_fn": config.get("activation", "relu")},
                     seed=config["seed"], **kwargs)
+        if (run / "untrained").exists():
+            # Saved before its first learn: the same settings and starting network, no run yet.
+            model._model, model._initial = load(run / "last"), temporary
+            return model
         model._temporary, model._run = temporary, run
         model._after_training(run)
         return model
+
+
+def _rewrite_tensors(directory: Path, arrays: Dict[str, NDArray[Any]]) -> None:
+    """Replaces tensors of a model directory (each file written whole, then the manifest with
+    their checksums), for tensors the manifest lists; others are left out."""
+    from ._model import _fnv1a
+    manifest_path = directory / "model.json"
+    manifest = json.loads(manifest_path.read_text())
+    for entry in manifest["tensors"]:
+        array = arrays.get(entry["name"])
+        if array is None:
+            continue
+        file = directory / entry["file"]
+        staging = file.with_name(file.name + ".writing")
+        with open(staging, "wb") as f:
+            np.save(f, array.astype("<f4"))
+        os.replace(staging, file)
+        entry["checksum"] = _fnv1a(file.read_bytes())
+    staging = manifest_path.with_name("model.json.writing")
+    staging.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    os.replace(staging, manifest_path)

@@ -39,7 +39,8 @@ def test_learn_continues_predict_and_save_load_round_trip(tmp_path):
     assert any(not np.array_equal(first[k], v) for k, v in params(dqn).items())
     eye = np.eye(6, dtype=np.float32)
     action, state = dqn.predict(eye[0], deterministic=True)
-    assert isinstance(action, (int, np.integer)) and state is None
+    # As SB3's: a NumPy array, shape () for one observation.
+    assert isinstance(action, np.ndarray) and action.shape == () and state is None
     batch, _ = dqn.predict(eye, deterministic=True)
     assert batch.shape == (6,) and batch[0] == action
     assert dqn.exploration_rate == pytest.approx(0.05), "ε at the end of SB3's schedule"
@@ -51,6 +52,68 @@ def test_learn_continues_predict_and_save_load_round_trip(tmp_path):
     assert np.array_equal(loaded.predict(eye, deterministic=True)[0], batch)
     loaded.learn(300)
     assert loaded.num_timesteps == 2100, "a loaded model continues training"
+
+
+def test_the_policy_exists_before_learn_as_sb3s_does(tmp_path):
+    """SB3 builds its policy at construction: predict and get_parameters work before learn, on
+    the network learn starts from (the same weights as a run's first checkpoint before any
+    gradient step); learn records its updates in the logger; more environments than the target
+    interval warns as SB3 does."""
+    dqn = DQN("MlpPolicy", "Corridor-6", seed=4, **CORRIDOR)
+    eye = np.eye(6, dtype=np.float32)
+    assert dqn.predict(eye, deterministic=True)[0].shape == (6,) and dqn.policy.device.type == "cpu"
+    before = params(dqn)
+    untrained, _ = sd.train("Corridor-6", out=tmp_path / "untrained", steps=1, seed=4, hidden=[16], learning_starts=2,
+                            buffer_size=5000, batch_size=32, eval_interval=0, progress=False)
+    assert all(np.array_equal(before[k], v) for k, v in sd.load(tmp_path / "untrained" / "last").params.items())
+    dqn.learn(600)
+    assert any(not np.array_equal(before[k], v) for k, v in params(dqn).items())
+    assert dqn.logger.name_to_value["train/n_updates"] == (600 - 100) // 4
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.env_util import make_vec_env
+    with pytest.warns(UserWarning, match="The number of environments used is greater"):
+        DQN("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2), buffer_size=100, target_update_interval=1)
+
+
+def test_save_before_learn_and_unregistered_vector_copies(tmp_path):
+    """As SB3 allows: a model saved before learn loads with its settings and starting network
+    (and learns from step 0); a DummyVecEnv of environments with no registered id trains on them."""
+    sb3 = pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.envs import IdentityEnv
+    from stable_baselines3.common.vec_env import DummyVecEnv
+    dqn = DQN("MlpPolicy", "Corridor-6", seed=5, **CORRIDOR)
+    start = params(dqn)
+    dqn.save(tmp_path / "fresh")
+    loaded = DQN.load(tmp_path / "fresh")
+    assert loaded.num_timesteps == 0 and loaded.target_update_interval == CORRIDOR["target_update_interval"]
+    assert all(np.array_equal(params(loaded)[k], v) for k, v in start.items())
+    assert loaded.learn(300).num_timesteps == 300
+    venv = DummyVecEnv([lambda: IdentityEnv(3), lambda: IdentityEnv(3)])
+    model = DQN("MlpPolicy", venv, learning_starts=20, seed=0, policy_kwargs=dict(net_arch=[8]))
+    model.exploration_rate = 1.0
+    obs = venv.reset()
+    assert model.predict(obs, deterministic=False)[0].shape == (2,), "one-hot Discrete observations, batched"
+    assert model.learn(100).num_timesteps == 100
+
+
+def test_set_parameters_takes_the_weights_and_learn_continues_from_them(tmp_path):
+    a = DQN("MlpPolicy", "Corridor-6", seed=6, **CORRIDOR).learn(400)
+    b = DQN("MlpPolicy", "Corridor-6", seed=7, **CORRIDOR).learn(400)
+    a.set_parameters(b.get_parameters())
+    assert all(np.array_equal(params(a)[k], v) for k, v in params(b).items())
+    eye = np.eye(6, dtype=np.float32)
+    assert np.array_equal(a.predict(eye, deterministic=True)[0], b.predict(eye, deterministic=True)[0])
+    # The checkpoint took them: one more step (before a resumed run learns again) keeps them.
+    a.learn(1)
+    assert all(np.array_equal(params(a)[k], v) for k, v in params(b).items())
+    b.save(tmp_path / "b")
+    c = DQN("MlpPolicy", "Corridor-6", seed=8, **CORRIDOR).learn(200)
+    c.set_parameters(tmp_path / "b.zip")
+    assert all(np.array_equal(params(c)[k], v) for k, v in params(b).items())
+    with pytest.raises(ValueError, match="names do not match"):
+        c.set_parameters({"policy": {"layers.9.weight": np.zeros(3)}})
+    with pytest.raises(ValueError, match="before the first learn"):
+        DQN("MlpPolicy", "Corridor-6", seed=8, **CORRIDOR).set_parameters(b.get_parameters())
 
 
 def test_non_deterministic_predict_explores_at_the_rate():
@@ -234,10 +297,10 @@ def test_vector_environments_train_that_many_copies(tmp_path):
     # Gymnasium's own vector environments are read the same way.
     gvenv = gymnasium.make_vec("CartPole-v1", num_envs=3)
     assert DQN("MlpPolicy", gvenv, seed=1, **settings).n_envs == 3
-    # A vector environment of copies made with other keyword arguments is refused in a sentence.
+    # An in-process vector environment whose copies the core cannot open by id (other keyword
+    # arguments, or no registered id) trains on its own copies.
     odd = make_vec_env("CartPole-v1", n_envs=2, env_kwargs={"sutton_barto_reward": True})
-    with pytest.raises(ValueError, match="were made with keyword arguments"):
-        DQN("MlpPolicy", odd)
+    assert DQN("MlpPolicy", odd, learning_starts=50, seed=0).learn(200).num_timesteps == 200
     with pytest.raises(ValueError, match="n_envs is fixed"):
         model.set_env(make_vec_env("CartPole-v1", n_envs=2))
     # A SubprocVecEnv's copies run in worker processes stepping together: the same weights.
