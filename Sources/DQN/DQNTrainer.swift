@@ -246,8 +246,10 @@ public struct DQNAlgorithm: RunAlgorithm {
             if recentReturns.count > 100 { recentReturns.removeFirst() }
             var values: [String: Double] = ["epsilon": Double(epsilon)]
             if let lastLoss { values["loss"] = Double(lastLoss) }
-            report(.episode(EpisodeRecord(step: state.step, episode: state.episodes, episodeReturn: episodeReturns[i],
-                                          length: episodeLengths[i], values: values)))
+            var record = EpisodeRecord(step: state.step, episode: state.episodes, episodeReturn: episodeReturns[i],
+                                       length: episodeLengths[i], values: values)
+            record.environment = i
+            report(.episode(record))
             episodeReturns[i] = 0
             episodeLengths[i] = 0
             observations[i] = try envs[i].reset(seed: nil)

@@ -554,7 +554,7 @@ extension RunEvent {
             return d
         case .episode(let e):
             var d: [String: any PythonConvertible] = ["kind": "episode", "step": e.step, "episode": e.episode,
-                                                      "return": e.episodeReturn, "length": e.length]
+                                                      "return": e.episodeReturn, "length": e.length, "environment": e.environment]
             for (k, v) in e.values { d[k] = v }
             return d
         case .evaluation(let step, let r, let isBest):

@@ -41,6 +41,8 @@ public struct EpisodeRecord: Sendable {
     public var length: Int
     /// Algorithm-specific figures at the end of the episode (`epsilon`, `loss`).
     public var values: [String: Double]
+    /// Which of the environments stepped together played it (0 with one).
+    public var environment = 0
 
     public init(step: Int, episode: Int, episodeReturn: Double, length: Int, values: [String: Double]) {
         self.step = step

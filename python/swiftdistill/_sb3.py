@@ -283,13 +283,23 @@ class DQN:
             hooks.on_training_start(locals_, globals())
             hooks.on_rollout_start()
 
+            # The step's episode ends, per environment, as SB3's callbacks read them from
+            # ``locals``: ``dones`` and ``infos`` (with Monitor's ``episode`` record).
+            ended: Dict[int, Dict[str, Any]] = {}
+
             def on_event(event: Dict[str, Any]) -> Optional[str]:
+                if event.get("kind") == "episode":
+                    ended[int(event.get("environment", 0))] = {"r": float(event["return"]), "l": int(event["length"])}
+                    return None
                 if event.get("kind") != "progress":
                     return None
                 self._write_pending_saves()  # the checkpoint they asked for is there now
                 self.num_timesteps = int(event["step"])
                 if hasattr(hooks, "update_locals"):
-                    hooks.update_locals({"num_collected_steps": self.num_timesteps})
+                    dones = np.array([i in ended for i in range(self.n_envs)])
+                    infos = [{"episode": ended[i]} if i in ended else {} for i in range(self.n_envs)]
+                    hooks.update_locals({"num_collected_steps": self.num_timesteps, "dones": dones, "infos": infos})
+                ended.clear()
                 if not hooks.on_step():
                     raise _StopTraining()
                 return "checkpoint" if self._pending_saves else None

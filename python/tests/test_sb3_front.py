@@ -116,6 +116,28 @@ def test_set_parameters_takes_the_weights_and_learn_continues_from_them(tmp_path
         DQN("MlpPolicy", "Corridor-6", seed=8, **CORRIDOR).set_parameters(b.get_parameters())
 
 
+def test_callbacks_see_each_steps_episode_ends():
+    """`locals["dones"]` and `locals["infos"]` (Monitor's `episode` record) per environment, as
+    SB3's callbacks read them: SB3's StopTrainingOnMaxEpisodes stops after its episodes."""
+    sb3 = pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.callbacks import BaseCallback, CallbackList, StopTrainingOnMaxEpisodes
+
+    class Episodes(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def _on_step(self):
+            assert self.locals["dones"].shape == (1,)
+            self.seen += [info["episode"] for info in self.locals["infos"] if "episode" in info]
+            return True
+
+    record = Episodes()
+    dqn = DQN("MlpPolicy", "CartPole-v1", seed=3, learning_starts=1000, policy_kwargs=dict(net_arch=[16]))
+    dqn.learn(5000, callback=CallbackList([record, StopTrainingOnMaxEpisodes(max_episodes=3)]))
+    assert len(record.seen) == 3 and dqn.num_timesteps == sum(e["l"] for e in record.seen) < 5000
+
+
 def test_non_deterministic_predict_explores_at_the_rate():
     dqn = DQN("MlpPolicy", "Corridor-6", seed=2, exploration_final_eps=1.0, **{k: v for k, v in CORRIDOR.items()}).learn(400)
     assert dqn.exploration_rate == 1.0
