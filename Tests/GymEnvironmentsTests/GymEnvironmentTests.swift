@@ -151,7 +151,6 @@ import Testing
         ("fixture_envs:MatrixActionEnv", "must be a vector"),
         ("fixture_envs:DictObsEnv", "FlattenObservation"),
         ("fixture_envs:VideoEnv", "has rank 4"),
-        ("fixture_envs:DiscreteObsEnv", "one-hot"),
         ("fixture_envs:not_callable", "not a class or function"),
         ("fixture_envs:NoSuchThing", "has no attribute 'NoSuchThing'"),
         ("no_such_module_abc:Env", "could not be imported"),
@@ -165,6 +164,22 @@ import Testing
         } catch let e as EnvironmentError {
             #expect(e.description.contains(expected), "\(e.description)")
             #expect(!e.description.contains("Traceback"), "\(e.description)")
+        }
+    }
+
+    @Test func aDiscreteObservationSpaceIsReadOneHot() throws {
+        // As SB3 encodes it: observation k of Discrete(14, start=2) is a 1 at k − 2 among 14 zeros.
+        let env = try GymEnvironment("fixture_envs:DiscreteObsEnv")
+        #expect(env.spec.observationShape == [14] && env.spec.oneHotStart == 2 && env.spec.observationsAreBytes)
+        let first = try env.reset(seed: 1)  // t = 1: observation 3
+        #expect(first == (0..<14).map { $0 == 1 ? 1 : 0 })
+        let s = try env.step(0)  // t = 2: observation 4
+        #expect(s.observation == (0..<14).map { $0 == 2 ? 1 : 0 })
+        // An observation outside the space is one sentence.
+        let wide = try GymEnvironment("fixture_envs:DiscreteObsEnv", kwargs: ["out_of_range": .bool(true)])
+        _ = try wide.reset(seed: 0)
+        #expect { for _ in 0..<20 { _ = try wide.step(0) } } throws: {
+            "\($0)".contains("is not one of the 14 values of its Discrete space (from 2)")
         }
     }
 

@@ -133,9 +133,20 @@ class VideoEnv(CountingEnv):
 
 
 class DiscreteObsEnv(CountingEnv):
-    def __init__(self):
-        super().__init__()
-        self.observation_space = spaces.Discrete(16)
+    """A Discrete observation space (from 2): the observation is the step count + 2, an int;
+    past 12 steps it leaves the space (out_of_range=True)."""
+
+    def __init__(self, out_of_range=False):
+        super().__init__(length=20 if out_of_range else 10)
+        self.observation_space = spaces.Discrete(14, start=2)
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed, options=options)
+        return np.int64(self.t + 2), info
+
+    def step(self, action):
+        _, reward, terminated, truncated, info = super().step(action)
+        return self.t + 2, reward, terminated, truncated, info
 
 
 class BadStepEnv(CountingEnv):
