@@ -48,6 +48,9 @@ public struct DQNConfig: Configurable {
     /// Environments stepped together (SB3's `n_envs`): each step acts in all of them, and
     /// counts as that many environment steps.
     public var environmentCount = 1
+    /// A model directory whose weights the online and target networks start from (fine-tuning a
+    /// teacher, or SB3's `set_parameters` before `learn`); nil: a fresh initialisation.
+    public var initialModel: String?
     public var prioritizedReplay = false
     public var priorityAlpha: Float = 0.6
     public var priorityBetaInitial: Float = 0.4
@@ -191,6 +194,8 @@ extension DQNConfig {
             .int("train_frequency", \.trainFrequency, min: 1, max: 1_000_000, aliases: ["train_freq"],
                  help: "Steps between training rounds (with n_envs > 1, steps of all the environments together, as SB3 counts them)."),
             .int("gradient_steps", \.gradientSteps, min: -1, max: 100_000, help: "Gradient steps per round (-1 = the round's environment steps)."),
+            .optionalString("initial_model", \.initialModel,
+                            help: "A model directory to start the Q-network from (same hidden sizes, activation and convolutions), e.g. to fine-tune a teacher; default: a fresh initialisation."),
             .int("environment_count", \.environmentCount, min: 1, max: 1_024, flag: "n-envs", aliases: ["n_envs"],
                  help: "Environments stepped together (SB3's n_envs): total_steps, learning_starts and target_update_interval count the steps of all of them."),
             .float("exploration_fraction", \.explorationFraction, .fractionExcludingZero, help: "Fraction of training over which ε falls."),

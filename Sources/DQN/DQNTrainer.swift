@@ -95,7 +95,7 @@ public struct DQNAlgorithm: RunAlgorithm {
         try Self.checkMemory(config, observationSize: spec.observationSize, actionCount: spec.actionCount,
                              bytesPerValue: spec.observationsAreBytes ? 1 : 4, frames: Self.framesPerObservation(spec.observationShape))
         try Self.checkConvolutions(config, spec: spec)
-        learner = resume?.0 ?? DQNLearner(observationShape: spec.observationShape, actionCount: spec.actionCount, config: config)
+        learner = try resume?.0 ?? Self.startingLearner(config, spec: spec)
         state = resume?.1 ?? TrainingState(rng: SeededGenerator(seed: UInt64(config.seed)))
         buffer = ReplayBuffer(capacity: config.bufferSize, observationSize: spec.observationSize,
                               byteScale: spec.observationsAreBytes ? spec.observationScale : nil,
@@ -114,6 +114,26 @@ public struct DQNAlgorithm: RunAlgorithm {
         }
         episodeReturns = Array(repeating: 0, count: envs.count)
         episodeLengths = Array(repeating: 0, count: envs.count)
+    }
+
+    /// A new run's learner: freshly initialised, or with `initial_model`'s weights in both
+    /// networks (the same network checked: names, shapes, activation; a plain Q head).
+    static func startingLearner(_ config: DQNConfig, spec: EnvironmentSpec) throws -> DQNLearner {
+        let fresh = DQNLearner(observationShape: spec.observationShape, actionCount: spec.actionCount, config: config)
+        guard let path = config.initialModel else { return fresh }
+        guard !config.dueling else {
+            throw SettingError(key: "initial_model", template: "{initial_model} starts a plain Q-network; a dueling one (with {dueling}) has other outputs, so drop one of them.")
+        }
+        let (network, _) = try ModelDirectory.load(from: URL(fileURLWithPath: path))
+        let same = network.head == .q && network.activation == fresh.online.activation
+            && network.parameterNames == fresh.online.parameterNames && network.parameters.map(\.shape) == fresh.online.parameters.map(\.shape)
+        guard same else {
+            throw SettingError(key: "initial_model", template: "{initial_model} \(path) holds a \(network.inputSize)→\(network.hiddenSizes)→\(network.outputSize) \(network.activation.rawValue) network with \(network.head.phrase), and these settings build \(fresh.online.inputSize)→\(fresh.online.hiddenSizes)→\(fresh.online.outputSize) \(fresh.online.activation.rawValue) Q-values; give a model of the same network (hidden sizes, activation, convolutions) for this environment.")
+        }
+        var online = fresh.online
+        online.parameters = network.parameters
+        return DQNLearner(online: online, target: online, optimizer: Adam(learningRate: config.learningRate),
+                          actionCount: spec.actionCount, config: config)
     }
 
     /// Parts a replay buffer shares separately: the channel planes of a (C, H, W) image (frame

@@ -1,5 +1,7 @@
 @testable import DQN
+import Checkpoint
 import Environments
+import Foundation
 import NN
 import Tensor
 import Testing
@@ -55,6 +57,29 @@ import Testing
     @Test func theCountMustMatchTheEnvironments() throws {
         #expect { try DQNAlgorithm(config: config(3), envs: corridors(2)) } throws: {
             "\($0)".contains("environment_count") && "\($0)".contains("3 but 2 environments were given")
+        }
+    }
+}
+
+/// `initial_model`: a new run starts both networks from a model directory's weights.
+@Suite struct InitialModelTests {
+    @Test func aRunStartsFromTheModelsWeightsOrSaysWhyNot() throws {
+        var cfg = DQNConfig()
+        cfg.hiddenSizes = [8]
+        cfg.totalSteps = 200
+        cfg.evalInterval = 0
+        let trained = try DQNTrainer(config: cfg).train(env: Corridor(length: 5, maxSteps: 20), evalEnv: nil)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("initial-\(UUID().uuidString)")
+        try ModelDirectory.save(trained.learner.online, to: directory)
+        var warm = cfg
+        warm.initialModel = directory.path
+        warm.seed = 9
+        let algorithm = try DQNAlgorithm(config: warm, env: Corridor(length: 5, maxSteps: 20))
+        #expect(algorithm.learner.online == trained.learner.online && algorithm.learner.target == trained.learner.online)
+        var wider = warm
+        wider.hiddenSizes = [16]
+        #expect { try DQNAlgorithm(config: wider, env: Corridor(length: 5, maxSteps: 20)) } throws: {
+            "\($0)".contains("give a model of the same network")
         }
     }
 }

@@ -154,6 +154,7 @@ class DQN:
         self._temporary: Optional[tempfile.TemporaryDirectory[str]] = None
         self._model: Optional[Model] = None
         self._initial: Optional[tempfile.TemporaryDirectory[str]] = None
+        self._initial_weights: Optional[Path] = None
         self._rng = np.random.default_rng(self.seed)
         self._training = False
         self._pending_saves: List[Any] = []
@@ -243,6 +244,8 @@ class DQN:
             settings["activation"] = _activation_name(kwargs.pop("activation_fn"))
         if cnn:
             settings["convolutions"] = "nature"
+        if self._initial_weights is not None:
+            settings["initial_model"] = os.fspath(self._initial_weights)
         for key in ("normalize_images", "optimizer_class", "optimizer_kwargs", "features_extractor_class"):
             if key in kwargs and key != "normalize_images":
                 raise ValueError(f"policy_kwargs {key} is not supported (Adam, and the network the policy names, are the core's)")
@@ -437,7 +440,8 @@ class DQN:
         """SB3's ``set_parameters``: the Q-network's weights from ``{"policy": {name: array}}``
         (as ``get_parameters`` gives them) or from a ``save``d model's path. The trained run's
         checkpoint takes them too (its online and target networks), so the next ``learn``
-        continues from them. Names and shapes must match (``exact_match=False`` leaves the missing
+        continues from them; before the first ``learn``, that ``learn`` starts from them
+        (the core's ``initial_model``). Names and shapes must match (``exact_match=False`` leaves the missing
         ones as they are)."""
         if isinstance(load_path_or_dict, dict):
             given = dict(load_path_or_dict.get("policy", load_path_or_dict))
@@ -459,8 +463,14 @@ class DQN:
             _rewrite_tensors(self._run / "last", {prefix + name: a for name, a in arrays.items() for prefix in ("", "online.", "target.")})
             self._model = load(self._run / "last")
         else:
-            raise ValueError("set_parameters before the first learn is not supported yet: learn starts from the network "
-                             "its seed builds; call it after learn (the next learn continues from the weights set)")
+            # Before the first learn: the starting network's directory takes them, and learn
+            # starts from it (initial_model).
+            self.policy
+            assert self._initial is not None
+            start = Path(self._initial.name) / "run" / "last"
+            _rewrite_tensors(start, arrays)
+            self._model = load(start)
+            self._initial_weights = start
 
     def get_parameters(self) -> Dict[str, Dict[str, NDArray[Any]]]:
         """``{"policy": {name: array}}``, the Q-network's weights by name (NumPy, not torch)."""

@@ -112,8 +112,12 @@ def test_set_parameters_takes_the_weights_and_learn_continues_from_them(tmp_path
     assert all(np.array_equal(params(c)[k], v) for k, v in params(b).items())
     with pytest.raises(ValueError, match="names do not match"):
         c.set_parameters({"policy": {"layers.9.weight": np.zeros(3)}})
-    with pytest.raises(ValueError, match="before the first learn"):
-        DQN("MlpPolicy", "Corridor-6", seed=8, **CORRIDOR).set_parameters(b.get_parameters())
+    # Before the first learn, that learn starts from them: one step before learning_starts keeps them.
+    fresh = DQN("MlpPolicy", "Corridor-6", seed=8, **CORRIDOR)
+    fresh.set_parameters(b.get_parameters())
+    assert all(np.array_equal(params(fresh)[k], v) for k, v in params(b).items())
+    fresh.learn(50)
+    assert fresh.num_timesteps == 50 and all(np.array_equal(params(fresh)[k], v) for k, v in params(b).items())
 
 
 def test_callbacks_see_each_steps_episode_ends():
