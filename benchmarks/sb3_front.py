@@ -32,7 +32,7 @@ steps = hp.pop("n_timesteps")
 begin = time.perf_counter()
 model = sd.DQN(hp.pop("policy"), env, seed=seed, **hp).learn(steps)
 wall = time.perf_counter() - begin
-np.savez(out, **model.get_parameters()["policy"])
+np.savez(out, **model.policy.params)
 returns = sd.evaluate(model.policy, env, n_eval_episodes=20, seed=100, return_episode_rewards=True)[0]
 print(json.dumps({"wall": wall, "mean": float(np.mean(returns))}))
 """
@@ -72,16 +72,20 @@ def main() -> int:
                 section = env if env in yaml.safe_load(ZOO.read_text()) else env.replace("-v3", "-v2")
                 config = Path(tmp) / f"{section}.yml"
                 config.write_text(yaml.safe_dump({env: yaml.safe_load(ZOO.read_text())[section]}))
+                # DQN.learn runs whole rounds of train_freq steps, as SB3's does (CartPole's 50,000
+                # steps at train_freq 256 are 50,176); the command line runs exactly --steps.
+                round_steps = int(hp.get("train_freq", 4)) * int(hp.get("n_envs", 1))
+                steps = -(-hp["n_timesteps"] // round_steps) * round_steps
                 begin = time.perf_counter()
                 subprocess.run([*pin, DISTILL, "train", "--env", env, "--config", str(config), "--seed", str(seed),
-                                "--out", str(work), "--force"], check=True, capture_output=True)
+                                "--steps", str(steps), "--out", str(work), "--force"], check=True, capture_output=True)
                 cli_wall = time.perf_counter() - begin
                 import swiftdistill as sd
                 last = sd.load(work / "last")
                 ours = np.load(str(work) + ".npz")
                 same = sorted(ours.files) == sorted(last.params) and all(np.array_equal(ours[k], last.params[k]) for k in ours.files)
                 cli = float(np.mean(sd.evaluate(last, env, n_eval_episodes=20, seed=100, return_episode_rewards=True)[0]))
-                print(f"| {env} | {seed} | {hp['n_timesteps']:,} | {py['wall']:.1f} | {cli_wall:.1f} | {'yes' if same else 'no'} | "
+                print(f"| {env} | {seed} | {steps:,} | {py['wall']:.1f} | {cli_wall:.1f} | {'yes' if same else 'no'} | "
                       f"{py['mean']:.1f} | {cli:.1f} |", flush=True)
     return 0
 

@@ -219,6 +219,8 @@ public struct DQNAlgorithm: RunAlgorithm {
     }
     public static let metricColumns = ["episode", "return", "length", "epsilon", "loss"]
 
+    public var currentObservations: (values: [[Float]], spec: EnvironmentSpec)? { (observations, env.spec) }
+
     public var progressValues: [String: Double] {
         var values: [String: Double] = ["epsilon": Double(exploration.value(at: max(state.step - 1, 0))),
                                         "episodes": Double(state.episodes)]
@@ -276,7 +278,9 @@ public struct DQNAlgorithm: RunAlgorithm {
             try NonFinite.check(observation: observations[i], from: envs[i], episode: state.episodes + 1, stepInEpisode: 0)
         }
         let vectorSteps = state.step / count
-        if state.step > learnStart && vectorSteps % config.trainFrequency == 0 && buffer.count >= config.batchSize {
+        // As SB3: rounds start once past learning_starts, with minibatches drawn with replacement
+        // from however many transitions there are (rl-zoo's learning_starts 0 trains at once).
+        if state.step > learnStart && vectorSteps % config.trainFrequency == 0 && buffer.count > 0 {
             compute { trainRound() }
             state.adamSteps = learner.optimizer.stepCount
             if let lastLoss { try NonFinite.check(loss: lastLoss, update: state.gradientSteps, learningRate: config.learningRate) }

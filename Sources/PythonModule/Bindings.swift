@@ -162,8 +162,11 @@ enum Bindings {
                 guard interval >= 1 else { throw ArgumentError.value("event_interval must be at least 1 (got \(interval)).") }
                 run.hooks.progressInterval = interval
             }
-            if try a.bool("share_policy") { run.hooks.onPolicy = { Bindings.livePolicy = $0 } }
-            defer { Bindings.livePolicy = nil }
+            if try a.bool("share_policy") {
+                run.hooks.onPolicy = { Bindings.livePolicy = $0 }
+                run.hooks.onObservations = { Bindings.liveObservations = ($0, $1) }
+            }
+            defer { Bindings.livePolicy = nil; Bindings.liveObservations = nil }
             let makeEnv: EnvironmentFactory = { try environment(envArg) }
             let outcome: TrainingOutcome
             if try a.bool("resume") {
@@ -437,6 +440,21 @@ enum Bindings {
 
     /// The policy of the training run in progress, while its callback runs (`share_policy`).
     nonisolated(unsafe) static var livePolicy: MLP?
+    /// The environments' current observations of that run, and their spec.
+    nonisolated(unsafe) static var liveObservations: (values: [[Float]], spec: EnvironmentSpec)?
+
+    static let liveObservationsFunction = Function(
+        name: "live_observations", parameters: [],
+        doc: "The current observations (N × values, as the network reads them) of the environments a train(share_policy=True) run steps, "
+            + "with the scale applied to them and the first value of a one-hot Discrete space: a dict of values, scale, one_hot_start.",
+        body: { _ in
+            guard let (values, spec) = liveObservations, let size = values.first?.count else {
+                throw ArgumentError.value("no training run is sharing its observations: call this from the callback of train(share_policy=True).")
+            }
+            let array = try PythonObject.ndarray(values.flatMap { $0 }, shape: [values.count, size])
+            return try PythonObject.dictionary(["values": array, "scale": Double(spec.observationScale),
+                                            "one_hot_start": spec.oneHotStart]) 
+        })
 
     static let liveQValues = Function(
         name: "live_q_values", parameters: ["observations"],

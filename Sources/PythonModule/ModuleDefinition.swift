@@ -18,6 +18,7 @@ enum ModuleDefinition {
             (Bindings.codistill, { _, a, k in ModuleDefinition.call(Bindings.codistill, a, k) }),
             (Bindings.qValues, { _, a, k in ModuleDefinition.call(Bindings.qValues, a, k) }),
             (Bindings.liveQValues, { _, a, k in ModuleDefinition.call(Bindings.liveQValues, a, k) }),
+            (Bindings.liveObservationsFunction, { _, a, k in ModuleDefinition.call(Bindings.liveObservationsFunction, a, k) }),
             (Bindings.compare, { _, a, k in ModuleDefinition.call(Bindings.compare, a, k) }),
             (Bindings.quantize, { _, a, k in ModuleDefinition.call(Bindings.quantize, a, k) }),
             (Bindings.robustness, { _, a, k in ModuleDefinition.call(Bindings.robustness, a, k) }),

@@ -50,6 +50,9 @@ public protocol RunAlgorithm {
     var gradientSteps: Int { get }
     /// Figures for progress events (`epsilon`, `loss`, `labels`, …).
     var progressValues: [String: Double] { get }
+    /// The environments' current observations and their spec, for an algorithm that steps
+    /// environments (nil otherwise).
+    var currentObservations: (values: [[Float]], spec: EnvironmentSpec)? { get }
     /// The algorithm's own metrics.csv columns, between `step,kind` and the evaluation columns.
     static var metricColumns: [String] { get }
     /// The `kind` of a metrics row written at each progress event, or nil for none.
@@ -83,6 +86,7 @@ public protocol RunAlgorithm {
 
 extension RunAlgorithm {
     public var evaluationMayBeBest: Bool { true }
+    public var currentObservations: (values: [[Float]], spec: EnvironmentSpec)? { nil }
 
     public mutating func evaluate(on env: any Environment) throws -> EvaluationResult {
         try Runs.evaluate(Policy(policy), env: env, episodes: schedule.evalEpisodes, seed: schedule.evalSeed)

@@ -1,3 +1,4 @@
+import Environments
 import NN
 /// What a run reports while it goes: the one event type of every algorithm.
 public enum RunEvent: Sendable {
@@ -68,5 +69,8 @@ public struct RunHooks {
     /// Given the current policy before each progress event, when set (a Python callback that
     /// acts during training — SB3's EvalCallback — predicts with it).
     public var onPolicy: ((MLP) -> Void)? = nil
+    /// Given the environments' current observations (one row each, as the network reads them)
+    /// and their spec before each progress event, when set (SB3 callbacks read them as `new_obs`).
+    public var onObservations: (([[Float]], EnvironmentSpec) -> Void)? = nil
     public init() {}
 }

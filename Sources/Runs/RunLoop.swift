@@ -115,6 +115,9 @@ public struct RunLoop {
                                            values: algorithm.progressValues)
                 progress.sessionSeconds = session
                 hooks.onPolicy?(algorithm.policy)
+                if let onObservations = hooks.onObservations, let current = algorithm.currentObservations {
+                    onObservations(current.values, current.spec)
+                }
                 emit(.progress(progress))
                 if hooks.wantsCheckpoint(), step < total { try checkpoint() }
             }

@@ -4,7 +4,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import stat
+import tempfile
+import zipfile
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -100,6 +104,26 @@ def _read_npy(file: Path, data: bytes, integers: bool = False) -> NDArray[Any]:
     return array.astype(np.int64) if integers else array.astype(np.float32)
 
 
+def rewrite_tensors(directory: Path, arrays: Dict[str, NDArray[Any]]) -> None:
+    """Replaces tensors of a model directory (each file written whole, then the manifest with
+    their checksums), for tensors the manifest lists; others are left out."""
+    manifest_path = directory / "model.json"
+    manifest = json.loads(manifest_path.read_text())
+    for entry in manifest["tensors"]:
+        array = arrays.get(entry["name"])
+        if array is None:
+            continue
+        file = directory / entry["file"]
+        staging = file.with_name(file.name + ".writing")
+        with open(staging, "wb") as f:
+            np.save(f, array.astype("<f4"))
+        os.replace(staging, file)
+        entry["checksum"] = _fnv1a(file.read_bytes())
+    staging = manifest_path.with_name("model.json.writing")
+    staging.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    os.replace(staging, manifest_path)
+
+
 def _fnv1a(data: bytes) -> str:
     """64-bit FNV-1a, as the Swift writer puts in model.json (hex, no leading zeros)."""
     h = 0xCBF29CE484222325
@@ -164,6 +188,8 @@ class Model:
         self.channels_first: bool = arch.get("input_layout") == "CHW"
         # {"scheme": "int8", …} for a quantised model (integer weights: see _int8_q_values).
         self.quantization: Optional[Dict[str, Any]] = manifest.get("quantization")
+        self._modified = False  # load_state_dict replaced weights (the directory keeps the old ones)
+        self._temporary: Optional[tempfile.TemporaryDirectory[str]] = None  # where Model.load unpacked a saved file
 
     @property
     def device(self) -> Any:
@@ -359,6 +385,99 @@ class Model:
                 return sample, None
         return self.act(observation), None
 
+    @property
+    def modified(self) -> bool:
+        """True once ``load_state_dict`` replaced weights that the directory on disk still holds."""
+        return self._modified
+
+    def state_dict(self) -> "OrderedDict[str, Any]":
+        """The weights by name (``layers.0.weight``, ``convs.0.bias``, …), as a torch module's
+        ``state_dict`` gives them: torch tensors when torch is installed, NumPy arrays otherwise
+        (copies either way). Dense weights are (inputs, outputs), as ``params`` holds them."""
+        self._float_only()
+        try:
+            import torch
+        except ImportError:
+            return OrderedDict((name, array.copy()) for name, array in self.params.items())
+        return OrderedDict((name, torch.from_numpy(array.copy())) for name, array in self.params.items())
+
+    def load_state_dict(self, state_dict: Dict[str, Any], strict: bool = True) -> None:
+        """Replaces weights by name from ``state_dict`` (torch tensors or arrays of the same
+        shapes, finite). ``strict`` (the default) needs every name; otherwise the missing ones stay
+        as they are. The model acts with the new weights at once; ``save``, the code exports and
+        a ``DQN``'s next ``learn`` take them too (the directory on disk is not changed)."""
+        self._float_only()
+        unknown = sorted(set(state_dict) - set(self.params))
+        missing = sorted(set(self.params) - set(state_dict))
+        if unknown or (strict and missing):
+            raise ValueError(f"load_state_dict: names do not match this network's ({', '.join(self.params)}); "
+                             f"unknown {unknown}, missing {missing}")
+        arrays: Dict[str, NDArray[Any]] = {}
+        for name, value in state_dict.items():
+            if hasattr(value, "detach"):
+                value = value.detach().cpu().numpy()
+            array = np.ascontiguousarray(np.asarray(value, dtype=np.float32))
+            if array.shape != self.params[name].shape or not np.all(np.isfinite(array)):
+                raise ValueError(f"load_state_dict: {name} must be finite with shape {self.params[name].shape}, got "
+                                 f"{array.shape}")
+            arrays[name] = array
+        self.params = {**self.params, **arrays}
+        self._layers = [(self.params[f"layers.{i}.weight"], self.params[f"layers.{i}.bias"]) for i in range(len(self._layers))]
+        self._convs = [(self.params[f"convs.{i}.weight"], self.params[f"convs.{i}.bias"], stride, pad)
+                       for i, (_, _, stride, pad) in enumerate(self._convs)]
+        self._modified = True
+
+    def _written(self, directory: Path) -> Path:
+        """This model as a directory: its own when unchanged, else a copy in ``directory`` with
+        the weights ``load_state_dict`` gave it."""
+        if not self.modified:
+            return self.path
+        directory.mkdir(parents=True, exist_ok=True)
+        manifest = json.loads((self.path / "model.json").read_text())
+        for entry in manifest["tensors"]:
+            shutil.copyfile(self.path / entry["file"], directory / entry["file"])
+        shutil.copyfile(self.path / "model.json", directory / "model.json")
+        rewrite_tensors(directory, self.params)
+        return directory
+
+    def save(self, path: PathLike) -> Path:
+        """Writes the model (its current weights) as one file at ``path``, a zip of its model
+        directory, as SB3's ``policy.save`` writes one file; ``Model.load(path)`` reads it."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as staging:
+            root = self._written(Path(staging) / "model")
+            made = shutil.make_archive(str(Path(staging) / "saved"), "zip", root_dir=root)
+            staged = target.with_name(target.name + ".writing")
+            shutil.move(made, staged)
+            os.replace(staged, target)  # whole: the old file or the new one, never part of one
+        return target
+
+    @classmethod
+    def load(cls, path: PathLike) -> "Model":
+        """A model directory, or a file ``save`` wrote (unpacked into a directory of its own,
+        refusing any member that would land outside it)."""
+        source = Path(path)
+        if source.is_dir():
+            return load(source)
+        if not source.is_file():
+            raise FileNotFoundError(f"{source} does not exist; pass a model directory or a file Model.save wrote")
+        from ._runzip import ScratchDirectory
+        temporary = ScratchDirectory("swiftdistill-model-")
+        root = Path(temporary.name) / "model"
+        try:
+            with zipfile.ZipFile(source) as zipped:
+                for member in zipped.namelist():
+                    if "/" in member.rstrip("/") or member in ("", ".", "..") or "\\" in member:
+                        raise ValueError(f"{source} is not a saved model: it names {member!r}, which is not a file of "
+                                         "one model directory")
+                zipped.extractall(root)
+        except zipfile.BadZipFile:
+            raise ValueError(f"{source} is not a saved model (not a zip Model.save wrote)") from None
+        model = load(root)
+        model._temporary = temporary  # lives as long as the model
+        return model
+
     def to_onnx(self, path: PathLike, opset: int = 17) -> Path:
         """Writes the network as an ONNX model: input ``observation`` (float32, raw as the
         environment gives it: batch × inputs for an MLP, batch × the observation's shape for a
@@ -455,8 +574,10 @@ class Model:
         except ImportError as e:
             raise ImportError("exporting code needs the Swift core (swiftdistill._core), which this install lacks; "
                               "use the wheel or `make setup`") from e
-        written = _core.export_code(model=os.fspath(self.path), language=language, output=os.fspath(output),
-                                    name=name, force=bool(force))
+        with tempfile.TemporaryDirectory() as staging:
+            source = self._written(Path(staging) / (name or self.path.name))
+            written = _core.export_code(model=os.fspath(source), language=language, output=os.fspath(output),
+                                        name=name or self.path.name, force=bool(force))
         return [Path(p) for p in written]
 
     def to_torch(self, path: Optional[PathLike] = None) -> Any:

@@ -4,11 +4,23 @@ archive may land outside the directory it is unpacked into)."""
 import os
 import shutil
 import tempfile
+import weakref
 import zipfile
 from pathlib import Path
 from typing import Optional, Tuple, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+class ScratchDirectory(tempfile.TemporaryDirectory):  # type: ignore[type-arg]
+    """A temporary directory that lives as long as the object holding it (a model's run, an
+    unpacked save) and is removed with it, without the ResourceWarning Python gives a
+    ``TemporaryDirectory`` collected unclosed: outliving its ``with`` is its purpose here."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(prefix=prefix)
+        self._finalizer.detach()  # type: ignore[has-type]
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.name, ignore_errors=True)
 
 
 def run_directory(tensorboard_log: Optional[str], tb_log_name: str,
@@ -21,7 +33,7 @@ def run_directory(tensorboard_log: Optional[str], tb_log_name: str,
         index = 1 + max([int(p.name.rsplit("_", 1)[1]) for p in root.glob(f"{tb_log_name}_*")
                          if p.name.rsplit("_", 1)[1].isdigit()] or [0])
         return root / f"{tb_log_name}_{index}", None
-    temporary = tempfile.TemporaryDirectory(prefix=prefix)
+    temporary = ScratchDirectory(prefix)
     return Path(temporary.name) / "run", temporary
 
 
@@ -45,7 +57,7 @@ def unpack(path: PathLike, what: str, prefix: str) -> Tuple[Path, "tempfile.Temp
     source = Path(path)
     if not source.exists() and source.suffix != ".zip":
         source = source.with_name(source.name + ".zip")
-    temporary = tempfile.TemporaryDirectory(prefix=prefix)
+    temporary = ScratchDirectory(prefix)
     run = Path(temporary.name) / "run"
     with zipfile.ZipFile(source) as zipped:
         for member in zipped.namelist():

@@ -19,6 +19,7 @@ the learning rate, and episode-based ``train_freq``; each is refused with a sent
 ignored.
 """
 import copy
+import inspect
 import json
 import os
 import tempfile
@@ -29,10 +30,25 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 import numpy as np
 from numpy.typing import NDArray
 
-from ._model import Model, load
-from ._runzip import archive, run_directory, unpack, zip_path
+from ._model import _CPU, Model, load, rewrite_tensors
+from ._runzip import ScratchDirectory, archive, run_directory, unpack, zip_path
 
 __all__ = ["DQN"]
+
+
+class _EnvironmentCountError(ValueError, AssertionError):
+    """A new environment steps a different number of copies than the model's (a ValueError, and
+    an AssertionError as SB3's ``set_env`` raises)."""
+
+
+class _ParameterMismatch(ValueError, RuntimeError):
+    """Parameters whose names do not match the network's (a ValueError, and a RuntimeError as
+    torch's ``load_state_dict`` raises for SB3's ``set_parameters``)."""
+
+
+# The SB3 attributes a save keeps beside the run (whose config holds the training settings), as
+# SB3 keeps its model's data; ``save(exclude=…)`` leaves some out, ``include=…`` adds others.
+_SAVED_ATTRIBUTES = ("verbose", "tensorboard_log", "num_timesteps", "_step_offset", "exploration_rate")
 
 
 class _StopTraining(Exception):
@@ -78,6 +94,19 @@ def _protocol_callback(callback: Any, progress_bar: bool) -> Any:
     return callbacks[0] if len(callbacks) == 1 else CallbackList(callbacks)
 
 
+def _is_locals_function(callback: Any) -> bool:
+    """A function of ``(locals, globals)``, SB3's old-style callback (``sd.train``'s callbacks
+    take one event dict)."""
+    if not callable(callback) or hasattr(callback, "on_step"):
+        return False
+    try:
+        parameters = list(inspect.signature(callback).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    return len(positional) == 2
+
+
 def _is_protocol_callback(callback: Any) -> bool:
     items = callback if isinstance(callback, (list, tuple)) else [callback]
     return callback is not None and all(hasattr(c, "on_step") and hasattr(c, "init_callback") for c in items)
@@ -114,12 +143,20 @@ class DQN:
             raise ValueError(f"policy={policy!r} is not supported; use 'MlpPolicy' or 'CnnPolicy'")
         if callable(learning_rate):
             raise ValueError("learning_rate must be a number here: learning-rate schedules are not supported yet")
-        if replay_buffer_class is not None or replay_buffer_kwargs:
-            raise ValueError("replay_buffer_class and replay_buffer_kwargs are not supported: the Swift core has its own "
-                             "replay buffer (prioritized_replay=True is its prioritized one)")
-        if optimize_memory_usage:
-            warnings.warn("optimize_memory_usage=True is ignored: the Swift core's replay buffer keeps its own layout",
-                          stacklevel=2)
+        if replay_buffer_class is not None:
+            raise ValueError("replay_buffer_class is not supported: the Swift core has its own replay buffer "
+                             "(prioritized_replay=True is its prioritized one)")
+        buffer_kwargs = dict(replay_buffer_kwargs or {})
+        # The core's buffer bootstraps from a time-limit truncation's last observation, as SB3's
+        # does with handle_timeout_termination=True (its default), and stores every observation
+        # once, as optimize_memory_usage=True does: both are what it always does.
+        if not buffer_kwargs.pop("handle_timeout_termination", True):
+            raise ValueError("replay_buffer_kwargs handle_timeout_termination=False is not supported: the core always "
+                             "bootstraps from the last observation of an episode cut by a time limit")
+        if buffer_kwargs:
+            raise ValueError(f"replay_buffer_kwargs {', '.join(sorted(buffer_kwargs))} not supported; the core's replay "
+                             "buffer takes buffer_size (and prioritized_replay) only")
+        del optimize_memory_usage  # always on: frames are stored once and shared by the transitions that use them
         if isinstance(train_freq, tuple):
             frequency, unit = train_freq
             if unit != "step":
@@ -136,7 +173,7 @@ class DQN:
                           f"({self.n_envs} > {target_update_interval}), therefore the target network will be updated "
                           f"after each step of all of them, which corresponds to {self.n_envs} timesteps.", stacklevel=2)
         self.policy_name = policy
-        self.env = env
+        self._env = env
         self.learning_rate = float(learning_rate)
         self.buffer_size, self.learning_starts, self.batch_size = buffer_size, learning_starts, batch_size
         self.tau, self.gamma, self.train_freq, self.gradient_steps = tau, gamma, int(train_freq), gradient_steps
@@ -148,8 +185,11 @@ class DQN:
         self.tensorboard_log, self.verbose = tensorboard_log, verbose
         self.policy_kwargs = dict(policy_kwargs or {})
         self.seed = int(seed) if seed is not None else int(int(np.random.SeedSequence().entropy) % (2**31 - 1))  # type: ignore[arg-type]
-        self.device = "cpu"
+        self.device = _CPU  # a torch-like device (``.type == "cpu"``), as SB3's model.device
         self.num_timesteps = 0
+        # The core counts every step of the run; num_timesteps counts from the start of the learn
+        # that reset it (SB3's reset_num_timesteps=True): the core's step there.
+        self._step_offset = 0
         self._run: Optional[Path] = None
         self._temporary: Optional[tempfile.TemporaryDirectory[str]] = None
         self._model: Optional[Model] = None
@@ -227,9 +267,14 @@ class DQN:
         """The core's settings for SB3's arguments."""
         kwargs = dict(self.policy_kwargs)
         cnn = self.policy_name == "CnnPolicy"
-        hidden = list(kwargs.pop("net_arch", [512] if cnn else [64, 64]))
+        features = dict(kwargs.pop("features_extractor_kwargs", None) or {})
+        features_dim = int(features.pop("features_dim", 512))
+        if features or (not cnn and "features_extractor_kwargs" in self.policy_kwargs):
+            raise ValueError("policy_kwargs features_extractor_kwargs takes features_dim only, with CnnPolicy (the "
+                             "width of NatureCNN's last layer)")
+        hidden = list(kwargs.pop("net_arch", [features_dim] if cnn else [64, 64]))
         if cnn and "net_arch" in self.policy_kwargs:
-            hidden = [512] + hidden  # NatureCNN's 512 features, then the Q-network's own layers
+            hidden = [features_dim] + hidden  # NatureCNN's features, then the Q-network's own layers
         settings: Dict[str, Any] = {
             "hidden_sizes": hidden, "learning_rate": self.learning_rate, "buffer_size": self.buffer_size,
             "learning_starts": self.learning_starts, "batch_size": self.batch_size, "tau": self.tau, "gamma": self.gamma,
@@ -268,18 +313,34 @@ class DQN:
         step (False stops training, after a checkpoint), ``on_rollout_end`` and
         ``on_training_end``; or a function of event dicts, as ``sd.train`` takes."""
         from ._api import train
+        if _is_locals_function(callback):
+            try:
+                from stable_baselines3.common.callbacks import ConvertCallback
+            except ImportError:
+                from .callbacks import ConvertCallback  # type: ignore[assignment]
+            callback = ConvertCallback(callback)
         protocol = _is_protocol_callback(callback) or (progress_bar and callback is None)
         if callback is not None and not protocol and not callable(callback):
             raise ValueError("callback must be an SB3 callback (with on_step and init_callback), a list of them, or a "
                              "function of event dicts")
+        if self._model is not None and self._model.modified:
+            # policy.load_state_dict(…) changed the network: this learn starts from those weights.
+            self.set_parameters({"policy": self._model.params})
         run = self._run_directory(tb_log_name)
         resume = (run / "last" / "state.json").exists()
-        target = self.num_timesteps + int(total_timesteps)
+        steps_so_far = self.num_timesteps + self._step_offset
+        if reset_num_timesteps:
+            self._step_offset, self.num_timesteps = steps_so_far, 0
+        # SB3 collects whole rounds of train_freq steps of every environment until
+        # num_timesteps reaches the total, so a learn ends on a round's last step.
+        round_steps = self.train_freq * self.n_envs
+        target = steps_so_far + -(-int(total_timesteps) // round_steps) * round_steps
         on_event: Any = callback
         hooks: Any = None
         if protocol:
             hooks = _protocol_callback(callback, progress_bar)
         if hooks is not None:
+            self.policy  # the model whose encoding predict reads during training (built before the run, not inside it)
             locals_: Dict[str, Any] = {"self": self, "total_timesteps": target, "callback": hooks, "log_interval": log_interval,
                                       "tb_log_name": tb_log_name, "reset_num_timesteps": reset_num_timesteps}
             hooks.init_callback(self)
@@ -287,8 +348,10 @@ class DQN:
             hooks.on_rollout_start()
 
             # The step's episode ends, per environment, as SB3's callbacks read them from
-            # ``locals``: ``dones`` and ``infos`` (with Monitor's ``episode`` record).
+            # ``locals``: ``dones`` and ``infos`` (with Monitor's ``episode`` record), and the
+            # observations the environments are at, ``new_obs``, in their space's shape and dtype.
             ended: Dict[int, Dict[str, Any]] = {}
+            space = _single_observation_space(self._env)
 
             def on_event(event: Dict[str, Any]) -> Optional[str]:
                 if event.get("kind") == "episode":
@@ -297,11 +360,13 @@ class DQN:
                 if event.get("kind") != "progress":
                     return None
                 self._write_pending_saves()  # the checkpoint they asked for is there now
-                self.num_timesteps = int(event["step"])
+                self.num_timesteps = int(event["step"]) - self._step_offset
                 if hasattr(hooks, "update_locals"):
                     dones = np.array([i in ended for i in range(self.n_envs)])
                     infos = [{"episode": ended[i]} if i in ended else {} for i in range(self.n_envs)]
-                    hooks.update_locals({"num_collected_steps": self.num_timesteps, "dones": dones, "infos": infos})
+                    from ._core import live_observations
+                    hooks.update_locals({"num_collected_steps": self.num_timesteps, "dones": dones, "infos": infos,
+                                         "new_obs": _as_observations(live_observations(), space)})
                 ended.clear()
                 if not hooks.on_step():
                     raise _StopTraining()
@@ -309,16 +374,22 @@ class DQN:
         progress = bool(self.verbose or progress_bar) and hooks is None  # SB3's own bar, when installed, is a callback
         # A vector environment trains on copies of its registered id, which the core opens: in
         # worker processes stepping at the same time when the VecEnv runs its copies in processes.
-        source = self._vector_source(self.env) if self.n_envs > 1 or self._is_vector(self.env) else self.env
-        isolation = "process" if type(self.env).__name__ in ("SubprocVecEnv", "AsyncVectorEnv") else "none"
+        source = self._vector_source(self._env) if self.n_envs > 1 or self._is_vector(self._env) else self._env
+        isolation = "process" if type(self._env).__name__ in ("SubprocVecEnv", "AsyncVectorEnv") else "none"
         self._training = True
         try:
             if resume:
                 train(source, out=run, steps=target, resume=True, env_isolation=isolation, callback=on_event, progress=progress,
-                      event_interval=1 if hooks is not None else None, _share_policy=hooks is not None)
+                      event_interval=1 if hooks is not None else None, _share_policy=hooks is not None,
+                      learning_rate=self.learning_rate)
             else:
-                train(source, out=run, steps=target, env_isolation=isolation, callback=on_event, progress=progress, force=True,
-                      event_interval=1 if hooks is not None else None, _share_policy=hooks is not None, **self._settings())
+                with warnings.catch_warnings():
+                    # Every setting is SB3's argument here, so sd.train's notice that an environment
+                    # without rl-zoo settings gets SB3's defaults says nothing to this caller.
+                    warnings.filterwarnings("ignore", message=".*has no rl-baselines3-zoo settings")
+                    train(source, out=run, steps=target, env_isolation=isolation, callback=on_event, progress=progress,
+                          force=True, event_interval=1 if hooks is not None else None, _share_policy=hooks is not None,
+                          **self._settings())
         except _StopTraining:
             pass  # the run checkpointed where the callback stopped it
         finally:
@@ -329,6 +400,17 @@ class DQN:
             hooks.on_rollout_end()
             hooks.on_training_end()
         return self
+
+    @property
+    def env(self) -> Any:
+        """The training environment as SB3 keeps it: a vector environment (see ``get_env``)."""
+        return self.get_env()
+
+    @property
+    def _last_obs(self) -> None:
+        """SB3 keeps the last observation between learns to go on from it (``set_env(…,
+        force_reset=False)``); the core resets the environments at every learn, so there is none."""
+        return None
 
     @property
     def logger(self) -> Any:
@@ -347,7 +429,7 @@ class DQN:
 
     def _after_training(self, run: Path) -> None:
         state = json.loads((run / "last" / "state.json").read_text())["state"]
-        self.num_timesteps = int(state["step"])
+        self.num_timesteps = int(state["step"]) - self._step_offset
         self._model = load(run / "last")
         # What SB3's DQN records in its logger by the end of a learn (callbacks and tests read them).
         self.logger.record("train/n_updates", int(state.get("gradientSteps", 0)))
@@ -373,11 +455,11 @@ class DQN:
         gradient step, in a directory of its own (the run ``learn`` starts is not touched)."""
         from ._api import train
         if self._initial is None:
-            self._initial = tempfile.TemporaryDirectory(prefix="swiftdistill-dqn-initial-")
+            self._initial = ScratchDirectory("swiftdistill-dqn-initial-")
         out = Path(self._initial.name) / "run"
-        source = self._vector_source(self.env) if self._is_vector(self.env) else self.env
-        if callable(source) and not isinstance(source, str) and self._is_vector(self.env):
-            envs = list(self.env.envs)
+        source = self._vector_source(self._env) if self._is_vector(self._env) else self._env
+        if callable(source) and not isinstance(source, str) and self._is_vector(self._env):
+            envs = list(self._env.envs)
             source = lambda: copy.deepcopy(envs[0])  # noqa: E731  (the copies themselves stay for learn)
         settings = dict(self._settings(), learning_starts=2, environment_count=1)
         with warnings.catch_warnings():
@@ -393,11 +475,13 @@ class DQN:
         probability ``exploration_rate`` (for the whole batch, as SB3's DQN does), as a NumPy
         array (shape () for one observation, (N,) for a batch) as SB3 returns it."""
         if self._training:
-            # A callback acting mid-run (SB3's EvalCallback): the policy the core is training now.
+            # A callback acting mid-run (SB3's EvalCallback): the policy the core is training now,
+            # given the observations as the network reads them (flat; one-hot or scaled as the
+            # model records, which the starting model already says).
             from ._core import live_q_values
-            x = np.asarray(observation, dtype=np.float32)
-            single = x.ndim == 1
-            q = live_q_values(observations=np.ascontiguousarray(x.reshape(1, -1) if single else x.reshape(len(x), -1)))
+            assert self._model is not None, "learn loads the starting model before a callback runs"
+            x, single = self._model._batch(observation)
+            q = live_q_values(observations=np.ascontiguousarray(x, dtype=np.float32))
             greedy = np.argmax(q, axis=1)
             action: Any = int(greedy[0]) if single else greedy
             count = q.shape[1]
@@ -414,14 +498,14 @@ class DQN:
         """The training environment as SB3 gives it: a vector environment as given; otherwise a
         one-environment ``DummyVecEnv`` (a fresh copy: training itself steps its own), when SB3
         is installed, or the environment as given."""
-        if self._is_vector(self.env):
-            return self.env
+        if self._is_vector(self._env):
+            return self._env
         if self._vec_env is None:
             try:
                 from stable_baselines3.common.env_util import make_vec_env
             except ImportError:
-                return self.env
-            env = self.env
+                return self._env
+            env = self._env
             self._vec_env = make_vec_env(env if isinstance(env, str) or callable(env) and not hasattr(env, "step")
                                          else (lambda: copy.deepcopy(env)), n_envs=1, seed=self.seed)
         return self._vec_env
@@ -430,9 +514,9 @@ class DQN:
         """Trains the next ``learn`` on ``env`` (same spaces, and as many copies)."""
         count = self._check_env(env)
         if count != self.n_envs:
-            raise ValueError(f"env steps {count} environments together and this model {self.n_envs}; n_envs is fixed "
-                             "for a model's run")
-        self.env = env
+            raise _EnvironmentCountError(f"env steps {count} environments together and this model {self.n_envs}; "
+                                         "n_envs is fixed for a model's run")
+        self._env = env
         self._vec_env = None
 
     def set_parameters(self, load_path_or_dict: Union[str, "os.PathLike[str]", Dict[str, Any]], exact_match: bool = True,
@@ -444,6 +528,10 @@ class DQN:
         (the core's ``initial_model``). Names and shapes must match (``exact_match=False`` leaves the missing
         ones as they are)."""
         if isinstance(load_path_or_dict, dict):
+            objects = set(load_path_or_dict) - {"policy"}
+            if "policy" in load_path_or_dict and objects:
+                raise ValueError(f"set_parameters: this model's parameters are {{'policy': …}} only; "
+                                 f"{', '.join(sorted(map(str, objects)))} is not one of its objects")
             given = dict(load_path_or_dict.get("policy", load_path_or_dict))
         else:
             given = DQN.load(load_path_or_dict).get_parameters()["policy"]
@@ -451,7 +539,7 @@ class DQN:
         unknown = sorted(set(given) - set(current))
         missing = sorted(set(current) - set(given))
         if unknown or (exact_match and missing):
-            raise ValueError(f"set_parameters: names do not match this network's ({', '.join(sorted(current))}); "
+            raise _ParameterMismatch(f"set_parameters: names do not match this network's ({', '.join(sorted(current))}); "
                              f"unknown {unknown}, missing {missing}")
         arrays: Dict[str, NDArray[Any]] = {}
         for name, value in given.items():
@@ -460,7 +548,7 @@ class DQN:
                 raise ValueError(f"set_parameters: {name} must be finite with shape {current[name].shape}, got {array.shape}")
             arrays[name] = array
         if self._run is not None and (self._run / "last" / "model.json").exists():
-            _rewrite_tensors(self._run / "last", {prefix + name: a for name, a in arrays.items() for prefix in ("", "online.", "target.")})
+            rewrite_tensors(self._run / "last", {prefix + name: a for name, a in arrays.items() for prefix in ("", "online.", "target.")})
             self._model = load(self._run / "last")
         else:
             # Before the first learn: the starting network's directory takes them, and learn
@@ -468,20 +556,37 @@ class DQN:
             self.policy
             assert self._initial is not None
             start = Path(self._initial.name) / "run" / "last"
-            _rewrite_tensors(start, arrays)
+            rewrite_tensors(start, arrays)
             self._model = load(start)
             self._initial_weights = start
 
-    def get_parameters(self) -> Dict[str, Dict[str, NDArray[Any]]]:
-        """``{"policy": {name: array}}``, the Q-network's weights by name (NumPy, not torch)."""
-        return {"policy": dict(self.policy.params)}
+    def get_parameters(self) -> Dict[str, Dict[str, Any]]:
+        """``{"policy": {name: tensor}}``, the Q-network's weights by name, as SB3 gives them:
+        the policy's ``state_dict`` (torch tensors when torch is installed, else NumPy arrays)."""
+        return {"policy": dict(self.policy.state_dict())}
 
-    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+    def save(self, path: Union[str, "os.PathLike[str]"], exclude: Optional[List[str]] = None,
+             include: Optional[List[str]] = None) -> None:
         """Writes the run (model, checkpoint and logs) to ``path`` as a zip (``.zip`` added as SB3
         does), which ``DQN.load`` reads back and a later ``learn`` continues. Called during
         ``learn`` (SB3's CheckpointCallback), it has the run save a checkpoint at this step and
-        writes the zip from it before the next step."""
+        writes the zip from it before the next step. Beside the run go the model's attributes
+        (``verbose``, ``tensorboard_log``, ``num_timesteps``, ``exploration_rate``): ``exclude``
+        names ones to leave out, ``include`` other attributes to keep (numbers, strings, lists,
+        dicts)."""
         target = zip_path(path)
+        left_out = set(exclude or []) - set(include or [])  # include wins, as in SB3
+        names = [n for n in _SAVED_ATTRIBUTES if n not in left_out] + [n for n in include or [] if n not in _SAVED_ATTRIBUTES]
+        attributes: Dict[str, Any] = {}
+        for name in names:
+            value = getattr(self, name, None)
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"save: include={name!r} is a {type(value).__name__}, and only numbers, strings, "
+                                 "lists and dicts are kept") from None
+            attributes[name] = value
+        self._saved_attributes = attributes
         if self._training:
             self._pending_saves.append(target)
             return
@@ -492,6 +597,7 @@ class DQN:
             assert self._initial is not None
             initial = Path(self._initial.name) / "run"
             (initial / "untrained").write_text("saved before learn: the network a first learn starts from\n")
+            (initial / "sb3.json").write_text(json.dumps(attributes))
             archive(initial, target)
             return
         self._archive(target)
@@ -503,26 +609,47 @@ class DQN:
 
     def _archive(self, target: Path) -> None:
         assert self._run is not None
+        (self._run / "sb3.json").write_text(json.dumps(getattr(self, "_saved_attributes", {})))
         archive(self._run, target)
 
     @classmethod
-    def load(cls, path: Union[str, "os.PathLike[str]"], env: Any = None, **kwargs: Any) -> "DQN":
+    def load(cls, path: Union[str, "os.PathLike[str]"], env: Any = None, device: str = "auto",
+             custom_objects: Optional[Dict[str, Any]] = None, print_system_info: bool = False, force_reset: bool = True,
+             **kwargs: Any) -> "DQN":
         """Reads a ``save``d model; ``env`` (else the recorded environment id) is what a later
-        ``learn`` trains on. The archive is data: only its model files are read."""
+        ``learn`` trains on. ``custom_objects`` replaces saved values (``learning_rate``, the saved
+        attributes; other names are left alone, as SB3 leaves them); ``kwargs`` are constructor
+        arguments that change the model (``learning_starts=0``). The archive is data: only its
+        model files are read."""
         run, temporary = unpack(path, "DQN", "swiftdistill-dqn-")
         config = json.loads((run / "last" / "state.json").read_text())["config"]
         recorded = load(run / "last").environment
+        if print_system_info:
+            print(_system_info())
         cnn = config.get("convolutions", "none") != "none"
         net_arch = config["hidden_sizes"][1:] if cnn else config["hidden_sizes"]  # CnnPolicy's first layer is NatureCNN's
-        model = cls("CnnPolicy" if cnn else "MlpPolicy", env if env is not None else recorded,
-                    learning_rate=config["learning_rate"], buffer_size=config["buffer_size"],
-                    learning_starts=config["learning_starts"], batch_size=config["batch_size"], tau=config["tau"],
-                    gamma=config["gamma"], train_freq=config["train_frequency"], gradient_steps=config["gradient_steps"],
-                    target_update_interval=config["target_update_interval"],
-                    exploration_fraction=config["exploration_fraction"], exploration_initial_eps=config["exploration_initial"],
-                    exploration_final_eps=config["exploration_final"], max_grad_norm=config["max_grad_norm"],
-                    policy_kwargs={"net_arch": net_arch, "activation_fn": config.get("activation", "relu")},
-                    seed=config["seed"], **kwargs)
+        policy_kwargs: Dict[str, Any] = {"net_arch": net_arch, "activation_fn": config.get("activation", "relu")}
+        if cnn and config["hidden_sizes"][0] != 512:
+            policy_kwargs["features_extractor_kwargs"] = {"features_dim": config["hidden_sizes"][0]}
+        arguments: Dict[str, Any] = dict(
+            learning_rate=config["learning_rate"], buffer_size=config["buffer_size"],
+            learning_starts=config["learning_starts"], batch_size=config["batch_size"], tau=config["tau"],
+            gamma=config["gamma"], train_freq=config["train_frequency"], gradient_steps=config["gradient_steps"],
+            target_update_interval=config["target_update_interval"],
+            exploration_fraction=config["exploration_fraction"], exploration_initial_eps=config["exploration_initial"],
+            exploration_final_eps=config["exploration_final"], max_grad_norm=config["max_grad_norm"],
+            policy_kwargs=policy_kwargs, seed=config["seed"], device=device)
+        saved_path = run / "sb3.json"
+        saved: Dict[str, Any] = json.loads(saved_path.read_text()) if saved_path.exists() else {}
+        replaced = {k: v for k, v in (custom_objects or {}).items() if k in arguments or k in saved}
+        arguments.update({k: v for k, v in replaced.items() if k in arguments})
+        arguments.update(kwargs)
+        if "verbose" in saved:
+            arguments.setdefault("verbose", saved["verbose"])
+        model = cls("CnnPolicy" if cnn else "MlpPolicy", env if env is not None else recorded, **arguments)
+        for name, value in saved.items():
+            if name != "verbose" or "verbose" in replaced:
+                setattr(model, name, replaced.get(name, value))
         if (run / "untrained").exists():
             # Saved before its first learn: the same settings and starting network, no run yet.
             model._model, model._initial = load(run / "last"), temporary
@@ -532,22 +659,42 @@ class DQN:
         return model
 
 
-def _rewrite_tensors(directory: Path, arrays: Dict[str, NDArray[Any]]) -> None:
-    """Replaces tensors of a model directory (each file written whole, then the manifest with
-    their checksums), for tensors the manifest lists; others are left out."""
-    from ._model import _fnv1a
-    manifest_path = directory / "model.json"
-    manifest = json.loads(manifest_path.read_text())
-    for entry in manifest["tensors"]:
-        array = arrays.get(entry["name"])
-        if array is None:
-            continue
-        file = directory / entry["file"]
-        staging = file.with_name(file.name + ".writing")
-        with open(staging, "wb") as f:
-            np.save(f, array.astype("<f4"))
-        os.replace(staging, file)
-        entry["checksum"] = _fnv1a(file.read_bytes())
-    staging = manifest_path.with_name("model.json.writing")
-    staging.write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    os.replace(staging, manifest_path)
+def _single_observation_space(env: Any) -> Any:
+    """One environment's observation space, of an SB3 VecEnv, a Gymnasium vector env, an env, or
+    a registered id; None when there is none to ask (an id only the core knows, a factory)."""
+    if isinstance(env, str):
+        try:
+            import gymnasium
+            made = gymnasium.make(env)
+        except Exception:  # noqa: BLE001  (ids only the core knows: the observations stay flat floats)
+            return None
+        made.close()
+        return made.observation_space
+    space = getattr(env, "single_observation_space", None)
+    return space if space is not None else getattr(env, "observation_space", None)
+
+
+def _as_observations(live: Dict[str, Any], space: Any) -> NDArray[Any]:
+    """The core's current observations (one flat row per environment, scaled, Discrete spaces
+    one-hot) as the environments gave them: (N, *shape) in the space's dtype."""
+    values = np.asarray(live["values"])
+    if live.get("one_hot_start") is not None:
+        indices: NDArray[np.int64] = np.argmax(values, axis=1).astype(np.int64) + int(live["one_hot_start"])
+        return indices
+    scale = float(live.get("scale") or 1.0)
+    observations = values / scale if scale != 1.0 else values
+    if space is None:
+        return observations
+    dtype = np.dtype(getattr(space, "dtype", None) or np.float32)
+    if np.issubdtype(dtype, np.integer) or dtype == np.bool_:
+        observations = np.rint(observations)
+    shape = tuple(getattr(space, "shape", None) or (values.shape[1],))
+    return observations.astype(dtype).reshape((len(values),) + shape)
+
+
+def _system_info() -> str:
+    """What SB3's ``print_system_info`` prints, for this package: versions and the machine."""
+    import platform
+    from . import __version__
+    return (f"- OS: {platform.platform()}\n- Python: {platform.python_version()}\n- swiftdistill: {__version__}\n"
+            f"- NumPy: {np.__version__}\n- CPU: {platform.machine()} ({os.cpu_count()} logical cores)")

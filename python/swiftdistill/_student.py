@@ -102,9 +102,10 @@ class Student:
         categorical student samples its policy when ``deterministic=False``."""
         return self.policy.predict(observation, deterministic=deterministic)
 
-    def get_parameters(self) -> Dict[str, Dict[str, NDArray[Any]]]:
-        """``{"policy": {name: array}}``, the student's weights by name (NumPy)."""
-        return {"policy": dict(self.policy.params)}
+    def get_parameters(self) -> Dict[str, Dict[str, Any]]:
+        """``{"policy": {name: tensor}}``, the student's weights by name, as SB3 gives them: the
+        policy's ``state_dict`` (torch tensors when torch is installed, else NumPy arrays)."""
+        return {"policy": dict(self.policy.state_dict())}
 
     def save(self, path: PathLike) -> None:
         """Writes the run (students, checkpoint and logs) to ``path`` as a zip (``.zip`` added),

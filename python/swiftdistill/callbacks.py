@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["BaseCallback", "CallbackList", "CheckpointCallback", "EvalCallback", "StopTrainingOnRewardThreshold",
+__all__ = ["BaseCallback", "CallbackList", "CheckpointCallback", "ConvertCallback", "EvalCallback", "StopTrainingOnRewardThreshold",
            "ProgressBarCallback"]
 
 
@@ -132,6 +132,18 @@ class CallbackList(BaseCallback):
         """Passes the loop's variables to every callback."""
         for c in self.callbacks:
             c.update_locals(locals_)
+
+
+class ConvertCallback(BaseCallback):
+    """A function of ``(locals, globals)`` as a callback (SB3's old way of giving one): it is
+    called at every step, and returning False stops training."""
+
+    def __init__(self, callback: Any, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.callback = callback
+
+    def _on_step(self) -> bool:
+        return self.callback is None or self.callback(self.locals, self.globals) is not False
 
 
 class CheckpointCallback(BaseCallback):

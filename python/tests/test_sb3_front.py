@@ -15,7 +15,7 @@ CORRIDOR = dict(learning_rate=1e-3, buffer_size=5000, learning_starts=100, batch
 
 
 def params(model):
-    return {k: v.copy() for k, v in model.get_parameters()["policy"].items()}
+    return {k: np.array(v) for k, v in model.get_parameters()["policy"].items()}
 
 
 def test_sb3_arguments_train_what_sd_train_trains(tmp_path):
@@ -35,7 +35,7 @@ def test_sb3_arguments_train_what_sd_train_trains(tmp_path):
 def test_learn_continues_predict_and_save_load_round_trip(tmp_path):
     dqn = DQN("MlpPolicy", "Corridor-6", seed=1, **CORRIDOR).learn(1200)
     first = params(dqn)
-    assert dqn.learn(600) is dqn and dqn.num_timesteps == 1800, "a second learn continues the run"
+    assert dqn.learn(600, reset_num_timesteps=False) is dqn and dqn.num_timesteps == 1800, "a second learn continues the run"
     assert any(not np.array_equal(first[k], v) for k, v in params(dqn).items())
     eye = np.eye(6, dtype=np.float32)
     action, state = dqn.predict(eye[0], deterministic=True)
@@ -50,7 +50,7 @@ def test_learn_continues_predict_and_save_load_round_trip(tmp_path):
     assert loaded.num_timesteps == 1800 and params(loaded).keys() == params(dqn).keys()
     assert all(np.array_equal(params(loaded)[k], v) for k, v in params(dqn).items())
     assert np.array_equal(loaded.predict(eye, deterministic=True)[0], batch)
-    loaded.learn(300)
+    loaded.learn(300, reset_num_timesteps=False)
     assert loaded.num_timesteps == 2100, "a loaded model continues training"
 
 
@@ -93,7 +93,8 @@ def test_save_before_learn_and_unregistered_vector_copies(tmp_path):
     model.exploration_rate = 1.0
     obs = venv.reset()
     assert model.predict(obs, deterministic=False)[0].shape == (2,), "one-hot Discrete observations, batched"
-    assert model.learn(100).num_timesteps == 100
+    # SB3 collects whole rounds of train_freq (4) steps of both environments: 13 rounds of 8.
+    assert model.learn(100).num_timesteps == 104
 
 
 def test_set_parameters_takes_the_weights_and_learn_continues_from_them(tmp_path):
@@ -116,8 +117,8 @@ def test_set_parameters_takes_the_weights_and_learn_continues_from_them(tmp_path
     fresh = DQN("MlpPolicy", "Corridor-6", seed=8, **CORRIDOR)
     fresh.set_parameters(b.get_parameters())
     assert all(np.array_equal(params(fresh)[k], v) for k, v in params(b).items())
-    fresh.learn(50)
-    assert fresh.num_timesteps == 50 and all(np.array_equal(params(fresh)[k], v) for k, v in params(b).items())
+    fresh.learn(48)
+    assert fresh.num_timesteps == 48 and all(np.array_equal(params(fresh)[k], v) for k, v in params(b).items())
 
 
 def test_callbacks_see_each_steps_episode_ends():
@@ -165,7 +166,10 @@ class FakeCallback:
 @pytest.mark.parametrize("kwargs, words", [
     (dict(policy="MultiInputPolicy"), "policy='MultiInputPolicy' is not supported"),
     (dict(learning_rate=lambda progress: 1e-3), "learning-rate schedules are not supported yet"),
-    (dict(replay_buffer_class=object), "replay_buffer_class and replay_buffer_kwargs are not supported"),
+    (dict(replay_buffer_class=object), "replay_buffer_class is not supported"),
+    (dict(replay_buffer_kwargs=dict(handle_timeout_termination=False)), "handle_timeout_termination=False is not supported"),
+    (dict(replay_buffer_kwargs=dict(n_envs=2)), "replay_buffer_kwargs n_envs not supported"),
+    (dict(policy_kwargs=dict(features_extractor_kwargs=dict(features_dim=8))), "takes features_dim only, with CnnPolicy"),
     (dict(train_freq=(1, "episode")), "only steps are supported"),
     (dict(env=FakeVecEnv()), "this vector environment's copies have no registered id"),
     (dict(policy_kwargs=dict(dueling=True)), "policy_kwargs dueling not supported"),
@@ -220,7 +224,7 @@ def test_a_protocol_callback_sees_every_step_and_stops_training():
     assert callback.seen == list(range(1, 251)), "on_step after every environment step, num_timesteps as SB3 counts"
     assert dqn.num_timesteps == 250, "False from on_step stops training there (after a checkpoint)"
     assert callback.events == ["init", ("start", 1000, 0), "rollout_start", "rollout_end", "end"]
-    dqn.learn(100)
+    dqn.learn(100, reset_num_timesteps=False)
     assert dqn.num_timesteps == 350, "the stopped run continues"
 
 
@@ -337,3 +341,120 @@ def test_vector_environments_train_that_many_copies(tmp_path):
         assert all(np.array_equal(params(parallel)[k], last.params[k]) for k in last.params)
     finally:
         procs.close()
+
+
+def test_num_timesteps_counts_as_sb3s_and_learn_runs_whole_rounds():
+    """SB3's counting: ``reset_num_timesteps=True`` (the default) counts this learn's steps from
+    0, False goes on counting; a learn runs whole rounds of train_freq steps of every
+    environment, and gradient_steps=-1 takes one update per step of the round."""
+    dqn = DQN("MlpPolicy", "Corridor-6", seed=2, **CORRIDOR)
+    assert dqn.learn(10).num_timesteps == 12, "three rounds of train_freq=4"
+    assert dqn.learn(8).num_timesteps == 8, "reset_num_timesteps=True counts this learn's steps"
+    assert dqn.learn(8, reset_num_timesteps=False).num_timesteps == 16
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.env_util import make_vec_env
+    model = DQN("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2), learning_starts=0, buffer_size=1000, train_freq=3,
+                gradient_steps=-1, policy_kwargs=dict(net_arch=[8]), seed=0)
+    model.learn(total_timesteps=3)
+    assert model.num_timesteps == 6 and model.logger.name_to_value["train/n_updates"] == 6, \
+        "learning_starts=0 trains at once (batches drawn with replacement), as many updates as the round's steps"
+
+
+def test_save_keeps_attributes_and_load_takes_custom_objects(tmp_path):
+    dqn = DQN("MlpPolicy", "Corridor-6", seed=2, verbose=2, **CORRIDOR).learn(100)
+    dqn.save(tmp_path / "a", exclude=["verbose"])
+    assert DQN.load(tmp_path / "a.zip").verbose == 0, "excluded: the constructor's default"
+    dqn.save(tmp_path / "b", exclude=["verbose"], include=["verbose"])
+    loaded = DQN.load(tmp_path / "b.zip", custom_objects={"learning_rate": 2e-5, "dummy": 1.0})
+    assert loaded.verbose == 2 and loaded.learning_rate == 2e-5 and not hasattr(loaded, "dummy")
+    assert loaded.num_timesteps == 100
+    with pytest.raises(ValueError, match="only numbers, strings"):
+        dqn.save(tmp_path / "c", include=["policy"])
+
+
+def test_policy_state_dict_round_trips_and_the_next_learn_starts_from_it(tmp_path):
+    torch = pytest.importorskip("torch")
+    dqn = DQN("MlpPolicy", "Corridor-6", seed=5, **CORRIDOR).learn(200)
+    policy = dqn.policy
+    state = policy.state_dict()
+    assert list(state) == list(policy.params) and all(isinstance(v, torch.Tensor) for v in state.values())
+    random = {k: torch.rand_like(v) for k, v in state.items()}
+    policy.load_state_dict(random)
+    eye = np.eye(6, dtype=np.float32)
+    assert np.allclose(policy.q_values(eye), np.maximum(eye @ random["layers.0.weight"].numpy() + random["layers.0.bias"].numpy(), 0)
+                       @ random["layers.1.weight"].numpy() + random["layers.1.bias"].numpy(), atol=1e-5)
+    policy.save(tmp_path / "policy.pkl")
+    again = type(policy).load(tmp_path / "policy.pkl")
+    assert all(torch.equal(again.state_dict()[k], random[k]) for k in random)
+    assert np.array_equal(again.q_values(eye), policy.q_values(eye))
+    with pytest.raises(ValueError, match="names do not match"):
+        policy.load_state_dict({"layers.0.weight": random["layers.0.weight"]})
+    with pytest.raises(ValueError, match="must be finite with shape"):
+        policy.load_state_dict({**random, "layers.0.bias": torch.zeros(3)})
+    # The next learn trains from the weights load_state_dict gave (one step before learning_starts keeps them).
+    dqn.learn(4, reset_num_timesteps=False)
+    assert all(np.array_equal(np.asarray(dqn.get_parameters()["policy"][k]), random[k].numpy()) for k in random)
+
+
+def test_features_dim_sets_natures_last_layer():
+    dqn = DQN("CnnPolicy", "Corridor-6", policy_kwargs=dict(features_extractor_kwargs=dict(features_dim=32)))
+    assert dqn._settings()["hidden_sizes"] == [32]
+    dqn = DQN("CnnPolicy", "Corridor-6", policy_kwargs=dict(features_extractor_kwargs=dict(features_dim=32), net_arch=[8]))
+    assert dqn._settings()["hidden_sizes"] == [32, 8]
+
+
+def test_callbacks_get_new_obs_and_old_style_functions(tmp_path):
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    class Watch(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def _on_step(self):
+            self.seen.append(np.array(self.locals["new_obs"]))
+            return True
+
+    watch = Watch()
+    venv = make_vec_env("CartPole-v1", n_envs=2, seed=0)
+    model = DQN("MlpPolicy", venv, learning_starts=10, buffer_size=100, train_freq=1, seed=0).learn(20, callback=watch)
+    assert len(watch.seen) == 10 and all(o.shape == (2, 4) and o.dtype == np.float32 for o in watch.seen)
+    assert all(model.env.observation_space.contains(o[i]) for o in watch.seen for i in range(2))
+    assert not np.array_equal(watch.seen[0], watch.seen[1]), "the observations move with the steps"
+    calls = []
+    model.learn(6, callback=lambda _locals, _globals: calls.append(_locals["new_obs"].shape) or len(calls) < 2)
+    assert calls == [(2, 4), (2, 4)], "an old-style function of (locals, globals); False stops training"
+    with pytest.raises(AssertionError, match="n_envs is fixed"):
+        model.set_env(make_vec_env("CartPole-v1", n_envs=3))
+    with pytest.raises(ValueError, match="not one of its objects"):
+        model.set_parameters({**model.get_parameters(), "policy.optimizer": {}})
+
+
+def test_an_environment_without_zoo_settings_does_not_warn():
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.envs import IdentityEnv
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DQN("MlpPolicy", IdentityEnv(4), learning_starts=10, buffer_size=100, seed=0).learn(20)
+
+
+def test_predict_during_learn_encodes_discrete_observations():
+    """A callback's predict mid-run reads observations as the network does (one-hot here)."""
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.envs import IdentityEnv
+    from swiftdistill._core import live_q_values
+
+    class Act(BaseCallback):
+        def _on_step(self):
+            actions, _ = self.model.predict(np.arange(4), deterministic=True)
+            q = live_q_values(observations=np.eye(4, dtype=np.float32))
+            assert np.array_equal(actions, np.argmax(q, axis=1))
+            self.checked = True
+            return True
+
+    act = Act()
+    DQN("MlpPolicy", IdentityEnv(4), learning_starts=10, buffer_size=100, seed=0).learn(12, callback=act)
+    assert act.checked
