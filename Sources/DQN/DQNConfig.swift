@@ -41,6 +41,9 @@ public struct DQNConfig: Configurable {
     public var maxGradNorm: Float = 10
     public var loss = TDLoss.huber
     public var doubleDQN = false
+    /// Episodes cut by a time limit end as terminal ones do (no bootstrap from their last
+    /// observation): SB3's `handle_timeout_termination=False`. Off, as in SB3 by default.
+    public var timeLimitTerminal = false
     /// Value and advantage streams on the last hidden layer (saved folded into a plain Q head).
     public var dueling = false
     /// n-step returns (1 = one-step TD).
@@ -206,6 +209,8 @@ extension DQNConfig {
             .bool("double_dqn", \.doubleDQN, help: "Double DQN targets."),
             .bool("dueling", \.dueling, help: "Dueling head (saved folded into a plain Q head)."),
             .int("n_step", \.nStep, min: 1, max: 1_000, help: "n-step returns."),
+            .bool("time_limit_terminal", \.timeLimitTerminal,
+                  help: "Treat an episode cut by a time limit as terminal, without bootstrapping (SB3's handle_timeout_termination=False)."),
             .bool("prioritized_replay", \.prioritizedReplay, flag: "prioritized", help: "Proportional prioritized replay."),
             .float("priority_alpha", \.priorityAlpha, .fraction, help: "Prioritized replay: priority exponent α."),
             .float("priority_beta_initial", \.priorityBetaInitial, .fraction, flag: "priority-beta",

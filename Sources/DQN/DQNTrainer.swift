@@ -250,8 +250,9 @@ public struct DQNAlgorithm: RunAlgorithm {
             try NonFinite.check(s, from: envs[i], episode: state.episodes + 1, stepInEpisode: episodeLengths[i] + 1)
             episodeReturns[i] += s.reward
             episodeLengths[i] += 1
+            let terminal = s.terminated || (s.truncated && config.timeLimitTerminal)
             for t in nsteps[i].push(observation: observations[i], action: actions[i], reward: Float(s.reward), nextObservation: s.observation,
-                                    terminated: s.terminated, truncated: s.truncated) {
+                                    terminated: terminal, truncated: s.truncated) {
                 let slot = buffer.add(t)
                 prioritized?.added(slot: slot)
                 if slot < cachedEpoch.count { cachedEpoch[slot] = -1 }

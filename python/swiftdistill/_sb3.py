@@ -147,12 +147,11 @@ class DQN:
             raise ValueError("replay_buffer_class is not supported: the Swift core has its own replay buffer "
                              "(prioritized_replay=True is its prioritized one)")
         buffer_kwargs = dict(replay_buffer_kwargs or {})
-        # The core's buffer bootstraps from a time-limit truncation's last observation, as SB3's
-        # does with handle_timeout_termination=True (its default), and stores every observation
-        # once, as optimize_memory_usage=True does: both are what it always does.
-        if not buffer_kwargs.pop("handle_timeout_termination", True):
-            raise ValueError("replay_buffer_kwargs handle_timeout_termination=False is not supported: the core always "
-                             "bootstraps from the last observation of an episode cut by a time limit")
+        # handle_timeout_termination=True (SB3's default) bootstraps from a time-limit
+        # truncation's last observation, False treats it as terminal: the core's
+        # time_limit_terminal. The core stores every observation once, as
+        # optimize_memory_usage=True does: that is what it always does.
+        self._time_limit_terminal = not buffer_kwargs.pop("handle_timeout_termination", True)
         if buffer_kwargs:
             raise ValueError(f"replay_buffer_kwargs {', '.join(sorted(buffer_kwargs))} not supported; the core's replay "
                              "buffer takes buffer_size (and prioritized_replay) only")
@@ -285,6 +284,8 @@ class DQN:
             # SB3 evaluates only through an EvalCallback, and its model is the last one trained.
             "eval_interval": 0,
         }
+        if self._time_limit_terminal:
+            settings["time_limit_terminal"] = True
         if "activation_fn" in kwargs:
             settings["activation"] = _activation_name(kwargs.pop("activation_fn"))
         if cnn:
@@ -638,7 +639,8 @@ class DQN:
             target_update_interval=config["target_update_interval"],
             exploration_fraction=config["exploration_fraction"], exploration_initial_eps=config["exploration_initial"],
             exploration_final_eps=config["exploration_final"], max_grad_norm=config["max_grad_norm"],
-            policy_kwargs=policy_kwargs, seed=config["seed"], device=device)
+            policy_kwargs=policy_kwargs, seed=config["seed"], device=device,
+            replay_buffer_kwargs={"handle_timeout_termination": not config.get("time_limit_terminal", False)})
         saved_path = run / "sb3.json"
         saved: Dict[str, Any] = json.loads(saved_path.read_text()) if saved_path.exists() else {}
         replaced = {k: v for k, v in (custom_objects or {}).items() if k in arguments or k in saved}

@@ -167,7 +167,6 @@ class FakeCallback:
     (dict(policy="MultiInputPolicy"), "policy='MultiInputPolicy' is not supported"),
     (dict(learning_rate=lambda progress: 1e-3), "learning-rate schedules are not supported yet"),
     (dict(replay_buffer_class=object), "replay_buffer_class is not supported"),
-    (dict(replay_buffer_kwargs=dict(handle_timeout_termination=False)), "handle_timeout_termination=False is not supported"),
     (dict(replay_buffer_kwargs=dict(n_envs=2)), "replay_buffer_kwargs n_envs not supported"),
     (dict(policy_kwargs=dict(features_extractor_kwargs=dict(features_dim=8))), "takes features_dim only, with CnnPolicy"),
     (dict(train_freq=(1, "episode")), "only steps are supported"),
@@ -458,3 +457,9 @@ def test_predict_during_learn_encodes_discrete_observations():
     act = Act()
     DQN("MlpPolicy", IdentityEnv(4), learning_starts=10, buffer_size=100, seed=0).learn(12, callback=act)
     assert act.checked
+
+
+def test_handle_timeout_termination_false_is_the_cores_time_limit_terminal():
+    assert DQN("MlpPolicy", "Corridor-6", **CORRIDOR)._settings().get("time_limit_terminal") is None
+    dqn = DQN("MlpPolicy", "Corridor-6", replay_buffer_kwargs=dict(handle_timeout_termination=False), **CORRIDOR)
+    assert dqn._settings()["time_limit_terminal"] is True
