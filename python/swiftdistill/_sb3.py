@@ -395,6 +395,9 @@ class DQN:
             pass  # the run checkpointed where the callback stopped it
         finally:
             self._training = False
+            state_file = run / "last" / "state.json"
+            if state_file.exists():  # also after Ctrl-C: the steps the checkpoint holds
+                self.num_timesteps = int(json.loads(state_file.read_text())["state"]["step"]) - self._step_offset
         self._write_pending_saves()
         self._after_training(run)
         if hooks is not None:
