@@ -52,7 +52,7 @@ def main() -> None:
     ax.set_xlabel("student's share of the teacher's actor parameters (%)")
     ax.set_ylabel("normalised return")
     ax.set_title("Students of SB3 agents, seeds 0–2, 20 fresh episodes each", fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     out = ROOT / "docs" / "img" / "policy-students.png"
