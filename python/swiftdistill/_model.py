@@ -7,7 +7,6 @@ import os
 import shutil
 import stat
 import tempfile
-import zipfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -443,14 +442,10 @@ class Model:
     def save(self, path: PathLike) -> Path:
         """Writes the model (its current weights) as one file at ``path``, a zip of its model
         directory, as SB3's ``policy.save`` writes one file; ``Model.load(path)`` reads it."""
+        from ._runzip import archive
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as staging:
-            root = self._written(Path(staging) / "model")
-            made = shutil.make_archive(str(Path(staging) / "saved"), "zip", root_dir=root)
-            staged = target.with_name(target.name + ".writing")
-            shutil.move(made, staged)
-            os.replace(staged, target)  # whole: the old file or the new one, never part of one
+            archive(self._written(Path(staging) / "model"), target)
         return target
 
     @classmethod
@@ -462,18 +457,10 @@ class Model:
             return load(source)
         if not source.is_file():
             raise FileNotFoundError(f"{source} does not exist; pass a model directory or a file Model.save wrote")
-        from ._runzip import ScratchDirectory
+        from ._runzip import ScratchDirectory, extract
         temporary = ScratchDirectory("swiftdistill-model-")
         root = Path(temporary.name) / "model"
-        try:
-            with zipfile.ZipFile(source) as zipped:
-                for member in zipped.namelist():
-                    if "/" in member.rstrip("/") or member in ("", ".", "..") or "\\" in member:
-                        raise ValueError(f"{source} is not a saved model: it names {member!r}, which is not a file of "
-                                         "one model directory")
-                zipped.extractall(root)
-        except zipfile.BadZipFile:
-            raise ValueError(f"{source} is not a saved model (not a zip Model.save wrote)") from None
+        extract(source, root, "model")
         model = load(root)
         model._temporary = temporary  # lives as long as the model
         return model

@@ -43,12 +43,28 @@ def zip_path(path: PathLike) -> Path:
     return target if target.suffix == ".zip" else target.with_name(target.name + ".zip")
 
 
-def archive(run: Path, target: Path) -> None:
-    """Writes the run directory as the zip ``target`` (made beside, then moved into place)."""
+def archive(directory: Path, target: Path) -> None:
+    """Writes ``directory`` as the zip ``target``, whole: made aside, moved beside the target,
+    then renamed over it (the old file or the new one, never part of one)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as staging:
-        made = shutil.make_archive(str(Path(staging) / "run"), "zip", root_dir=run)
-        shutil.move(made, target)
+        made = shutil.make_archive(str(Path(staging) / "archive"), "zip", root_dir=directory)
+        staged = target.with_name(target.name + ".writing")
+        shutil.move(made, staged)
+        os.replace(staged, target)
+
+
+def extract(source: Path, into: Path, what: str) -> None:
+    """Unpacks the zip ``source`` into ``into`` as data: refused in a sentence when it is not a
+    zip or names a file outside ``into``."""
+    try:
+        with zipfile.ZipFile(source) as zipped:
+            for member in zipped.namelist():
+                if not str((into / member).resolve()).startswith(str(into.resolve())):
+                    raise ValueError(f"{source} is not a saved swiftdistill {what}: it names a file outside itself ({member})")
+            zipped.extractall(into)
+    except zipfile.BadZipFile:
+        raise ValueError(f"{source} is not a saved swiftdistill {what} (not a zip)") from None
 
 
 def unpack(path: PathLike, what: str, prefix: str) -> Tuple[Path, "tempfile.TemporaryDirectory[str]"]:
@@ -59,11 +75,7 @@ def unpack(path: PathLike, what: str, prefix: str) -> Tuple[Path, "tempfile.Temp
         source = source.with_name(source.name + ".zip")
     temporary = ScratchDirectory(prefix)
     run = Path(temporary.name) / "run"
-    with zipfile.ZipFile(source) as zipped:
-        for member in zipped.namelist():
-            if not str((run / member).resolve()).startswith(str(run.resolve())):
-                raise ValueError(f"{source} is not a saved swiftdistill {what}: it names a file outside itself ({member})")
-        zipped.extractall(run)
+    extract(source, run, what)
     if not (run / "last" / "state.json").exists():
         raise ValueError(f"{source} is not a saved swiftdistill {what}: it holds no last/state.json")
     return run, temporary
