@@ -180,11 +180,17 @@ public enum ModelDirectory {
         // `staging` now holds the previous version; the deferred removal deletes it.
     }
 
+    /// Files a run's checkpoint (last/) keeps beside its model: its state, and a replay buffer
+    /// when the run keeps one (see DQN's `ReplaySnapshot`).
+    public static let checkpointFileNames: Set<String> = ["state.json", "replay.json", "replay.frames.npy", "replay.frame_ids.npy",
+                                                          "replay.actions.npy", "replay.rewards.npy", "replay.discounts.npy",
+                                                          "replay.priorities.npy"]
+
     /// True when `directory` is missing, empty, or holds a saved model and nothing else (its
     /// manifest's files, a checkpoint's state.json, leftovers of killed saves).
     static func holdsOnlyAModel(_ directory: URL) -> Bool {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return true }
-        let own = Set((try? readManifest(directory))?.tensors.map(\.file) ?? []).union([manifestName, "state.json"])
+        let own = Set((try? readManifest(directory))?.tensors.map(\.file) ?? []).union([manifestName]).union(checkpointFileNames)
         return names.allSatisfy { own.contains($0) || isTensorFileName($0) || $0.hasPrefix(".\(manifestName).saving-") }
     }
 
@@ -526,6 +532,17 @@ public enum ModelDirectory {
     /// A name of a file directly inside a directory: no separators, no `..`, not empty.
     static func isPlainFileName(_ name: String) -> Bool {
         !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\0")
+    }
+
+    /// The bytes of `name`, a regular file directly inside `directory` of at most `limit` bytes
+    /// (a checkpoint's own files beside its tensors), or nil when there is no such entry.
+    public static func readOwnFile(_ name: String, in directory: URL, atMost limit: Int) throws -> Data? {
+        precondition(isPlainFileName(name), "a file directly inside the directory")
+        let url = directory.appendingPathComponent(name)
+        guard (try? FileManager.default.attributesOfItem(atPath: url.path)) != nil else { return nil }
+        try checkRegularFile(url, atMost: limit)
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw CheckpointError.missingFile(url.path) }
+        return data
     }
 
     /// Refuses anything but a regular file (symbolic links, devices, FIFOs, directories) and

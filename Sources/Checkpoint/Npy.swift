@@ -110,6 +110,48 @@ public enum NumPyFile {
         return data
     }
 
+    /// The bytes of a version-1.0 `.npy` file holding `values` as unsigned bytes (`|u1`): uint8
+    /// images and bool grids as a replay buffer keeps them.
+    public static func encode(bytes values: [UInt8], shape: [Int]) -> Data {
+        var data = header(descr: "|u1", shape: shape)
+        data.append(contentsOf: values)
+        return data
+    }
+
+    /// The bytes of a version-1.0 `.npy` file holding `values` as `<f8` (sums that must come back
+    /// to the bit, as prioritized replay's priorities).
+    public static func encode(doubles values: [Double], shape: [Int]) -> Data {
+        var data = header(descr: "<f8", shape: shape)
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        return data
+    }
+
+    /// Reads an `.npy` file of unsigned bytes (`|u1`, or NumPy's bool `|b1`).
+    public static func decodeBytes(_ data: Data, path: String = "<memory>") throws -> (shape: [Int], values: [UInt8]) {
+        let (fields, bytes, dataStart, count) = try layout(data, path: path)
+        guard ["|u1", "<u1", "u1", "|b1"].contains(fields.descr) else {
+            throw CheckpointError.badHeader(path, detail: "it holds dtype '\(fields.descr)' where unsigned bytes ('|u1') belong")
+        }
+        guard bytes.count - dataStart >= count else { throw CheckpointError.truncated(path, expected: count, found: bytes.count - dataStart) }
+        return (fields.shape, Array(bytes[dataStart..<(dataStart + count)]))
+    }
+
+    /// Reads an `.npy` file of `<f8` values, to the bit.
+    public static func decodeDoubles(_ data: Data, path: String = "<memory>") throws -> (shape: [Int], values: [Double]) {
+        let (fields, bytes, dataStart, count) = try layout(data, path: path)
+        guard ["<f8", "=f8"].contains(fields.descr) else {
+            throw CheckpointError.badHeader(path, detail: "it holds dtype '\(fields.descr)' where float64 ('<f8') belongs")
+        }
+        guard bytes.count - dataStart >= 8 * count else { throw CheckpointError.truncated(path, expected: 8 * count, found: bytes.count - dataStart) }
+        var values = [Double](repeating: 0, count: count)
+        for i in 0..<count {
+            var bits: UInt64 = 0
+            for k in (0..<8).reversed() { bits = bits << 8 | UInt64(bytes[dataStart + 8 * i + k]) }
+            values[i] = Double(bitPattern: bits)
+        }
+        return (fields.shape, values)
+    }
+
     /// Reads an `.npy` file of integers (`|i1`, `<i1`, `<i4`): the shape, the values, and the width (8 or 32).
     public static func decodeIntegers(_ data: Data, path: String = "<memory>") throws -> (shape: [Int], values: [Int32], bits: Int) {
         let (fields, bytes, dataStart, count) = try layout(data, path: path)

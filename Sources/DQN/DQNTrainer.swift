@@ -73,13 +73,14 @@ public struct DQNAlgorithm: RunAlgorithm {
     }
 
     /// A new run on `env`, or one continued from a checkpoint's learner and state (the replay
-    /// buffer starts empty and refills from new experience).
-    public init(config: DQNConfig, env: any Environment, resume: (DQNLearner, TrainingState)? = nil) throws {
-        try self.init(config: config, envs: [env], resume: resume)
+    /// buffer starts empty and refills from new experience, unless the checkpoint kept it: `replay`).
+    public init(config: DQNConfig, env: any Environment, resume: (DQNLearner, TrainingState)? = nil, replay: ReplaySnapshot? = nil) throws {
+        try self.init(config: config, envs: [env], resume: resume, replay: replay)
     }
 
     /// As above on `config.environmentCount` environments stepped together (`envs`, one spec).
-    public init(config: DQNConfig, envs: [any Environment], resume: (DQNLearner, TrainingState)? = nil) throws {
+    public init(config: DQNConfig, envs: [any Environment], resume: (DQNLearner, TrainingState)? = nil,
+                replay: ReplaySnapshot? = nil) throws {
         guard envs.count == config.environmentCount, !envs.isEmpty else {
             throw SettingError(key: "environment_count", template: "{environment_count} is \(config.environmentCount) but \(envs.count) environment\(envs.count == 1 ? " was" : "s were") given; give one environment per copy (an id, class or factory opens them all).")
         }
@@ -97,15 +98,26 @@ public struct DQNAlgorithm: RunAlgorithm {
         try Self.checkConvolutions(config, spec: spec)
         learner = try resume?.0 ?? Self.startingLearner(config, spec: spec)
         state = resume?.1 ?? TrainingState(rng: SeededGenerator(seed: UInt64(config.seed)))
-        buffer = ReplayBuffer(capacity: config.bufferSize, observationSize: spec.observationSize,
-                              byteScale: spec.observationsAreBytes ? spec.observationScale : nil,
-                              frames: Self.framesPerObservation(spec.observationShape), lookahead: config.nStep * envs.count)
+        let lookahead = config.nStep * envs.count
+        if let replay {
+            buffer = ReplayBuffer(restoring: replay, lookahead: lookahead)
+        } else {
+            buffer = ReplayBuffer(capacity: config.bufferSize, observationSize: spec.observationSize,
+                                  byteScale: spec.observationsAreBytes ? spec.observationScale : nil,
+                                  frames: Self.framesPerObservation(spec.observationShape), lookahead: lookahead)
+        }
         prioritized = config.prioritizedReplay
             ? PrioritizedSampler(capacity: config.bufferSize, alpha: config.priorityAlpha, epsilon: config.priorityEpsilon) : nil
+        if let replay, let priorities = replay.priorities {
+            prioritized?.restore(priorities: priorities, largest: replay.layout.maxPriority)
+        } else if let replay {
+            for slot in 0..<replay.layout.count { prioritized?.added(slot: slot) }
+        }
         nsteps = Array(repeating: NStepAccumulator(n: config.nStep, gamma: config.gamma), count: envs.count)
         exploration = LinearSchedule(initial: config.explorationInitial, final: config.explorationFinal,
                                      fraction: config.explorationFraction, totalSteps: config.totalSteps)
-        learnStart = resume == nil ? config.learningStarts : state.step + min(config.learningStarts, config.batchSize)
+        // A resumed run without its replay buffer waits to refill a little before learning again.
+        learnStart = resume == nil || replay != nil ? config.learningStarts : state.step + min(config.learningStarts, config.batchSize)
         // Environment i starts from seed + i, as SB3's vector environments seed their copies.
         let seed = resume == nil ? config.seed : config.seed &+ state.episodes
         observations = try envs.indices.map { i in try envs[i].reset(seed: seed &+ i) }
@@ -371,6 +383,22 @@ public struct DQNAlgorithm: RunAlgorithm {
                 }
             }
         }
+    }
+
+    /// What a replay snapshot of these settings holds, checked before one is restored.
+    public static func replayLayout(_ config: DQNConfig, spec: EnvironmentSpec, count: Int = 0, position: Int = 0,
+                                    maxPriority: Double? = nil) -> ReplaySnapshot.Layout {
+        ReplaySnapshot.Layout(count: count, position: position, capacity: config.bufferSize, observationSize: spec.observationSize,
+                              frames: ReplayBuffer.partsPerObservation(spec.observationSize, frames: framesPerObservation(spec.observationShape)),
+                              byteScale: spec.observationsAreBytes ? spec.observationScale : nil, maxPriority: maxPriority,
+                              observationScale: spec.observationScale, oneHotStart: spec.oneHotStart, observationShape: spec.observationShape)
+    }
+
+    /// The replay buffer, when the settings keep it in checkpoints.
+    public func checkpointFiles() -> [String: Data] {
+        guard config.checkpointReplayBuffer else { return [:] }
+        return buffer.snapshot(observationShape: env.spec.observationShape, observationScale: env.spec.observationScale,
+                               oneHotStart: env.spec.oneHotStart, priorities: prioritized).files()
     }
 
     public func checkpointTensors() -> [String: Tensor] {

@@ -79,20 +79,20 @@ public struct ReplayBuffer: Sendable {
     public let observationSize: Int
     /// Parts each observation is split into for sharing (1: whole observations).
     public let frames: Int
-    public private(set) var count = 0
+    public internal(set) var count = 0
     /// Slot the next transition goes to.
-    public private(set) var position = 0
+    public internal(set) var position = 0
 
-    private var floatFrames: FrameStore<Float>?
+    var floatFrames: FrameStore<Float>?
     /// One byte per observation value instead (bool grids, uint8 images): the value over `byteScale`.
-    private var byteFrames: FrameStore<UInt8>?
+    var byteFrames: FrameStore<UInt8>?
     /// The scale the environment applied to byte-valued observations; nil for float storage.
     public let byteScale: Float?
     /// Per slot, `frames` frame ids for the observation, then `frames` for the next one.
-    private var frameIDs: [Int32]
-    private var actions: [Int32]
-    private var rewards: [Float]
-    private var bootstrap: [Float]
+    var frameIDs: [Int32]
+    var actions: [Int32]
+    var rewards: [Float]
+    var bootstrap: [Float]
 
     /// Float storage, or with `byteScale` one byte per observation value (for observations that
     /// are integers 0–255 times that scale: bool grids, uint8 images), a quarter of the memory
@@ -101,7 +101,7 @@ public struct ReplayBuffer: Sendable {
     /// observation comes back as an observation (n for n-step transitions).
     public init(capacity: Int, observationSize: Int, byteScale: Float? = nil, frames: Int = 1, lookahead: Int = 1) {
         precondition(capacity >= 1 && observationSize >= 1, "a replay buffer needs capacity and observation size")
-        let parts = frames >= 1 && observationSize % frames == 0 ? frames : 1
+        let parts = Self.partsPerObservation(observationSize, frames: frames)
         self.capacity = capacity
         self.observationSize = observationSize
         self.frames = parts
@@ -117,6 +117,11 @@ public struct ReplayBuffer: Sendable {
         actions = [Int32](repeating: 0, count: capacity)
         rewards = [Float](repeating: 0, count: capacity)
         bootstrap = rewards
+    }
+
+    /// The parts an observation of `observationSize` values is shared in: `frames` when they divide it, else 1.
+    public static func partsPerObservation(_ observationSize: Int, frames: Int) -> Int {
+        frames >= 1 && observationSize % frames == 0 ? frames : 1
     }
 
     /// Bytes of observation storage per transition in steady state: one frame (the newest), and
@@ -287,14 +292,14 @@ struct FrameStore<Scalar: StoredScalar>: Sendable {
     let frameSize: Int, parts: Int, window: Int, scale: Float
     /// Frames per block: about 1 MB each.
     let blockFrames: Int
-    private var blocks: [[Scalar]] = []
-    private var references: [Int32] = []
-    private var freeIDs: [Int32] = []
+    var blocks: [[Scalar]] = []
+    var references: [Int32] = []
+    var freeIDs: [Int32] = []
     /// Frame ids of the last `window` observations stored, newest last.
-    private var recent: [Int32] = []
+    var recent: [Int32] = []
     /// The frame being stored, encoded.
     private var scratch: [Scalar]
-    private(set) var liveFrames = 0
+    var liveFrames = 0
 
     init(frameSize: Int, parts: Int, window: Int, scale: Float) {
         self.frameSize = frameSize

@@ -54,7 +54,8 @@ public struct PrioritizedSampler: Sendable {
     public var tree: SumTree
     public let alpha: Float
     public let epsilon: Float
-    private var maxPriority: Double = 1
+    /// The largest priority so far: what new transitions get.
+    public internal(set) var largestPriority: Double = 1
 
     public init(capacity: Int, alpha: Float, epsilon: Float) {
         tree = SumTree(capacity: capacity)
@@ -63,7 +64,7 @@ public struct PrioritizedSampler: Sendable {
     }
 
     /// New transitions get the largest priority seen, so each is replayed at least once soon.
-    public mutating func added(slot: Int) { tree.update(slot, priority: maxPriority) }
+    public mutating func added(slot: Int) { tree.update(slot, priority: largestPriority) }
 
     /// Stratified proportional sample of `batchSize` slots among the first `count`, with
     /// importance weights (N·P(i))^−β normalised by their maximum.
@@ -98,7 +99,7 @@ public struct PrioritizedSampler: Sendable {
     public mutating func update(indices: [Int], tdErrors: [Float]) {
         for (i, e) in zip(indices, tdErrors) {
             let p = Foundation_pow(Double(abs(e) + epsilon), Double(alpha))
-            maxPriority = max(maxPriority, p)
+            largestPriority = max(largestPriority, p)
             tree.update(i, priority: p)
         }
     }

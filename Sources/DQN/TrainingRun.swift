@@ -18,11 +18,15 @@ public struct TrainingRun {
 
     /// Starts a new run (refusing an existing one unless `force`). `makeEnv` opens the training
     /// environment and, when evaluation is on, a separate evaluation one.
-    public func start(config: DQNConfig, environment: EnvironmentRecipe, makeEnv: EnvironmentFactory, force: Bool) throws -> TrainingOutcome {
+    /// `replayFrom`, a directory of `ReplaySnapshot` files, fills the replay buffer to start with.
+    public func start(config: DQNConfig, environment: EnvironmentRecipe, makeEnv: EnvironmentFactory, force: Bool,
+                      replayFrom: URL? = nil) throws -> TrainingOutcome {
         try config.validate()
         let envs = try (0..<config.environmentCount).map { _ in try makeEnv() }
         let evalEnv = config.evalInterval > 0 ? try makeEnv() : nil
-        var algorithm = try DQNAlgorithm(config: config, envs: envs)
+        let replay = try replayFrom.flatMap { try ReplaySnapshot.read(from: $0, expected: DQNAlgorithm.replayLayout(config, spec: envs[0].spec),
+                                                                      actionCount: envs[0].spec.actionCount, prioritized: config.prioritizedReplay) }
+        var algorithm = try DQNAlgorithm(config: config, envs: envs, replay: replay)
         try directory.prepareNew(force: force)
         let result = try RunLoop(directory: directory, environment: environment, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
         return TrainingOutcome(algorithm, result)
@@ -35,12 +39,14 @@ public struct TrainingRun {
 
     /// Settings a resumed run may change; the others are the checkpoint's.
     public static let resumableSettings = ["total_steps", "learning_rate", "eval_interval", "eval_episodes", "eval_seed",
-                                           "checkpoint_interval"]
+                                           "checkpoint_interval", "checkpoint_replay_buffer"]
 
     /// Continues from `checkpoint` (or last/) with `changes` to the resumable settings (e.g.
     /// more steps, a lower learning rate); any other setting is refused with a `SettingError`.
+    /// The replay buffer is the checkpoint's when it kept one, or the one in `replayFrom` (a
+    /// directory of `ReplaySnapshot` files, e.g. a buffer loaded from Python), else empty.
     public func resume(from checkpoint: DQNCheckpoint? = nil, makeEnv: EnvironmentFactory,
-                       changes: [(String, SettingValue)] = [], totalSteps: Int? = nil) throws -> TrainingOutcome {
+                       changes: [(String, SettingValue)] = [], totalSteps: Int? = nil, replayFrom: URL? = nil) throws -> TrainingOutcome {
         let saved = try checkpoint ?? loadCheckpoint()
         var config = try saved.config.resumed(changing: changes, resumable: Self.resumableSettings)
         if let totalSteps { config.totalSteps = totalSteps }
@@ -54,7 +60,10 @@ public struct TrainingRun {
             throw RunError.invalidSetting("the checkpoint in \(directory.url.path) expects \(saved.policy.inputSize) observation values and \(saved.policy.outputSize) actions but \(saved.environment) has \(env.spec.observationSize) and \(env.spec.actionCount).")
         }
         let evalEnv = config.evalInterval > 0 ? try makeEnv() : nil
-        var algorithm = try DQNAlgorithm(config: config, envs: envs, resume: (try DQNLearner(restoring: saved, config: config), saved.state))
+        let replay = try ReplaySnapshot.read(from: replayFrom ?? directory.lastURL, expected: DQNAlgorithm.replayLayout(config, spec: env.spec),
+                                             actionCount: env.spec.actionCount, prioritized: config.prioritizedReplay)
+        var algorithm = try DQNAlgorithm(config: config, envs: envs, resume: (try DQNLearner(restoring: saved, config: config), saved.state),
+                                         replay: replay)
         let result = try RunLoop(directory: directory, environment: saved.environment, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
         return TrainingOutcome(algorithm, result)
     }

@@ -150,8 +150,9 @@ enum Bindings {
 
     static let train = Function(
         name: "train", parameters: ["env", "env_name", "env_wrappers", "env_arguments", "settings", "out", "force", "resume", "callback", "resume_steps",
-                                    "event_interval", "share_policy"],
-        doc: "Trains a DQN teacher into out; returns a summary dict.",
+                                    "event_interval", "share_policy", "replay_from"],
+        doc: "Trains a DQN teacher into out; returns a summary dict. A resumed run samples the replay buffer its checkpoint kept, "
+            + "or the one in the directory replay_from (replay.* files).",
         body: { a in
             let envArg = try a.object("env"), envName = try a.string("env_name"), out = try a.string("out")
             let given = try settings(a.optionalString("settings") ?? "{}")
@@ -171,7 +172,8 @@ enum Bindings {
             let outcome: TrainingOutcome
             if try a.bool("resume") {
                 outcome = try run.resume(makeEnv: makeEnv, changes: given.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-                                         totalSteps: a.int("resume_steps"))
+                                         totalSteps: a.int("resume_steps"),
+                                         replayFrom: try a.optionalString("replay_from").map { URL(fileURLWithPath: $0) })
             } else {
                 var config = DQNConfig.defaults(for: envName)
                 try DQNConfig.settings.apply(given, to: &config)
@@ -181,7 +183,8 @@ enum Bindings {
                 }
                 let recipe = EnvironmentRecipe(name: envName, arguments: try arguments(a.optionalString("env_arguments")),
                                                wrappers: try wrappers(a.optionalString("env_wrappers")))
-                outcome = try run.start(config: config, environment: recipe, makeEnv: makeEnv, force: a.bool("force"))
+                outcome = try run.start(config: config, environment: recipe, makeEnv: makeEnv, force: a.bool("force"),
+                                        replayFrom: try a.optionalString("replay_from").map { URL(fileURLWithPath: $0) })
             }
             try control.finish()
             var summary: [String: any PythonConvertible] = [

@@ -1,4 +1,5 @@
 import Checkpoint
+import Foundation
 import Environments
 import NN
 import Settings
@@ -65,6 +66,8 @@ public protocol RunAlgorithm {
     mutating func finish(compute: (() -> Void) -> Void) throws
     /// Tensors a checkpoint needs besides the policy (networks, optimiser moments), by name.
     func checkpointTensors() -> [String: Tensor]
+    /// Files a checkpoint keeps besides its tensors (a replay buffer), by name.
+    func checkpointFiles() -> [String: Data]
     /// The `config` object written into model manifests.
     func manifestConfig() -> [String: JSONValue]
 
@@ -86,6 +89,7 @@ public protocol RunAlgorithm {
 
 extension RunAlgorithm {
     public var evaluationMayBeBest: Bool { true }
+    public func checkpointFiles() -> [String: Data] { [:] }
     public var currentObservations: (values: [[Float]], spec: EnvironmentSpec)? { nil }
 
     public mutating func evaluate(on env: any Environment) throws -> EvaluationResult {

@@ -132,7 +132,7 @@ public struct RunDirectory: Sendable {
     }
 
     /// Saves a checkpoint into last/: the policy, the algorithm's tensors and state.json.
-    public func saveCheckpoint<Config: Codable, State: RunState>(policy: MLP, tensors: [String: Tensor], state: State,
+    public func saveCheckpoint<Config: Codable, State: RunState>(policy: MLP, tensors: [String: Tensor], files: [String: Data] = [:], state: State,
                                                                    config: Config, environment: EnvironmentRecipe,
                                                                    manifestConfig: [String: JSONValue]) throws {
         let encoder = JSONEncoder()
@@ -144,7 +144,7 @@ public struct RunDirectory: Sendable {
         if let best = state.bestMeanReturn { metrics["best_mean_return"] = .number(best) }
         try ModelDirectory.save(policy, to: lastURL, environment: environment.name, environmentArguments: environment.argumentTexts,
                                 environmentWrappers: environment.manifestWrappers, config: manifestConfig, metrics: metrics,
-                                extraTensors: tensors, extraFiles: ["state.json": stateData])
+                                extraTensors: tensors, extraFiles: files.merging(["state.json": stateData]) { _, state in state })
     }
 
     /// Reads last/ for resuming: the settings, the state, the environment, and the tensors.

@@ -64,7 +64,7 @@ public struct RunLoop {
         func checkpoint() throws {
             try algorithm.checkFinite(what: "network at step \(algorithm.state.step)")
             algorithm.state.elapsedSeconds = elapsed()
-            try directory?.saveCheckpoint(policy: algorithm.policy, tensors: algorithm.checkpointTensors(),
+            try directory?.saveCheckpoint(policy: algorithm.policy, tensors: algorithm.checkpointTensors(), files: algorithm.checkpointFiles(),
                                           state: algorithm.state, config: algorithm.config, environment: environment,
                                           manifestConfig: algorithm.manifestConfig())
         }

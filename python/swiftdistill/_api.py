@@ -208,7 +208,8 @@ def _isolation(core: Any, mode: str, env_arg: Any) -> Iterator[None]:
 def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Optional[int] = None,
           hidden: Optional[Sequence[int]] = None, force: bool = False, resume: bool = False,
           callback: Optional[Callback] = None, progress: bool = True, env_isolation: str = "none",
-          event_interval: Optional[int] = None, _share_policy: bool = False, **hyperparameters: Any) -> Tuple[Model, Dict[str, Any]]:
+          event_interval: Optional[int] = None, _share_policy: bool = False, _replay_from: Optional[str] = None,
+          **hyperparameters: Any) -> Tuple[Model, Dict[str, Any]]:
     """Trains a DQN teacher with the Swift core and returns ``(model, metrics)``.
 
     ``env`` is a Gymnasium id (``"CartPole-v1"``), a ``gymnasium.Env`` instance, or a factory
@@ -243,7 +244,7 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
             summary = core.train(env=env_arg, env_name=env_name, env_wrappers=_recorded_wrappers(env), env_arguments=_recorded_arguments(env), settings=settings_text, out=os.fspath(out),
                              force=bool(force), resume=bool(resume), callback=on_event,
                              resume_steps=steps if resume else None, event_interval=event_interval,
-                             share_policy=bool(_share_policy))
+                             share_policy=bool(_share_policy), replay_from=_replay_from)
     finally:
         close()
     return load(out), summary

@@ -7,7 +7,7 @@ import tempfile
 import weakref
 import zipfile
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -43,15 +43,21 @@ def zip_path(path: PathLike) -> Path:
     return target if target.suffix == ".zip" else target.with_name(target.name + ".zip")
 
 
-def archive(directory: Path, target: Path) -> None:
-    """Writes ``directory`` as the zip ``target``, whole: made aside, moved beside the target,
-    then renamed over it (the old file or the new one, never part of one)."""
+def archive(directory: Path, target: Path, leave_out: Optional[Callable[[str], bool]] = None) -> None:
+    """Writes ``directory`` as the zip ``target``, whole: written beside the target, then renamed
+    over it (the old file or the new one, never part of one). ``leave_out`` is asked about each
+    file's path inside the directory (``last/replay.json``)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as staging:
-        made = shutil.make_archive(str(Path(staging) / "archive"), "zip", root_dir=directory)
-        staged = target.with_name(target.name + ".writing")
-        shutil.move(made, staged)
+    staged = target.with_name(target.name + ".writing")
+    try:
+        with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED) as zipped:
+            for path in sorted(directory.rglob("*")):
+                name = path.relative_to(directory).as_posix()
+                if path.is_file() and not path.is_symlink() and not (leave_out and leave_out(name)):
+                    zipped.write(path, name)
         os.replace(staged, target)
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def extract(source: Path, into: Path, what: str) -> None:

@@ -31,7 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._model import _CPU, Model, load, rewrite_tensors
-from ._runzip import ScratchDirectory, archive, run_directory, unpack, zip_path
+from ._replay import ReplayBuffer, holds_replay, replay_files
+from ._runzip import ScratchDirectory, archive, extract, run_directory, unpack, zip_path
 
 __all__ = ["DQN"]
 
@@ -199,6 +200,12 @@ class DQN:
         self._pending_saves: List[Any] = []
         self._logger: Any = None
         self._vec_env: Any = None
+        # The replay buffer the next learn starts from when it is not the run's own (last/replay.*):
+        # one load_replay_buffer read, or the view after add/extend; or none at all once set to None.
+        self._replay_view: Optional[ReplayBuffer] = None
+        self._replay_source: Optional[Path] = None
+        self._replay_scratch: List[Any] = []
+        self._replay_dropped = False
         self._settings()  # refuses what policy_kwargs cannot say, now rather than at learn
 
     @staticmethod
@@ -283,6 +290,8 @@ class DQN:
             "max_grad_norm": self.max_grad_norm, "seed": self.seed, "environment_count": self.n_envs,
             # SB3 evaluates only through an EvalCallback, and its model is the last one trained.
             "eval_interval": 0,
+            # A second learn samples the replay buffer the first one filled, as SB3's does.
+            "checkpoint_replay_buffer": True,
         }
         if self._time_limit_terminal:
             settings["time_limit_terminal"] = True
@@ -308,8 +317,8 @@ class DQN:
     def learn(self, total_timesteps: int, callback: Any = None, log_interval: int = 4, tb_log_name: str = "DQN",
               reset_num_timesteps: bool = True, progress_bar: bool = False) -> "DQN":
         """Trains for ``total_timesteps`` more environment steps and returns ``self``. A second
-        call continues the same run (weights, optimiser and exploration schedule; the replay
-        buffer refills, as a resumed run's does). ``callback`` is an SB3 callback (or a list of
+        call continues the same run (weights, optimiser, exploration schedule and replay
+        buffer; the environments start new episodes). ``callback`` is an SB3 callback (or a list of
         them): ``on_training_start``, ``on_rollout_start``, ``on_step`` after every environment
         step (False stops training, after a checkpoint), ``on_rollout_end`` and
         ``on_training_end``; or a function of event dicts, as ``sd.train`` takes."""
@@ -378,11 +387,12 @@ class DQN:
         source = self._vector_source(self._env) if self.n_envs > 1 or self._is_vector(self._env) else self._env
         isolation = "process" if type(self._env).__name__ in ("SubprocVecEnv", "AsyncVectorEnv") else "none"
         self._training = True
+        replay_from = self._replay_for_learn()
         try:
             if resume:
                 train(source, out=run, steps=target, resume=True, env_isolation=isolation, callback=on_event, progress=progress,
                       event_interval=1 if hooks is not None else None, _share_policy=hooks is not None,
-                      learning_rate=self.learning_rate)
+                      _replay_from=replay_from, learning_rate=self.learning_rate, checkpoint_replay_buffer=True)
             else:
                 with warnings.catch_warnings():
                     # Every setting is SB3's argument here, so sd.train's notice that an environment
@@ -390,11 +400,13 @@ class DQN:
                     warnings.filterwarnings("ignore", message=".*has no rl-baselines3-zoo settings")
                     train(source, out=run, steps=target, env_isolation=isolation, callback=on_event, progress=progress,
                           force=True, event_interval=1 if hooks is not None else None, _share_policy=hooks is not None,
-                          **self._settings())
+                          _replay_from=replay_from, **self._settings())
         except _StopTraining:
             pass  # the run checkpointed where the callback stopped it
         finally:
             self._training = False
+            # The run's checkpoint holds the buffer now (also after Ctrl-C).
+            self._replay_view, self._replay_source, self._replay_dropped, self._replay_scratch = None, None, False, []
             state_file = run / "last" / "state.json"
             if state_file.exists():  # also after Ctrl-C: the steps the checkpoint holds
                 self.num_timesteps = int(json.loads(state_file.read_text())["state"]["step"]) - self._step_offset
@@ -404,6 +416,89 @@ class DQN:
             hooks.on_rollout_end()
             hooks.on_training_end()
         return self
+
+    def _replay_directory(self) -> Optional[Path]:
+        """Where the current replay buffer's files are, if there is one."""
+        if self._replay_dropped:
+            return None
+        if self._replay_source is not None:
+            return self._replay_source
+        if self._run is not None and holds_replay(self._run / "last"):
+            return self._run / "last"
+        return None
+
+    def _scratch(self) -> Path:
+        scratch = ScratchDirectory("swiftdistill-replay-")
+        self._replay_scratch.append(scratch)
+        return Path(scratch.name)
+
+    def _replay_for_learn(self) -> Optional[str]:
+        """The directory the next learn takes its replay buffer from, when not the run's own:
+        the view as changed by add/extend, a loaded one, or an empty one after ``replay_buffer = None``."""
+        if self._replay_view is not None and self._replay_view.modified:
+            directory = self._scratch()
+            self._replay_view.write(directory)
+            return os.fspath(directory)
+        if self._replay_dropped:
+            return os.fspath(self._scratch())
+        return None if self._replay_source is None else os.fspath(self._replay_source)
+
+    @property
+    def replay_buffer(self) -> Optional[ReplayBuffer]:
+        """The replay buffer as SB3's ``ReplayBuffer`` reads (see ``swiftdistill._replay``): the
+        transitions the last ``learn`` stored, which the next one samples; None before any."""
+        if self._replay_view is None:
+            directory = self._replay_directory()
+            if directory is None:
+                return None
+            self._replay_view = ReplayBuffer(directory, _single_observation_space(self._env), self.gamma, self.device)
+        return self._replay_view
+
+    @replay_buffer.setter
+    def replay_buffer(self, buffer: Optional[ReplayBuffer]) -> None:
+        if buffer is not None and not isinstance(buffer, ReplayBuffer):
+            raise TypeError(f"replay_buffer must be a swiftdistill ReplayBuffer (model.replay_buffer) or None, got "
+                            f"{type(buffer).__name__}")
+        self._replay_view = buffer
+        self._replay_dropped = buffer is None
+        if buffer is not None:
+            buffer.modified = True  # the next learn starts from it
+
+    def save_replay_buffer(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes the replay buffer to ``path`` (a zip of its ``.npy`` files, written whole), for
+        ``load_replay_buffer``; ``DQN.save`` leaves it out, as SB3's does."""
+        directory = self._replay_directory()
+        if self._replay_view is not None and self._replay_view.modified:
+            directory = self._scratch()
+            self._replay_view.write(directory)
+        if directory is None:
+            raise ValueError("save_replay_buffer: this model has no replay buffer yet; call learn first")
+        names = set(replay_files())
+        archive(directory, Path(path), leave_out=lambda name: name not in names)
+
+    def load_replay_buffer(self, path: Union[str, "os.PathLike[str]"], truncate_last_traj: bool = True) -> None:
+        """Reads a buffer ``save_replay_buffer`` wrote; the next ``learn`` samples it (its sizes
+        must be this model's: ``buffer_size`` and the observations). ``truncate_last_traj`` has
+        nothing to do here: every stored transition keeps its own next observation, and
+        ``learn`` starts the environments afresh."""
+        source = Path(path)
+        for suffix in (".zip", ".pkl"):
+            if not source.exists() and not source.suffix:
+                source = source.with_name(source.name + suffix)
+        if not source.is_file():
+            raise FileNotFoundError(f"load_replay_buffer: {path} does not exist")
+        directory = self._scratch()
+        extract(source, directory, "replay buffer")
+        if not holds_replay(directory) or any(p.name not in replay_files() for p in directory.iterdir()):
+            raise ValueError(f"load_replay_buffer: {source} is not a swiftdistill replay buffer (save_replay_buffer writes one)")
+        try:
+            view = ReplayBuffer(directory, _single_observation_space(self._env), self.gamma, self.device)
+        except (ValueError, KeyError, OSError, IndexError) as e:
+            raise ValueError(f"load_replay_buffer: {source} does not read as a replay buffer ({e})") from None
+        if view.buffer_size != self.buffer_size:
+            raise ValueError(f"load_replay_buffer: {source} holds a buffer of {view.buffer_size} transitions and this "
+                             f"model's buffer_size is {self.buffer_size}; give the model the same buffer_size")
+        self._replay_source, self._replay_view, self._replay_dropped = directory, view, False
 
     @property
     def env(self) -> Any:
@@ -614,7 +709,8 @@ class DQN:
     def _archive(self, target: Path) -> None:
         assert self._run is not None
         (self._run / "sb3.json").write_text(json.dumps(getattr(self, "_saved_attributes", {})))
-        archive(self._run, target)
+        # SB3's save leaves the replay buffer out (save_replay_buffer writes it).
+        archive(self._run, target, leave_out=lambda name: name.startswith("last/replay."))
 
     @classmethod
     def load(cls, path: Union[str, "os.PathLike[str]"], env: Any = None, device: str = "auto",

@@ -97,6 +97,13 @@ def test_save_before_learn_and_unregistered_vector_copies(tmp_path):
     assert model.learn(100).num_timesteps == 104
 
 
+def _within_adam_steps(after, start, steps, learning_rate):
+    """True when every weight of ``after`` is within ``steps`` Adam steps of ``start`` (an Adam step
+    moves a weight by at most about 3.2 learning rates: (1 − β1)/√(1 − β2)), and some moved."""
+    moved = max(float(np.abs(after[k] - v).max()) for k, v in start.items())
+    return 0 < moved <= 3.2 * steps * learning_rate
+
+
 def test_set_parameters_takes_the_weights_and_learn_continues_from_them(tmp_path):
     a = DQN("MlpPolicy", "Corridor-6", seed=6, **CORRIDOR).learn(400)
     b = DQN("MlpPolicy", "Corridor-6", seed=7, **CORRIDOR).learn(400)
@@ -104,9 +111,10 @@ def test_set_parameters_takes_the_weights_and_learn_continues_from_them(tmp_path
     assert all(np.array_equal(params(a)[k], v) for k, v in params(b).items())
     eye = np.eye(6, dtype=np.float32)
     assert np.array_equal(a.predict(eye, deterministic=True)[0], b.predict(eye, deterministic=True)[0])
-    # The checkpoint took them: one more step (before a resumed run learns again) keeps them.
+    # The checkpoint took them: the next learn trains on from them (its replay buffer kept, it
+    # trains at once), so after its one gradient step the weights are within Adam's step of b's.
     a.learn(1)
-    assert all(np.array_equal(params(a)[k], v) for k, v in params(b).items())
+    assert _within_adam_steps(params(a), params(b), steps=1, learning_rate=CORRIDOR["learning_rate"])
     b.save(tmp_path / "b")
     c = DQN("MlpPolicy", "Corridor-6", seed=8, **CORRIDOR).learn(200)
     c.set_parameters(tmp_path / "b.zip")
@@ -390,9 +398,10 @@ def test_policy_state_dict_round_trips_and_the_next_learn_starts_from_it(tmp_pat
         policy.load_state_dict({"layers.0.weight": random["layers.0.weight"]})
     with pytest.raises(ValueError, match="must be finite with shape"):
         policy.load_state_dict({**random, "layers.0.bias": torch.zeros(3)})
-    # The next learn trains from the weights load_state_dict gave (one step before learning_starts keeps them).
+    # The next learn trains from the weights load_state_dict gave: one gradient step away from them.
     dqn.learn(4, reset_num_timesteps=False)
-    assert all(np.array_equal(np.asarray(dqn.get_parameters()["policy"][k]), random[k].numpy()) for k in random)
+    after = {k: np.asarray(v) for k, v in dqn.get_parameters()["policy"].items()}
+    assert _within_adam_steps(after, {k: v.numpy() for k, v in random.items()}, steps=1, learning_rate=CORRIDOR["learning_rate"])
 
 
 def test_features_dim_sets_natures_last_layer():
@@ -463,3 +472,118 @@ def test_handle_timeout_termination_false_is_the_cores_time_limit_terminal():
     assert DQN("MlpPolicy", "Corridor-6", **CORRIDOR)._settings().get("time_limit_terminal") is None
     dqn = DQN("MlpPolicy", "Corridor-6", replay_buffer_kwargs=dict(handle_timeout_termination=False), **CORRIDOR)
     assert dqn._settings()["time_limit_terminal"] is True
+
+
+class _Recorder:
+    """Wraps an environment and records every transition it gives the core, in order."""
+
+    def __init__(self, env):
+        self.env = env
+        self.transitions = []
+        self._last = None
+        self.observation_space, self.action_space = env.observation_space, env.action_space
+        self.metadata, self.spec, self.render_mode = env.metadata, env.spec, None
+        self.unwrapped = env.unwrapped
+
+    def reset(self, *, seed=None, options=None):
+        self._last, info = self.env.reset(seed=seed, options=options)
+        return self._last, info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.transitions.append((np.array(self._last), int(action), float(reward), np.array(obs), bool(terminated)))
+        self._last = obs
+        return obs, reward, terminated, truncated, info
+
+    def close(self):
+        self.env.close()
+
+
+def test_the_replay_buffer_holds_the_transitions_the_environment_gave():
+    """model.replay_buffer, slot by slot, is what the environment gave (observation, action,
+    reward, next observation, termination), recorded in Python; a second learn adds to the same
+    buffer rather than starting a new one."""
+    import gymnasium
+    recorder = _Recorder(gymnasium.make("CartPole-v1"))
+    dqn = DQN("MlpPolicy", recorder, buffer_size=1000, learning_starts=100, seed=0, policy_kwargs=dict(net_arch=[16]))
+    dqn.learn(150)
+    buffer = dqn.replay_buffer
+    n = len(recorder.transitions)
+    assert buffer.size() == n == buffer.pos and not buffer.full and buffer.buffer_size == 1000
+    obs, actions, rewards, next_obs, terminated = (np.array(x) for x in zip(*recorder.transitions))
+    assert np.array_equal(buffer.observations[:n, 0], obs.astype(np.float32))
+    assert np.array_equal(buffer.next_observations[:n, 0], next_obs.astype(np.float32))
+    assert np.array_equal(buffer.actions[:n, 0, 0], actions) and np.array_equal(buffer.rewards[:n, 0], rewards)
+    assert np.array_equal(buffer.dones[:n, 0], terminated.astype(np.float32)) and terminated.any()
+    assert not buffer.observations[n:].any(), "slots not yet written stay zero, as SB3's"
+    dqn.learn(100, reset_num_timesteps=False)
+    later = dqn.replay_buffer
+    assert later.size() == len(recorder.transitions) > n, "the second learn stores into the first one's buffer"
+    assert np.array_equal(later.observations[:n], buffer.observations[:n])
+
+
+def test_save_and_load_replay_buffer_and_what_learn_then_samples(tmp_path):
+    dqn = DQN("MlpPolicy", "CartPole-v1", buffer_size=1000, learning_starts=100, seed=1, policy_kwargs=dict(net_arch=[16]))
+    dqn.learn(150)
+    before = dqn.replay_buffer
+    dqn.save_replay_buffer(tmp_path / "buffer.pkl")
+    dqn.replay_buffer = None
+    assert dqn.replay_buffer is None
+    dqn.load_replay_buffer(tmp_path / "buffer.pkl")
+    loaded = dqn.replay_buffer
+    for name in ("observations", "next_observations", "actions", "rewards", "dones", "timeouts"):
+        assert np.array_equal(getattr(before, name), getattr(loaded, name)), name
+    # SB3's extend: rows appended in the ring, the oldest overwritten once full.
+    rows = 900
+    infos = [[{"TimeLimit.truncated": False}]] * rows
+    loaded.extend(before.observations[:rows], before.next_observations[:rows], before.actions[:rows], before.rewards[:rows],
+                  before.dones[:rows], infos)
+    assert loaded.full and loaded.pos == (before.pos + rows) % 1000
+    dqn.learn(100, reset_num_timesteps=False)
+    after = dqn.replay_buffer
+    assert after.full and after.pos == (loaded.pos + 100) % 1000, "learn trained on the extended buffer and added to it"
+    assert np.array_equal(after.observations[before.pos:before.pos + 10], before.observations[:10])
+    # replay_buffer = None: the next learn starts with an empty one.
+    dqn.replay_buffer = None
+    dqn.learn(100, reset_num_timesteps=False)
+    assert dqn.replay_buffer.size() == 100
+    # DQN.save leaves the buffer out, as SB3's does: a loaded model's learn starts a new one.
+    dqn.save(tmp_path / "model")
+    import zipfile
+    assert not [n for n in zipfile.ZipFile(tmp_path / "model.zip").namelist() if "replay." in n]
+    again = DQN.load(tmp_path / "model")
+    assert again.replay_buffer is None
+    again.learn(100, reset_num_timesteps=False)
+    assert again.replay_buffer.size() == 100
+
+
+def test_replay_buffers_that_do_not_fit_are_refused_in_a_sentence(tmp_path):
+    dqn = DQN("MlpPolicy", "CartPole-v1", buffer_size=1000, learning_starts=10, seed=1, policy_kwargs=dict(net_arch=[8]))
+    with pytest.raises(ValueError, match="no replay buffer yet; call learn first"):
+        dqn.save_replay_buffer(tmp_path / "none")
+    dqn.learn(50)
+    dqn.save_replay_buffer(tmp_path / "buffer")
+    assert (tmp_path / "buffer").is_file()
+    other = DQN("MlpPolicy", "CartPole-v1", buffer_size=500, seed=1, policy_kwargs=dict(net_arch=[8]))
+    with pytest.raises(ValueError, match="holds a buffer of 1000 transitions and this model's buffer_size is 500"):
+        other.load_replay_buffer(tmp_path / "buffer")
+    (tmp_path / "junk.zip").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a saved swiftdistill replay buffer"):
+        other.load_replay_buffer(tmp_path / "junk.zip")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        other.load_replay_buffer(tmp_path / "missing")
+
+
+def test_discrete_observations_read_back_as_indices():
+    """A Discrete observation space (the core one-hot encodes it): the buffer gives the indices back."""
+    dqn = DQN("MlpPolicy", "FrozenLake-v1", buffer_size=500, learning_starts=10, seed=2, policy_kwargs=dict(net_arch=[8]))
+    dqn.learn(60)
+    buffer = dqn.replay_buffer
+    n = buffer.size()
+    assert buffer.observations.dtype == np.int64 and buffer.observations.shape == (500, 1)
+    assert set(np.unique(buffer.observations[:n])) <= set(range(16)) and buffer.observations[0, 0] == 0
+    continuing = buffer.dones[:n - 1, 0] == 0
+    # Within an episode each next state is the next transition's state (60 steps: no episode
+    # reaches FrozenLake's limit of 100, so every episode that ends is done).
+    same = buffer.next_observations[:n - 1, 0] == buffer.observations[1:n, 0]
+    assert same[continuing].all() and not same[~continuing].all()

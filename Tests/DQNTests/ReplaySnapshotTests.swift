@@ -1,0 +1,135 @@
+@testable import DQN
+import Environments
+import Foundation
+import NN
+import Runs
+import Testing
+
+/// A replay buffer kept in a checkpoint (`checkpoint_replay_buffer`) comes back slot for slot:
+/// the same transitions, counts and ring position, and it goes on sharing frames and overwriting
+/// the oldest slot exactly as the buffer it was taken from.
+@Suite struct ReplaySnapshotTests {
+    /// A buffer of frame stacks (or single observations) filled past its capacity, with episodes ending.
+    func filled(capacity: Int, frames: Int, bytes: Bool, steps: Int, seed: UInt64) -> (ReplayBuffer, () -> Transition) {
+        let frame = 5
+        var buffer = ReplayBuffer(capacity: capacity, observationSize: frame * frames, byteScale: bytes ? 1 / 255 : nil, frames: frames)
+        var rng = SeededGenerator(seed: seed)
+        var stack = (0..<frames).map { _ in (0..<frame).map { _ in Float(rng.int(below: 256)) / 255 } }
+        var step = 0
+        func next() -> Transition {
+            let obs = stack.flatMap { $0 }
+            stack = Array(stack.dropFirst()) + [(0..<frame).map { _ in Float(rng.int(below: 256)) / 255 }]
+            step += 1
+            return Transition(observation: obs, action: step % 3, reward: Float(step), nextObservation: stack.flatMap { $0 },
+                              terminated: step % 7 == 0, discount: 0.99)
+        }
+        for _ in 0..<steps { buffer.add(next()) }
+        return (buffer, next)
+    }
+
+    func files(_ snapshot: ReplaySnapshot) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("replay-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (name, data) in snapshot.files() { try data.write(to: dir.appendingPathComponent(name)) }
+        return dir
+    }
+
+    @Test(arguments: [(7, 1, false, 3), (7, 1, true, 20), (9, 4, true, 30), (50, 4, false, 12), (1, 1, false, 5)])
+    func aRestoredBufferIsTheSameBufferAndStaysSo(capacity: Int, frames: Int, bytes: Bool, steps: Int) throws {
+        var (buffer, next) = filled(capacity: capacity, frames: frames, bytes: bytes, steps: steps, seed: UInt64(capacity * steps))
+        let snapshot = buffer.snapshot(observationShape: [frames * 5], observationScale: 1, oneHotStart: nil)
+        let dir = try files(snapshot)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let read = try #require(try ReplaySnapshot.read(from: dir, expected: snapshot.layout, actionCount: 3, prioritized: false))
+        #expect(read == snapshot)
+        var restored = ReplayBuffer(restoring: read, lookahead: 1)
+        #expect(restored.count == buffer.count && restored.position == buffer.position && restored.storedFrames == buffer.storedFrames)
+        for round in 0..<3 {
+            for slot in 0..<buffer.count {
+                #expect(restored.transition(at: slot) == buffer.transition(at: slot), "slot \(slot), round \(round)")
+            }
+            // The same transitions added to both: the same slots overwritten, frames shared alike.
+            for _ in 0..<(capacity + 2) {
+                let t = next()
+                #expect(buffer.add(t) == restored.add(t))
+            }
+            #expect(restored.storedFrames == buffer.storedFrames)
+        }
+    }
+
+    @Test func damagedOrForeignFilesAreRefusedInASentence() throws {
+        let (buffer, _) = filled(capacity: 10, frames: 1, bytes: false, steps: 12, seed: 3)
+        let snapshot = buffer.snapshot(observationShape: [5], observationScale: 1, oneHotStart: nil)
+        var expected = snapshot.layout
+        let dir = try files(snapshot)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func message(_ body: () throws -> Void) -> String {
+            do { try body() } catch { return "\(error)" }
+            return "no error"
+        }
+        // Another capacity than the settings keep.
+        expected.capacity = 11
+        #expect(message { _ = try ReplaySnapshot.read(from: dir, expected: expected, actionCount: 3, prioritized: false) }
+            .contains("holds 10 transitions of 5 values (float32) where these settings keep 11 of 5"))
+        // Actions the environment does not have.
+        #expect(message { _ = try ReplaySnapshot.read(from: dir, expected: snapshot.layout, actionCount: 2, prioritized: false) }
+            .contains("actions are not all among the environment's 2"))
+        // A frame id past the frames.
+        var bad = snapshot
+        bad.frameIDs[3] = 1_000
+        try bad.files()["replay.frame_ids.npy"]!.write(to: dir.appendingPathComponent("replay.frame_ids.npy"))
+        let said = message { _ = try ReplaySnapshot.read(from: dir, expected: snapshot.layout, actionCount: 3, prioritized: false) }
+        #expect(said.contains("frame ids are not all among its") && said.contains("remove the replay.* files"), "\(said)")
+        // None at all: nothing to restore.
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("replay-none-\(UUID().uuidString)")
+        #expect(try ReplaySnapshot.read(from: empty, expected: snapshot.layout, actionCount: 3, prioritized: false) == nil)
+    }
+
+    /// Prioritized replay's priorities come back to the bit, with the largest one so far.
+    @Test func prioritiesComeBack() throws {
+        let (buffer, _) = filled(capacity: 8, frames: 1, bytes: false, steps: 11, seed: 5)
+        var sampler = PrioritizedSampler(capacity: 8, alpha: 0.6, epsilon: 1e-6)
+        for slot in 0..<8 { sampler.added(slot: slot) }
+        sampler.update(indices: [1, 4, 6], tdErrors: [0.3, 2.5, 0.01])
+        sampler.update(indices: [4], tdErrors: [0.2])  // the largest priority stays 2.5's
+        let snapshot = buffer.snapshot(observationShape: [5], observationScale: 1, oneHotStart: nil, priorities: sampler)
+        let dir = try files(snapshot)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let read = try #require(try ReplaySnapshot.read(from: dir, expected: snapshot.layout, actionCount: 3, prioritized: true))
+        var restored = PrioritizedSampler(capacity: 8, alpha: 0.6, epsilon: 1e-6)
+        restored.restore(priorities: try #require(read.priorities), largest: read.layout.maxPriority)
+        #expect((0..<8).map { restored.tree[$0] } == (0..<8).map { sampler.tree[$0] })
+        #expect(restored.largestPriority == sampler.largestPriority && restored.tree.total == sampler.tree.total)
+    }
+
+    /// A run that keeps its replay buffer resumes with it (and learns at once); one that does not
+    /// resumes with an empty buffer.
+    @Test(arguments: [true, false])
+    func aResumedRunKeepsItsBufferWhenTheSettingsSaySo(keep: Bool) throws {
+        var run = TrainingRun(directory: FileManager.default.temporaryDirectory.appendingPathComponent("dqn-replay-\(UUID().uuidString)"))
+        defer { try? FileManager.default.removeItem(at: run.directory.url) }
+        var config = DQNConfig()
+        config.totalSteps = 300
+        config.learningStarts = 50
+        config.trainFrequency = 4
+        config.bufferSize = 1_000
+        config.batchSize = 8
+        config.gradientSteps = 1
+        config.hiddenSizes = [8]
+        config.evalInterval = 0
+        config.checkpointReplayBuffer = keep
+        var calls = 0
+        run.hooks.shouldStop = { calls += 1; return calls > 200 }
+        let stopped = try run.start(config: config, environment: "Corridor-6", makeEnv: { Corridor() }, force: false)
+        #expect(stopped.interrupted && stopped.state.step == 200)
+        let saved = try ReplaySnapshot.read(from: run.directory.lastURL, expected: DQNAlgorithm.replayLayout(config, spec: Corridor().spec),
+                                            actionCount: Corridor().spec.actionCount, prioritized: false)
+        #expect((saved?.layout.count) == (keep ? 200 : nil))
+        run.hooks = RunHooks()
+        let resumed = try run.resume(makeEnv: { Corridor() }, totalSteps: 220)
+        #expect(resumed.state.step == 220)
+        // Kept: a gradient step every 4 steps from the first (204, …, 220); else none until the
+        // buffer refills a batch (past step 208: 212, 216, 220).
+        #expect(resumed.state.gradientSteps - stopped.state.gradientSteps == (keep ? 5 : 3))
+    }
+}
