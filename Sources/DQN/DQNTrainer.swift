@@ -78,9 +78,27 @@ public struct DQNAlgorithm: RunAlgorithm {
         try self.init(config: config, envs: [env], resume: resume, replay: replay)
     }
 
+    /// Where each environment's episode stands: its current observation (as the network reads
+    /// it), and the episode's return and length so far.
+    public struct EpisodesInProgress: Sendable, Equatable {
+        public var observations: [[Float]]
+        public var returns: [Double]
+        public var lengths: [Int]
+        public init(observations: [[Float]], returns: [Double], lengths: [Int]) {
+            (self.observations, self.returns, self.lengths) = (observations, returns, lengths)
+        }
+    }
+
+    /// The episodes as they stand now: what a run on the same environment objects continues from.
+    public var episodesInProgress: EpisodesInProgress {
+        EpisodesInProgress(observations: observations, returns: episodeReturns, lengths: episodeLengths)
+    }
+
     /// As above on `config.environmentCount` environments stepped together (`envs`, one spec).
+    /// `continuing` goes on with the episodes `envs` are in (the state a previous run on these
+    /// same objects left them in: SB3's `learn(reset_num_timesteps=False)`) instead of resetting them.
     public init(config: DQNConfig, envs: [any Environment], resume: (DQNLearner, TrainingState)? = nil,
-                replay: ReplaySnapshot? = nil) throws {
+                replay: ReplaySnapshot? = nil, continuing: EpisodesInProgress? = nil) throws {
         guard envs.count == config.environmentCount, !envs.isEmpty else {
             throw SettingError(key: "environment_count", template: "{environment_count} is \(config.environmentCount) but \(envs.count) environment\(envs.count == 1 ? " was" : "s were") given; give one environment per copy (an id, class or factory opens them all).")
         }
@@ -118,14 +136,24 @@ public struct DQNAlgorithm: RunAlgorithm {
                                      fraction: config.explorationFraction, totalSteps: config.totalSteps)
         // A resumed run without its replay buffer waits to refill a little before learning again.
         learnStart = resume == nil || replay != nil ? config.learningStarts : state.step + min(config.learningStarts, config.batchSize)
-        // Environment i starts from seed + i, as SB3's vector environments seed their copies.
-        let seed = resume == nil ? config.seed : config.seed &+ state.episodes
-        observations = try envs.indices.map { i in try envs[i].reset(seed: seed &+ i) }
-        for (i, observation) in observations.enumerated() {
-            try NonFinite.check(observation: observation, from: envs[i], episode: state.episodes + 1, stepInEpisode: 0)
+        if let continuing {
+            guard continuing.observations.count == envs.count, continuing.returns.count == envs.count, continuing.lengths.count == envs.count,
+                  continuing.observations.allSatisfy({ $0.count == spec.observationSize }) else {
+                throw RunError.invalidSetting("the episodes to go on with are \(continuing.observations.count) observations of \(continuing.observations.first?.count ?? 0) values, and this run steps \(envs.count) environments of \(spec.observationSize); start new episodes instead.")
+            }
+            observations = continuing.observations
+            episodeReturns = continuing.returns
+            episodeLengths = continuing.lengths
+        } else {
+            // Environment i starts from seed + i, as SB3's vector environments seed their copies.
+            let seed = resume == nil ? config.seed : config.seed &+ state.episodes
+            observations = try envs.indices.map { i in try envs[i].reset(seed: seed &+ i) }
+            for (i, observation) in observations.enumerated() {
+                try NonFinite.check(observation: observation, from: envs[i], episode: state.episodes + 1, stepInEpisode: 0)
+            }
+            episodeReturns = Array(repeating: 0, count: envs.count)
+            episodeLengths = Array(repeating: 0, count: envs.count)
         }
-        episodeReturns = Array(repeating: 0, count: envs.count)
-        episodeLengths = Array(repeating: 0, count: envs.count)
     }
 
     /// A new run's learner: freshly initialised, or with `initial_model`'s weights in both
@@ -413,6 +441,8 @@ public struct DQNAlgorithm: RunAlgorithm {
 public struct TrainingOutcome: Sendable {
     public var learner: DQNLearner
     public var state: TrainingState
+    /// Where the environments' episodes stood when the run ended.
+    public var episodesInProgress: DQNAlgorithm.EpisodesInProgress
     public var interrupted: Bool
     public var bestEvaluation: EvaluationResult?
     public var lastEvaluation: EvaluationResult?
@@ -443,7 +473,8 @@ public struct DQNTrainer {
 
 extension TrainingOutcome {
     init(_ algorithm: DQNAlgorithm, _ result: RunResult) {
-        self.init(learner: algorithm.learner, state: algorithm.state, interrupted: result.interrupted,
+        self.init(learner: algorithm.learner, state: algorithm.state, episodesInProgress: algorithm.episodesInProgress,
+                  interrupted: result.interrupted,
                   bestEvaluation: result.bestEvaluation, lastEvaluation: result.lastEvaluation)
     }
 }

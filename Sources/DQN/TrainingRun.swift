@@ -45,8 +45,10 @@ public struct TrainingRun {
     /// more steps, a lower learning rate); any other setting is refused with a `SettingError`.
     /// The replay buffer is the checkpoint's when it kept one, or the one in `replayFrom` (a
     /// directory of `ReplaySnapshot` files, e.g. a buffer loaded from Python), else empty.
+    /// `continuing` goes on with the episodes the environments `makeEnv` hands out are in.
     public func resume(from checkpoint: DQNCheckpoint? = nil, makeEnv: EnvironmentFactory,
-                       changes: [(String, SettingValue)] = [], totalSteps: Int? = nil, replayFrom: URL? = nil) throws -> TrainingOutcome {
+                       changes: [(String, SettingValue)] = [], totalSteps: Int? = nil, replayFrom: URL? = nil,
+                       continuing: DQNAlgorithm.EpisodesInProgress? = nil) throws -> TrainingOutcome {
         let saved = try checkpoint ?? loadCheckpoint()
         var config = try saved.config.resumed(changing: changes, resumable: Self.resumableSettings)
         if let totalSteps { config.totalSteps = totalSteps }
@@ -63,7 +65,7 @@ public struct TrainingRun {
         let replay = try ReplaySnapshot.read(from: replayFrom ?? directory.lastURL, expected: DQNAlgorithm.replayLayout(config, spec: env.spec),
                                              actionCount: env.spec.actionCount, prioritized: config.prioritizedReplay)
         var algorithm = try DQNAlgorithm(config: config, envs: envs, resume: (try DQNLearner(restoring: saved, config: config), saved.state),
-                                         replay: replay)
+                                         replay: replay, continuing: continuing)
         let result = try RunLoop(directory: directory, environment: saved.environment, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
         return TrainingOutcome(algorithm, result)
     }

@@ -150,9 +150,13 @@ enum Bindings {
 
     static let train = Function(
         name: "train", parameters: ["env", "env_name", "env_wrappers", "env_arguments", "settings", "out", "force", "resume", "callback", "resume_steps",
-                                    "event_interval", "share_policy", "replay_from"],
+                                    "event_interval", "share_policy", "replay_from", "env_session", "continue_episodes",
+                                    "continue_from"],
         doc: "Trains a DQN teacher into out; returns a summary dict. A resumed run samples the replay buffer its checkpoint kept, "
-            + "or the one in the directory replay_from (replay.* files).",
+            + "or the one in the directory replay_from (replay.* files). With env_session, the environments are kept for the next "
+            + "train of that session, which with continue_episodes goes on with their episodes instead of resetting them; continue_from "
+            + "(a dict of values, returns, lengths, as env_session_observations gives) says where the episodes of environments "
+            + "given afresh stand.",
         body: { a in
             let envArg = try a.object("env"), envName = try a.string("env_name"), out = try a.string("out")
             let given = try settings(a.optionalString("settings") ?? "{}")
@@ -168,12 +172,25 @@ enum Bindings {
                 run.hooks.onObservations = { Bindings.liveObservations = ($0, $1) }
             }
             defer { Bindings.livePolicy = nil; Bindings.liveObservations = nil }
-            let makeEnv: EnvironmentFactory = { try environment(envArg) }
+            // A session's environments are handed out again, in order; new ones are opened after them.
+            let session = try a.int("env_session")
+            let kept = session.flatMap { Bindings.environmentSessions.removeValue(forKey: $0) }
+            var opened: [any Environment] = []
+            let makeEnv: EnvironmentFactory = {
+                let made = try kept.flatMap { opened.count < $0.environments.count ? $0.environments[opened.count] : nil } ?? environment(envArg)
+                opened.append(made)
+                return made
+            }
+            var continuing = try a.bool("continue_episodes") ? kept?.episodes : nil
+            if continuing == nil, let given = a.optional("continue_from") {
+                continuing = try episodes(from: given)
+            }
             let outcome: TrainingOutcome
             if try a.bool("resume") {
                 outcome = try run.resume(makeEnv: makeEnv, changes: given.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
                                          totalSteps: a.int("resume_steps"),
-                                         replayFrom: try a.optionalString("replay_from").map { URL(fileURLWithPath: $0) })
+                                         replayFrom: try a.optionalString("replay_from").map { URL(fileURLWithPath: $0) },
+                                         continuing: continuing)
             } else {
                 var config = DQNConfig.defaults(for: envName)
                 try DQNConfig.settings.apply(given, to: &config)
@@ -185,6 +202,11 @@ enum Bindings {
                                                wrappers: try wrappers(a.optionalString("env_wrappers")))
                 outcome = try run.start(config: config, environment: recipe, makeEnv: makeEnv, force: a.bool("force"),
                                         replayFrom: try a.optionalString("replay_from").map { URL(fileURLWithPath: $0) })
+            }
+            if let session {
+                let count = outcome.episodesInProgress.observations.count
+                Bindings.environmentSessions[session] = EnvironmentSession(environments: Array(opened.prefix(count)),
+                                                                           episodes: outcome.episodesInProgress, spec: opened[0].spec)
             }
             try control.finish()
             var summary: [String: any PythonConvertible] = [
@@ -439,6 +461,51 @@ enum Bindings {
                                    environmentArguments: manifest.environmentArguments ?? [:],
                                    environmentWrappers: manifest.environmentWrappers ?? [], config: config, metrics: [:])
             return try target.path.pythonObject()
+        })
+
+    /// Environments a Python `DQN` keeps between its `learn` calls (`env_session`), with where
+    /// their episodes stood when the last run on them ended: the next `learn` goes on from there
+    /// (SB3's `_last_obs`) rather than resetting them. Dropped by `release_env_session` (the
+    /// `DQN`'s finaliser, `set_env`) or when a run on them fails.
+    struct EnvironmentSession {
+        var environments: [any Environment]
+        var episodes: DQNAlgorithm.EpisodesInProgress
+        var spec: EnvironmentSpec
+    }
+    nonisolated(unsafe) static var environmentSessions: [Int: EnvironmentSession] = [:]
+
+    static let environmentSessionObservations = Function(
+        name: "env_session_observations", parameters: ["session"],
+        doc: "The observations (N × values, as the network reads them) the environments of an env_session are at, with the scale "
+            + "applied to them and the first value of a one-hot Discrete space: a dict of values, scale, one_hot_start; None when the session holds none.",
+        body: { a in
+            guard let id = try a.int("session"), let kept = Bindings.environmentSessions[id],
+                  let size = kept.episodes.observations.first?.count else { return try PythonObject.none }
+            let array = try PythonObject.ndarray(kept.episodes.observations.flatMap { $0 }, shape: [kept.episodes.observations.count, size])
+            return try PythonObject.dictionary(["values": array, "scale": Double(kept.spec.observationScale), "one_hot_start": kept.spec.oneHotStart,
+                                                "returns": kept.episodes.returns, "lengths": kept.episodes.lengths])
+        })
+
+    /// Episodes in progress from Python: `values` (N × observation values, as the network reads
+    /// them), `returns` and `lengths` (N each).
+    static func episodes(from given: PythonObject) throws -> DQNAlgorithm.EpisodesInProgress {
+        let values = try given.item("values"), shape = try values.arrayShape()
+        guard shape.count == 2 else { throw ArgumentError.value("continue_from values must be an N × observation-values array, got shape \(shape).") }
+        let flat = try values.floatArray()
+        let rows = (0..<shape[0]).map { Array(flat[($0 * shape[1])..<(($0 + 1) * shape[1])]) }
+        let returns = try [Double](python: given.item("returns")), lengths = try [Int](python: given.item("lengths"))
+        guard returns.count == shape[0], lengths.count == shape[0] else {
+            throw ArgumentError.value("continue_from needs one return and one length per observation row (\(shape[0])).")
+        }
+        return DQNAlgorithm.EpisodesInProgress(observations: rows, returns: returns, lengths: lengths)
+    }
+
+    static let releaseEnvironmentSession = Function(
+        name: "release_env_session", parameters: ["session"],
+        doc: "Drops the environments an env_session keeps (the next train of that session opens new ones).",
+        body: { a in
+            if let id = try a.int("session") { Bindings.environmentSessions[id] = nil }
+            return try PythonObject.none
         })
 
     /// The policy of the training run in progress, while its callback runs (`share_policy`).

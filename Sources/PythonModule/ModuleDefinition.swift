@@ -19,6 +19,8 @@ enum ModuleDefinition {
             (Bindings.qValues, { _, a, k in ModuleDefinition.call(Bindings.qValues, a, k) }),
             (Bindings.liveQValues, { _, a, k in ModuleDefinition.call(Bindings.liveQValues, a, k) }),
             (Bindings.liveObservationsFunction, { _, a, k in ModuleDefinition.call(Bindings.liveObservationsFunction, a, k) }),
+            (Bindings.environmentSessionObservations, { _, a, k in ModuleDefinition.call(Bindings.environmentSessionObservations, a, k) }),
+            (Bindings.releaseEnvironmentSession, { _, a, k in ModuleDefinition.call(Bindings.releaseEnvironmentSession, a, k) }),
             (Bindings.compare, { _, a, k in ModuleDefinition.call(Bindings.compare, a, k) }),
             (Bindings.quantize, { _, a, k in ModuleDefinition.call(Bindings.quantize, a, k) }),
             (Bindings.robustness, { _, a, k in ModuleDefinition.call(Bindings.robustness, a, k) }),

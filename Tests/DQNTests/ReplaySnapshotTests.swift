@@ -133,3 +133,68 @@ import Testing
         #expect(resumed.state.gradientSteps - stopped.state.gradientSteps == (keep ? 5 : 3))
     }
 }
+
+/// A run stopped and continued on the same environment objects, with its replay buffer and its
+/// episodes in progress (a `learn(reset_num_timesteps=False)` after another), ends with the
+/// weights of the run that was never stopped, bit for bit.
+@Suite struct ContinuedRunTests {
+    func config() -> DQNConfig {
+        var config = DQNConfig()
+        config.totalSteps = 600
+        config.learningStarts = 60
+        config.trainFrequency = 4
+        config.gradientSteps = 1
+        config.targetUpdateInterval = 50
+        config.bufferSize = 400  // wraps around before the end
+        config.batchSize = 16
+        config.hiddenSizes = [8]
+        config.evalInterval = 0
+        config.seed = 5
+        config.checkpointReplayBuffer = true
+        return config
+    }
+
+    func directory() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("dqn-continue-\(UUID().uuidString)") }
+
+    @Test func stoppedAndContinuedEqualsUninterrupted() throws {
+        let whole = TrainingRun(directory: directory())
+        defer { try? FileManager.default.removeItem(at: whole.directory.url) }
+        let uninterrupted = try whole.start(config: config(), environment: "Corridor-6", makeEnv: { Corridor(length: 6, maxSteps: 20) }, force: false)
+
+        var parts = TrainingRun(directory: directory())
+        defer { try? FileManager.default.removeItem(at: parts.directory.url) }
+        let env = Corridor(length: 6, maxSteps: 20)
+        var calls = 0
+        parts.hooks.shouldStop = { calls += 1; return calls > 333 }
+        let first = try parts.start(config: config(), environment: "Corridor-6", makeEnv: { env }, force: false)
+        #expect(first.interrupted && first.state.step == 333)
+        parts.hooks = RunHooks()
+        let rest = try parts.resume(makeEnv: { env }, continuing: first.episodesInProgress)
+        #expect(rest.state.step == 600 && rest.state.gradientSteps == uninterrupted.state.gradientSteps)
+        #expect(rest.learner.online == uninterrupted.learner.online && rest.learner.target == uninterrupted.learner.target)
+        // Without the episodes in progress the environment starts a new episode: another run.
+        var again = TrainingRun(directory: directory())
+        defer { try? FileManager.default.removeItem(at: again.directory.url) }
+        let other = Corridor(length: 6, maxSteps: 20)
+        calls = 0
+        again.hooks.shouldStop = { calls += 1; return calls > 333 }
+        _ = try again.start(config: config(), environment: "Corridor-6", makeEnv: { other }, force: false)
+        again.hooks = RunHooks()
+        let reset = try again.resume(makeEnv: { other })
+        #expect(reset.learner.online != uninterrupted.learner.online)
+    }
+
+    @Test func episodesThatDoNotFitAreRefusedInASentence() throws {
+        var run = TrainingRun(directory: directory())
+        defer { try? FileManager.default.removeItem(at: run.directory.url) }
+        var calls = 0
+        run.hooks.shouldStop = { calls += 1; return calls > 10 }
+        _ = try run.start(config: config(), environment: "Corridor-6", makeEnv: { Corridor() }, force: false)
+        run.hooks = RunHooks()
+        let wrong = DQNAlgorithm.EpisodesInProgress(observations: [[1, 0]], returns: [0], lengths: [0])
+        #expect(throws: RunError.self) { try run.resume(makeEnv: { Corridor() }, continuing: wrong) }
+        do { _ = try run.resume(makeEnv: { Corridor() }, continuing: wrong) } catch {
+            #expect("\(error)".contains("the episodes to go on with are 1 observations of 2 values, and this run steps 1 environments of 6"))
+        }
+    }
+}

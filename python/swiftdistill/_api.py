@@ -209,7 +209,8 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
           hidden: Optional[Sequence[int]] = None, force: bool = False, resume: bool = False,
           callback: Optional[Callback] = None, progress: bool = True, env_isolation: str = "none",
           event_interval: Optional[int] = None, _share_policy: bool = False, _replay_from: Optional[str] = None,
-          **hyperparameters: Any) -> Tuple[Model, Dict[str, Any]]:
+          _env_session: Optional[int] = None, _continue_episodes: bool = False, _continue_from: Optional[Dict[str, Any]] = None,
+          _env_name: Optional[str] = None, **hyperparameters: Any) -> Tuple[Model, Dict[str, Any]]:
     """Trains a DQN teacher with the Swift core and returns ``(model, metrics)``.
 
     ``env`` is a Gymnasium id (``"CartPole-v1"``), a ``gymnasium.Env`` instance, or a factory
@@ -227,6 +228,7 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
     core = _core()
     _refuse_both("train", {"hidden": hidden, "steps": steps}, hyperparameters)
     env_arg, env_name = _environment(env, eval_needed=True)
+    env_name = _env_name or env_name
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"out must be a path, got {type(out).__name__}")
     given = dict(hyperparameters)
@@ -244,7 +246,8 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
             summary = core.train(env=env_arg, env_name=env_name, env_wrappers=_recorded_wrappers(env), env_arguments=_recorded_arguments(env), settings=settings_text, out=os.fspath(out),
                              force=bool(force), resume=bool(resume), callback=on_event,
                              resume_steps=steps if resume else None, event_interval=event_interval,
-                             share_policy=bool(_share_policy), replay_from=_replay_from)
+                             share_policy=bool(_share_policy), replay_from=_replay_from, env_session=_env_session,
+                             continue_episodes=bool(_continue_episodes), continue_from=_continue_from)
     finally:
         close()
     return load(out), summary

@@ -20,10 +20,12 @@ ignored.
 """
 import copy
 import inspect
+import itertools
 import json
 import os
 import tempfile
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
@@ -206,6 +208,13 @@ class DQN:
         self._replay_source: Optional[Path] = None
         self._replay_scratch: List[Any] = []
         self._replay_dropped = False
+        # The environment objects the core steps are kept between learns (a session of the core),
+        # so a learn with reset_num_timesteps=False goes on with their episodes, as SB3's does.
+        self._env_session = next(_SESSIONS)
+        # Where a saved model's episodes stood, for a first learn(reset_num_timesteps=False) after
+        # DQN.load(…, force_reset=False) on the environment that was saved with it.
+        self._saved_episodes: Optional[Dict[str, Any]] = None
+        self._env_session_finalizer = weakref.finalize(self, _release_env_session, self._env_session)
         self._settings()  # refuses what policy_kwargs cannot say, now rather than at learn
 
     @staticmethod
@@ -221,25 +230,30 @@ class DQN:
 
     @classmethod
     def _check_env(cls, env: Any) -> int:
-        """How many environments ``env`` steps together (1 for one environment); a vector
-        environment's copies are opened by the core from their registered id, or, in an
-        in-process vector environment (DummyVecEnv, SyncVectorEnv), are its own objects."""
+        """How many environments ``env`` steps together (1 for one environment); an in-process
+        vector environment's (DummyVecEnv, SyncVectorEnv) copies are its own objects, stepped as
+        SB3 steps them; a process-based one's are opened by the core from their registered id."""
         if not cls._is_vector(env):
             return 1
         cls._vector_source(env)
         return int(env.num_envs)
 
+    @staticmethod
+    def _vector_name(env: Any) -> Optional[str]:
+        """The registered id of a vector environment's copies, for the manifest; None when it has none."""
+        try:
+            return DQN._vector_id(env)
+        except ValueError:
+            return None
+
     @classmethod
     def _vector_source(cls, env: Any) -> Any:
-        """What the core opens a vector environment's copies from: the registered id, or a
-        factory handing out an in-process vector environment's own copies in turn (copies of
-        them after that, for evaluation)."""
-        try:
+        """What the core steps a vector environment's copies from: an in-process vector
+        environment's own copies in turn (copies of them after that, for evaluation), or for a
+        process-based one the registered id, which the core opens in worker processes."""
+        copies = list(getattr(env, "envs", None) or [])
+        if not copies:
             return cls._vector_id(env)
-        except ValueError:
-            copies = list(getattr(env, "envs", None) or [])
-            if not copies:
-                raise
         remaining = iter(copies)
 
         def another() -> Any:
@@ -382,17 +396,24 @@ class DQN:
                     raise _StopTraining()
                 return "checkpoint" if self._pending_saves else None
         progress = bool(self.verbose or progress_bar) and hooks is None  # SB3's own bar, when installed, is a callback
-        # A vector environment trains on copies of its registered id, which the core opens: in
-        # worker processes stepping at the same time when the VecEnv runs its copies in processes.
-        source = self._vector_source(self._env) if self.n_envs > 1 or self._is_vector(self._env) else self._env
+        # An in-process vector environment trains on its own copies (recorded under their
+        # registered id); a process-based one on copies of the id the core opens in worker
+        # processes stepping at the same time.
+        vector = self.n_envs > 1 or self._is_vector(self._env)
+        source = self._vector_source(self._env) if vector else self._env
         isolation = "process" if type(self._env).__name__ in ("SubprocVecEnv", "AsyncVectorEnv") else "none"
+        name = self._vector_name(self._env) if vector and not isinstance(source, str) else None
+        if not reset_num_timesteps and self._saved_episodes is not None:
+            _adopt_episodes(self._env)
         self._training = True
         replay_from = self._replay_for_learn()
         try:
             if resume:
                 train(source, out=run, steps=target, resume=True, env_isolation=isolation, callback=on_event, progress=progress,
                       event_interval=1 if hooks is not None else None, _share_policy=hooks is not None,
-                      _replay_from=replay_from, learning_rate=self.learning_rate, checkpoint_replay_buffer=True)
+                      _replay_from=replay_from, _env_session=self._env_session, _continue_episodes=not reset_num_timesteps,
+                      _continue_from=None if reset_num_timesteps else self._saved_episodes, _env_name=name,
+                      learning_rate=self.learning_rate, checkpoint_replay_buffer=True)
             else:
                 with warnings.catch_warnings():
                     # Every setting is SB3's argument here, so sd.train's notice that an environment
@@ -400,13 +421,14 @@ class DQN:
                     warnings.filterwarnings("ignore", message=".*has no rl-baselines3-zoo settings")
                     train(source, out=run, steps=target, env_isolation=isolation, callback=on_event, progress=progress,
                           force=True, event_interval=1 if hooks is not None else None, _share_policy=hooks is not None,
-                          _replay_from=replay_from, **self._settings())
+                          _replay_from=replay_from, _env_session=self._env_session, _env_name=name, **self._settings())
         except _StopTraining:
             pass  # the run checkpointed where the callback stopped it
         finally:
             self._training = False
             # The run's checkpoint holds the buffer now (also after Ctrl-C).
             self._replay_view, self._replay_source, self._replay_dropped, self._replay_scratch = None, None, False, []
+            self._saved_episodes = None
             state_file = run / "last" / "state.json"
             if state_file.exists():  # also after Ctrl-C: the steps the checkpoint holds
                 self.num_timesteps = int(json.loads(state_file.read_text())["state"]["step"]) - self._step_offset
@@ -506,10 +528,18 @@ class DQN:
         return self.get_env()
 
     @property
-    def _last_obs(self) -> None:
-        """SB3 keeps the last observation between learns to go on from it (``set_env(…,
-        force_reset=False)``); the core resets the environments at every learn, so there is none."""
-        return None
+    def _last_obs(self) -> Optional[NDArray[Any]]:
+        """The observations the training environments are at since the last ``learn`` (N × the
+        observation space's shape), which a ``learn(reset_num_timesteps=False)`` goes on from, as
+        SB3's; None before any, or after ``set_env`` with ``force_reset=True``."""
+        live = self._episodes_in_progress()
+        return None if live is None else _as_observations(live, _single_observation_space(self._env))
+
+    def _episodes_in_progress(self) -> Optional[Dict[str, Any]]:
+        """Where the training environments' episodes stand (the core's values, returns, lengths)."""
+        from ._api import _core
+        live: Optional[Dict[str, Any]] = _core().env_session_observations(session=self._env_session)
+        return live if live is not None else self._saved_episodes
 
     @property
     def logger(self) -> Any:
@@ -595,8 +625,8 @@ class DQN:
 
     def get_env(self) -> Any:
         """The training environment as SB3 gives it: a vector environment as given; otherwise a
-        one-environment ``DummyVecEnv`` (a fresh copy: training itself steps its own), when SB3
-        is installed, or the environment as given."""
+        one-environment ``DummyVecEnv`` when SB3 is installed (around the environment object
+        training steps; of its own for an id or a factory), or the environment as given."""
         if self._is_vector(self._env):
             return self._env
         if self._vec_env is None:
@@ -605,16 +635,24 @@ class DQN:
             except ImportError:
                 return self._env
             env = self._env
+            # An environment object is the one training steps (SB3 wraps the same object); an id
+            # or a factory makes one of its own.
             self._vec_env = make_vec_env(env if isinstance(env, str) or callable(env) and not hasattr(env, "step")
-                                         else (lambda: copy.deepcopy(env)), n_envs=1, seed=self.seed)
+                                         else (lambda: env), n_envs=1, seed=self.seed)
         return self._vec_env
 
     def set_env(self, env: Any, force_reset: bool = True) -> None:
-        """Trains the next ``learn`` on ``env`` (same spaces, and as many copies)."""
+        """Trains the next ``learn`` on ``env`` (same spaces, and as many copies). With
+        ``force_reset=False`` and the model's own environment (``get_env()``), a
+        ``learn(reset_num_timesteps=False)`` goes on with the episodes in progress; another
+        environment starts new ones."""
         count = self._check_env(env)
         if count != self.n_envs:
             raise _EnvironmentCountError(f"env steps {count} environments together and this model {self.n_envs}; "
                                          "n_envs is fixed for a model's run")
+        if not force_reset and (env is self._env or (self._vec_env is not None and env is self._vec_env)):
+            return  # the same environments: their episodes go on
+        _release_env_session(self._env_session)
         self._env = env
         self._vec_env = None
 
@@ -709,6 +747,15 @@ class DQN:
     def _archive(self, target: Path) -> None:
         assert self._run is not None
         (self._run / "sb3.json").write_text(json.dumps(getattr(self, "_saved_attributes", {})))
+        # Where the episodes stand, for DQN.load(…, force_reset=False) on the same environment (as SB3 keeps _last_obs).
+        episodes, kept = self._episodes_in_progress(), self._run / "episodes.json"
+        if episodes is None:
+            kept.unlink(missing_ok=True)
+        else:
+            kept.write_text(json.dumps({"values": np.asarray(episodes["values"]).tolist(), "scale": episodes.get("scale"),
+                                        "one_hot_start": episodes.get("one_hot_start"),
+                                        "returns": list(map(float, episodes["returns"])),
+                                        "lengths": list(map(int, episodes["lengths"]))}))
         # SB3's save leaves the replay buffer out (save_replay_buffer writes it).
         archive(self._run, target, leave_out=lambda name: name.startswith("last/replay."))
 
@@ -757,7 +804,33 @@ class DQN:
             return model
         model._temporary, model._run = temporary, run
         model._after_training(run)
+        if not force_reset and (run / "episodes.json").is_file():
+            saved_episodes = json.loads((run / "episodes.json").read_text())
+            saved_episodes["values"] = np.asarray(saved_episodes["values"], dtype=np.float32)
+            if saved_episodes["values"].ndim == 2 and len(saved_episodes["values"]) == model.n_envs:
+                model._saved_episodes = saved_episodes
         return model
+
+
+_SESSIONS = itertools.count(1)
+
+
+def _adopt_episodes(env: Any) -> None:
+    """Lets SB3 ``Monitor`` wrappers of an environment loaded with ``force_reset=False`` step on
+    without a reset: the episodes go on from where the saved model left them, as the caller said,
+    though this ``Monitor`` object (made by ``get_env``) has not seen them start."""
+    for copy_ in list(getattr(env, "envs", None) or [env]):
+        if getattr(copy_, "needs_reset", False) is True and hasattr(copy_, "rewards"):
+            copy_.needs_reset = False
+
+
+def _release_env_session(session: int) -> None:
+    """Lets the core drop a model's kept environments (at the model's end, or a new env)."""
+    try:
+        from ._api import _core
+        _core().release_env_session(session=session)
+    except Exception:  # noqa: BLE001  (at interpreter exit the core may be gone already)
+        pass
 
 
 def _single_observation_space(env: Any) -> Any:

@@ -3,6 +3,7 @@ what they mean there, learn continues, predict takes one observation or a batch,
 trips, and what is not supported is refused in a sentence."""
 import warnings
 
+import gymnasium
 import numpy as np
 import pytest
 
@@ -474,19 +475,18 @@ def test_handle_timeout_termination_false_is_the_cores_time_limit_terminal():
     assert dqn._settings()["time_limit_terminal"] is True
 
 
-class _Recorder:
+class _Recorder(gymnasium.Wrapper):
     """Wraps an environment and records every transition it gives the core, in order."""
 
     def __init__(self, env):
-        self.env = env
+        super().__init__(env)
         self.transitions = []
+        self.resets = []  # how many transitions there were at each reset
         self._last = None
-        self.observation_space, self.action_space = env.observation_space, env.action_space
-        self.metadata, self.spec, self.render_mode = env.metadata, env.spec, None
-        self.unwrapped = env.unwrapped
 
     def reset(self, *, seed=None, options=None):
         self._last, info = self.env.reset(seed=seed, options=options)
+        self.resets.append(len(self.transitions))
         return self._last, info
 
     def step(self, action):
@@ -495,8 +495,6 @@ class _Recorder:
         self._last = obs
         return obs, reward, terminated, truncated, info
 
-    def close(self):
-        self.env.close()
 
 
 def test_the_replay_buffer_holds_the_transitions_the_environment_gave():
@@ -587,3 +585,54 @@ def test_discrete_observations_read_back_as_indices():
     # reaches FrozenLake's limit of 100, so every episode that ends is done).
     same = buffer.next_observations[:n - 1, 0] == buffer.observations[1:n, 0]
     assert same[continuing].all() and not same[~continuing].all()
+
+
+def test_learn_without_resetting_goes_on_with_the_episodes_in_progress():
+    """As SB3's: learn(reset_num_timesteps=False) goes on from where the environments are
+    (``_last_obs``), learn() with the default starts new episodes; set_env(force_reset=True)
+    forgets them, set_env(get_env(), force_reset=False) keeps them."""
+    import gymnasium
+    recorder = _Recorder(gymnasium.make("CartPole-v1"))
+    dqn = DQN("MlpPolicy", recorder, buffer_size=1000, learning_starts=50, seed=4, policy_kwargs=dict(net_arch=[16]))
+    assert dqn._last_obs is None
+    dqn.learn(100)
+    assert np.array_equal(dqn._last_obs, recorder._last[None].astype(np.float32)) and dqn._last_obs.shape == (1, 4)
+
+    def resets_during(learn):
+        before_transitions, before_resets = len(recorder.transitions), len(recorder.resets)
+        learn()
+        new = recorder.resets[before_resets:]
+        # Resets at episode ends come after a terminal or truncated step; one before any step of
+        # this learn is a reset of the episode in progress.
+        return [r for r in new if r == before_transitions]
+
+    assert resets_during(lambda: dqn.learn(100, reset_num_timesteps=False)) == [], "the episode goes on"
+    assert len(resets_during(lambda: dqn.learn(100))) == 1, "reset_num_timesteps=True starts new episodes"
+    dqn.set_env(dqn.get_env(), force_reset=False)
+    assert dqn._last_obs is not None
+    assert resets_during(lambda: dqn.learn(100, reset_num_timesteps=False)) == []
+    dqn.set_env(recorder, force_reset=True)
+    assert dqn._last_obs is None
+    assert len(resets_during(lambda: dqn.learn(100, reset_num_timesteps=False))) == 1
+
+
+def test_a_loaded_model_goes_on_with_the_saved_episodes_when_told(tmp_path):
+    """DQN.load(path, env=the saved model's environment, force_reset=False): _last_obs is where
+    the episodes stood at save, and learn(reset_num_timesteps=False) steps on from there."""
+    pytest.importorskip("stable_baselines3")
+    recorder = _Recorder(gymnasium.make("CartPole-v1"))
+    dqn = DQN("MlpPolicy", recorder, buffer_size=1000, learning_starts=50, seed=5, policy_kwargs=dict(net_arch=[16]))
+    dqn.learn(100)
+    venv = dqn.get_env()
+    assert venv.envs[0].unwrapped is recorder.unwrapped, "get_env wraps the object training steps"
+    dqn.save(tmp_path / "model")
+    where = dqn._last_obs.copy()
+    del dqn
+    fresh = DQN.load(tmp_path / "model", env=venv)
+    assert fresh._last_obs is None, "force_reset=True (the default) starts new episodes"
+    loaded = DQN.load(tmp_path / "model", env=venv, force_reset=False)
+    assert np.array_equal(loaded._last_obs, where)
+    before_transitions, before_resets = len(recorder.transitions), len(recorder.resets)
+    loaded.learn(100, reset_num_timesteps=False)
+    assert before_transitions not in recorder.resets[before_resets:], "no reset before its first step"
+    assert np.array_equal(recorder.transitions[before_transitions][0], where[0]), "its first step starts where the save left"
