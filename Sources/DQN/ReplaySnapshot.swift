@@ -75,35 +75,40 @@ public struct ReplaySnapshot: Sendable, Equatable {
     /// nil when it holds none; every file is checked against `expected` (the buffer the run's
     /// settings build) and `actionCount`, so a damaged or foreign one is refused in a sentence.
     public static func read(from directory: URL, expected: Layout, actionCount: Int, prioritized: Bool) throws -> ReplaySnapshot? {
+        let inCheckpoint = directory.lastPathComponent == "last"
         func damaged(_ detail: String) -> RunError {
-            RunError.damagedCheckpoint(directory.path, detail: "its replay buffer \(detail); remove the replay.* files to resume with an empty buffer")
+            let detail = detail.hasSuffix(".") ? String(detail.dropLast()) : detail
+            return inCheckpoint
+                ? RunError.damagedCheckpoint(directory.deletingLastPathComponent().path,
+                                             detail: "its replay buffer \(detail); remove the replay.* files from last/ to resume with an empty buffer")
+                : RunError.invalidSetting("The replay buffer in \(directory.path) \(detail); give one this model's settings wrote (the same buffer_size and observations).")
         }
         guard let layoutData = try ModelDirectory.readOwnFile(layoutFile, in: directory, atMost: 1 << 16) else { return nil }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         guard var layout = try? decoder.decode(Layout.self, from: layoutData), layout.format == 1 else {
-            throw damaged("description replay.json is not readable")
+            throw damaged("has no readable replay.json")
         }
         guard layout.capacity == expected.capacity, layout.observationSize == expected.observationSize,
               layout.frames == expected.frames, layout.byteScale == expected.byteScale else {
             throw damaged("holds \(layout.capacity) transitions of \(layout.observationSize) values (\(layout.byteScale == nil ? "float32" : "bytes")) where these settings keep \(expected.capacity) of \(expected.observationSize) (\(expected.byteScale == nil ? "float32" : "bytes"))")
         }
-        if let largest = layout.maxPriority, !(largest.isFinite && largest > 0) { throw damaged("largest priority \(largest) is not a positive number") }
+        if let largest = layout.maxPriority, !(largest.isFinite && largest > 0) { throw damaged("has a largest priority \(largest) that is not a positive number") }
         // How the values read as observations is the environment's, whatever the file says.
         (layout.observationScale, layout.oneHotStart, layout.observationShape) = (expected.observationScale, expected.oneHotStart, expected.observationShape)
         let count = layout.count
         guard count >= 0, count <= layout.capacity, layout.position >= 0, layout.position < layout.capacity,
               count == layout.capacity || layout.position == count else {
-            throw damaged("counts (count \(count), position \(layout.position)) do not fit its capacity \(layout.capacity)")
+            throw damaged("has counts (count \(count), position \(layout.position)) that do not fit its capacity \(layout.capacity)")
         }
         func data(_ name: String, bytesPerValue: Int, values: Int) throws -> Data {
             guard let d = try ModelDirectory.readOwnFile(name, in: directory, atMost: values * bytesPerValue + 65_600) else {
-                throw damaged("file \(name) is missing")
+                throw damaged("lacks \(name)")
             }
             return d
         }
         func check(_ name: String, _ shape: [Int], _ want: [Int]) throws {
-            guard shape == want else { throw damaged("file \(name) has shape \(shape) where \(want) belongs") }
+            guard shape == want else { throw damaged("has \(name) of shape \(shape) where \(want) belongs") }
         }
         let parts = layout.frames, frameSize = layout.observationSize / max(1, parts)
         var snapshot = ReplaySnapshot(layout: layout, frameIDs: [], actions: [], rewards: [], discounts: [])
@@ -112,42 +117,42 @@ public struct ReplaySnapshot: Sendable, Equatable {
         do {
             if layout.byteScale == nil {
                 let t = try NumPyFile.decode(try data("replay.frames.npy", bytesPerValue: 8, values: maxFrames * frameSize))
-                guard t.shape.count == 2, t.shape[1] == frameSize else { throw damaged("frames have shape \(t.shape)") }
+                guard t.shape.count == 2, t.shape[1] == frameSize else { throw damaged("has frames of shape \(t.shape)") }
                 snapshot.floatFrames = t.scalars
             } else {
                 let (shape, bytes) = try NumPyFile.decodeBytes(try data("replay.frames.npy", bytesPerValue: 1, values: maxFrames * frameSize))
-                guard shape.count == 2, shape[1] == frameSize else { throw damaged("frames have shape \(shape)") }
+                guard shape.count == 2, shape[1] == frameSize else { throw damaged("has frames of shape \(shape)") }
                 snapshot.byteFrames = bytes
             }
             let ids = try NumPyFile.decodeIntegers(try data("replay.frame_ids.npy", bytesPerValue: 4, values: count * 2 * parts))
             try check("replay.frame_ids.npy", ids.shape, [count, 2, parts])
             let frameCount = snapshot.frameCount
             guard ids.bits == 32, ids.values.allSatisfy({ $0 >= 0 && Int($0) < frameCount }) else {
-                throw damaged("frame ids are not all among its \(frameCount) frames")
+                throw damaged("names frames past its \(frameCount)")
             }
             snapshot.frameIDs = ids.values
             let actions = try NumPyFile.decodeIntegers(try data("replay.actions.npy", bytesPerValue: 4, values: count))
             try check("replay.actions.npy", actions.shape, [count])
             guard actions.values.allSatisfy({ $0 >= 0 && Int($0) < actionCount }) else {
-                throw damaged("actions are not all among the environment's \(actionCount)")
+                throw damaged("holds actions outside the environment's \(actionCount)")
             }
             snapshot.actions = actions.values
             for name in ["replay.rewards.npy", "replay.discounts.npy"] {
                 let t = try NumPyFile.decode(try data(name, bytesPerValue: 8, values: count))
                 try check(name, t.shape, [count])
-                guard t.scalars.allSatisfy(\.isFinite) else { throw damaged("file \(name) holds values that are not finite") }
+                guard t.scalars.allSatisfy(\.isFinite) else { throw damaged("holds values in \(name) that are not finite") }
                 if name == "replay.rewards.npy" { snapshot.rewards = t.scalars } else { snapshot.discounts = t.scalars }
             }
             if prioritized {
                 if let p = try ModelDirectory.readOwnFile("replay.priorities.npy", in: directory, atMost: count * 8 + 65_600) {
                     let (shape, values) = try NumPyFile.decodeDoubles(p)
                     try check("replay.priorities.npy", shape, [count])
-                    guard values.allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw damaged("priorities are not all finite and non-negative") }
+                    guard values.allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw damaged("holds priorities that are not finite and non-negative") }
                     snapshot.priorities = values
                 }
             }
         } catch let e as CheckpointError {
-            throw damaged("does not read: \(e.description)")
+            throw damaged("does not read (\(e.description.hasSuffix(".") ? String(e.description.dropLast()) : e.description))")
         }
         return snapshot
     }

@@ -926,3 +926,48 @@ def test_discrete_observations_are_one_hot(tmp_path):
     returns = sd.evaluate(model, lambda: gymnasium.make("FrozenLake-v1", is_slippery=False), n_eval_episodes=3, seed=100,
                           return_episode_rewards=True)[0]
     assert json.loads(r.stdout)["returns"] == list(returns)
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_checkpoint_replay_keeps_the_buffer_as_numpy_reads_it_and_resume_samples_it(tmp_path, keep):
+    """--checkpoint-replay writes the replay buffer into last/ as plain .npy files (each frame
+    once, per slot its frame ids): NumPy reads transitions that chain within episodes. A resumed
+    run then trains from its first round; without the buffer it waits to refill one batch."""
+    out = tmp_path / "run"
+    settings = ["--env", "CartPole-v1", "--hidden", "16", "--learning-starts", "100", "--train-frequency", "4",
+                "--gradient-steps", "1", "--batch-size", "32", "--eval-interval", "0", "--seed", "3"]
+    r = run("train", *settings, "--steps", "600", *(["--checkpoint-replay"] if keep else []), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    last = out / "last"
+    assert (last / "replay.json").exists() == keep
+    if keep:
+        layout = json.loads((last / "replay.json").read_text())
+        assert layout["count"] == 600 and layout["position"] == 600 and layout["capacity"] == 100_000  # rl-zoo's CartPole buffer
+        frames, ids = np.load(last / "replay.frames.npy"), np.load(last / "replay.frame_ids.npy")
+        assert frames.dtype == np.float32 and ids.shape == (600, 2, 1)
+        obs, nxt = frames[ids[:, 0, 0]], frames[ids[:, 1, 0]]
+        discounts = np.load(last / "replay.discounts.npy")
+        assert set(np.unique(discounts)) <= {0.0, np.float32(0.99)} and (discounts == 0).any()
+        assert set(np.unique(np.load(last / "replay.actions.npy"))) <= {0, 1}
+        assert (np.load(last / "replay.rewards.npy") == 1).all()
+        # Within an episode the next observation is the next transition's observation; a
+        # terminal transition is followed by a new episode's first one.
+        going_on = discounts[:-1] != 0
+        assert (obs[1:][going_on] == nxt[:-1][going_on]).all()
+        assert not (obs[1:][~going_on] == nxt[:-1][~going_on]).all(axis=1).any()
+        episodes = len((out / "monitor.csv").read_text().splitlines()) - 2
+        assert (discounts == 0).sum() == episodes, "every episode here ends terminated, before CartPole's time limit"
+        # A damaged buffer (an action CartPole does not have) is refused in a sentence.
+        import shutil
+        damaged = tmp_path / "damaged"
+        shutil.copytree(out, damaged)
+        np.save(damaged / "last" / "replay.actions.npy", np.full(600, 7, dtype=np.int32))
+        said = run("train", "--resume", "--out", str(damaged), "--steps", "900")
+        assert said.returncode != 0 and "its replay buffer holds actions outside the environment's 2; remove the replay.* " \
+            "files from last/ to resume with an empty buffer" in error_line(said)
+    resumed = run("train", "--resume", "--out", str(out), "--steps", "900")
+    assert resumed.returncode == 0, resumed.stderr
+    steps = json.loads((last / "state.json").read_text())["state"]["gradientSteps"]
+    # Rounds every 4 steps past step 100: 125 by step 600; then 75 more (604 … 900) with the
+    # buffer, or 67 (636 … 900) after waiting for a batch (past step 632) without it.
+    assert steps == 125 + (75 if keep else 67)
