@@ -367,6 +367,10 @@ class Model:
             return HEADS[self.head].action(q.astype(np.float32), self.action_low, self.action_high)
         return int(np.argmax(q)) if q.ndim == 1 else np.argmax(q, axis=1)
 
+    def __call__(self, obs: Any) -> Union[int, NDArray[Any]]:
+        """The greedy action(s), as calling SB3's DQN policy on observations gives them (``act``)."""
+        return self.act(obs)
+
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
                 deterministic: bool = True) -> Tuple[Union[int, NDArray[Any]], None]:
         """Stable-Baselines3's ``predict``: ``(action, None)``. Greedy for a Q-network (its policy

@@ -579,6 +579,17 @@ class DQN:
             self._model = self._initial_model()
         return self._model
 
+    @policy.setter
+    def policy(self, policy: Any) -> None:
+        """Takes another ``Model`` of this network's shape (its weights, as ``set_parameters``), or
+        this one compiled (``torch.compile(model.policy)``: the same policy, as SB3 keeps it)."""
+        original = inspect.unwrap(policy) if callable(policy) and not isinstance(policy, Model) else policy
+        if not isinstance(original, Model):
+            raise TypeError(f"policy must be a swiftdistill Model (model.policy, or torch.compile of it), not "
+                            f"{type(policy).__name__}")
+        if original is not self._model:
+            self.set_parameters({"policy": original.params})
+
     def _initial_model(self) -> Model:
         """The untrained network of these settings and seed: a one-step run that takes no
         gradient step, in a directory of its own (the run ``learn`` starts is not touched)."""

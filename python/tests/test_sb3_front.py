@@ -636,3 +636,23 @@ def test_a_loaded_model_goes_on_with_the_saved_episodes_when_told(tmp_path):
     loaded.learn(100, reset_num_timesteps=False)
     assert before_transitions not in recorder.resets[before_resets:], "no reset before its first step"
     assert np.array_equal(recorder.transitions[before_transitions][0], where[0]), "its first step starts where the save left"
+
+
+def test_the_policy_is_called_and_assigned_as_sb3s(tmp_path):
+    """model.policy(obs) gives the greedy actions, as SB3's DQN policy's forward; assigning
+    another model's policy sets its weights; assigning torch.compile(model.policy) keeps the
+    policy, and the model still saves and loads (SB3's GH#2137)."""
+    a = DQN("MlpPolicy", "Corridor-6", seed=1, **CORRIDOR).learn(300)
+    b = DQN("MlpPolicy", "Corridor-6", seed=2, **CORRIDOR).learn(300)
+    eye = np.eye(6, dtype=np.float32)
+    assert np.array_equal(a.policy(eye), a.predict(eye, deterministic=True)[0])
+    a.policy = b.policy
+    assert all(np.array_equal(params(a)[k], v) for k, v in params(b).items())
+    with pytest.raises(TypeError, match="policy must be a swiftdistill Model"):
+        a.policy = object()
+    torch = pytest.importorskip("torch")
+    before = params(b)
+    b.policy = torch.compile(b.policy)
+    assert all(np.array_equal(params(b)[k], v) for k, v in before.items())
+    b.save(tmp_path / "compiled")
+    assert all(np.array_equal(params(DQN.load(tmp_path / "compiled"))[k], v) for k, v in before.items())
