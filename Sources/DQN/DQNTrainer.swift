@@ -53,6 +53,9 @@ public struct DQNAlgorithm: RunAlgorithm {
     var targetEpoch: Int32 = 0
     /// What a round (uniform or prioritized) writes into, kept between rounds: no allocation once warm.
     var round = RoundWorkspace()
+    /// The learning rate for the training round at a step (the run's step count then), asked
+    /// before each round: SB3's learning-rate schedules. Nil keeps `config.learningRate`.
+    public var learningRateSchedule: ((Int) throws -> Float)?
 
     struct RoundWorkspace: Sendable {
         /// The round's minibatches' slots, one array per gradient step (prioritized: the current one).
@@ -322,6 +325,14 @@ public struct DQNAlgorithm: RunAlgorithm {
         // As SB3: rounds start once past learning_starts, with minibatches drawn with replacement
         // from however many transitions there are (rl-zoo's learning_starts 0 trains at once).
         if state.step > learnStart && vectorSteps % config.trainFrequency == 0 && buffer.count > 0 {
+            if let schedule = learningRateSchedule {
+                let rate = try schedule(state.step)
+                // 0 is allowed: SB3's linear schedules end there.
+                guard rate.isFinite, rate >= 0 else {
+                    throw RunError.invalidSetting("The learning-rate schedule gave \(rate) at step \(state.step); it must give a number of at least 0.")
+                }
+                learner.optimizer.learningRate = rate
+            }
             compute { trainRound() }
             state.adamSteps = learner.optimizer.stepCount
             if let lastLoss { try NonFinite.check(loss: lastLoss, update: state.gradientSteps, learningRate: config.learningRate) }

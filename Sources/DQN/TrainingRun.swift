@@ -13,6 +13,8 @@ public typealias DQNCheckpoint = Checkpoint<DQNConfig, TrainingState>
 public struct TrainingRun {
     public let directory: RunDirectory
     public var hooks = RunHooks()
+    /// Asked for the learning rate before each training round (see `DQNAlgorithm.learningRateSchedule`).
+    public var learningRateSchedule: ((Int) throws -> Float)?
 
     public init(directory: URL) { self.directory = RunDirectory(directory) }
 
@@ -27,6 +29,7 @@ public struct TrainingRun {
         let replay = try replayFrom.flatMap { try ReplaySnapshot.read(from: $0, expected: DQNAlgorithm.replayLayout(config, spec: envs[0].spec),
                                                                       actionCount: envs[0].spec.actionCount, prioritized: config.prioritizedReplay) }
         var algorithm = try DQNAlgorithm(config: config, envs: envs, replay: replay)
+        algorithm.learningRateSchedule = learningRateSchedule
         try directory.prepareNew(force: force)
         let result = try RunLoop(directory: directory, environment: environment, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
         return TrainingOutcome(algorithm, result)
@@ -66,6 +69,7 @@ public struct TrainingRun {
                                              actionCount: env.spec.actionCount, prioritized: config.prioritizedReplay)
         var algorithm = try DQNAlgorithm(config: config, envs: envs, resume: (try DQNLearner(restoring: saved, config: config), saved.state),
                                          replay: replay, continuing: continuing)
+        algorithm.learningRateSchedule = learningRateSchedule
         let result = try RunLoop(directory: directory, environment: saved.environment, hooks: hooks).run(&algorithm, evalEnv: evalEnv)
         return TrainingOutcome(algorithm, result)
     }

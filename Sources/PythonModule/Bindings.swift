@@ -151,12 +151,12 @@ enum Bindings {
     static let train = Function(
         name: "train", parameters: ["env", "env_name", "env_wrappers", "env_arguments", "settings", "out", "force", "resume", "callback", "resume_steps",
                                     "event_interval", "share_policy", "replay_from", "env_session", "continue_episodes",
-                                    "continue_from"],
+                                    "continue_from", "learning_rate_schedule"],
         doc: "Trains a DQN teacher into out; returns a summary dict. A resumed run samples the replay buffer its checkpoint kept, "
             + "or the one in the directory replay_from (replay.* files). With env_session, the environments are kept for the next "
             + "train of that session, which with continue_episodes goes on with their episodes instead of resetting them; continue_from "
             + "(a dict of values, returns, lengths, as env_session_observations gives) says where the episodes of environments "
-            + "given afresh stand.",
+            + "given afresh stand. learning_rate_schedule, a function of the run's step, gives the learning rate of each training round.",
         body: { a in
             let envArg = try a.object("env"), envName = try a.string("env_name"), out = try a.string("out")
             let given = try settings(a.optionalString("settings") ?? "{}")
@@ -180,6 +180,9 @@ enum Bindings {
                 let made = try kept.flatMap { opened.count < $0.environments.count ? $0.environments[opened.count] : nil } ?? environment(envArg)
                 opened.append(made)
                 return made
+            }
+            if let schedule = a.optional("learning_rate_schedule") {
+                run.learningRateSchedule = { step in Float(try Double(python: try schedule.call(step))) }
             }
             var continuing = try a.bool("continue_episodes") ? kept?.episodes : nil
             if continuing == nil, let given = a.optional("continue_from") {

@@ -210,7 +210,8 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
           callback: Optional[Callback] = None, progress: bool = True, env_isolation: str = "none",
           event_interval: Optional[int] = None, _share_policy: bool = False, _replay_from: Optional[str] = None,
           _env_session: Optional[int] = None, _continue_episodes: bool = False, _continue_from: Optional[Dict[str, Any]] = None,
-          _env_name: Optional[str] = None, **hyperparameters: Any) -> Tuple[Model, Dict[str, Any]]:
+          _env_name: Optional[str] = None, _learning_rate_schedule: Optional[Callable[[int], float]] = None,
+          **hyperparameters: Any) -> Tuple[Model, Dict[str, Any]]:
     """Trains a DQN teacher with the Swift core and returns ``(model, metrics)``.
 
     ``env`` is a Gymnasium id (``"CartPole-v1"``), a ``gymnasium.Env`` instance, or a factory
@@ -247,7 +248,8 @@ def train(env: EnvSpec, *, out: PathLike, steps: Optional[int] = None, seed: Opt
                              force=bool(force), resume=bool(resume), callback=on_event,
                              resume_steps=steps if resume else None, event_interval=event_interval,
                              share_policy=bool(_share_policy), replay_from=_replay_from, env_session=_env_session,
-                             continue_episodes=bool(_continue_episodes), continue_from=_continue_from)
+                             continue_episodes=bool(_continue_episodes), continue_from=_continue_from,
+                             learning_rate_schedule=_learning_rate_schedule)
     finally:
         close()
     return load(out), summary

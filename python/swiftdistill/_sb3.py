@@ -144,8 +144,6 @@ class DQN:
                  verbose: int = 0, seed: Optional[int] = None, device: str = "auto", _init_setup_model: bool = True) -> None:
         if policy not in ("MlpPolicy", "CnnPolicy"):
             raise ValueError(f"policy={policy!r} is not supported; use 'MlpPolicy' or 'CnnPolicy'")
-        if callable(learning_rate):
-            raise ValueError("learning_rate must be a number here: learning-rate schedules are not supported yet")
         if replay_buffer_class is not None:
             raise ValueError("replay_buffer_class is not supported: the Swift core has its own replay buffer "
                              "(prioritized_replay=True is its prioritized one)")
@@ -176,7 +174,11 @@ class DQN:
                           f"after each step of all of them, which corresponds to {self.n_envs} timesteps.", stacklevel=2)
         self.policy_name = policy
         self._env = env
-        self.learning_rate = float(learning_rate)
+        # A schedule is SB3's: a function of the progress remaining (1 at the start of a learn,
+        # 0 at its end), asked for each training round's learning rate.
+        self._learning_rate_schedule = learning_rate if callable(learning_rate) else None
+        self.learning_rate = float(learning_rate(1.0) if callable(learning_rate) else learning_rate)
+        self._schedule_start = self.learning_rate
         self.buffer_size, self.learning_starts, self.batch_size = buffer_size, learning_starts, batch_size
         self.tau, self.gamma, self.train_freq, self.gradient_steps = tau, gamma, int(train_freq), gradient_steps
         self.target_update_interval = target_update_interval
@@ -359,6 +361,7 @@ class DQN:
         # num_timesteps reaches the total, so a learn ends on a round's last step.
         round_steps = self.train_freq * self.n_envs
         target = steps_so_far + -(-int(total_timesteps) // round_steps) * round_steps
+        schedule = self._schedule_for_learn(int(total_timesteps) + self.num_timesteps)
         on_event: Any = callback
         hooks: Any = None
         if protocol:
@@ -413,7 +416,8 @@ class DQN:
                       event_interval=1 if hooks is not None else None, _share_policy=hooks is not None,
                       _replay_from=replay_from, _env_session=self._env_session, _continue_episodes=not reset_num_timesteps,
                       _continue_from=None if reset_num_timesteps else self._saved_episodes, _env_name=name,
-                      learning_rate=self.learning_rate, checkpoint_replay_buffer=True)
+                      _learning_rate_schedule=schedule, checkpoint_replay_buffer=True,
+                      learning_rate=self.learning_rate if schedule is None else self._schedule_start)
             else:
                 with warnings.catch_warnings():
                     # Every setting is SB3's argument here, so sd.train's notice that an environment
@@ -421,7 +425,8 @@ class DQN:
                     warnings.filterwarnings("ignore", message=".*has no rl-baselines3-zoo settings")
                     train(source, out=run, steps=target, env_isolation=isolation, callback=on_event, progress=progress,
                           force=True, event_interval=1 if hooks is not None else None, _share_policy=hooks is not None,
-                          _replay_from=replay_from, _env_session=self._env_session, _env_name=name, **self._settings())
+                          _replay_from=replay_from, _env_session=self._env_session, _env_name=name,
+                          _learning_rate_schedule=schedule, **self._settings())
         except _StopTraining:
             pass  # the run checkpointed where the callback stopped it
         finally:
@@ -438,6 +443,20 @@ class DQN:
             hooks.on_rollout_end()
             hooks.on_training_end()
         return self
+
+    def _schedule_for_learn(self, total: int) -> Optional[Callable[[int], float]]:
+        """The core's learning-rate schedule (a function of its step) for a learn of ``total``
+        timesteps as SB3 counts them: the given schedule at SB3's progress remaining,
+        1 − num_timesteps / total, kept in ``learning_rate`` as it goes (SB3 logs it)."""
+        given = self._learning_rate_schedule
+        if given is None:
+            return None
+        offset = self._step_offset
+
+        def rate(step: int) -> float:
+            self.learning_rate = float(given(1.0 - (step - offset) / max(total, 1)))
+            return self.learning_rate
+        return rate
 
     def _replay_directory(self) -> Optional[Path]:
         """Where the current replay buffer's files are, if there is one."""

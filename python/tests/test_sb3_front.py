@@ -174,7 +174,6 @@ class FakeCallback:
 
 @pytest.mark.parametrize("kwargs, words", [
     (dict(policy="MultiInputPolicy"), "policy='MultiInputPolicy' is not supported"),
-    (dict(learning_rate=lambda progress: 1e-3), "learning-rate schedules are not supported yet"),
     (dict(replay_buffer_class=object), "replay_buffer_class is not supported"),
     (dict(replay_buffer_kwargs=dict(n_envs=2)), "replay_buffer_kwargs n_envs not supported"),
     (dict(policy_kwargs=dict(features_extractor_kwargs=dict(features_dim=8))), "takes features_dim only, with CnnPolicy"),
@@ -656,3 +655,38 @@ def test_the_policy_is_called_and_assigned_as_sb3s(tmp_path):
     assert all(np.array_equal(params(b)[k], v) for k, v in before.items())
     b.save(tmp_path / "compiled")
     assert all(np.array_equal(params(DQN.load(tmp_path / "compiled"))[k], v) for k, v in before.items())
+
+
+def test_learning_rate_schedules_as_sb3s():
+    """learning_rate may be SB3's schedule, a function of the progress remaining (1 − timesteps /
+    total_timesteps): asked before every training round; a constant one trains the same weights
+    as the number; its errors arrive as Python exceptions, a negative rate in a sentence."""
+    seen = []
+
+    def schedule(progress):
+        seen.append(progress)
+        return 1e-3 * progress
+
+    scheduled = DQN("MlpPolicy", "Corridor-6", seed=3, **dict(CORRIDOR, learning_rate=schedule))
+    assert seen == [1.0] and scheduled.learning_rate == pytest.approx(1e-3), "the starting rate, as SB3 reads it"
+    seen.clear()
+    scheduled.learn(1000)
+    # Rounds every 4 steps past learning_starts=100: steps 104 … 1000, progress 1 − step/1000.
+    assert seen == [pytest.approx(1 - step / 1000) for step in range(104, 1001, 4)]
+    assert scheduled.learning_rate == pytest.approx(0.0) and scheduled.logger.name_to_value["train/learning_rate"] == pytest.approx(0.0)
+    constant = DQN("MlpPolicy", "Corridor-6", seed=3, **dict(CORRIDOR, learning_rate=lambda _: 1e-3)).learn(1000)
+    number = DQN("MlpPolicy", "Corridor-6", seed=3, **CORRIDOR).learn(1000)
+    assert all(np.array_equal(params(constant)[k], v) for k, v in params(number).items())
+    assert any(not np.array_equal(params(scheduled)[k], v) for k, v in params(number).items())
+    # A second learn without resetting counts on: progress runs over both learns' timesteps.
+    seen.clear()
+    scheduled.learn(1000, reset_num_timesteps=False)
+    assert seen[0] == pytest.approx(1 - 1004 / 2000) and seen[-1] == pytest.approx(0.0)
+
+    def broken(progress):
+        return 1 / 0
+
+    with pytest.raises(ZeroDivisionError):
+        DQN("MlpPolicy", "Corridor-6", seed=3, **dict(CORRIDOR, learning_rate=lambda p: 1e-3 if p == 1.0 else broken(p))).learn(200)
+    with pytest.raises(Exception, match="learning-rate schedule gave -1.0 at step 104; it must give a number of at least 0"):
+        DQN("MlpPolicy", "Corridor-6", seed=3, **dict(CORRIDOR, learning_rate=lambda p: 1e-3 if p == 1.0 else -1.0)).learn(200)
