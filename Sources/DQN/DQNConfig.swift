@@ -2,6 +2,11 @@ import NN
 import Settings
 
 /// The TD loss of the Q-learning update.
+/// What `train_frequency` counts between training rounds.
+public enum TrainFrequencyUnit: String, Sendable, CaseIterable, Codable {
+    case step, episode
+}
+
 public enum TDLoss: String, Sendable, CaseIterable, Codable {
     /// Smooth L1 (PyTorch's `smooth_l1_loss`, as SB3).
     case huber
@@ -29,8 +34,11 @@ public struct DQNConfig: Configurable {
     public var targetUpdateInterval = 10
     /// Polyak coefficient: 1 is a hard copy.
     public var tau: Float = 1.0
-    /// Environment steps between training rounds.
+    /// Environment steps between training rounds (or finished episodes: `trainFrequencyUnit`).
     public var trainFrequency = 256
+    /// What `trainFrequency` counts: steps of every environment, or finished episodes (SB3's
+    /// `train_freq=(n, "episode")`, one environment).
+    public var trainFrequencyUnit = TrainFrequencyUnit.step
     /// Gradient steps per training round; −1 means as many as `trainFrequency`.
     public var gradientSteps = 128
     /// Fraction of training over which ε falls linearly from `explorationInitial` to `explorationFinal`.
@@ -199,6 +207,8 @@ extension DQNConfig {
             .float("tau", \.tau, .fractionExcludingZero, help: "Polyak coefficient (1 = hard copy)."),
             .int("train_frequency", \.trainFrequency, min: 1, max: 1_000_000, aliases: ["train_freq"],
                  help: "Steps between training rounds (with n_envs > 1, steps of all the environments together, as SB3 counts them)."),
+            .choice("train_frequency_unit", \.trainFrequencyUnit,
+                    help: "What train_frequency counts: environment steps, or finished episodes (SB3's train_freq=(n, \"episode\"); one environment)."),
             .int("gradient_steps", \.gradientSteps, min: -1, max: 100_000, help: "Gradient steps per round (-1 = the round's environment steps)."),
             .optionalString("initial_model", \.initialModel,
                             help: "A model directory to start the Q-network from (same hidden sizes, activation and convolutions), e.g. to fine-tune a teacher; default: a fresh initialisation."),
@@ -230,6 +240,8 @@ extension DQNConfig {
         ], crossChecks: [
             { c in c.gradientSteps == 0
                 ? SettingError(key: "gradient_steps", reason: "must be positive or -1", got: c.gradientSteps) : nil },
+            { c in c.trainFrequencyUnit == .episode && c.environmentCount > 1
+                ? SettingError(key: "train_frequency_unit", template: "{train_frequency_unit} episode trains after whole episodes of one environment, as SB3 does; with {environment_count} \(c.environmentCount), count {train_frequency} in steps.") : nil },
             { c in c.batchSize > c.bufferSize
                 ? SettingError(key: "batch_size", template: "{batch_size} (\(c.batchSize)) must be at most {buffer_size} (\(c.bufferSize)): a batch is drawn from the replay buffer.") : nil },
         ], warnings: [

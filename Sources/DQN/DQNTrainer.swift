@@ -53,6 +53,8 @@ public struct DQNAlgorithm: RunAlgorithm {
     var targetEpoch: Int32 = 0
     /// What a round (uniform or prioritized) writes into, kept between rounds: no allocation once warm.
     var round = RoundWorkspace()
+    /// Environment steps and finished episodes since a training round was last due (SB3's rollout).
+    var roundSteps = 0, roundEpisodes = 0
     /// The learning rate for the training round at a step (the run's step count then), asked
     /// before each round: SB3's learning-rate schedules. Nil keeps `config.learningRate`.
     public var learningRateSchedule: ((Int) throws -> Float)?
@@ -308,6 +310,7 @@ public struct DQNAlgorithm: RunAlgorithm {
                 continue
             }
             state.episodes += 1
+            roundEpisodes += 1
             recentReturns.append(episodeReturns[i])
             if recentReturns.count > 100 { recentReturns.removeFirst() }
             var values: [String: Double] = ["epsilon": Double(epsilon)]
@@ -322,9 +325,15 @@ public struct DQNAlgorithm: RunAlgorithm {
             try NonFinite.check(observation: observations[i], from: envs[i], episode: state.episodes + 1, stepInEpisode: 0)
         }
         let vectorSteps = state.step / count
-        // As SB3: rounds start once past learning_starts, with minibatches drawn with replacement
-        // from however many transitions there are (rl-zoo's learning_starts 0 trains at once).
-        if state.step > learnStart && vectorSteps % config.trainFrequency == 0 && buffer.count > 0 {
+        roundSteps += count
+        // As SB3: a round is due every train_frequency steps, or finished episodes; it trains once
+        // past learning_starts, with minibatches drawn with replacement from however many
+        // transitions there are (rl-zoo's learning_starts 0 trains at once).
+        let due = config.trainFrequencyUnit == .step ? vectorSteps % config.trainFrequency == 0 : roundEpisodes >= config.trainFrequency
+        // -1 gradient steps: the round's environment steps (episodes vary in length).
+        let gradientSteps = config.trainFrequencyUnit == .episode && config.gradientSteps < 0 ? roundSteps : config.resolvedGradientSteps
+        if due { (roundSteps, roundEpisodes) = (0, 0) }
+        if due && state.step > learnStart && buffer.count > 0 {
             if let schedule = learningRateSchedule {
                 let rate = try schedule(state.step)
                 // 0 is allowed: SB3's linear schedules end there.
@@ -333,7 +342,7 @@ public struct DQNAlgorithm: RunAlgorithm {
                 }
                 learner.optimizer.learningRate = rate
             }
-            compute { trainRound() }
+            compute { trainRound(gradientSteps: gradientSteps) }
             state.adamSteps = learner.optimizer.stepCount
             if let lastLoss { try NonFinite.check(loss: lastLoss, update: state.gradientSteps, learningRate: config.learningRate) }
         }
@@ -343,11 +352,12 @@ public struct DQNAlgorithm: RunAlgorithm {
         }
     }
 
-    /// `gradientSteps` updates on minibatches from replay (prioritized or uniform).
-    mutating func trainRound() {
-        guard prioritized != nil else { return trainUniformRound() }
+    /// `gradientSteps` updates (the settings' by default) on minibatches from replay (prioritized or uniform).
+    mutating func trainRound(gradientSteps: Int? = nil) {
+        let steps = gradientSteps ?? config.resolvedGradientSteps
+        guard prioritized != nil else { return trainUniformRound(gradientSteps: steps) }
         if round.draws.isEmpty { round.draws = [[]] }
-        for _ in 0..<config.resolvedGradientSteps {
+        for _ in 0..<steps {
             let beta = config.priorityBetaInitial + (1 - config.priorityBetaInitial) * Float(state.step) / Float(config.totalSteps)
             prioritized!.sample(config.batchSize, count: buffer.count, beta: beta, rng: &state.rng, indices: &round.draws[0],
                                 weights: &round.weights, scratch: &round.weightScratch)
@@ -365,8 +375,8 @@ public struct DQNAlgorithm: RunAlgorithm {
     /// target network values each next state not already in `targetCache` once, in large
     /// products, instead of one small product per step. Rows are independent in the kernels, so
     /// every value — and the run — is the same bits as step by step.
-    mutating func trainUniformRound() {
-        let steps = config.resolvedGradientSteps
+    mutating func trainUniformRound(gradientSteps: Int? = nil) {
+        let steps = gradientSteps ?? config.resolvedGradientSteps
         if round.draws.count != steps { round.draws = [[Int]](repeating: [], count: steps) }
         for g in 0..<steps { buffer.sampleIndices(config.batchSize, rng: &state.rng, into: &round.draws[g]) }
         if cachedEpoch.count != buffer.capacity { cachedEpoch = [Int32](repeating: -1, count: buffer.capacity) }

@@ -14,9 +14,8 @@ installed. A vector environment (SB3's ``make_vec_env(id, n_envs=4)``, or a Gymn
 ``VectorEnv``) trains on that many copies of its registered environment, stepped together with
 SB3's semantics (one step counts ``n_envs`` timesteps; ``train_freq`` counts steps of them all,
 ``target_update_interval`` timesteps); a ``SubprocVecEnv`` or ``AsyncVectorEnv`` runs them in
-worker processes that step at the same time. What SB3 has and this class does not yet: schedules for
-the learning rate, and episode-based ``train_freq``; each is refused with a sentence rather than
-ignored.
+worker processes that step at the same time. ``learning_rate`` may be SB3's schedule and
+``train_freq`` may count episodes, ``(n, "episode")``, as SB3's.
 """
 import copy
 import inspect
@@ -157,11 +156,12 @@ class DQN:
             raise ValueError(f"replay_buffer_kwargs {', '.join(sorted(buffer_kwargs))} not supported; the core's replay "
                              "buffer takes buffer_size (and prioritized_replay) only")
         del optimize_memory_usage  # always on: frames are stored once and shared by the transitions that use them
+        self.train_freq_unit = "step"
         if isinstance(train_freq, tuple):
             frequency, unit = train_freq
-            if unit != "step":
-                raise ValueError(f"train_freq={train_freq!r}: only steps are supported, e.g. (4, 'step') or 4")
-            train_freq = int(frequency)
+            if unit not in ("step", "episode"):
+                raise ValueError(f"train_freq={train_freq!r}: the unit must be 'step' or 'episode', e.g. (4, 'step') or 4")
+            train_freq, self.train_freq_unit = int(frequency), str(unit)
         if str(device) not in ("auto", "cpu"):
             warnings.warn(f"device={device!r}: swift-distill trains on the CPU", stacklevel=2)
         if stats_window_size != 100:
@@ -300,7 +300,7 @@ class DQN:
         settings: Dict[str, Any] = {
             "hidden_sizes": hidden, "learning_rate": self.learning_rate, "buffer_size": self.buffer_size,
             "learning_starts": self.learning_starts, "batch_size": self.batch_size, "tau": self.tau, "gamma": self.gamma,
-            "train_frequency": self.train_freq, "gradient_steps": self.gradient_steps,
+            "train_frequency": self.train_freq, "train_frequency_unit": self.train_freq_unit, "gradient_steps": self.gradient_steps,
             "target_update_interval": self.target_update_interval, "exploration_fraction": self.exploration_fraction,
             "exploration_initial": self.exploration_initial_eps, "exploration_final": self.exploration_final_eps,
             "max_grad_norm": self.max_grad_norm, "seed": self.seed, "environment_count": self.n_envs,
@@ -358,8 +358,9 @@ class DQN:
         if reset_num_timesteps:
             self._step_offset, self.num_timesteps = steps_so_far, 0
         # SB3 collects whole rounds of train_freq steps of every environment until
-        # num_timesteps reaches the total, so a learn ends on a round's last step.
-        round_steps = self.train_freq * self.n_envs
+        # num_timesteps reaches the total, so a learn ends on a round's last step. (Rounds of
+        # episodes end where the episodes do: such a learn stops at the total itself.)
+        round_steps = self.train_freq * self.n_envs if self.train_freq_unit == "step" else 1
         target = steps_so_far + -(-int(total_timesteps) // round_steps) * round_steps
         schedule = self._schedule_for_learn(int(total_timesteps) + self.num_timesteps)
         on_event: Any = callback
@@ -811,7 +812,8 @@ class DQN:
         arguments: Dict[str, Any] = dict(
             learning_rate=config["learning_rate"], buffer_size=config["buffer_size"],
             learning_starts=config["learning_starts"], batch_size=config["batch_size"], tau=config["tau"],
-            gamma=config["gamma"], train_freq=config["train_frequency"], gradient_steps=config["gradient_steps"],
+            gamma=config["gamma"], train_freq=(config["train_frequency"], config.get("train_frequency_unit", "step")),
+            gradient_steps=config["gradient_steps"],
             target_update_interval=config["target_update_interval"],
             exploration_fraction=config["exploration_fraction"], exploration_initial_eps=config["exploration_initial"],
             exploration_final_eps=config["exploration_final"], max_grad_norm=config["max_grad_norm"],

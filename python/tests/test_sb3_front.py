@@ -177,7 +177,7 @@ class FakeCallback:
     (dict(replay_buffer_class=object), "replay_buffer_class is not supported"),
     (dict(replay_buffer_kwargs=dict(n_envs=2)), "replay_buffer_kwargs n_envs not supported"),
     (dict(policy_kwargs=dict(features_extractor_kwargs=dict(features_dim=8))), "takes features_dim only, with CnnPolicy"),
-    (dict(train_freq=(1, "episode")), "only steps are supported"),
+    (dict(train_freq=(1, "rollout")), "the unit must be 'step' or 'episode'"),
     (dict(env=FakeVecEnv()), "this vector environment's copies have no registered id"),
     (dict(policy_kwargs=dict(dueling=True)), "policy_kwargs dueling not supported"),
 ])
@@ -690,3 +690,23 @@ def test_learning_rate_schedules_as_sb3s():
         DQN("MlpPolicy", "Corridor-6", seed=3, **dict(CORRIDOR, learning_rate=lambda p: 1e-3 if p == 1.0 else broken(p))).learn(200)
     with pytest.raises(Exception, match="learning-rate schedule gave -1.0 at step 104; it must give a number of at least 0"):
         DQN("MlpPolicy", "Corridor-6", seed=3, **dict(CORRIDOR, learning_rate=lambda p: 1e-3 if p == 1.0 else -1.0)).learn(200)
+
+
+def test_train_freq_in_episodes_as_sb3s(tmp_path):
+    """train_freq=(n, "episode"): a round after every n finished episodes, of as many gradient
+    steps as the round's timesteps with gradient_steps=-1 (checked against the episode ends the
+    environment gave, recorded in Python); several environments are refused in a sentence."""
+    recorder = _Recorder(gymnasium.make("CartPole-v1"))
+    dqn = DQN("MlpPolicy", recorder, train_freq=(2, "episode"), gradient_steps=-1, learning_starts=0, buffer_size=1000,
+              seed=6, policy_kwargs=dict(net_arch=[8]))
+    dqn.learn(400)
+    assert dqn.num_timesteps == 400 and len(recorder.transitions) == 400
+    ends = recorder.resets[1:]  # each reset after the first follows an episode's last step
+    rounds = ends[1::2]  # every second episode end
+    assert dqn.logger.name_to_value["train/n_updates"] == rounds[-1] > 0
+    dqn.save(tmp_path / "episodic")
+    loaded = DQN.load(tmp_path / "episodic")
+    assert (loaded.train_freq, loaded.train_freq_unit) == (2, "episode")
+    with pytest.raises(ValueError, match="trains after whole episodes of one environment"):
+        from stable_baselines3.common.env_util import make_vec_env
+        DQN("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2), train_freq=(1, "episode")).learn(10)
