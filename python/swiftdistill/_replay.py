@@ -9,13 +9,23 @@ the buffer as changed.
 """
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 _FILES = ("replay.json", "replay.frames.npy", "replay.frame_ids.npy", "replay.actions.npy", "replay.rewards.npy",
           "replay.discounts.npy", "replay.priorities.npy")
+
+
+class ReplayBufferSamples(NamedTuple):
+    """A sampled minibatch, with SB3's field names."""
+    observations: Any
+    actions: Any
+    next_observations: Any
+    dones: Any
+    rewards: Any
+    discounts: Any = None
 
 
 def holds_replay(directory: Path) -> bool:
@@ -76,6 +86,27 @@ class ReplayBuffer:
         if (directory / "replay.priorities.npy").is_file():
             self._priorities = np.zeros(self.buffer_size, dtype=np.float64)
             self._priorities[:count] = np.load(directory / "replay.priorities.npy", allow_pickle=False)
+
+    def sample(self, batch_size: int, env: Any = None) -> "ReplayBufferSamples":
+        """``batch_size`` transitions drawn uniformly with replacement, as SB3's ``sample``: torch
+        tensors when torch is installed (NumPy arrays otherwise), ``dones`` the transitions that
+        end without bootstrapping, ``discounts`` their γ^k. ``env`` (a ``VecNormalize``)
+        normalises observations and rewards, as in SB3."""
+        if self.size() == 0:
+            raise ValueError("sample: the replay buffer is empty")
+        rows = np.random.randint(0, self.size(), size=batch_size)
+        observations, next_observations = self.observations[rows, 0], self.next_observations[rows, 0]
+        rewards = self.rewards[rows, 0].reshape(-1, 1)
+        if env is not None:
+            observations, next_observations = env.normalize_obs(observations), env.normalize_obs(next_observations)
+            rewards = env.normalize_reward(rewards)
+        data = (observations, self.actions[rows, 0], next_observations, self.dones[rows, 0].reshape(-1, 1), rewards,
+                self.discounts[rows, 0].reshape(-1, 1))
+        try:
+            import torch
+            return ReplayBufferSamples(*(torch.tensor(np.asarray(d)) for d in data))
+        except ImportError:
+            return ReplayBufferSamples(*(np.asarray(d) for d in data))
 
     def size(self) -> int:
         """The number of transitions stored."""

@@ -513,6 +513,11 @@ def test_the_replay_buffer_holds_the_transitions_the_environment_gave():
     assert np.array_equal(buffer.actions[:n, 0, 0], actions) and np.array_equal(buffer.rewards[:n, 0], rewards)
     assert np.array_equal(buffer.dones[:n, 0], terminated.astype(np.float32)) and terminated.any()
     assert not buffer.observations[n:].any(), "slots not yet written stay zero, as SB3's"
+    batch = buffer.sample(32)
+    assert tuple(batch._fields[:5]) == ("observations", "actions", "next_observations", "dones", "rewards")
+    assert tuple(batch.observations.shape) == (32, 4) and tuple(batch.actions.shape) == (32, 1)
+    rows = [int(np.flatnonzero((obs.astype(np.float32) == np.asarray(o)).all(axis=1))[0]) for o in batch.observations]
+    assert all(np.asarray(batch.next_observations)[i] == pytest.approx(next_obs[r].astype(np.float32)) for i, r in enumerate(rows))
     dqn.learn(100, reset_num_timesteps=False)
     later = dqn.replay_buffer
     assert later.size() == len(recorder.transitions) > n, "the second learn stores into the first one's buffer"
