@@ -714,4 +714,4 @@ def test_train_freq_in_episodes_as_sb3s(tmp_path):
     assert (loaded.train_freq, loaded.train_freq_unit) == (2, "episode")
     with pytest.raises(ValueError, match="trains after whole episodes of one environment"):
         from stable_baselines3.common.env_util import make_vec_env
-        DQN("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2), train_freq=(1, "episode")).learn(10)
+        DQN("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2), train_freq=(1, "episode"), learning_starts=0).learn(10)
