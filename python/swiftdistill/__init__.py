@@ -12,8 +12,9 @@ from ._model import Model, from_sb3, load, tasks
 from ._api import codistill, compare, core_q_values, distill, evaluate, parse_losses, quantize, robustness, settings, train
 from ._studies import sweep, tune
 from ._sb3 import DQN
+from ._replay import ReplayBuffer
 from ._student import Student
 
-__all__ = ["DQN", "Student", "Model", "load", "tasks", "from_sb3", "train", "distill", "codistill", "compare", "quantize", "robustness", "core_q_values", "settings", "parse_losses", "evaluate",
+__all__ = ["DQN", "ReplayBuffer", "Student", "Model", "load", "tasks", "from_sb3", "train", "distill", "codistill", "compare", "quantize", "robustness", "core_q_values", "settings", "parse_losses", "evaluate",
            "tune", "sweep"]
 __version__ = "0.1.0"
