@@ -128,12 +128,14 @@ public enum NumPyFile {
 
     /// Reads an `.npy` file of unsigned bytes (`|u1`, or NumPy's bool `|b1`).
     public static func decodeBytes(_ data: Data, path: String = "<memory>") throws -> (shape: [Int], values: [UInt8]) {
-        let (fields, bytes, dataStart, count) = try layout(data, path: path)
+        // One copy: a replay buffer's frames run to gigabytes.
+        let (fields, dataStart, count) = try headerLayout(data, path: path)
         guard ["|u1", "<u1", "u1", "|b1"].contains(fields.descr) else {
             throw CheckpointError.badHeader(path, detail: "it holds dtype '\(fields.descr)' where unsigned bytes ('|u1') belong")
         }
-        guard bytes.count - dataStart >= count else { throw CheckpointError.truncated(path, expected: count, found: bytes.count - dataStart) }
-        return (fields.shape, Array(bytes[dataStart..<(dataStart + count)]))
+        guard data.count - dataStart >= count else { throw CheckpointError.truncated(path, expected: count, found: data.count - dataStart) }
+        let start = data.startIndex + dataStart
+        return (fields.shape, [UInt8](data[start..<(start + count)]))
     }
 
     /// Reads an `.npy` file of `<f8` values, to the bit.
@@ -193,7 +195,16 @@ public enum NumPyFile {
 
     /// The header of an `.npy` file's bytes, checked: its fields, the bytes, where the data starts and how many values it holds.
     static func layout(_ data: Data, path: String) throws -> (Header, [UInt8], Int, Int) {
-        let bytes = [UInt8](data)
+        let (fields, dataStart, count) = try headerLayout(data, path: path)
+        return (fields, [UInt8](data), dataStart, count)
+    }
+
+    /// The header of an `.npy` file's bytes, checked, without copying its data (only the header's
+    /// bytes are read): its fields, where the data starts and how many values it holds.
+    static func headerLayout(_ data: Data, path: String) throws -> (Header, Int, Int) {
+        // The fixed part first, then as many bytes as it says the header has.
+        var bytes = [UInt8](data.prefix(12))
+        let total = data.count
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw CheckpointError.badMagic(path) }
         let (major, minor) = (bytes[6], bytes[7])
         let headerLength: Int, headerStart: Int
@@ -209,9 +220,10 @@ public enum NumPyFile {
             throw CheckpointError.unsupportedVersion(path, major: major, minor: minor)
         }
         guard minor == 0 else { throw CheckpointError.unsupportedVersion(path, major: major, minor: minor) }
-        guard headerStart + headerLength <= bytes.count else {
+        guard headerStart + headerLength <= total else {
             throw CheckpointError.badHeader(path, detail: "the header is cut short")
         }
+        bytes = [UInt8](data.prefix(headerStart + headerLength))
         let encoding: String.Encoding = major == 3 ? .utf8 : .isoLatin1
         guard let header = String(data: Data(bytes[headerStart..<(headerStart + headerLength)]), encoding: encoding) else {
             throw CheckpointError.badHeader(path, detail: "unreadable text")
@@ -221,12 +233,12 @@ public enum NumPyFile {
         var count = 1
         for dimension in fields.shape {
             let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            guard !overflow, product <= bytes.count else {
+            guard !overflow, product <= total else {
                 throw CheckpointError.badHeader(path, detail: "its shape \(fields.shape) holds more values than the file has bytes")
             }
             count = product
         }
-        return (fields, bytes, headerStart + headerLength, count)
+        return (fields, headerStart + headerLength, count)
     }
 
     /// Float32 values from little-endian `<f4` (or `<f8`, narrowed) bytes, assembled byte by byte
