@@ -280,7 +280,10 @@ extension Float: StoredScalar {
 }
 
 extension UInt8: StoredScalar {
-    init(storing value: Float, scale: Float) { self = UInt8(clamping: Int((value / scale).rounded())) }
+    /// The byte a value stands for: value / scale is within rounding of a whole number 0–255, so
+    /// the tie rule never matters, and to-nearest-even is one instruction rather than a libm call.
+    @inline(__always)
+    init(storing value: Float, scale: Float) { self = UInt8(clamping: Int((value / scale).rounded(.toNearestOrEven))) }
     func value(scale: Float) -> Float { Float(self) * scale }
     func isSame(as other: UInt8) -> Bool { self == other }
 }
@@ -313,9 +316,11 @@ struct FrameStore<Scalar: StoredScalar>: Sendable {
 
     /// Stores `observation`'s parts (sharing equal recent frames) and writes their ids into `ids` at `offset`.
     mutating func intern(_ observation: [Float], into ids: inout [Int32], at offset: Int) {
+        let scale = self.scale
         for part in 0..<parts {
             let start = part * frameSize
-            for j in 0..<frameSize { scratch[j] = Scalar(storing: observation[start + j], scale: scale) }
+            // A new array per part: cheaper than writing the stored one element by element.
+            scratch = observation[start..<(start + frameSize)].map { Scalar(storing: $0, scale: scale) }
             // Newest first: a frame stack's parts reappear one place earlier in the next observation.
             var id: Int32 = -1
             for candidate in recent.reversed() where equals(candidate) {
@@ -365,8 +370,7 @@ struct FrameStore<Scalar: StoredScalar>: Sendable {
     private func equals(_ id: Int32) -> Bool {
         guard references[Int(id)] > 0 else { return false }
         let block = blocks[Int(id) / blockFrames], base = (Int(id) % blockFrames) * frameSize
-        for j in 0..<frameSize where !block[base + j].isSame(as: scratch[j]) { return false }
-        return true
+        return block[base..<(base + frameSize)].elementsEqual(scratch) { $0.isSame(as: $1) }
     }
 
     /// A free frame id holding `scratch`.
@@ -382,7 +386,7 @@ struct FrameStore<Scalar: StoredScalar>: Sendable {
             }
         }
         let b = Int(id) / blockFrames, base = (Int(id) % blockFrames) * frameSize
-        for j in 0..<frameSize { blocks[b][base + j] = scratch[j] }
+        blocks[b].replaceSubrange(base..<(base + frameSize), with: scratch)
         liveFrames += 1
         return id
     }
