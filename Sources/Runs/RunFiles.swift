@@ -20,7 +20,8 @@ enum RunFiles {
         for name in entries {
             let url = directory.appendingPathComponent(name)
             switch name {
-            case ".lock", "metrics.csv", "monitor.csv", "evaluations.npz", ".evaluations.npz.saving":
+            case ".lock", "metrics.csv", "monitor.csv", "evaluations.npz", ".evaluations.npz.saving",
+                 "sb3.json", "episodes.json":  // the last two: what Python's DQN keeps beside its run
                 if isDirectory(url) { found.append(name) }
             case TensorBoardLog.folderName:
                 found += children(of: url, prefix: name) { $0.hasPrefix("events.out.tfevents.") && !isDirectory(url.appendingPathComponent($0)) }
@@ -146,7 +147,8 @@ struct ModelFiles {
         let model = ModelFiles(url)
         return ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).sorted().filter { name in
             let isFile = !RunFiles.isDirectory(url.appendingPathComponent(name))
-            return !(isFile && (model.owns(name) || (name == "state.json" && model.hasManifest)))
+            // A checkpoint's own files beside its model: its state and, when kept, its replay buffer.
+            return !(isFile && (model.owns(name) || (ModelDirectory.checkpointFileNames.contains(name) && model.hasManifest)))
         }.map { prefix + "/" + $0 }
     }
 }

@@ -971,3 +971,7 @@ def test_checkpoint_replay_keeps_the_buffer_as_numpy_reads_it_and_resume_samples
     # Rounds every 4 steps past step 100: 125 by step 600; then 75 more (604 … 900) with the
     # buffer, or 67 (636 … 900) after waiting for a batch (past step 632) without it.
     assert steps == 125 + (75 if keep else 67)
+    # The buffer's files are the run's own: --force replaces the run.
+    again = run("train", *settings, "--steps", "200", "--out", str(out), "--force")
+    assert again.returncode == 0, again.stderr
+    assert not (last / "replay.json").exists()
