@@ -7,11 +7,12 @@ trained by the Swift core. A user of SB3 changes the import, not the code:
     >>> model.save("dqn_cartpole"); model = DQN.load("dqn_cartpole")
 
 Training runs in a run directory of its own (``tensorboard_log/DQN_N`` as SB3 names them, or a
-temporary one), which a second ``learn`` continues. Callbacks follow SB3's protocol (``_on_step``
+temporary one), which a second ``learn`` continues (with its replay buffer, and with the
+episodes in progress when ``reset_num_timesteps=False``). Callbacks follow SB3's protocol (``_on_step``
 returning False stops training), so SB3's own ``CheckpointCallback``, ``EvalCallback``,
 ``StopTrainingOnRewardThreshold``, ``CallbackList`` and ``ProgressBarCallback`` work when SB3 is
 installed. A vector environment (SB3's ``make_vec_env(id, n_envs=4)``, or a Gymnasium
-``VectorEnv``) trains on that many copies of its registered environment, stepped together with
+``VectorEnv``) trains on its copies (in-process ones are its own objects), stepped together with
 SB3's semantics (one step counts ``n_envs`` timesteps; ``train_freq`` counts steps of them all,
 ``target_update_interval`` timesteps); a ``SubprocVecEnv`` or ``AsyncVectorEnv`` runs them in
 worker processes that step at the same time. ``learning_rate`` may be SB3's schedule and
