@@ -144,7 +144,8 @@ public struct DQNAlgorithm: RunAlgorithm {
         if let continuing {
             guard continuing.observations.count == envs.count, continuing.returns.count == envs.count, continuing.lengths.count == envs.count,
                   continuing.observations.allSatisfy({ $0.count == spec.observationSize }) else {
-                throw RunError.invalidSetting("the episodes to go on with are \(continuing.observations.count) observations of \(continuing.observations.first?.count ?? 0) values, and this run steps \(envs.count) environments of \(spec.observationSize); start new episodes instead.")
+                let given = continuing.observations.count, values = continuing.observations.first?.count ?? 0
+                throw RunError.invalidSetting("The episodes to go on with hold \(given) observation\(given == 1 ? "" : "s") of \(values) values, where this run steps \(envs.count) environment\(envs.count == 1 ? "" : "s") of \(spec.observationSize); start new episodes instead.")
             }
             observations = continuing.observations
             episodeReturns = continuing.returns

@@ -194,7 +194,7 @@ import Testing
         let wrong = DQNAlgorithm.EpisodesInProgress(observations: [[1, 0]], returns: [0], lengths: [0])
         #expect(throws: RunError.self) { try run.resume(makeEnv: { Corridor() }, continuing: wrong) }
         do { _ = try run.resume(makeEnv: { Corridor() }, continuing: wrong) } catch {
-            #expect("\(error)".contains("the episodes to go on with are 1 observations of 2 values, and this run steps 1 environments of 6"))
+            #expect("\(error)".contains("The episodes to go on with hold 1 observation of 2 values, where this run steps 1 environment of 6; start new episodes instead."))
         }
     }
 }
