@@ -436,11 +436,10 @@ public struct DQNAlgorithm: RunAlgorithm {
     }
 
     /// What a replay snapshot of these settings holds, checked before one is restored.
-    public static func replayLayout(_ config: DQNConfig, spec: EnvironmentSpec, count: Int = 0, position: Int = 0,
-                                    maxPriority: Double? = nil) -> ReplaySnapshot.Layout {
-        ReplaySnapshot.Layout(count: count, position: position, capacity: config.bufferSize, observationSize: spec.observationSize,
+    public static func replayLayout(_ config: DQNConfig, spec: EnvironmentSpec) -> ReplaySnapshot.Layout {
+        ReplaySnapshot.Layout(count: 0, position: 0, capacity: config.bufferSize, observationSize: spec.observationSize,
                               frames: ReplayBuffer.partsPerObservation(spec.observationSize, frames: framesPerObservation(spec.observationShape)),
-                              byteScale: spec.observationsAreBytes ? spec.observationScale : nil, maxPriority: maxPriority,
+                              byteScale: spec.observationsAreBytes ? spec.observationScale : nil, maxPriority: nil,
                               observationScale: spec.observationScale, oneHotStart: spec.oneHotStart, observationShape: spec.observationShape)
     }
 
