@@ -107,6 +107,7 @@ public struct ReplaySnapshot: Sendable, Equatable {
             }
             return d
         }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
         func check(_ name: String, _ shape: [Int], _ want: [Int]) throws {
             guard shape == want else { throw damaged("has \(name) of shape \(shape) where \(want) belongs") }
         }
@@ -116,36 +117,36 @@ public struct ReplaySnapshot: Sendable, Equatable {
         let maxFrames = 2 * parts * max(count, 1)
         do {
             if layout.byteScale == nil {
-                let t = try NumPyFile.decode(try data("replay.frames.npy", bytesPerValue: 8, values: maxFrames * frameSize))
+                let t = try NumPyFile.decode(try data("replay.frames.npy", bytesPerValue: 8, values: maxFrames * frameSize), path: path("replay.frames.npy"))
                 guard t.shape.count == 2, t.shape[1] == frameSize else { throw damaged("has frames of shape \(t.shape)") }
                 snapshot.floatFrames = t.scalars
             } else {
-                let (shape, bytes) = try NumPyFile.decodeBytes(try data("replay.frames.npy", bytesPerValue: 1, values: maxFrames * frameSize))
+                let (shape, bytes) = try NumPyFile.decodeBytes(try data("replay.frames.npy", bytesPerValue: 1, values: maxFrames * frameSize), path: path("replay.frames.npy"))
                 guard shape.count == 2, shape[1] == frameSize else { throw damaged("has frames of shape \(shape)") }
                 snapshot.byteFrames = bytes
             }
-            let ids = try NumPyFile.decodeIntegers(try data("replay.frame_ids.npy", bytesPerValue: 4, values: count * 2 * parts))
+            let ids = try NumPyFile.decodeIntegers(try data("replay.frame_ids.npy", bytesPerValue: 4, values: count * 2 * parts), path: path("replay.frame_ids.npy"))
             try check("replay.frame_ids.npy", ids.shape, [count, 2, parts])
             let frameCount = snapshot.frameCount
             guard ids.bits == 32, ids.values.allSatisfy({ $0 >= 0 && Int($0) < frameCount }) else {
                 throw damaged("names frames past its \(frameCount)")
             }
             snapshot.frameIDs = ids.values
-            let actions = try NumPyFile.decodeIntegers(try data("replay.actions.npy", bytesPerValue: 4, values: count))
+            let actions = try NumPyFile.decodeIntegers(try data("replay.actions.npy", bytesPerValue: 4, values: count), path: path("replay.actions.npy"))
             try check("replay.actions.npy", actions.shape, [count])
             guard actions.values.allSatisfy({ $0 >= 0 && Int($0) < actionCount }) else {
                 throw damaged("holds actions outside the environment's \(actionCount)")
             }
             snapshot.actions = actions.values
             for name in ["replay.rewards.npy", "replay.discounts.npy"] {
-                let t = try NumPyFile.decode(try data(name, bytesPerValue: 8, values: count))
+                let t = try NumPyFile.decode(try data(name, bytesPerValue: 8, values: count), path: path(name))
                 try check(name, t.shape, [count])
                 guard t.scalars.allSatisfy(\.isFinite) else { throw damaged("holds values in \(name) that are not finite") }
                 if name == "replay.rewards.npy" { snapshot.rewards = t.scalars } else { snapshot.discounts = t.scalars }
             }
             if prioritized {
                 if let p = try ModelDirectory.readOwnFile("replay.priorities.npy", in: directory, atMost: count * 8 + 65_600) {
-                    let (shape, values) = try NumPyFile.decodeDoubles(p)
+                    let (shape, values) = try NumPyFile.decodeDoubles(p, path: path("replay.priorities.npy"))
                     try check("replay.priorities.npy", shape, [count])
                     guard values.allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw damaged("holds priorities that are not finite and non-negative") }
                     snapshot.priorities = values
