@@ -463,10 +463,22 @@ SD_TARGET void SD_FN(sd_adam)(float *restrict p, const float *restrict g, float 
     }
 }
 
+/* A few long rows (the channel planes of a frame stack, RGB) into interleaved columns: with R a
+   constant the compiler writes each group of R as one interleaved store. */
+#define SD_FEW_ROWS(R)                                                                \
+    if (rows == R) {                                                                  \
+        for (long j = 0; j < cols; j++)                                               \
+            for (long i = 0; i < R; i++) dst[j * R + i] = src[i * cols + j];          \
+        return;                                                                       \
+    }
+
 /* dst (cols×rows) = srcᵀ for src rows×cols, row-major: 8×8 blocks through registers, walked down
    src's columns so each block's eight stores continue the previous block's rows of dst (walking
    along src's rows instead writes 8 rows a power of two apart and is twice as slow at 256×256). */
 SD_TARGET void SD_FN(sd_transpose)(const float *restrict src, float *restrict dst, long rows, long cols) {
+    SD_FEW_ROWS(2)
+    SD_FEW_ROWS(3)
+    SD_FEW_ROWS(4)
     long r8 = rows / 8 * 8, c8 = cols / 8 * 8;
     for (long j = 0; j < c8; j += 8)
         for (long i = 0; i < r8; i += 8) {
@@ -568,3 +580,4 @@ SD_TARGET void SD_FN(sd_dense_forward)(const float *restrict x, long in, const f
 #undef V8
 #undef ENDS
 #undef SD_DENSE_CHUNK
+#undef SD_FEW_ROWS

@@ -353,6 +353,10 @@ public struct DQNAlgorithm: RunAlgorithm {
         }
     }
 
+    /// The (H, W, C) images a channels-first convolutional network reads: minibatches are gathered
+    /// straight into that layout (nil: as rows, the observations' own layout).
+    private var imageLayout: [Int]? { learner.online.channelsFirst ? learner.online.inputShape : nil }
+
     /// `gradientSteps` updates (the settings' by default) on minibatches from replay (prioritized or uniform).
     mutating func trainRound(gradientSteps: Int? = nil) {
         let steps = gradientSteps ?? config.resolvedGradientSteps
@@ -362,7 +366,7 @@ public struct DQNAlgorithm: RunAlgorithm {
             let beta = config.priorityBetaInitial + (1 - config.priorityBetaInitial) * Float(state.step) / Float(config.totalSteps)
             prioritized!.sample(config.batchSize, count: buffer.count, beta: beta, rng: &state.rng, indices: &round.draws[0],
                                 weights: &round.weights, scratch: &round.weightScratch)
-            buffer.batch(round.draws[0], weights: round.weights, into: &round.batch)
+            buffer.batch(round.draws[0], weights: round.weights, channelsLast: imageLayout, into: &round.batch)
             let (loss, td) = learner.update(round.batch)
             lastLoss = loss
             state.gradientSteps += 1
@@ -397,14 +401,15 @@ public struct DQNAlgorithm: RunAlgorithm {
             let slice = learner.target.rowsPerSlice(end - start)
             for from in stride(from: start, to: end, by: slice) {
                 let rows = from..<min(from + slice, end)
-                buffer.nextObservations(round.missing, range: rows, into: &round.nextObservations, ids: &round.frameIDs)
+                buffer.nextObservations(round.missing, range: rows, channelsLast: imageLayout, into: &round.nextObservations,
+                                        ids: &round.frameIDs)
                 learner.targetQValues(round.nextObservations, cache: &round.targetForward, into: &round.targetQ)
                 storeTargetValues(round.targetQ, slots: rows)
             }
         }
         let width = targetCache.count / max(1, buffer.capacity)
         for g in 0..<steps {
-            buffer.batch(round.draws[g], nextObservations: config.doubleDQN, into: &round.batch)
+            buffer.batch(round.draws[g], nextObservations: config.doubleDQN, channelsLast: imageLayout, into: &round.batch)
             round.nextTargetValues.prepare(rows: round.draws[g].count, columns: width)
             round.nextTargetValues.setRows(from: targetCache, width: width, at: round.draws[g])
             if g + 1 < steps { prefetchReplay(round.draws[g + 1], width: width) }  // arrives during this update

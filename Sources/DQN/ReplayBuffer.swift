@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import Tensor
 
@@ -184,13 +185,15 @@ public struct ReplayBuffer: Sendable {
     }
 
     /// `batch` into an existing batch, reusing its storage (no allocation once warm).
+    /// With `channelsLast` (height, width, channels) the observations — (C, H, W) images — come as
+    /// (N, H, W, C) tensors, the layout a convolutional network reads, decoded straight into it.
     public func batch(_ indices: [Int], weights: [Float]? = nil, nextObservations includeNext: Bool = true,
-                      into batch: inout TransitionBatch) {
+                      channelsLast image: [Int]? = nil, into batch: inout TransitionBatch) {
         let n = indices.count
         precondition(weights == nil || weights!.count == n, "one weight per index needed")
-        gather(indices, next: false, into: &batch.observations, ids: &batch.frameIDs)
+        gather(indices, next: false, channelsLast: image, into: &batch.observations, ids: &batch.frameIDs)
         if includeNext {
-            gather(indices, next: true, into: &batch.nextObservations, ids: &batch.frameIDs)
+            gather(indices, next: true, channelsLast: image, into: &batch.nextObservations, ids: &batch.frameIDs)
         } else {
             batch.nextObservations.prepare(rows: 0, columns: observationSize)
         }
@@ -236,14 +239,17 @@ public struct ReplayBuffer: Sendable {
     }
 
     /// The next observations of the transitions in `slots[range]` into `out`, with `ids` as
-    /// scratch (storage of both reused).
-    public func nextObservations(_ slots: [Int], range: Range<Int>, into out: inout Tensor, ids: inout [Int32]) {
-        gather(slots, range: range, next: true, into: &out, ids: &ids)
+    /// scratch (storage of both reused); `channelsLast` as for `batch`.
+    public func nextObservations(_ slots: [Int], range: Range<Int>, channelsLast image: [Int]? = nil, into out: inout Tensor,
+                                 ids: inout [Int32]) {
+        gather(slots, range: range, next: true, channelsLast: image, into: &out, ids: &ids)
     }
 
-    /// Observations (or next observations) of `slots[range]` as rows. Slots are random, so each read
-    /// is a cache miss: all frame ids are read first, then all frames, so the misses overlap.
-    private func gather(_ slots: [Int], range: Range<Int>? = nil, next: Bool, into out: inout Tensor, ids: inout [Int32]) {
+    /// Observations (or next observations) of `slots[range]` as rows, or as (N, H, W, C) images
+    /// given `channelsLast`. Slots are random, so each read is a cache miss: all frame ids are read
+    /// first, then all frames, so the misses overlap.
+    private func gather(_ slots: [Int], range: Range<Int>? = nil, next: Bool, channelsLast image: [Int]? = nil,
+                        into out: inout Tensor, ids: inout [Int32]) {
         let d = observationSize, offset = next ? frames : 0
         let rows = range ?? slots.indices
         ids.removeAll(keepingCapacity: true)
@@ -251,9 +257,17 @@ public struct ReplayBuffer: Sendable {
             let base = slot * 2 * frames + offset
             for part in 0..<frames { ids.append(frameIDs[base + part]) }
         }
-        out.prepare(rows: rows.count, columns: d)
-        floatFrames?.decode(ids, into: &out.scalars)
-        byteFrames?.decode(ids, into: &out.scalars)
+        guard let image else {
+            out.prepare(rows: rows.count, columns: d)
+            floatFrames?.decode(ids, into: &out.scalars)
+            byteFrames?.decode(ids, into: &out.scalars)
+            return
+        }
+        precondition(image.count == 3 && image.reduce(1, *) == d, "images \(image) do not hold \(d) observation values")
+        let channels = image[2]
+        out.prepare(shape: [rows.count] + image)
+        floatFrames?.decodeChannelsLast(ids, channels: channels, into: &out.scalars)
+        byteFrames?.decodeChannelsLast(ids, channels: channels, into: &out.scalars)
     }
 
     /// The transition in `slot` (for tests and inspection).
@@ -269,14 +283,11 @@ protocol StoredScalar: Sendable {
     static var zero: Self { get }
     init(storing value: Float, scale: Float)
     func value(scale: Float) -> Float
-    /// Bitwise equality (so a shared frame gives back exactly the bits stored).
-    func isSame(as other: Self) -> Bool
 }
 
 extension Float: StoredScalar {
     init(storing value: Float, scale: Float) { self = value }
     func value(scale: Float) -> Float { self }
-    func isSame(as other: Float) -> Bool { bitPattern == other.bitPattern }
 }
 
 extension UInt8: StoredScalar {
@@ -285,7 +296,6 @@ extension UInt8: StoredScalar {
     @inline(__always)
     init(storing value: Float, scale: Float) { self = UInt8(clamping: Int((value / scale).rounded(.toNearestOrEven))) }
     func value(scale: Float) -> Float { Float(self) * scale }
-    func isSame(as other: UInt8) -> Bool { self == other }
 }
 
 /// Reference-counted frames behind a `ReplayBuffer`. Frames live in fixed-size blocks (so growth
@@ -316,11 +326,14 @@ struct FrameStore<Scalar: StoredScalar>: Sendable {
 
     /// Stores `observation`'s parts (sharing equal recent frames) and writes their ids into `ids` at `offset`.
     mutating func intern(_ observation: [Float], into ids: inout [Int32], at offset: Int) {
-        let scale = self.scale
+        let scale = self.scale, size = frameSize
         for part in 0..<parts {
-            let start = part * frameSize
-            // A new array per part: cheaper than writing the stored one element by element.
-            scratch = observation[start..<(start + frameSize)].map { Scalar(storing: $0, scale: scale) }
+            let start = part * size
+            observation.withUnsafeBufferPointer { values in
+                scratch.withUnsafeMutableBufferPointer { encoded in
+                    for j in 0..<size { encoded[j] = Scalar(storing: values[start + j], scale: scale) }
+                }
+            }
             // Newest first: a frame stack's parts reappear one place earlier in the next observation.
             var id: Int32 = -1
             for candidate in recent.reversed() where equals(candidate) {
@@ -367,10 +380,57 @@ struct FrameStore<Scalar: StoredScalar>: Sendable {
         }
     }
 
+    /// As `decode`, into (H, W, C) order: `ids` holds each row's `parts` frames, which together
+    /// are a (C, H, W) image, and value c of pixel p goes to p · C + c — one pass, rather than
+    /// decoding the batch and then moving its channel axis in a second pass over memory. Frames
+    /// that are whole channel planes (a frame stack) are written straight to their strided
+    /// places; others are decoded a row at a time and moved by the transpose kernel.
+    func decodeChannelsLast(_ ids: [Int32], channels: Int, into out: inout [Float]) {
+        let rowSize = parts * frameSize, plane = rowSize / channels
+        precondition(plane * channels == rowSize, "rows of \(rowSize) values are not \(channels) channel planes")
+        precondition(ids.count % parts == 0 && out.count >= ids.count * frameSize, "decode needs room for \(ids.count) frames")
+        let scale = self.scale, rows = ids.count / parts
+        guard channels % parts == 0 else {
+            var row = [Float](repeating: 0, count: rowSize), rowIDs = [Int32](repeating: 0, count: parts)
+            out.withUnsafeMutableBufferPointer { o in
+                for r in 0..<rows {
+                    for part in 0..<parts { rowIDs[part] = ids[r * parts + part] }
+                    decode(rowIDs, into: &row)
+                    row.withUnsafeBufferPointer { Kernels.transpose($0.baseAddress!, o.baseAddress! + r * rowSize, rows: channels, cols: plane) }
+                }
+            }
+            return
+        }
+        let perPart = channels / parts
+        out.withUnsafeMutableBufferPointer { o in
+            for q in 0..<ids.count {
+                let row = q / parts, part = q % parts
+                let base = (Int(ids[q]) % blockFrames) * frameSize
+                blocks[Int(ids[q]) / blockFrames].withUnsafeBufferPointer { block in
+                    for k in 0..<perPart {
+                        let from = base + k * plane
+                        var to = row * rowSize + part * perPart + k
+                        for p in 0..<plane {
+                            o[to] = block[from + p].value(scale: scale)
+                            to += channels
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether frame `id` is live and holds `scratch`, bit for bit (a byte comparison: frames of
+    /// one game differ in a few pixels, so a frame is often read far before it differs).
     private func equals(_ id: Int32) -> Bool {
         guard references[Int(id)] > 0 else { return false }
-        let block = blocks[Int(id) / blockFrames], base = (Int(id) % blockFrames) * frameSize
-        return block[base..<(base + frameSize)].elementsEqual(scratch) { $0.isSame(as: $1) }
+        let base = (Int(id) % blockFrames) * frameSize, size = frameSize
+        return blocks[Int(id) / blockFrames].withUnsafeBytes { block in
+            scratch.withUnsafeBytes { frame in
+                let stride = MemoryLayout<Scalar>.stride
+                return memcmp(block.baseAddress! + base * stride, frame.baseAddress!, size * stride) == 0
+            }
+        }
     }
 
     /// A free frame id holding `scratch`.

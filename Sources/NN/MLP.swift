@@ -131,6 +131,8 @@ public struct MLP: Equatable, Sendable {
         public var output: Tensor
         /// Input to each convolution (images in channels-last layout).
         public var convolutionInputs: [Tensor] = []
+        /// Whether the batch came as (N, H, W, C) images: the input gradient is given in that layout.
+        public var inputIsChannelsLast = false
         // No pre-activations: ReLU's and tanh's backward passes need only the activation's output
         // (ReLU passes the gradient where the output is positive, which is where its input was),
         // so each activation is applied in place and the batch's activations are stored once.
@@ -151,6 +153,8 @@ public struct MLP: Equatable, Sendable {
         /// be refilled in place); the activations stay for reuse.
         public mutating func releaseInput() {
             if !layerInputs.isEmpty { layerInputs[0] = .empty }
+            // A channels-last batch is the first convolution's input itself.
+            if inputIsChannelsLast && !convolutionInputs.isEmpty { convolutionInputs[0] = .empty }
         }
     }
 
@@ -212,13 +216,21 @@ public struct MLP: Equatable, Sendable {
     /// `forward` into an existing cache: a dense network writes each layer's output into the
     /// cache's tensors, reusing their storage (no allocation once warm). The cache holds `x`
     /// until `releaseInput()`.
+    ///
+    /// `x` is (N, inputSize): observations flattened in their own layout. A convolutional network
+    /// also takes (N, H, W, C) images already in the convolutions' layout (`inputShape`), as a
+    /// replay buffer gathers them, so a channels-first batch needs no transpose here.
     public func forward(_ x: Tensor, into cache: inout Cache) {
-        precondition(x.rank == 2 && x.shape[1] == inputSize, "input \(x.shape) does not fit an MLP with \(inputSize) inputs")
+        let images4 = x.rank == 4 && !convolutions.isEmpty && Array(x.shape[1...]) == inputShape
+        precondition(images4 || (x.rank == 2 && x.shape[1] == inputSize),
+                     "input \(x.shape) does not fit an MLP with \(inputSize) inputs")
+        cache.inputIsChannelsLast = images4
         var h = x
         if !convolutions.isEmpty {
             var convInputs: [Tensor] = []
             let n = x.shape[0]
-            var images = channelsFirst ? x.reshaped([n] + observationShape).movingChannelAxis(toLast: true) : x.reshaped([n] + inputShape)
+            var images = images4 ? x
+                : channelsFirst ? x.reshaped([n] + observationShape).movingChannelAxis(toLast: true) : x.reshaped([n] + inputShape)
             for conv in convolutions {
                 convInputs.append(images)
                 images = conv.forward(images)
@@ -317,6 +329,11 @@ public struct MLP: Equatable, Sendable {
             convGrads[2 * j] = g.weight
             convGrads[2 * j + 1] = g.bias
             if let dx = g.input { d = dx }
+        }
+        if cache.inputIsChannelsLast {
+            grads.parameters.replaceSubrange(0..<(2 * c), with: convGrads)
+            grads.input = needInputGradient ? d : nil
+            return
         }
         let dx = needInputGradient ? (channelsFirst ? d.movingChannelAxis(toLast: false) : d) : nil
         grads.parameters.replaceSubrange(0..<(2 * c), with: convGrads)

@@ -135,19 +135,15 @@ extension Tensor {
         let rows = toLast ? shape[1] : shape[1] * shape[2]
         let columns = toLast ? shape[2] * shape[3] : shape[3]
         let outShape = toLast ? [n, shape[2], shape[3], shape[1]] : [n, shape[3], shape[1], shape[2]]
-        var out = Tensor(shape: outShape)
-        guard count > 0 else { return out }
+        guard count > 0 else { return Tensor(shape: outShape) }
         let plane = rows * columns
-        scalars.withUnsafeBufferPointer { src in
-            out.scalars.withUnsafeMutableBufferPointer { dst in
+        // Every element is written: no zero fill first.
+        return Tensor(shape: outShape) { dst in
+            scalars.withUnsafeBufferPointer { src in
                 for i in 0..<n {
-                    let s = src.baseAddress! + i * plane, d = dst.baseAddress! + i * plane
-                    for r in 0..<rows {
-                        for c in 0..<columns { d[c * rows + r] = s[r * columns + c] }
-                    }
+                    Kernels.transpose(src.baseAddress! + i * plane, dst.baseAddress! + i * plane, rows: rows, cols: columns)
                 }
             }
         }
-        return out
     }
 }

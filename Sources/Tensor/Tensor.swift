@@ -86,6 +86,13 @@ public struct Tensor: Equatable, Sendable {
         resizeStorage(count)
     }
 
+    /// As `prepare(rows:columns:)`, for any shape (a batch of images, (N, H, W, C)).
+    public mutating func prepare(shape newShape: [Int]) {
+        precondition(newShape.allSatisfy { $0 >= 0 }, "negative dimension in \(newShape)")
+        if shape != newShape { shape = newShape }
+        resizeStorage(newShape.reduce(1, *))
+    }
+
     private mutating func resizeStorage(_ count: Int) {
         if scalars.count > count {
             scalars.removeLast(scalars.count - count)  // keeps the capacity

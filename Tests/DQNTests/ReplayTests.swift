@@ -174,6 +174,34 @@ extension Transition {
         #expect(buffer.storedFrames <= capacity + capacity / 2 + nStep + 1, "\(buffer.storedFrames) frames for \(capacity) transitions")
     }
 
+    /// Gathered as (N, H, W, C) images, a batch holds the rows' values with the channel axis
+    /// moved last: for frame stacks (each frame one channel plane), for frames that cut across
+    /// planes, and for float storage.
+    @Test(arguments: [(4, 4, true), (4, 6, true), (2, 4, true), (1, 3, false), (4, 6, false)])
+    func channelsLastBatchesAreTheRowsTransposed(frames: Int, channels: Int, bytes: Bool) {
+        let height = 3, width = 5, d = channels * height * width
+        var buffer = ReplayBuffer(capacity: 16, observationSize: d, byteScale: bytes ? 1 / 255 : nil, frames: frames)
+        var rng = SeededGenerator(seed: 4)
+        func observation() -> [Float] { (0..<d).map { _ in Float(rng.int(below: 256)) / 255 } }
+        var obs = observation()
+        for _ in 0..<20 {
+            let next = observation()
+            buffer.add(Transition(observation: obs, action: 1, reward: 0, nextObservation: next, terminated: false, discount: 0.99))
+            obs = next
+        }
+        let slots = [3, 0, 15, 3, 7]
+        let rows = buffer.batch(slots)
+        var images = TransitionBatch()
+        buffer.batch(slots, channelsLast: [height, width, channels], into: &images)
+        #expect(images.observations.shape == [slots.count, height, width, channels])
+        #expect(images.observations == rows.observations.reshaped([slots.count, channels, height, width]).movingChannelAxis(toLast: true))
+        #expect(images.nextObservations == rows.nextObservations.reshaped([slots.count, channels, height, width]).movingChannelAxis(toLast: true))
+        #expect(images.actions == rows.actions && images.rewards == rows.rewards)
+        var next = Tensor.empty, ids: [Int32] = []
+        buffer.nextObservations(slots, range: 1..<4, channelsLast: [height, width, channels], into: &next, ids: &ids)
+        #expect(next.scalars == Array(images.nextObservations.scalars[(height * width * channels)..<(4 * height * width * channels)]))
+    }
+
     /// A stack of the last 4 frames, channels first: each step brings one new frame, and the
     /// buffer keeps about that one.
     @Test func frameStacksKeepOneNewFramePerStep() {

@@ -84,6 +84,34 @@ import Testing
         #expect(!MLP.imageLooksChannelsFirst([10, 10, 4]) && !MLP.imageLooksChannelsFirst([3, 8, 3]))
     }
 
+    /// A channels-first network given its batch already as (N, H, W, C) images (as replay gathers
+    /// it) gives the same outputs and parameter gradients as given (N, C·H·W) rows, bit for bit,
+    /// and its input gradient comes back in the images' layout.
+    @Test func imagesInTheConvolutionLayoutSkipTheTranspose() {
+        let specs = [ConvSpec(outputChannels: 3, kernel: 2, stride: 1, padding: 1)]
+        let net = MLP(observationShape: [4, 5, 6], convolutions: specs, hiddenSizes: [4], outputSize: 3, seed: 7)
+        let n = 3
+        let rows = Tensor(shape: [n, 120], scalars: fixedValues(n * 120, seed: 9))
+        let images = rows.reshaped([n, 4, 5, 6]).movingChannelAxis(toLast: true)
+        #expect(images.shape == [n, 5, 6, 4])
+        for i in 0..<n { for c in 0..<4 { for y in 0..<5 { for w in 0..<6 {
+            #expect(images.scalars[i * 120 + (y * 6 + w) * 4 + c] == rows.scalars[i * 120 + (c * 5 + y) * 6 + w])
+        } } } }
+        #expect(net(rows) == net(images))
+        let dy = Tensor(shape: [n, 3], scalars: fixedValues(n * 3, seed: 10))
+        var cache = MLP.Cache()
+        net.forward(images, into: &cache)
+        let g1 = net.backward(net.forward(rows), outputGradient: dy, needInputGradient: true)
+        let g2 = net.backward(cache, outputGradient: dy, needInputGradient: true)
+        #expect(g1.parameters == g2.parameters)
+        let d1 = try! #require(g1.input), d2 = try! #require(g2.input)
+        #expect(d1.shape == [n, 120] && d2.shape == [n, 5, 6, 4])
+        #expect(d1.reshaped([n, 4, 5, 6]).movingChannelAxis(toLast: true) == d2)
+        // Releasing the input lets go of the batch itself (its storage is the caller's to refill).
+        cache.releaseInput()
+        #expect(cache.convolutionInputs[0].count == 0)
+    }
+
     @Test func convolutionSpecsParse() {
         #expect(ConvSpec(parsing: "16:3:1") == ConvSpec(outputChannels: 16, kernel: 3, stride: 1))
         #expect(ConvSpec(parsing: "32:8:4:2") == ConvSpec(outputChannels: 32, kernel: 8, stride: 4, padding: 2))

@@ -130,8 +130,10 @@ import Testing
     }
 
     @Test func transposesAreExactOnEveryInstructionSet() {
-        // 8×8 register blocks plus the edges: shapes below, at and past whole blocks.
-        for (rows, cols) in [(1, 1), (3, 5), (8, 8), (17, 9), (9, 17), (16, 40), (64, 256), (13, 250)] {
+        // 8×8 register blocks plus the edges: shapes below, at and past whole blocks; 2–4 long
+        // rows (the channel planes of frame stacks and RGB images) interleaved.
+        for (rows, cols) in [(1, 1), (3, 5), (8, 8), (17, 9), (9, 17), (16, 40), (64, 256), (13, 250), (2, 37), (3, 301),
+                             (4, 7056), (4, 1), (5, 100)] {
             let x = Tensor(shape: [rows, cols], scalars: values(rows * cols, seed: rows * 31 + cols))
             var naive = [Float](repeating: 0, count: rows * cols)
             for i in 0..<rows { for j in 0..<cols { naive[j * rows + i] = x.scalars[i * cols + j] } }
