@@ -118,3 +118,34 @@ void sd_col2im(const float *cols, float *images, long n, long h, long w, long c,
                 }
             }
 }
+
+void sd_encode_bytes(const float *restrict x, unsigned char *restrict out, long n, float scale) {
+    for (long i = 0; i < n; i++) {
+        float v = x[i] / scale;
+        v = v > 0.0f ? v : 0.0f; /* NaN too */
+        v = v < 255.0f ? v : 255.0f;
+        /* adding 2^23 leaves no bits below the unit: the sum is rounded to a whole number, ties
+           to even, and subtracting gives it back exactly (0 ≤ v < 2^23) */
+        v = (v + 8388608.0f) - 8388608.0f;
+        out[i] = (unsigned char)(int)v;
+    }
+}
+
+/* With C a constant the compiler converts each plane's bytes a vector at a time and writes the
+   groups of C interleaved. */
+#define SD_FEW_CHANNELS(C)                                                                        \
+    if (channels == C) {                                                                          \
+        for (long p = 0; p < plane; p++)                                                          \
+            for (long c = 0; c < C; c++) out[p * C + c] = (float)planes[c * plane + p] * scale;   \
+        return;                                                                                   \
+    }
+
+void sd_decode_bytes_channels_last(const unsigned char *restrict planes, float *restrict out, long channels, long plane,
+                                   float scale) {
+    SD_FEW_CHANNELS(1)
+    SD_FEW_CHANNELS(2)
+    SD_FEW_CHANNELS(3)
+    SD_FEW_CHANNELS(4)
+    for (long c = 0; c < channels; c++)
+        for (long p = 0; p < plane; p++) out[p * channels + c] = (float)planes[c * plane + p] * scale;
+}

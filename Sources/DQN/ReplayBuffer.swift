@@ -281,21 +281,33 @@ public struct ReplayBuffer: Sendable {
 /// How observation values are kept: as they are (Float), or as bytes (0–255 over a scale).
 protocol StoredScalar: Sendable {
     static var zero: Self { get }
-    init(storing value: Float, scale: Float)
+    /// `values` as stored values, into `stored` (as long).
+    static func store(_ values: UnsafeBufferPointer<Float>, scale: Float, into stored: UnsafeMutableBufferPointer<Self>)
     func value(scale: Float) -> Float
+    /// One stored (C, H, W) image's values into `out` in (H, W, C) order.
+    static func channelsLast(_ image: UnsafeBufferPointer<Self>, channels: Int, scale: Float, into out: UnsafeMutablePointer<Float>)
 }
 
 extension Float: StoredScalar {
-    init(storing value: Float, scale: Float) { self = value }
+    static func store(_ values: UnsafeBufferPointer<Float>, scale: Float, into stored: UnsafeMutableBufferPointer<Float>) {
+        _ = stored.update(fromContentsOf: values)
+    }
     func value(scale: Float) -> Float { self }
+    static func channelsLast(_ image: UnsafeBufferPointer<Float>, channels: Int, scale: Float, into out: UnsafeMutablePointer<Float>) {
+        Kernels.transpose(image.baseAddress!, out, rows: channels, cols: image.count / channels)
+    }
 }
 
 extension UInt8: StoredScalar {
-    /// The byte a value stands for: value / scale is within rounding of a whole number 0–255, so
-    /// the tie rule never matters, and to-nearest-even is one instruction rather than a libm call.
-    @inline(__always)
-    init(storing value: Float, scale: Float) { self = UInt8(clamping: Int((value / scale).rounded(.toNearestOrEven))) }
+    /// The bytes the values stand for: value / scale is within rounding of a whole number 0–255,
+    /// so the tie rule never matters (the kernel rounds to nearest even, in plain float adds).
+    static func store(_ values: UnsafeBufferPointer<Float>, scale: Float, into stored: UnsafeMutableBufferPointer<UInt8>) {
+        Kernels.encodeBytes(values.baseAddress!, stored.baseAddress!, count: values.count, scale: scale)
+    }
     func value(scale: Float) -> Float { Float(self) * scale }
+    static func channelsLast(_ image: UnsafeBufferPointer<UInt8>, channels: Int, scale: Float, into out: UnsafeMutablePointer<Float>) {
+        Kernels.decodeBytesChannelsLast(image.baseAddress!, out, channels: channels, plane: image.count / channels, scale: scale)
+    }
 }
 
 /// Reference-counted frames behind a `ReplayBuffer`. Frames live in fixed-size blocks (so growth
@@ -331,7 +343,7 @@ struct FrameStore<Scalar: StoredScalar>: Sendable {
             let start = part * size
             observation.withUnsafeBufferPointer { values in
                 scratch.withUnsafeMutableBufferPointer { encoded in
-                    for j in 0..<size { encoded[j] = Scalar(storing: values[start + j], scale: scale) }
+                    Scalar.store(UnsafeBufferPointer(rebasing: values[start..<(start + size)]), scale: scale, into: encoded)
                 }
             }
             // Newest first: a frame stack's parts reappear one place earlier in the next observation.
@@ -381,40 +393,26 @@ struct FrameStore<Scalar: StoredScalar>: Sendable {
     }
 
     /// As `decode`, into (H, W, C) order: `ids` holds each row's `parts` frames, which together
-    /// are a (C, H, W) image, and value c of pixel p goes to p · C + c — one pass, rather than
-    /// decoding the batch and then moving its channel axis in a second pass over memory. Frames
-    /// that are whole channel planes (a frame stack) are written straight to their strided
-    /// places; others are decoded a row at a time and moved by the transpose kernel.
+    /// are a (C, H, W) image, and value c of pixel p goes to p · C + c — the layout the
+    /// convolutions read, in one pass over the batch rather than decoding it and then moving its
+    /// channel axis. Each row's stored frames are put side by side (28 KB for an Atari stack of
+    /// bytes, cache-resident) and a kernel writes them out interleaved.
     func decodeChannelsLast(_ ids: [Int32], channels: Int, into out: inout [Float]) {
-        let rowSize = parts * frameSize, plane = rowSize / channels
-        precondition(plane * channels == rowSize, "rows of \(rowSize) values are not \(channels) channel planes")
+        let rowSize = parts * frameSize
+        precondition(rowSize % channels == 0, "rows of \(rowSize) values are not \(channels) channel planes")
         precondition(ids.count % parts == 0 && out.count >= ids.count * frameSize, "decode needs room for \(ids.count) frames")
-        let scale = self.scale, rows = ids.count / parts
-        guard channels % parts == 0 else {
-            var row = [Float](repeating: 0, count: rowSize), rowIDs = [Int32](repeating: 0, count: parts)
-            out.withUnsafeMutableBufferPointer { o in
-                for r in 0..<rows {
-                    for part in 0..<parts { rowIDs[part] = ids[r * parts + part] }
-                    decode(rowIDs, into: &row)
-                    row.withUnsafeBufferPointer { Kernels.transpose($0.baseAddress!, o.baseAddress! + r * rowSize, rows: channels, cols: plane) }
-                }
-            }
-            return
-        }
-        let perPart = channels / parts
+        var image = [Scalar](repeating: .zero, count: rowSize)
         out.withUnsafeMutableBufferPointer { o in
-            for q in 0..<ids.count {
-                let row = q / parts, part = q % parts
-                let base = (Int(ids[q]) % blockFrames) * frameSize
-                blocks[Int(ids[q]) / blockFrames].withUnsafeBufferPointer { block in
-                    for k in 0..<perPart {
-                        let from = base + k * plane
-                        var to = row * rowSize + part * perPart + k
-                        for p in 0..<plane {
-                            o[to] = block[from + p].value(scale: scale)
-                            to += channels
+            image.withUnsafeMutableBufferPointer { row in
+                for r in 0..<(ids.count / parts) {
+                    for part in 0..<parts {
+                        let id = Int(ids[r * parts + part]), base = (id % blockFrames) * frameSize
+                        blocks[id / blockFrames].withUnsafeBufferPointer { block in
+                            _ = UnsafeMutableBufferPointer(rebasing: row[(part * frameSize)..<((part + 1) * frameSize)])
+                                .update(fromContentsOf: UnsafeBufferPointer(rebasing: block[base..<(base + frameSize)]))
                         }
                     }
+                    Scalar.channelsLast(UnsafeBufferPointer(row), channels: channels, scale: scale, into: o.baseAddress! + r * rowSize)
                 }
             }
         }

@@ -293,4 +293,16 @@ extension Kernels {
                               outputHeight: Int, outputWidth: Int) {
         sd_col2im(cols, images, batch, height, width, channels, kernelHeight, kernelWidth, stride, padding, outputHeight, outputWidth)
     }
+
+    /// `values` / `scale` as bytes, rounded to nearest (ties to even) and clamped to 0–255: how
+    /// byte-valued observations (uint8 frames) are stored (see ckernels.h).
+    public static func encodeBytes(_ values: UnsafePointer<Float>, _ bytes: UnsafeMutablePointer<UInt8>, count: Int, scale: Float) {
+        sd_encode_bytes(values, bytes, count, scale)
+    }
+
+    /// One (C, H, W) image of bytes into `out` channels last, each value times `scale` (see ckernels.h).
+    public static func decodeBytesChannelsLast(_ planes: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<Float>, channels: Int,
+                                               plane: Int, scale: Float) {
+        sd_decode_bytes_channels_last(planes, out, channels, plane, scale)
+    }
 }

@@ -139,4 +139,12 @@ int sd_conv_forward(const float *images, const float *weight, const float *bias,
 int sd_conv_weight_gradient(const float *images, const float *dy, float *dw, long n, long h, long w, long c, long kh,
                             long kw, long stride, long pad, long oh, long ow, long out);
 
+// Byte storage of observation values that are whole multiples of scale (uint8 frames over 255):
+// out[i] = x[i] / scale rounded to nearest (ties to even), clamped to 0–255 (NaN → 0). Plain
+// float adds, no libm rounding call, so it vectorises on every instruction set.
+void sd_encode_bytes(const float *x, unsigned char *out, long n, float scale);
+// The inverse for one (C, H, W) image of bytes, written channels last: out[p·C + c] =
+// planes[c·plane + p] · scale, the layout the convolutions read.
+void sd_decode_bytes_channels_last(const unsigned char *planes, float *out, long channels, long plane, float scale);
+
 #endif
