@@ -62,15 +62,34 @@ def archive(directory: Path, target: Path, leave_out: Optional[Callable[[str], b
 
 def extract(source: Path, into: Path, what: str) -> None:
     """Unpacks the zip ``source`` into ``into`` as data: refused in a sentence when it is not a
-    zip or names a file outside ``into``."""
+    zip, names a file outside ``into``, or unpacks to more than the disk there has free (a zip
+    bomb, or a large replay buffer on a small temporary disk) — checked on the sizes the archive
+    declares, which ``zipfile`` holds every member to as it unpacks."""
     try:
         with zipfile.ZipFile(source) as zipped:
-            for member in zipped.namelist():
-                if not str((into / member).resolve()).startswith(str(into.resolve())):
-                    raise ValueError(f"{source} is not a saved swiftdistill {what}: it names a file outside itself ({member})")
+            inside = into.resolve()
+            members = zipped.infolist()
+            for member in members:
+                if not (into / member.filename).resolve().is_relative_to(inside):
+                    raise ValueError(f"{source} is not a saved swiftdistill {what}: it names a file outside itself "
+                                     f"({member.filename})")
+            unpacked = sum(member.file_size for member in members)
+            disk = next(p for p in [into, *into.parents] if p.exists())
+            free = shutil.disk_usage(disk).free
+            if unpacked > free:
+                raise ValueError(f"{source} unpacks to {_size(unpacked)}, more than the {_size(free)} free in {disk}; "
+                                 "free some space there or set TMPDIR to a larger disk")
             zipped.extractall(into)
     except zipfile.BadZipFile:
         raise ValueError(f"{source} is not a saved swiftdistill {what} (not a zip)") from None
+
+
+def _size(count: int) -> str:
+    """Bytes as a person reads them: 512 B, 3.1 MB, 12.0 GB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} B"
 
 
 def unpack(path: PathLike, what: str, prefix: str) -> Tuple[Path, "tempfile.TemporaryDirectory[str]"]:
