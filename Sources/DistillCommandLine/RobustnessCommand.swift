@@ -174,16 +174,20 @@ struct RobustnessCommand: ParsableCommand {
         var merged = reports[0]
         for a in merged.axes.indices {
             var results = [[LevelResult]](repeating: [], count: models.count), scores = [Double](repeating: 0, count: models.count)
+            var differences = [[Double]](repeating: [0, 0], count: models.count)
             results[0] = reports[0].axes[a].results[0]
             scores[0] = reports[0].axes[a].scores[0]
             for (g, report) in reports.enumerated() {
                 for j in 0..<groups[g].count {
                     results[1 + g + j * k] = report.axes[a].results[1 + j]
                     scores[1 + g + j * k] = report.axes[a].scores[1 + j]
+                    // Every worker draws the same resamples against the same reference (see the study).
+                    differences[1 + g + j * k] = report.axes[a].scoreDifferenceIntervals?[1 + j] ?? [0, 0]
                 }
             }
             merged.axes[a].results = results
             merged.axes[a].scores = scores
+            merged.axes[a].scoreDifferenceIntervals = differences
         }
         merged.models = models.map(Self.name)
         return merged
@@ -205,12 +209,17 @@ struct RobustnessCommand: ParsableCommand {
             }
             print("\n\(a.axis.label) (\(unit))")
             print("model".padding(toLength: width, withPad: " ", startingAt: 0)
-                  + a.axis.levels.map { "\($0)".padding(toLength: 30, withPad: " ", startingAt: 0) }.joined() + "score")
+                  + a.axis.levels.map { "\($0)".padding(toLength: 30, withPad: " ", startingAt: 0) }.joined()
+                  + "score  − \(r.models[0]) [95% paired interval]")
             for (m, model) in r.models.enumerated() {
                 let cells = a.results[m].map { c in
                     String(format: "%.1f [%.1f, %.1f] %.3f", c.mean, c.low, c.high, c.normalizedReturn).padding(toLength: 30, withPad: " ", startingAt: 0)
                 }
-                print(model.padding(toLength: width, withPad: " ", startingAt: 0) + cells.joined() + String(format: "%.3f", a.scores[m]))
+                var difference = ""
+                if m > 0, let interval = a.scoreDifferenceIntervals?[m] {
+                    difference = String(format: "  %+.3f [%+.3f, %+.3f]", a.scores[m] - a.scores[0], interval[0], interval[1])
+                }
+                print(model.padding(toLength: width, withPad: " ", startingAt: 0) + cells.joined() + String(format: "%.3f", a.scores[m]) + difference)
             }
         }
     }

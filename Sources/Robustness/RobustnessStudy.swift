@@ -64,6 +64,15 @@ public struct AxisReport: Codable, Sendable, Equatable {
     /// Per model: the area under its normalised-return curve over the levels, divided by their
     /// span (its mean normalised return over the range; 1 = the clean reference everywhere).
     public var scores: [Double]
+    /// Per model: the 95% interval of its score minus the reference's (the first model's), from a
+    /// paired bootstrap: episode i plays the same seed and noise for every model and level, so
+    /// each resample draws episodes once for all of them. An interval that holds 0 is a
+    /// difference these episodes cannot tell from none. [0, 0] for the reference itself.
+    public var scoreDifferenceIntervals: [[Double]]? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case axis, results, scores, scoreDifferenceIntervals = "score_difference_ci"
+    }
 }
 
 /// What `RobustnessStudy.run` found.
@@ -192,7 +201,9 @@ public struct RobustnessStudy: Sendable {
                 }
             }
             let scores = results.map { Self.area(levels: axis.levels, values: $0.map(\.normalizedReturn)) }
-            reports.append(AxisReport(axis: axis, results: results, scores: scores))
+            let differences = scoreDifferenceIntervals(levels: axis.levels, returns: results.map { $0.map(\.returns) },
+                                                       normalize: normalized)
+            reports.append(AxisReport(axis: axis, results: results, scores: scores, scoreDifferenceIntervals: differences))
         }
         return RobustnessReport(environment: environment, models: models.map(\.name), episodes: episodes, seed: seed,
                                 referenceMeanReturn: clean.mean, randomMeanReturn: randomReturn, observationSpread: spread, axes: reports)
@@ -218,6 +229,29 @@ public struct RobustnessStudy: Sendable {
         let low = means[Int(0.025 * Double(bootstrapSamples))]
         let high = means[min(bootstrapSamples - 1, Int(0.975 * Double(bootstrapSamples)))]
         return (low, high)
+    }
+
+    /// Per model, the 2.5th and 97.5th percentiles of (its score − the first model's) over
+    /// `bootstrapSamples` resamples of the episodes, each resample the same episodes for every
+    /// model and level (seeded, and drawn before any model is read: a model's interval does not
+    /// depend on which others are in the study). `returns[model][level]` holds one return per episode.
+    func scoreDifferenceIntervals(levels: [Double], returns: [[[Double]]], normalize: (Double) -> Double) -> [[Double]] {
+        let n = returns.first?.first?.count ?? 0
+        guard n > 1, returns.allSatisfy({ $0.allSatisfy { $0.count == n } }) else { return returns.map { _ in [0, 0] } }
+        var rng = SeededGenerator(seed: UInt64(seed) ^ 0xD1FF_5781_0000_0002)
+        var draws = [Int](repeating: 0, count: n)
+        var differences = [[Double]](repeating: [], count: returns.count)
+        for _ in 0..<bootstrapSamples {
+            for i in 0..<n { draws[i] = rng.int(below: n) }
+            let scores = returns.map { model in
+                Self.area(levels: levels, values: model.map { level in normalize(draws.reduce(0.0) { $0 + level[$1] } / Double(n)) })
+            }
+            for m in returns.indices { differences[m].append(scores[m] - scores[0]) }
+        }
+        return differences.map { d in
+            let sorted = d.sorted()
+            return [sorted[Int(0.025 * Double(sorted.count))], sorted[min(sorted.count - 1, Int(0.975 * Double(sorted.count)))]]
+        }
     }
 
     /// The trapezoidal area under `values` over `levels` (sorted by level), divided by the

@@ -32,6 +32,7 @@ def test_every_model_meets_the_same_noise(tmp_path, corridor_teacher):
     assert [a["axis"]["kind"] for a in report["axes"]] == ["observation_noise", "random_actions"]
     for axis in report["axes"]:
         assert axis["results"][0] == axis["results"][1], "the same model, the same noise: the same returns"
+        assert axis["score_difference_ci"] == [[0, 0], [0, 0]], "paired: a copy of the reference differs by nothing"
         clean = axis["results"][0][0]
         assert clean["mean"] == report["reference_mean_return"] and clean["normalized_return"] == 1.0
         for level in axis["results"][0]:
@@ -94,7 +95,7 @@ def test_the_preset_the_table_and_noise_that_costs_return(cartpole):
     assert len(report["observation_spread"]) == 4 and min(report["observation_spread"]) > 0
     table = run("robustness", str(cartpole), "--episodes", "2", "--preset", "--obs-noise", "0,0.1")
     assert "dynamics:length (length)" in table.stdout and "observation_noise (σ / spread)" in table.stdout
-    assert "score" in table.stdout
+    assert "score" in table.stdout and "[95% paired interval]" in table.stdout
 
 
 @pytest.mark.parametrize("args, words", [
@@ -119,6 +120,7 @@ def test_the_python_api_returns_arrays_and_the_clis_numbers(cartpole):
     noise, length = report["axes"]
     assert noise["mean"].shape == (2, 2) and noise["returns"].shape == (2, 2, 3) and noise["score"].shape == (2,)
     assert np.array_equal(noise["returns"][0], noise["returns"][1]), "one model twice: the same episodes"
+    assert noise["score_difference_ci"].shape == (2, 2) and not noise["score_difference_ci"].any()
     assert length["parameter"] == "length" and np.array_equal(length["levels"], [0.5, 1.5])
     cli = json.loads(run("robustness", str(cartpole), "--episodes", "3", "--obs-noise", "0,1", "--random-actions", "none",
                          "--sticky-actions", "none", "--vary", "length=0.5,1.5", "--json").stdout)
@@ -207,6 +209,7 @@ def test_jobs_give_the_one_process_report(tmp_path, corridor_teacher):
     assert [a["kind"] for a in split["axes"]] == ["observation_noise", "random_actions"]
     for a, b in zip(alone["axes"], split["axes"]):
         assert np.array_equal(a["returns"], b["returns"]) and np.array_equal(a["score"], b["score"])
+        assert np.array_equal(a["score_difference_ci"], b["score_difference_ci"]) and a["score_difference_ci"].shape == (4, 2)
         assert a["returns"].shape == (4, 2, 4)
     with pytest.raises(ValueError, match="jobs must be an integer from 1 to 64"):
         sd.robustness([corridor_teacher], jobs=0)

@@ -83,6 +83,24 @@ final class Probe: Environment {
         #expect(report.csv.split(separator: "\n").count == 1 + 2 * (3 + 2))
     }
 
+    /// Each model's score against the reference's: a paired interval that is [0, 0] for a model
+    /// acting as the reference does, below 0 for a worse one, holds the point difference, and does
+    /// not depend on which other models share the study (as `--jobs` workers rely on).
+    @Test func scoreDifferencesArePairedIntervals() throws {
+        let study = RobustnessStudy(axes: [.init(.randomActions, levels: [0, 0.5, 1])], episodes: 8, seed: 3)
+        let ones: Acting = .discrete { _ in 1 }, zeros: Acting = .discrete { _ in 0 }
+        let half: Acting = .discrete { o in Int(o[0]) % 2 }
+        let two = try study.run(models: [("ones", ones), ("zeros", zeros)], environment: "Probe") { _ in Probe() }
+        let four = try study.run(models: [("ones", ones), ("same", ones), ("half", half), ("zeros", zeros)], environment: "Probe") { _ in Probe() }
+        let a = four.axes[0], intervals = try #require(a.scoreDifferenceIntervals)
+        #expect(intervals[0] == [0, 0] && intervals[1] == [0, 0], "the reference and a copy of it")
+        for m in 2...3 {
+            let point = a.scores[m] - a.scores[0]
+            #expect(intervals[m][0] <= point && point <= intervals[m][1] && intervals[m][1] < 0, "\(intervals[m]) around \(point)")
+        }
+        #expect(two.axes[0].scoreDifferenceIntervals?[1] == intervals[3], "zeros' interval is its own, whoever else is measured")
+    }
+
     @Test func dynamicsLevelsOpenTheirOwnEnvironment() throws {
         let study = RobustnessStudy(axes: [.init(.dynamics, levels: [0, 1, 2], parameter: "bonus")], episodes: 2, seed: 0)
         var opened: [Double] = []

@@ -494,7 +494,9 @@ def robustness(models: Sequence[Union[PathLike, Model]], env: Optional[EnvSpec] 
     ``kind``, ``parameter``, ``levels`` (array) and, per model × level, ``mean``, ``ci_low``,
     ``ci_high``, ``normalized_return`` (arrays of shape (models, levels)), ``returns`` (models,
     levels, episodes) and ``score`` (models,): the area under each model's normalised-return curve
-    divided by the levels' span."""
+    divided by the levels' span, and ``score_difference_ci`` (models, 2): the 95% interval of each
+    model's score minus the reference's, by a paired bootstrap over the episodes (an interval
+    holding 0 is a difference these episodes cannot tell from none)."""
     paths = [os.fspath(m.path if isinstance(m, Model) else m) for m in models]
     if not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
@@ -519,7 +521,9 @@ def robustness(models: Sequence[Union[PathLike, Model]], env: Optional[EnvSpec] 
                      "mean": field("mean"), "ci_low": field("ci_low"), "ci_high": field("ci_high"),
                      "normalized_return": field("normalized_return"),
                      "returns": np.array([[level["returns"] for level in model] for model in results], dtype=np.float64),
-                     "score": np.array(a["scores"], dtype=np.float64)})
+                     "score": np.array(a["scores"], dtype=np.float64),
+                     "score_difference_ci": np.array(a.get("score_difference_ci") or [[0.0, 0.0]] * len(results),
+                                                     dtype=np.float64)})
     raw["axes"] = axes
     raw["observation_spread"] = np.array(raw["observation_spread"], dtype=np.float32)
     return raw
