@@ -225,10 +225,13 @@ public struct RobustnessStudy: Sendable {
             for _ in returns.indices { total += returns[rng.int(below: returns.count)] }
             means.append(total / Double(returns.count))
         }
-        means.sort()
-        let low = means[Int(0.025 * Double(bootstrapSamples))]
-        let high = means[min(bootstrapSamples - 1, Int(0.975 * Double(bootstrapSamples)))]
-        return (low, high)
+        return Self.middle95(means)
+    }
+
+    /// The 2.5th and 97.5th percentiles of `values` (bootstrap statistics).
+    static func middle95(_ values: [Double]) -> (Double, Double) {
+        let sorted = values.sorted()
+        return (sorted[Int(0.025 * Double(sorted.count))], sorted[min(sorted.count - 1, Int(0.975 * Double(sorted.count)))])
     }
 
     /// Per model, the 2.5th and 97.5th percentiles of (its score − the first model's) over
@@ -249,8 +252,8 @@ public struct RobustnessStudy: Sendable {
             for m in returns.indices { differences[m].append(scores[m] - scores[0]) }
         }
         return differences.map { d in
-            let sorted = d.sorted()
-            return [sorted[Int(0.025 * Double(sorted.count))], sorted[min(sorted.count - 1, Int(0.975 * Double(sorted.count)))]]
+            let (low, high) = Self.middle95(d)
+            return [low, high]
         }
     }
 
