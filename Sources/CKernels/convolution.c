@@ -2,7 +2,8 @@
 // field becomes one row of KH·KW·C values. In HWC, the kx-neighbours of a field row are contiguous
 // in memory, so each (position, ky) copies one run of (valid kx)·C floats; im2col writes zeros
 // where the field covers padding, so `cols` needs no zero fill first. Plain copies and adds: the
-// same bits on every instruction set.
+// same bits on every instruction set. The products themselves mostly skip the copies: without
+// padding they read the columns in place (sd_gemm_fields through offset tables).
 #include "ckernels.h"
 #include "products.h"
 #include <stdlib.h>
@@ -71,10 +72,44 @@ static float *strip_scratch(long floats) {
    wide enough for the tiles (narrower ones are dot products). */
 static int strips_apply(long out) { return out >= 16 && sd_threads() == 1; }
 
+/* Whether the products can read the im2col matrix where the images lie (sd_gemm_fields): no
+   padding (a field never leaves its image) and outputs a multiple of every vector width. */
+static int fields_apply(long pad, long out) { return pad == 0 && out % 16 == 0; }
+
+/* The offsets sd_gemm_fields reads the im2col matrix through (no padding): corner[r], where
+   output position r's field starts in the images, for every row; patch[p], patch index p's
+   offset from it (kernel row ky = p / (kw·c) lies ky image rows further down). Per thread,
+   reused from call to call. */
+static _Thread_local long *offsets_buffer;
+static _Thread_local long offsets_count;
+
+static long *field_offsets(long n, long h, long w, long c, long kh, long kw, long stride, long oh, long ow) {
+    const long total = n * oh * ow, k = kh * kw * c;
+    if (total + k > offsets_count) {
+        long *grown = realloc(offsets_buffer, (size_t)(total + k) * sizeof(long));
+        if (grown == NULL) return NULL;
+        offsets_buffer = grown;
+        offsets_count = total + k;
+    }
+    long *corner = offsets_buffer, *patch = offsets_buffer + total;
+    for (long b = 0, r = 0; b < n; b++)
+        for (long y = 0; y < oh; y++)
+            for (long x = 0; x < ow; x++) corner[r++] = ((b * h + y * stride) * w + x * stride) * c;
+    for (long ky = 0; ky < kh; ky++)
+        for (long q = 0; q < kw * c; q++) patch[ky * kw * c + q] = ky * w * c + q;
+    return offsets_buffer;
+}
+
 int sd_conv_forward(const float *images, const float *weight, const float *bias, float *y, long n, long h, long w,
                     long c, long kh, long kw, long stride, long pad, long oh, long ow, long out, int relu) {
     const long k = kh * kw * c, total = n * oh * ow, step = strip_rows(k);
     if (!strips_apply(out) || total <= 0) return 0;
+    if (fields_apply(pad, out)) {
+        const long *corner = field_offsets(n, h, w, c, kh, kw, stride, oh, ow);
+        if (corner == NULL) return 0;
+        sd_gemm_fields(images, corner, corner + total, weight, y, total, k, out, 0, relu, bias);
+        return 1;
+    }
     float *strip = strip_scratch(step * k);
     if (strip == NULL) return 0;
     for (long r0 = 0; r0 < total; r0 += step) {
@@ -89,6 +124,13 @@ int sd_conv_weight_gradient(const float *images, const float *dy, float *dw, lon
                             long kw, long stride, long pad, long oh, long ow, long out) {
     const long k = kh * kw * c, total = n * oh * ow, step = strip_rows(k);
     if (!strips_apply(out) || total <= 0) return 0;
+    if (fields_apply(pad, out)) {
+        /* dW (k × out) = im2colᵀ·dY: the transpose's row p is patch index p, its column r position r */
+        const long *corner = field_offsets(n, h, w, c, kh, kw, stride, oh, ow);
+        if (corner == NULL) return 0;
+        sd_gemm_fields(images, corner + total, corner, dy, dw, k, total, out, 0, 0, NULL);
+        return 1;
+    }
     float *strip = strip_scratch(step * k);
     if (strip == NULL) return 0;
     for (long r0 = 0; r0 < total; r0 += step) {

@@ -22,7 +22,9 @@
     float sd_sum_squares_##isa(const float *, long);                                                           \
     void sd_adam_##isa(float *, const float *, float *, float *, long, float, float, float, float, float);      \
     void sd_dense_forward_##isa(const float *, long, const float *, const float *, long, int, float *);         \
-    void sd_transpose_##isa(const float *, float *, long, long);
+    void sd_transpose_##isa(const float *, float *, long, long);                                                \
+    void sd_gemm_fields_##isa(const float *, const long *, const long *, const float *, float *, long, long, long, \
+                              int, int, const float *);
 
 SD_DECLARE(portable)
 #if defined(__x86_64__)
@@ -43,10 +45,12 @@ typedef struct {
     void (*adam)(float *, const float *, float *, float *, long, float, float, float, float, float);
     void (*dense)(const float *, long, const float *, const float *, long, int, float *);
     void (*transpose)(const float *, float *, long, long);
+    void (*fields)(const float *, const long *, const long *, const float *, float *, long, long, long, int, int,
+                   const float *);
 } sd_kernel_table;
 
 #define SD_TABLE(isa) {#isa, sd_gemm_accumulate_##isa, sd_gemm_listed_accumulate_##isa, sd_dots_accumulate_##isa, sd_dots_to_columns_accumulate_##isa, sd_dot_##isa, sd_sum_squares_##isa, sd_adam_##isa, \
-                       sd_dense_forward_##isa, sd_transpose_##isa}
+                       sd_dense_forward_##isa, sd_transpose_##isa, sd_gemm_fields_##isa}
 
 static const sd_kernel_table tables[] = {
     SD_TABLE(portable),
@@ -141,6 +145,11 @@ const char *sd_kernel_names(void) {
 }
 
 void sd_transpose(const float *src, float *dst, long rows, long cols) { kernels()->transpose(src, dst, rows, cols); }
+
+void sd_gemm_fields(const float *a, const long *ro, const long *co, const float *b, float *c, long m, long k, long n,
+                    int accumulate, int relu, const float *bias) {
+    kernels()->fields(a, ro, co, b, c, m, k, n, accumulate, relu, bias);
+}
 
 /* ---- A second core for large products ----------------------------------------------------
    With two threads (sd_set_threads(2), or SWIFT_DISTILL_THREADS=2), a product of at least

@@ -230,6 +230,89 @@ SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *
     }
 }
 
+/* The tiles over a matrix A that is never built: A[r,p] = a[ro[r] + co[p]]. A convolution's im2col
+   matrix is of this form (row r an output position, its field's corner at ro[r] in the images;
+   column p a patch index, co[p] from that corner), and so is its transpose, which the weight
+   gradient multiplies (ro and co swapped). Reading the images in place saves writing the columns
+   and reading them back. The fma chains are those of `tile` over the same A, so the bits are the
+   im2col product's. n is a multiple of SD_LANES; B's rows are ldb apart, C's ldc. */
+#define SD_FIELD_STEP(p)                                                                                  \
+    {                                                                                                      \
+        const float *bp = b + (p) * ldb;                                                                   \
+        VEC bv[2];                                                                                         \
+        for (int v = 0; v < nv; v++) bv[v] = *(const VEC *)(bp + v * SD_LANES);                            \
+        const float *ap = a + co[p];                                                                       \
+        for (int r = 0; r < mr; r++) {                                                                     \
+            VEC av = SD_FN(splat)(ap[at[r]]);                                                              \
+            for (int v = 0; v < nv; v++) acc[r][v] = SD_VFMA(av, bv[v], acc[r][v]);                        \
+        }                                                                                                  \
+    }
+SD_INLINE void SD_FN(field_tile)(const int mr, const int nv, const float *a, const long *ro, const long *co,
+                                 const float *b, float *c, long k, long ldb, long ldc, ENDS e) {
+    VEC acc[6][2];
+    long at[6];
+    for (int r = 0; r < mr; r++) at[r] = ro[r];
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++)
+            acc[r][v] = e.load ? *(const VEC *)(c + r * ldc + v * SD_LANES)
+                        : e.bias ? *(const VEC *)(e.bias + v * SD_LANES) : SD_FN(splat)(0.0f);
+    for (long p = 0; p < k; p++) SD_FIELD_STEP(p)
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) *(VEC *)(c + r * ldc + v * SD_LANES) = e.relu ? SD_FN(relu_vec)(acc[r][v]) : acc[r][v];
+}
+#undef SD_FIELD_STEP
+
+/* field_tile over columns 0..n-1 of mr rows. */
+SD_INLINE void SD_FN(field_rows)(const int mr, const float *a, const long *ro, const long *co, const float *b, float *c,
+                                 long k, long n, long ldb, long ldc, ENDS e) {
+    long j = 0;
+    for (; j + 2 * SD_LANES <= n; j += 2 * SD_LANES)
+        SD_FN(field_tile)(mr, 2, a, ro, co, b + j, c + j, k, ldb, ldc, SD_FN(from_column)(e, j));
+    for (; j < n; j += SD_LANES) SD_FN(field_tile)(mr, 1, a, ro, co, b + j, c + j, k, ldb, ldc, SD_FN(from_column)(e, j));
+}
+
+/* Every row of C (m × n), six at a time. */
+SD_INLINE void SD_FN(field_strips)(const float *a, const long *ro, const long *co, const float *b, float *c, long m,
+                                   long k, long n, long ldb, long ldc, ENDS e) {
+    long i = 0;
+    for (; i + 6 <= m; i += 6) SD_FN(field_rows)(6, a, ro + i, co, b, c + i * ldc, k, n, ldb, ldc, e);
+    switch (m - i) {
+    case 5: SD_FN(field_rows)(5, a, ro + i, co, b, c + i * ldc, k, n, ldb, ldc, e); break;
+    case 4: SD_FN(field_rows)(4, a, ro + i, co, b, c + i * ldc, k, n, ldb, ldc, e); break;
+    case 3: SD_FN(field_rows)(3, a, ro + i, co, b, c + i * ldc, k, n, ldb, ldc, e); break;
+    case 2: SD_FN(field_rows)(2, a, ro + i, co, b, c + i * ldc, k, n, ldb, ldc, e); break;
+    case 1: SD_FN(field_rows)(1, a, ro + i, co, b, c + i * ldc, k, n, ldb, ldc, e); break;
+    default: break;
+    }
+}
+
+/* C (m×n) += A·B (or, when !accumulate, C = A·B + bias) with A[r,p] = a[ro[r] + co[p]], n a
+   multiple of SD_LANES; with relu, C is stored through a ReLU at the end. B is packed in panels
+   as in sd_gemm_accumulate, once for all of A's rows (there are thousands: every output position
+   of a batch), and each C element is one fma chain over p = 0, 1, …, k-1 as there. */
+SD_TARGET void SD_FN(sd_gemm_fields)(const float *a, const long *ro, const long *co, const float *b, float *c, long m,
+                                     long k, long n, int accumulate, int relu, const float *bias) {
+    if (n < SD_PANEL || k * n <= SD_PANEL_K * SD_PANEL) {
+        const ENDS e = {.load = accumulate, .relu = relu, .bias = accumulate ? NULL : bias};
+        SD_FN(field_strips)(a, ro, co, b, c, m, k, n, n, n, e);
+        return;
+    }
+    float panel[SD_PANEL_K * SD_PANEL] __attribute__((aligned(64)));
+    const long full = n / SD_PANEL * SD_PANEL;
+    for (long p0 = 0; p0 < k; p0 += SD_PANEL_K) {
+        const long kc = k - p0 < SD_PANEL_K ? k - p0 : SD_PANEL_K;
+        const float *bp = b + p0 * n;
+        const ENDS e = {.load = accumulate || p0 > 0, .relu = relu && p0 + kc >= k, .bias = accumulate || p0 > 0 ? NULL : bias};
+        for (long j = 0; j < full; j += SD_PANEL) {
+            for (long p = 0; p < kc; p++)
+                for (int v = 0; v < 2; v++)
+                    *(VEC *)(panel + p * SD_PANEL + v * SD_LANES) = *(const VEC *)(bp + p * n + j + v * SD_LANES);
+            SD_FN(field_strips)(a, ro, co + p0, panel, c + j, m, kc, SD_PANEL, SD_PANEL, n, SD_FN(from_column)(e, j));
+        }
+        if (full < n) SD_FN(field_strips)(a, ro, co + p0, bp + full, c + full, m, kc, n - full, n, n, SD_FN(from_column)(e, full));
+    }
+}
+
 /* sd_gemm_accumulate where strip s (SD_LISTED_ROWS rows from SD_LISTED_ROWS·s) of A is zero outside the inner indices
    lists[s·lstride + 0 .. counts[s]) (ascending): each strip's fma chains skip only terms that are
    exact zeros, so the bits are those of the full product. A is row-major (rows rs apart; cs must

@@ -29,6 +29,12 @@ void sd_listed_products(const float *a, const float *b, float *c, long m, long k
 void sd_dots_to_columns(const float *a, const float *b, float *c, long m, long k, long n, long ldc, const int *cols,
                         int accumulate, const int *strip_rows, const long *starts);
 
+/* C (m×n) += A·B (= when !accumulate, from the bias row or +0 when NULL) with A[r,p] =
+   a[ro[r] + co[p]], on this thread with the chosen kernels; n must be a multiple of 16 (of every
+   kernel set's vector width). Through a ReLU at the end with relu. */
+void sd_gemm_fields(const float *a, const long *ro, const long *co, const float *b, float *c, long m, long k, long n,
+                    int accumulate, int relu, const float *bias);
+
 /* dst (cols×rows) = srcᵀ with the chosen kernels. */
 void sd_transpose(const float *src, float *dst, long rows, long cols);
 

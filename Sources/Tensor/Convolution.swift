@@ -1,7 +1,9 @@
 /// 2-D convolution over channels-last images (N, H, W, C) — Gymnasium's HWC observation layout —
 /// as im2col plus the matrix kernels: each output position's receptive field becomes one row of
 /// a (N·OH·OW) × (KH·KW·C) matrix, so the convolution is `linear(cols, W, b)` on the same tiled
-/// products as the dense layers, and its backward pass is two more products and a col2im.
+/// products as the dense layers, and its backward pass is two more products and a col2im. That
+/// matrix is a model, not a buffer: on one thread the kernels read its values where they lie in
+/// the images (`sd_gemm_fields`; without padding) or build it a cache-sized strip at a time.
 /// Weights are (KH, KW, C, O) here; PyTorch's (O, C, KH, KW) is a transpose of it.
 ///
 /// The column products skip the dense layers' search for zero columns (`compact: false`): a

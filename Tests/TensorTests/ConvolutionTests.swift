@@ -48,10 +48,15 @@ import Testing
         check(bias, grads.bias) { loss(images, weight, $0) }
     }
 
-    /// Wide convolutions build their columns a strip of rows at a time: the same products, so the
-    /// bits of the whole columns' products, forward and weight gradient — over many strips, with
-    /// padding and a last partial strip.
-    @Test(arguments: [(20, 20, 4, 8, 4, 0, 32), (9, 9, 32, 3, 1, 1, 16), (10, 10, 7, 3, 1, 0, 64)])
+    /// Wide convolutions never build their whole columns: without padding and with outputs a
+    /// multiple of 16 the tiles read the images in place, otherwise the columns are built a strip
+    /// of rows at a time. Either way the same products, so the bits of the whole columns'
+    /// products, forward and weight gradient, on every instruction set — over many strips and
+    /// column panels, with padding (strips), a Nature first layer's field (8×8/4 over 4 channels),
+    /// outputs that fill no whole panel (48) or no whole vector (24: strips), and a last partial
+    /// strip of rows.
+    @Test(arguments: [(20, 20, 4, 8, 4, 0, 32), (9, 9, 32, 3, 1, 1, 16), (10, 10, 7, 3, 1, 0, 64), (36, 36, 4, 8, 4, 0, 32),
+                      (9, 9, 32, 4, 2, 0, 48), (10, 10, 5, 3, 1, 0, 24)])
     func stripsGiveTheWholeColumnsBits(size: Int, width: Int, channels: Int, kernel: Int, stride: Int, padding: Int, outputs: Int) {
         let g = ConvolutionGeometry(height: size, width: width, channels: channels, kernelHeight: kernel, kernelWidth: kernel,
                                     stride: stride, padding: padding)
@@ -62,13 +67,20 @@ import Testing
         let rows = batch * g.outputHeight * g.outputWidth
         let dy = Tensor(shape: [batch, g.outputHeight, g.outputWidth, outputs], scalars: values(rows * outputs, seed: 9))
         let cols = Tensor.im2col(images, g)
-        #expect(rows * g.patchSize > 4 * 16_384, "several strips of columns")
-        let whole = Tensor.linear(cols, weight.reshaped([g.patchSize, outputs]), bias, compact: false)
-        let wholeGradient = Tensor.matmul(cols, dy.reshaped([rows, outputs]), transposeA: true, compact: false)
-        let y = Tensor.conv2d(images, weight: weight, bias: bias, g)
-        let grads = Tensor.conv2dBackward(images, weight: weight, outputGradient: dy, g, needInputGradient: false)
-        #expect(y.scalars.map(\.bitPattern) == whole.scalars.map(\.bitPattern))
-        #expect(grads.weight.shape == weight.shape && grads.weight.scalars.map(\.bitPattern) == wholeGradient.scalars.map(\.bitPattern))
+        #expect(rows * g.patchSize > 2 * 16_384, "several strips of columns")
+        for set in Kernels.availableInstructionSets {
+            _ = Kernels.with(instructionSet: set) {
+                let whole = Tensor.linear(cols, weight.reshaped([g.patchSize, outputs]), bias, compact: false)
+                let wholeGradient = Tensor.matmul(cols, dy.reshaped([rows, outputs]), transposeA: true, compact: false)
+                let y = Tensor.conv2d(images, weight: weight, bias: bias, g)
+                let grads = Tensor.conv2dBackward(images, weight: weight, outputGradient: dy, g, needInputGradient: false)
+                let sameForward = y.scalars.map(\.bitPattern) == whole.scalars.map(\.bitPattern)
+                let sameGradient = grads.weight.shape == weight.shape
+                    && grads.weight.scalars.map(\.bitPattern) == wholeGradient.scalars.map(\.bitPattern)
+                #expect(sameForward, "\(set): the forward pass differs from the whole columns' product")
+                #expect(sameGradient, "\(set): the weight gradient differs from the whole columns' product")
+            }
+        }
     }
 
     @Test func col2imIsTheAdjointOfIm2col() {
