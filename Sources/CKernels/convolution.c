@@ -142,23 +142,46 @@ int sd_conv_weight_gradient(const float *images, const float *dy, float *dw, lon
     return 1;
 }
 
+/* The adjoint of im2col_rows: adds rows [row0, row0 + rows) of the columns (cols holds those rows
+   only) onto the images they came from, row after row. */
+static void col2im_rows(const float *cols, float *images, long row0, long rows, long h, long w, long c, long kh, long kw,
+                        long stride, long pad, long oh, long ow) {
+    long k = kh * kw * c;
+    for (long r = row0; r < row0 + rows; r++) {
+        long b = r / (oh * ow), y = r / ow % oh, x = r % ow;
+        const float *row = cols + (r - row0) * k;
+        for (long ky = 0; ky < kh; ky++) {
+            long iy, kx0, kx1;
+            field_run(y, x, ky, h, w, kw, stride, pad, &iy, &kx0, &kx1);
+            if (iy < 0 || iy >= h || kx1 <= kx0) continue;
+            long ix = x * stride - pad + kx0;
+            float *dst = images + ((b * h + iy) * w + ix) * c;
+            const float *src = row + (ky * kw + kx0) * c;
+            for (long i = 0; i < (kx1 - kx0) * c; i++) dst[i] += src[i];
+        }
+    }
+}
+
 void sd_col2im(const float *cols, float *images, long n, long h, long w, long c, long kh, long kw, long stride,
                long pad, long oh, long ow) {
-    long k = kh * kw * c;
-    for (long b = 0; b < n; b++)
-        for (long y = 0; y < oh; y++)
-            for (long x = 0; x < ow; x++) {
-                const float *row = cols + ((b * oh + y) * ow + x) * k;
-                for (long ky = 0; ky < kh; ky++) {
-                    long iy, kx0, kx1;
-                    field_run(y, x, ky, h, w, kw, stride, pad, &iy, &kx0, &kx1);
-                    if (iy < 0 || iy >= h || kx1 <= kx0) continue;
-                    long ix = x * stride - pad + kx0;
-                    float *dst = images + ((b * h + iy) * w + ix) * c;
-                    const float *src = row + (ky * kw + kx0) * c;
-                    for (long i = 0; i < (kx1 - kx0) * c; i++) dst[i] += src[i];
-                }
-            }
+    col2im_rows(cols, images, 0, n * oh * ow, h, w, c, kh, kw, stride, pad, oh, ow);
+}
+
+int sd_conv_input_gradient(const float *dy, const float *weight, float *dx, long n, long h, long w, long c, long kh,
+                           long kw, long stride, long pad, long oh, long ow, long out) {
+    const long k = kh * kw * c, total = n * oh * ow, step = strip_rows(k);
+    if (!strips_apply(k) || total <= 0 || out <= 0) return 0;
+    float *strip = strip_scratch(step * k + out * k);
+    if (strip == NULL) return 0;
+    float *wt = strip + step * k; /* Wᵀ: out × k */
+    sd_transpose(weight, wt, k, out);
+    for (long r0 = 0; r0 < total; r0 += step) {
+        const long rows = total - r0 < step ? total - r0 : step;
+        /* the strip's columns' gradient dY·Wᵀ, then onto the images */
+        sd_products(0, dy + r0 * out, wt, strip, rows, out, k, out, 1, 6, 0, 0, NULL);
+        col2im_rows(strip, dx, r0, rows, h, w, c, kh, kw, stride, pad, oh, ow);
+    }
+    return 1;
 }
 
 void sd_encode_bytes(const float *restrict x, unsigned char *restrict out, long n, float scale) {

@@ -378,6 +378,40 @@ static void strip_lists(const float *x, long m, long n, const int *ci, long nl, 
     starts[m / 4] = count;
 }
 
+/* Whether bt_live takes wide_fields: one thread, a wide layer (Bᵀ too large to transpose for the
+   tiles each call, so it would take the dot products) and a batch of whole vectors. */
+static int wide_fields_apply(int tiles, int accumulate, long m, long k, long n) {
+    return !tiles && !accumulate && m >= 16 && m % 16 == 0 && k * n > SD_GEMM_BT_TRANSPOSE_LARGE_LIMIT && sd_threads() == 1;
+}
+
+/* C (m×n) = A·Bᵀ (A m×k, B n×k) for a wide layer's input gradient (dX = dY·Wᵀ, W stored n×k as
+   in × out), as Cᵀ = B·Aᵀ on the tiles: B's rows read in place at the live columns ci (the rows
+   of Cᵀ) and the live inner indices ik (A's columns that are not all zero), through offset tables
+   (sd_gemm_fields), so neither B's transpose nor a gathered copy of it is made. Each element is
+   the tiles' one fma chain over the inner indices in order, skipping exact zeros: the bits of the
+   full tile product. C's other columns are +0, or left as they are when masked_later. Scratch:
+   at, k·m floats; ro, n longs; co, k longs; ct and rows, n·m floats each. */
+static void wide_fields(const float *a, const float *b, float *c, long m, long k, long n, const int *ik, long kl,
+                        const int *ci, long nl, int masked_later, float *at, long *ro, long *co, float *ct, float *rows) {
+    for (long q = 0; q < kl; q++) {
+        co[q] = ik[q];
+        for (long r = 0; r < m; r++) at[q * m + r] = a[r * k + ik[q]];
+    }
+    for (long i = 0; i < nl; i++) ro[i] = (long)ci[i] * k;
+    sd_gemm_fields(b, ro, co, at, ct, nl, kl, m, 0, 0, NULL);
+    if (nl == n) {
+        sd_transpose(ct, c, nl, m);
+        return;
+    }
+    sd_transpose(ct, rows, nl, m);
+    if (!masked_later) memset(c, 0, (size_t)(m * n) * sizeof(float));
+    for (long r = 0; r < m; r++) {
+        float *cr = c + r * n;
+        const float *from = rows + r * nl;
+        for (long i = 0; i < nl; i++) cr[ci[i]] = from[i];
+    }
+}
+
 /* sd_gemm_bt_live with the scans the caller may already have made; with live_masked_later (not
    accumulating), the masked columns, and a strip of four rows' elements where all four are
    masked, may be left as garbage: the caller zeroes them. */
@@ -402,6 +436,10 @@ static void bt_live(const float *a, const float *b, float *c, long m, long k, lo
                  o_rows = take(&used, live_masked_later ? (size_t)(m / 4 * n) * 4 : 0),
                  o_starts = take(&used, live_masked_later ? (size_t)(m / 4 + 1) * 8 : 0),
                  o_any = take(&used, live_masked_later ? (size_t)n * 4 : 0);
+    const int wide = wide_fields_apply(tiles, accumulate, m, k, n);
+    const size_t o_wat = take(&used, wide ? (size_t)(k * m) * 4 : 0), o_wro = take(&used, wide ? (size_t)n * sizeof(long) : 0),
+                 o_wco = take(&used, wide ? (size_t)k * sizeof(long) : 0), o_wct = take(&used, wide ? (size_t)(n * m) * 4 : 0),
+                 o_wrows = take(&used, wide ? (size_t)(n * m) * 4 : 0);
     unsigned char *s = reserve(used);
     /* Accumulating under a live mask takes the compacted path whatever the shape, so masked
        columns keep what they held; otherwise small products run whole and are masked after. */
@@ -415,6 +453,9 @@ static void bt_live(const float *a, const float *b, float *c, long m, long k, lo
             if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
             return;
         }
+        if (wide)
+            return wide_fields(a, b, c, m, k, n, ik, kl, ci, nl, live_masked_later, (float *)(s + o_wat), (long *)(s + o_wro),
+                               (long *)(s + o_wco), (float *)(s + o_wct), (float *)(s + o_wrows));
         const long kp = inner_positions(tiles, ik, kl, k, s + o_live, pos);
         if ((live && accumulate) || pays(kp * nl, k * n, m, kp * (m + nl) + (tiles ? m * nl * (accumulate ? 2 : 1) : 0))) {
             float *ac = (float *)(s + o_a), *bc = (float *)(s + o_b), *cc = (float *)(s + o_c);

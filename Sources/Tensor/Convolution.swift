@@ -120,8 +120,21 @@ extension Tensor {
         }
         if !strips { dW = matmul(im2col(images, g), rows, transposeA: true, compact: false).reshaped(weight.shape) }
         let db = rows.sumRows()
-        let dx = needInputGradient
-            ? col2im(matmul(rows, weight.reshaped([g.patchSize, out]), transposeB: true), batch: batch, g) : nil
+        guard needInputGradient else { return (dW, db, nil) }
+        var dx = Tensor(shape: [batch, g.height, g.width, g.channels])
+        let fused = rows.scalars.withUnsafeBufferPointer { pd in
+            weight.scalars.withUnsafeBufferPointer { pw in
+                dx.scalars.withUnsafeMutableBufferPointer { px in
+                    px.count > 0 && pd.count > 0
+                        && Kernels.convolutionInputGradient(outputGradient: pd.baseAddress!, weight: pw.baseAddress!, px.baseAddress!,
+                                                            batch: batch, height: g.height, width: g.width, channels: g.channels,
+                                                            kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride,
+                                                            padding: g.padding, outputHeight: g.outputHeight, outputWidth: g.outputWidth,
+                                                            outputs: out)
+                }
+            }
+        }
+        if !fused { dx = col2im(matmul(rows, weight.reshaped([g.patchSize, out]), transposeB: true), batch: batch, g) }
         return (dW, db, dx)
     }
 }

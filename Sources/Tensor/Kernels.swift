@@ -287,6 +287,16 @@ extension Kernels {
                                 outputHeight, outputWidth, outputs) != 0
     }
 
+    /// A convolution's input gradient added onto `dx` a strip of columns at a time (see
+    /// ckernels.h); false, with nothing written, where that does not apply.
+    public static func convolutionInputGradient(outputGradient dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                                _ dx: UnsafeMutablePointer<Float>, batch: Int, height: Int, width: Int, channels: Int,
+                                                kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int, outputHeight: Int,
+                                                outputWidth: Int, outputs: Int) -> Bool {
+        sd_conv_input_gradient(dy, weight, dx, batch, height, width, channels, kernelHeight, kernelWidth, stride, padding,
+                               outputHeight, outputWidth, outputs) != 0
+    }
+
     /// The adjoint of `im2col`: adds `cols` onto `images`.
     public static func col2im(_ cols: UnsafePointer<Float>, _ images: UnsafeMutablePointer<Float>, batch: Int, height: Int, width: Int,
                               channels: Int, kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int,

@@ -52,7 +52,8 @@ import Testing
     }
 
     static let shapes: [(m: Int, k: Int, n: Int)] = [(64, 256, 256), (64, 256, 3), (100, 64, 300), (13, 130, 33), (20, 12, 70),
-                                                      (256, 64, 64), (64, 2, 256), (130, 256, 256), (1, 256, 256), (5, 256, 100)]
+                                                      (256, 64, 64), (64, 2, 256), (130, 256, 256), (1, 256, 256), (5, 256, 100),
+                                                      (32, 300, 300), (48, 260, 300)]
 
     @Test func sparseProductsGiveTheFullProductsBits() throws {
         for s in Self.shapes {
@@ -72,8 +73,10 @@ import Testing
             func expectedGradient(_ f: Bool) -> [Float] {
                 s.n < 16 ? Self.dots(xt, dyT, m: s.m, k: s.k, n: s.n, fused: f) : Self.chain(xt, dy, m: s.m, k: s.k, n: s.n, fused: f)
             }
-            // A·Bᵀ: the tiles' chain when B is transposed first (short k, small B), else the dot products.
-            let viaTiles = s.n >= 16 && (s.k < 16 || s.k * s.n <= 8192 || (s.k * s.n <= 65536 && s.m >= 128))
+            // A·Bᵀ: the tiles' chain when B is transposed first (short k, small B) or, for a wide B and
+            // a batch of whole vectors, read in place (as Cᵀ = B·Aᵀ); else the dot products.
+            let wide = s.k * s.n > 65536 && s.m % 16 == 0 && s.m >= 16
+            let viaTiles = s.n >= 16 && (s.k < 16 || s.k * s.n <= 8192 || (s.k * s.n <= 65536 && s.m >= 128) || wide)
             var bOfBt = [Float](repeating: 0, count: s.k * s.n)
             for j in 0..<s.n { for p in 0..<s.k { bOfBt[p * s.n + j] = bt[j * s.k + p] } }
             func expectedBt(_ f: Bool) -> [Float] {
@@ -99,7 +102,7 @@ import Testing
     /// Bits equal, except that +0 and -0 count as one (a skipped zero term can leave either).
     static func sameBits(_ x: Float, _ y: Float) -> Bool { x.bitPattern == y.bitPattern || (x == 0 && y == 0) }
 
-    @Test(arguments: [(64, 256, 256), (3, 256, 256), (20, 12, 40), (130, 256, 256)])
+    @Test(arguments: [(64, 256, 256), (3, 256, 256), (20, 12, 40), (130, 256, 256), (32, 300, 300)])
     func liveColumnsLeaveOnlyDeadColumnsZero(m: Int, k: Int, n: Int) throws {
         let dy = Tensor(shape: [m, k], scalars: Self.sparse(rows: m, cols: k, seed: 2))
         let w = Tensor(shape: [n, k], scalars: values(n * k, seed: 9))
@@ -126,7 +129,8 @@ import Testing
 
     /// A dense layer's fused backward pass (shared scans, the bias gradient summed during the scan,
     /// the ReLU's mask applied in place) gives the bits of the separate operations, on every set.
-    @Test(arguments: [(64, 256, 256), (64, 256, 2), (64, 4, 256), (130, 256, 256), (20, 12, 40), (3, 256, 100), (256, 64, 64), (30, 256, 100)])
+    @Test(arguments: [(64, 256, 256), (64, 256, 2), (64, 4, 256), (130, 256, 256), (20, 12, 40), (3, 256, 100), (256, 64, 64), (30, 256, 100),
+                      (32, 300, 300)])
     func fusedDenseBackwardGivesTheSeparateOperationsBits(m: Int, k: Int, n: Int) throws {
         // x: a ReLU's output (nonnegative, with dead units); dY: sparse like a ReLU's masked gradient.
         let x = Tensor(shape: [m, k], scalars: Self.sparse(rows: m, cols: k, seed: 3).map { abs($0) })

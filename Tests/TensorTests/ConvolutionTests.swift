@@ -50,8 +50,9 @@ import Testing
 
     /// Wide convolutions never build their whole columns: without padding and with outputs a
     /// multiple of 16 the tiles read the images in place, otherwise the columns are built a strip
-    /// of rows at a time. Either way the same products, so the bits of the whole columns'
-    /// products, forward and weight gradient, on every instruction set — over many strips and
+    /// of rows at a time (and the input gradient's columns are scattered back a strip at a time).
+    /// Either way the same products, so the bits of the whole columns' products, forward, weight
+    /// and input gradients, on every instruction set — over many strips and
     /// column panels, with padding (strips), a Nature first layer's field (8×8/4 over 4 channels),
     /// outputs that fill no whole panel (48) or no whole vector (24: strips), and a last partial
     /// strip of rows.
@@ -73,7 +74,13 @@ import Testing
                 let whole = Tensor.linear(cols, weight.reshaped([g.patchSize, outputs]), bias, compact: false)
                 let wholeGradient = Tensor.matmul(cols, dy.reshaped([rows, outputs]), transposeA: true, compact: false)
                 let y = Tensor.conv2d(images, weight: weight, bias: bias, g)
-                let grads = Tensor.conv2dBackward(images, weight: weight, outputGradient: dy, g, needInputGradient: false)
+                let grads = Tensor.conv2dBackward(images, weight: weight, outputGradient: dy, g)
+                // The input gradient: the whole columns' gradient dY·Wᵀ on the tiles (Wᵀ made first), then col2im.
+                let columnsGradient = Tensor.matmul(dy.reshaped([rows, outputs]), weight.reshaped([g.patchSize, outputs]).transposed(),
+                                                    compact: false)
+                let wholeInput = Tensor.col2im(columnsGradient, batch: batch, g)
+                let sameInput = grads.input.map { $0.shape == images.shape && $0.scalars.map(\.bitPattern) == wholeInput.scalars.map(\.bitPattern) }
+                #expect(sameInput == true, "\(set): the input gradient differs from col2im of the whole columns' gradient")
                 let sameForward = y.scalars.map(\.bitPattern) == whole.scalars.map(\.bitPattern)
                 let sameGradient = grads.weight.shape == weight.shape
                     && grads.weight.scalars.map(\.bitPattern) == wholeGradient.scalars.map(\.bitPattern)

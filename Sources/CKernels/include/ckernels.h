@@ -139,6 +139,12 @@ int sd_conv_forward(const float *images, const float *weight, const float *bias,
                     long c, long kh, long kw, long stride, long pad, long oh, long ow, long out, int relu);
 int sd_conv_weight_gradient(const float *images, const float *dy, float *dw, long n, long h, long w, long c, long kh,
                             long kw, long stride, long pad, long oh, long ow, long out);
+// Its input gradient dX += col2im(dY·Wᵀ) a strip of rows at a time (dx must hold zeros, or what
+// to add onto): the same product (the tiles over Wᵀ) and the same additions in the same order as
+// sd_col2im of the whole columns' gradient. 0 (nothing written) for patches narrower than 16 or
+// two threads.
+int sd_conv_input_gradient(const float *dy, const float *weight, float *dx, long n, long h, long w, long c, long kh,
+                           long kw, long stride, long pad, long oh, long ow, long out);
 
 // Byte storage of observation values that are whole multiples of scale (uint8 frames over 255):
 // out[i] = x[i] / scale rounded to nearest (ties to even), clamped to 0–255 (NaN → 0). Plain
