@@ -85,11 +85,13 @@ static _Thread_local long offsets_count;
 
 static long *field_offsets(long n, long h, long w, long c, long kh, long kw, long stride, long oh, long ow) {
     const long total = n * oh * ow, k = kh * kw * c;
-    if (total + k > offsets_count) {
-        long *grown = realloc(offsets_buffer, (size_t)(total + k) * sizeof(long));
+    /* and, after them, k ints for sd_gemm_fields_sparse's lists */
+    const long longs = total + k + (k + 1) / 2;
+    if (longs > offsets_count) {
+        long *grown = realloc(offsets_buffer, (size_t)longs * sizeof(long));
         if (grown == NULL) return NULL;
         offsets_buffer = grown;
-        offsets_count = total + k;
+        offsets_count = longs;
     }
     long *corner = offsets_buffer, *patch = offsets_buffer + total;
     for (long b = 0, r = 0; b < n; b++)
@@ -105,9 +107,11 @@ int sd_conv_forward(const float *images, const float *weight, const float *bias,
     const long k = kh * kw * c, total = n * oh * ow, step = strip_rows(k);
     if (!strips_apply(out) || total <= 0) return 0;
     if (fields_apply(pad, out)) {
-        const long *corner = field_offsets(n, h, w, c, kh, kw, stride, oh, ow);
+        long *corner = field_offsets(n, h, w, c, kh, kw, stride, oh, ow);
         if (corner == NULL) return 0;
-        sd_gemm_fields(images, corner, corner + total, weight, y, total, k, out, 0, relu, bias);
+        /* strips of neighbouring positions skip the channels they all have off (a ReLU's outputs) */
+        sd_gemm_fields_sparse(images, corner, corner + total, kw * c, weight, y, total, k, out, relu, bias,
+                              (int *)(corner + total + k));
         return 1;
     }
     float *strip = strip_scratch(step * k);

@@ -24,7 +24,9 @@
     void sd_dense_forward_##isa(const float *, long, const float *, const float *, long, int, float *);         \
     void sd_transpose_##isa(const float *, float *, long, long);                                                \
     void sd_gemm_fields_##isa(const float *, const long *, const long *, const float *, float *, long, long, long, \
-                              int, int, const float *);
+                              int, int, const float *);                                                        \
+    void sd_gemm_fields_sparse_##isa(const float *, const long *, const long *, long, const float *, float *, long, \
+                                     long, long, int, const float *, int *);
 
 SD_DECLARE(portable)
 #if defined(__x86_64__)
@@ -47,10 +49,12 @@ typedef struct {
     void (*transpose)(const float *, float *, long, long);
     void (*fields)(const float *, const long *, const long *, const float *, float *, long, long, long, int, int,
                    const float *);
+    void (*fields_sparse)(const float *, const long *, const long *, long, const float *, float *, long, long, long, int,
+                          const float *, int *);
 } sd_kernel_table;
 
 #define SD_TABLE(isa) {#isa, sd_gemm_accumulate_##isa, sd_gemm_listed_accumulate_##isa, sd_dots_accumulate_##isa, sd_dots_to_columns_accumulate_##isa, sd_dot_##isa, sd_sum_squares_##isa, sd_adam_##isa, \
-                       sd_dense_forward_##isa, sd_transpose_##isa, sd_gemm_fields_##isa}
+                       sd_dense_forward_##isa, sd_transpose_##isa, sd_gemm_fields_##isa, sd_gemm_fields_sparse_##isa}
 
 static const sd_kernel_table tables[] = {
     SD_TABLE(portable),
@@ -149,6 +153,11 @@ void sd_transpose(const float *src, float *dst, long rows, long cols) { kernels(
 void sd_gemm_fields(const float *a, const long *ro, const long *co, const float *b, float *c, long m, long k, long n,
                     int accumulate, int relu, const float *bias) {
     kernels()->fields(a, ro, co, b, c, m, k, n, accumulate, relu, bias);
+}
+
+void sd_gemm_fields_sparse(const float *a, const long *ro, const long *co, long run, const float *b, float *c, long m,
+                           long k, long n, int relu, const float *bias, int *list) {
+    kernels()->fields_sparse(a, ro, co, run, b, c, m, k, n, relu, bias, list);
 }
 
 /* ---- A second core for large products ----------------------------------------------------

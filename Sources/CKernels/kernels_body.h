@@ -11,6 +11,7 @@
 #include <math.h>
 #include "products.h"
 #include <stddef.h>
+#include <stdint.h>
 
 /* The fused multiply-add every chain is made of. A set built for CPUs without FMA (the portable
    set on x86-64, where fmaf is a slow libm call) multiplies and adds instead: two roundings per
@@ -248,7 +249,7 @@ SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *
         }                                                                                                  \
     }
 SD_INLINE void SD_FN(field_tile)(const int mr, const int nv, const float *a, const long *ro, const long *co,
-                                 const float *b, float *c, long k, long ldb, long ldc, ENDS e) {
+                                 const float *b, float *c, long k, long ldb, long ldc, const int *list, ENDS e) {
     VEC acc[6][2];
     long at[6];
     for (int r = 0; r < mr; r++) at[r] = ro[r];
@@ -256,34 +257,44 @@ SD_INLINE void SD_FN(field_tile)(const int mr, const int nv, const float *a, con
         for (int v = 0; v < nv; v++)
             acc[r][v] = e.load ? *(const VEC *)(c + r * ldc + v * SD_LANES)
                         : e.bias ? *(const VEC *)(e.bias + v * SD_LANES) : SD_FN(splat)(0.0f);
-    for (long p = 0; p < k; p++) SD_FIELD_STEP(p)
+    if (list)  /* only the inner indices listed: the others' terms are exact zeros */
+        for (long q = 0; q < k; q++) SD_FIELD_STEP(list[q])
+    else
+        for (long p = 0; p < k; p++) SD_FIELD_STEP(p)
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++) *(VEC *)(c + r * ldc + v * SD_LANES) = e.relu ? SD_FN(relu_vec)(acc[r][v]) : acc[r][v];
 }
 #undef SD_FIELD_STEP
 
-/* field_tile over columns 0..n-1 of mr rows. */
+/* field_tile over columns 0..n-1 of mr rows (over the inner indices `list` when not NULL). */
 SD_INLINE void SD_FN(field_rows)(const int mr, const float *a, const long *ro, const long *co, const float *b, float *c,
-                                 long k, long n, long ldb, long ldc, ENDS e) {
+                                 long k, long n, long ldb, long ldc, const int *list, ENDS e) {
     long j = 0;
     for (; j + 2 * SD_LANES <= n; j += 2 * SD_LANES)
-        SD_FN(field_tile)(mr, 2, a, ro, co, b + j, c + j, k, ldb, ldc, SD_FN(from_column)(e, j));
-    for (; j < n; j += SD_LANES) SD_FN(field_tile)(mr, 1, a, ro, co, b + j, c + j, k, ldb, ldc, SD_FN(from_column)(e, j));
+        SD_FN(field_tile)(mr, 2, a, ro, co, b + j, c + j, k, ldb, ldc, list, SD_FN(from_column)(e, j));
+    for (; j < n; j += SD_LANES) SD_FN(field_tile)(mr, 1, a, ro, co, b + j, c + j, k, ldb, ldc, list, SD_FN(from_column)(e, j));
+}
+
+/* field_rows for a run-time mr (1–6). */
+SD_INLINE void SD_FN(field_rows_of)(long mr, const float *a, const long *ro, const long *co, const float *b, float *c,
+                                    long k, long n, long ldb, long ldc, const int *list, ENDS e) {
+    switch (mr) {
+    case 6: SD_FN(field_rows)(6, a, ro, co, b, c, k, n, ldb, ldc, list, e); break;
+    case 5: SD_FN(field_rows)(5, a, ro, co, b, c, k, n, ldb, ldc, list, e); break;
+    case 4: SD_FN(field_rows)(4, a, ro, co, b, c, k, n, ldb, ldc, list, e); break;
+    case 3: SD_FN(field_rows)(3, a, ro, co, b, c, k, n, ldb, ldc, list, e); break;
+    case 2: SD_FN(field_rows)(2, a, ro, co, b, c, k, n, ldb, ldc, list, e); break;
+    case 1: SD_FN(field_rows)(1, a, ro, co, b, c, k, n, ldb, ldc, list, e); break;
+    default: break;
+    }
 }
 
 /* Every row of C (m × n), six at a time. */
 SD_INLINE void SD_FN(field_strips)(const float *a, const long *ro, const long *co, const float *b, float *c, long m,
                                    long k, long n, long ldb, long ldc, ENDS e) {
     long i = 0;
-    for (; i + 6 <= m; i += 6) SD_FN(field_rows)(6, a, ro + i, co, b, c + i * ldc, k, n, ldb, ldc, e);
-    switch (m - i) {
-    case 5: SD_FN(field_rows)(5, a, ro + i, co, b, c + i * ldc, k, n, ldb, ldc, e); break;
-    case 4: SD_FN(field_rows)(4, a, ro + i, co, b, c + i * ldc, k, n, ldb, ldc, e); break;
-    case 3: SD_FN(field_rows)(3, a, ro + i, co, b, c + i * ldc, k, n, ldb, ldc, e); break;
-    case 2: SD_FN(field_rows)(2, a, ro + i, co, b, c + i * ldc, k, n, ldb, ldc, e); break;
-    case 1: SD_FN(field_rows)(1, a, ro + i, co, b, c + i * ldc, k, n, ldb, ldc, e); break;
-    default: break;
-    }
+    for (; i + 6 <= m; i += 6) SD_FN(field_rows)(6, a, ro + i, co, b, c + i * ldc, k, n, ldb, ldc, NULL, e);
+    SD_FN(field_rows_of)(m - i, a, ro + i, co, b, c + i * ldc, k, n, ldb, ldc, NULL, e);
 }
 
 /* C (m×n) += A·B (or, when !accumulate, C = A·B + bias) with A[r,p] = a[ro[r] + co[p]], n a
@@ -311,6 +322,51 @@ SD_TARGET void SD_FN(sd_gemm_fields)(const float *a, const long *ro, const long 
         }
         if (full < n) SD_FN(field_strips)(a, ro, co + p0, bp + full, c + full, m, kc, n - full, n, n, SD_FN(from_column)(e, full));
     }
+}
+
+/* Strips of six rows tried before sd_gemm_fields_sparse decides whether listing pays. */
+#define SD_FIELD_TRIAL_STRIPS 16
+
+/* sd_gemm_fields (not accumulating) for an A of a ReLU's outputs, where a strip of six rows is
+   often zero at most inner indices at once (a convolution over the previous layer's activations:
+   neighbouring positions share their inactive channels). Each strip is scanned for the indices
+   where one of its rows is not ±0 and its chains run over those only — skipping only exact-zero
+   terms, so each element is the dense chain's value (up to the sign of a zero). The scan reads
+   A's rows in runs: co[p] for p in run·u .. run·u + run - 1 must be consecutive (a field row),
+   k a multiple of run. If the first strips keep more than 7/8 of the indices, the rest go
+   through sd_gemm_fields. B is read in place. list: k ints of scratch. */
+SD_TARGET void SD_FN(sd_gemm_fields_sparse)(const float *a, const long *ro, const long *co, long run, const float *b,
+                                            float *c, long m, long k, long n, int relu, const float *bias, int *list) {
+    typedef uint32_t SD_FN(uvec) __attribute__((vector_size(SD_LANES * 4), aligned(4), may_alias));
+    typedef uint32_t SD_FN(uword) __attribute__((may_alias));
+    const ENDS e = {.load = 0, .relu = relu, .bias = bias};
+    long kept = 0, i = 0;
+    for (; i < m; i += 6) {
+        if (i == 6 * SD_FIELD_TRIAL_STRIPS && kept * 8 > SD_FIELD_TRIAL_STRIPS * k * 7) break;
+        const long rows = m - i < 6 ? m - i : 6;
+        long count = 0;
+        for (long u = 0; u < k; u += run) {
+            long t = 0;
+            for (; t + SD_LANES <= run; t += SD_LANES) {
+                SD_FN(uvec) any = {0};
+                for (long r = 0; r < rows; r++) any |= *(const SD_FN(uvec) *)(a + ro[i + r] + co[u] + t);
+                for (int l = 0; l < SD_LANES; l++) {
+                    list[count] = (int)(u + t + l);
+                    count += (any[l] & 0x7fffffffu) != 0;
+                }
+            }
+            for (; t < run; t++) {
+                uint32_t any = 0;
+                for (long r = 0; r < rows; r++) any |= *(const SD_FN(uword) *)(a + ro[i + r] + co[u] + t);
+                list[count] = (int)(u + t);
+                count += (any & 0x7fffffffu) != 0;
+            }
+        }
+        kept += count;
+        if (count == 0) SD_FN(start_rows)(c + i * n, rows, n, n, bias, relu);
+        else SD_FN(field_rows_of)(rows, a, ro + i, co, b, c + i * n, count, n, n, n, list, e);
+    }
+    if (i < m) SD_FN(sd_gemm_fields)(a, ro + i, co, b, c + i * n, m - i, k, n, 0, relu, bias);
 }
 
 /* sd_gemm_accumulate where strip s (SD_LISTED_ROWS rows from SD_LISTED_ROWS·s) of A is zero outside the inner indices

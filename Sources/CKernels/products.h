@@ -35,6 +35,12 @@ void sd_dots_to_columns(const float *a, const float *b, float *c, long m, long k
 void sd_gemm_fields(const float *a, const long *ro, const long *co, const float *b, float *c, long m, long k, long n,
                     int accumulate, int relu, const float *bias);
 
+/* sd_gemm_fields (C = A·B + bias) for an A of a ReLU's outputs: each strip of six rows over only
+   the inner indices where one of its rows is not ±0 (see kernels_body.h); co consecutive within
+   runs of `run`, k a multiple of run; list: k ints of scratch. */
+void sd_gemm_fields_sparse(const float *a, const long *ro, const long *co, long run, const float *b, float *c, long m,
+                           long k, long n, int relu, const float *bias, int *list);
+
 /* dst (cols×rows) = srcᵀ with the chosen kernels. */
 void sd_transpose(const float *src, float *dst, long rows, long cols);
 

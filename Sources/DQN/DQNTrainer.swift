@@ -84,19 +84,22 @@ public struct DQNAlgorithm: RunAlgorithm {
     }
 
     /// Where each environment's episode stands: its current observation (as the network reads
-    /// it), and the episode's return and length so far.
+    /// it), the episode's return and length so far, and (with n-step returns) its last steps
+    /// still waiting for their n-step transitions — empty when not known (a run continued from
+    /// saved episodes), and those transitions are then not stored.
     public struct EpisodesInProgress: Sendable, Equatable {
         public var observations: [[Float]]
         public var returns: [Double]
         public var lengths: [Int]
-        public init(observations: [[Float]], returns: [Double], lengths: [Int]) {
-            (self.observations, self.returns, self.lengths) = (observations, returns, lengths)
+        public var pendingSteps: [[NStepAccumulator.Step]]
+        public init(observations: [[Float]], returns: [Double], lengths: [Int], pendingSteps: [[NStepAccumulator.Step]] = []) {
+            (self.observations, self.returns, self.lengths, self.pendingSteps) = (observations, returns, lengths, pendingSteps)
         }
     }
 
     /// The episodes as they stand now: what a run on the same environment objects continues from.
     public var episodesInProgress: EpisodesInProgress {
-        EpisodesInProgress(observations: observations, returns: episodeReturns, lengths: episodeLengths)
+        EpisodesInProgress(observations: observations, returns: episodeReturns, lengths: episodeLengths, pendingSteps: nsteps.map(\.pending))
     }
 
     /// As above on `config.environmentCount` environments stepped together (`envs`, one spec).
@@ -150,6 +153,12 @@ public struct DQNAlgorithm: RunAlgorithm {
             observations = continuing.observations
             episodeReturns = continuing.returns
             episodeLengths = continuing.lengths
+            // The episodes' last steps complete their n-step transitions here, as in one run (when
+            // they fit this run: the same number of environments, fewer than n steps each).
+            let pending = continuing.pendingSteps
+            if pending.count == envs.count, pending.allSatisfy({ $0.count < config.nStep && $0.allSatisfy { $0.observation.count == spec.observationSize } }) {
+                nsteps = pending.map { NStepAccumulator(n: config.nStep, gamma: config.gamma, pending: $0) }
+            }
         } else {
             // Environment i starts from seed + i, as SB3's vector environments seed their copies.
             let seed = resume == nil ? config.seed : config.seed &+ state.episodes

@@ -5,18 +5,33 @@
 public struct NStepAccumulator: Sendable {
     public let n: Int
     public let gamma: Float
-    private var pending: [(observation: [Float], action: Int, reward: Float)] = []
+    /// The steps of the episode in progress whose n-step transitions are not complete yet.
+    public private(set) var pending: [Step] = []
 
-    public init(n: Int, gamma: Float) {
+    /// One environment step waiting for the rewards after it.
+    public struct Step: Sendable, Equatable {
+        public var observation: [Float]
+        public var action: Int
+        public var reward: Float
+        public init(observation: [Float], action: Int, reward: Float) {
+            (self.observation, self.action, self.reward) = (observation, action, reward)
+        }
+    }
+
+    /// An accumulator holding `pending` (at most n - 1 steps, the last ones of an episode in
+    /// progress: what another run on the same episode left), so their transitions complete here.
+    public init(n: Int, gamma: Float, pending: [Step] = []) {
         precondition(n >= 1, "n must be at least 1")
+        precondition(pending.count < n, "at most n - 1 steps can be pending")
         self.n = n
         self.gamma = gamma
+        self.pending = pending
     }
 
     /// Adds one environment step; returns the transitions now complete.
     public mutating func push(observation: [Float], action: Int, reward: Float, nextObservation: [Float],
                               terminated: Bool, truncated: Bool) -> [Transition] {
-        pending.append((observation, action, reward))
+        pending.append(Step(observation: observation, action: action, reward: reward))
         var out: [Transition] = []
         if terminated || truncated {
             while !pending.isEmpty { out.append(emitFirst(next: nextObservation, terminated: terminated)) }

@@ -71,7 +71,10 @@ public struct Conv2D: Equatable, Sendable {
         geometry.outputHeight * geometry.outputWidth * outputChannels * (2 * geometry.patchSize + 1)
     }
 
-    public func forward(_ images: Tensor) -> Tensor { Tensor.conv2d(images, weight: weight, bias: bias, geometry) }
+    /// The layer's output, through a ReLU as the kernels store it when `relu`.
+    public func forward(_ images: Tensor, relu: Bool = false) -> Tensor {
+        Tensor.conv2d(images, weight: weight, bias: bias, geometry, relu: relu)
+    }
 
     /// The weight in PyTorch's layout (O, C, KH, KW), as manifests store it.
     public var weightOIHW: Tensor { Self.permute(weight, from: [geometry.kernelHeight, geometry.kernelWidth, geometry.channels, outputChannels], order: [3, 2, 0, 1]) }

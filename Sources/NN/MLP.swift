@@ -233,8 +233,8 @@ public struct MLP: Equatable, Sendable {
                 : channelsFirst ? x.reshaped([n] + observationShape).movingChannelAxis(toLast: true) : x.reshaped([n] + inputShape)
             for conv in convolutions {
                 convInputs.append(images)
-                images = conv.forward(images)
-                activation.applyInPlace(&images)
+                images = conv.forward(images, relu: activation == .relu)  // the ReLU applied as the kernels store
+                if activation != .relu { activation.applyInPlace(&images) }
             }
             h = images.reshaped([n, images.count / max(n, 1)])
             cache.convolutionInputs = convInputs

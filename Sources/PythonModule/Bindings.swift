@@ -485,12 +485,18 @@ enum Bindings {
             guard let id = try a.int("session"), let kept = Bindings.environmentSessions[id],
                   let size = kept.episodes.observations.first?.count else { return try PythonObject.none }
             let array = try PythonObject.ndarray(kept.episodes.observations.flatMap { $0 }, shape: [kept.episodes.observations.count, size])
+            // Per environment, the last steps waiting for their n-step transitions (plain lists: saved as JSON).
+            let pending = try kept.episodes.pendingSteps.map { steps in
+                try PythonObject.dictionary(["observations": steps.map(\.observation), "actions": steps.map(\.action),
+                                             "rewards": steps.map(\.reward)])
+            }
             return try PythonObject.dictionary(["values": array, "scale": Double(kept.spec.observationScale), "one_hot_start": kept.spec.oneHotStart,
-                                                "returns": kept.episodes.returns, "lengths": kept.episodes.lengths])
+                                                "returns": kept.episodes.returns, "lengths": kept.episodes.lengths, "pending": pending])
         })
 
     /// Episodes in progress from Python: `values` (N × observation values, as the network reads
-    /// them), `returns` and `lengths` (N each).
+    /// them), `returns` and `lengths` (N each), and optionally `pending` (N dicts of the steps
+    /// waiting for their n-step transitions: `observations`, `actions`, `rewards`).
     static func episodes(from given: PythonObject) throws -> DQNAlgorithm.EpisodesInProgress {
         let values = try given.item("values"), shape = try values.arrayShape()
         guard shape.count == 2 else { throw ArgumentError.value("continue_from values must be an N × observation-values array, got shape \(shape).") }
@@ -500,7 +506,19 @@ enum Bindings {
         guard returns.count == shape[0], lengths.count == shape[0] else {
             throw ArgumentError.value("continue_from needs one return and one length per observation row (\(shape[0])).")
         }
-        return DQNAlgorithm.EpisodesInProgress(observations: rows, returns: returns, lengths: lengths)
+        var pending: [[NStepAccumulator.Step]] = []
+        let givenPending = try given.method("get", "pending")
+        if !givenPending.isNone {
+            pending = try givenPending.elements().map { steps in
+                let observations = try [[Float]](python: steps.item("observations")), actions = try [Int](python: steps.item("actions"))
+                let rewards = try [Float](python: steps.item("rewards"))
+                guard observations.count == actions.count, actions.count == rewards.count else {
+                    throw ArgumentError.value("continue_from pending steps need as many observations, actions and rewards (\(observations.count), \(actions.count), \(rewards.count)).")
+                }
+                return (0..<actions.count).map { NStepAccumulator.Step(observation: observations[$0], action: actions[$0], reward: rewards[$0]) }
+            }
+        }
+        return DQNAlgorithm.EpisodesInProgress(observations: rows, returns: returns, lengths: lengths, pendingSteps: pending)
     }
 
     static let releaseEnvironmentSession = Function(

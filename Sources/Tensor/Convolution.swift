@@ -70,8 +70,9 @@ extension Tensor {
     }
 
     /// Convolution of `images` (N, H, W, C) with `weight` (KH, KW, C, O) and `bias` (O):
-    /// (N, OH, OW, O).
-    public static func conv2d(_ images: Tensor, weight: Tensor, bias: Tensor, _ g: ConvolutionGeometry) -> Tensor {
+    /// (N, OH, OW, O), through a ReLU as the kernels store it when `relu` (the same bits as a
+    /// separate ReLU pass: -0 and NaN stay).
+    public static func conv2d(_ images: Tensor, weight: Tensor, bias: Tensor, _ g: ConvolutionGeometry, relu: Bool = false) -> Tensor {
         precondition(weight.shape.count == 4 && Array(weight.shape[0..<3]) == [g.kernelHeight, g.kernelWidth, g.channels]
                      && bias.shape == [weight.shape[3]], "weight \(weight.shape) and bias \(bias.shape) do not match the convolution")
         precondition(images.rank == 4 && Array(images.shape[1...]) == [g.height, g.width, g.channels],
@@ -87,7 +88,7 @@ extension Tensor {
                                                              batch: batch, height: g.height, width: g.width, channels: g.channels,
                                                              kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride,
                                                              padding: g.padding, outputHeight: g.outputHeight, outputWidth: g.outputWidth,
-                                                             outputs: out)
+                                                             outputs: out, relu: relu)
                     }
                 }
             }
@@ -95,7 +96,7 @@ extension Tensor {
         }
         if written { return y }
         // Narrow outputs or two threads: the whole columns, then one product.
-        return linear(im2col(images, g), weight.reshaped([g.patchSize, out]), bias, compact: false)
+        return linear(im2col(images, g), weight.reshaped([g.patchSize, out]), bias, relu: relu, compact: false)
             .reshaped([batch, g.outputHeight, g.outputWidth, out])
     }
 

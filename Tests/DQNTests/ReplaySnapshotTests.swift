@@ -138,8 +138,9 @@ import Testing
 /// episodes in progress (a `learn(reset_num_timesteps=False)` after another), ends with the
 /// weights of the run that was never stopped, bit for bit.
 @Suite struct ContinuedRunTests {
-    func config() -> DQNConfig {
+    func config(nStep: Int = 1) -> DQNConfig {
         var config = DQNConfig()
+        config.nStep = nStep
         config.totalSteps = 600
         config.learningStarts = 60
         config.trainFrequency = 4
@@ -156,7 +157,11 @@ import Testing
 
     func directory() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("dqn-continue-\(UUID().uuidString)") }
 
-    @Test func stoppedAndContinuedEqualsUninterrupted() throws {
+    /// With n-step returns too: the steps of the episode in progress that wait for their n-step
+    /// transitions go on with it into the next run, so no transition is lost at the boundary.
+    @Test(arguments: [1, 3])
+    func stoppedAndContinuedEqualsUninterrupted(nStep: Int) throws {
+        func config() -> DQNConfig { self.config(nStep: nStep) }
         let whole = TrainingRun(directory: directory())
         defer { try? FileManager.default.removeItem(at: whole.directory.url) }
         let uninterrupted = try whole.start(config: config(), environment: "Corridor-6", makeEnv: { Corridor(length: 6, maxSteps: 20) }, force: false)
@@ -168,6 +173,8 @@ import Testing
         parts.hooks.shouldStop = { calls += 1; return calls > 333 }
         let first = try parts.start(config: config(), environment: "Corridor-6", makeEnv: { env }, force: false)
         #expect(first.interrupted && first.state.step == 333)
+        #expect(first.episodesInProgress.pendingSteps.map(\.count) == [nStep == 1 ? 0 : min(nStep - 1, first.episodesInProgress.lengths[0])],
+                "the episode's last steps wait for their n-step transitions")
         parts.hooks = RunHooks()
         let rest = try parts.resume(makeEnv: { env }, continuing: first.episodesInProgress)
         #expect(rest.state.step == 600 && rest.state.gradientSteps == uninterrupted.state.gradientSteps)

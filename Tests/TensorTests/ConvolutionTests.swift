@@ -82,10 +82,44 @@ import Testing
                 let sameInput = grads.input.map { $0.shape == images.shape && $0.scalars.map(\.bitPattern) == wholeInput.scalars.map(\.bitPattern) }
                 #expect(sameInput == true, "\(set): the input gradient differs from col2im of the whole columns' gradient")
                 let sameForward = y.scalars.map(\.bitPattern) == whole.scalars.map(\.bitPattern)
+                // Through a ReLU as the kernels store: a separate pass's bits (+0 for negatives, -0 stays).
+                let rectified = Tensor.conv2d(images, weight: weight, bias: bias, g, relu: true)
+                let sameReLU = rectified.scalars.map(\.bitPattern) == whole.scalars.map { ($0 < 0 ? 0 : $0).bitPattern }
+                #expect(sameReLU, "\(set): the forward pass through a ReLU differs from a separate ReLU pass")
                 let sameGradient = grads.weight.shape == weight.shape
                     && grads.weight.scalars.map(\.bitPattern) == wholeGradient.scalars.map(\.bitPattern)
                 #expect(sameForward, "\(set): the forward pass differs from the whole columns' product")
                 #expect(sameGradient, "\(set): the weight gradient differs from the whole columns' product")
+            }
+        }
+    }
+
+    /// A convolution over a ReLU's outputs: neighbouring positions share their inactive channels,
+    /// so each strip of six positions runs its chains over only the patch indices where one of
+    /// them is not zero — and gives the whole columns' product's bits, on every instruction set:
+    /// strips with a few live channels, strips of an all-zero image (the bias alone, through the
+    /// ReLU), and a last partial strip.
+    @Test(arguments: [false, true])
+    func sparseActivationsGiveTheWholeColumnsBits(relu: Bool) {
+        let g = ConvolutionGeometry(height: 12, width: 12, channels: 32, kernelHeight: 4, kernelWidth: 4, stride: 2, padding: 0)
+        let batch = 21, outputs = 64
+        var pixels = values(batch * 12 * 12 * 32, seed: 3).map { abs($0) }
+        for b in 0..<batch {
+            for y in 0..<12 {
+                for x in 0..<12 {
+                    for ch in 0..<32 where b == 3 || !(ch < 6 || (y < 3 && x < 5)) { pixels[((b * 12 + y) * 12 + x) * 32 + ch] = 0 }
+                }
+            }
+        }
+        let images = Tensor(shape: [batch, 12, 12, 32], scalars: pixels)
+        let weight = Tensor(shape: [4, 4, 32, outputs], scalars: values(g.patchSize * outputs, seed: 4))
+        let bias = Tensor(shape: [outputs], scalars: values(outputs, seed: 5))
+        let cols = Tensor.im2col(images, g)
+        for set in Kernels.availableInstructionSets {
+            _ = Kernels.with(instructionSet: set) {
+                let whole = Tensor.linear(cols, weight.reshaped([g.patchSize, outputs]), bias, relu: relu, compact: false)
+                let y = Tensor.conv2d(images, weight: weight, bias: bias, g, relu: relu)
+                #expect(y.scalars.elementsEqual(whole.scalars) { $0.bitPattern == $1.bitPattern }, "\(set): a sparse convolution differs from the whole columns' product")
             }
         }
     }

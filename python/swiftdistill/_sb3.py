@@ -787,7 +787,8 @@ class DQN:
             kept.write_text(json.dumps({"values": np.asarray(episodes["values"]).tolist(), "scale": episodes.get("scale"),
                                         "one_hot_start": episodes.get("one_hot_start"),
                                         "returns": list(map(float, episodes["returns"])),
-                                        "lengths": list(map(int, episodes["lengths"]))}))
+                                        "lengths": list(map(int, episodes["lengths"])),
+                                        "pending": episodes.get("pending")}))
         # SB3's save leaves the replay buffer out (save_replay_buffer writes it).
         archive(self._run, target, leave_out=lambda name: name.startswith("last/replay."))
 
