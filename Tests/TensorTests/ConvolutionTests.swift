@@ -98,7 +98,7 @@ import Testing
     /// so each strip of six positions runs its chains over only the patch indices where one of
     /// them is not zero — and gives the whole columns' product's bits, on every instruction set:
     /// strips with a few live channels, strips of an all-zero image (the bias alone, through the
-    /// ReLU), and a last partial strip.
+    /// ReLU), and a last partial strip; and so does its backward pass over a sparse gradient.
     @Test(arguments: [false, true])
     func sparseActivationsGiveTheWholeColumnsBits(relu: Bool) {
         let g = ConvolutionGeometry(height: 12, width: 12, channels: 32, kernelHeight: 4, kernelWidth: 4, stride: 2, padding: 0)
@@ -120,6 +120,30 @@ import Testing
                 let whole = Tensor.linear(cols, weight.reshaped([g.patchSize, outputs]), bias, relu: relu, compact: false)
                 let y = Tensor.conv2d(images, weight: weight, bias: bias, g, relu: relu)
                 #expect(y.scalars.elementsEqual(whole.scalars) { $0.bitPattern == $1.bitPattern }, "\(set): a sparse convolution differs from the whole columns' product")
+            }
+        }
+        // Its backward pass with a gradient that came through a ReLU: whole positions off (their
+        // terms skipped in the weight gradient) and channels off in runs of positions (skipped in
+        // the input gradient's products) — the bits of the whole columns' products, but for the
+        // sign of a zero.
+        let rows = batch * g.outputHeight * g.outputWidth
+        var dyValues = values(rows * outputs, seed: 6)
+        for r in 0..<rows {
+            for o in 0..<outputs where r % 3 != 0 || (o % 4 != 0 && r / 12 % 2 == 0) { dyValues[r * outputs + o] = 0 }
+        }
+        let dy = Tensor(shape: [batch, g.outputHeight, g.outputWidth, outputs], scalars: dyValues)
+        func sameOrZeros(_ x: Float, _ y: Float) -> Bool { x.bitPattern == y.bitPattern || (x == 0 && y == 0) }
+        for set in Kernels.availableInstructionSets {
+            _ = Kernels.with(instructionSet: set) {
+                let grads = Tensor.conv2dBackward(images, weight: weight, outputGradient: dy, g)
+                let wholeGradient = Tensor.matmul(cols, dy.reshaped([rows, outputs]), transposeA: true, compact: false)
+                let columnsGradient = Tensor.matmul(dy.reshaped([rows, outputs]), weight.reshaped([g.patchSize, outputs]).transposed(),
+                                                    compact: false)
+                let wholeInput = Tensor.col2im(columnsGradient, batch: batch, g)
+                #expect(grads.weight.scalars.elementsEqual(wholeGradient.scalars, by: sameOrZeros),
+                        "\(set): the weight gradient over the live positions differs from the whole columns' product")
+                #expect(grads.input?.scalars.elementsEqual(wholeInput.scalars, by: sameOrZeros) == true,
+                        "\(set): the input gradient over the live channels differs from col2im of the whole columns' gradient")
             }
         }
     }
