@@ -6,7 +6,6 @@
 // padding they read the columns in place (sd_gemm_fields through offset tables).
 #include "ckernels.h"
 #include "products.h"
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,23 +76,6 @@ static int strips_apply(long out) { return out >= 16 && sd_threads() == 1; }
    padding (a field never leaves its image) and outputs a multiple of every vector width. */
 static int fields_apply(long pad, long out) { return pad == 0 && out % 16 == 0; }
 
-/* A float's bits, read through a type that may alias floats. */
-typedef uint32_t sd_bits __attribute__((may_alias));
-
-/* The live positions' corners for the weight gradient. Per thread, reused from call to call. */
-static _Thread_local long *live_buffer;
-static _Thread_local long live_count;
-
-static long *live_scratch(long count) {
-    if (count > live_count) {
-        long *grown = realloc(live_buffer, (size_t)count * sizeof(long));
-        if (grown == NULL) return NULL;
-        live_buffer = grown;
-        live_count = count;
-    }
-    return live_buffer;
-}
-
 /* The offsets sd_gemm_fields reads the im2col matrix through (no padding): corner[r], where
    output position r's field starts in the images, for every row; patch[p], patch index p's
    offset from it (kernel row ky = p / (kw·c) lies ky image rows further down). Per thread,
@@ -148,23 +130,11 @@ int sd_conv_weight_gradient(const float *images, const float *dy, float *dw, lon
     if (!strips_apply(out) || total <= 0) return 0;
     if (fields_apply(pad, out)) {
         /* dW (k × out) = im2colᵀ·dY: the transpose's row p is patch index p, its column r position
-           r — over only the positions whose row of dY is not all ±0 (dY came through a ReLU: at
-           many positions every channel is off), their corners and rows packed in order */
-        long *corner = field_offsets(n, h, w, c, kh, kw, stride, oh, ow);
-        float *live_dy = strip_scratch(total * out);
-        long *live_corner = live_scratch(total);
-        if (corner == NULL || live_dy == NULL || live_corner == NULL) return 0;
-        long live = 0;
-        for (long r = 0; r < total; r++) {
-            const float *row = dy + r * out;
-            uint32_t any = 0;
-            for (long j = 0; j < out; j++) any |= *(const sd_bits *)(row + j);
-            if ((any & 0x7fffffffu) == 0) continue;
-            memcpy(live_dy + live * out, row, (size_t)out * sizeof(float));
-            live_corner[live++] = corner[r];
-        }
-        if (live == 0) memset(dw, 0, (size_t)(k * out) * sizeof(float));
-        else sd_gemm_fields(images, corner + total, live_corner, live_dy, dw, k, live, out, 0, 0, NULL);
+           r. (Skipping the positions where dY's row is all zero saves nothing: in Pong training no
+           position has every channel off, though most channels are off at most positions.) */
+        const long *corner = field_offsets(n, h, w, c, kh, kw, stride, oh, ow);
+        if (corner == NULL) return 0;
+        sd_gemm_fields(images, corner + total, corner, dy, dw, k, total, out, 0, 0, NULL);
         return 1;
     }
     float *strip = strip_scratch(step * k);
