@@ -109,7 +109,8 @@ int sd_conv_forward(const float *images, const float *weight, const float *bias,
     if (fields_apply(pad, out)) {
         long *corner = field_offsets(n, h, w, c, kh, kw, stride, oh, ow);
         if (corner == NULL) return 0;
-        /* strips of neighbouring positions skip the channels they all have off (a ReLU's outputs) */
+        /* each strip of six neighbouring positions skips the patch values zero in all six (images
+           that are a ReLU's outputs are mostly off, in patches) */
         sd_gemm_fields_sparse(images, corner, corner + total, kw * c, weight, y, total, k, out, relu, bias,
                               (int *)(corner + total + k));
         return 1;

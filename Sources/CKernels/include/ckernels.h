@@ -132,7 +132,9 @@ void sd_col2im(const float *cols, float *images, long n, long h, long w, long c,
 // weight gradient dW = im2col(images)ᵀ·dY without the whole columns: without padding and with
 // outputs a multiple of 16, the tiles read the columns' values where they lie in the images;
 // otherwise the columns are built a strip of rows at a time in a cache-sized buffer. Either way
-// the same products, so the same bits as sd_linear_dense and sd_gemm_dense on the whole columns. W and dW are (kh·kw·c) × out. 0 (nothing written)
+// the same products, so the same bits as sd_linear_dense and sd_gemm_dense on the whole columns
+// — but for the sign of a zero where the forward product skips terms that are exact zeros (each
+// strip of six positions over the patch values not zero in all six: a ReLU's outputs). W and dW are (kh·kw·c) × out. 0 (nothing written)
 // where they do not apply — outputs narrower than 16, two threads, no memory for the strip —
 // and the caller multiplies whole columns instead.
 int sd_conv_forward(const float *images, const float *weight, const float *bias, float *y, long n, long h, long w,
