@@ -199,6 +199,12 @@ SD_INLINE void SD_FN(listed_strips)(const float *packed, const float *b, float *
 #define SD_PANEL (2 * SD_LANES)
 #define SD_PANEL_K (4096 / SD_PANEL)
 
+/* Rows 0..kc-1 of B's SD_PANEL columns from bp (rows n apart) into a contiguous panel. */
+SD_INLINE void SD_FN(pack_panel)(float *panel, const float *bp, long kc, long n) {
+    for (long p = 0; p < kc; p++)
+        for (int v = 0; v < 2; v++) *(VEC *)(panel + p * SD_PANEL + v * SD_LANES) = *(const VEC *)(bp + p * n + v * SD_LANES);
+}
+
 /* C (m×n) += A·B (or, when !accumulate, C = A·B + bias, bias NULL meaning 0: C is not read) with
    A[r,p] = a[r·rs + p·cs] (row-major A or, read in place, Aᵀ) and B k×n; with relu, C is stored
    through a ReLU at the end.
@@ -222,9 +228,7 @@ SD_TARGET void SD_FN(sd_gemm_accumulate)(const float *a, const float *b, float *
         /* the first panel of k starts from C or the bias, later ones from what it stored; the last applies the ReLU */
         const ENDS e = {.load = accumulate || p0 > 0, .relu = relu && p0 + kc >= k, .bias = p0 > 0 ? NULL : bias};
         for (long j = 0; j < full; j += SD_PANEL) {
-            for (long p = 0; p < kc; p++)
-                for (int v = 0; v < 2; v++)
-                    *(VEC *)(panel + p * SD_PANEL + v * SD_LANES) = *(const VEC *)(bp + p * n + j + v * SD_LANES);
+            SD_FN(pack_panel)(panel, bp + j, kc, n);
             SD_FN(strips)(ap, panel, c + j, m, kc, SD_PANEL, SD_PANEL, n, rs, cs, SD_FN(from_column)(e, j));
         }
         if (full < n) SD_FN(strips)(ap, bp + full, c + full, m, kc, n - full, n, n, rs, cs, SD_FN(from_column)(e, full));
@@ -315,9 +319,7 @@ SD_TARGET void SD_FN(sd_gemm_fields)(const float *a, const long *ro, const long 
         const float *bp = b + p0 * n;
         const ENDS e = {.load = accumulate || p0 > 0, .relu = relu && p0 + kc >= k, .bias = accumulate || p0 > 0 ? NULL : bias};
         for (long j = 0; j < full; j += SD_PANEL) {
-            for (long p = 0; p < kc; p++)
-                for (int v = 0; v < 2; v++)
-                    *(VEC *)(panel + p * SD_PANEL + v * SD_LANES) = *(const VEC *)(bp + p * n + j + v * SD_LANES);
+            SD_FN(pack_panel)(panel, bp + j, kc, n);
             SD_FN(field_strips)(a, ro, co + p0, panel, c + j, m, kc, SD_PANEL, SD_PANEL, n, SD_FN(from_column)(e, j));
         }
         if (full < n) SD_FN(field_strips)(a, ro, co + p0, bp + full, c + full, m, kc, n - full, n, n, SD_FN(from_column)(e, full));
@@ -414,9 +416,7 @@ SD_TARGET void SD_FN(sd_gemm_listed_accumulate)(const float *a, const float *b, 
         /* the first panel of k starts from C or the bias, later ones from what it stored; the last applies the ReLU */
         const ENDS e = {.load = accumulate || p0 > 0, .relu = relu && p0 + kc >= k, .bias = accumulate || p0 > 0 ? NULL : bias};
         for (long j = 0; j < full; j += SD_PANEL) {
-            for (long p = 0; p < kc; p++)
-                for (int v = 0; v < 2; v++)
-                    *(VEC *)(panel + p * SD_PANEL + v * SD_LANES) = *(const VEC *)(bp + p * n + j + v * SD_LANES);
+            SD_FN(pack_panel)(panel, bp + j, kc, n);
             SD_FN(listed_strips)(packed, panel, c + j, m, SD_PANEL, SD_PANEL, n, lists, lstride, range, p0,
                                  SD_FN(from_column)(e, j));
         }
